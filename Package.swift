@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "ddp-train",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ddp-train", targets: ["ddp-train"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev)
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: - Library targets, each depending only on those above it
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Losses", dependencies: ["Tensor"]),
+        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed"]),
+        .target(name: "Checkpoint", dependencies: ["CZstd"]),
+        .target(name: "Training", dependencies: ["Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        .executableTarget(
+            name: "ddp-train",
+            dependencies: [
+                "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+
+        // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+    ]
+)

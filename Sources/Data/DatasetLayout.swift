@@ -1,0 +1,87 @@
+import Foundation
+
+/// Which file layout a `--data` directory holds, recognised from its files.
+public enum DatasetLayout: Equatable, Sendable {
+    /// MNIST-style IDX files, each raw or gzip-compressed (the path of each of the four).
+    case idx(trainImages: String, trainLabels: String, testImages: String, testLabels: String)
+    /// CIFAR-10 binary batches (`data_batch_1..5.bin`, `test_batch.bin`).
+    case cifar10(train: [String], test: String)
+    /// CIFAR-100 binary (`train.bin`, `test.bin`; fine labels).
+    case cifar100(train: String, test: String)
+    /// NumPy arrays; `trainShards` holds (images, labels) pairs, one pair when not sharded.
+    case npy(trainShards: [(images: String, labels: String)], testImages: String, testLabels: String, sharded: Bool)
+
+    /// The default data set: Debian's `dataset-fashion-mnist`.
+    public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
+
+    /// A short name for logs and reports.
+    public var name: String {
+        switch self {
+        case .idx: return "idx"
+        case .cifar10: return "cifar10"
+        case .cifar100: return "cifar100"
+        case .npy(_, _, _, let sharded): return sharded ? "npy-sharded" : "npy"
+        }
+    }
+
+    public static func == (a: DatasetLayout, b: DatasetLayout) -> Bool {
+        switch (a, b) {
+        case let (.idx(a1, a2, a3, a4), .idx(b1, b2, b3, b4)): return [a1, a2, a3, a4] == [b1, b2, b3, b4]
+        case let (.cifar10(a1, a2), .cifar10(b1, b2)): return a1 == b1 && a2 == b2
+        case let (.cifar100(a1, a2), .cifar100(b1, b2)): return a1 == b1 && a2 == b2
+        case let (.npy(a1, a2, a3, a4), .npy(b1, b2, b3, b4)):
+            return a1.map { [$0.images, $0.labels] } == b1.map { [$0.images, $0.labels] } && a2 == b2 && a3 == b3 && a4 == b4
+        default: return false
+        }
+    }
+
+    /// Recognises the layout of `directory`, or throws a `DataError` listing what was looked for.
+    public static func detect(in directory: String) throws -> DatasetLayout {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw DataError.missing(path: directory, hint: directory == defaultDirectory
+                ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR"
+                : "pass --data with a directory that exists")
+        }
+        let files = Set((try? fm.contentsOfDirectory(atPath: directory)) ?? [])
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        func either(_ base: String) -> String? {
+            if files.contains(base) { return path(base) }
+            if files.contains(base + ".gz") { return path(base + ".gz") }
+            return nil
+        }
+
+        if let a = either("train-images-idx3-ubyte"), let b = either("train-labels-idx1-ubyte"),
+           let c = either("t10k-images-idx3-ubyte"), let d = either("t10k-labels-idx1-ubyte") {
+            return .idx(trainImages: a, trainLabels: b, testImages: c, testLabels: d)
+        }
+        let batches = (1...5).map { "data_batch_\($0).bin" }
+        if batches.allSatisfy(files.contains), files.contains("test_batch.bin") {
+            return .cifar10(train: batches.map(path), test: path("test_batch.bin"))
+        }
+        if files.contains("train.bin"), files.contains("test.bin") {
+            return .cifar100(train: path("train.bin"), test: path("test.bin"))
+        }
+        if files.contains("test_images.npy"), files.contains("test_labels.npy") {
+            if files.contains("train_images.npy"), files.contains("train_labels.npy") {
+                return .npy(trainShards: [(path("train_images.npy"), path("train_labels.npy"))],
+                            testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: false)
+            }
+            var shards: [(String, String)] = []
+            while true {
+                let index = String(format: "%05d", shards.count)
+                let images = "train_images-\(index).npy", labels = "train_labels-\(index).npy"
+                guard files.contains(images) else { break }
+                guard files.contains(labels) else {
+                    throw DataError.missing(path: path(labels), hint: "every train_images-NNNNN.npy needs its train_labels-NNNNN.npy")
+                }
+                shards.append((path(images), path(labels)))
+            }
+            if !shards.isEmpty {
+                return .npy(trainShards: shards, testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: true)
+            }
+        }
+        throw DataError.unrecognised(directory: directory)
+    }
+}

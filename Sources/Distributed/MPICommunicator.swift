@@ -1,0 +1,167 @@
+import CMPI
+import Foundation
+
+/// The MPI world: the only code in the project that talks to MPI.
+///
+/// `MPICommunicator.initialize()` is called once by the executable, before
+/// any other MPI call; `finalize()` at a normal end. Every MPI return code is
+/// checked and turned into a `CommunicatorError` with `MPI_Error_string`'s text.
+public final class MPICommunicator: Communicator {
+    private final class Request: CommunicatorRequest {
+        var handle: MPI_Request? = cmpi_request_null()
+        var done = false
+    }
+
+    private let comm: MPI_Comm
+    public let rank: Int
+    public let size: Int
+    public let localRank: Int
+    public let localSize: Int
+    public let hostName: String
+
+    /// Initialises MPI (thread level funneled) and returns the world communicator.
+    public static func initialize() throws -> MPICommunicator {
+        var provided: Int32 = 0
+        let rc = MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided)
+        if rc != cmpi_success() { throw CommunicatorError(call: "MPI_Init_thread", reason: errorString(rc)) }
+        return try MPICommunicator(comm: cmpi_comm_world())
+    }
+
+    /// Whether this process was started by an MPI launcher (mpirun, srun --mpi=pmix, ...).
+    ///
+    /// `DDP_TRAIN_MPI=1` forces MPI (a singleton world), `DDP_TRAIN_MPI=0` forbids it.
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        if let force = env["DDP_TRAIN_MPI"] { return force == "1" }
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+            || env["PMI_RANK"] != nil || env["PMI_SIZE"] != nil
+    }
+
+    /// The MPI library's version string; valid before `initialize()`.
+    public static var mpiLibraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        _ = MPI_Get_library_version(&buffer, &length)
+        let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }.filter { $0 != 0 }, as: UTF8.self)
+        return text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? text
+    }
+
+    public var libraryVersion: String { Self.mpiLibraryVersion }
+
+    private init(comm: MPI_Comm) throws {
+        self.comm = comm
+        try Self.check(MPI_Comm_set_errhandler(comm, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        var r: Int32 = 0, s: Int32 = 0
+        try Self.check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank")
+        try Self.check(MPI_Comm_size(comm, &s), "MPI_Comm_size")
+        rank = Int(r)
+        size = Int(s)
+
+        var local: MPI_Comm? = cmpi_comm_null()
+        try Self.check(MPI_Comm_split_type(comm, cmpi_comm_type_shared(), r, cmpi_info_null(), &local), "MPI_Comm_split_type")
+        var lr: Int32 = 0, ls: Int32 = 1
+        try Self.check(MPI_Comm_rank(local, &lr), "MPI_Comm_rank")
+        try Self.check(MPI_Comm_size(local, &ls), "MPI_Comm_size")
+        _ = MPI_Comm_free(&local)
+        localRank = Int(lr)
+        localSize = Int(ls)
+
+        var name = [CChar](repeating: 0, count: Int(cmpi_max_processor_name()) + 1)
+        var length: Int32 = 0
+        try Self.check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
+        hostName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Ends MPI at a normal exit.
+    public func finalize() {
+        _ = MPI_Finalize()
+    }
+
+    // MARK: - Collectives
+
+    public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
+        try Self.check(
+            MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), Self.mpiOp(op), comm),
+            "MPI_Allreduce")
+    }
+
+    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest {
+        let request = Request()
+        try Self.check(
+            MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), Self.mpiOp(op), comm, &request.handle),
+            "MPI_Iallreduce")
+        return request
+    }
+
+    public func test(_ request: CommunicatorRequest) throws -> Bool {
+        guard let request = request as? Request else { preconditionFailure("request of another communicator") }
+        if request.done { return true }
+        var flag: Int32 = 0
+        try Self.check(MPI_Test(&request.handle, &flag, cmpi_status_ignore()), "MPI_Test")
+        request.done = flag != 0
+        return request.done
+    }
+
+    public func wait(_ request: CommunicatorRequest) throws {
+        guard let request = request as? Request else { preconditionFailure("request of another communicator") }
+        if request.done { return }
+        try Self.check(MPI_Wait(&request.handle, cmpi_status_ignore()), "MPI_Wait")
+        request.done = true
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawPointer, byteCount: Int, root: Int) throws {
+        try Self.check(MPI_Bcast(buffer, Int32(byteCount), cmpi_byte(), Int32(root), comm), "MPI_Bcast")
+    }
+
+    public func allGather(_ send: UnsafeRawPointer, byteCounts: [Int], into receive: UnsafeMutableRawPointer) throws {
+        precondition(byteCounts.count == size, "allGather: \(byteCounts.count) counts for \(size) ranks")
+        let counts = byteCounts.map { Int32($0) }
+        var displacements = [Int32](repeating: 0, count: size)
+        for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + counts[r - 1] }
+        try Self.check(
+            MPI_Allgatherv(send, counts[rank], cmpi_byte(), receive, counts, displacements, cmpi_byte(), comm),
+            "MPI_Allgatherv")
+    }
+
+    public func barrier() throws {
+        try Self.check(MPI_Barrier(comm), "MPI_Barrier")
+    }
+
+    public func abort(_ message: String, code: Int32) -> Never {
+        let prefix = size > 1 ? "rank \(rank): " : ""
+        FileHandle.standardError.write(Data((prefix + message + (message.hasSuffix("\n") ? "" : "\n")).utf8))
+        _ = MPI_Abort(comm, code)
+        exit(code)
+    }
+
+    // MARK: - Helpers
+
+    private static func datatype(_ kind: ScalarKind) -> MPI_Datatype? {
+        switch kind {
+        case .float: return cmpi_float()
+        case .double: return cmpi_double()
+        case .int64: return cmpi_int64()
+        case .int32: return cmpi_int32()
+        case .byte: return cmpi_byte()
+        }
+    }
+
+    private static func mpiOp(_ op: ReduceOp) -> MPI_Op? {
+        switch op {
+        case .sum: return cmpi_op_sum()
+        case .max: return cmpi_op_max()
+        case .min: return cmpi_op_min()
+        }
+    }
+
+    static func errorString(_ code: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(cmpi_max_error_string()) + 1)
+        var length: Int32 = 0
+        _ = MPI_Error_string(code, &buffer, &length)
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func check(_ code: Int32, _ call: String) throws {
+        if code != cmpi_success() { throw CommunicatorError(call: call, reason: errorString(code)) }
+    }
+}

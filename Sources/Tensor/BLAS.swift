@@ -1,0 +1,40 @@
+import CBLAS
+
+/// Matrix products through OpenBLAS's `cblas_sgemm`, row-major.
+public enum BLAS {
+    /// `C = alpha * op(A) * op(B) + beta * C`, row-major.
+    ///
+    /// - a: (m, k) if not `transA`, else (k, m), leading dimension `lda`
+    /// - b: (k, n) if not `transB`, else (n, k), leading dimension `ldb`
+    /// - c: (m, n), leading dimension `ldc`
+    @inlinable
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(
+            CblasRowMajor,
+            transA ? CblasTrans : CblasNoTrans,
+            transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `y += alpha * x` over `count` floats.
+    @inlinable
+    public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
+    }
+
+    /// Dot product of `count` floats.
+    @inlinable
+    public static func dot(count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        cblas_sdot(Int32(count), x, 1, y, 1)
+    }
+}

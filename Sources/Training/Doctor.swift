@@ -1,0 +1,157 @@
+import Checkpoint
+import Data
+import Distributed
+import Foundation
+import Tensor
+
+/// `ddp-train doctor`: checks the installation on every rank.
+public enum Doctor {
+    /// One rank's findings.
+    public struct RankReport: Codable, Sendable {
+        public var rank: Int
+        public var host: String
+        public var blasCore: String
+        public var blasThreads: Int
+        public var sgemmGflops: Double
+        public var blasKernelFits: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case rank, host
+            case blasCore = "blas_core"
+            case blasThreads = "blas_threads"
+            case sgemmGflops = "sgemm_gflops"
+            case blasKernelFits = "blas_kernel_fits"
+        }
+    }
+
+    /// The whole job's findings, as `doctor --json` prints them.
+    public struct Report: Codable, Sendable {
+        public var worldSize: Int
+        public var mpiLibrary: String
+        public var zstdVersion: String
+        public var dataDirectory: String
+        public var datasetPresent: Bool
+        public var datasetLayout: String?
+        public var allreduceOk: Bool
+        public var cpu: String
+        public var ranks: [RankReport]
+        /// Why the installation is not fit, empty when it is.
+        public var failures: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case worldSize = "world_size"
+            case mpiLibrary = "mpi_library"
+            case zstdVersion = "zstd_version"
+            case dataDirectory = "data_directory"
+            case datasetPresent = "dataset_present"
+            case datasetLayout = "dataset_layout"
+            case allreduceOk = "allreduce_ok"
+            case cpu, ranks, failures
+        }
+    }
+
+    /// Runs every check on every rank (collective) and returns the job's report on every rank.
+    public static func run(comm: Communicator, dataDirectory: String) throws -> Report {
+        var failures: [String] = []
+        let allreduceOk: Bool
+        do {
+            allreduceOk = try checkCollectives(comm)
+        } catch {
+            allreduceOk = false
+            failures.append("collectives: \(error)")
+        }
+        if !allreduceOk, failures.isEmpty { failures.append("all-reduce, broadcast or all-gather gave wrong results") }
+
+        let core = BLASRuntime.coreName
+        let fits = BLASRuntime.betterCoreType(for: .current, current: core) == nil
+        let mine = RankReport(
+            rank: comm.rank, host: comm.hostName, blasCore: core, blasThreads: BLASRuntime.threads,
+            sgemmGflops: (BLASRuntime.measureSgemm() * 10).rounded() / 10, blasKernelFits: fits)
+        let encoded = String(decoding: try JSONEncoder().encode(mine), as: UTF8.self)
+        let ranks = try comm.allGather(strings: encoded).map {
+            try JSONDecoder().decode(RankReport.self, from: Data($0.utf8))
+        }
+        for r in ranks where !r.blasKernelFits {
+            failures.append("rank \(r.rank) on \(r.host): OpenBLAS runs its generic \(r.blasCore) kernel although the CPU has wider vector units")
+        }
+
+        var layout: String?
+        do {
+            layout = try DatasetLayout.detect(in: dataDirectory).name
+        } catch {
+            failures.append("data set: \(error)")
+        }
+        return Report(
+            worldSize: comm.size, mpiLibrary: comm.libraryVersion, zstdVersion: Zstd.version,
+            dataDirectory: dataDirectory, datasetPresent: layout != nil, datasetLayout: layout,
+            allreduceOk: allreduceOk, cpu: CPUFeatures.current.modelName, ranks: ranks, failures: failures)
+    }
+
+    /// All-reduce (sum, max; Float, Double, Int64; blocking and not), broadcast and all-gather with known answers.
+    static func checkCollectives(_ comm: Communicator) throws -> Bool {
+        let r = comm.rank, w = comm.size
+        let triangle = w * (w - 1) / 2
+        var ok = true
+
+        var f: [Float] = [Float(r), 1, Float(r) * 0.5]
+        try comm.allReduceSum(&f)
+        ok = ok && f == [Float(triangle), Float(w), Float(triangle) * 0.5]
+
+        var d: [Double] = [Double(r) + 0.25, -1]
+        try comm.allReduceSum(&d)
+        ok = ok && d == [Double(triangle) + 0.25 * Double(w), -Double(w)]
+
+        var i: [Int64] = [Int64(r) << 33, 1]
+        try comm.allReduceSum(&i)
+        ok = ok && i == [Int64(triangle) << 33, Int64(w)]
+
+        var m: [Double] = [Double(r), -Double(r)]
+        try comm.allReduceMax(&m)
+        ok = ok && m == [Double(w - 1), 0]
+
+        var big = [Float](repeating: 1, count: 1 << 18)
+        try big.withUnsafeMutableBytes { raw in
+            let request = try comm.startAllReduce(raw.baseAddress!, count: 1 << 18, kind: .float, op: .sum)
+            while try !comm.test(request) {}
+        }
+        ok = ok && big.allSatisfy { $0 == Float(w) }
+
+        let text = try comm.broadcast(string: r == 0 ? "from rank 0" : "")
+        ok = ok && text == "from rank 0"
+
+        let gathered: [Int64] = try comm.allGather([Int64](repeating: Int64(r), count: r + 1))
+        ok = ok && gathered == (0..<w).flatMap { [Int64](repeating: Int64($0), count: $0 + 1) }
+
+        try comm.barrier()
+        // Every rank must agree that every rank passed.
+        var all: [Int64] = [ok ? 0 : 1]
+        try comm.allReduceMax(&all)
+        return all[0] == 0
+    }
+
+    /// The readable report rank 0 prints.
+    public static func text(_ report: Report) -> String {
+        var lines = ["ddp-train doctor"]
+        lines.append("  world size    \(report.worldSize)")
+        lines.append("  MPI library   \(report.mpiLibrary)")
+        lines.append("  zstd          \(report.zstdVersion)")
+        lines.append("  CPU           \(report.cpu)")
+        lines.append("  data set      \(report.dataDirectory): \(report.datasetLayout.map { "present (\($0))" } ?? "MISSING")")
+        lines.append("  collectives   \(report.allreduceOk ? "ok" : "FAILED")")
+        lines.append("")
+        lines.append("  rank  host                  BLAS kernel   threads  sgemm GFLOP/s")
+        for r in report.ranks {
+            let host = r.host.padding(toLength: 20, withPad: " ", startingAt: 0)
+            let core = (r.blasCore + (r.blasKernelFits ? "" : " (!)")).padding(toLength: 12, withPad: " ", startingAt: 0)
+            lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  \(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))")
+        }
+        lines.append("")
+        if report.failures.isEmpty {
+            lines.append("All checks passed.")
+        } else {
+            lines.append("Problems:")
+            lines += report.failures.map { "  - \($0)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `ddp-train` command: subcommands, `train` by default.
+struct DDPTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ddp-train",
+        abstract: "Data-parallel training for class-imbalanced classification over MPI.",
+        discussion: """
+            Run as one process for debugging, or under mpirun for data-parallel training:
+              mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
+            """,
+        subcommands: [DoctorCommand.self],
+        defaultSubcommand: nil
+    )
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Tensor
+
+// 1. Make OpenBLAS run a kernel that fits this CPU (may re-execute the program).
+BLASRuntime.ensureFittingKernel()
+
+// 2. Parse the command line before MPI starts, so bad options fail fast; only
+//    the first rank of a job prints the message.
+let command: ParsableCommand
+do {
+    command = try DDPTrain.parseAsRoot()
+} catch {
+    if Launch.rankFromEnvironment != 0 { exit(DDPTrain.exitCode(for: error).rawValue) }
+    DDPTrain.exit(withError: error)
+}
+
+// 3. Run it: job commands on every rank with a communicator, the others as they are.
+if let job = command as? JobCommand {
+    exit(Launch.run(job))
+} else {
+    var plain = command
+    do {
+        try plain.run()
+    } catch {
+        DDPTrain.exit(withError: error)
+    }
+}

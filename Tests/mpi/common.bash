@@ -1,0 +1,19 @@
+# Shared by the multi-rank test scripts: the binary, mpirun flags, checks.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+BIN="$PWD/.build/release/ddp-train"
+[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+# Keep the suite fast and quiet: shared-memory transport only, no warnings about oversubscription.
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# run N ARGS...: the binary under mpirun with N ranks (one BLAS thread each)
+run() {
+  local n=$1; shift
+  timeout 600 mpirun -n "$n" --oversubscribe --bind-to none "$BIN" "$@"
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }

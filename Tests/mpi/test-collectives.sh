@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The Communicator's all-reduce, broadcast and all-gather on 2 and 4 ranks
+# (through doctor's checks with known answers), and doctor on 1 and 4 ranks.
+source "$(dirname "$0")/common.bash"
+
+for n in 2 4; do
+  run "$n" doctor --json --threads 1 > "$TMP/doctor$n.json"
+  python3 - "$TMP/doctor$n.json" "$n" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+assert report["world_size"] == n, report["world_size"]
+assert report["allreduce_ok"] is True, report
+assert [r["rank"] for r in report["ranks"]] == list(range(n)), report["ranks"]
+for r in report["ranks"]:
+    assert r["blas_core"].lower() not in ("prescott", "core2", "nehalem", "atom"), r
+    assert r["blas_threads"] == 1, r
+    assert r["sgemm_gflops"] > 0, r
+assert report["mpi_library"].startswith("Open MPI"), report["mpi_library"]
+PY
+  pass "doctor and collectives on $n ranks"
+done
+
+"$BIN" doctor --json > "$TMP/doctor1.json"
+python3 - "$TMP/doctor1.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["world_size"] == 1 and report["allreduce_ok"] is True, report
+assert len(report["ranks"]) == 1
+PY
+pass "doctor without mpirun is a world of 1"
