@@ -86,3 +86,19 @@ public final class Tensor {
 extension Tensor: CustomStringConvertible {
     public var description: String { "Tensor\(shape)" }
 }
+
+// MARK: - Shape checks that do not allocate when the shape already fits
+
+extension Tensor {
+    /// Gives the tensor shape (a, b) unless it already has it.
+    @inlinable public func ensureShape(_ a: Int, _ b: Int) {
+        if shape.count == 2, shape[0] == a, shape[1] == b { return }
+        reshape([a, b])
+    }
+
+    /// Gives the tensor shape (a, b, c, d) unless it already has it.
+    @inlinable public func ensureShape(_ a: Int, _ b: Int, _ c: Int, _ d: Int) {
+        if shape.count == 4, shape[0] == a, shape[1] == b, shape[2] == c, shape[3] == d { return }
+        reshape([a, b, c, d])
+    }
+}

@@ -1,0 +1,108 @@
+import Tensor
+
+/// The CIFAR ResNet basic block with the option-A shortcut (He et al. 2016, as
+/// in the LDAM-DRW and IB-Loss code):
+/// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`, where the shortcut is
+/// the identity, or, when the block changes shape, the input subsampled with
+/// stride 2 and zero-padded with `planes / 4` channels on each side.
+///
+/// - input: (inC, B, H, W) -> output (planes, B, H / stride, W / stride)
+public final class BasicBlock: Layer {
+    public let inChannels: Int, planes: Int, stride: Int
+    public var needsInputGradient = true
+    let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
+    let conv2: Conv2d, bn2: BatchNorm2d
+    private var input: Tensor?
+    public let output = Tensor(shape: [1, 1, 1, 1])
+    /// Gradient of the sum before the final ReLU.
+    private let sumGradient = Tensor(shape: [1, 1, 1, 1])
+
+    public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
+                store: ParameterStore, buffers: ParameterStore, workspace: Workspace) {
+        self.inChannels = inChannels
+        self.planes = planes
+        self.stride = stride
+        conv1 = Conv2d("\(name).conv1", inChannels: inChannels, outChannels: planes, kernel: 3, stride: stride, padding: 1,
+                       bias: false, store: store, workspace: workspace)
+        bn1 = BatchNorm2d("\(name).bn1", channels: planes, store: store, buffers: buffers)
+        conv2 = Conv2d("\(name).conv2", inChannels: planes, outChannels: planes, kernel: 3, stride: 1, padding: 1,
+                       bias: false, store: store, workspace: workspace)
+        bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
+        precondition(stride == 1 ? inChannels == planes : inChannels + 2 * (planes / 4) == planes,
+                     "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels with stride \(stride)")
+    }
+
+    public var parameterOffset: Int? { conv1.parameterOffset }
+    public var forwardFLOPs: Int { conv1.forwardFLOPs + conv2.forwardFLOPs }
+
+    /// Batch-norm layers, to wire synchronised statistics.
+    public var batchNorms: [BatchNorm2d] { [bn1, bn2] }
+
+    private var isIdentity: Bool { stride == 1 && inChannels == planes }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        self.input = input
+        var t = conv1.forward(input, training: training)
+        t = bn1.forward(t, training: training)
+        t = relu1.forward(t, training: training)
+        t = conv2.forward(t, training: training)
+        t = bn2.forward(t, training: training)
+        let (c, b, oh, ow) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        output.ensureShape(c, b, oh, ow)
+        let y = output.data, main = t.data, x = input.data
+        if isIdentity {
+            for i in 0..<output.count { y[i] = max(main[i] + x[i], 0) }
+        } else {
+            let pad = planes / 4
+            let (h, w) = (input.shape[2], input.shape[3])
+            let plane = oh * ow
+            for ch in 0..<c {
+                let source = ch - pad
+                for bi in 0..<b {
+                    let o = y + (ch * b + bi) * plane, m = main + (ch * b + bi) * plane
+                    if source < 0 || source >= inChannels {
+                        for i in 0..<plane { o[i] = max(m[i], 0) }
+                        continue
+                    }
+                    let xin = x + (source * b + bi) * h * w
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            o[oy * ow + ox] = max(m[oy * ow + ox] + xin[oy * stride * w + ox * stride], 0)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("BasicBlock.backward before forward") }
+        sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
+        Kernels.reluBackward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
+        var g = bn2.backward(sumGradient)
+        g = conv2.backward(g)
+        g = relu1.backward(g)
+        g = bn1.backward(g)
+        let dx = conv1.backward(g)
+        guard needsInputGradient else { return dx }
+        let d = dx.data, ds = sumGradient.data
+        if isIdentity {
+            for i in 0..<dx.count { d[i] += ds[i] }
+        } else {
+            let pad = planes / 4
+            let (b, h, w) = (input.shape[1], input.shape[2], input.shape[3])
+            let (oh, ow) = (output.shape[2], output.shape[3])
+            for ch in 0..<inChannels {
+                for bi in 0..<b {
+                    let src = ds + ((ch + pad) * b + bi) * oh * ow
+                    let dst = d + (ch * b + bi) * h * w
+                    for oy in 0..<oh {
+                        for ox in 0..<ow { dst[oy * stride * w + ox * stride] += src[oy * ow + ox] }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

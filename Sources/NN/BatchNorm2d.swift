@@ -1,0 +1,138 @@
+import Tensor
+
+/// Sums per-channel statistics over all ranks (synchronised batch norm).
+/// The closure reduces the buffer in place; nil means local statistics.
+public typealias StatisticsReducer = (UnsafeMutableBufferPointer<Double>) -> Void
+
+/// Batch normalisation over channel-major activations, PyTorch's semantics.
+///
+/// Training normalises with the batch's biased variance and updates running
+/// statistics with momentum 0.1 and the unbiased variance; evaluation uses the
+/// running statistics. eps = 1e-5.
+///
+/// - weight, bias: (C) trained; running_mean, running_var, num_batches_tracked: buffers
+public final class BatchNorm2d: Layer {
+    public let channels: Int
+    public let momentum: Double = 0.1
+    public let eps: Double = 1e-5
+    public var needsInputGradient = true
+    /// Set to sum statistics over ranks (`--sync-batchnorm`).
+    public var reducer: StatisticsReducer?
+    private let store: ParameterStore
+    private let buffers: ParameterStore
+    private let weightOffset: Int, biasOffset: Int
+    private let meanOffset: Int, varOffset: Int, trackedOffset: Int
+    private var input: Tensor?
+    private var trainingForward = true
+    /// (C, B, H, W)
+    public let output = Tensor(shape: [1, 1, 1, 1])
+    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
+    /// Per channel: mean, 1/std of the last forward; and reduction scratch (3C).
+    private var mean: [Double]
+    private var invStd: [Double]
+    private var scratch: [Double]
+
+    public init(_ name: String, channels: Int, store: ParameterStore, buffers: ParameterStore) {
+        self.channels = channels
+        self.store = store
+        self.buffers = buffers
+        weightOffset = store.register("\(name).weight", shape: [channels], initializer: .ones)
+        biasOffset = store.register("\(name).bias", shape: [channels], initializer: .zeros)
+        meanOffset = buffers.register("\(name).running_mean", shape: [channels], initializer: .zeros)
+        varOffset = buffers.register("\(name).running_var", shape: [channels], initializer: .ones)
+        trackedOffset = buffers.register("\(name).num_batches_tracked", shape: [], initializer: .zeros)
+        mean = Array(repeating: 0, count: channels)
+        invStd = Array(repeating: 1, count: channels)
+        scratch = Array(repeating: 0, count: 2 * channels + 1)
+    }
+
+    public var parameterOffset: Int? { weightOffset }
+
+    /// - input: (C, B, H, W) -> (C, B, H, W)
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.shape.count == 4 && input.shape[0] == channels, "BatchNorm2d(\(channels)) given input \(input.shape)")
+        self.input = input
+        trainingForward = training
+        output.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let n = input.count / channels
+        let gamma = store.values + weightOffset, beta = store.values + biasOffset
+        let runMean = buffers.values + meanOffset, runVar = buffers.values + varOffset
+
+        if training {
+            // Per-channel sum and sum of squares (shifted by the running mean for accuracy).
+            for c in 0..<channels {
+                let shift = runMean[c]
+                let (s, s2) = Kernels.shiftedMoments(input.data + c * n, count: n, shift: shift)
+                scratch[c] = Double(s) + Double(shift) * Double(n)
+                scratch[channels + c] = Double(s2) + 2 * Double(shift) * Double(s) + Double(shift) * Double(shift) * Double(n)
+            }
+            scratch[2 * channels] = Double(n)
+            if let reducer { scratch.withUnsafeMutableBufferPointer { reducer($0) } }
+            let total = scratch[2 * channels]
+            for c in 0..<channels {
+                let m = scratch[c] / total
+                let v = max(scratch[channels + c] / total - m * m, 0)
+                mean[c] = m
+                invStd[c] = 1 / (v + eps).squareRoot()
+                runMean[c] = Float((1 - momentum) * Double(runMean[c]) + momentum * m)
+                runVar[c] = Float((1 - momentum) * Double(runVar[c]) + momentum * v * total / max(total - 1, 1))
+            }
+            buffers.values[trackedOffset] += 1
+        } else {
+            for c in 0..<channels {
+                mean[c] = Double(runMean[c])
+                invStd[c] = 1 / (Double(runVar[c]) + eps).squareRoot()
+            }
+        }
+        for c in 0..<channels {
+            let x = input.data + c * n, y = output.data + c * n
+            let scale = Float(Double(gamma[c]) * invStd[c])
+            let shift = beta[c] - Float(mean[c]) * scale
+            for i in 0..<n { y[i] = x[i] * scale + shift }
+        }
+        return output
+    }
+
+    /// - outputGradient: (C, B, H, W) -> (C, B, H, W)
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("BatchNorm2d.backward before forward") }
+        let n = input.count / channels
+        let gamma = store.values + weightOffset
+        let dGamma = store.gradients + weightOffset, dBeta = store.gradients + biasOffset
+        // Per channel: sum(dy), sum(dy * xhat).
+        for c in 0..<channels {
+            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n, count: n,
+                                                    mean: Float(mean[c]), invStd: Float(invStd[c]))
+            scratch[c] = Double(sdy)
+            scratch[channels + c] = Double(sdyx)
+        }
+        // Parameter gradients are this rank's share; the gradient all-reduce sums them.
+        for c in 0..<channels {
+            dBeta[c] += Float(scratch[c])
+            dGamma[c] += Float(scratch[channels + c])
+        }
+        var total = Double(n)
+        if trainingForward, let reducer {
+            scratch[2 * channels] = total
+            scratch.withUnsafeMutableBufferPointer { reducer($0) }
+            total = scratch[2 * channels]
+        }
+        guard needsInputGradient else { return outputGradient }
+        inputGradient.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        for c in 0..<channels {
+            let x = input.data + c * n, dy = outputGradient.data + c * n, dx = inputGradient.data + c * n
+            let m = Float(mean[c]), inv = Float(invStd[c])
+            let g = gamma[c] * inv
+            if trainingForward {
+                let meanDy = Float(scratch[c] / total), meanDyx = Float(scratch[channels + c] / total)
+                for i in 0..<n {
+                    let xhat = (x[i] - m) * inv
+                    dx[i] = g * (dy[i] - meanDy - xhat * meanDyx)
+                }
+            } else {
+                for i in 0..<n { dx[i] = g * dy[i] }
+            }
+        }
+        return inputGradient
+    }
+}

@@ -1,0 +1,26 @@
+import Tensor
+
+/// A layer with an explicit backward pass (karpathy/llm.c's contract).
+///
+/// `forward` returns a tensor the layer owns and keeps until its next forward;
+/// `backward` takes the gradient of that output, accumulates (`+=`) into the
+/// layer's parameter gradients and returns the gradient of its input (a tensor
+/// the layer owns), or the tensor it was given when `needsInputGradient` is
+/// false. Buffers are sized once per batch shape: no allocation per step.
+public protocol Layer: AnyObject {
+    /// The layer's output for `input`; `training` selects BN's batch statistics.
+    func forward(_ input: Tensor, training: Bool) -> Tensor
+    /// The input gradient for `outputGradient`, accumulating parameter gradients.
+    func backward(_ outputGradient: Tensor) -> Tensor
+    /// Lowest offset of the layer's parameters in the store, nil without parameters.
+    var parameterOffset: Int? { get }
+    /// When false (the first layer), `backward` skips the input gradient.
+    var needsInputGradient: Bool { get set }
+    /// Floating-point operations of the matrix products of the last forward pass.
+    var forwardFLOPs: Int { get }
+}
+
+extension Layer {
+    public var parameterOffset: Int? { nil }
+    public var forwardFLOPs: Int { 0 }
+}

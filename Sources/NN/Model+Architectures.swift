@@ -1,0 +1,71 @@
+import Tensor
+
+extension Model {
+    /// Builds `architecture` for inputs of `inputShape` and `classes` outputs,
+    /// with parameters allocated and initialised from `seed`.
+    ///
+    /// - mlp: input -> 512 -> ReLU -> 256 -> ReLU (= h) -> K
+    /// - cnn: conv3x3(C->32) ReLU maxpool2, conv3x3(32->64) ReLU maxpool2, conv3x3(64->128) ReLU,
+    ///   global average pool (= h, 128) -> K
+    /// - resnet32: the CIFAR ResNet-32 of the IB and LDAM-DRW papers (3 stages of 5 basic blocks,
+    ///   16/32/64 channels, option-A shortcuts, global average pool = h, 64) -> K
+    public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64) -> Model {
+        let store = ParameterStore()
+        let buffers = ParameterStore(hasGradients: false)
+        let workspace = Workspace()
+        var layers: [Layer] = []
+        var norms: [BatchNorm2d] = []
+        let classifier: Linear
+        let layout: InputLayout
+
+        switch architecture {
+        case .mlp:
+            layout = .rows
+            layers = [
+                Linear("fc1", inFeatures: inputShape.count, outFeatures: 512, store: store), ReLU(),
+                Linear("fc2", inFeatures: 512, outFeatures: 256, store: store), ReLU(),
+            ]
+            classifier = Linear("fc3", inFeatures: 256, outFeatures: classes, store: store)
+        case .cnn:
+            layout = .channelMajor
+            let c = inputShape.channels
+            layers = [
+                Conv2d("conv1", inChannels: c, outChannels: 32, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace),
+                ReLU(), MaxPool2d(kernel: 2),
+                Conv2d("conv2", inChannels: 32, outChannels: 64, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace),
+                ReLU(), MaxPool2d(kernel: 2),
+                Conv2d("conv3", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace),
+                ReLU(), GlobalAvgPool(),
+            ]
+            classifier = Linear("fc", inFeatures: 128, outFeatures: classes, store: store)
+        case .resnet32:
+            layout = .channelMajor
+            // Parameters are registered in forward order: the flat buffer's layout.
+            let stem = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 16, kernel: 3, padding: 1, bias: false,
+                              store: store, workspace: workspace)
+            let bn = BatchNorm2d("bn1", channels: 16, store: store, buffers: buffers)
+            norms.append(bn)
+            layers = [stem, bn, ReLU()]
+            var inChannels = 16
+            for (stage, planes) in [16, 32, 64].enumerated() {
+                for index in 0..<5 {
+                    let block = BasicBlock("layer\(stage + 1).\(index)", inChannels: inChannels, planes: planes,
+                                           stride: index == 0 && stage > 0 ? 2 : 1,
+                                           store: store, buffers: buffers, workspace: workspace)
+                    norms += block.batchNorms
+                    layers.append(block)
+                    inChannels = planes
+                }
+            }
+            layers.append(GlobalAvgPool())
+            classifier = Linear("linear", inFeatures: 64, outFeatures: classes, store: store)
+        }
+        store.allocate()
+        buffers.allocate()
+        store.initialize(seed: seed)
+        buffers.initialize(seed: seed)
+        return Model(architecture: architecture, inputShape: inputShape, classes: classes, inputLayout: layout,
+                     parameters: store, buffers: buffers, features: layers, classifier: classifier,
+                     batchNorms: norms, workspace: workspace)
+    }
+}

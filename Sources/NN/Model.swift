@@ -1,0 +1,106 @@
+import Tensor
+
+/// The architectures the trainer builds.
+public enum Architecture: String, Codable, CaseIterable, Sendable {
+    case mlp, cnn, resnet32
+}
+
+/// How a model wants its input batch laid out.
+public enum InputLayout: Sendable {
+    /// (B, C*H*W): one sample per row (mlp).
+    case rows
+    /// (C, B, H, W): channel-major, the layout of the convolution stacks.
+    case channelMajor
+}
+
+/// The shape of one input sample.
+public struct InputShape: Codable, Sendable, Equatable {
+    public var channels: Int, height: Int, width: Int
+    public init(channels: Int, height: Int, width: Int) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+    }
+    public var count: Int { channels * height * width }
+}
+
+/// A classifier whose last layer is linear: features `h` (B, D) -> logits (B, K).
+///
+/// `backward` takes both `dL/dlogits` and `dL/dh` (the IB loss sends a gradient
+/// into the features), accumulates into `parameters.gradients`, and calls
+/// `gradientsReady(offset)` after each layer: from then on every gradient at or
+/// above `offset` in the flat buffer is final, so buckets can go out while the
+/// layers below still compute.
+public final class Model {
+    public let architecture: Architecture
+    public let inputShape: InputShape
+    public let classes: Int
+    public let inputLayout: InputLayout
+    /// Trained parameters, in forward order.
+    public let parameters: ParameterStore
+    /// Batch-norm running statistics (not trained, not all-reduced per step).
+    public let buffers: ParameterStore
+    public let features: [Layer]
+    public let classifier: Linear
+    public let batchNorms: [BatchNorm2d]
+    public let workspace: Workspace
+    /// Called with an offset after each layer's backward.
+    public var gradientsReady: ((Int) -> Void)?
+    /// Input of the classifier from the last forward, (B, D).
+    public private(set) var lastFeatures: Tensor?
+
+    init(architecture: Architecture, inputShape: InputShape, classes: Int, inputLayout: InputLayout,
+         parameters: ParameterStore, buffers: ParameterStore, features: [Layer], classifier: Linear,
+         batchNorms: [BatchNorm2d], workspace: Workspace) {
+        self.architecture = architecture
+        self.inputShape = inputShape
+        self.classes = classes
+        self.inputLayout = inputLayout
+        self.parameters = parameters
+        self.buffers = buffers
+        self.features = features
+        self.classifier = classifier
+        self.batchNorms = batchNorms
+        self.workspace = workspace
+        features.first?.needsInputGradient = false
+    }
+
+    /// Dimension D of the features `h`.
+    public var featureDimension: Int { classifier.inFeatures }
+
+    /// Logits (B, K) and features h (B, D) for a batch laid out as `inputLayout` says.
+    public func forward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
+        var t = input
+        for layer in features { t = layer.forward(t, training: training) }
+        lastFeatures = t
+        return (classifier.forward(t, training: training), t)
+    }
+
+    /// Back-propagates `dL/dlogits` (B, K) and, if given, `dL/dh` (B, D).
+    public func backward(logitsGradient: Tensor, featureGradient: Tensor?) {
+        var g = classifier.backward(logitsGradient)
+        if let featureGradient {
+            precondition(featureGradient.count == g.count, "featureGradient \(featureGradient.shape) for features \(g.shape)")
+            BLAS.axpy(count: g.count, alpha: 1, x: featureGradient.data, y: g.data)
+        }
+        gradientsReady?(classifier.parameterOffset ?? 0)
+        for layer in features.reversed() {
+            g = layer.backward(g)
+            if let offset = layer.parameterOffset { gradientsReady?(offset) }
+        }
+    }
+
+    /// Forward FLOPs per sample of the matrix products (one forward with batch 1).
+    public func forwardFLOPsPerSample() -> Int {
+        let x = inputLayout == .rows
+            ? Tensor(shape: [1, inputShape.count])
+            : Tensor(shape: [inputShape.channels, 1, inputShape.height, inputShape.width])
+        _ = forward(x, training: false)  // evaluation mode leaves the running statistics alone
+        return features.reduce(0) { $0 + $1.forwardFLOPs } + classifier.forwardFLOPs
+    }
+
+    /// Wires synchronised batch statistics into every batch-norm layer (nil: local).
+    public func setBatchNormReducer(_ reducer: StatisticsReducer?) {
+        for bn in batchNorms { bn.reducer = reducer }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Which optimiser, with PyTorch's semantics.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case sgd, adamw
+}
+
+/// Optimiser settings.
+public struct OptimizerConfig: Codable, Sendable, Equatable {
+    public var kind: OptimizerKind = .sgd
+    public var momentum: Float = 0.9
+    public var nesterov = false
+    public var weightDecay: Float = 2e-4
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+
+    public init(kind: OptimizerKind = .sgd, momentum: Float = 0.9, nesterov: Bool = false, weightDecay: Float = 2e-4) {
+        self.kind = kind
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+    }
+}
+
+/// Updates a flat parameter buffer from its flat gradient buffer; the state
+/// (momentum, or AdamW's two moments) is a parallel flat buffer.
+public final class Optimizer {
+    public let config: OptimizerConfig
+    public let count: Int
+    /// SGD: momentum buffer; AdamW: first moment then second moment (2 x count).
+    public let state: UnsafeMutableBufferPointer<Float>
+    /// Steps taken (AdamW's bias correction).
+    public var stepCount: Int = 0
+
+    public init(_ config: OptimizerConfig, parameterCount: Int) {
+        self.config = config
+        count = parameterCount
+        let n = config.kind == .adamw ? 2 * parameterCount : parameterCount
+        state = .allocate(capacity: max(n, 1))
+        state.initialize(repeating: 0)
+    }
+
+    deinit { state.deallocate() }
+
+    /// Names of the state buffers, for checkpoints and inspection.
+    public var stateNames: [String] {
+        config.kind == .adamw ? ["exp_avg", "exp_avg_sq"] : ["momentum_buffer"]
+    }
+
+    /// One update with learning rate `lr`.
+    ///
+    /// SGD (dampening 0): `d = g + wd p; buf = m buf + d; d = nesterov ? d + m buf : buf; p -= lr d`.
+    /// AdamW: `p *= 1 - lr wd; m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2; p -= lr m1^ / (sqrt(m2^) + eps)`.
+    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, lr: Float) {
+        stepCount += 1
+        let wd = config.weightDecay
+        let n = count
+        guard let s = state.baseAddress else { return }
+        switch config.kind {
+        case .sgd:
+            let m = config.momentum
+            if m == 0 {
+                for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
+            } else if config.nesterov {
+                for i in 0..<n {
+                    let d = g[i] + wd * p[i]
+                    let buf = m * s[i] + d
+                    s[i] = buf
+                    p[i] -= lr * (d + m * buf)
+                }
+            } else {
+                for i in 0..<n {
+                    let buf = m * s[i] + (g[i] + wd * p[i])
+                    s[i] = buf
+                    p[i] -= lr * buf
+                }
+            }
+        case .adamw:
+            let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+            let t = Float(stepCount)
+            let c1 = 1 - Foundation.pow(b1, t), c2 = 1 - Foundation.pow(b2, t)
+            let stepSize = lr / c1
+            let c2root = c2.squareRoot()
+            let m1 = s, m2 = s + n
+            let decay = 1 - lr * wd
+            for i in 0..<n {
+                p[i] *= decay
+                m1[i] = b1 * m1[i] + (1 - b1) * g[i]
+                m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i]
+                p[i] -= stepSize * m1[i] / (m2[i].squareRoot() / c2root + eps)
+            }
+        }
+    }
+}

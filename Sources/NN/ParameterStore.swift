@@ -1,0 +1,109 @@
+import Tensor
+
+/// How a parameter starts.
+public enum Initializer: String, Codable, Sendable {
+    /// Kaiming-normal, fan-in mode, ReLU gain: N(0, 2 / fan_in).
+    case kaimingNormal
+    case zeros
+    case ones
+}
+
+/// One named tensor inside a flat buffer.
+public struct ParameterEntry: Codable, Sendable, Equatable {
+    /// Dotted name, e.g. `layer2.0.conv1.weight` (PyTorch's names where a model mirrors one).
+    public var name: String
+    /// Offset in the flat buffer, in floats.
+    public var offset: Int
+    public var shape: [Int]
+    public var initializer: Initializer
+    /// Number of floats.
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// All parameters of a model in one contiguous Float buffer, with a parallel
+/// gradient buffer (karpathy/llm.c's layout).
+///
+/// Layers `register` their tensors while the model is built (in forward
+/// order), then `allocate()` creates the buffers once. Layers keep offsets
+/// and reach their values through `values + offset`. Gradient all-reduce,
+/// optimiser and checkpoint each see one buffer.
+public final class ParameterStore {
+    public private(set) var entries: [ParameterEntry] = []
+    /// Total floats.
+    public private(set) var count = 0
+    /// Values and gradients; valid after `allocate()`.
+    public private(set) var values: UnsafeMutablePointer<Float>
+    public private(set) var gradients: UnsafeMutablePointer<Float>
+    /// Whether a gradient buffer is kept (false for non-trained buffers such as BN running statistics).
+    public let hasGradients: Bool
+    private var allocated = false
+
+    public init(hasGradients: Bool = true) {
+        self.hasGradients = hasGradients
+        values = .allocate(capacity: 1)
+        gradients = .allocate(capacity: 1)
+    }
+
+    deinit {
+        values.deallocate()
+        gradients.deallocate()
+    }
+
+    /// Reserves a tensor and returns its offset.
+    public func register(_ name: String, shape: [Int], initializer: Initializer) -> Int {
+        precondition(!allocated, "register(\(name)) after allocate()")
+        precondition(!entries.contains { $0.name == name }, "parameter \(name) registered twice")
+        let entry = ParameterEntry(name: name, offset: count, shape: shape, initializer: initializer)
+        entries.append(entry)
+        count += entry.count
+        return entry.offset
+    }
+
+    /// Creates the flat buffers (zero-filled).
+    public func allocate() {
+        precondition(!allocated, "allocate() called twice")
+        allocated = true
+        values.deallocate()
+        gradients.deallocate()
+        values = .allocate(capacity: max(count, 1))
+        values.initialize(repeating: 0, count: max(count, 1))
+        gradients = .allocate(capacity: hasGradients ? max(count, 1) : 1)
+        gradients.initialize(repeating: 0, count: hasGradients ? max(count, 1) : 1)
+    }
+
+    /// Fills every tensor according to its initializer, from `seed`.
+    /// Each tensor draws from its own stream, so adding a layer does not change the others.
+    public func initialize(seed: UInt64) {
+        for (index, e) in entries.enumerated() {
+            let p = values + e.offset
+            switch e.initializer {
+            case .zeros: p.update(repeating: 0, count: e.count)
+            case .ones: p.update(repeating: 1, count: e.count)
+            case .kaimingNormal:
+                let fanIn = e.shape.dropFirst().reduce(1, *)
+                let std = (2.0 / Double(max(fanIn, 1))).squareRoot()
+                var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
+                for i in 0..<e.count { p[i] = Float(rng.nextNormal() * std) }
+            }
+        }
+    }
+
+    /// Sets every gradient to zero.
+    public func zeroGradients() {
+        if hasGradients { gradients.update(repeating: 0, count: count) }
+    }
+
+    /// The values as a buffer.
+    public var valueBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values, count: count) }
+    /// The gradients as a buffer.
+    public var gradientBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradients, count: hasGradients ? count : 0) }
+
+    /// The entry called `name`.
+    public func entry(_ name: String) -> ParameterEntry? { entries.first { $0.name == name } }
+
+    /// A copy of one tensor's values (tests, export).
+    public func valuesOf(_ name: String) -> [Float] {
+        guard let e = entry(name) else { preconditionFailure("no parameter \(name)") }
+        return Array(UnsafeBufferPointer(start: values + e.offset, count: e.count))
+    }
+}

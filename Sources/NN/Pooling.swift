@@ -1,0 +1,145 @@
+import Tensor
+
+/// Max pooling with a square window on channel-major activations.
+///
+/// - input: (C, B, H, W) -> output (C, B, OH, OW)
+public final class MaxPool2d: Layer {
+    public let kernel: Int, stride: Int
+    public var needsInputGradient = true
+    public let output = Tensor(shape: [1, 1, 1, 1])
+    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
+    /// Index within its input plane of each output's maximum.
+    private var argmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private var argmaxCapacity = 1
+    private var inputShape = (c: 0, b: 0, h: 0, w: 0)
+
+    public init(kernel: Int = 2, stride: Int? = nil) {
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+    }
+
+    deinit { argmax.deallocate() }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        inputShape = (c, b, h, w)
+        let oh = Kernels.outputSize(h, kernel: kernel, stride: stride, padding: 0)
+        let ow = Kernels.outputSize(w, kernel: kernel, stride: stride, padding: 0)
+        output.ensureShape(c, b, oh, ow)
+        if argmaxCapacity < output.count {
+            argmax.deallocate()
+            argmax = .allocate(capacity: output.count)
+            argmaxCapacity = output.count
+        }
+        for plane in 0..<(c * b) {
+            let x = input.data + plane * h * w
+            let y = output.data + plane * oh * ow
+            let idx = argmax + plane * oh * ow
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var best = -Float.infinity
+                    var at = 0
+                    for ky in 0..<kernel {
+                        let row = (oy * stride + ky) * w + ox * stride
+                        for kx in 0..<kernel where x[row + kx] > best || (kx == 0 && ky == 0) {
+                            best = x[row + kx]
+                            at = row + kx
+                        }
+                    }
+                    y[oy * ow + ox] = best
+                    idx[oy * ow + ox] = Int32(at)
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let (c, b, h, w) = inputShape
+        inputGradient.ensureShape(c, b, h, w)
+        inputGradient.fill(0)
+        let per = output.count / max(c * b, 1)
+        for plane in 0..<(c * b) {
+            let dx = inputGradient.data + plane * h * w
+            let dy = outputGradient.data + plane * per
+            let idx = argmax + plane * per
+            for i in 0..<per { dx[Int(idx[i])] += dy[i] }
+        }
+        return inputGradient
+    }
+}
+
+/// Global average pooling, from channel-major activations to rows of features.
+///
+/// - input: (C, B, H, W) -> output (B, C)
+public final class GlobalAvgPool: Layer {
+    public var needsInputGradient = true
+    public let output = Tensor(shape: [1, 1])
+    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
+    private var inputShape = (c: 0, b: 0, h: 0, w: 0)
+
+    public init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        inputShape = (c, b, h, w)
+        output.ensureShape(b, c)
+        let hw = h * w
+        let scale = 1 / Float(hw)
+        for ch in 0..<c {
+            for bi in 0..<b {
+                output.data[bi * c + ch] = Kernels.sum(input.data + (ch * b + bi) * hw, count: hw) * scale
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let (c, b, h, w) = inputShape
+        inputGradient.ensureShape(c, b, h, w)
+        let hw = h * w
+        let scale = 1 / Float(hw)
+        for ch in 0..<c {
+            for bi in 0..<b {
+                let g = outputGradient.data[bi * c + ch] * scale
+                (inputGradient.data + (ch * b + bi) * hw).update(repeating: g, count: hw)
+            }
+        }
+        return inputGradient
+    }
+}
+
+/// From channel-major activations to rows: (C, B, H, W) -> (B, C*H*W), PyTorch's flattening order.
+public final class Flatten: Layer {
+    public var needsInputGradient = true
+    public let output = Tensor(shape: [1, 1])
+    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
+    private var inputShape = (c: 0, b: 0, h: 0, w: 0)
+
+    public init() {}
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        inputShape = (c, b, h, w)
+        let hw = h * w
+        output.ensureShape(b, c * hw)
+        for ch in 0..<c {
+            for bi in 0..<b {
+                (output.data + bi * c * hw + ch * hw).update(from: input.data + (ch * b + bi) * hw, count: hw)
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let (c, b, h, w) = inputShape
+        let hw = h * w
+        inputGradient.ensureShape(c, b, h, w)
+        for ch in 0..<c {
+            for bi in 0..<b {
+                (inputGradient.data + (ch * b + bi) * hw).update(from: outputGradient.data + bi * c * hw + ch * hw, count: hw)
+            }
+        }
+        return inputGradient
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+import Tensor
+@testable import NN
+
+@Suite struct LayerGradientTests {
+    @Test func linear() {
+        let s = ParameterStore()
+        let layer = Linear("fc", inFeatures: 7, outFeatures: 5, store: s)
+        s.allocate()
+        s.initialize(seed: 1)
+        for i in 0..<s.count where s.entries[1].offset <= i { s.values[i] = Float(i % 3) * 0.1 }  // non-zero bias
+        checkLayer("linear", layer, store: s, input: Tensor(shape: [4, 7], values: randomValues(28, seed: 2)))
+    }
+
+    @Test func relu() {
+        // Keep inputs away from the kink at 0.
+        let x = randomValues(60, seed: 3).map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
+        checkLayer("relu", ReLU(), store: nil, input: Tensor(shape: [3, 20], values: x))
+    }
+
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 2, 2), (3, 1, 0)])
+    func conv2d(kernel: Int, stride: Int, padding: Int) {
+        let s = ParameterStore()
+        let conv = Conv2d("conv", inChannels: 3, outChannels: 4, kernel: kernel, stride: stride, padding: padding,
+                          bias: true, store: s, workspace: Workspace())
+        s.allocate()
+        s.initialize(seed: 4)
+        checkLayer("conv k\(kernel) s\(stride) p\(padding)", conv, store: s,
+                   input: Tensor(shape: [3, 2, 7, 6], values: randomValues(3 * 2 * 7 * 6, seed: 5)))
+    }
+
+    @Test func maxPool() {
+        // Distinct values so that the maximum of each window is unique.
+        var values = (0..<(2 * 3 * 6 * 4)).map { Float($0) * 0.01 }
+        var rng = RandomSource(seed: 6)
+        rng.shuffle(&values)
+        checkLayer("maxpool", MaxPool2d(kernel: 2), store: nil, input: Tensor(shape: [2, 3, 6, 4], values: values))
+    }
+
+    @Test func globalAveragePoolAndFlatten() {
+        checkLayer("gap", GlobalAvgPool(), store: nil, input: Tensor(shape: [3, 2, 4, 5], values: randomValues(120, seed: 7)))
+        checkLayer("flatten", Flatten(), store: nil, input: Tensor(shape: [3, 2, 2, 2], values: randomValues(24, seed: 8)))
+    }
+
+    @Test(arguments: [true, false])
+    func batchNorm(training: Bool) {
+        let s = ParameterStore(), b = ParameterStore(hasGradients: false)
+        let bn = BatchNorm2d("bn", channels: 3, store: s, buffers: b)
+        s.allocate(); b.allocate()
+        s.initialize(seed: 1); b.initialize(seed: 1)
+        for i in 0..<3 { s.values[i] = 0.5 + Float(i); s.values[3 + i] = Float(i) * 0.2; b.values[i] = 0.1; b.values[3 + i] = 1.5 }
+        checkLayer("bn training=\(training)", bn, store: s,
+                   input: Tensor(shape: [3, 4, 3, 2], values: randomValues(72, seed: 9, scale: 2)), training: training)
+    }
+
+    @Test(arguments: [(16, 16, 1), (16, 32, 2)])
+    func basicBlock(inChannels: Int, planes: Int, stride: Int) {
+        let s = ParameterStore(), b = ParameterStore(hasGradients: false)
+        let block = BasicBlock("block", inChannels: inChannels, planes: planes, stride: stride,
+                               store: s, buffers: b, workspace: Workspace())
+        s.allocate(); b.allocate()
+        s.initialize(seed: 2); b.initialize(seed: 2)
+        let x = Tensor(shape: [inChannels, 2, 6, 6], values: randomValues(inChannels * 72, seed: 10))
+        // Both modes; two ReLUs make a few sampled coordinates cross a kink.
+        for training in [false, true] {
+            let out = block.forward(x, training: training)
+            let r = randomValues(out.count, seed: 11)
+            s.zeroGradients()
+            let dx = block.backward(Tensor(shape: out.shape, values: r)).array
+            let dp = Array(s.gradientBuffer)
+            let loss = { dotDouble(block.forward(x, training: training).data, r) }
+            expectMostGradientsMatch("block input, training \(training)", point: x.data, count: x.count, analytic: dx, loss: loss)
+            expectMostGradientsMatch("block parameters, training \(training)", point: s.values, count: s.count, analytic: dp, loss: loss)
+        }
+    }
+}

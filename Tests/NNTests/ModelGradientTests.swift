@@ -1,0 +1,94 @@
+import Testing
+import Tensor
+@testable import NN
+
+/// Gradient checks of whole models, through both `dL/dlogits` and `dL/dh`.
+@Suite struct ModelGradientTests {
+    /// Loss = sum(logits * r1) + sum(h * r2); checks inputs are parameters only.
+    func check(_ architecture: Architecture, shape: InputShape, batch: Int, training: Bool, strict: Bool) {
+        let model = Model.make(architecture, inputShape: shape, classes: 5, seed: 3)
+        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height, shape.width]
+        let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 4))
+        let (logits, h) = model.forward(x, training: training)
+        let r1 = randomValues(logits.count, seed: 5), r2 = randomValues(h.count, seed: 6, scale: 0.5)
+        model.parameters.zeroGradients()
+        var readyOffsets: [Int] = []
+        model.gradientsReady = { readyOffsets.append($0) }
+        model.backward(logitsGradient: Tensor(shape: logits.shape, values: r1), featureGradient: Tensor(shape: h.shape, values: r2))
+        model.gradientsReady = nil
+        #expect(readyOffsets == readyOffsets.sorted(by: >), "gradients must become ready from the top of the buffer down: \(readyOffsets)")
+        #expect(readyOffsets.last == 0)
+        let analytic = Array(model.parameters.gradientBuffer)
+        let loss = { () -> Double in
+            let (z, f) = model.forward(x, training: training)
+            return dotDouble(z.data, r1) + dotDouble(f.data, r2)
+        }
+        let p = model.parameters
+        if strict {
+            expectGradientsMatch("\(architecture)", point: p.values, count: p.count, analytic: analytic,
+                                 coordinates: 40, eps: 1e-3, tolerance: 2e-2, loss: loss)
+        } else {
+            expectMostGradientsMatch("\(architecture) training \(training)", point: p.values, count: p.count, analytic: analytic, loss: loss)
+        }
+        // The path from dL/dh alone: with r1 = 0 the classifier's gradients vanish but the layers below do not.
+        p.zeroGradients()
+        _ = model.forward(x, training: training)
+        model.backward(logitsGradient: Tensor(shape: logits.shape), featureGradient: Tensor(shape: h.shape, values: r2))
+        let onlyH = Array(p.gradientBuffer)
+        let classifierOffset = model.classifier.parameterOffset!
+        #expect(onlyH[classifierOffset...].allSatisfy { $0 == 0 })
+        #expect(onlyH[..<classifierOffset].contains { $0 != 0 })
+        let lossH = { () -> Double in dotDouble(model.forward(x, training: training).features.data, r2) }
+        if strict {
+            expectGradientsMatch("\(architecture) via h", point: p.values, count: classifierOffset, analytic: onlyH,
+                                 coordinates: 40, eps: 1e-3, tolerance: 2e-2, loss: lossH)
+        } else {
+            expectMostGradientsMatch("\(architecture) via h", point: p.values, count: classifierOffset, analytic: onlyH, loss: lossH)
+        }
+    }
+
+    @Test func mlp() {
+        check(.mlp, shape: InputShape(channels: 1, height: 6, width: 6), batch: 3, training: true, strict: true)
+    }
+
+    @Test func cnn() {
+        check(.cnn, shape: InputShape(channels: 1, height: 8, width: 8), batch: 2, training: true, strict: false)
+        check(.cnn, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: true, strict: false)
+    }
+
+    @Test(arguments: [false, true])
+    func resnet32(training: Bool) {
+        check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: training, strict: false)
+    }
+
+    @Test func shapesAndParameterCounts() {
+        let fm = InputShape(channels: 1, height: 28, width: 28), cifar = InputShape(channels: 3, height: 32, width: 32)
+        let mlp = Model.make(.mlp, inputShape: fm, classes: 10, seed: 0)
+        #expect(mlp.parameters.count == 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10)
+        #expect(mlp.featureDimension == 256)
+        let cnn = Model.make(.cnn, inputShape: fm, classes: 10, seed: 0)
+        #expect(cnn.parameters.count == (9 * 32 + 32) + (288 * 64 + 64) + (576 * 128 + 128) + (128 * 10 + 10))
+        #expect(cnn.featureDimension == 128)
+        let resnet = Model.make(.resnet32, inputShape: cifar, classes: 10, seed: 0)
+        #expect(resnet.parameters.count == 464_154)  // the CIFAR ResNet-32 of the LDAM-DRW code, 10 classes
+        #expect(resnet.featureDimension == 64)
+        #expect(resnet.parameters.entry("layer3.4.bn2.weight") != nil)
+        #expect(resnet.buffers.entry("layer1.0.bn1.running_var") != nil)
+        let x = Tensor(shape: [3, 4, 32, 32])
+        let (z, h) = resnet.forward(x, training: false)
+        #expect(z.shape == [4, 10] && h.shape == [4, 64])
+    }
+
+    @Test func initialisationIsSeededAndKaiming() {
+        let shape = InputShape(channels: 1, height: 28, width: 28)
+        let a = Model.make(.mlp, inputShape: shape, classes: 10, seed: 1)
+        let b = Model.make(.mlp, inputShape: shape, classes: 10, seed: 1)
+        let c = Model.make(.mlp, inputShape: shape, classes: 10, seed: 2)
+        #expect(Array(a.parameters.valueBuffer) == Array(b.parameters.valueBuffer))
+        #expect(Array(a.parameters.valueBuffer) != Array(c.parameters.valueBuffer))
+        let w = a.parameters.valuesOf("fc1.weight")
+        let variance = w.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(w.count)
+        #expect(abs(variance - 2.0 / 784) < 0.05 * 2.0 / 784)
+        #expect(a.parameters.valuesOf("fc1.bias").allSatisfy { $0 == 0 })
+    }
+}

@@ -1,0 +1,155 @@
+import Testing
+import Tensor
+@testable import NN
+
+/// Layers against naive reference implementations and hand-computed values.
+@Suite struct ReferenceTests {
+    /// Direct convolution on NCHW data, the textbook loop.
+    func naiveConv(x: [Float], b: Int, c: Int, h: Int, w: Int, weight: [Float], bias: [Float], outC: Int,
+                   k: Int, s: Int, p: Int) -> [Float] {
+        let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+        var y = [Float](repeating: 0, count: b * outC * oh * ow)
+        for n in 0..<b { for o in 0..<outC { for i in 0..<oh { for j in 0..<ow {
+            var acc = Double(bias[o])
+            for ci in 0..<c { for u in 0..<k { for v in 0..<k {
+                let iy = i * s - p + u, ix = j * s - p + v
+                if iy < 0 || iy >= h || ix < 0 || ix >= w { continue }
+                acc += Double(x[((n * c + ci) * h + iy) * w + ix]) * Double(weight[((o * c + ci) * k + u) * k + v])
+            } } }
+            y[((n * outC + o) * oh + i) * ow + j] = Float(acc)
+        } } } }
+        return y
+    }
+
+    /// NCHW -> CNHW
+    func channelMajor(_ x: [Float], b: Int, c: Int, hw: Int) -> [Float] {
+        var y = x
+        for n in 0..<b { for ci in 0..<c { for i in 0..<hw { y[(ci * b + n) * hw + i] = x[(n * c + ci) * hw + i] } } }
+        return y
+    }
+
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 1, 2), (2, 2, 0)])
+    func convolutionMatchesDirectConvolution(k: Int, s: Int, p: Int) {
+        let (b, c, h, w, outC) = (3, 2, 9, 7, 4)
+        let store = ParameterStore()
+        let conv = Conv2d("c", inChannels: c, outChannels: outC, kernel: k, stride: s, padding: p, bias: true,
+                          store: store, workspace: Workspace())
+        store.allocate()
+        store.initialize(seed: 8)
+        let bias = randomValues(outC, seed: 9)
+        for i in 0..<outC { store.values[outC * c * k * k + i] = bias[i] }
+        let x = randomValues(b * c * h * w, seed: 10)
+        let y = conv.forward(Tensor(shape: [c, b, h, w], values: channelMajor(x, b: b, c: c, hw: h * w)), training: true)
+        let want = naiveConv(x: x, b: b, c: c, h: h, w: w, weight: store.valuesOf("c.weight"), bias: bias,
+                             outC: outC, k: k, s: s, p: p)
+        let oh = y.shape[2], ow = y.shape[3]
+        let wantCNHW = channelMajor(want, b: b, c: outC, hw: oh * ow)
+        #expect(y.count == want.count)
+        for i in 0..<y.count { #expect(abs(y[i] - wantCNHW[i]) <= 1e-5, "at \(i)") }
+    }
+
+    @Test func col2imIsTheAdjointOfIm2col() {
+        // <im2col(x), c> == <x, col2im(c)> for every x, c.
+        let (c, b, h, w, k, s, p) = (2, 2, 7, 5, 3, 2, 1)
+        let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+        let x = randomValues(c * b * h * w, seed: 1), cols = randomValues(c * k * k * b * oh * ow, seed: 2)
+        var unfolded = [Float](repeating: 0, count: cols.count)
+        var folded = [Float](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { px in unfolded.withUnsafeMutableBufferPointer { pu in
+            Kernels.im2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pu.baseAddress!)
+        } }
+        cols.withUnsafeBufferPointer { pc in folded.withUnsafeMutableBufferPointer { pf in
+            Kernels.col2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pf.baseAddress!)
+        } }
+        let lhs = zip(unfolded, cols).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x, folded).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(lhs - rhs) <= 1e-4 * max(1, abs(lhs)))
+    }
+
+    @Test func batchNormMatchesPyTorchSemantics() {
+        let (c, b, hw) = (2, 4, 3)
+        let s = ParameterStore(), buf = ParameterStore(hasGradients: false)
+        let bn = BatchNorm2d("bn", channels: c, store: s, buffers: buf)
+        s.allocate(); buf.allocate()
+        s.initialize(seed: 0); buf.initialize(seed: 0)
+        s.values[0] = 2; s.values[1] = 0.5  // gamma
+        s.values[2] = 1; s.values[3] = -1  // beta
+        let x = randomValues(c * b * hw, seed: 3, scale: 3)
+        let y = bn.forward(Tensor(shape: [c, b, 1, hw], values: x), training: true)
+        for ch in 0..<c {
+            let v = x[(ch * b * hw)..<((ch + 1) * b * hw)].map(Double.init)
+            let mean = v.reduce(0, +) / Double(v.count)
+            let biased = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)
+            let unbiased = biased * Double(v.count) / Double(v.count - 1)
+            for i in 0..<v.count {
+                let want = Double(s.values[ch]) * (v[i] - mean) / (biased + 1e-5).squareRoot() + Double(s.values[2 + ch])
+                #expect(abs(Double(y[ch * b * hw + i]) - want) < 1e-4)
+            }
+            #expect(abs(Double(buf.values[ch]) - 0.1 * mean) < 1e-6)                  // running_mean
+            #expect(abs(Double(buf.values[c + ch]) - (0.9 + 0.1 * unbiased)) < 1e-5)  // running_var
+        }
+        #expect(buf.values[2 * c] == 1)  // num_batches_tracked
+        // Evaluation mode uses the running statistics.
+        let e = bn.forward(Tensor(shape: [c, b, 1, hw], values: x), training: false)
+        for ch in 0..<c {
+            let rm = Double(buf.values[ch]), rv = Double(buf.values[c + ch])
+            let want = Double(s.values[ch]) * (Double(x[ch * b * hw]) - rm) / (rv + 1e-5).squareRoot() + Double(s.values[2 + ch])
+            #expect(abs(Double(e[ch * b * hw]) - want) < 1e-4)
+        }
+        #expect(buf.values[2 * c] == 1)
+    }
+
+    @Test func sgdMomentumStepsByHand() {
+        var p: [Float] = [1.0, -2.0], g: [Float] = [0.5, 0.25]
+        let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, weightDecay: 0.1), parameterCount: 2)
+        opt.step(parameters: &p, gradients: &g, lr: 0.1)
+        // d = g + 0.1 p = [0.6, 0.05]; buf = d; p -= 0.1 d
+        #expect(abs(p[0] - 0.94) < 1e-6 && abs(p[1] - (-2.005)) < 1e-6)
+        opt.step(parameters: &p, gradients: &g, lr: 0.1)
+        // d = [0.5 + 0.094, 0.25 - 0.2005] = [0.594, 0.0495]; buf = 0.9 [0.6, 0.05] + d = [1.134, 0.0945]
+        #expect(abs(p[0] - (0.94 - 0.1134)) < 1e-6 && abs(p[1] - (-2.005 - 0.00945)) < 1e-6)
+        #expect(abs(opt.state[0] - 1.134) < 1e-6)
+    }
+
+    @Test func sgdNesterovStepByHand() {
+        var p: [Float] = [1.0], g: [Float] = [0.5]
+        let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0), parameterCount: 1)
+        opt.step(parameters: &p, gradients: &g, lr: 0.1)
+        // buf = 0.5; d = 0.5 + 0.9 * 0.5 = 0.95
+        #expect(abs(p[0] - 0.905) < 1e-6)
+    }
+
+    @Test func adamWStepsByHand() {
+        var p: [Float] = [1.0], g: [Float] = [0.5]
+        let opt = Optimizer(OptimizerConfig(kind: .adamw, weightDecay: 0.01), parameterCount: 1)
+        opt.step(parameters: &p, gradients: &g, lr: 0.1)
+        // p *= 1 - 0.001; m = 0.05, v = 0.00025; m^ = 0.5, v^ = 0.25; p -= 0.1 * 0.5 / (0.5 + 1e-8)
+        #expect(abs(p[0] - (0.999 - 0.1)) < 1e-6)
+        g = [-0.25]
+        opt.step(parameters: &p, gradients: &g, lr: 0.1)
+        let m = 0.9 * 0.05 + 0.1 * -0.25, v = 0.999 * 0.00025 + 0.001 * 0.0625
+        let mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999)
+        let want = 0.899 * (1 - 0.001) - 0.1 * mh / (vh.squareRoot() + 1e-8)
+        #expect(abs(Double(p[0]) - want) < 1e-5)
+    }
+
+    @Test func schedules() {
+        let ib = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5, ibStartEpoch: 100)
+        #expect(abs(ib.learningRate(epoch: 0) - 0.02) < 1e-7)
+        #expect(abs(ib.learningRate(epoch: 4) - 0.1) < 1e-7)
+        #expect(ib.learningRate(epoch: 99) == 0.1)
+        #expect(abs(ib.learningRate(epoch: 100) - 1e-3) < 1e-9)
+        #expect(abs(ib.learningRate(epoch: 160) - 1e-5) < 1e-11)
+        #expect(abs(ib.learningRate(epoch: 180) - 1e-7) < 1e-13)
+        let plain = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5)
+        #expect(plain.learningRate(epoch: 150) == 0.1)
+        #expect(abs(plain.learningRate(epoch: 160) - 1e-3) < 1e-9)
+        #expect(abs(plain.learningRate(epoch: 199) - 1e-5) < 1e-11)
+        let step = Schedule(kind: .step, baseLR: 1, epochs: 8, warmupEpochs: 0)
+        #expect([0, 3, 4, 5, 6, 7].map { step.learningRate(epoch: $0) } == [1, 1, Float(0.1), Float(0.1), Float(0.1 * 0.1), Float(0.1 * 0.1)])
+        let cosine = Schedule(kind: .cosine, baseLR: 1, epochs: 10, warmupEpochs: 0)
+        #expect(cosine.learningRate(epoch: 0, step: 0, stepsPerEpoch: 10) == 1)
+        #expect(abs(cosine.learningRate(epoch: 5, step: 0, stepsPerEpoch: 10) - 0.5) < 1e-6)
+        #expect(Schedule(kind: .constant, baseLR: 0.05, epochs: 3, warmupEpochs: 0).learningRate(epoch: 2) == 0.05)
+    }
+}
