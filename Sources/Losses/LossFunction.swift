@@ -1,0 +1,254 @@
+import Foundation
+import Tensor
+
+/// A batch gathered from all ranks for CRL's global mining.
+public struct MiningBatch {
+    /// Softmax probabilities of the global batch, (M, K).
+    public var scores: UnsafePointer<Float>
+    /// Labels of the global batch, (M).
+    public var labels: UnsafePointer<Int32>
+    public var count: Int
+    /// Row of this rank's first sample in the global batch.
+    public var offset: Int
+    /// Ranks that compute the same global term (its value is split among them).
+    public var ranks: Int
+
+    public init(scores: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, offset: Int, ranks: Int) {
+        self.scores = scores
+        self.labels = labels
+        self.count = count
+        self.offset = offset
+        self.ranks = ranks
+    }
+}
+
+/// The losses of LOSSES.md with their gradients, on a batch of logits (and features).
+///
+/// `compute` returns the loss and fills `logitsGradient` (B, K) and, for the IB
+/// losses, `featureGradient` (B, D). Means are taken over `normalizer`: the
+/// batch's own denominator in one process (`localNormalizer`), the global one
+/// (summed over ranks) in data-parallel training, so that the ranks' gradients
+/// add up to the gradient of the global batch. Arithmetic is in double precision;
+/// buffers are kept between calls.
+public final class LossFunction {
+    public let config: LossConfig
+    public let classes: Int
+    public let featureDimension: Int
+    /// dL/dlogits, (B, K)
+    public let logitsGradient = Tensor(shape: [1, 1])
+    /// dL/dh, (B, D); zero for losses that do not use the features
+    public let featureGradient = Tensor(shape: [1, 1])
+    /// Softmax of the last logits, (B, K), float: CRL's scores (gathered for global mining).
+    public let probabilities = Tensor(shape: [1, 1])
+    private var p = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+    private var scoreGradient = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+    private var scratchCapacity = 1
+    private var miningCapacity = 1
+    private let rectification: ClassRectification
+
+    public init(_ config: LossConfig, classes: Int, featureDimension: Int) {
+        self.config = config
+        self.classes = classes
+        self.featureDimension = featureDimension
+        rectification = ClassRectification(classes: classes, kappa: config.crlKappa, margin: config.crlMargin, rho: config.crlRho)
+    }
+
+    deinit {
+        p.deallocate()
+        scoreGradient.deallocate()
+    }
+
+    /// The denominator of the loss's mean over this batch: `sum_i w[y_i]` for `ce` and CRL's CE
+    /// part (PyTorch's weighted mean), the batch size for the others.
+    public func localNormalizer(kind: LossKind, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
+        guard kind == .ce || kind == .crl, let weights else { return Double(batch) }
+        var s = 0.0
+        for i in 0..<batch { s += weights[Int(targets[i])] }
+        return s
+    }
+
+    /// Softmax of `logits` (B, K) into `probabilities` (float) and the double scratch.
+    public func computeProbabilities(_ logits: Tensor) {
+        let b = logits.shape[0], k = classes
+        precondition(logits.count == b * k, "logits \(logits.shape) for \(k) classes")
+        ensureScratch(b * k)
+        probabilities.ensureShape(b, k)
+        for i in 0..<b {
+            let z = logits.data + i * k, pi = p + i * k
+            var m = -Double.infinity
+            for j in 0..<k { m = max(m, Double(z[j])) }
+            var sum = 0.0
+            for j in 0..<k {
+                let e = Foundation.exp(Double(z[j]) - m)
+                pi[j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0..<k {
+                pi[j] *= inv
+                probabilities.data[i * k + j] = Float(pi[j])
+            }
+        }
+    }
+
+    /// The loss of one batch and its gradients.
+    ///
+    /// - kind: the loss to apply (the trainer passes `ce` in the IB losses' first phase)
+    /// - logits: (B, K); targets: (B); features: (B, D) for the IB losses
+    /// - weights: per-class weights (K) or nil
+    /// - omega: CRL's imbalance measure from the global counts
+    /// - normalizer: the mean's denominator (see `localNormalizer`), summed over ranks in data-parallel runs
+    /// - share: this batch's share of the global batch (CRL's locally mined term)
+    /// - mining: the gathered global batch for CRL's global mining, nil to mine this batch
+    /// - Returns: this batch's contribution to the loss (the whole loss in one process)
+    public func compute(kind: LossKind? = nil, logits: Tensor, targets: UnsafePointer<Int32>, features: Tensor?,
+                        weights: [Double]?, omega: Double = 0, normalizer: Double, share: Double = 1,
+                        mining: MiningBatch? = nil) -> Double {
+        let kind = kind ?? config.kind
+        let b = logits.shape[0], k = classes
+        computeProbabilities(logits)
+        logitsGradient.ensureShape(b, k)
+        let dz = logitsGradient.data
+        let inv = 1 / normalizer
+        var total = 0.0
+
+        switch kind {
+        case .ce, .focal, .crl:
+            let gamma = config.focalGamma
+            let ceScale = kind == .crl ? 1 - config.crlEta * omega : 1
+            for i in 0..<b {
+                let y = Int(targets[i])
+                let w = weights?[y] ?? 1
+                let pi = p + i * k
+                let ce = w * crossEntropy(logits.data + i * k, y)
+                var factor: Double  // dL_i / dCE_i
+                if kind == .focal {
+                    let (f, df) = focal(ce, gamma: gamma)
+                    total += f
+                    factor = config.focalScale * df
+                } else {
+                    total += ce
+                    factor = ceScale
+                }
+                factor *= w * inv
+                for j in 0..<k { dz[i * k + j] = Float(factor * (pi[j] - (j == y ? 1 : 0))) }
+            }
+            total *= (kind == .focal ? config.focalScale : ceScale) * inv
+            if kind == .crl {
+                total += rectificationTerm(batch: b, targets: targets, alpha: config.crlEta * omega, share: share, mining: mining)
+            }
+            if let features, features.count > 0 { featureGradient.ensureShape(b, features.count / b); featureGradient.fill(0) }
+
+        case .ib, .ibFocal:
+            guard let features else { preconditionFailure("\(kind.rawValue) needs the features h") }
+            let d = features.count / b
+            featureGradient.ensureShape(b, d)
+            let alpha = config.ibAlpha
+            for i in 0..<b {
+                let y = Int(targets[i])
+                let w = weights?[y] ?? 1
+                let pi = p + i * k
+                let ce = w * crossEntropy(logits.data + i * k, y)
+                let (x, dx) = kind == .ibFocal ? focal(ce, gamma: config.focalGamma) : (ce, 1.0)
+                // g = sum_k |p_k - onehot_k| and its sign pattern s_k (sign(0) = 0, as autograd).
+                var g = 0.0, sp = 0.0
+                for j in 0..<k {
+                    let diff = pi[j] - (j == y ? 1 : 0)
+                    g += abs(diff)
+                    sp += sign(diff) * pi[j]
+                }
+                let h = features.data + i * d
+                var f = 0.0
+                for j in 0..<d { f += abs(Double(h[j])) }
+                let ib = alpha / (g * f + LossConfig.ibEpsilon)
+                total += x * ib
+                let dIB = -ib * ib / alpha  // d ib / d(g f)
+                let cePart = ib * dx * w * inv
+                let gPart = x * dIB * f * inv
+                for j in 0..<k {
+                    let diff = pi[j] - (j == y ? 1 : 0)
+                    let dg = sign(diff) * pi[j] - pi[j] * sp  // dg/dz_j
+                    dz[i * k + j] = Float(cePart * diff + gPart * dg)
+                }
+                let hPart = x * dIB * g * inv
+                let dh = featureGradient.data + i * d
+                for j in 0..<d { dh[j] = Float(hPart * sign(Double(h[j]))) }
+            }
+            total *= inv
+        }
+        return total
+    }
+
+    // MARK: - Pieces
+
+    /// `-log softmax(z)[y]` from the max-subtracted log-sum-exp.
+    @inline(__always)
+    private func crossEntropy(_ z: UnsafePointer<Float>, _ y: Int) -> Double {
+        var m = -Double.infinity
+        for j in 0..<classes { m = max(m, Double(z[j])) }
+        var sum = 0.0
+        for j in 0..<classes { sum += Foundation.exp(Double(z[j]) - m) }
+        return m + Foundation.log(sum) - Double(z[y])
+    }
+
+    /// `F = (1 - q)^gamma * ce` with `q = exp(-ce)`, and `dF/dce`.
+    @inline(__always)
+    private func focal(_ ce: Double, gamma: Double) -> (Double, Double) {
+        let oneMinusQ = -Foundation.expm1(-ce)
+        let q = Foundation.exp(-ce)
+        if gamma == 0 { return (ce, 1) }
+        let factor = Foundation.pow(oneMinusQ, gamma)
+        let derivative = oneMinusQ > 0 ? gamma * Foundation.pow(oneMinusQ, gamma - 1) * q * ce : 0
+        return (factor * ce, factor + derivative)
+    }
+
+    @inline(__always)
+    private func sign(_ x: Double) -> Double { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+
+    /// CRL's `alpha * L_crl`: added to `logitsGradient` through the softmax; returns its value.
+    private func rectificationTerm(batch b: Int, targets: UnsafePointer<Int32>, alpha: Double, share: Double,
+                                   mining: MiningBatch?) -> Double {
+        let k = classes
+        let m = mining?.count ?? b
+        ensureMining(m * k)
+        let scale: Double, value: Double
+        if let mining {
+            scale = alpha
+            let l = rectification.lossAndGradient(scores: mining.scores, labels: mining.labels, count: mining.count,
+                                                  scale: scale, scoreGradient: scoreGradient)
+            value = alpha * l / Double(mining.ranks)
+        } else {
+            scale = alpha * share
+            let l = rectification.lossAndGradient(scores: probabilities.data, labels: targets, count: b,
+                                                  scale: scale, scoreGradient: scoreGradient)
+            value = scale * l
+        }
+        // dz_ij += sum_c dL/dp_ic p_ic (delta_cj - p_ij), only for this batch's rows.
+        let offset = mining?.offset ?? 0
+        let dz = logitsGradient.data
+        for i in 0..<b {
+            let ds = scoreGradient + (offset + i) * k, pi = p + i * k
+            var dot = 0.0
+            for c in 0..<k { dot += ds[c] * pi[c] }
+            if dot == 0, (0..<k).allSatisfy({ ds[$0] == 0 }) { continue }
+            for j in 0..<k { dz[i * k + j] += Float(pi[j] * (ds[j] - dot)) }
+        }
+        return value
+    }
+
+    private func ensureScratch(_ n: Int) {
+        if n > scratchCapacity {
+            p.deallocate()
+            p = .allocate(capacity: n)
+            scratchCapacity = n
+        }
+    }
+
+    private func ensureMining(_ n: Int) {
+        if n > miningCapacity {
+            scoreGradient.deallocate()
+            scoreGradient = .allocate(capacity: n)
+            miningCapacity = n
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Data
+import Foundation
+import Losses
+import Tensor
+
+/// Checks the losses, class weights and long-tail counts against a file in the
+/// format of `shared/golden/losses.json` (reference values computed with PyTorch
+/// in float64). Tolerances as in LOSSES.md: values `|got - want| <= 1e-4 max(1, |want|)`,
+/// gradients `max |got - want| <= 1e-4 max(1, max |want|)`.
+public enum GoldenVerifier {
+    /// One checked case.
+    public struct Outcome: Sendable {
+        /// Section and position, e.g. `losses[12]`.
+        public var index: String
+        /// What was checked, e.g. `ib_focal (weights cb)`.
+        public var kind: String
+        /// Nil when the case passed.
+        public var error: String?
+        public var passed: Bool { error == nil }
+    }
+
+    struct File: Decodable {
+        var losses: [LossCase]?
+        var classWeights: [WeightCase]?
+        var longTailCounts: [LongTailCase]?
+        enum CodingKeys: String, CodingKey {
+            case losses
+            case classWeights = "class_weights"
+            case longTailCounts = "long_tail_counts"
+        }
+    }
+
+    struct LossCase: Decodable {
+        var loss: String
+        var params: [String: Double]
+        var classWeights: String?
+        var globalCounts: [Int]
+        var weight: [Double]?
+        var n: Int, k: Int, d: Int
+        var logits: [[Double]]
+        var target: [Int]
+        var h: [[Double]]
+        var expected: Expected
+        struct Expected: Decodable {
+            var loss: Double
+            var dlogits: [[Double]]
+            var dh: [[Double]]
+        }
+        enum CodingKeys: String, CodingKey {
+            case loss, params, weight, n, k, d, logits, target, h, expected
+            case classWeights = "class_weights"
+            case globalCounts = "global_counts"
+        }
+    }
+
+    struct WeightCase: Decodable {
+        var counts: [Int]
+        var ib: [Double]
+        var cb: [Double]
+        var crlOmega: Double
+        enum CodingKeys: String, CodingKey {
+            case counts, ib
+            case cb = "cb_0.9999"
+            case crlOmega = "crl_omega"
+        }
+    }
+
+    struct LongTailCase: Decodable {
+        var perClass: Int
+        var classes: Int
+        var ratio: Double
+        var exp: [Int]
+        var step: [Int]
+        enum CodingKeys: String, CodingKey {
+            case perClass = "per_class"
+            case classes, ratio, exp, step
+        }
+    }
+
+    /// Reads `path` and checks every case of `losses`, `class_weights` and `long_tail_counts`.
+    public static func verify(path: String) throws -> [Outcome] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VerificationError("\(path): cannot read the file")
+        }
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch {
+            throw VerificationError("\(path): not a golden-losses file: \(error)")
+        }
+        var outcomes: [Outcome] = []
+        for (i, c) in (file.losses ?? []).enumerated() {
+            outcomes.append(check(c, index: "losses[\(i)]"))
+        }
+        for (i, c) in (file.classWeights ?? []).enumerated() {
+            outcomes.append(check(c, index: "class_weights[\(i)]"))
+        }
+        for (i, c) in (file.longTailCounts ?? []).enumerated() {
+            outcomes.append(check(c, index: "long_tail_counts[\(i)]"))
+        }
+        return outcomes
+    }
+
+    // MARK: - Cases
+
+    static func valueError(_ got: Double, _ want: Double) -> Double? {
+        abs(got - want) <= 1e-4 * max(1, abs(want)) ? nil : abs(got - want)
+    }
+
+    static func gradientError(_ got: [Double], _ want: [Double]) -> Double? {
+        let scale = max(1, want.map(abs).max() ?? 0)
+        let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+        return worst <= 1e-4 * scale && got.count == want.count ? nil : worst
+    }
+
+    static func check(_ c: LossCase, index: String) -> Outcome {
+        let label = c.loss + (c.classWeights.map { " (weights \($0))" } ?? "")
+        func fail(_ text: String) -> Outcome { Outcome(index: index, kind: label, error: text) }
+        guard let kind = LossKind.allCases.first(where: { $0.goldenName == c.loss }) else {
+            return fail("unknown loss \"\(c.loss)\"")
+        }
+        var config = LossConfig(kind: kind)
+        if let v = c.params["gamma"] { config.focalGamma = v }
+        if let v = c.params["scale"] { config.focalScale = v }
+        if let v = c.params["alpha"] { config.ibAlpha = v }
+        if let v = c.params["eta"] { config.crlEta = v }
+        if let v = c.params["kappa"] { config.crlKappa = Int(v) }
+        if let v = c.params["margin"] { config.crlMargin = v }
+        if let v = c.params["rho"] { config.crlRho = v }
+
+        // Class weights from the global counts, checked against the file's.
+        var weights: [Double]?
+        if let name = c.classWeights {
+            guard let weighting = ClassWeighting(rawValue: name) else { return fail("unknown class weights \"\(name)\"") }
+            do {
+                weights = try ClassWeights.compute(weighting, counts: c.globalCounts)
+            } catch {
+                return fail("class weights: \(error)")
+            }
+            if let want = c.weight, let w = weights, let e = gradientError(w, want) {
+                return fail("class weights differ by \(e)")
+            }
+        }
+        let loss = LossFunction(config, classes: c.k, featureDimension: c.d)
+        let logits = Tensor(shape: [c.n, c.k], values: c.logits.flatMap { $0.map(Float.init) })
+        let features = Tensor(shape: [c.n, c.d], values: c.h.flatMap { $0.map(Float.init) })
+        let targets = c.target.map(Int32.init)
+        let value = targets.withUnsafeBufferPointer { t in
+            loss.compute(logits: logits, targets: t.baseAddress!, features: features, weights: weights,
+                         omega: ClassWeights.omega(counts: c.globalCounts),
+                         normalizer: loss.localNormalizer(kind: kind, targets: t.baseAddress!, batch: c.n, weights: weights))
+        }
+        var problems: [String] = []
+        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(loss.logitsGradient.array.map(Double.init), c.expected.dlogits.flatMap { $0 }) {
+            problems.append("dlogits max error \(e)")
+        }
+        let dh = kind.usesFeatures ? loss.featureGradient.array.map(Double.init) : Array(repeating: 0, count: c.n * c.d)
+        if let e = gradientError(dh, c.expected.dh.flatMap { $0 }) { problems.append("dh max error \(e)") }
+        return problems.isEmpty ? Outcome(index: index, kind: label, error: nil) : fail(problems.joined(separator: "; "))
+    }
+
+    static func check(_ c: WeightCase, index: String) -> Outcome {
+        var problems: [String] = []
+        do {
+            if let e = gradientError(try ClassWeights.compute(.ib, counts: c.counts), c.ib) { problems.append("ib weights error \(e)") }
+            if let e = gradientError(try ClassWeights.compute(.cb, counts: c.counts), c.cb) { problems.append("cb weights error \(e)") }
+        } catch {
+            problems.append("\(error)")
+        }
+        if let e = valueError(ClassWeights.omega(counts: c.counts), c.crlOmega) { problems.append("omega error \(e)") }
+        return Outcome(index: index, kind: "class weights", error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    static func check(_ c: LongTailCase, index: String) -> Outcome {
+        var problems: [String] = []
+        for (profile, want) in [(ImbalanceProfile.exp, c.exp), (.step, c.step)] {
+            let got = LongTail.counts(nMax: c.perClass, classes: c.classes, ratio: c.ratio, profile: profile)
+            if got != want { problems.append("\(profile.rawValue): got \(got), want \(want)") }
+        }
+        return Outcome(index: index, kind: "long tail \(c.perClass) x \(c.classes), ratio \(c.ratio)",
+                       error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+}
+
+/// A golden file that cannot be used.
+public struct VerificationError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ text: String) { description = text }
+}

@@ -1,0 +1,120 @@
+import Testing
+import Tensor
+@testable import Losses
+
+@Suite struct LossEdgeCaseTests {
+    @Test(arguments: LossKind.allCases)
+    func hugeLogitsStayFinite(kind: LossKind) {
+        let loss = LossFunction(LossConfig(kind: kind), classes: 3, featureDimension: 2)
+        let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
+        let value = evaluate(loss, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        #expect(value.isFinite)
+        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+        #expect(loss.featureGradient.array.allSatisfy { $0.isFinite })
+    }
+
+    @Test func ibWithCertainPredictionIsFiniteAndNearAlphaOverEpsilon() {
+        // p[y] -> 1: g -> 0, the influence factor tends to alpha / 0.001 but stays finite.
+        let loss = LossFunction(LossConfig(kind: .ib, ibAlpha: 1000), classes: 3, featureDimension: 2)
+        let value = evaluate(loss, logits: [60, 0, 0], targets: [0], h: [1, 1], weights: nil)
+        #expect(value.isFinite && value >= 0)
+        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+        // CE = 2 e^-60 and ib ~ 1000 / 0.001: the product is tiny but finite.
+        #expect(value < 1e-10)
+    }
+
+    @Test func ibWithZeroFeatures() {
+        let loss = LossFunction(LossConfig(kind: .ib, ibAlpha: 1000), classes: 3, featureDimension: 4)
+        let value = evaluate(loss, logits: [1, 2, 3, 0.5, 0.1, -1], targets: [0, 1], h: [0, 0, 0, 0, 0, 0, 0, 0], weights: nil)
+        #expect(value.isFinite)
+        // f = 0: ib = alpha / epsilon = 1e6 exactly; dh = 0 because sign(0) = 0.
+        #expect(loss.featureGradient.array.allSatisfy { $0 == 0 })
+        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+    }
+
+    @Test func emptyClassIsAnErrorNamingTheClass() throws {
+        for weighting in [ClassWeighting.ib, .cb] {
+            do {
+                _ = try ClassWeights.compute(weighting, counts: [10, 5, 0, 3])
+                Issue.record("no error for an empty class")
+            } catch let error as ClassCountError {
+                #expect(error.classIndex == 2)
+                #expect(error.description.contains("class 2"))
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+        #expect(try ClassWeights.compute(.none, counts: [10, 0]) == [1, 1])
+    }
+
+    @Test func classWeightsByHand() throws {
+        let ib = try ClassWeights.compute(.ib, counts: [100, 10])
+        #expect(abs(ib[0] - 2 * 0.01 / 0.11) < 1e-12 && abs(ib[1] - 2 * 0.1 / 0.11) < 1e-12)
+        let cb = try ClassWeights.compute(.cb, counts: [100, 10, 1])
+        #expect(abs(cb.reduce(0, +) - 3) < 1e-12)
+        #expect(cb[2] > cb[1] && cb[1] > cb[0])
+        #expect(ClassWeights.omega(counts: [100, 10, 40]) == 0.9)
+    }
+
+    // MARK: - CRL
+
+    /// CRL with a batch where every class is too large to be a minority: only the CE part remains.
+    @Test func crlWithoutMinorityClassIsItsCEPart() {
+        let ce = LossFunction(LossConfig(kind: .ce), classes: 2, featureDimension: 1)
+        // Two classes of 4 in a batch of 8 with rho = 0.4: 4 > 3.2, so neither is a minority class.
+        let logits = randomArray(8 * 2, seed: 3)
+        let targets: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1]
+        let rectifier = ClassRectification(classes: 2, kappa: 25, margin: 0.5, rho: 0.4)
+        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 8) }.isEmpty)
+        let strict = LossFunction(LossConfig(kind: .crl, crlEta: 0.5, crlRho: 0.4), classes: 2, featureDimension: 1)
+        let omega = 0.6
+        let value = evaluate(strict, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil, omega: omega)
+        let plain = evaluate(ce, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil)
+        #expect(abs(value - (1 - 0.5 * omega) * plain) < 1e-9)
+        for (a, b) in zip(strict.logitsGradient.array, ce.logitsGradient.array) {
+            #expect(abs(Double(a) - (1 - 0.5 * omega) * Double(b)) < 1e-6)
+        }
+    }
+
+    @Test func crlWithOneClassOnly() {
+        let loss = LossFunction(LossConfig(kind: .crl, crlEta: 0.5), classes: 3, featureDimension: 1)
+        let rectifier = ClassRectification(classes: 3, kappa: 25, margin: 0.5, rho: 0.5)
+        let targets: [Int32] = [1, 1, 1, 1]
+        // One class holding the whole batch exceeds rho * N: no minority class, no triples.
+        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 4) }.isEmpty)
+        let value = evaluate(loss, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0], weights: nil, omega: 0.5)
+        #expect(value.isFinite)
+        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+    }
+
+    @Test func crlMinoritySelectionFollowsTheDefinition() {
+        let rectifier = ClassRectification(classes: 5, kappa: 25, margin: 0.5, rho: 0.5)
+        // Counts: class0 5, class1 1, class2 2, class3 2, class4 0; N = 10, rho N = 5.
+        // Ascending: 1 (1), 2 (2), 3 (2), 0 (5): totals 1, 3, 5 then 10 > 5 stops. Class 1 has < 2 samples.
+        let labels: [Int32] = [0, 0, 0, 0, 0, 1, 2, 2, 3, 3]
+        #expect(labels.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 10) } == [2, 3])
+    }
+
+    /// kappa larger than the class: every member is a hard positive, every other sample a hard negative,
+    /// and the value matches a direct sum over all triples.
+    @Test func crlKappaLargerThanTheClass() {
+        let (n, k) = (6, 2)
+        let rectifier = ClassRectification(classes: k, kappa: 100, margin: 0.5, rho: 0.5)
+        let scores: [Float] = [0.9, 0.1, 0.8, 0.2, 0.3, 0.7, 0.6, 0.4, 0.55, 0.45, 0.2, 0.8]
+        let labels: [Int32] = [0, 0, 0, 0, 1, 1]
+        var gradient = [Double](repeating: 0, count: n * k)
+        let value = scores.withUnsafeBufferPointer { s in labels.withUnsafeBufferPointer { l in gradient.withUnsafeMutableBufferPointer { g in
+            rectifier.lossAndGradient(scores: s.baseAddress!, labels: l.baseAddress!, count: n, scale: 1, scoreGradient: g.baseAddress!)
+        } } }
+        // Minority class 1 (samples 4, 5), scores s = p[:, 1].
+        let s = (0..<n).map { Double(scores[$0 * k + 1]) }
+        var total = 0.0, count = 0
+        for a in [4, 5] { for p in [4, 5] { for q in 0..<4 {
+            total += max(0, 0.5 + abs(s[a] - s[p]) - (s[a] - s[q]))
+            count += 1
+        } } }
+        #expect(count == 2 * 2 * 4)
+        #expect(abs(value - total / Double(count)) < 1e-7)
+        #expect((0..<n).allSatisfy { gradient[$0 * k] == 0 })  // only the minority class's column
+    }
+}
