@@ -1,0 +1,24 @@
+/// What to load and how to make it long-tailed.
+public struct DataConfig: Codable, Sendable, Equatable {
+    /// The `--data` directory; its layout is recognised from its files.
+    public var directory: String = DatasetLayout.defaultDirectory
+    /// `--imbalance-ratio R`: largest over smallest class size after sub-sampling (1 = as given).
+    public var imbalanceRatio: Double = 100
+    public var imbalanceProfile: ImbalanceProfile = .exp
+    /// Number of classes; nil: 10 for IDX and CIFAR-10, 100 for CIFAR-100, max label + 1 for NumPy.
+    public var classes: Int?
+    /// Random crop (4-pixel padding) and horizontal flip of 32x32 colour training images.
+    public var augment: Bool = false
+    /// Drop the last incomplete global batch of each epoch instead of padding by wrapping.
+    public var dropLast: Bool = false
+
+    public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
+                imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false, dropLast: Bool = false) {
+        self.directory = directory
+        self.imbalanceRatio = imbalanceRatio
+        self.imbalanceProfile = imbalanceProfile
+        self.classes = classes
+        self.augment = augment
+        self.dropLast = dropLast
+    }
+}

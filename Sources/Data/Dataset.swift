@@ -1,0 +1,138 @@
+import Distributed
+import Foundation
+import Tensor
+
+/// A loaded, long-tailed data set as one rank holds it.
+///
+/// Without sharding every rank holds the whole training set and the sampler
+/// splits each epoch; with sharded NumPy input (`train_images-00000.npy`, ...)
+/// rank r holds the shards i with i mod W = r, and statistics exist only as
+/// sums over ranks.
+public final class Dataset {
+    /// This rank's training samples after sub-sampling (all of them when not sharded).
+    public let train: Split
+    /// The test set, as given (every rank holds it; evaluation is sharded).
+    public let test: Split
+    public let classes: Int
+    public let layout: DatasetLayout
+    public let sharded: Bool
+    /// Global class sizes of the training set before and after sub-sampling.
+    public let originalCounts: [Int]
+    public let counts: [Int]
+    /// Per-channel mean and standard deviation of the (sub-sampled) training images.
+    public let mean: [Float]
+    public let std: [Float]
+    /// Training samples over all ranks.
+    public var globalTrainCount: Int { counts.reduce(0, +) }
+
+    init(train: Split, test: Split, classes: Int, layout: DatasetLayout, sharded: Bool,
+         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float]) {
+        self.train = train
+        self.test = test
+        self.classes = classes
+        self.layout = layout
+        self.sharded = sharded
+        self.originalCounts = originalCounts
+        self.counts = counts
+        self.mean = mean
+        self.std = std
+    }
+
+    /// Loads `config.directory` on every rank (collective), sub-samples the training set to the
+    /// long-tail profile with `seed`, and computes the normalisation. Errors on any rank become a
+    /// `CollectiveFailure` on every rank.
+    public static func load(_ config: DataConfig, seed: UInt64, comm: Communicator) throws -> Dataset {
+        let layout = try comm.agree { try DatasetLayout.detect(in: config.directory) }
+        var sharded = false
+        var shardFiles: [(images: String, labels: String)] = []
+        let testSplit: Split
+        var defaultClasses: Int?
+        // Each entry: (shard index, split, file for label errors).
+        var myShards: [(Int, Split, String)] = []
+
+        let (loadedShards, loadedTest) = try comm.agree { () throws -> ([(Int, Split, String)], Split) in
+            switch layout {
+            case .idx(let ti, let tl, let si, let sl):
+                defaultClasses = 10
+                return ([(0, try IDXReader.split(images: ti, labels: tl), tl)], try IDXReader.split(images: si, labels: sl))
+            case .cifar10(let batches, let test):
+                defaultClasses = 10
+                var train = try CIFARReader.split(batches[0], labelBytes: 1)
+                for b in batches.dropFirst() { try train.append(CIFARReader.split(b, labelBytes: 1)) }
+                return ([(0, train, batches.joined(separator: ", "))], try CIFARReader.split(test, labelBytes: 1))
+            case .cifar100(let train, let test):
+                defaultClasses = 100
+                return ([(0, try CIFARReader.split(train, labelBytes: 2), train)], try CIFARReader.split(test, labelBytes: 2))
+            case .npy(let shards, let testImages, let testLabels, let isSharded):
+                sharded = isSharded
+                shardFiles = shards
+                let mine = isSharded ? shards.indices.filter { $0 % comm.size == comm.rank } : Array(shards.indices)
+                let loaded = try mine.map { ($0, try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels), shards[$0].labels) }
+                return (loaded, try NPYReader.split(images: testImages, labels: testLabels))
+            }
+        }
+        myShards = loadedShards
+        testSplit = loadedTest
+        let shardCount = sharded ? shardFiles.count : 1
+
+        // Number of classes: given, from the format, or (NumPy) the largest label + 1 over all ranks.
+        var classes = config.classes ?? defaultClasses ?? 0
+        if classes == 0 {
+            var top: [Int64] = [Int64(myShards.flatMap { $0.1.labels }.max() ?? -1)]
+            if sharded { try comm.allReduceMax(&top) }
+            classes = max(Int(top[0]) + 1, Int(testSplit.labels.max() ?? 0) + 1)
+        }
+        let k = classes
+        try comm.agree {
+            for (_, split, file) in myShards { try split.validateLabels(classes: k, file: file) }
+            try testSplit.validateLabels(classes: k, file: Self.testLabelFile(layout))
+        }
+
+        // Per-shard class counts, summed over ranks (each rank fills its own shards' rows).
+        var shardCounts = [Int64](repeating: 0, count: shardCount * k)
+        for (index, split, _) in myShards {
+            let row = sharded ? index : 0
+            for y in split.labels { shardCounts[row * k + Int(y)] += 1 }
+        }
+        if sharded { try comm.allReduceSum(&shardCounts) }
+        let original = (0..<k).map { c in (0..<shardCount).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) } }
+
+        // Long tail: the same selection whatever the number of ranks (see LongTail.keptPositions).
+        let (targets, kept) = try LongTail.select(original: original, ratio: config.imbalanceRatio,
+                                                   profile: config.imbalanceProfile, seed: seed)
+        var position = (0..<k).map { _ in 0 }
+        var selected: Split?
+        for (index, split, _) in myShards {
+            // Class positions of this shard's samples start after the earlier shards' samples of that class.
+            for c in 0..<k {
+                position[c] = (0..<(sharded ? index : 0)).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) }
+            }
+            var indices: [Int] = []
+            for (i, y) in split.labels.enumerated() {
+                let c = Int(y)
+                if kept[c][position[c]] { indices.append(i) }
+                position[c] += 1
+            }
+            let part = config.imbalanceRatio == 1 ? split : split.subset(indices)
+            if selected == nil { selected = part } else { try selected!.append(part) }
+        }
+        let train = selected ?? Split(pixels: .bytes([]), labels: [], channels: testSplit.channels,
+                                      height: testSplit.height, width: testSplit.width)
+
+        let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
+        return Dataset(train: train, test: testSplit, classes: k, layout: layout, sharded: sharded,
+                       originalCounts: original, counts: targets, mean: mean, std: std)
+    }
+
+    static func testLabelFile(_ layout: DatasetLayout) -> String {
+        switch layout {
+        case .idx(_, _, _, let labels): return labels
+        case .cifar10(_, let test): return test
+        case .cifar100(_, let test): return test
+        case .npy(_, _, let labels, _): return labels
+        }
+    }
+
+    /// The input shape of one sample.
+    public var inputShape: (channels: Int, height: Int, width: Int) { (test.channels, test.height, test.width) }
+}

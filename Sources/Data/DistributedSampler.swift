@@ -1,0 +1,114 @@
+import Tensor
+
+/// PyTorch DistributedSampler semantics over global batches.
+///
+/// Each epoch has one permutation of the training set from (seed, epoch), the
+/// same on every rank, padded by wrapping to a multiple of the world size (or,
+/// with `dropLast`, cut to whole global batches). Global batch s is positions
+/// `[s B, (s + 1) B)` of it, and rank r takes the positions p with
+/// `p mod W = r`: the union of the ranks' batches is exactly the batch one
+/// process would take, so N ranks train like one. Local batches differ by at
+/// most one sample when W does not divide B.
+///
+/// With sharded data each rank owns its samples: it walks its own permutation
+/// from (seed, epoch, rank), taking its share of every global batch.
+public struct DistributedSampler: Sendable {
+    public let count: Int
+    public let globalCount: Int
+    public let batchSize: Int
+    public let rank: Int
+    public let worldSize: Int
+    public let seed: UInt64
+    public let sharded: Bool
+    public let dropLast: Bool
+
+    /// - count: samples this rank can index (all of them when not sharded)
+    /// - globalCount: samples over all ranks
+    public init(count: Int, globalCount: Int, batchSize: Int, rank: Int, worldSize: Int, seed: UInt64, sharded: Bool, dropLast: Bool) {
+        precondition(batchSize >= worldSize, "global batch \(batchSize) smaller than the world size \(worldSize)")
+        self.count = count
+        self.globalCount = globalCount
+        self.batchSize = batchSize
+        self.rank = rank
+        self.worldSize = worldSize
+        self.seed = seed
+        self.sharded = sharded
+        self.dropLast = dropLast
+    }
+
+    /// Positions in the epoch's padded order.
+    public var paddedCount: Int {
+        if dropLast { return globalCount / batchSize * batchSize }
+        return (globalCount + worldSize - 1) / worldSize * worldSize
+    }
+
+    /// Optimiser steps per epoch.
+    public var stepsPerEpoch: Int { (paddedCount + batchSize - 1) / batchSize }
+
+    /// The epoch's order of sample indices (local indices when sharded).
+    public func permutation(epoch: Int) -> [Int] {
+        var order = Array(0..<count)
+        var rng = RandomSource(seed: seed, stream: sharded ? [0x5A4D, UInt64(epoch), UInt64(rank)] : [0x5A4D, UInt64(epoch)])
+        rng.shuffle(&order)
+        return order
+    }
+
+    /// Global positions of step `step`: `[start, end)`.
+    public func globalRange(step: Int) -> Range<Int> {
+        let start = step * batchSize
+        return start..<min(start + batchSize, paddedCount)
+    }
+
+    /// Samples this rank takes in step `step`.
+    public func localBatchSize(step: Int) -> Int {
+        let range = globalRange(step: step)
+        if sharded { return share(of: range.count) }
+        let first = (rank - range.lowerBound % worldSize + worldSize) % worldSize
+        return first >= range.count ? 0 : (range.count - 1 - first) / worldSize + 1
+    }
+
+    /// Rank r's part of a global batch of `n` when sharded: n / W, one more for the first n mod W ranks.
+    func share(of n: Int) -> Int { n / worldSize + (rank < n % worldSize ? 1 : 0) }
+
+    /// Writes this rank's sample indices of step `step` into `out` (capacity >= local batch size)
+    /// and their global positions into `positions` (for augmentation streams); returns the count.
+    public func indices(step: Int, order: [Int], into out: UnsafeMutablePointer<Int>, positions: UnsafeMutablePointer<Int>) -> Int {
+        let range = globalRange(step: step)
+        var n = 0
+        if sharded {
+            let before = step * share(of: batchSize)
+            for j in 0..<share(of: range.count) {
+                let p = before + j
+                out[n] = order[p % max(count, 1)]
+                positions[n] = p
+                n += 1
+            }
+            return n
+        }
+        var p = range.lowerBound + (rank - range.lowerBound % worldSize + worldSize) % worldSize
+        while p < range.upperBound {
+            out[n] = order[p % count]
+            positions[n] = p
+            n += 1
+            p += worldSize
+        }
+        return n
+    }
+
+    /// Label counts of the samples this rank owns this epoch (padding duplicates excluded);
+    /// summed over ranks they are the training set's class counts.
+    public func ownedLabelCounts(epoch: Int, order: [Int], labels: [Int32], classes: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: classes)
+        if sharded {
+            for y in labels { counts[Int(y)] += 1 }
+            return counts
+        }
+        var p = rank
+        let limit = dropLast ? min(count, paddedCount) : count
+        while p < limit {
+            counts[Int(labels[order[p]])] += 1
+            p += worldSize
+        }
+        return counts
+    }
+}
