@@ -7,6 +7,11 @@ public struct CollectiveFailure: Error, CustomStringConvertible {
     public var message: String
 
     public var description: String { message }
+
+    public init(rank: Int, message: String) {
+        self.rank = rank
+        self.message = message
+    }
 }
 
 extension Communicator {

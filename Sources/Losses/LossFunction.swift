@@ -8,16 +8,16 @@ public struct MiningBatch {
     /// Labels of the global batch, (M).
     public var labels: UnsafePointer<Int32>
     public var count: Int
-    /// Row of this rank's first sample in the global batch.
-    public var offset: Int
+    /// Row in the global batch of each of this rank's samples, (B).
+    public var rows: UnsafePointer<Int>
     /// Ranks that compute the same global term (its value is split among them).
     public var ranks: Int
 
-    public init(scores: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, offset: Int, ranks: Int) {
+    public init(scores: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, rows: UnsafePointer<Int>, ranks: Int) {
         self.scores = scores
         self.labels = labels
         self.count = count
-        self.offset = offset
+        self.rows = rows
         self.ranks = ranks
     }
 }
@@ -224,10 +224,9 @@ public final class LossFunction {
             value = scale * l
         }
         // dz_ij += sum_c dL/dp_ic p_ic (delta_cj - p_ij), only for this batch's rows.
-        let offset = mining?.offset ?? 0
         let dz = logitsGradient.data
         for i in 0..<b {
-            let ds = scoreGradient + (offset + i) * k, pi = p + i * k
+            let ds = scoreGradient + (mining.map { $0.rows[i] } ?? i) * k, pi = p + i * k
             var dot = 0.0
             for c in 0..<k { dot += ds[c] * pi[c] }
             if dot == 0, (0..<k).allSatisfy({ ds[$0] == 0 }) { continue }

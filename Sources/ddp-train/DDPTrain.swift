@@ -9,7 +9,7 @@ struct DDPTrain: ParsableCommand {
             Run as one process for debugging, or under mpirun for data-parallel training:
               mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
             """,
-        subcommands: [DoctorCommand.self, VerifyLossesCommand.self],
-        defaultSubcommand: nil
+        subcommands: [TrainCommand.self, DoctorCommand.self, VerifyLossesCommand.self],
+        defaultSubcommand: TrainCommand.self
     )
 }

@@ -5,11 +5,13 @@ import Tensor
 // 1. Make OpenBLAS run a kernel that fits this CPU (may re-execute the program).
 BLASRuntime.ensureFittingKernel()
 
-// 2. Parse the command line before MPI starts, so bad options fail fast; only
-//    the first rank of a job prints the message.
+// 2. Expand --recipe and --config into options placed before the command line's own,
+//    then parse before MPI starts, so bad options fail fast; only the first rank of a
+//    job prints the message.
 let command: ParsableCommand
 do {
-    command = try DDPTrain.parseAsRoot()
+    let arguments = try Presets.expand(Array(CommandLine.arguments.dropFirst()))
+    command = try DDPTrain.parseAsRoot(arguments)
 } catch {
     if Launch.rankFromEnvironment != 0 { exit(DDPTrain.exitCode(for: error).rawValue) }
     DDPTrain.exit(withError: error)

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Writes the safetensors format (Hugging Face), which PyTorch users load with
+/// `safetensors.torch.load_file`: an 8-byte little-endian header length, a JSON
+/// header of names, dtypes, shapes and byte ranges, then the little-endian data.
+public enum SafeTensors {
+    /// One tensor to write; `integer` writes it as I64 (e.g. BN's num_batches_tracked).
+    public struct Tensor {
+        public var name: String
+        public var shape: [Int]
+        public var values: [Float]
+        public var integer: Bool
+        public init(name: String, shape: [Int], values: [Float], integer: Bool = false) {
+            self.name = name
+            self.shape = shape
+            self.values = values
+            self.integer = integer
+        }
+    }
+
+    /// The file's bytes.
+    public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        var payload = Data()
+        for t in tensors {
+            let count = t.values.count
+            precondition(count == t.shape.reduce(1, *), "SafeTensors: \(t.name) has \(count) values for shape \(t.shape)")
+            let size = count * (t.integer ? 8 : 4)
+            header[t.name] = ["dtype": t.integer ? "I64" : "F32", "shape": t.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            if t.integer {
+                var ints = t.values.map { Int64($0).littleEndian }
+                payload.append(Data(bytes: &ints, count: size))
+            } else {
+                var bits = t.values.map { $0.bitPattern.littleEndian }
+                payload.append(Data(bytes: &bits, count: size))
+            }
+            offset += size
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var length = UInt64(json.count).littleEndian
+        out.append(Data(bytes: &length, count: 8))
+        out.append(json)
+        out.append(payload)
+        return out
+    }
+
+    /// Writes `tensors` to `path` atomically.
+    public static func write(_ tensors: [Tensor], to path: String, metadata: [String: String] = [:]) throws {
+        try AtomicFile.write(path, data: try encode(tensors, metadata: metadata))
+    }
+
+    /// Reads a safetensors file back (float32 and int64 tensors), for tests and checks.
+    public static func read(_ path: String) throws -> [String: (shape: [Int], values: [Float])] {
+        guard let data = FileManager.default.contents(atPath: path), data.count >= 8 else {
+            throw CheckpointError.io(path: path, reason: "cannot read a safetensors file")
+        }
+        let bytes = [UInt8](data)
+        let n = Int(CheckpointFile.readU64(bytes, 0))
+        guard 8 + n <= bytes.count,
+              let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
+            throw CheckpointError.invalid(path: path, reason: "bad safetensors header")
+        }
+        var out: [String: (shape: [Int], values: [Float])] = [:]
+        for (name, value) in header where name != "__metadata__" {
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int], let range = info["data_offsets"] as? [Int], range.count == 2 else {
+                throw CheckpointError.invalid(path: path, reason: "bad entry \(name)")
+            }
+            let start = 8 + n + range[0], end = 8 + n + range[1]
+            guard end <= bytes.count, start <= end else { throw CheckpointError.invalid(path: path, reason: "\(name) lies outside the file") }
+            let values: [Float] = bytes[start..<end].withUnsafeBytes { raw in
+                dtype == "I64"
+                    ? (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+                    : (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            }
+            out[name] = (shape, values)
+        }
+        return out
+    }
+}

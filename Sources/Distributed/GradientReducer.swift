@@ -1,0 +1,123 @@
+import Foundation
+
+/// Sums a flat gradient buffer over all ranks in buckets that go out while
+/// backward still runs (PyTorch DDP's scheme).
+///
+/// Parameters lie in the buffer in forward order, so backward finishes them
+/// from the top of the buffer down. Buckets are cut at layer boundaries from
+/// the top: the first is about `firstBucketBytes` (small, so communication
+/// starts early), the others about `bucketBytes`. When the model reports that
+/// everything at or above an offset is final, every bucket lying there is
+/// started with a non-blocking all-reduce; Open MPI progresses only inside MPI
+/// calls, so each report also polls the buckets in flight. `finish` starts the
+/// rest and waits; the time spent waiting there is the exposed communication.
+public final class GradientReducer {
+    public struct Bucket: Sendable, Equatable {
+        public var lower: Int
+        public var upper: Int
+        public var count: Int { upper - lower }
+    }
+
+    private let comm: Communicator
+    private let gradients: UnsafeMutablePointer<Float>
+    public let buckets: [Bucket]
+    private var requests: [CommunicatorRequest?]
+    /// Index of the next bucket to start (buckets are started from the top down).
+    private var next = 0
+    /// Whether this rank's own gradient (before the sum) held a NaN or infinity.
+    public private(set) var localNonFinite = false
+    /// Seconds spent waiting in `finish` since `resetTiming`.
+    public private(set) var exposedSeconds = 0.0
+    /// Reductions finished since `resetTiming`.
+    public private(set) var reductions = 0
+
+    /// - layerOffsets: the lowest offset of each layer's parameters (any order)
+    public init(comm: Communicator, gradients: UnsafeMutablePointer<Float>, count: Int, layerOffsets: [Int],
+                firstBucketBytes: Int, bucketBytes: Int) {
+        self.comm = comm
+        self.gradients = gradients
+        buckets = Self.plan(count: count, layerOffsets: layerOffsets,
+                            firstBucket: max(1, firstBucketBytes / 4), bucket: max(1, bucketBytes / 4))
+        requests = Array(repeating: nil, count: buckets.count)
+    }
+
+    /// Buckets from the top of the buffer down, cut at layer boundaries.
+    public static func plan(count: Int, layerOffsets: [Int], firstBucket: Int, bucket: Int) -> [Bucket] {
+        let bounds = Array(Set(layerOffsets.filter { $0 > 0 && $0 < count })).sorted(by: >) + [0]
+        var out: [Bucket] = []
+        var upper = count
+        var lower = count
+        for b in bounds {
+            let target = out.isEmpty ? firstBucket : bucket
+            // Close the bucket before a layer that would take it past its target.
+            if lower < upper, upper - b > target {
+                out.append(Bucket(lower: lower, upper: upper))
+                upper = lower
+            }
+            lower = b
+        }
+        if lower < upper { out.append(Bucket(lower: lower, upper: upper)) }
+        return out
+    }
+
+    /// Prepares for a new backward pass.
+    public func reset() {
+        next = 0
+        localNonFinite = false
+    }
+
+    /// Everything at or above `offset` is final: start the buckets lying there, poll the others.
+    public func gradientsReady(from offset: Int) throws {
+        while next < buckets.count, buckets[next].lower >= offset {
+            try start(next)
+            next += 1
+        }
+        for i in 0..<next {
+            if let r = requests[i], try comm.test(r) { requests[i] = nil }
+        }
+    }
+
+    /// Starts the remaining buckets and waits for all of them.
+    public func finish() throws {
+        while next < buckets.count {
+            try start(next)
+            next += 1
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<buckets.count {
+            if let r = requests[i] {
+                try comm.wait(r)
+                requests[i] = nil
+            }
+        }
+        exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        reductions += 1
+    }
+
+    public func resetTiming() {
+        exposedSeconds = 0
+        reductions = 0
+    }
+
+    /// Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN and infinities.
+    static func allFinite(_ p: UnsafePointer<Float>, count n: Int) -> Bool {
+        var acc = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= n {
+            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) * 0
+            j += 8
+        }
+        var tail: Float = 0
+        while j < n { tail += p[j] * 0; j += 1 }
+        return !(acc.sum() + tail).isNaN
+    }
+
+    private func start(_ i: Int) throws {
+        let b = buckets[i]
+        let p = gradients + b.lower
+        if !Self.allFinite(p, count: b.count) { localNonFinite = true }
+        if comm.size > 1 {
+            requests[i] = try comm.startAllReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)
+        }
+    }
+}

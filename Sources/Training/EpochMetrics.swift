@@ -1,0 +1,94 @@
+/// One line of `metrics.jsonl`: `{"event": "epoch", ...}` after every epoch and
+/// `{"event": "done", ...}` at the end.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    public var event: String
+    public var epoch: Int
+    public var step: Int
+    public var lr: Double
+    /// Mean loss over the epoch's steps, each the global batch's loss.
+    public var trainLoss: Double
+    public var testAcc: Double
+    /// Mean per-class recall.
+    public var balancedAcc: Double
+    /// Mean recall of the classes ranked by training count: top 30%, middle 40%, bottom 30%.
+    public var many: Double
+    public var medium: Double
+    public var few: Double
+    public var perClassAcc: [Double]
+    /// Global training class counts this epoch.
+    public var classCounts: [Int]
+    public var classWeights: [Double]
+    public var omega: Double
+    /// Training samples per second of the whole job (evaluation excluded).
+    public var samplesPerS: Double
+    public var epochSeconds: Double
+    public var skippedSteps: Int
+    /// The loss applied this epoch (`ce` in the first phase of the IB losses).
+    public var lossPhase: String
+    /// Seconds ranks waited for gradient all-reduces this epoch (communication not hidden by backward).
+    public var exposedCommSeconds: Double
+    public var worldSize: Int
+    /// Confusion matrix of the test set: row = true class, column = predicted.
+    public var confusion: [[Int]]
+
+    enum CodingKeys: String, CodingKey {
+        case event, epoch, step, lr
+        case trainLoss = "train_loss"
+        case testAcc = "test_acc"
+        case balancedAcc = "balanced_acc"
+        case many, medium, few
+        case perClassAcc = "per_class_acc"
+        case classCounts = "class_counts"
+        case classWeights = "class_weights"
+        case omega
+        case samplesPerS = "samples_per_s"
+        case epochSeconds = "epoch_seconds"
+        case skippedSteps = "skipped_steps"
+        case lossPhase = "loss_phase"
+        case exposedCommSeconds = "exposed_comm_seconds"
+        case worldSize = "world_size"
+        case confusion
+    }
+}
+
+/// Test-set accuracy figures from a confusion matrix.
+public struct Evaluation: Sendable {
+    public var confusion: [[Int]]
+    public var accuracy: Double
+    public var perClass: [Double]
+    public var balanced: Double
+    public var many: Double
+    public var medium: Double
+    public var few: Double
+
+    /// - trainCounts: training class counts, which rank the classes into many / medium / few
+    public init(confusion: [[Int]], trainCounts: [Int]) {
+        self.confusion = confusion
+        let k = confusion.count
+        let total = confusion.reduce(0) { $0 + $1.reduce(0, +) }
+        let correct = (0..<k).reduce(0) { $0 + confusion[$1][$1] }
+        accuracy = total > 0 ? Double(correct) / Double(total) : 0
+        perClass = (0..<k).map { c in
+            let n = confusion[c].reduce(0, +)
+            return n > 0 ? Double(confusion[c][c]) / Double(n) : 0
+        }
+        balanced = perClass.reduce(0, +) / Double(max(k, 1))
+        let recall = perClass
+        let (m, md, f) = Evaluation.groups(trainCounts: trainCounts)
+        func mean(_ classes: [Int]) -> Double { classes.isEmpty ? 0 : classes.reduce(0) { $0 + recall[$1] } / Double(classes.count) }
+        many = mean(m)
+        medium = mean(md)
+        few = mean(f)
+    }
+
+    /// Classes ranked by training count (largest first; ties by class id): top 30%, middle 40%, bottom 30%.
+    public static func groups(trainCounts: [Int]) -> ([Int], [Int], [Int]) {
+        let k = trainCounts.count
+        let ranked = (0..<k).sorted { trainCounts[$0] != trainCounts[$1] ? trainCounts[$0] > trainCounts[$1] : $0 < $1 }
+        let top = Int((0.3 * Double(k)).rounded()), bottom = Int((0.3 * Double(k)).rounded())
+        return (Array(ranked.prefix(top)), Array(ranked.dropFirst(top).dropLast(bottom)), Array(ranked.suffix(bottom)))
+    }
+
+    /// The class with the lowest recall.
+    public var worstClass: Int { perClass.indices.min { perClass[$0] < perClass[$1] } ?? 0 }
+}

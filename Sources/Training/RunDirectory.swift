@@ -1,0 +1,76 @@
+import Checkpoint
+import Foundation
+
+/// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`,
+/// `final.safetensors`, `report.html`. Only rank 0 writes here.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var configFile: String { path + "/config.json" }
+    public var metricsFile: String { path + "/metrics.jsonl" }
+    public var checkpointDirectory: String { path + "/checkpoints" }
+    public var finalWeights: String { path + "/final.safetensors" }
+    public var reportFile: String { path + "/report.html" }
+
+    /// `runs/<date-time>` in the current directory.
+    public static func defaultPath(now: Date = Date()) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        return "runs/" + f.string(from: now)
+    }
+
+    /// Creates the directory and its checkpoint folder.
+    public func create() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
+        }
+        AtomicFile.removeStaleTemporaries(in: path)
+        AtomicFile.removeStaleTemporaries(in: checkpointDirectory)
+    }
+
+    public static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try encoder.encode(value)
+    }
+
+    public func writeConfig(_ config: TrainConfig) throws {
+        var data = try Self.json(config, pretty: true)
+        data.append(0x0A)
+        try AtomicFile.write(configFile, data: data)
+    }
+
+    /// Rewrites `metrics.jsonl` with `lines` (atomically: a resumed run drops what came after its checkpoint).
+    public func writeMetrics(_ lines: [EpochMetrics]) throws {
+        var data = Data()
+        for line in lines {
+            data.append(try Self.json(line))
+            data.append(0x0A)
+        }
+        try AtomicFile.write(metricsFile, data: data)
+    }
+
+    /// Checkpoint path for a global step.
+    public func checkpointPath(step: Int) -> String {
+        checkpointDirectory + "/" + String(format: "step-%08d.ckpt", step)
+    }
+
+    /// Checkpoints present, newest (highest step) first.
+    public func checkpoints() -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpointDirectory)) ?? []
+        return files.filter { $0.hasPrefix("step-") && $0.hasSuffix(".ckpt") }.sorted(by: >).map { checkpointDirectory + "/" + $0 }
+    }
+
+    /// Deletes all but the newest `keep` checkpoints.
+    public func pruneCheckpoints(keep: Int) {
+        for old in checkpoints().dropFirst(keep) { try? FileManager.default.removeItem(atPath: old) }
+    }
+}

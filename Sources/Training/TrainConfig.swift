@@ -1,0 +1,227 @@
+import Data
+import Losses
+import NN
+
+/// Where CRL chooses its minority classes and hard samples.
+public enum CRLMining: String, Codable, CaseIterable, Sendable {
+    /// Each rank mines its own local batch.
+    case local
+    /// Scores and labels are all-gathered and mined over the global batch (N ranks = one process).
+    case global
+}
+
+/// `--class-weights`: `auto` resolves to `ib` for focal, ib and ib-focal, `none` for ce and crl.
+public enum ClassWeightSetting: String, Codable, CaseIterable, Sendable {
+    case auto, none, ib, cb
+
+    /// The weighting for `loss` once `auto` is resolved.
+    public func resolved(for loss: LossKind) -> ClassWeighting {
+        switch self {
+        case .none: return .none
+        case .ib: return .ib
+        case .cb: return .cb
+        case .auto: return [.focal, .ib, .ibFocal].contains(loss) ? .ib : .none
+        }
+    }
+}
+
+/// The resolved configuration of a training run: what `config.json` holds and every
+/// checkpoint stores. Keys are the command-line option names, so a `--config` file
+/// and `config.json` read the same.
+public struct TrainConfig: Codable, Sendable, Equatable {
+    // MARK: Data
+    public var data = DatasetLayout.defaultDirectory
+    public var imbalanceRatio = 100.0
+    public var imbalanceProfile = ImbalanceProfile.exp
+    public var classes: Int?
+    public var augment = false
+    public var dropLast = false
+    // MARK: Model and loss
+    public var model = Architecture.mlp
+    public var loss = LossKind.ib
+    public var classWeights = ClassWeightSetting.auto
+    public var cbBeta = 0.9999
+    /// Deferred re-weighting: class weights off before this epoch (nil: always on).
+    public var drwEpoch: Int?
+    public var focalGamma = 1.0
+    public var focalScale = 1.0
+    public var ibAlpha = 1000.0
+    /// Epoch the IB loss starts (plain CE before); resolved to epochs / 2.
+    public var ibStartEpoch: Int?
+    public var crlEta = 0.01
+    public var crlKappa = 25
+    public var crlMargin = 0.5
+    public var crlRho = 0.5
+    public var crlMining = CRLMining.local
+    // MARK: Optimisation
+    public var epochs = 30
+    public var batchSize = 128
+    public var lr = 0.1
+    public var momentum = 0.9
+    public var nesterov = false
+    public var weightDecay = 2e-4
+    public var warmupEpochs = 5
+    public var schedule = ScheduleKind.ibPaper
+    public var lrMilestones: [Int]?
+    public var optimizer = OptimizerKind.sgd
+    public var seed = 0
+    public var maxSteps: Int?
+    public var syncBatchnorm = false
+    // MARK: Running
+    public var threads: Int?
+    public var bucketFirstMib = 1.0
+    public var bucketMib = 25.0
+    public var evalBatchSize = 500
+    public var runDir = ""
+    public var checkpointEvery = 1
+    public var checkpointEverySteps: Int?
+    public var keepCheckpoints = 3
+    public var checkpointLevel = 3
+
+    public init() {}
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case data
+        case imbalanceRatio = "imbalance-ratio"
+        case imbalanceProfile = "imbalance-profile"
+        case classes, augment
+        case dropLast = "drop-last"
+        case model, loss
+        case classWeights = "class-weights"
+        case cbBeta = "cb-beta"
+        case drwEpoch = "drw-epoch"
+        case focalGamma = "focal-gamma"
+        case focalScale = "focal-scale"
+        case ibAlpha = "ib-alpha"
+        case ibStartEpoch = "ib-start-epoch"
+        case crlEta = "crl-eta"
+        case crlKappa = "crl-kappa"
+        case crlMargin = "crl-margin"
+        case crlRho = "crl-rho"
+        case crlMining = "crl-mining"
+        case epochs
+        case batchSize = "batch-size"
+        case lr, momentum, nesterov
+        case weightDecay = "weight-decay"
+        case warmupEpochs = "warmup-epochs"
+        case schedule
+        case lrMilestones = "lr-milestones"
+        case optimizer, seed
+        case maxSteps = "max-steps"
+        case syncBatchnorm = "sync-batchnorm"
+        case threads
+        case bucketFirstMib = "bucket-first-mib"
+        case bucketMib = "bucket-mib"
+        case evalBatchSize = "eval-batch-size"
+        case runDir = "run-dir"
+        case checkpointEvery = "checkpoint-every"
+        case checkpointEverySteps = "checkpoint-every-steps"
+        case keepCheckpoints = "keep-checkpoints"
+        case checkpointLevel = "checkpoint-level"
+    }
+
+    /// Keeps optional keys as explicit nulls so that config.json lists every option.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(data, forKey: .data)
+        try c.encode(imbalanceRatio, forKey: .imbalanceRatio)
+        try c.encode(imbalanceProfile, forKey: .imbalanceProfile)
+        try c.encode(classes, forKey: .classes)
+        try c.encode(augment, forKey: .augment)
+        try c.encode(dropLast, forKey: .dropLast)
+        try c.encode(model, forKey: .model)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(classWeights, forKey: .classWeights)
+        try c.encode(cbBeta, forKey: .cbBeta)
+        try c.encode(drwEpoch, forKey: .drwEpoch)
+        try c.encode(focalGamma, forKey: .focalGamma)
+        try c.encode(focalScale, forKey: .focalScale)
+        try c.encode(ibAlpha, forKey: .ibAlpha)
+        try c.encode(ibStartEpoch, forKey: .ibStartEpoch)
+        try c.encode(crlEta, forKey: .crlEta)
+        try c.encode(crlKappa, forKey: .crlKappa)
+        try c.encode(crlMargin, forKey: .crlMargin)
+        try c.encode(crlRho, forKey: .crlRho)
+        try c.encode(crlMining, forKey: .crlMining)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(lr, forKey: .lr)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(nesterov, forKey: .nesterov)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(warmupEpochs, forKey: .warmupEpochs)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(lrMilestones, forKey: .lrMilestones)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(maxSteps, forKey: .maxSteps)
+        try c.encode(syncBatchnorm, forKey: .syncBatchnorm)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(bucketFirstMib, forKey: .bucketFirstMib)
+        try c.encode(bucketMib, forKey: .bucketMib)
+        try c.encode(evalBatchSize, forKey: .evalBatchSize)
+        try c.encode(runDir, forKey: .runDir)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(checkpointEverySteps, forKey: .checkpointEverySteps)
+        try c.encode(keepCheckpoints, forKey: .keepCheckpoints)
+        try c.encode(checkpointLevel, forKey: .checkpointLevel)
+    }
+
+    // MARK: - Derived settings
+
+    /// The IB start epoch with its default (epochs / 2) applied; nil for losses without an IB phase.
+    public var resolvedIBStart: Int? { loss.hasIBPhase ? (ibStartEpoch ?? epochs / 2) : nil }
+
+    public var dataConfig: DataConfig {
+        DataConfig(directory: data, imbalanceRatio: imbalanceRatio, imbalanceProfile: imbalanceProfile,
+                   classes: classes, augment: augment, dropLast: dropLast)
+    }
+
+    public var lossConfig: LossConfig {
+        LossConfig(kind: loss, focalGamma: focalGamma, focalScale: focalScale, ibAlpha: ibAlpha,
+                   crlEta: crlEta, crlKappa: crlKappa, crlMargin: crlMargin, crlRho: crlRho)
+    }
+
+    public var optimizerConfig: OptimizerConfig {
+        OptimizerConfig(kind: optimizer, momentum: Float(momentum), nesterov: nesterov, weightDecay: Float(weightDecay))
+    }
+
+    public var lrSchedule: Schedule {
+        Schedule(kind: schedule, baseLR: Float(lr), epochs: epochs, warmupEpochs: warmupEpochs,
+                 ibStartEpoch: resolvedIBStart, milestones: lrMilestones)
+    }
+
+    /// Fills in defaults that depend on other settings (`ib-start-epoch`).
+    public mutating func resolve() {
+        if loss.hasIBPhase, ibStartEpoch == nil { ibStartEpoch = epochs / 2 }
+    }
+
+    /// Cross-field checks; returns the problems (empty when the configuration is valid).
+    public func problems() -> [String] {
+        var out: [String] = []
+        if epochs < 1 { out.append("--epochs must be at least 1, got \(epochs)") }
+        if batchSize < 1 { out.append("--batch-size must be at least 1, got \(batchSize)") }
+        if imbalanceRatio < 1 { out.append("--imbalance-ratio must be at least 1, got \(imbalanceRatio)") }
+        if lr <= 0 { out.append("--lr must be positive, got \(lr)") }
+        if momentum < 0 || momentum >= 1 { out.append("--momentum must be in [0, 1), got \(momentum)") }
+        if weightDecay < 0 { out.append("--weight-decay must not be negative, got \(weightDecay)") }
+        if warmupEpochs < 0 { out.append("--warmup-epochs must not be negative, got \(warmupEpochs)") }
+        if let s = ibStartEpoch, s < 0 { out.append("--ib-start-epoch must not be negative, got \(s)") }
+        if focalGamma < 0 { out.append("--focal-gamma must not be negative, got \(focalGamma)") }
+        if focalScale <= 0 { out.append("--focal-scale must be positive, got \(focalScale)") }
+        if ibAlpha <= 0 { out.append("--ib-alpha must be positive, got \(ibAlpha)") }
+        if crlKappa < 1 { out.append("--crl-kappa must be at least 1, got \(crlKappa)") }
+        if crlRho <= 0 || crlRho > 1 { out.append("--crl-rho must be in (0, 1], got \(crlRho)") }
+        if cbBeta <= 0 || cbBeta >= 1 { out.append("--cb-beta must be in (0, 1), got \(cbBeta)") }
+        if let m = maxSteps, m < 1 { out.append("--max-steps must be at least 1, got \(m)") }
+        if let t = threads, t < 1 { out.append("--threads must be at least 1, got \(t)") }
+        if let c = classes, c < 2 { out.append("--classes must be at least 2, got \(c)") }
+        if bucketFirstMib <= 0 || bucketMib <= 0 { out.append("--bucket-first-mib and --bucket-mib must be positive") }
+        if evalBatchSize < 1 { out.append("--eval-batch-size must be at least 1, got \(evalBatchSize)") }
+        if checkpointEvery < 0 { out.append("--checkpoint-every must not be negative, got \(checkpointEvery)") }
+        if let s = checkpointEverySteps, s < 1 { out.append("--checkpoint-every-steps must be at least 1, got \(s)") }
+        if keepCheckpoints < 1 { out.append("--keep-checkpoints must be at least 1, got \(keepCheckpoints)") }
+        if checkpointLevel < 1 || checkpointLevel > 19 { out.append("--checkpoint-level must be in 1...19, got \(checkpointLevel)") }
+        return out
+    }
+}

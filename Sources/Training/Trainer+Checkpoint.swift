@@ -1,0 +1,176 @@
+import Checkpoint
+import Distributed
+import Foundation
+import NN
+
+/// Names of tensors inside a checkpoint.
+enum CheckpointNames {
+    static func parameter(_ name: String) -> String { "parameters/" + name }
+    static func optimizer(_ name: String) -> String { "optimizer/" + name }
+    static func buffer(_ name: String, rank: Int) -> String { "buffers/rank\(rank)/" + name }
+}
+
+extension Trainer {
+    /// Writes `checkpoints/step-<step>.ckpt` (collective: every rank contributes its batch-norm
+    /// statistics; rank 0 writes atomically). A failure to write stops every rank cleanly.
+    func saveCheckpoint() throws {
+        let nb = model.buffers.count
+        var all = [Float](repeating: 0, count: max(nb * comm.size, 1))
+        if nb > 0 {
+            try all.withUnsafeMutableBytes { receive in
+                try comm.allGather(UnsafeRawPointer(model.buffers.values), byteCounts: Array(repeating: nb * 4, count: comm.size),
+                                   into: receive.baseAddress!)
+            }
+        }
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            state.optimizerSteps = optimizer.stepCount
+            let manifest = try RunDirectory.json(state)
+            let params = model.parameters
+            try all.withUnsafeBufferPointer { buffers in
+                var tensors: [CheckpointFile.Tensor] = []
+                for e in params.entries {
+                    tensors.append(.init(name: CheckpointNames.parameter(e.name), shape: e.shape,
+                                         values: UnsafeBufferPointer(start: params.values + e.offset, count: e.count)))
+                }
+                for (i, name) in optimizer.stateNames.enumerated() {
+                    tensors.append(.init(name: CheckpointNames.optimizer(name), shape: [params.count],
+                                         values: UnsafeBufferPointer(rebasing: optimizer.state[(i * params.count)..<((i + 1) * params.count)])))
+                }
+                for r in 0..<comm.size {
+                    for e in model.buffers.entries {
+                        tensors.append(.init(name: CheckpointNames.buffer(e.name, rank: r), shape: e.shape,
+                                             values: UnsafeBufferPointer(start: buffers.baseAddress! + r * nb + e.offset, count: e.count)))
+                    }
+                }
+                let path = run.checkpointPath(step: state.globalStep)
+                let start = Date()
+                let bytes = try CheckpointFile.write(path: path, manifest: manifest, tensors: tensors, level: Int32(config.checkpointLevel))
+                lastCheckpoint = (path, bytes, Date().timeIntervalSince(start))
+            }
+            run.pruneCheckpoints(keep: config.keepCheckpoints)
+        }
+    }
+
+    /// Resumes from `setting`: `auto` takes the newest valid checkpoint of the run directory
+    /// (none: a fresh start), anything else is a checkpoint path that must be valid.
+    /// Returns the path resumed from, or nil.
+    public func resume(_ setting: String) throws -> String? {
+        // Rank 0 reads and checks; the others receive what it found.
+        var contents: CheckpointFile.Contents?
+        let found: String = try comm.agree {
+            guard comm.rank == 0 else { return "" }
+            let candidates = setting == "auto" ? run.checkpoints() : [setting]
+            for path in candidates {
+                do {
+                    let c = try CheckpointFile.read(path: path)
+                    try validate(c, path: path)
+                    contents = c
+                    return path
+                } catch {
+                    if setting != "auto" { throw error }
+                    log.warn("skipping \(path): \(error)")
+                }
+            }
+            return ""
+        }
+        let path = try comm.broadcast(string: found)
+        if path.isEmpty { return nil }
+
+        let manifest = try comm.broadcast(string: contents.map { String(decoding: $0.manifest, as: UTF8.self) } ?? "")
+        let saved = try JSONDecoder().decode(TrainingState.self, from: Data(manifest.utf8))
+        let params = model.parameters
+        if let c = contents {
+            for e in params.entries {
+                let v = c.values(of: CheckpointNames.parameter(e.name))!
+                v.withUnsafeBufferPointer { (params.values + e.offset).update(from: $0.baseAddress!, count: e.count) }
+            }
+            for (i, name) in optimizer.stateNames.enumerated() {
+                let v = c.values(of: CheckpointNames.optimizer(name))!
+                v.withUnsafeBufferPointer { (optimizer.state.baseAddress! + i * params.count).update(from: $0.baseAddress!, count: params.count) }
+            }
+        }
+        try comm.broadcast(params.valueBuffer)
+        try comm.broadcast(optimizer.state)
+
+        // Batch-norm statistics: each rank its own when the world size is unchanged, else their mean.
+        let nb = model.buffers.count
+        if nb > 0 {
+            var all = [Float](repeating: 0, count: nb * saved.worldSize)
+            if let c = contents {
+                for r in 0..<saved.worldSize {
+                    for e in model.buffers.entries {
+                        let v = Array(c.values(of: CheckpointNames.buffer(e.name, rank: r))!)
+                        for j in 0..<e.count { all[r * nb + e.offset + j] = v[j] }
+                    }
+                }
+            }
+            try comm.broadcast(&all)
+            for j in 0..<nb {
+                if saved.worldSize == comm.size {
+                    model.buffers.values[j] = all[comm.rank * nb + j]
+                } else {
+                    var s: Float = 0
+                    for r in 0..<saved.worldSize { s += all[r * nb + j] }
+                    model.buffers.values[j] = s / Float(saved.worldSize)
+                }
+            }
+        }
+
+        let differing = Self.differingSettings(saved.config, config)
+        if !differing.isEmpty {
+            log.info("note: resuming with settings that differ from the checkpoint's: \(differing.joined(separator: ", "))")
+        }
+        if saved.worldSize != comm.size {
+            log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the data is re-sharded, so the run is not bit-identical to an uninterrupted one")
+        }
+        var restored = saved
+        restored.config = config
+        restored.worldSize = comm.size
+        state = restored
+        optimizer.stepCount = saved.optimizerSteps
+        return path
+    }
+
+    /// Throws unless the checkpoint holds every tensor this model and optimiser need, with their shapes.
+    func validate(_ c: CheckpointFile.Contents, path: String) throws {
+        let state: TrainingState
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: c.manifest)
+        } catch {
+            throw CheckpointError.invalid(path: path, reason: "unreadable manifest: \(error)")
+        }
+        let shapes = Dictionary(c.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        for e in model.parameters.entries {
+            guard let shape = shapes[CheckpointNames.parameter(e.name)] else {
+                throw CheckpointError.invalid(path: path, reason: "it holds a \(state.config.model.rawValue) model without \(e.name); this run builds a \(config.model.rawValue) model (use a matching --model or another --run-dir)")
+            }
+            guard shape == e.shape else {
+                throw CheckpointError.invalid(path: path, reason: "\(e.name) has shape \(shape) but this run's model needs \(e.shape) (different --model, data or classes)")
+            }
+        }
+        for name in optimizer.stateNames where shapes[CheckpointNames.optimizer(name)] != [model.parameters.count] {
+            throw CheckpointError.invalid(path: path, reason: "no \(name) state for \(model.parameters.count) parameters: it was written with --optimizer \(state.config.optimizer.rawValue), this run uses \(config.optimizer.rawValue)")
+        }
+        for r in 0..<state.worldSize {
+            for e in model.buffers.entries where shapes[CheckpointNames.buffer(e.name, rank: r)] != e.shape {
+                throw CheckpointError.invalid(path: path, reason: "batch-norm buffer \(e.name) of rank \(r) is missing or has another shape")
+            }
+        }
+    }
+
+    /// Settings that change what a resumed run computes, where they differ.
+    static func differingSettings(_ a: TrainConfig, _ b: TrainConfig) -> [String] {
+        var out: [String] = []
+        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("--\(name) \(x) -> \(y)") } }
+        check("seed", a.seed, b.seed)
+        check("batch-size", a.batchSize, b.batchSize)
+        check("lr", a.lr, b.lr)
+        check("loss", a.loss, b.loss)
+        check("epochs", a.epochs, b.epochs)
+        check("imbalance-ratio", a.imbalanceRatio, b.imbalanceRatio)
+        check("schedule", a.schedule, b.schedule)
+        check("data", a.data, b.data)
+        return out
+    }
+}

@@ -1,0 +1,165 @@
+import Checkpoint
+import Data
+import Distributed
+import Foundation
+import Losses
+
+/// What a finished run reports.
+public struct RunSummary: Sendable {
+    public var runDirectory: String
+    public var final: EpochMetrics
+    public var worstClass: Int
+}
+
+extension Trainer {
+    /// Trains from the current state to the end (all epochs, or `--max-steps`), writing the run
+    /// directory on rank 0: config.json, metrics.jsonl, checkpoints, final.safetensors.
+    public func train() throws -> RunSummary {
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            try run.create()
+            try run.writeConfig(config)
+            try run.writeMetrics(state.metrics)
+        }
+        let steps = sampler.stepsPerEpoch
+        var lastEvaluation: (epoch: Int, step: Int, result: Evaluation)?
+        var stopped = false
+
+        while state.epoch < config.epochs, !stopped {
+            let epoch = state.epoch
+            try beginEpoch(epoch)
+            let epochStart = Date()
+            var trainSeconds = 0.0
+            var samples = 0
+            var lr: Float = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
+            reducer.resetTiming()
+            var lastShown = Date.distantPast
+
+            while state.stepInEpoch < steps {
+                if let limit = config.maxSteps, state.globalStep >= limit { stopped = true; break }
+                let step = state.stepInEpoch
+                lr = schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let result = try trainStep(epoch: epoch, step: step, lr: lr)
+                trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                samples += result.samples
+                state.globalStep += 1
+                state.stepInEpoch += 1
+                if result.skipped {
+                    state.epochSkipped += 1
+                    state.totalSkipped += 1
+                    state.consecutiveSkips += 1
+                    log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
+                    if state.consecutiveSkips >= 10 {
+                        throw CollectiveFailure(rank: 0, message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or gradient (last at epoch \(epoch), step \(state.globalStep)); stopping.\nHINT: lower --lr, or check the data for NaN values.")
+                    }
+                } else {
+                    state.consecutiveSkips = 0
+                    state.epochLossSum += result.loss
+                    state.epochLossSteps += 1
+                }
+                if log.interactive, Date().timeIntervalSince(lastShown) > 0.2 {
+                    lastShown = Date()
+                    showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: samples, seconds: trainSeconds)
+                }
+                if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
+                    try saveCheckpoint()
+                }
+            }
+            if stopped, state.stepInEpoch < steps { break }
+
+            // End of the epoch: statistics, evaluation, metrics, checkpoint.
+            try averageBatchNormBuffers()
+            let evaluation = try evaluate()
+            lastEvaluation = (epoch, state.globalStep, evaluation)
+            let line = metrics(event: "epoch", epoch: epoch, lr: lr, evaluation: evaluation, samples: samples,
+                               trainSeconds: trainSeconds, epochSeconds: Date().timeIntervalSince(epochStart))
+            state.metrics.append(line)
+            log.clearProgress()
+            log.info(Self.summaryLine(line, epochs: config.epochs))
+            state.epoch += 1
+            state.stepInEpoch = 0
+            state.epochLossSum = 0
+            state.epochLossSteps = 0
+            state.epochSkipped = 0
+            try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics) } }
+            if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
+                if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try saveCheckpoint() }
+            }
+        }
+
+        // The end: one more evaluation if steps ran since the last, the done line, final files.
+        try averageBatchNormBuffers()
+        let evaluation: Evaluation
+        if let last = lastEvaluation, last.step == state.globalStep {
+            evaluation = last.result
+        } else {
+            if classCounts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
+            evaluation = try evaluate()
+        }
+        let epoch = min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0)
+        let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
+                           evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
+        state.metrics.append(done)
+        try saveCheckpoint()
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            try run.writeMetrics(state.metrics)
+            try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
+                                  metadata: ["format": "pt", "producer": "ddp-train", "model": config.model.rawValue])
+            try Report.write(metrics: state.metrics, config: config, to: run.reportFile)
+        }
+        return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass)
+    }
+
+    /// The epoch's order, its global class counts (summed over ranks) and, from them, the class
+    /// weights and CRL's Omega: identical on every rank and equal to one process's.
+    func beginEpoch(_ epoch: Int) throws {
+        epochOrder = sampler.permutation(epoch: epoch)
+        let owned = sampler.ownedLabelCounts(epoch: epoch, order: epochOrder, labels: dataset.train.labels, classes: dataset.classes)
+        var counts = owned.map { Int64($0) }
+        try comm.allReduceSum(&counts)
+        classCounts = counts.map { Int($0) }
+        let weighting = weighting(epoch: epoch)
+        let weights = try comm.agree { try ClassWeights.compute(weighting, counts: classCounts, beta: config.cbBeta) }
+        classWeights = weighting == .none ? nil : weights
+        omega = ClassWeights.omega(counts: classCounts)
+    }
+
+    func metrics(event: String, epoch: Int, lr: Float, evaluation e: Evaluation, samples: Int,
+                 trainSeconds: Double, epochSeconds: Double) -> EpochMetrics {
+        let previous = state.metrics.last { $0.event == "epoch" }
+        let finalLine = event == "done"
+        return EpochMetrics(
+            event: event, epoch: epoch, step: state.globalStep, lr: Double(lr),
+            trainLoss: finalLine ? (previous?.trainLoss ?? state.epochLossSum / Double(max(state.epochLossSteps, 1)))
+                                 : state.epochLossSum / Double(max(state.epochLossSteps, 1)),
+            testAcc: e.accuracy, balancedAcc: e.balanced, many: e.many, medium: e.medium, few: e.few,
+            perClassAcc: e.perClass, classCounts: classCounts, classWeights: classWeights ?? Array(repeating: 1, count: dataset.classes),
+            omega: omega,
+            samplesPerS: finalLine ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
+            epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
+            lossPhase: lossKind(epoch: epoch).rawValue,
+            exposedCommSeconds: reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
+    }
+
+    /// One plain line per epoch (cluster logs).
+    static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
+        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f  %.0f samples/s  %.1fs",
+               m.epoch + 1, epochs, m.step, m.lr, m.trainLoss, m.lossPhase, 100 * m.testAcc, 100 * m.balancedAcc,
+               100 * m.many, 100 * m.medium, 100 * m.few, m.samplesPerS, m.epochSeconds)
+    }
+
+    func showProgress(epoch: Int, step: Int, steps: Int, samples: Int, seconds: Double) {
+        let width = 24
+        let filled = width * step / max(steps, 1)
+        let rate = seconds > 0 ? Double(samples) / seconds : 0
+        let remainingSteps = (config.epochs - epoch - 1) * steps + (steps - step)
+        let perStep = step > 0 ? seconds / Double(step) : 0
+        let eta = Int(Double(remainingSteps) * perStep)
+        let loss = state.epochLossSteps > 0 ? state.epochLossSum / Double(state.epochLossSteps) : .nan
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        log.progress(String(format: "epoch %d/%d [%@] %d/%d  %.0f samples/s  loss %.4f  ETA %dm%02ds",
+                            epoch + 1, config.epochs, bar, step, steps, rate, loss, eta / 60, eta % 60))
+    }
+}

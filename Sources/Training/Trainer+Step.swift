@@ -1,0 +1,133 @@
+import Data
+import Distributed
+import Foundation
+import Losses
+import Tensor
+
+extension Trainer {
+    /// The outcome of one optimiser step.
+    struct StepResult {
+        /// The global batch's loss (sum of the ranks' contributions).
+        var loss: Double
+        var skipped: Bool
+        /// Samples in the global batch.
+        var samples: Int
+    }
+
+    /// One step: forward, loss, backward with bucketed all-reduce, a global non-finite
+    /// check, the update. No allocation once the buffers are sized.
+    func trainStep(epoch: Int, step: Int, lr: Float) throws -> StepResult {
+        let kind = lossKind(epoch: epoch)
+        let n = sampler.indices(step: step, order: epochOrder, into: indices, positions: positions)
+        let globalRange = sampler.globalRange(step: step)
+        let globalSamples = dataset.sharded ? config.batchSize : globalRange.count
+        model.parameters.zeroGradients()
+        reducer.reset()
+        var contribution = 0.0
+
+        // The mean's denominator over the global batch: the batch size, or the sum of the
+        // class weights of the labels for weighted CE (one all-reduce of a number).
+        var normalizer = Double(globalSamples)
+        let weighted = (kind == .ce || kind == .crl) && classWeights != nil
+        if n > 0 { trainBatches.assemble(indices: indices, positions: positions, count: n, epoch: epoch) }
+        if weighted {
+            var local = [n > 0 ? loss.localNormalizer(kind: kind, targets: trainBatches.targets, batch: n, weights: classWeights) : 0]
+            try comm.allReduceSum(&local)
+            normalizer = local[0]
+        }
+
+        if n > 0 {
+            let (logits, features) = model.forward(trainBatches.input, training: true)
+            var mining: MiningBatch?
+            if kind == .crl, config.crlMining == .global {
+                mining = try gatherMiningBatch(logits: logits, count: n, step: step)
+            }
+            let share = Double(n) / Double(globalSamples)
+            contribution = gatheredScores.withUnsafeBufferPointer { scores in
+                gatheredLabels.withUnsafeBufferPointer { labels in
+                    var m = mining
+                    if m != nil {
+                        m!.scores = scores.baseAddress!
+                        m!.labels = labels.baseAddress!
+                    }
+                    return loss.compute(kind: kind, logits: logits, targets: trainBatches.targets,
+                                        features: kind.usesFeatures ? features : nil, weights: classWeights,
+                                        omega: omega, normalizer: normalizer, share: share, mining: m)
+                }
+            }
+            model.backward(logitsGradient: loss.logitsGradient, featureGradient: kind.usesFeatures ? loss.featureGradient : nil)
+        } else if kind == .crl, config.crlMining == .global {
+            _ = try gatherMiningBatch(logits: nil, count: 0, step: step)
+        }
+        if let error = pendingError { pendingError = nil; throw error }
+        try reducer.finish()
+
+        // One all-reduce decides for every rank: a non-finite loss or gradient anywhere skips the step.
+        stepReduction[0] = (reducer.localNonFinite || !contribution.isFinite) ? 1 : 0
+        stepReduction[1] = contribution.isFinite ? contribution : 0
+        try comm.allReduceSum(&stepReduction)
+        if stepReduction[0] > 0 {
+            return StepResult(loss: .nan, skipped: true, samples: globalSamples)
+        }
+        optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr)
+        return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples)
+    }
+
+    /// All-gathers the ranks' softmax scores and labels into global-batch order for CRL's
+    /// global mining; returns the batch with `rows` mapping this rank's samples into it.
+    func gatherMiningBatch(logits: Tensor?, count n: Int, step: Int) throws -> MiningBatch {
+        let k = dataset.classes
+        let width = k + 1  // scores, then the label as a float (exact below 2^24)
+        if let logits { loss.computeProbabilities(logits) }
+        if miningSizes.count != comm.size { miningSizes = Array(repeating: 0, count: comm.size) }
+        for r in 0..<comm.size { miningSizes[r] = localBatchSize(step: step, rank: r) * width * 4 }
+        let sizes = miningSizes.map { $0 / (width * 4) }
+        let total = sizes.reduce(0, +)
+        if gathered.count < total * width { gathered = [Float](repeating: 0, count: total * width) }
+        if gatheredScores.count < total * k { gatheredScores = [Float](repeating: 0, count: total * k) }
+        if gatheredLabels.count < total { gatheredLabels = [Int32](repeating: 0, count: total) }
+        if miningSend.count < max(n * width, 1) { miningSend = [Float](repeating: 0, count: max(n * width, 1)) }
+        for i in 0..<n {
+            for c in 0..<k { miningSend[i * width + c] = loss.probabilities.data[i * k + c] }
+            miningSend[i * width + k] = Float(trainBatches.targets[i])
+        }
+        try miningSend.withUnsafeBytes { send in
+            try gathered.withUnsafeMutableBytes { receive in
+                try comm.allGather(send.baseAddress!, byteCounts: miningSizes, into: receive.baseAddress!)
+            }
+        }
+        // Rank-major rows back into the order of the global batch (single-process order).
+        let start = sampler.globalRange(step: step).lowerBound
+        var offset = 0
+        for r in 0..<comm.size {
+            for i in 0..<sizes[r] {
+                let row = globalRow(rank: r, local: i, batchStart: start, sizes: sizes)
+                for c in 0..<k { gatheredScores[row * k + c] = gathered[(offset + i) * width + c] }
+                gatheredLabels[row] = Int32(gathered[(offset + i) * width + k])
+                if r == comm.rank { rows[i] = row }
+            }
+            offset += sizes[r]
+        }
+        return gatheredScores.withUnsafeBufferPointer { s in
+            gatheredLabels.withUnsafeBufferPointer { l in
+                MiningBatch(scores: s.baseAddress!, labels: l.baseAddress!, count: total, rows: rows, ranks: comm.size)
+            }
+        }
+    }
+
+    /// Samples rank `rank` takes in step `step`.
+    func localBatchSize(step: Int, rank: Int) -> Int {
+        DistributedSampler(count: sampler.count, globalCount: sampler.globalCount, batchSize: sampler.batchSize, rank: rank,
+                           worldSize: sampler.worldSize, seed: sampler.seed, sharded: sampler.sharded,
+                           dropLast: sampler.dropLast).localBatchSize(step: step)
+    }
+
+    /// Row in the global batch of rank r's i-th sample: position order without sharding
+    /// (rank r takes positions congruent to r modulo W), rank-major with it.
+    func globalRow(rank r: Int, local i: Int, batchStart: Int, sizes: [Int]) -> Int {
+        if dataset.sharded { return sizes[..<r].reduce(0, +) + i }
+        let w = comm.size
+        let first = (r - batchStart % w + w) % w
+        return first + i * w
+    }
+}

@@ -1,0 +1,133 @@
+import Checkpoint
+import Data
+import Distributed
+import Foundation
+import Losses
+import NN
+import Tensor
+
+/// Data-parallel training: every rank holds a replica of the model, trains on
+/// its share of each global batch, and sums gradients over ranks after every
+/// step, so that the job trains as one process would on the global batch.
+public final class Trainer {
+    public let config: TrainConfig
+    public let comm: Communicator
+    public let log: Log
+    public let dataset: Dataset
+    public let model: Model
+    public let optimizer: Optimizer
+    public let loss: LossFunction
+    public let sampler: DistributedSampler
+    public let run: RunDirectory
+    let reducer: GradientReducer
+    let trainBatches: BatchAssembler
+    let testBatches: BatchAssembler
+    let schedule: Schedule
+    var state: TrainingState
+
+    // Per-step buffers, sized once.
+    var indices: UnsafeMutablePointer<Int>
+    var positions: UnsafeMutablePointer<Int>
+    var rows: UnsafeMutablePointer<Int>
+    var gathered: [Float] = []
+    var gatheredScores: [Float] = []
+    var gatheredLabels: [Int32] = []
+    var miningSend: [Float] = []
+    var miningSizes: [Int] = []
+    var stepReduction: [Double] = [0, 0]
+    var pendingError: Error?
+
+    // Per-epoch statistics.
+    var classCounts: [Int] = []
+    var classWeights: [Double]?
+    var omega = 0.0
+    var epochOrder: [Int] = []
+    /// The last checkpoint written (rank 0): path, bytes, seconds.
+    var lastCheckpoint: (path: String, bytes: Int, seconds: Double)?
+
+    /// Loads the data (collective; errors on any rank end every rank cleanly), builds the
+    /// model and gives every rank rank 0's initial parameters.
+    public init(config: TrainConfig, comm: Communicator, log: Log) throws {
+        var config = config
+        config.resolve()
+        self.comm = comm
+        self.log = log
+        let seed = UInt64(config.seed)
+
+        dataset = try Dataset.load(config.dataConfig, seed: seed, comm: comm)
+        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed)
+        // Same start everywhere: rank 0's initial parameters and buffers.
+        try comm.broadcast(model.parameters.valueBuffer)
+        try comm.broadcast(model.buffers.valueBuffer)
+        if config.syncBatchnorm, comm.size > 1 {
+            let c = comm
+            model.setBatchNormReducer { buffer in
+                do { try c.allReduceSum(buffer) } catch { c.abort("sync batch norm: \(error)", code: 1) }
+            }
+        }
+        optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
+        loss = LossFunction(config.lossConfig, classes: dataset.classes, featureDimension: model.featureDimension)
+        schedule = config.lrSchedule
+
+        let globalCount = dataset.sharded ? dataset.globalTrainCount : dataset.train.count
+        guard config.batchSize >= comm.size else {
+            throw CollectiveFailure(rank: 0, message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
+        }
+        sampler = DistributedSampler(count: dataset.train.count, globalCount: globalCount, batchSize: config.batchSize,
+                                     rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
+                                     dropLast: config.dropLast)
+        let channelMajor = model.inputLayout == .channelMajor
+        trainBatches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std, channelMajor: channelMajor,
+                                      augment: config.augment, seed: seed)
+        testBatches = BatchAssembler(split: dataset.test, mean: dataset.mean, std: dataset.std, channelMajor: channelMajor,
+                                     augment: false, seed: seed)
+
+        var layerOffsets = model.features.compactMap(\.parameterOffset)
+        if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
+        reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
+                                  layerOffsets: layerOffsets,
+                                  firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576))
+
+        let capacity = config.batchSize + 1
+        indices = .allocate(capacity: capacity)
+        positions = .allocate(capacity: capacity)
+        rows = .allocate(capacity: capacity)
+
+        // One run directory for the job, chosen by rank 0.
+        let path = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
+        config.runDir = path
+        self.config = config
+        run = RunDirectory(path: path)
+        state = TrainingState(config: config)
+        state.worldSize = comm.size
+
+        let reducerRef = reducer
+        model.gradientsReady = { [unowned self] offset in
+            do { try reducerRef.gradientsReady(from: offset) } catch { self.pendingError = error }
+        }
+    }
+
+    deinit {
+        indices.deallocate()
+        positions.deallocate()
+        rows.deallocate()
+    }
+
+    /// The epoch in progress (0-based) and optimiser steps so far.
+    public var epoch: Int { state.epoch }
+    public var globalStep: Int { state.globalStep }
+
+    /// The loss applied in `epoch`: plain CE before the IB start epoch for the IB losses.
+    func lossKind(epoch: Int) -> LossKind {
+        if let start = config.resolvedIBStart, epoch < start { return .ce }
+        return config.loss
+    }
+
+    /// Class weighting in `epoch`: none in the IB losses' CE phase and before `--drw-epoch`.
+    func weighting(epoch: Int) -> ClassWeighting {
+        if let start = config.resolvedIBStart, epoch < start { return .none }
+        if let drw = config.drwEpoch, epoch < drw { return .none }
+        return config.classWeights.resolved(for: config.loss)
+    }
+}

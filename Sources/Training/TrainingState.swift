@@ -1,0 +1,46 @@
+/// Where a run stands: what a checkpoint's manifest holds besides the tensors.
+///
+/// Every random choice is a pure function of (seed, epoch, step, position), so
+/// the position in the run is the whole random state; accumulators are global
+/// (identical on every rank), so rank 0's copy is the job's.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public var format = "ddp-train checkpoint"
+    public var formatVersion = 1
+    public var config: TrainConfig
+    /// The epoch in progress (0-based) and the next step of it.
+    public var epoch = 0
+    public var stepInEpoch = 0
+    /// Optimiser steps attempted so far (skipped ones included).
+    public var globalStep = 0
+    /// Optimiser steps taken (AdamW's bias correction).
+    public var optimizerSteps = 0
+    public var worldSize = 1
+    /// Sum of the global batch losses of this epoch's steps, and their number.
+    public var epochLossSum = 0.0
+    public var epochLossSteps = 0
+    public var epochSkipped = 0
+    public var consecutiveSkips = 0
+    public var totalSkipped = 0
+    /// Lines of metrics.jsonl written so far.
+    public var metrics: [EpochMetrics] = []
+
+    public init(config: TrainConfig) {
+        self.config = config
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format
+        case formatVersion = "format_version"
+        case config, epoch
+        case stepInEpoch = "step_in_epoch"
+        case globalStep = "global_step"
+        case optimizerSteps = "optimizer_steps"
+        case worldSize = "world_size"
+        case epochLossSum = "epoch_loss_sum"
+        case epochLossSteps = "epoch_loss_steps"
+        case epochSkipped = "epoch_skipped"
+        case consecutiveSkips = "consecutive_skips"
+        case totalSkipped = "total_skipped"
+        case metrics
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// Expands `--recipe NAME` and `--config FILE` of the train command into options.
+enum Presets {
+    /// Arguments with the recipe's and the file's options inserted before the user's own.
+    static func expand(_ arguments: [String]) throws -> [String] {
+        let subcommands = Set(DDPTrain.configuration.subcommands.compactMap { $0.configuration.commandName })
+        // Only train takes presets: the default subcommand, or "train" first.
+        var start = 0
+        if let first = arguments.first, subcommands.contains(first) {
+            guard first == "train" else { return arguments }
+            start = 1
+        }
+        let own = Array(arguments[start...])
+        var inserted: [String] = []
+        if let name = value(of: "--recipe", in: own) {
+            guard let preset = Recipes.arguments(name) else {
+                throw ValidationError("unknown recipe '\(name)'; valid recipes: \(Recipes.names.joined(separator: ", "))")
+            }
+            inserted += preset
+        }
+        if let path = value(of: "--config", in: own) {
+            do {
+                inserted += try ConfigFile.arguments(from: path, validKeys: validKeys)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        return Array(arguments[..<start]) + inserted + own
+    }
+
+    /// The value of `--name X` or `--name=X`.
+    static func value(of name: String, in arguments: [String]) -> String? {
+        for (i, a) in arguments.enumerated() {
+            if a == name, i + 1 < arguments.count { return arguments[i + 1] }
+            if a.hasPrefix(name + "=") { return String(a.dropFirst(name.count + 1)) }
+        }
+        return nil
+    }
+
+    /// Keys a config file may use: the train options (config.json's keys) and resume.
+    static var validKeys: Set<String> {
+        var keys = Set(TrainConfig.CodingKeys.allCases.map(\.stringValue))
+        keys.insert("resume")
+        return keys
+    }
+}
