@@ -49,7 +49,7 @@ enum Launch {
             code = try job.run(comm: comm)
         } catch let failure as CollectiveFailure {
             if comm.rank == 0 {
-                let origin = comm.size > 1 ? " (rank \(failure.rank))" : ""
+                let origin = failure.rank > 0 ? " (rank \(failure.rank))" : ""
                 FileHandle.standardError.write(Data("error\(origin): \(failure.message)\n".utf8))
             }
             code = 1

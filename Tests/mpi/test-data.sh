@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Real Fashion-MNIST made long-tailed, global class counts over ranks (also from
+# sharded .npy input, where no rank sees every label), and bad input refused.
+source "$(dirname "$0")/common.bash"
+FMNIST=/usr/share/datasets/fashion-mnist
+
+counts() { python3 -c "import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]['class_counts'])" "$1/metrics.jsonl"; }
+
+run 1 --imbalance-ratio 100 --max-steps 1 --epochs 1 --run-dir "$TMP/exp" > /dev/null
+[ "$(counts "$TMP/exp")" = "[6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]" ] || fail "ratio 100 counts: $(counts "$TMP/exp")"
+run 1 --imbalance-ratio 10 --imbalance-profile step --max-steps 1 --epochs 1 --run-dir "$TMP/step" > /dev/null
+[ "$(counts "$TMP/step")" = "[6000, 6000, 6000, 6000, 6000, 600, 600, 600, 600, 600]" ] || fail "step counts: $(counts "$TMP/step")"
+pass "long-tail counts recorded in metrics (exp 100, step 10)"
+
+python3 Tests/mpi/make_npy_shards.py "$FMNIST" "$TMP/shards" 7
+want=$(counts "$TMP/exp")
+for n in 1 2 3 4; do
+  run "$n" --data "$TMP/shards" --max-steps 1 --epochs 1 --threads 1 --run-dir "$TMP/sharded-$n" > "$TMP/sharded-$n.log" 2>&1 \
+    || { cat "$TMP/sharded-$n.log"; fail "sharded run on $n ranks"; }
+  [ "$(counts "$TMP/sharded-$n")" = "$want" ] || fail "sharded counts on $n ranks: $(counts "$TMP/sharded-$n")"
+  run "$n" --max-steps 1 --epochs 1 --threads 1 --run-dir "$TMP/idx-$n" > /dev/null 2>&1
+  [ "$(counts "$TMP/idx-$n")" = "$want" ] || fail "counts on $n ranks: $(counts "$TMP/idx-$n")"
+done
+pass "global class counts equal on 1-4 ranks, from IDX and from 7 .npy shards"
+
+# Bad input: a truncated image file, a label of 200.
+mkdir -p "$TMP/trunc" "$TMP/label"
+for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  cp "$FMNIST/$f.gz" "$TMP/trunc/"; cp "$FMNIST/$f.gz" "$TMP/label/"
+done
+{ gzip -dc "$FMNIST/train-images-idx3-ubyte.gz" || true; } | head -c 1000000 > "$TMP/trunc/train-images-idx3-ubyte"
+cp "$FMNIST/train-images-idx3-ubyte.gz" "$TMP/label/"
+rm "$TMP/label/train-labels-idx1-ubyte.gz"
+gzip -dc "$FMNIST/train-labels-idx1-ubyte.gz" | python3 -c "import sys; b = bytearray(sys.stdin.buffer.read()); b[8 + 123] = 200; sys.stdout.buffer.write(b)" > "$TMP/label/train-labels-idx1-ubyte"
+if run 2 --data "$TMP/trunc" --run-dir "$TMP/trunc-run" > "$TMP/trunc.log" 2>&1; then fail "truncated file accepted"; fi
+grep -q "train-images-idx3-ubyte" "$TMP/trunc.log" && grep -q "truncated" "$TMP/trunc.log" || { cat "$TMP/trunc.log"; fail "no message naming the truncated file"; }
+if run 1 --data "$TMP/label" --run-dir "$TMP/label-run" > "$TMP/label.log" 2>&1; then fail "label 200 accepted"; fi
+grep -q "label" "$TMP/label.log" && grep -q "200" "$TMP/label.log" || { cat "$TMP/label.log"; fail "no message about the label"; }
+[ ! -e "$TMP/trunc-run" ] && [ ! -e "$TMP/label-run" ] || fail "a run directory was written for bad input"
+pass "truncated images and a label of 200 refused with clear messages, nothing written"
