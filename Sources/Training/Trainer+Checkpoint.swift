@@ -126,6 +126,8 @@ extension Trainer {
         }
         var restored = saved
         restored.config = config
+        // A finished run's "done" line is written again when the resumed run ends.
+        restored.metrics.removeAll { $0.event == "done" }
         restored.worldSize = comm.size
         state = restored
         optimizer.stepCount = saved.optimizerSteps

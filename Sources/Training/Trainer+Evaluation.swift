@@ -43,3 +43,13 @@ extension Trainer {
         for i in 0..<model.buffers.count { model.buffers.values[i] *= scale }
     }
 }
+
+extension Trainer {
+    /// Evaluates the weights as they stand (after `resume`), with batch-norm statistics
+    /// averaged over ranks and classes grouped by the training counts.
+    public func evaluateCheckpoint() throws -> Evaluation {
+        try beginEpoch(min(state.epoch, config.epochs - 1))
+        try averageBatchNormBuffers()
+        return try evaluate()
+    }
+}

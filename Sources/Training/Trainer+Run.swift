@@ -88,7 +88,10 @@ extension Trainer {
             }
         }
 
-        // The end: one more evaluation if steps ran since the last, the done line, final files.
+        // The end: the final checkpoint (before batch-norm statistics are averaged, so that a
+        // run resumed from it continues exactly), one more evaluation if steps ran since the
+        // last, the done line, the final weights.
+        try saveCheckpoint()
         try averageBatchNormBuffers()
         let evaluation: Evaluation
         if let last = lastEvaluation, last.step == state.globalStep {
@@ -101,7 +104,6 @@ extension Trainer {
         let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
                            evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
         state.metrics.append(done)
-        try saveCheckpoint()
         try comm.agree {
             guard comm.rank == 0 else { return }
             try run.writeMetrics(state.metrics)

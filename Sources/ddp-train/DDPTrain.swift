@@ -9,7 +9,8 @@ struct DDPTrain: ParsableCommand {
             Run as one process for debugging, or under mpirun for data-parallel training:
               mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
             """,
-        subcommands: [TrainCommand.self, DoctorCommand.self, VerifyLossesCommand.self],
+        subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, InspectCommand.self,
+                      ExportCommand.self, CheckpointStressCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes Fashion-MNIST (IDX, gzip) as NumPy .npy files without NumPy:
-train_images-0000i.npy / train_labels-0000i.npy shards (uint8 N x 28 x 28, int64 labels)
-and test_images.npy / test_labels.npy.   usage: make_npy_shards.py IDX_DIR OUT_DIR SHARDS"""
+train_images-0000i.npy / train_labels-0000i.npy shards (uint8 N x 28 x 28, int64 labels),
+or train_images.npy / train_labels.npy when SHARDS is 0, and test_images.npy / test_labels.npy.
+usage: make_npy_shards.py IDX_DIR OUT_DIR SHARDS [TRAIN_LIMIT TEST_LIMIT]"""
 import gzip, os, struct, sys
 
 def idx(path):
@@ -28,14 +29,19 @@ def find(base):
         if os.path.exists(os.path.join(src, name)):
             return os.path.join(src, name)
     raise SystemExit("missing " + base)
+train_limit = int(sys.argv[4]) if len(sys.argv) > 4 else None
+test_limit = int(sys.argv[5]) if len(sys.argv) > 5 else None
 images, (n, h, w) = idx(find("train-images-idx3-ubyte"))
 labels, _ = idx(find("train-labels-idx1-ubyte"))
-per = (n + shards - 1) // shards
-for s in range(shards):
+n = min(n, train_limit or n)
+per = (n + max(shards, 1) - 1) // max(shards, 1)
+for s in range(max(shards, 1)):
     lo, hi = s * per, min(n, (s + 1) * per)
-    npy(os.path.join(out, "train_images-%05d.npy" % s), "|u1", (hi - lo, h, w), images[lo * h * w:hi * h * w])
-    npy(os.path.join(out, "train_labels-%05d.npy" % s), "<i8", (hi - lo,), b"".join(struct.pack("<q", y) for y in labels[lo:hi]))
+    suffix = "-%05d" % s if shards > 0 else ""
+    npy(os.path.join(out, "train_images%s.npy" % suffix), "|u1", (hi - lo, h, w), images[lo * h * w:hi * h * w])
+    npy(os.path.join(out, "train_labels%s.npy" % suffix), "<i8", (hi - lo,), b"".join(struct.pack("<q", y) for y in labels[lo:hi]))
 timages, (tn, _, _) = idx(find("t10k-images-idx3-ubyte"))
+tn = min(tn, test_limit or tn)
 tlabels, _ = idx(find("t10k-labels-idx1-ubyte"))
 npy(os.path.join(out, "test_images.npy"), "|u1", (tn, h, w), timages)
 npy(os.path.join(out, "test_labels.npy"), "|u1", (tn,), tlabels)

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Checkpoint
+import Distributed
+import Foundation
+import Training
+
+/// `ddp-train eval CKPT`: test metrics of a checkpoint (sharded over ranks under mpirun).
+struct EvalCommand: ParsableCommand, JobCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Test metrics of a checkpoint: accuracy, balanced accuracy, many/medium/few, per class.")
+
+    @Argument(help: "The checkpoint file.")
+    var checkpoint: String
+
+    @Option(help: ArgumentHelp("Data directory (default: the checkpoint's).", valueName: "dir"))
+    var data: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "BLAS threads per rank.")
+    var threads: Int?
+
+    var blasThreads: Int? { threads }
+
+    func run(comm: Communicator) throws -> Int32 {
+        let info = try comm.agree { try CheckpointInspection(path: checkpoint) }
+        var config = info.config
+        if let data { config.data = data }
+        config.runDir = NSTemporaryDirectory() + "ddp-train-eval-\(getpid())"
+        let log = Log(rank: comm.rank, worldSize: comm.size)
+        let trainer = try Trainer(config: config, comm: comm, log: log)
+        _ = try trainer.resume(checkpoint)
+        let e = try trainer.evaluateCheckpoint()
+        if comm.rank == 0 {
+            if json {
+                let object: [String: Any] = ["checkpoint": checkpoint, "test_acc": e.accuracy, "balanced_acc": e.balanced,
+                                             "many": e.many, "medium": e.medium, "few": e.few, "per_class_acc": e.perClass,
+                                             "confusion": e.confusion]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print(String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
+                             checkpoint, 100 * e.accuracy, 100 * e.balanced, 100 * e.many, 100 * e.medium, 100 * e.few))
+                print("per class: " + e.perClass.enumerated().map { String(format: "%d: %.1f%%", $0.offset, 100 * $0.element) }.joined(separator: ", "))
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Checkpoints: an interrupted and resumed run equals the uninterrupted one bit for
+# bit under mpirun -n 2 (mlp, and resnet32 with batch norm); a damaged checkpoint
+# is refused by inspect and skipped by --resume auto; shuffled zstd beats raw
+# float32; SIGKILL while writing never loses the previous checkpoint.
+source "$(dirname "$0")/common.bash"
+
+# 1. mlp, 2 ranks, 3 epochs (IB from epoch 1), stopped at step 100 (mid-epoch) and at 234 (an epoch's end).
+common=(--epochs 3 --threads 1 --checkpoint-every-steps 40)
+run 2 "${common[@]}" --run-dir "$TMP/whole" > "$TMP/whole.log" 2>&1 || { cat "$TMP/whole.log"; fail "uninterrupted run"; }
+run 2 "${common[@]}" --max-steps 100 --run-dir "$TMP/parts" > /dev/null 2>&1 || fail "first part"
+run 2 "${common[@]}" --max-steps 234 --resume auto --run-dir "$TMP/parts" > "$TMP/part2.log" 2>&1 || fail "second part"
+grep -q "resumed from .*step-00000100.ckpt" "$TMP/part2.log" || { cat "$TMP/part2.log"; fail "did not resume at step 100"; }
+run 2 "${common[@]}" --resume auto --run-dir "$TMP/parts" > "$TMP/part3.log" 2>&1 || fail "third part"
+grep -q "resumed from .*step-00000234.ckpt" "$TMP/part3.log" || { cat "$TMP/part3.log"; fail "did not resume at step 234"; }
+cmp "$TMP/whole/final.safetensors" "$TMP/parts/final.safetensors" || fail "resumed mlp run differs from the uninterrupted one"
+[ "$(grep -c '"event":"epoch"' "$TMP/parts/metrics.jsonl")" -eq 3 ] || fail "metrics.jsonl of the resumed run does not hold 3 epochs"
+pass "mlp on 2 ranks: interrupted at steps 100 and 234 and resumed = uninterrupted, bit for bit"
+
+# 2. resnet32 (batch norm, per-rank running statistics) on a small .npy set.
+python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/small" 0 3000 200
+small=(--data "$TMP/small" --model resnet32 --batch-size 16 --epochs 1 --threads 1 --imbalance-ratio 10 --eval-batch-size 100)
+run 2 "${small[@]}" --max-steps 12 --run-dir "$TMP/rwhole" > /dev/null 2>&1 || fail "resnet32 uninterrupted"
+run 2 "${small[@]}" --max-steps 5 --run-dir "$TMP/rparts" > /dev/null 2>&1 || fail "resnet32 first part"
+run 2 "${small[@]}" --max-steps 12 --resume auto --run-dir "$TMP/rparts" > /dev/null 2>&1 || fail "resnet32 second part"
+cmp "$TMP/rwhole/final.safetensors" "$TMP/rparts/final.safetensors" || fail "resumed resnet32 run differs"
+pass "resnet32 on 2 ranks: interrupted at step 5 and resumed = uninterrupted, bit for bit"
+
+# 3. A flipped byte: inspect refuses it, --resume auto skips it and takes the previous valid one.
+newest=$(ls "$TMP/parts/checkpoints"/step-*.ckpt | sort | tail -1)
+previous=$(ls "$TMP/parts/checkpoints"/step-*.ckpt | sort | tail -2 | head -1)
+"$BIN" inspect "$newest" > /dev/null || fail "inspect refuses a good checkpoint"
+python3 -c "import sys; p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); b[len(b) // 2] ^= 0x40; open(p, 'wb').write(b)" "$newest"
+if "$BIN" inspect "$newest" > "$TMP/inspect.log" 2>&1; then fail "inspect accepted a flipped byte"; fi
+grep -q "checksum" "$TMP/inspect.log" || { cat "$TMP/inspect.log"; fail "inspect did not say why"; }
+run 2 "${common[@]}" --epochs 4 --resume auto --max-steps 360 --run-dir "$TMP/parts" > "$TMP/skip.log" 2>&1 || { cat "$TMP/skip.log"; fail "resume past a damaged checkpoint"; }
+grep -q "skipping $newest" "$TMP/skip.log" || { cat "$TMP/skip.log"; fail "no warning about the damaged checkpoint"; }
+grep -q "resumed from $previous" "$TMP/skip.log" || { cat "$TMP/skip.log"; fail "did not take the previous checkpoint"; }
+pass "a flipped byte is refused by inspect and skipped by --resume auto"
+
+# 4. Size: mlp with SGD momentum, against raw float32 parameters + momentum.
+"$BIN" inspect --json "$TMP/whole/checkpoints/$(ls "$TMP/whole/checkpoints" | tail -1)" > "$TMP/size.json"
+python3 - "$TMP/size.json" <<'PY' || fail "checkpoint not smaller than 0.95 x raw"
+import json, sys
+info = json.load(open(sys.argv[1]))
+params = sum(1 for t in info["tensors"] if t["name"].startswith("parameters/"))
+assert info["tensor_bytes"] == 2 * 4 * 535818, info["tensor_bytes"]
+print("ratio %.3f" % info["compression_ratio"])
+assert info["compression_ratio"] < 0.95
+PY
+pass "mlp + momentum checkpoint below 0.95 x raw float32"
+
+# 5. Crash safety: SIGKILL at many moments while 64 MB checkpoints are written.
+mkdir -p "$TMP/stress"
+for i in $(seq 1 12); do
+  "$BIN" checkpoint-stress "$TMP/stress" --megabytes 64 > "$TMP/stress.log" 2>&1 &
+  pid=$!
+  sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
+  kill -9 $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  "$BIN" checkpoint-stress "$TMP/stress" --verify > /dev/null 2>&1 || { ls -la "$TMP/stress"; fail "a checkpoint does not load after kill $i"; }
+done
+ls "$TMP/stress"/step-*.ckpt > /dev/null 2>&1 || fail "no checkpoint was ever completed"
+pass "12 kills while writing: every checkpoint on disk loads"
