@@ -1,10 +1,181 @@
 import Checkpoint
 import Foundation
 
-/// `report.html` (placeholder until the full report lands; see issue 8).
+/// `report.html`: a self-contained page with inline SVG charts of a run: loss and
+/// accuracy curves, many/medium/few per epoch, per-class accuracy beside the class
+/// counts, and the confusion matrix. `ddp-train report RUNDIR` regenerates it.
 public enum Report {
+    /// Writes the report of `metrics` to `path`.
     public static func write(metrics: [EpochMetrics], config: TrainConfig, to path: String) throws {
-        let html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>ddp-train report</title></head><body><h1>ddp-train run</h1><p>\(metrics.count) metric lines</p></body></html>\n"
-        try AtomicFile.write(path, data: Data(html.utf8))
+        try AtomicFile.write(path, data: Data(html(metrics: metrics, config: config).utf8))
+    }
+
+    /// Regenerates `RUNDIR/report.html` from its `metrics.jsonl` and `config.json`.
+    public static func regenerate(runDirectory: String) throws -> String {
+        let run = RunDirectory(path: runDirectory)
+        guard let text = try? String(contentsOfFile: run.metricsFile, encoding: .utf8) else {
+            throw CheckpointError.io(path: run.metricsFile, reason: "cannot read: is \(runDirectory) a run directory?")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        var lines: [EpochMetrics] = []
+        for (i, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
+            do {
+                lines.append(try decoder.decode(EpochMetrics.self, from: Data(line.utf8)))
+            } catch {
+                throw CheckpointError.invalid(path: run.metricsFile, reason: "line \(i + 1) is not a metrics record: \(error)")
+            }
+        }
+        var config = TrainConfig()
+        if let data = FileManager.default.contents(atPath: run.configFile) {
+            config = (try? JSONDecoder().decode(TrainConfig.self, from: data)) ?? config
+        }
+        try write(metrics: lines, config: config, to: run.reportFile)
+        return run.reportFile
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func html(metrics: [EpochMetrics], config: TrainConfig) -> String {
+        let epochs = metrics.filter { $0.event == "epoch" }
+        let final = metrics.last { $0.event == "done" } ?? epochs.last
+        var body = ""
+        let title = "ddp-train: \(config.model.rawValue), \(config.loss.rawValue) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
+        body += "<h1>\(escape(title))</h1>\n"
+        if let f = final {
+            let worst = f.perClassAcc.indices.min { f.perClassAcc[$0] < f.perClassAcc[$1] } ?? 0
+            body += "<table class=\"summary\">"
+            for (name, value) in [
+                ("test accuracy", pct(f.testAcc)), ("balanced accuracy", pct(f.balancedAcc)),
+                ("many / medium / few", "\(pct(f.many)) / \(pct(f.medium)) / \(pct(f.few))"),
+                ("worst class", "\(worst) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
+                ("steps", "\(f.step) (\(f.skippedSteps) skipped)"), ("ranks", "\(f.worldSize)"),
+                ("samples/s (training)", String(format: "%.0f", f.samplesPerS)),
+            ] {
+                body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
+            }
+            body += "</table>\n"
+        }
+        if !epochs.isEmpty {
+            let x = epochs.map { Double($0.epoch + 1) }
+            body += "<h2>Training loss</h2>\n" + lineChart(x: x, series: [("train loss", "#1f77b4", epochs.map(\.trainLoss))], percent: false)
+            body += "<h2>Test accuracy</h2>\n" + lineChart(x: x, series: [
+                ("accuracy", "#1f77b4", epochs.map(\.testAcc)), ("balanced accuracy", "#ff7f0e", epochs.map(\.balancedAcc)),
+            ], percent: true)
+            body += "<h2>Many / medium / few classes</h2>\n" + lineChart(x: x, series: [
+                ("many (top 30%)", "#2ca02c", epochs.map(\.many)), ("medium (middle 40%)", "#9467bd", epochs.map(\.medium)),
+                ("few (bottom 30%)", "#d62728", epochs.map(\.few)),
+            ], percent: true)
+        }
+        if let f = final {
+            body += "<h2>Per-class accuracy and training counts</h2>\n" + classBars(accuracy: f.perClassAcc, counts: f.classCounts)
+            if !f.confusion.isEmpty { body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion) }
+        }
+        body += "<h2>Configuration</h2>\n<pre>\(escape(String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)))</pre>\n"
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
+            h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+            table.summary th { text-align: left; padding-right: 1.5em; font-weight: normal; color: #555; }
+            svg { background: #fff; } svg text { font-size: 12px; fill: #333; }
+            pre { background: #f6f6f6; padding: 1em; font-size: 12px; overflow-x: auto; }
+            </style></head><body>
+            \(body)</body></html>
+
+            """
+    }
+
+    static func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
+
+    /// A line chart: x values, named series, y axis in percent or plain.
+    static func lineChart(x: [Double], series: [(String, String, [Double])], percent: Bool) -> String {
+        let (w, h, left, right, top, bottom) = (760.0, 280.0, 60.0, 180.0, 16.0, 36.0)
+        let values = series.flatMap(\.2).filter(\.isFinite)
+        var lo = percent ? 0 : (values.min() ?? 0), hi = percent ? 1 : (values.max() ?? 1)
+        if hi - lo < 1e-9 { hi = lo + 1 }
+        if !percent { lo = min(lo, 0) }
+        let x0 = x.first ?? 0, x1 = max(x.last ?? 1, x0 + 1)
+        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
+        func py(_ v: Double) -> Double { top + (1 - (v - lo) / (hi - lo)) * (h - top - bottom) }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
+        for i in 0...4 {
+            let v = lo + (hi - lo) * Double(i) / 4
+            let y = py(v)
+            s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(w - right)\" y2=\"\(y)\" stroke=\"#ddd\"/>"
+            s += "<text x=\"\(left - 6)\" y=\"\(y + 4)\" text-anchor=\"end\">\(percent ? String(format: "%.0f%%", 100 * v) : String(format: "%.3g", v))</text>\n"
+        }
+        let ticks = Array(Set(stride(from: 0, to: x.count, by: max(1, x.count / 10)).map { x[$0] } + [x.last ?? 0])).sorted()
+        for t in ticks {
+            s += "<text x=\"\(px(t))\" y=\"\(h - bottom + 16)\" text-anchor=\"middle\">\(Int(t))</text>"
+        }
+        s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 4)\" text-anchor=\"middle\">epoch</text>\n"
+        for (i, (name, color, ys)) in series.enumerated() {
+            let points = zip(x, ys).filter { $0.1.isFinite }.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }
+            if points.count > 1 {
+                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+            }
+            for p in points {
+                let xy = p.split(separator: ",")
+                s += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(color)\"/>"
+            }
+            let ly = top + 14 + Double(i) * 18
+            s += "<rect x=\"\(w - right + 12)\" y=\"\(ly - 9)\" width=\"12\" height=\"3\" fill=\"\(color)\"/>"
+            s += "<text x=\"\(w - right + 30)\" y=\"\(ly - 4)\">\(escape(name))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    /// Per class: training count bar (log scale) and test accuracy bar.
+    static func classBars(accuracy: [Double], counts: [Int]) -> String {
+        let k = accuracy.count
+        let row = 22.0, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2
+        let h = 30 + row * Double(k)
+        let maxCount = Double(counts.max() ?? 1)
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
+        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text><text x=\"\(labelW + half + 40)\" y=\"14\">test accuracy</text>\n"
+        for c in 0..<k {
+            let y = 24 + row * Double(c)
+            let count = c < counts.count ? Double(counts[c]) : 0
+            let cw = count > 0 ? half * log(1 + count) / log(1 + maxCount) : 0
+            let aw = half * accuracy[c]
+            s += "<text x=\"\(labelW - 8)\" y=\"\(y + 14)\" text-anchor=\"end\">class \(c)</text>"
+            s += "<rect x=\"\(labelW)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 6)\" fill=\"#9ecae1\"/>"
+            s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + 14)\">\(Int(count))</text>"
+            let ax = labelW + half + 40
+            s += "<rect x=\"\(ax)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", aw))\" height=\"\(row - 6)\" fill=\"#fdae6b\"/>"
+            s += "<text x=\"\(ax + aw + 4)\" y=\"\(y + 14)\">\(pct(accuracy[c]))</text>\n"
+        }
+        return s + "</svg>\n"
+    }
+
+    /// The confusion matrix as a heat map, each row normalised by its class size.
+    static func confusionMatrix(_ m: [[Int]]) -> String {
+        let k = m.count
+        let cell = max(18.0, min(48.0, 560.0 / Double(k)))
+        let left = 60.0, top = 30.0
+        let size = left + cell * Double(k) + 10
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(size))\" height=\"\(Int(size))\" viewBox=\"0 0 \(Int(size)) \(Int(size))\">\n"
+        for c in 0..<k {
+            s += "<text x=\"\(left + cell * (Double(c) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(c)</text>"
+            s += "<text x=\"\(left - 8)\" y=\"\(top + cell * (Double(c) + 0.5) + 4)\" text-anchor=\"end\">\(c)</text>\n"
+        }
+        for r in 0..<k {
+            let total = max(m[r].reduce(0, +), 1)
+            for c in 0..<k {
+                let v = Double(m[r][c]) / Double(total)
+                let shade = Int(255 - 200 * v)
+                let fill = r == c ? "rgb(\(shade),\(255 - Int(90 * v)),\(shade))" : "rgb(255,\(shade),\(shade))"
+                s += "<rect x=\"\(left + cell * Double(c))\" y=\"\(top + cell * Double(r))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(fill)\" stroke=\"#fff\"><title>true \(r), predicted \(c): \(m[r][c])</title></rect>"
+                if cell >= 28 {
+                    s += "<text x=\"\(left + cell * (Double(c) + 0.5))\" y=\"\(top + cell * (Double(r) + 0.5) + 4)\" text-anchor=\"middle\" style=\"font-size:10px\">\(m[r][c])</text>"
+                }
+            }
+            s += "\n"
+        }
+        return s + "</svg>\n"
     }
 }
