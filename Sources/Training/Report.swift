@@ -116,7 +116,8 @@ public enum Report {
         for (i, (name, color, ys)) in series.enumerated() {
             let points = zip(x, ys).filter { $0.1.isFinite }.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }
             if points.count > 1 {
-                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+                let dash = i % 2 == 1 ? " stroke-dasharray=\"6 3\"" : ""
+                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\"\(points.joined(separator: " "))\"/>\n"
             }
             for p in points {
                 let xy = p.split(separator: ",")
@@ -132,11 +133,11 @@ public enum Report {
     /// Per class: training count bar (log scale) and test accuracy bar.
     static func classBars(accuracy: [Double], counts: [Int]) -> String {
         let k = accuracy.count
-        let row = 22.0, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2
+        let row = 22.0, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2 - 60  // room for the numbers
         let h = 30 + row * Double(k)
         let maxCount = Double(counts.max() ?? 1)
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
-        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text><text x=\"\(labelW + half + 40)\" y=\"14\">test accuracy</text>\n"
+        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text><text x=\"\(labelW + half + 100)\" y=\"14\">test accuracy</text>\n"
         for c in 0..<k {
             let y = 24 + row * Double(c)
             let count = c < counts.count ? Double(counts[c]) : 0
@@ -145,7 +146,7 @@ public enum Report {
             s += "<text x=\"\(labelW - 8)\" y=\"\(y + 14)\" text-anchor=\"end\">class \(c)</text>"
             s += "<rect x=\"\(labelW)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 6)\" fill=\"#9ecae1\"/>"
             s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + 14)\">\(Int(count))</text>"
-            let ax = labelW + half + 40
+            let ax = labelW + half + 100
             s += "<rect x=\"\(ax)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", aw))\" height=\"\(row - 6)\" fill=\"#fdae6b\"/>"
             s += "<text x=\"\(ax + aw + 4)\" y=\"\(y + 14)\">\(pct(accuracy[c]))</text>\n"
         }
