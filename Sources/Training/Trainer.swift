@@ -19,7 +19,7 @@ public final class Trainer {
     public let loss: LossFunction
     public let sampler: DistributedSampler
     public let run: RunDirectory
-    let reducer: GradientReducer
+    public let reducer: GradientReducer
     let trainBatches: BatchAssembler
     let testBatches: BatchAssembler
     let schedule: Schedule

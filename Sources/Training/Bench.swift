@@ -1,0 +1,205 @@
+import Checkpoint
+import Data
+import Distributed
+import Foundation
+import Losses
+import NN
+import Tensor
+
+/// `ddp-train bench`: training speed of each model against the machine's sgemm rate,
+/// exposed all-reduce time, loss cost, data loading and checkpoint throughput.
+public enum Bench {
+    public struct ModelResult: Codable, Sendable {
+        public var model: String
+        public var batchSize: Int
+        public var steps: Int
+        public var stepMilliseconds: Double
+        public var samplesPerSecondPerRank: Double
+        public var samplesPerSecondTotal: Double
+        public var forwardFlopsPerSample: Int
+        public var trainFlopsPerSample: Int
+        /// Matrix-product GFLOP/s one rank achieves, and its share of the measured sgemm rate.
+        public var achievedGflopsPerRank: Double
+        public var shareOfSgemm: Double
+        public var exposedCommMillisecondsPerStep: Double
+        public var exposedCommShare: Double
+        /// Heap allocations per step after warm-up (nil without benchmarks/malloc_count.so preloaded).
+        public var allocationsPerStep: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case model
+            case batchSize = "batch_size"
+            case steps
+            case stepMilliseconds = "step_ms"
+            case samplesPerSecondPerRank = "samples_per_s_per_rank"
+            case samplesPerSecondTotal = "samples_per_s_total"
+            case forwardFlopsPerSample = "forward_flops_per_sample"
+            case trainFlopsPerSample = "train_flops_per_sample"
+            case achievedGflopsPerRank = "achieved_gflops_per_rank"
+            case shareOfSgemm = "share_of_sgemm"
+            case exposedCommMillisecondsPerStep = "exposed_comm_ms_per_step"
+            case exposedCommShare = "exposed_comm_share"
+            case allocationsPerStep = "allocations_per_step"
+        }
+    }
+
+    public struct Report: Codable, Sendable {
+        public var worldSize: Int
+        public var blasThreads: Int
+        public var blasCore: String
+        public var sgemmGflops: Double
+        public var models: [ModelResult]
+        public var lossMicroseconds: Double
+        public var lossShareOfMLPStep: Double?
+        public var dataLoadSeconds: Double
+        public var checkpointBytes: Int
+        public var checkpointWriteMBs: Double
+        public var checkpointReadMBs: Double
+
+        enum CodingKeys: String, CodingKey {
+            case worldSize = "world_size"
+            case blasThreads = "blas_threads"
+            case blasCore = "blas_core"
+            case sgemmGflops = "sgemm_gflops"
+            case models
+            case lossMicroseconds = "loss_us"
+            case lossShareOfMLPStep = "loss_share_of_mlp_step"
+            case dataLoadSeconds = "data_load_s"
+            case checkpointBytes = "checkpoint_bytes"
+            case checkpointWriteMBs = "checkpoint_write_mb_s"
+            case checkpointReadMBs = "checkpoint_read_mb_s"
+        }
+    }
+
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// Runs every measurement (collective). `steps` per model; `base` supplies data, batch and loss.
+    public static func run(comm: Communicator, base: TrainConfig, models: [Architecture], steps: [Architecture: Int],
+                           log: Log) throws -> Report {
+        let sgemm = BLASRuntime.measureSgemm()
+        var results: [ModelResult] = []
+
+        // Data loading: the whole default data set, long-tailed.
+        let dataSeconds = try seconds { _ = try Dataset.load(base.dataConfig, seed: 0, comm: comm) }
+
+        for architecture in models {
+            var config = base
+            config.model = architecture
+            config.epochs = 1
+            config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
+            config.runDir = NSTemporaryDirectory() + "ddp-train-bench-\(getpid())"
+            let trainer = try Trainer(config: config, comm: comm, log: log)
+            try trainer.beginEpoch(0)
+            let count = max(steps[architecture] ?? 20, 2)
+            let warmup = min(5, count)
+            for s in 0..<warmup { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+            try comm.barrier()
+            trainer.reducer.resetTiming()
+            let allocationsBefore = AllocationCounter.count
+            let elapsed = try seconds {
+                for s in 0..<count {
+                    _ = try trainer.trainStep(epoch: 0, step: (warmup + s) % trainer.sampler.stepsPerEpoch, lr: 0.01)
+                }
+            }
+            let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
+            // The job is as fast as its slowest rank.
+            let slowest = try comm.globalMax(elapsed)
+            let exposed = try comm.globalMax(trainer.reducer.exposedSeconds)
+            let stepSeconds = slowest / Double(count)
+            let model = trainer.model
+            let forward = model.forwardFLOPsPerSample()
+            let first = model.features.first?.forwardFLOPs ?? 0  // per sample: batch 1 after forwardFLOPsPerSample
+            let train = 3 * forward - first
+            let total = Double(config.batchSize) / stepSeconds
+            let perRank = total / Double(comm.size)
+            let gflops = perRank * Double(train) / 1e9
+            results.append(ModelResult(
+                model: architecture.rawValue, batchSize: config.batchSize, steps: count,
+                stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
+                forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
+                shareOfSgemm: gflops / sgemm, exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
+                exposedCommShare: exposed / slowest, allocationsPerStep: allocations))
+            log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
+        }
+
+        // Loss forward + backward, B = 128, K = 10, D = 256 (the IB loss, which also returns dL/dh).
+        let lossTime = lossMicroseconds(batch: 128, classes: 10, features: 256)
+        let mlpStep = results.first { $0.model == "mlp" }?.stepMilliseconds
+
+        // Checkpoint write and read of an mlp with SGD momentum.
+        let (bytes, raw, write, read) = try checkpointThroughput()
+        return Report(
+            worldSize: comm.size, blasThreads: BLASRuntime.threads, blasCore: BLASRuntime.coreName, sgemmGflops: sgemm,
+            models: results, lossMicroseconds: lossTime, lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
+            dataLoadSeconds: dataSeconds, checkpointBytes: bytes,
+            checkpointWriteMBs: Double(raw) / write / 1e6, checkpointReadMBs: Double(raw) / read / 1e6)
+    }
+
+    /// Microseconds of one IB loss forward + backward.
+    static func lossMicroseconds(batch b: Int, classes k: Int, features d: Int) -> Double {
+        let loss = LossFunction(LossConfig(kind: .ib), classes: k, featureDimension: d)
+        var rng = RandomSource(seed: 1)
+        let logits = Tensor(shape: [b, k]), h = Tensor(shape: [b, d])
+        for i in 0..<logits.count { logits[i] = rng.nextUniform() * 4 - 2 }
+        for i in 0..<h.count { h[i] = rng.nextUniform() }
+        let targets = UnsafeMutablePointer<Int32>.allocate(capacity: b)
+        defer { targets.deallocate() }
+        for i in 0..<b { targets[i] = Int32(i % k) }
+        let weights = [Double](repeating: 1, count: k)
+        let repeats = 2000
+        var sink = 0.0
+        let t = seconds {
+            for _ in 0..<repeats {
+                sink += loss.compute(logits: logits, targets: targets, features: h, weights: weights, normalizer: Double(b))
+            }
+        }
+        precondition(sink.isFinite)
+        return 1e6 * t / Double(repeats)
+    }
+
+    /// (file bytes, raw bytes, write seconds, read seconds) for an mlp checkpoint with momentum.
+    static func checkpointThroughput() throws -> (Int, Int, Double, Double) {
+        let model = Model.make(.mlp, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 3)
+        let optimizer = Optimizer(OptimizerConfig(), parameterCount: model.parameters.count)
+        var rng = RandomSource(seed: 2)
+        for i in 0..<optimizer.count { optimizer.state[i] = Float(rng.nextNormal() * 0.01) }
+        let dir = NSTemporaryDirectory() + "ddp-train-bench-ckpt-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/step-00000001.ckpt"
+        let params = model.parameters
+        let tensors: [CheckpointFile.Tensor] = [
+            .init(name: "parameters", shape: [params.count], values: UnsafeBufferPointer(params.valueBuffer)),
+            .init(name: "momentum", shape: [params.count], values: UnsafeBufferPointer(optimizer.state)),
+        ]
+        var bytes = 0
+        let write = try seconds { bytes = try CheckpointFile.write(path: path, manifest: Data("{}".utf8), tensors: tensors, level: 3) }
+        let read = try seconds { _ = try CheckpointFile.read(path: path) }
+        return (bytes, 8 * params.count, write, read)
+    }
+
+    /// The table rank 0 prints.
+    public static func table(_ r: Report) -> String {
+        var lines = [String(format: "ddp-train bench: %d rank%@, %d BLAS thread%@ per rank (%@), sgemm %.1f GFLOP/s per rank",
+                            r.worldSize, r.worldSize == 1 ? "" : "s", r.blasThreads, r.blasThreads == 1 ? "" : "s", r.blasCore, r.sgemmGflops)]
+        lines.append("")
+        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  exposed comm  allocs/step")
+        for m in r.models {
+            lines.append(String(format: "%-8@  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %5.2f ms %3.0f%%  %@",
+                                m.model, m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
+                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
+                                m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
+        }
+        lines.append("")
+        lines.append(String(format: "loss forward+backward (ib, B=128, K=10): %.1f us%@", r.lossMicroseconds,
+                            r.lossShareOfMLPStep.map { String(format: " = %.2f%% of an mlp step", 100 * $0) } ?? ""))
+        lines.append(String(format: "data loading (training and test sets): %.3f s", r.dataLoadSeconds))
+        lines.append(String(format: "checkpoint (mlp + momentum, %d bytes on disk): write %.0f MB/s, read %.0f MB/s",
+                            r.checkpointBytes, r.checkpointWriteMBs, r.checkpointReadMBs))
+        return lines.joined(separator: "\n")
+    }
+}

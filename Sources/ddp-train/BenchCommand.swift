@@ -1,0 +1,52 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import NN
+import Training
+
+/// `ddp-train bench`: speed per model against the sgemm rate, exposed all-reduce, loss, data, checkpoints.
+struct BenchCommand: ParsableCommand, JobCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training speed (per rank and in total) of each model against the sgemm rate, exposed all-reduce time, loss, data loading and checkpoint throughput.",
+        discussion: "Works alone and under mpirun. Allocations per step appear with LD_PRELOAD of benchmarks/malloc_count.so.")
+
+    @Option(parsing: .upToNextOption, help: "Models to measure.")
+    var models: [Architecture] = Architecture.allCases
+
+    @Option(help: "Global batch size.")
+    var batchSize: Int = 128
+
+    @Option(help: "Timed steps for mlp (cnn and resnet32 take fewer).")
+    var steps: Int = 200
+
+    @Option(help: ArgumentHelp("Data directory.", valueName: "dir"))
+    var data: String = "/usr/share/datasets/fashion-mnist"
+
+    @Option(help: "BLAS threads per rank (default: cores on this host / ranks on this host).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    var blasThreads: Int? { threads }
+
+    func run(comm: Communicator) throws -> Int32 {
+        let log = Log(rank: comm.rank, worldSize: comm.size)
+        log.quiet = json
+        var base = TrainConfig()
+        base.data = data
+        base.batchSize = batchSize
+        base.threads = threads
+        let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
+        let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, log: log)
+        if comm.rank == 0 {
+            if json {
+                print(String(decoding: try RunDirectory.json(report), as: UTF8.self))
+            } else {
+                print(Bench.table(report))
+            }
+        }
+        return 0
+    }
+}
