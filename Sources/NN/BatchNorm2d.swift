@@ -60,11 +60,16 @@ public final class BatchNorm2d: Layer {
 
         if training {
             // Per-channel sum and sum of squares (shifted by the running mean for accuracy).
-            for c in 0..<channels {
-                let shift = runMean[c]
-                let (s, s2) = Kernels.shiftedMoments(input.data + c * n, count: n, shift: shift)
-                scratch[c] = Double(s) + Double(shift) * Double(n)
-                scratch[channels + c] = Double(s2) + 2 * Double(shift) * Double(s) + Double(shift) * Double(shift) * Double(n)
+            scratch.withUnsafeMutableBufferPointer { sums in
+                let k = channels
+                Parallel.forEach(k) { range in
+                    for c in range {
+                        let shift = runMean[c]
+                        let (s, s2) = Kernels.shiftedMoments(input.data + c * n, count: n, shift: shift)
+                        sums[c] = Double(s) + Double(shift) * Double(n)
+                        sums[k + c] = Double(s2) + 2 * Double(shift) * Double(s) + Double(shift) * Double(shift) * Double(n)
+                    }
+                }
             }
             scratch[2 * channels] = Double(n)
             if let reducer { scratch.withUnsafeMutableBufferPointer { reducer($0) } }
@@ -84,11 +89,18 @@ public final class BatchNorm2d: Layer {
                 invStd[c] = 1 / (Double(runVar[c]) + eps).squareRoot()
             }
         }
-        for c in 0..<channels {
-            let x = input.data + c * n, y = output.data + c * n
-            let scale = Float(Double(gamma[c]) * invStd[c])
-            let shift = beta[c] - Float(mean[c]) * scale
-            for i in 0..<n { y[i] = x[i] * scale + shift }
+        let out = output.data
+        mean.withUnsafeBufferPointer { mean in
+            invStd.withUnsafeBufferPointer { invStd in
+                Parallel.forEach(channels) { range in
+                    for c in range {
+                        let x = input.data + c * n, y = out + c * n
+                        let scale = Float(Double(gamma[c]) * invStd[c])
+                        let shift = beta[c] - Float(mean[c]) * scale
+                        for i in 0..<n { y[i] = x[i] * scale + shift }
+                    }
+                }
+            }
         }
         return output
     }
@@ -100,16 +112,26 @@ public final class BatchNorm2d: Layer {
         let gamma = store.values + weightOffset
         let dGamma = store.gradients + weightOffset, dBeta = store.gradients + biasOffset
         // Per channel: sum(dy), sum(dy * xhat).
-        for c in 0..<channels {
-            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n, count: n,
-                                                    mean: Float(mean[c]), invStd: Float(invStd[c]))
-            scratch[c] = Double(sdy)
-            scratch[channels + c] = Double(sdyx)
+        let k = channels
+        mean.withUnsafeBufferPointer { mean in
+            invStd.withUnsafeBufferPointer { invStd in
+                scratch.withUnsafeMutableBufferPointer { sums in
+                    Parallel.forEach(k) { range in
+                        for c in range {
+                            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n, count: n,
+                                                                    mean: Float(mean[c]), invStd: Float(invStd[c]))
+                            sums[c] = Double(sdy)
+                            sums[k + c] = Double(sdyx)
+                        }
+                    }
+                }
+            }
         }
         // Parameter gradients are this rank's share; the gradient all-reduce sums them.
+        let keep: Float = store.accumulatesGradients ? 1 : 0
         for c in 0..<channels {
-            dBeta[c] += Float(scratch[c])
-            dGamma[c] += Float(scratch[channels + c])
+            dBeta[c] = keep * dBeta[c] + Float(scratch[c])
+            dGamma[c] = keep * dGamma[c] + Float(scratch[channels + c])
         }
         var total = Double(n)
         if trainingForward, let reducer {
@@ -119,18 +141,27 @@ public final class BatchNorm2d: Layer {
         }
         guard needsInputGradient else { return outputGradient }
         inputGradient.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        for c in 0..<channels {
-            let x = input.data + c * n, dy = outputGradient.data + c * n, dx = inputGradient.data + c * n
-            let m = Float(mean[c]), inv = Float(invStd[c])
-            let g = gamma[c] * inv
-            if trainingForward {
-                let meanDy = Float(scratch[c] / total), meanDyx = Float(scratch[channels + c] / total)
-                for i in 0..<n {
-                    let xhat = (x[i] - m) * inv
-                    dx[i] = g * (dy[i] - meanDy - xhat * meanDyx)
+        let training = trainingForward, dxAll = inputGradient.data
+        mean.withUnsafeBufferPointer { mean in
+            invStd.withUnsafeBufferPointer { invStd in
+                scratch.withUnsafeBufferPointer { sums in
+                    Parallel.forEach(k) { range in
+                        for c in range {
+                            let x = input.data + c * n, dy = outputGradient.data + c * n, dx = dxAll + c * n
+                            let m = Float(mean[c]), inv = Float(invStd[c])
+                            let g = gamma[c] * inv
+                            if training {
+                                let meanDy = Float(sums[c] / total), meanDyx = Float(sums[k + c] / total)
+                                for i in 0..<n {
+                                    let xhat = (x[i] - m) * inv
+                                    dx[i] = g * (dy[i] - meanDy - xhat * meanDyx)
+                                }
+                            } else {
+                                for i in 0..<n { dx[i] = g * dy[i] }
+                            }
+                        }
+                    }
                 }
-            } else {
-                for i in 0..<n { dx[i] = g * dy[i] }
             }
         }
         return inputGradient

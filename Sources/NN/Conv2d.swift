@@ -17,6 +17,11 @@ public final class Conv2d: Layer {
     private let weightOffset: Int
     private let biasOffset: Int
     private var input: Tensor?
+    /// This layer's own columns, kept from a training forward for backward when the
+    /// workspace's budget allowed it; otherwise backward unfolds the input again.
+    private var kept: Tensor?
+    private var keepDecided = false
+    private var columnsKept = false
     /// (outC, B, OH, OW)
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// (inC, B, H, W)
@@ -41,13 +46,26 @@ public final class Conv2d: Layer {
 
     private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
 
-    /// Unfolds `input` into the workspace (or uses it as is for 1x1 convolutions).
-    private func columns(_ input: Tensor) -> UnsafeMutablePointer<Float> {
+    /// Unfolds `input` (or uses it as is for 1x1 convolutions): into this layer's kept buffer
+    /// in a training forward when the budget allows, else into the shared workspace.
+    private func columns(_ input: Tensor, keep: Bool) -> UnsafeMutablePointer<Float> {
         if isPointwise { return input.data }
         let (b, h, w) = (input.shape[1], input.shape[2], input.shape[3])
         let oh = Kernels.outputSize(h, kernel: kernel, stride: stride, padding: padding)
         let ow = Kernels.outputSize(w, kernel: kernel, stride: stride, padding: padding)
-        let cols = workspace.buffer(count: inChannels * kernel * kernel * b * oh * ow)
+        let count = inChannels * kernel * kernel * b * oh * ow
+        if keep, !keepDecided {
+            keepDecided = true
+            if workspace.reserve(floats: count) { kept = Tensor(shape: [count]) }
+        }
+        let cols: UnsafeMutablePointer<Float>
+        if keep, let kept, kept.capacity >= count {
+            cols = kept.data
+            columnsKept = true
+        } else {
+            cols = workspace.buffer(count: count)
+            columnsKept = false
+        }
         Kernels.im2col(input.data, channels: inChannels, batch: b, height: h, width: w,
                        kernel: kernel, stride: stride, padding: padding, into: cols)
         return cols
@@ -64,10 +82,12 @@ public final class Conv2d: Layer {
         output.ensureShape(outChannels, b, oh, ow)
         let n = b * oh * ow
         let ckk = inChannels * kernel * kernel
-        let cols = columns(input)
+        let cols = columns(input, keep: training)
         if hasBias {
-            let bias = store.values + biasOffset
-            for c in 0..<outChannels { (output.data + c * n).update(repeating: bias[c], count: n) }
+            let bias = store.values + biasOffset, out = output.data
+            Parallel.forEach(outChannels) { range in
+                for c in range { (out + c * n).update(repeating: bias[c], count: n) }
+            }
         }
         BLAS.gemm(m: outChannels, n: n, k: ckk, a: store.values + weightOffset, lda: ckk,
                   b: cols, ldb: n, beta: hasBias ? 1 : 0, c: output.data, ldc: n)
@@ -81,13 +101,16 @@ public final class Conv2d: Layer {
         let n = outputGradient.count / outChannels
         let ckk = inChannels * kernel * kernel
         let dy = outputGradient.data
-        let cols = columns(input)
+        let cols = columnsKept ? kept!.data : columns(input, keep: false)
         // dW (outC, ckk) += dY (outC, n) x cols^T (n, ckk)
         BLAS.gemm(transB: true, m: outChannels, n: ckk, k: n, a: dy, lda: n, b: cols, ldb: n,
-                  beta: 1, c: store.gradients + weightOffset, ldc: ckk)
+                  beta: store.accumulatesGradients ? 1 : 0, c: store.gradients + weightOffset, ldc: ckk)
         if hasBias {
             let db = store.gradients + biasOffset
-            for c in 0..<outChannels { db[c] += Kernels.sum(dy + c * n, count: n) }
+            let keep: Float = store.accumulatesGradients ? 1 : 0
+            Parallel.forEach(outChannels) { range in
+                for c in range { db[c] = keep * db[c] + Kernels.sum(dy + c * n, count: n) }
+            }
         }
         guard needsInputGradient else { return outputGradient }
         inputGradient.ensureShape(inChannels, b, h, w)
@@ -107,11 +130,24 @@ public final class Conv2d: Layer {
     }
 }
 
-/// Scratch memory shared by the layers of one model (convolution columns).
+/// Scratch memory shared by the layers of one model (convolution columns), and the
+/// budget for columns that layers keep from forward to backward.
 public final class Workspace {
     private let storage = Tensor(shape: [1])
+    /// Bytes of kept columns allowed per model (convolutions beyond it unfold again in backward).
+    public var keepBudget: Int
+    private var reserved = 0
 
-    public init() {}
+    public init(keepBudget: Int = 256 << 20) {
+        self.keepBudget = keepBudget
+    }
+
+    /// Whether `floats` more kept floats fit the budget; reserves them if so.
+    public func reserve(floats: Int) -> Bool {
+        guard reserved + 4 * floats <= keepBudget else { return false }
+        reserved += 4 * floats
+        return true
+    }
 
     /// At least `count` floats, valid until the next call by any layer.
     public func buffer(count: Int) -> UnsafeMutablePointer<Float> {

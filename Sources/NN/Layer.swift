@@ -4,7 +4,8 @@ import Tensor
 ///
 /// `forward` returns a tensor the layer owns and keeps until its next forward;
 /// `backward` takes the gradient of that output, accumulates (`+=`) into the
-/// layer's parameter gradients and returns the gradient of its input (a tensor
+/// layer's parameter gradients (or overwrites them when the store's
+/// `accumulatesGradients` is false) and returns the gradient of its input (a tensor
 /// the layer owns), or the tensor it was given when `needsInputGradient` is
 /// false. Buffers are sized once per batch shape: no allocation per step.
 public protocol Layer: AnyObject {

@@ -54,9 +54,11 @@ public final class Linear: Layer {
         // dW (out, in) += dY^T (out, B) x X (B, in)
         BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: b,
                   a: outputGradient.data, lda: outFeatures, b: input.data, ldb: inFeatures,
-                  beta: 1, c: dw, ldc: inFeatures)
+                  beta: store.accumulatesGradients ? 1 : 0, c: dw, ldc: inFeatures)
         if hasBias {
-            Kernels.accumulateColumnSums(outputGradient.data, rows: b, columns: outFeatures, into: store.gradients + biasOffset)
+            let db = store.gradients + biasOffset
+            if !store.accumulatesGradients { db.update(repeating: 0, count: outFeatures) }
+            Kernels.accumulateColumnSums(outputGradient.data, rows: b, columns: outFeatures, into: db)
         }
         guard needsInputGradient else { return outputGradient }
         inputGradient.ensureShape(b, inFeatures)

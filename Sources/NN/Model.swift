@@ -1,3 +1,4 @@
+import Dispatch
 import Tensor
 
 /// The architectures the trainer builds.
@@ -48,6 +49,9 @@ public final class Model {
     public var gradientsReady: ((Int) -> Void)?
     /// Input of the classifier from the last forward, (B, D).
     public private(set) var lastFeatures: Tensor?
+    /// When set, seconds spent in each layer are added here: forward of layer i at 2i,
+    /// backward at 2i + 1, the classifier last (`bench --profile`).
+    public var layerSeconds: [Double]?
 
     init(architecture: Architecture, inputShape: InputShape, classes: Int, inputLayout: InputLayout,
          parameters: ParameterStore, buffers: ParameterStore, features: [Layer], classifier: Linear,
@@ -70,6 +74,7 @@ public final class Model {
 
     /// Logits (B, K) and features h (B, D) for a batch laid out as `inputLayout` says.
     public func forward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
+        if layerSeconds != nil { return profiledForward(input, training: training) }
         var t = input
         for layer in features { t = layer.forward(t, training: training) }
         lastFeatures = t
@@ -78,16 +83,44 @@ public final class Model {
 
     /// Back-propagates `dL/dlogits` (B, K) and, if given, `dL/dh` (B, D).
     public func backward(logitsGradient: Tensor, featureGradient: Tensor?) {
+        let t0 = layerSeconds == nil ? 0 : Self.now()
         var g = classifier.backward(logitsGradient)
+        if layerSeconds != nil { layerSeconds![2 * features.count + 1] += Self.now() - t0 }
         if let featureGradient {
             precondition(featureGradient.count == g.count, "featureGradient \(featureGradient.shape) for features \(g.shape)")
             BLAS.axpy(count: g.count, alpha: 1, x: featureGradient.data, y: g.data)
         }
         gradientsReady?(classifier.parameterOffset ?? 0)
-        for layer in features.reversed() {
+        for (i, layer) in features.enumerated().reversed() {
+            let t = layerSeconds == nil ? 0 : Self.now()
             g = layer.backward(g)
+            if layerSeconds != nil { layerSeconds![2 * i + 1] += Self.now() - t }
             if let offset = layer.parameterOffset { gradientsReady?(offset) }
         }
+    }
+
+    // MARK: - Profiling
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    /// Layer names for a profile, in `layerSeconds` order (forward and backward of each).
+    public var layerNames: [String] {
+        features.map { String(describing: type(of: $0)) } + ["Linear (classifier)"]
+    }
+
+    private func profiledForward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
+        if layerSeconds!.count != 2 * (features.count + 1) { layerSeconds = Array(repeating: 0, count: 2 * (features.count + 1)) }
+        var t = input
+        for (i, layer) in features.enumerated() {
+            let t0 = Self.now()
+            t = layer.forward(t, training: training)
+            layerSeconds![2 * i] += Self.now() - t0
+        }
+        lastFeatures = t
+        let t0 = Self.now()
+        let logits = classifier.forward(t, training: training)
+        layerSeconds![2 * features.count] += Self.now() - t0
+        return (logits, t)
     }
 
     /// Forward FLOPs per sample of the matrix products (one forward with batch 1).

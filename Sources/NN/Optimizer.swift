@@ -52,29 +52,33 @@ public final class Optimizer {
     ///
     /// SGD (dampening 0): `d = g + wd p; buf = m buf + d; d = nesterov ? d + m buf : buf; p -= lr d`.
     /// AdamW: `p *= 1 - lr wd; m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2; p -= lr m1^ / (sqrt(m2^) + eps)`.
-    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, lr: Float) {
+    /// With `zeroingGradients`, the gradients are set to zero in the same pass (what the next
+    /// step's `zeroGradients()` would do, without another sweep over memory).
+    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>, lr: Float,
+                     zeroingGradients: Bool = false) {
         stepCount += 1
-        let wd = config.weightDecay
-        let n = count
         guard let s = state.baseAddress else { return }
+        let wd = config.weightDecay, n = count
         switch config.kind {
         case .sgd:
-            let m = config.momentum
-            if m == 0 {
-                for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
-            } else if config.nesterov {
-                for i in 0..<n {
-                    let d = g[i] + wd * p[i]
-                    let buf = m * s[i] + d
-                    s[i] = buf
-                    p[i] -= lr * (d + m * buf)
+            let m = config.momentum, nesterov = config.nesterov
+            // One thread: splitting this memory-bound pass costs more (waking threads while
+            // OpenBLAS's own spin) than it saves (bench: mlp 46k -> 49k samples/s on 2 cores).
+            let range = 0..<n
+            do {
+                if m == 0 {
+                    for i in range { p[i] -= lr * (g[i] + wd * p[i]) }
+                } else if nesterov {
+                    for i in range {
+                        let d = g[i] + wd * p[i]
+                        let buf = m * s[i] + d
+                        s[i] = buf
+                        p[i] -= lr * (d + m * buf)
+                    }
+                } else {
+                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd)
                 }
-            } else {
-                for i in 0..<n {
-                    let buf = m * s[i] + (g[i] + wd * p[i])
-                    s[i] = buf
-                    p[i] -= lr * buf
-                }
+                if zeroingGradients { (g + range.lowerBound).update(repeating: 0, count: range.count) }
             }
         case .adamw:
             let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
@@ -84,12 +88,40 @@ public final class Optimizer {
             let c2root = c2.squareRoot()
             let m1 = s, m2 = s + n
             let decay = 1 - lr * wd
-            for i in 0..<n {
-                p[i] *= decay
-                m1[i] = b1 * m1[i] + (1 - b1) * g[i]
-                m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i]
-                p[i] -= stepSize * m1[i] / (m2[i].squareRoot() / c2root + eps)
+            let range = 0..<n
+            do {
+                for i in range {
+                    p[i] *= decay
+                    m1[i] = b1 * m1[i] + (1 - b1) * g[i]
+                    m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i]
+                    p[i] -= stepSize * m1[i] / (m2[i].squareRoot() / c2root + eps)
+                }
+                if zeroingGradients { (g + range.lowerBound).update(repeating: 0, count: range.count) }
             }
+        }
+    }
+
+    /// The common SGD case, eight floats at a time: `buf = m buf + g + wd p; p -= lr buf`.
+    @inline(__always)
+    static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>,
+                             range: Range<Int>, lr: Float, m: Float, wd: Float) {
+        typealias V = SIMD8<Float>
+        let vm = V(repeating: m), vwd = V(repeating: wd), vlr = V(repeating: lr)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let pv = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
+            let sv = UnsafeRawPointer(s + i).loadUnaligned(as: V.self)
+            let buf = vm * sv + (gv + vwd * pv)
+            UnsafeMutableRawPointer(s + i).storeBytes(of: buf, as: V.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: pv - vlr * buf, as: V.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            let buf = m * s[i] + (g[i] + wd * p[i])
+            s[i] = buf
+            p[i] -= lr * buf
+            i += 1
         }
     }
 }

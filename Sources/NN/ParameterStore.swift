@@ -36,6 +36,10 @@ public final class ParameterStore {
     public private(set) var gradients: UnsafeMutablePointer<Float>
     /// Whether a gradient buffer is kept (false for non-trained buffers such as BN running statistics).
     public let hasGradients: Bool
+    /// Whether `backward` adds to the gradients (the layer contract, default) or overwrites them.
+    /// The trainer runs one backward per step and sets false: then no pass over memory zeroes
+    /// the gradients and the gradient products do not read them first.
+    public var accumulatesGradients = true
     private var allocated = false
 
     public init(hasGradients: Bool = true) {

@@ -31,6 +31,10 @@ public final class MaxPool2d: Layer {
             argmax = .allocate(capacity: output.count)
             argmaxCapacity = output.count
         }
+        if kernel == 2, stride == 2 {
+            forward2x2(input.data, planes: c * b, h: h, w: w, oh: oh, ow: ow)
+            return output
+        }
         for plane in 0..<(c * b) {
             let x = input.data + plane * h * w
             let y = output.data + plane * oh * ow
@@ -54,11 +58,54 @@ public final class MaxPool2d: Layer {
         return output
     }
 
+    /// 2x2 windows, stride 2: the common case, without inner loops. Ties keep the first
+    /// maximum in scan order, as PyTorch does.
+    private func forward2x2(_ input: UnsafePointer<Float>, planes: Int, h: Int, w: Int, oh: Int, ow: Int) {
+        let output = output.data, argmax = argmax
+        Parallel.forEach(planes, grain: 16) { range in
+        for plane in range {
+            let x = input + plane * h * w
+            let y = output + plane * oh * ow
+            let idx = argmax + plane * oh * ow
+            for oy in 0..<oh {
+                let r0 = 2 * oy * w, r1 = r0 + w
+                for ox in 0..<ow {
+                    let i0 = r0 + 2 * ox, i2 = r1 + 2 * ox
+                    var best = x[i0], at = i0
+                    if x[i0 + 1] > best { best = x[i0 + 1]; at = i0 + 1 }
+                    if x[i2] > best { best = x[i2]; at = i2 }
+                    if x[i2 + 1] > best { best = x[i2 + 1]; at = i2 + 1 }
+                    y[oy * ow + ox] = best
+                    idx[oy * ow + ox] = Int32(at)
+                }
+            }
+        }
+        }
+    }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let (c, b, h, w) = inputShape
         inputGradient.ensureShape(c, b, h, w)
-        inputGradient.fill(0)
         let per = output.count / max(c * b, 1)
+        if kernel == 2, stride == 2, h % 2 == 0, w % 2 == 0 {
+            // Windows tile the input: write each window's four gradients, no separate zeroing pass.
+            let dxAll = inputGradient.data, argmax = argmax
+            Parallel.forEach(c * b, grain: 16) { range in
+            for plane in range {
+                let dx = dxAll + plane * h * w
+                let dy = outputGradient.data + plane * per
+                let idx = argmax + plane * per
+                let ow = w / 2
+                for o in 0..<per {
+                    let i0 = 2 * (o / ow) * w + 2 * (o % ow)
+                    dx[i0] = 0; dx[i0 + 1] = 0; dx[i0 + w] = 0; dx[i0 + w + 1] = 0
+                    dx[Int(idx[o])] = dy[o]
+                }
+            }
+            }
+            return inputGradient
+        }
+        inputGradient.fill(0)
         for plane in 0..<(c * b) {
             let dx = inputGradient.data + plane * h * w
             let dy = outputGradient.data + plane * per

@@ -27,6 +27,7 @@ public enum BLASRuntime {
     /// Sets the threads OpenBLAS uses for one call (at least 1).
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
+        Parallel.threads = max(1, count)
     }
 
     /// Kernels that use the CPU's wide vector units.

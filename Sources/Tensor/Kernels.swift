@@ -6,13 +6,21 @@ public enum Kernels {
     /// `y[i] = max(x[i], 0)`.
     @inlinable
     public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = max(x[i], 0) }
+        Parallel.forEach(count, grain: 1 << 16) { r in
+            for i in r { y[i] = max(x[i], 0) }
+        }
     }
 
     /// `dx[i] = y[i] > 0 ? dy[i] : 0`, where `y` is the ReLU's output.
     @inlinable
     public static func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+        // Both loads unconditional, so the loop is a vector select.
+        Parallel.forEach(count, grain: 1 << 16) { r in
+            for i in r {
+                let g = dy[i]
+                dx[i] = y[i] > 0 ? g : 0
+            }
+        }
     }
 
     /// Adds `bias` (n) to every row of `y` (m, n).
@@ -66,10 +74,23 @@ public enum Kernels {
         _ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
         kernel k: Int, stride s: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>
     ) {
+        if s == 1, 2 * p == k - 1 {
+            sameIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: cols)
+        } else {
+            generalIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: cols)
+        }
+    }
+
+    /// im2col for any stride and padding, row segment by row segment.
+    static func generalIm2col(
+        _ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
+        kernel k: Int, stride s: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>
+    ) {
         let oh = outputSize(h, kernel: k, stride: s, padding: p)
         let ow = outputSize(w, kernel: k, stride: s, padding: p)
         let columns = b * oh * ow
-        for ch in 0..<c {
+        Parallel.forEach(c) { channels in
+        for ch in channels {
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = cols + ((ch * k + ki) * k + kj) * columns
@@ -98,20 +119,34 @@ public enum Kernels {
                 }
             }
         }
+        }
     }
 
     /// Folds convolution columns back into a channel-major input gradient, accumulating.
     ///
-    /// - cols: (C * k * k, B * OH * OW)
+    /// - cols: (C * k * k, B * OH * OW), scratch: entries that fall on padding may be overwritten
     /// - dx: (C, B, H, W), added to
     public static func col2im(
+        _ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
+        kernel k: Int, stride s: Int, padding p: Int, into dx: UnsafeMutablePointer<Float>
+    ) {
+        if s == 1, 2 * p == k - 1 {
+            sameCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: dx)
+        } else {
+            generalCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: dx)
+        }
+    }
+
+    /// col2im for any stride and padding.
+    static func generalCol2im(
         _ cols: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
         kernel k: Int, stride s: Int, padding p: Int, into dx: UnsafeMutablePointer<Float>
     ) {
         let oh = outputSize(h, kernel: k, stride: s, padding: p)
         let ow = outputSize(w, kernel: k, stride: s, padding: p)
         let columns = b * oh * ow
-        for ch in 0..<c {
+        Parallel.forEach(c) { channels in
+        for ch in channels {
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = cols + ((ch * k + ki) * k + kj) * columns
@@ -134,6 +169,78 @@ public enum Kernels {
                     }
                 }
             }
+        }
+        }
+    }
+
+    // MARK: - "Same" convolutions (stride 1, output size = input size)
+
+    /// im2col when stride is 1 and the padding keeps the size (k = 2p + 1): in channel-major
+    /// layout, row (ch, ki, kj) of the columns is the channel's whole (B, H, W) block shifted by
+    /// (ki - p) rows and (kj - p) columns, so it is one contiguous copy followed by zeroing the
+    /// positions that fall outside a plane.
+    static func sameIm2col(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
+                           kernel k: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>) {
+        let n = b * h * w
+        Parallel.forEach(c) { channels in
+        for ch in channels {
+            let src = x + ch * n
+            for ki in 0..<k {
+                let dy = ki - p
+                for kj in 0..<k {
+                    let dx = kj - p
+                    let row = cols + ((ch * k + ki) * k + kj) * n
+                    let shift = dy * w + dx
+                    // Flattened out[i] = in[i + shift] where valid; copy the overlapping range.
+                    let lo = max(0, -shift), hi = min(n, n - shift)
+                    if lo > 0 { row.update(repeating: 0, count: lo) }
+                    if hi > lo { (row + lo).update(from: src + lo + shift, count: hi - lo) }
+                    if hi < n { (row + hi).update(repeating: 0, count: n - hi) }
+                    zeroOutside(row, batch: b, height: h, width: w, dy: dy, dx: dx)
+                }
+            }
+        }
+        }
+    }
+
+    /// Zeroes the positions (b, y, x) of a (B, H, W) block whose source (y + dy, x + dx) lies outside the plane.
+    @inline(__always)
+    static func zeroOutside(_ row: UnsafeMutablePointer<Float>, batch b: Int, height h: Int, width w: Int, dy: Int, dx: Int) {
+        let hw = h * w
+        for bi in 0..<b {
+            let plane = row + bi * hw
+            if dy < 0 { plane.update(repeating: 0, count: min(-dy, h) * w) }
+            if dy > 0 { (plane + max(h - dy, 0) * w).update(repeating: 0, count: min(dy, h) * w) }
+            if dx < 0 {
+                for y in 0..<h { for x in 0..<min(-dx, w) { plane[y * w + x] = 0 } }
+            } else if dx > 0 {
+                for y in 0..<h { for x in max(w - dx, 0)..<w { plane[y * w + x] = 0 } }
+            }
+        }
+    }
+
+    /// col2im for "same" convolutions: zero the columns' outside positions (they are scratch),
+    /// then add each row into the block shifted back, one contiguous vector add per row.
+    static func sameCol2im(_ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
+                           kernel k: Int, padding p: Int, into dxOut: UnsafeMutablePointer<Float>) {
+        let n = b * h * w
+        Parallel.forEach(c) { channels in
+        for ch in channels {
+            let dst = dxOut + ch * n
+            for ki in 0..<k {
+                let dy = ki - p
+                for kj in 0..<k {
+                    let dx = kj - p
+                    let row = cols + ((ch * k + ki) * k + kj) * n
+                    zeroOutside(row, batch: b, height: h, width: w, dy: dy, dx: dx)
+                    let shift = dy * w + dx
+                    let lo = max(0, -shift), hi = min(n, n - shift)
+                    if hi <= lo { continue }
+                    let d = dst + lo + shift, r = row + lo
+                    for i in 0..<(hi - lo) { d[i] += r[i] }
+                }
+            }
+        }
         }
     }
 }

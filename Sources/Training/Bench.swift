@@ -25,6 +25,8 @@ public enum Bench {
         public var exposedCommShare: Double
         /// Heap allocations per step after warm-up (nil without benchmarks/malloc_count.so preloaded).
         public var allocationsPerStep: Double?
+        /// With --profile: milliseconds per step in each layer's forward and backward.
+        public var profile: [LayerTime]?
 
         enum CodingKeys: String, CodingKey {
             case model
@@ -40,6 +42,18 @@ public enum Bench {
             case exposedCommMillisecondsPerStep = "exposed_comm_ms_per_step"
             case exposedCommShare = "exposed_comm_share"
             case allocationsPerStep = "allocations_per_step"
+            case profile
+        }
+    }
+
+    public struct LayerTime: Codable, Sendable {
+        public var layer: String
+        public var forwardMs: Double
+        public var backwardMs: Double
+        enum CodingKeys: String, CodingKey {
+            case layer
+            case forwardMs = "forward_ms"
+            case backwardMs = "backward_ms"
         }
     }
 
@@ -79,7 +93,7 @@ public enum Bench {
 
     /// Runs every measurement (collective). `steps` per model; `base` supplies data, batch and loss.
     public static func run(comm: Communicator, base: TrainConfig, models: [Architecture], steps: [Architecture: Int],
-                           log: Log) throws -> Report {
+                           profile: Bool = false, log: Log) throws -> Report {
         let sgemm = BLASRuntime.measureSgemm()
         var results: [ModelResult] = []
 
@@ -106,6 +120,23 @@ public enum Bench {
                 }
             }
             let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
+            var layers: [LayerTime]?
+            if profile {
+                // A separate profiled pass, so that timing calls do not slow the measurement above.
+                trainer.phaseSeconds = Array(repeating: 0, count: Trainer.Phase.allCases.count)
+                for s in 0..<count { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+                let phases = trainer.phaseSeconds ?? []
+                trainer.phaseSeconds = nil
+                trainer.model.layerSeconds = []
+                for s in 0..<count { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+                let t = trainer.model.layerSeconds ?? []
+                layers = Trainer.Phase.allCases.map { p in
+                    LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count), backwardMs: 0)
+                } + trainer.model.layerNames.enumerated().map { i, name in
+                    LayerTime(layer: name, forwardMs: 1000 * t[2 * i] / Double(count), backwardMs: 1000 * t[2 * i + 1] / Double(count))
+                }
+                trainer.model.layerSeconds = nil
+            }
             // The job is as fast as its slowest rank.
             let slowest = try comm.globalMax(elapsed)
             let exposed = try comm.globalMax(trainer.reducer.exposedSeconds)
@@ -122,7 +153,7 @@ public enum Bench {
                 stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
                 forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
                 shareOfSgemm: gflops / sgemm, exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
-                exposedCommShare: exposed / slowest, allocationsPerStep: allocations))
+                exposedCommShare: exposed / slowest, allocationsPerStep: allocations, profile: layers))
             log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
         }
 
@@ -189,10 +220,19 @@ public enum Bench {
         lines.append("")
         lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  exposed comm  allocs/step")
         for m in r.models {
-            lines.append(String(format: "%-8@  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %5.2f ms %3.0f%%  %@",
-                                m.model, m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
+            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %5.2f ms %3.0f%%  %@",
+                                m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
                                 m.achievedGflopsPerRank, 100 * m.shareOfSgemm, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
                                 m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
+        }
+        for m in r.models {
+            guard let profile = m.profile else { continue }
+            lines.append("")
+            lines.append("\(m.model) per layer (ms per step):  forward  backward")
+            for l in profile {
+                lines.append("  " + l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)
+                             + (l.layer.hasPrefix("step: ") ? String(format: " %8.3f", l.forwardMs) : String(format: " %8.3f  %8.3f", l.forwardMs, l.backwardMs)))
+            }
         }
         lines.append("")
         lines.append(String(format: "loss forward+backward (ib, B=128, K=10): %.1f us%@", r.lossMicroseconds,

@@ -1,5 +1,6 @@
 import Data
 import Distributed
+import Dispatch
 import Foundation
 import Losses
 import Tensor
@@ -21,7 +22,7 @@ extension Trainer {
         let n = sampler.indices(step: step, order: epochOrder, into: indices, positions: positions)
         let globalRange = sampler.globalRange(step: step)
         let globalSamples = dataset.sharded ? config.batchSize : globalRange.count
-        model.parameters.zeroGradients()
+        // Backward overwrites the gradients (accumulatesGradients is false): no zeroing pass.
         reducer.reset()
         var contribution = 0.0
 
@@ -29,7 +30,9 @@ extension Trainer {
         // class weights of the labels for weighted CE (one all-reduce of a number).
         var normalizer = Double(globalSamples)
         let weighted = (kind == .ce || kind == .crl) && classWeights != nil
+        var clock = phaseSeconds == nil ? 0 : Self.now()
         if n > 0 { trainBatches.assemble(indices: indices, positions: positions, count: n, epoch: epoch) }
+        mark(.data, &clock)
         if weighted {
             var local = [n > 0 ? loss.localNormalizer(kind: kind, targets: trainBatches.targets, batch: n, weights: classWeights) : 0]
             try comm.allReduceSum(&local)
@@ -38,6 +41,7 @@ extension Trainer {
 
         if n > 0 {
             let (logits, features) = model.forward(trainBatches.input, training: true)
+            mark(.forward, &clock)
             var mining: MiningBatch?
             if kind == .crl, config.crlMining == .global {
                 mining = try gatherMiningBatch(logits: logits, count: n, step: step)
@@ -55,9 +59,13 @@ extension Trainer {
                                         omega: omega, normalizer: normalizer, share: share, mining: m)
                 }
             }
+            mark(.loss, &clock)
             model.backward(logitsGradient: loss.logitsGradient, featureGradient: kind.usesFeatures ? loss.featureGradient : nil)
-        } else if kind == .crl, config.crlMining == .global {
-            _ = try gatherMiningBatch(logits: nil, count: 0, step: step)
+            mark(.backward, &clock)
+        } else {
+            // No sample on this rank this step: it contributes zero gradients.
+            model.parameters.zeroGradients()
+            if kind == .crl, config.crlMining == .global { _ = try gatherMiningBatch(logits: nil, count: 0, step: step) }
         }
         if let error = pendingError { pendingError = nil; throw error }
         try reducer.finish()
@@ -66,11 +74,33 @@ extension Trainer {
         stepReduction[0] = (reducer.localNonFinite || !contribution.isFinite) ? 1 : 0
         stepReduction[1] = contribution.isFinite ? contribution : 0
         try comm.allReduceSum(&stepReduction)
+        mark(.communication, &clock)
         if stepReduction[0] > 0 {
             return StepResult(loss: .nan, skipped: true, samples: globalSamples)
         }
         optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr)
+        mark(.optimizer, &clock)
         return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples)
+    }
+
+    // MARK: - Phase timing (bench --profile)
+
+    /// Parts of a step, for `phaseSeconds`.
+    public enum Phase: Int, CaseIterable, Sendable {
+        case data, forward, loss, backward, communication, optimizer
+        public var name: String {
+            ["batch assembly", "forward", "loss", "backward (+ buckets started)", "wait for all-reduce + checks", "optimizer"][rawValue]
+        }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    @inline(__always)
+    func mark(_ phase: Phase, _ clock: inout Double) {
+        guard phaseSeconds != nil else { return }
+        let t = Self.now()
+        phaseSeconds![phase.rawValue] += t - clock
+        clock = t
     }
 
     /// All-gathers the ranks' softmax scores and labels into global-batch order for CRL's

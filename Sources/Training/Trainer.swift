@@ -36,6 +36,8 @@ public final class Trainer {
     var miningSizes: [Int] = []
     var stepReduction: [Double] = [0, 0]
     var pendingError: Error?
+    /// When set, seconds per `Phase` of `trainStep` are added here (bench --profile).
+    public var phaseSeconds: [Double]?
 
     // Per-epoch statistics.
     var classCounts: [Int] = []
@@ -57,6 +59,7 @@ public final class Trainer {
         dataset = try Dataset.load(config.dataConfig, seed: seed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed)
+        model.parameters.accumulatesGradients = false  // one backward per step writes the gradients
         // Same start everywhere: rank 0's initial parameters and buffers.
         try comm.broadcast(model.parameters.valueBuffer)
         try comm.broadcast(model.buffers.valueBuffer)

@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also time each layer's forward and backward.")
+    var profile = false
+
     var blasThreads: Int? { threads }
 
     func run(comm: Communicator) throws -> Int32 {
@@ -39,7 +42,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.batchSize = batchSize
         base.threads = threads
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
-        let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, log: log)
+        let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, profile: profile, log: log)
         if comm.rank == 0 {
             if json {
                 print(String(decoding: try RunDirectory.json(report), as: UTF8.self))

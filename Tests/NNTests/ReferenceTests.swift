@@ -1,5 +1,5 @@
 import Testing
-import Tensor
+@testable import Tensor
 @testable import NN
 
 /// Layers against naive reference implementations and hand-computed values.
@@ -48,22 +48,44 @@ import Tensor
         for i in 0..<y.count { #expect(abs(y[i] - wantCNHW[i]) <= 1e-5, "at \(i)") }
     }
 
-    @Test func col2imIsTheAdjointOfIm2col() {
+    @Test(arguments: [(3, 2, 1), (3, 1, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0)])
+    func col2imIsTheAdjointOfIm2col(k: Int, s: Int, p: Int) {
         // <im2col(x), c> == <x, col2im(c)> for every x, c.
-        let (c, b, h, w, k, s, p) = (2, 2, 7, 5, 3, 2, 1)
+        let (c, b, h, w) = (2, 3, 7, 5)
         let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
         let x = randomValues(c * b * h * w, seed: 1), cols = randomValues(c * k * k * b * oh * ow, seed: 2)
         var unfolded = [Float](repeating: 0, count: cols.count)
         var folded = [Float](repeating: 0, count: x.count)
+        var scratch = cols
         x.withUnsafeBufferPointer { px in unfolded.withUnsafeMutableBufferPointer { pu in
             Kernels.im2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pu.baseAddress!)
         } }
-        cols.withUnsafeBufferPointer { pc in folded.withUnsafeMutableBufferPointer { pf in
+        scratch.withUnsafeMutableBufferPointer { pc in folded.withUnsafeMutableBufferPointer { pf in
             Kernels.col2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pf.baseAddress!)
         } }
         let lhs = zip(unfolded, cols).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x, folded).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         #expect(abs(lhs - rhs) <= 1e-4 * max(1, abs(lhs)))
+    }
+
+    /// The contiguous-copy path for "same" convolutions gives what the general row-by-row path gives.
+    @Test(arguments: [(3, 1), (5, 2), (1, 0)])
+    func sameConvolutionFastPathMatchesGeneralPath(k: Int, p: Int) {
+        let (c, b, h, w) = (3, 2, 6, 4)
+        let x = randomValues(c * b * h * w, seed: 3)
+        var fast = [Float](repeating: 9, count: c * k * k * b * h * w), general = fast
+        x.withUnsafeBufferPointer { px in
+            fast.withUnsafeMutableBufferPointer { Kernels.sameIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: $0.baseAddress!) }
+            general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, into: $0.baseAddress!) }
+        }
+        #expect(fast == general)
+        var colsA = randomValues(fast.count, seed: 4), colsB = colsA
+        var dxA = [Float](repeating: 0.5, count: x.count), dxB = dxA
+        colsA.withUnsafeMutableBufferPointer { pc in dxA.withUnsafeMutableBufferPointer {
+            Kernels.sameCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: $0.baseAddress!) } }
+        colsB.withUnsafeBufferPointer { pc in dxB.withUnsafeMutableBufferPointer {
+            Kernels.generalCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, into: $0.baseAddress!) } }
+        for i in 0..<dxA.count { #expect(abs(dxA[i] - dxB[i]) <= 1e-5, "at \(i)") }
     }
 
     @Test func batchNormMatchesPyTorchSemantics() {
