@@ -30,11 +30,17 @@ public final class GradientReducer {
     public private(set) var exposedSeconds = 0.0
     /// Reductions finished since `resetTiming`.
     public private(set) var reductions = 0
+    /// Whether buckets use non-blocking all-reduces (overlap with backward) or blocking ones
+    /// issued as soon as each bucket is ready.
+    public var nonBlocking: Bool
+    /// Seconds spent in blocking bucket reductions since `resetTiming` (part of the exposed time).
+    private var blockingSeconds = 0.0
 
     /// - layerOffsets: the lowest offset of each layer's parameters (any order)
     public init(comm: Communicator, gradients: UnsafeMutablePointer<Float>, count: Int, layerOffsets: [Int],
-                firstBucketBytes: Int, bucketBytes: Int) {
+                firstBucketBytes: Int, bucketBytes: Int, nonBlocking: Bool = true) {
         self.comm = comm
+        self.nonBlocking = nonBlocking
         self.gradients = gradients
         buckets = Self.plan(count: count, layerOffsets: layerOffsets,
                             firstBucket: max(1, firstBucketBytes / 4), bucket: max(1, bucketBytes / 4))
@@ -90,12 +96,14 @@ public final class GradientReducer {
                 requests[i] = nil
             }
         }
-        exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9 + blockingSeconds
+        blockingSeconds = 0
         reductions += 1
     }
 
     public func resetTiming() {
         exposedSeconds = 0
+        blockingSeconds = 0
         reductions = 0
     }
 
@@ -116,8 +124,13 @@ public final class GradientReducer {
         let b = buckets[i]
         let p = gradients + b.lower
         if !Self.allFinite(p, count: b.count) { localNonFinite = true }
-        if comm.size > 1 {
+        guard comm.size > 1 else { return }
+        if nonBlocking {
             requests[i] = try comm.startAllReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)
+        } else {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try comm.allReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)
+            blockingSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
     }
 }

@@ -71,6 +71,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var threads: Int?
     public var bucketFirstMib = 1.0
     public var bucketMib = 25.0
+    /// Non-blocking bucket all-reduces that overlap backward (else blocking ones as each bucket is ready).
+    public var overlapBuckets = true
     public var evalBatchSize = 500
     public var runDir = ""
     public var checkpointEvery = 1
@@ -112,6 +114,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case threads
         case bucketFirstMib = "bucket-first-mib"
         case bucketMib = "bucket-mib"
+        case overlapBuckets = "overlap-buckets"
         case evalBatchSize = "eval-batch-size"
         case runDir = "run-dir"
         case checkpointEvery = "checkpoint-every"
@@ -159,6 +162,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try c.encode(threads, forKey: .threads)
         try c.encode(bucketFirstMib, forKey: .bucketFirstMib)
         try c.encode(bucketMib, forKey: .bucketMib)
+        try c.encode(overlapBuckets, forKey: .overlapBuckets)
         try c.encode(evalBatchSize, forKey: .evalBatchSize)
         try c.encode(runDir, forKey: .runDir)
         try c.encode(checkpointEvery, forKey: .checkpointEvery)

@@ -90,7 +90,8 @@ public final class Trainer {
         if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
         reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
                                   layerOffsets: layerOffsets,
-                                  firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576))
+                                  firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
+                                  nonBlocking: config.overlapBuckets)
 
         let capacity = config.batchSize + 1
         indices = .allocate(capacity: capacity)

@@ -9,7 +9,7 @@ enum ConfigFile {
     }
 
     /// Options that are flags (`true` -> `--name`, `false` -> `--no-name`).
-    static let flags: Set<String> = ["augment", "drop-last", "nesterov", "sync-batchnorm"]
+    static let flags: Set<String> = ["augment", "drop-last", "nesterov", "sync-batchnorm", "overlap-buckets"]
 
     /// The arguments `path` stands for. `validKeys` are the options train accepts.
     static func arguments(from path: String, validKeys: Set<String>) throws -> [String] {

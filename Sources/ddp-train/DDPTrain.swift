@@ -8,6 +8,7 @@ struct DDPTrain: ParsableCommand {
         discussion: """
             Run as one process for debugging, or under mpirun for data-parallel training:
               mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
+            Every training option, with its default: ddp-train train --help
             """,
         subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, InspectCommand.self,
                       ExportCommand.self, ReportCommand.self, BenchCommand.self, CheckpointStressCommand.self],

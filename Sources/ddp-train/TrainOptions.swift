@@ -123,6 +123,9 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("bucket-mib"), help: "Size of the other gradient buckets in MiB.")
     var bucketMib: Double = 25
 
+    @Flag(inversion: .prefixedNo, help: "Non-blocking bucket all-reduces overlapping backward (--no-overlap-buckets: blocking ones as each bucket is ready).")
+    var overlapBuckets = true
+
     @Option(help: "Test samples per rank and forward pass in evaluation.")
     var evalBatchSize: Int = 500
 

@@ -64,11 +64,14 @@ sleep 1
 cleanup_slurm() { pkill -x slurmd 2>/dev/null || true; pkill -x slurmctld 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup_slurm EXIT
 for _ in $(seq 1 30); do
-  sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break
+  case "$(sinfo -h -o %T 2>/dev/null)" in *idle*|*mixed*) break ;; esac
   scontrol update nodename="$node" state=resume > /dev/null 2>&1 || true
   sleep 1
 done
-sinfo -h -o %T | grep -qE "idle|mixed" || { sinfo; cat /var/log/slurm/slurmctld.log | tail -20; fail "the node is not idle"; }
+case "$(sinfo -h -o %T)" in
+  *idle*|*mixed*) ;;
+  *) sinfo; tail -20 /var/log/slurm/slurmctld.log; fail "the node is not idle" ;;
+esac
 
 # Submit the batch script with 2 tasks; wait; check the run directory.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The command line: the default command trains with no options and writes the
+# run directory; --config (JSON and TOML) reaches config.json with the command
+# line overriding it; invalid values are refused with the valid ones listed;
+# verify-losses ends with "N passed, M failed"; report, inspect, export, eval.
+source "$(dirname "$0")/common.bash"
+
+# 1. No options at all: the default job (30 epochs of mlp + IB on long-tailed Fashion-MNIST), 2 ranks.
+(cd "$TMP" && run 2 > "$TMP/default.log" 2>&1) || { cat "$TMP/default.log"; fail "the default command"; }
+rundir=$(ls -d "$TMP"/runs/*/ | head -1)
+for f in metrics.jsonl config.json report.html final.safetensors; do [ -s "$rundir/$f" ] || fail "default run lacks $f"; done
+grep -q "<svg" "$rundir/report.html" || fail "report.html has no SVG"
+[ "$(grep -c '"event":"epoch"' "$rundir/metrics.jsonl")" -eq 30 ] || fail "the default run did not train 30 epochs"
+grep -q '"event":"done"' "$rundir/metrics.jsonl" || fail "no done line"
+grep -q "^done: test accuracy" "$TMP/default.log" || fail "no final summary"
+[ "$(grep -c "^done: test accuracy" "$TMP/default.log")" -eq 1 ] || fail "the summary came from more than one rank"
+python3 - "$rundir/metrics.jsonl" <<'PY' || fail "metrics lines lack keys"
+import json, sys
+keys = {"event", "epoch", "step", "lr", "train_loss", "test_acc", "balanced_acc", "many", "medium", "few", "per_class_acc",
+        "class_counts", "class_weights", "omega", "samples_per_s", "epoch_seconds", "skipped_steps"}
+for line in open(sys.argv[1]):
+    missing = keys - json.loads(line).keys()
+    assert not missing, missing
+PY
+pass "the default command trains with no options: metrics.jsonl, config.json, report.html (SVG), final.safetensors"
+
+# 2. Config files: JSON and TOML values reach config.json; the command line overrides the file.
+printf '{"epochs": 1, "lr": 0.02, "focal-gamma": 2.5, "model": "mlp", "augment": false, "max-steps": 3}\n' > "$TMP/c.json"
+run 1 --config "$TMP/c.json" --lr 0.03 --run-dir "$TMP/cj" > /dev/null 2>&1 || fail "--config JSON"
+python3 - "$TMP/cj/config.json" <<'PY' || fail "JSON config values not in config.json"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["epochs"] == 1 and c["focal-gamma"] == 2.5 and c["max-steps"] == 3, c
+assert c["lr"] == 0.03, c["lr"]  # the command line wins
+PY
+printf 'epochs = 1\nmax-steps = 2\nimbalance-ratio = 10\nloss = "focal"\nlr-milestones = [1, 2]\n' > "$TMP/c.toml"
+run 1 --config "$TMP/c.toml" --run-dir "$TMP/ct" > /dev/null 2>&1 || fail "--config TOML"
+python3 - "$TMP/ct/config.json" <<'PY' || fail "TOML config values not in config.json"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["imbalance-ratio"] == 10 and c["loss"] == "focal" and c["lr-milestones"] == [1, 2], c
+PY
+printf '{"epochz": 1}\n' > "$TMP/bad.json"
+if "$BIN" --config "$TMP/bad.json" > "$TMP/badcfg.log" 2>&1; then fail "unknown config key accepted"; fi
+grep -q "unknown key 'epochz'" "$TMP/badcfg.log" || { cat "$TMP/badcfg.log"; fail "no message for an unknown key"; }
+pass "--config JSON and TOML reach config.json; the command line overrides; unknown keys refused"
+
+# 3. Invalid values are refused before any work, listing the valid ones.
+if "$BIN" --loss nonsense > "$TMP/loss.log" 2>&1; then fail "--loss nonsense accepted"; fi
+grep -q "'ce', 'focal', 'ib', 'ib-focal' or 'crl'" "$TMP/loss.log" || { cat "$TMP/loss.log"; fail "the valid losses are not listed"; }
+if "$BIN" --recipe nope > "$TMP/recipe.log" 2>&1; then fail "unknown recipe accepted"; fi
+grep -q "fmnist-lt-mlp" "$TMP/recipe.log" || fail "the valid recipes are not listed"
+if run 2 --momentum 1.5 > "$TMP/momentum.log" 2>&1; then fail "--momentum 1.5 accepted"; fi
+grep -q "momentum" "$TMP/momentum.log" || fail "no message for --momentum"
+"$BIN" train --help > "$TMP/help.txt"
+"$BIN" --help > "$TMP/top-help.txt"
+grep -q -- "--imbalance-ratio <imbalance-ratio>" "$TMP/help.txt" || fail "--help does not list the options"
+grep -q "default: 100" "$TMP/help.txt" || fail "--help does not show defaults"
+grep -q "ddp-train train --help" "$TMP/top-help.txt" || fail "the top-level help does not point at the training options"
+pass "invalid values and combinations refused with the valid values listed; --help lists options and defaults"
+
+# 4. verify-losses: every golden case passes; a damaged file fails with the case named.
+"$BIN" verify-losses Tests/golden/losses.json > "$TMP/verify.log" || { cat "$TMP/verify.log"; fail "verify-losses on the golden file"; }
+grep -qE "^[0-9]+ passed, 0 failed$" "$TMP/verify.log" || fail "verify-losses summary line"
+python3 -c "
+import json, sys
+d = json.load(open('Tests/golden/losses.json'))
+d['losses'][5]['expected']['loss'] += 0.1
+json.dump(d, open(sys.argv[1], 'w'))" "$TMP/broken.json"
+if "$BIN" verify-losses "$TMP/broken.json" > "$TMP/broken.log"; then fail "verify-losses passed a wrong case"; fi
+grep -q "^losses\[5\]" "$TMP/broken.log" && grep -qE "^[0-9]+ passed, 1 failed$" "$TMP/broken.log" || { cat "$TMP/broken.log"; fail "the failing case is not named"; }
+pass "verify-losses: $(tail -1 "$TMP/verify.log"); a wrong case is named and exits 1"
+
+# 5. report, inspect, export, eval on the default run.
+rm "$rundir/report.html"
+"$BIN" report "$rundir" > /dev/null && grep -q "<svg" "$rundir/report.html" || fail "report did not regenerate report.html"
+ckpt=$(ls "$rundir"/checkpoints/*.ckpt | tail -1)
+"$BIN" inspect "$ckpt" > "$TMP/inspect.txt" && grep -q "fc1.weight" "$TMP/inspect.txt" || fail "inspect"
+"$BIN" export "$ckpt" --format safetensors "$TMP/w.safetensors" > /dev/null || fail "export"
+python3 Tests/mpi/safetensors_diff.py "$rundir/final.safetensors" "$TMP/w.safetensors" 0 > /dev/null || fail "export differs from final.safetensors"
+run 2 eval "$ckpt" --json > "$TMP/eval.json" 2> /dev/null || fail "eval"
+python3 - "$TMP/eval.json" "$rundir/metrics.jsonl" <<'PY' || fail "eval differs from the run's final metrics"
+import json, sys
+e = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+done = [json.loads(l) for l in open(sys.argv[2])][-1]
+assert abs(e["test_acc"] - done["test_acc"]) < 1e-9, (e["test_acc"], done["test_acc"])
+PY
+pass "report regenerates; inspect, export (= final.safetensors) and eval (= final metrics) work"
