@@ -21,6 +21,32 @@ public enum BLASRuntime {
         return String(cString: text)
     }
 
+    /// Flushes denormal floats to zero in the calling thread (MXCSR FTZ and DAZ on x86):
+    /// denormals make float arithmetic many times slower. The executable calls it first
+    /// thing; `Parallel` repeats it in its worker threads.
+    public static func flushDenormals() {
+        cblas_shim_flush_denormals()
+    }
+
+    /// Flushes denormals here and in OpenBLAS's worker threads: they were started when the
+    /// library loaded, before `main`, so the pool is restarted to inherit this thread's setting.
+    public static func flushDenormalsEverywhere() {
+        cblas_shim_flush_denormals()
+        _ = blas_thread_shutdown_()
+    }
+
+    /// Whether sgemm, on all of its threads, flushes denormals: a product of 1e-20 x 1e-20
+    /// terms is denormal at every partial sum and must come out as exactly 0.
+    public static func sgemmFlushesDenormals(n: Int = 256) -> Bool {
+        let a = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+        a.fill(1e-20)
+        BLAS.gemm(m: n, n: n, k: n, a: a.data, lda: n, b: a.data, ldb: n, c: c.data, ldc: n)
+        return c.buffer.allSatisfy { $0 == 0 }
+    }
+
+    /// Whether the calling thread flushes denormals.
+    public static var flushesDenormals: Bool { cblas_shim_mxcsr() & 0x8040 == 0x8040 }
+
     /// Threads OpenBLAS uses for one call.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 

@@ -24,7 +24,9 @@ public enum Parallel {
         }
         withoutActuallyEscaping(body) { work in
             let shared = Body(run: work)
+            let flush = BLASRuntime.flushesDenormals
             DispatchQueue.concurrentPerform(iterations: t) { i in
+                if flush { BLASRuntime.flushDenormals() }  // per thread: worker threads start without it
                 let lo = count * i / t, hi = count * (i + 1) / t
                 if lo < hi { shared.run(lo..<hi) }
             }

@@ -14,9 +14,12 @@ public enum Doctor {
         public var blasThreads: Int
         public var sgemmGflops: Double
         public var blasKernelFits: Bool
+        /// Whether sgemm flushes denormals on all its threads (they would slow training many times).
+        public var blasFlushesDenormals: Bool
 
         enum CodingKeys: String, CodingKey {
             case rank, host
+            case blasFlushesDenormals = "blas_flushes_denormals"
             case blasCore = "blas_core"
             case blasThreads = "blas_threads"
             case sgemmGflops = "sgemm_gflops"
@@ -66,10 +69,14 @@ public enum Doctor {
         let fits = BLASRuntime.betterCoreType(for: .current, current: core) == nil
         let mine = RankReport(
             rank: comm.rank, host: comm.hostName, blasCore: core, blasThreads: BLASRuntime.threads,
-            sgemmGflops: (BLASRuntime.measureSgemm() * 10).rounded() / 10, blasKernelFits: fits)
+            sgemmGflops: (BLASRuntime.measureSgemm() * 10).rounded() / 10, blasKernelFits: fits,
+            blasFlushesDenormals: BLASRuntime.sgemmFlushesDenormals())
         let encoded = String(decoding: try JSONEncoder().encode(mine), as: UTF8.self)
         let ranks = try comm.allGather(strings: encoded).map {
             try JSONDecoder().decode(RankReport.self, from: Data($0.utf8))
+        }
+        for r in ranks where !r.blasFlushesDenormals {
+            failures.append("rank \(r.rank) on \(r.host): sgemm does not flush denormals on all its threads (training slows down when values get tiny)")
         }
         for r in ranks where !r.blasKernelFits {
             failures.append("rank \(r.rank) on \(r.host): OpenBLAS runs its generic \(r.blasCore) kernel although the CPU has wider vector units")

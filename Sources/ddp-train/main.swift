@@ -2,8 +2,11 @@ import ArgumentParser
 import Foundation
 import Tensor
 
-// 1. Make OpenBLAS run a kernel that fits this CPU (may re-execute the program).
+// 1. Make OpenBLAS run a kernel that fits this CPU (may re-execute the program), and
+//    flush denormal floats to zero: training drives some values into the denormal range,
+//    where x86 arithmetic is many times slower (bench: mlp fell from 47k to 24k samples/s).
 BLASRuntime.ensureFittingKernel()
+BLASRuntime.flushDenormalsEverywhere()
 
 // 2. Expand --recipe and --config into options placed before the command line's own,
 //    then parse before MPI starts, so bad options fail fast; only the first rank of a

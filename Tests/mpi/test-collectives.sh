@@ -15,6 +15,7 @@ for r in report["ranks"]:
     assert r["blas_core"].lower() not in ("prescott", "core2", "nehalem", "atom"), r
     assert r["blas_threads"] == 1, r
     assert r["sgemm_gflops"] > 0, r
+    assert r["blas_flushes_denormals"] is True, r
 assert report["mpi_library"].startswith("Open MPI"), report["mpi_library"]
 PY
   pass "doctor and collectives on $n ranks"
@@ -26,5 +27,7 @@ import json, sys
 report = json.load(open(sys.argv[1]))
 assert report["world_size"] == 1 and report["allreduce_ok"] is True, report
 assert len(report["ranks"]) == 1
+# One process uses every core: sgemm runs several threads, each of which must flush denormals.
+assert report["ranks"][0]["blas_threads"] >= 1 and report["ranks"][0]["blas_flushes_denormals"] is True, report
 PY
 pass "doctor without mpirun is a world of 1"
