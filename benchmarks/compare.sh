@@ -45,7 +45,10 @@ for spec in "mlp 1000 300" "cnn 40 30" "resnet32 6 5"; do
       b=$(theirs "$ranks" "$threads" "$model" "$torch_steps")
       r=$(python3 -c "print('%.2f' % ($a / $b))")
     fi
-    label="$ranks process$([ "$ranks" -gt 1 ] && echo "es (DDP)") x $threads thread$([ "$threads" -gt 1 ] && echo s)"
+    label="$ranks process"
+    if [ "$ranks" -gt 1 ]; then label="$ranks processes (DDP)"; fi
+    label="$label x $threads thread"
+    if [ "$threads" -gt 1 ]; then label="${label}s"; fi
     echo "| $model | $label | $a | $b | $r |"
   done
 done

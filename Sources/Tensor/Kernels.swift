@@ -70,21 +70,24 @@ public enum Kernels {
     ///
     /// - x: (C, B, H, W)
     /// - cols: (C * k * k, B * OH * OW); row `(c * k + ki) * k + kj`, column `(b * OH + oh) * OW + ow`
+    /// - channelStride: floats between channels of `x` (default `b * h * w`; larger when `x` is
+    ///   a chunk of the samples of a bigger batch)
     public static func im2col(
         _ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-        kernel k: Int, stride s: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>
+        kernel k: Int, stride s: Int, padding p: Int, channelStride: Int? = nil, into cols: UnsafeMutablePointer<Float>
     ) {
+        let cs = channelStride ?? b * h * w
         if s == 1, 2 * p == k - 1 {
-            sameIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: cols)
+            sameIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs, into: cols)
         } else {
-            generalIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: cols)
+            generalIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, channelStride: cs, into: cols)
         }
     }
 
     /// im2col for any stride and padding, row segment by row segment.
     static func generalIm2col(
         _ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-        kernel k: Int, stride s: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>
+        kernel k: Int, stride s: Int, padding p: Int, channelStride cs: Int, into cols: UnsafeMutablePointer<Float>
     ) {
         let oh = outputSize(h, kernel: k, stride: s, padding: p)
         let ow = outputSize(w, kernel: k, stride: s, padding: p)
@@ -98,7 +101,7 @@ public enum Kernels {
                     let first = min(ow, max(0, (p - kj + s - 1) / s))
                     let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
                     for bi in 0..<b {
-                        let plane = x + (ch * b + bi) * h * w
+                        let plane = x + ch * cs + bi * h * w
                         for oy in 0..<oh {
                             let out = row + (bi * oh + oy) * ow
                             let iy = oy * s - p + ki
@@ -126,21 +129,23 @@ public enum Kernels {
     ///
     /// - cols: (C * k * k, B * OH * OW), scratch: entries that fall on padding may be overwritten
     /// - dx: (C, B, H, W), added to
+    /// - channelStride: floats between channels of `dx` (default `b * h * w`)
     public static func col2im(
         _ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-        kernel k: Int, stride s: Int, padding p: Int, into dx: UnsafeMutablePointer<Float>
+        kernel k: Int, stride s: Int, padding p: Int, channelStride: Int? = nil, into dx: UnsafeMutablePointer<Float>
     ) {
+        let cs = channelStride ?? b * h * w
         if s == 1, 2 * p == k - 1 {
-            sameCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: dx)
+            sameCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs, into: dx)
         } else {
-            generalCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: dx)
+            generalCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, channelStride: cs, into: dx)
         }
     }
 
     /// col2im for any stride and padding.
     static func generalCol2im(
         _ cols: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-        kernel k: Int, stride s: Int, padding p: Int, into dx: UnsafeMutablePointer<Float>
+        kernel k: Int, stride s: Int, padding p: Int, channelStride cs: Int, into dx: UnsafeMutablePointer<Float>
     ) {
         let oh = outputSize(h, kernel: k, stride: s, padding: p)
         let ow = outputSize(w, kernel: k, stride: s, padding: p)
@@ -153,7 +158,7 @@ public enum Kernels {
                     let first = min(ow, max(0, (p - kj + s - 1) / s))
                     let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
                     for bi in 0..<b {
-                        let plane = dx + (ch * b + bi) * h * w
+                        let plane = dx + ch * cs + bi * h * w
                         for oy in 0..<oh {
                             let iy = oy * s - p + ki
                             if iy < 0 || iy >= h { continue }
@@ -180,11 +185,11 @@ public enum Kernels {
     /// (ki - p) rows and (kj - p) columns, so it is one contiguous copy followed by zeroing the
     /// positions that fall outside a plane.
     static func sameIm2col(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-                           kernel k: Int, padding p: Int, into cols: UnsafeMutablePointer<Float>) {
+                           kernel k: Int, padding p: Int, channelStride cs: Int, into cols: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {
-            let src = x + ch * n
+            let src = x + ch * cs
             for ki in 0..<k {
                 let dy = ki - p
                 for kj in 0..<k {
@@ -222,11 +227,11 @@ public enum Kernels {
     /// col2im for "same" convolutions: zero the columns' outside positions (they are scratch),
     /// then add each row into the block shifted back, one contiguous vector add per row.
     static func sameCol2im(_ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-                           kernel k: Int, padding p: Int, into dxOut: UnsafeMutablePointer<Float>) {
+                           kernel k: Int, padding p: Int, channelStride cs: Int, into dxOut: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {
-            let dst = dxOut + ch * n
+            let dst = dxOut + ch * cs
             for ki in 0..<k {
                 let dy = ki - p
                 for kj in 0..<k {

@@ -48,6 +48,30 @@ import Testing
         for i in 0..<y.count { #expect(abs(y[i] - wantCNHW[i]) <= 1e-5, "at \(i)") }
     }
 
+    /// Batches larger than one chunk of columns (Workspace.chunkFloats): forward against the direct
+    /// convolution, backward by finite differences, for the "same" and the general unfolding.
+    @Test(arguments: [(3, 1, 1), (3, 2, 1)])
+    func convolutionAcrossChunks(k: Int, s: Int, p: Int) {
+        let (b, c, h, w, outC) = (32, 8, 32, 32, 5)
+        #expect(b * c * k * k * (h / s) * (w / s) > Workspace.chunkFloats, "the batch must span several chunks")
+        let store = ParameterStore()
+        let conv = Conv2d("c", inChannels: c, outChannels: outC, kernel: k, stride: s, padding: p, bias: true,
+                          store: store, workspace: Workspace())
+        store.allocate()
+        store.initialize(seed: 8)
+        let x = randomValues(b * c * h * w, seed: 10)
+        let input = Tensor(shape: [c, b, h, w], values: channelMajor(x, b: b, c: c, hw: h * w))
+        let y = conv.forward(input, training: true)
+        let want = channelMajor(naiveConv(x: x, b: b, c: c, h: h, w: w, weight: store.valuesOf("c.weight"),
+                                          bias: Array(repeating: 0, count: outC), outC: outC, k: k, s: s, p: p),
+                                b: b, c: outC, hw: y.shape[2] * y.shape[3])
+        #expect(y.count == want.count)
+        var worst: Float = 0
+        for i in 0..<y.count { worst = max(worst, abs(y[i] - want[i])) }
+        #expect(worst <= 1e-4)
+        checkLayer("conv across chunks k\(k) s\(s)", conv, store: store, input: input, eps: 1e-2, tolerance: 1e-2)
+    }
+
     @Test(arguments: [(3, 2, 1), (3, 1, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0)])
     func col2imIsTheAdjointOfIm2col(k: Int, s: Int, p: Int) {
         // <im2col(x), c> == <x, col2im(c)> for every x, c.
@@ -75,16 +99,16 @@ import Testing
         let x = randomValues(c * b * h * w, seed: 3)
         var fast = [Float](repeating: 9, count: c * k * k * b * h * w), general = fast
         x.withUnsafeBufferPointer { px in
-            fast.withUnsafeMutableBufferPointer { Kernels.sameIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: $0.baseAddress!) }
-            general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, into: $0.baseAddress!) }
+            fast.withUnsafeMutableBufferPointer { Kernels.sameIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: b * h * w, into: $0.baseAddress!) }
+            general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w, into: $0.baseAddress!) }
         }
         #expect(fast == general)
         var colsA = randomValues(fast.count, seed: 4), colsB = colsA
         var dxA = [Float](repeating: 0.5, count: x.count), dxB = dxA
         colsA.withUnsafeMutableBufferPointer { pc in dxA.withUnsafeMutableBufferPointer {
-            Kernels.sameCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, into: $0.baseAddress!) } }
+            Kernels.sameCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: b * h * w, into: $0.baseAddress!) } }
         colsB.withUnsafeBufferPointer { pc in dxB.withUnsafeMutableBufferPointer {
-            Kernels.generalCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, into: $0.baseAddress!) } }
+            Kernels.generalCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w, into: $0.baseAddress!) } }
         for i in 0..<dxA.count { #expect(abs(dxA[i] - dxB[i]) <= 1e-5, "at \(i)") }
     }
 
