@@ -49,7 +49,9 @@ extension Trainer {
                     state.epochSkipped += 1
                     state.totalSkipped += 1
                     state.consecutiveSkips += 1
-                    log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
+                    if comm.rank == 0 {
+                        log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
+                    }
                     if state.consecutiveSkips >= 10 {
                         throw CollectiveFailure(rank: 0, message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or gradient (last at epoch \(epoch), step \(state.globalStep)); stopping.\nHINT: lower --lr, or check the data for NaN values.")
                     }

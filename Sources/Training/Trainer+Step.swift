@@ -60,6 +60,9 @@ extension Trainer {
                 }
             }
             mark(.loss, &clock)
+            if let fault = nanFault, fault.rank == comm.rank, fault.steps.contains(state.globalStep) {
+                loss.logitsGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
+            }
             model.backward(logitsGradient: loss.logitsGradient, featureGradient: kind.usesFeatures ? loss.featureGradient : nil)
             mark(.backward, &clock)
         } else {

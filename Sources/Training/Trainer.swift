@@ -38,6 +38,9 @@ public final class Trainer {
     var pendingError: Error?
     /// When set, seconds per `Phase` of `trainStep` are added here (bench --profile).
     public var phaseSeconds: [Double]?
+    /// Fault injection for tests: `DDP_TRAIN_FAULT_NAN=R:A-B` makes rank R's gradients NaN in
+    /// the steps A...B (0-based, counting every attempted step).
+    let nanFault: (rank: Int, steps: ClosedRange<Int>)?
 
     // Per-epoch statistics.
     var classCounts: [Int] = []
@@ -106,6 +109,7 @@ public final class Trainer {
         state = TrainingState(config: config)
         state.worldSize = comm.size
 
+        nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
         let reducerRef = reducer
         model.gradientsReady = { [unowned self] offset in
             do { try reducerRef.gradientsReady(from: offset) } catch { self.pendingError = error }
@@ -121,6 +125,15 @@ public final class Trainer {
     /// The epoch in progress (0-based) and optimiser steps so far.
     public var epoch: Int { state.epoch }
     public var globalStep: Int { state.globalStep }
+
+    static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let rank = Int(parts[0]) else { return nil }
+        let bounds = parts[1].split(separator: "-").compactMap { Int($0) }
+        guard let first = bounds.first, let last = bounds.last, first <= last else { return nil }
+        return (rank, first...last)
+    }
 
     /// The loss applied in `epoch`: plain CE before the IB start epoch for the IB losses.
     func lossKind(epoch: Int) -> LossKind {

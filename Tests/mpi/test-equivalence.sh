@@ -26,3 +26,20 @@ if python3 Tests/mpi/safetensors_diff.py "$TMP/ce-1/final.safetensors" "$TMP/oth
   fail "the comparison cannot tell two seeds apart"
 fi
 pass "the comparison tells two seeds apart"
+
+# Synchronised batch norm: batch statistics summed over ranks make resnet32 on 2 ranks train
+# as one process; without it the ranks normalise with their own statistics and differ.
+# One step: batch norm on 8-sample halves amplifies float rounding (about 3e-5 after the
+# first step) over further steps, which would blur the comparison.
+python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/small" 0 2000 100
+bn=(--data "$TMP/small" --model resnet32 --loss ce --batch-size 16 --max-steps 1 --epochs 1 --threads 1
+    --imbalance-ratio 1 --checkpoint-every 0 --eval-batch-size 100)
+run 1 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn1" > /dev/null 2>&1 || fail "resnet32 sync-BN on 1 rank"
+run 2 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn2" > /dev/null 2>&1 || fail "resnet32 sync-BN on 2 ranks"
+run 2 "${bn[@]}" --run-dir "$TMP/bn2-local" > /dev/null 2>&1 || fail "resnet32 local BN on 2 ranks"
+diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/bn1/final.safetensors" "$TMP/bn2/final.safetensors" 1e-4) \
+  || fail "--sync-batchnorm: 1 and 2 ranks differ: $diff"
+if python3 Tests/mpi/safetensors_diff.py "$TMP/bn1/final.safetensors" "$TMP/bn2-local/final.safetensors" 1e-4 > /dev/null; then
+  fail "local batch norm on 2 ranks equals one process: the sync test cannot tell"
+fi
+pass "--sync-batchnorm: resnet32 on 1 and 2 ranks agree (largest relative difference $diff); local statistics differ"

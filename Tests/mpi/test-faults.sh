@@ -31,3 +31,21 @@ grep -q "no data set layout recognised" "$TMP/bad.log" || { cat "$TMP/bad.log"; 
 [ "$(grep -c "no data set layout recognised" "$TMP/bad.log")" -eq 1 ] || fail "the message was printed by more than one rank"
 [ ! -e "$TMP/bad-run" ] || fail "the run directory was created for a failed start"
 pass "bad data on 2 ranks: one message, non-zero exit, no run directory"
+
+# Non-finite gradients on one rank: every rank skips those steps together and counts them.
+DDP_TRAIN_FAULT_NAN="1:20-22" run 2 --epochs 1 --threads 1 --run-dir "$TMP/nan" > "$TMP/nan.log" 2>&1 \
+  || { cat "$TMP/nan.log"; fail "a run with 3 NaN steps on rank 1 failed"; }
+python3 - "$TMP/nan/metrics.jsonl" <<'PY' || fail "skipped steps not counted"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["skipped_steps"] == 3, lines[0]["skipped_steps"]
+assert lines[-1]["event"] == "done" and lines[-1]["skipped_steps"] == 3, lines[-1]
+PY
+[ "$(grep -c "every rank skips this step" "$TMP/nan.log")" -eq 3 ] || { cat "$TMP/nan.log"; fail "expected 3 skip warnings from rank 0"; }
+pass "NaN gradients on rank 1 in 3 steps: every rank skipped them, 3 counted"
+
+DDP_TRAIN_FAULT_NAN="1:5-1000" run 2 --epochs 1 --threads 1 --run-dir "$TMP/nan10" > "$TMP/nan10.log" 2>&1 \
+  && fail "a run with endless NaN gradients did not stop"
+grep -q "10 consecutive steps had a non-finite loss or gradient" "$TMP/nan10.log" || { cat "$TMP/nan10.log"; fail "no message after 10 skips"; }
+[ "$(grep -c "consecutive steps" "$TMP/nan10.log")" -eq 1 ] || fail "the stop message came from more than one rank"
+pass "NaN gradients on rank 1 for good: the job stops after 10 consecutive skips with one message"
