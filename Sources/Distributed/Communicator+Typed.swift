@@ -85,6 +85,11 @@ extension Communicator {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Starts an in-place all-reduce with a new request.
+    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest {
+        try startAllReduce(buffer, count: count, kind: kind, op: op, reusing: nil)
+    }
+
     /// True on rank 0, the rank that speaks.
     public var isRoot: Bool { rank == 0 }
 }

@@ -50,7 +50,9 @@ public protocol Communicator: AnyObject {
     /// Reduces `count` elements at `buffer` over all ranks, in place.
     func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws
     /// Starts an in-place all-reduce; the buffer must stay untouched until it completes.
-    func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest
+    /// `reusing` is a completed request of this communicator to recycle (no allocation per call).
+    func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp,
+                        reusing: CommunicatorRequest?) throws -> CommunicatorRequest
     /// Drives progress; returns true once `request` has completed.
     func test(_ request: CommunicatorRequest) throws -> Bool
     /// Blocks until `request` has completed.

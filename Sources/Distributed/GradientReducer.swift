@@ -22,6 +22,8 @@ public final class GradientReducer {
     private let gradients: UnsafeMutablePointer<Float>
     public let buckets: [Bucket]
     private var requests: [CommunicatorRequest?]
+    /// Completed requests kept for reuse, one per bucket.
+    private var spent: [CommunicatorRequest?]
     /// Index of the next bucket to start (buckets are started from the top down).
     private var next = 0
     /// Whether this rank's own gradient (before the sum) held a NaN or infinity.
@@ -45,6 +47,7 @@ public final class GradientReducer {
         buckets = Self.plan(count: count, layerOffsets: layerOffsets,
                             firstBucket: max(1, firstBucketBytes / 4), bucket: max(1, bucketBytes / 4))
         requests = Array(repeating: nil, count: buckets.count)
+        spent = Array(repeating: nil, count: buckets.count)
     }
 
     /// Buckets from the top of the buffer down, cut at layer boundaries.
@@ -79,7 +82,10 @@ public final class GradientReducer {
             next += 1
         }
         for i in 0..<next {
-            if let r = requests[i], try comm.test(r) { requests[i] = nil }
+            if let r = requests[i], try comm.test(r) {
+                spent[i] = r
+                requests[i] = nil
+            }
         }
     }
 
@@ -93,6 +99,7 @@ public final class GradientReducer {
         for i in 0..<buckets.count {
             if let r = requests[i] {
                 try comm.wait(r)
+                spent[i] = r
                 requests[i] = nil
             }
         }
@@ -126,7 +133,8 @@ public final class GradientReducer {
         if !Self.allFinite(p, count: b.count) { localNonFinite = true }
         guard comm.size > 1 else { return }
         if nonBlocking {
-            requests[i] = try comm.startAllReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)
+            requests[i] = try comm.startAllReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum, reusing: spent[i])
+            spent[i] = nil
         } else {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try comm.allReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)

@@ -85,8 +85,15 @@ public final class MPICommunicator: Communicator {
             "MPI_Allreduce")
     }
 
-    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest {
-        let request = Request()
+    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp,
+                               reusing: CommunicatorRequest?) throws -> CommunicatorRequest {
+        let request: Request
+        if let old = reusing as? Request, old.done {
+            request = old
+            request.done = false
+        } else {
+            request = Request()
+        }
         try Self.check(
             MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), Self.mpiOp(op), comm, &request.handle),
             "MPI_Iallreduce")

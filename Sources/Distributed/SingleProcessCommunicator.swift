@@ -16,7 +16,8 @@ public final class SingleProcessCommunicator: Communicator {
     public var libraryVersion: String { "none (single process, not started by mpirun)" }
 
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {}
-    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest { Done() }
+    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp,
+                               reusing: CommunicatorRequest?) throws -> CommunicatorRequest { reusing ?? Done() }
     public func test(_ request: CommunicatorRequest) throws -> Bool { true }
     public func wait(_ request: CommunicatorRequest) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawPointer, byteCount: Int, root: Int) throws {}

@@ -69,6 +69,24 @@ public final class Tensor {
         count = n
     }
 
+    /// Changes the extents of a rank-2 tensor in place (within capacity): no allocation.
+    @usableFromInline func setExtents(_ a: Int, _ b: Int) {
+        precondition(shape.count == 2 && a * b <= capacity, "setExtents(\(a), \(b)) on \(self)")
+        shape[0] = a
+        shape[1] = b
+        count = a * b
+    }
+
+    /// Changes the extents of a rank-4 tensor in place (within capacity): no allocation.
+    @usableFromInline func setExtents(_ a: Int, _ b: Int, _ c: Int, _ d: Int) {
+        precondition(shape.count == 4 && a * b * c * d <= capacity, "setExtents(\(a), \(b), \(c), \(d)) on \(self)")
+        shape[0] = a
+        shape[1] = b
+        shape[2] = c
+        shape[3] = d
+        count = a * b * c * d
+    }
+
     /// Sets every element to `value`.
     public func fill(_ value: Float) {
         data.update(repeating: value, count: count)
@@ -87,18 +105,24 @@ extension Tensor: CustomStringConvertible {
     public var description: String { "Tensor\(shape)" }
 }
 
-// MARK: - Shape checks that do not allocate when the shape already fits
+// MARK: - Shape changes that do not allocate when the storage fits
 
 extension Tensor {
-    /// Gives the tensor shape (a, b) unless it already has it.
+    /// Gives the tensor shape (a, b), in place when its rank and capacity allow.
     @inlinable public func ensureShape(_ a: Int, _ b: Int) {
-        if shape.count == 2, shape[0] == a, shape[1] == b { return }
+        if shape.count == 2 {
+            if shape[0] == a, shape[1] == b { return }
+            if a * b <= capacity { setExtents(a, b); return }
+        }
         reshape([a, b])
     }
 
-    /// Gives the tensor shape (a, b, c, d) unless it already has it.
+    /// Gives the tensor shape (a, b, c, d), in place when its rank and capacity allow.
     @inlinable public func ensureShape(_ a: Int, _ b: Int, _ c: Int, _ d: Int) {
-        if shape.count == 4, shape[0] == a, shape[1] == b, shape[2] == c, shape[3] == d { return }
+        if shape.count == 4 {
+            if shape[0] == a, shape[1] == b, shape[2] == c, shape[3] == d { return }
+            if a * b * c * d <= capacity { setExtents(a, b, c, d); return }
+        }
         reshape([a, b, c, d])
     }
 }
