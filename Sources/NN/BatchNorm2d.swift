@@ -128,10 +128,10 @@ public final class BatchNorm2d: Layer {
             }
         }
         // Parameter gradients are this rank's share; the gradient all-reduce sums them.
-        let keep: Float = store.accumulatesGradients ? 1 : 0
+        let accumulate = store.accumulatesGradients
         for c in 0..<channels {
-            dBeta[c] = keep * dBeta[c] + Float(scratch[c])
-            dGamma[c] = keep * dGamma[c] + Float(scratch[channels + c])
+            dBeta[c] = Float(scratch[c]) + (accumulate ? dBeta[c] : 0)
+            dGamma[c] = Float(scratch[channels + c]) + (accumulate ? dGamma[c] : 0)
         }
         var total = Double(n)
         if trainingForward, let reducer {

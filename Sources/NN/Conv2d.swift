@@ -111,9 +111,9 @@ public final class Conv2d: Layer {
         let accumulate = store.accumulatesGradients
         if hasBias {
             let db = store.gradients + biasOffset
-            let keep: Float = accumulate ? 1 : 0
+            // Overwrite rather than scale by 0: a NaN left by a skipped step must not survive.
             Parallel.forEach(outChannels) { range in
-                for c in range { db[c] = keep * db[c] + Kernels.sum(dy + c * n, count: n) }
+                for c in range { db[c] = Kernels.sum(dy + c * n, count: n) + (accumulate ? db[c] : 0) }
             }
         }
         if needsInputGradient { inputGradient.ensureShape(inChannels, g.b, g.h, g.w) }

@@ -102,6 +102,11 @@ public final class ParameterStore {
     /// The gradients as a buffer.
     public var gradientBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradients, count: hasGradients ? count : 0) }
 
+    /// Copies of the values and gradients. (Prefer these to `Array(valueBuffer)`: the copy
+    /// is made while the store is certainly alive.)
+    public var valueArray: [Float] { Array(UnsafeBufferPointer(start: values, count: count)) }
+    public var gradientArray: [Float] { Array(UnsafeBufferPointer(start: gradients, count: hasGradients ? count : 0)) }
+
     /// The entry called `name`.
     public func entry(_ name: String) -> ParameterEntry? { entries.first { $0.name == name } }
 

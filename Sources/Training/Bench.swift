@@ -208,7 +208,10 @@ public enum Bench {
             .init(name: "momentum", shape: [params.count], values: UnsafeBufferPointer(optimizer.state)),
         ]
         var bytes = 0
-        let write = try seconds { bytes = try CheckpointFile.write(path: path, manifest: Data("{}".utf8), tensors: tensors, level: 3) }
+        // The tensors point into the model's and the optimiser's memory: keep both alive.
+        let write = try withExtendedLifetime((model, optimizer)) {
+            try seconds { bytes = try CheckpointFile.write(path: path, manifest: Data("{}".utf8), tensors: tensors, level: 3) }
+        }
         let read = try seconds { _ = try CheckpointFile.read(path: path) }
         return (bytes, 8 * params.count, write, read)
     }

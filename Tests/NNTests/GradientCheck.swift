@@ -51,7 +51,7 @@ func checkLayer(_ label: String, _ layer: Layer, store: ParameterStore?, input: 
     store?.zeroGradients()
     let dx = layer.backward(dy)
     let inputGradient = dx.array
-    let parameterGradient = store.map { Array($0.gradientBuffer) } ?? []
+    let parameterGradient = store.map { $0.gradientArray } ?? []
     let loss = { dotDouble(layer.forward(input, training: training).data, r) }
     if checkInput {
         expectGradientsMatch("\(label) input", point: input.data, count: input.count, analytic: inputGradient,

@@ -67,7 +67,7 @@ import Tensor
             let r = randomValues(out.count, seed: 11)
             s.zeroGradients()
             let dx = block.backward(Tensor(shape: out.shape, values: r)).array
-            let dp = Array(s.gradientBuffer)
+            let dp = s.gradientArray
             let loss = { dotDouble(block.forward(x, training: training).data, r) }
             expectMostGradientsMatch("block input, training \(training)", point: x.data, count: x.count, analytic: dx, loss: loss)
             expectMostGradientsMatch("block parameters, training \(training)", point: s.values, count: s.count, analytic: dp, loss: loss)

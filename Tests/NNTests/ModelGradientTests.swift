@@ -18,7 +18,7 @@ import Tensor
         model.gradientsReady = nil
         #expect(readyOffsets == readyOffsets.sorted(by: >), "gradients must become ready from the top of the buffer down: \(readyOffsets)")
         #expect(readyOffsets.last == 0)
-        let analytic = Array(model.parameters.gradientBuffer)
+        let analytic = model.parameters.gradientArray
         let loss = { () -> Double in
             let (z, f) = model.forward(x, training: training)
             return dotDouble(z.data, r1) + dotDouble(f.data, r2)
@@ -34,7 +34,7 @@ import Tensor
         p.zeroGradients()
         _ = model.forward(x, training: training)
         model.backward(logitsGradient: Tensor(shape: logits.shape), featureGradient: Tensor(shape: h.shape, values: r2))
-        let onlyH = Array(p.gradientBuffer)
+        let onlyH = p.gradientArray
         let classifierOffset = model.classifier.parameterOffset!
         #expect(onlyH[classifierOffset...].allSatisfy { $0 == 0 })
         #expect(onlyH[..<classifierOffset].contains { $0 != 0 })
@@ -84,11 +84,41 @@ import Tensor
         let a = Model.make(.mlp, inputShape: shape, classes: 10, seed: 1)
         let b = Model.make(.mlp, inputShape: shape, classes: 10, seed: 1)
         let c = Model.make(.mlp, inputShape: shape, classes: 10, seed: 2)
-        #expect(Array(a.parameters.valueBuffer) == Array(b.parameters.valueBuffer))
-        #expect(Array(a.parameters.valueBuffer) != Array(c.parameters.valueBuffer))
+        #expect(a.parameters.valueArray == b.parameters.valueArray)
+        #expect(a.parameters.valueArray != c.parameters.valueArray)
         let w = a.parameters.valuesOf("fc1.weight")
         let variance = w.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(w.count)
         #expect(abs(variance - 2.0 / 784) < 0.05 * 2.0 / 784)
         #expect(a.parameters.valuesOf("fc1.bias").allSatisfy { $0 == 0 })
+    }
+}
+
+@Suite struct OverwriteModeTests {
+    /// With `accumulatesGradients` false, backward writes every gradient: it equals the
+    /// accumulated gradient from zero, and garbage (a NaN left by a skipped step) does not survive.
+    @Test(arguments: Architecture.allCases)
+    func backwardOverwritesEveryGradient(architecture: Architecture) {
+        let shape = InputShape(channels: 3, height: 8, width: 8)
+        let model = Model.make(architecture, inputShape: shape, classes: 4, seed: 5)
+        let batch = 3
+        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height, shape.width]
+        let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 6))
+        let statistics = model.buffers.valueArray  // batch norm shifts its sums by the running mean
+        let (logits, h) = model.forward(x, training: true)
+        let dz = Tensor(shape: logits.shape, values: randomValues(logits.count, seed: 7))
+        let dh = Tensor(shape: h.shape, values: randomValues(h.count, seed: 8))
+        model.parameters.zeroGradients()
+        model.backward(logitsGradient: dz, featureGradient: dh)
+        let accumulated = model.parameters.gradientArray
+
+        model.parameters.accumulatesGradients = false
+        model.parameters.gradients.update(repeating: .nan, count: model.parameters.count)
+        statistics.withUnsafeBufferPointer { model.buffers.values.update(from: $0.baseAddress!, count: $0.count) }
+        _ = model.forward(x, training: true)
+        model.backward(logitsGradient: dz, featureGradient: dh)
+        let written = model.parameters.gradientArray
+        #expect(written.allSatisfy { $0.isFinite }, "a NaN survived in \(architecture)")
+        let worst = zip(written, accumulated).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        #expect(worst <= 1e-6, "\(architecture): largest difference \(worst)")
     }
 }

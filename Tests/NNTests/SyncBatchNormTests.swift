@@ -97,9 +97,9 @@ final class Replica: @unchecked Sendable {
         for r in 0..<2 {
             for (a, w) in zip(replicas[r].output, half(whole.output, r)) { #expect(abs(a - w) < 1e-5, "output rank \(r)") }
             for (a, w) in zip(replicas[r].inputGradient, half(whole.inputGradient, r)) { #expect(abs(a - w) < 1e-5, "dx rank \(r): \(a) vs \(w)") }
-            for (a, w) in zip(Array(replicas[r].buffers.valueBuffer), Array(whole.buffers.valueBuffer)) { #expect(abs(a - w) < 1e-5, "running statistics") }
+            for (a, w) in zip(replicas[r].buffers.valueArray, whole.buffers.valueArray) { #expect(abs(a - w) < 1e-5, "running statistics") }
         }
-        let summed = zip(Array(replicas[0].store.gradientBuffer), Array(replicas[1].store.gradientBuffer)).map { $0 + $1 }
-        for (a, w) in zip(summed, Array(whole.store.gradientBuffer)) { #expect(abs(a - w) < 1e-4, "parameter gradients \(a) vs \(w)") }
+        let summed = zip(replicas[0].store.gradientArray, replicas[1].store.gradientArray).map { $0 + $1 }
+        for (a, w) in zip(summed, whole.store.gradientArray) { #expect(abs(a - w) < 1e-4, "parameter gradients \(a) vs \(w)") }
     }
 }
