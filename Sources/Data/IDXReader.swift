@@ -11,7 +11,7 @@ public enum IDXReader {
 
     /// Reads an image file (N, H, W) as one-channel images.
     public static func images(_ path: String) throws -> (pixels: [UInt8], count: Int, height: Int, width: Int) {
-        let b = try FileBytes.read(path)
+        var b = try FileBytes.read(path)
         guard b.count >= 16 else { throw DataError.truncated(path: path, offset: 0, expected: 16, found: b.count) }
         let magic = bigEndian32(b, 0)
         guard magic == 0x0000_0803 else {
@@ -21,7 +21,10 @@ public enum IDXReader {
         guard h > 0, w > 0 else { throw DataError.format(path: path, field: "image size", expected: "positive rows and columns", found: "\(h)x\(w)") }
         let need = 16 + n * h * w
         guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need, found: b.count) }
-        return (Array(b[16..<need]), n, h, w)
+        // Drop the header and any trailing bytes in place: no second copy of the images.
+        b.removeSubrange(need...)
+        b.removeSubrange(..<16)
+        return (b, n, h, w)
     }
 
     /// Reads a label file (N).

@@ -1,22 +1,28 @@
 import Tensor
 
-/// `y = max(x, 0)`, any shape.
+/// `y = max(x, 0)`, any shape, in place.
+///
+/// Forward rectifies the tensor it is given and returns it; backward masks the
+/// gradient it is given and returns it. Safe because no layer before a ReLU
+/// (linear, convolution, batch norm) needs its own output in backward, and it
+/// saves two activation-sized buffers per ReLU.
 public final class ReLU: Layer {
     public var needsInputGradient = true
-    public let output = Tensor(shape: [1])
-    private let inputGradient = Tensor(shape: [1])
+    /// The rectified tensor of the last forward (the previous layer's output).
+    private var rectified: Tensor?
 
     public init() {}
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        if output.shape != input.shape { output.reshape(input.shape) }
-        Kernels.relu(input.data, output.data, count: input.count)
-        return output
+        Kernels.relu(input.data, input.data, count: input.count)
+        rectified = input
+        return input
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        if inputGradient.shape != output.shape { inputGradient.reshape(output.shape) }
-        Kernels.reluBackward(output: output.data, outputGradient.data, inputGradient.data, count: output.count)
-        return inputGradient
+        guard let y = rectified else { preconditionFailure("ReLU.backward before forward") }
+        precondition(outputGradient.count == y.count, "ReLU.backward given \(outputGradient.shape) for output \(y.shape)")
+        Kernels.reluBackward(output: y.data, outputGradient.data, outputGradient.data, count: y.count)
+        return outputGradient
     }
 }

@@ -73,7 +73,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var bucketMib = 25.0
     /// Non-blocking bucket all-reduces that overlap backward (else blocking ones as each bucket is ready).
     public var overlapBuckets = true
-    public var evalBatchSize = 500
+    /// Test samples per rank and forward pass; nil: the rank's training batch, so that
+    /// evaluation fits the buffers training sized (a larger value grows them for good).
+    public var evalBatchSize: Int?
     public var runDir = ""
     public var checkpointEvery = 1
     public var checkpointEverySteps: Int?
@@ -221,7 +223,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if let t = threads, t < 1 { out.append("--threads must be at least 1, got \(t)") }
         if let c = classes, c < 2 { out.append("--classes must be at least 2, got \(c)") }
         if bucketFirstMib <= 0 || bucketMib <= 0 { out.append("--bucket-first-mib and --bucket-mib must be positive") }
-        if evalBatchSize < 1 { out.append("--eval-batch-size must be at least 1, got \(evalBatchSize)") }
+        if let e = evalBatchSize, e < 1 { out.append("--eval-batch-size must be at least 1, got \(e)") }
         if checkpointEvery < 0 { out.append("--checkpoint-every must not be negative, got \(checkpointEvery)") }
         if let s = checkpointEverySteps, s < 1 { out.append("--checkpoint-every-steps must be at least 1, got \(s)") }
         if keepCheckpoints < 1 { out.append("--keep-checkpoints must be at least 1, got \(keepCheckpoints)") }

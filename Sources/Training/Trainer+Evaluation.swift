@@ -7,7 +7,7 @@ extension Trainer {
     func evaluate() throws -> Evaluation {
         let k = dataset.classes
         var confusion = [Int64](repeating: 0, count: k * k)
-        let batch = config.evalBatchSize
+        let batch = config.evalBatchSize ?? max(1, (config.batchSize + comm.size - 1) / comm.size)
         let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         let positions = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         defer { picked.deallocate(); positions.deallocate() }

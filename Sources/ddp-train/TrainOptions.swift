@@ -126,8 +126,8 @@ struct RunOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Non-blocking bucket all-reduces overlapping backward (--no-overlap-buckets: blocking ones as each bucket is ready).")
     var overlapBuckets = true
 
-    @Option(help: "Test samples per rank and forward pass in evaluation.")
-    var evalBatchSize: Int = 500
+    @Option(help: "Test samples per rank and forward pass in evaluation (default: the rank's training batch, which keeps memory at what training needs).")
+    var evalBatchSize: Int?
 
     @Option(help: ArgumentHelp("Run directory (default: runs/<date-time>).", valueName: "dir"))
     var runDir: String?

@@ -13,9 +13,27 @@ import Tensor
     }
 
     @Test func relu() {
-        // Keep inputs away from the kink at 0.
+        // In place: forward rectifies its input, backward masks its gradient.
         let x = randomValues(60, seed: 3).map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
-        checkLayer("relu", ReLU(), store: nil, input: Tensor(shape: [3, 20], values: x))
+        let dy = randomValues(60, seed: 4)
+        let relu = ReLU()
+        let input = Tensor(shape: [3, 20], values: x)
+        let y = relu.forward(input, training: true)
+        #expect(y === input)
+        #expect(y.array == x.map { max($0, 0) })
+        let gradient = Tensor(shape: [3, 20], values: dy)
+        let dx = relu.backward(gradient)
+        #expect(dx === gradient)
+        #expect(dx.array == zip(x, dy).map { $0 > 0 ? $1 : 0 })
+        // The derivative by finite differences, on fresh copies of the input.
+        let r = randomValues(60, seed: 5)
+        let point = Tensor(shape: [3, 20], values: x)
+        let loss = { () -> Double in
+            let y = ReLU().forward(Tensor(shape: [3, 20], values: point.array), training: true)
+            return withExtendedLifetime(y) { dotDouble(y.data, r) }
+        }
+        let analytic = zip(x, r).map { $0 > 0 ? $1 : 0 }
+        expectGradientsMatch("relu", point: point.data, count: 60, analytic: analytic, loss: loss)
     }
 
     @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 2, 2), (3, 1, 0)])
