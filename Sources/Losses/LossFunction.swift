@@ -41,6 +41,9 @@ public final class LossFunction {
     /// Softmax of the last logits, (B, K), float: CRL's scores (gathered for global mining).
     public let probabilities = Tensor(shape: [1, 1])
     private var p = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+    /// Log-sum-exp of each row of the last logits, (B): cross-entropy is `lse - z[y]`.
+    private var lse = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+    private var lseCapacity = 1
     private var scoreGradient = UnsafeMutablePointer<Double>.allocate(capacity: 1)
     private var scratchCapacity = 1
     private var miningCapacity = 1
@@ -55,6 +58,7 @@ public final class LossFunction {
 
     deinit {
         p.deallocate()
+        lse.deallocate()
         scoreGradient.deallocate()
     }
 
@@ -72,6 +76,11 @@ public final class LossFunction {
         let b = logits.shape[0], k = classes
         precondition(logits.count == b * k, "logits \(logits.shape) for \(k) classes")
         ensureScratch(b * k)
+        if b > lseCapacity {
+            lse.deallocate()
+            lse = .allocate(capacity: b)
+            lseCapacity = b
+        }
         probabilities.ensureShape(b, k)
         for i in 0..<b {
             let z = logits.data + i * k, pi = p + i * k
@@ -83,6 +92,7 @@ public final class LossFunction {
                 pi[j] = e
                 sum += e
             }
+            lse[i] = m + Foundation.log(sum)
             let inv = 1 / sum
             for j in 0..<k {
                 pi[j] *= inv
@@ -120,7 +130,7 @@ public final class LossFunction {
                 let y = Int(targets[i])
                 let w = weights?[y] ?? 1
                 let pi = p + i * k
-                let ce = w * crossEntropy(logits.data + i * k, y)
+                let ce = w * (lse[i] - Double(logits.data[i * k + y]))
                 var factor: Double  // dL_i / dCE_i
                 if kind == .focal {
                     let (f, df) = focal(ce, gamma: gamma)
@@ -148,7 +158,7 @@ public final class LossFunction {
                 let y = Int(targets[i])
                 let w = weights?[y] ?? 1
                 let pi = p + i * k
-                let ce = w * crossEntropy(logits.data + i * k, y)
+                let ce = w * (lse[i] - Double(logits.data[i * k + y]))
                 let (x, dx) = kind == .ibFocal ? focal(ce, gamma: config.focalGamma) : (ce, 1.0)
                 // g = sum_k |p_k - onehot_k| and its sign pattern s_k (sign(0) = 0, as autograd).
                 var g = 0.0, sp = 0.0
@@ -180,16 +190,6 @@ public final class LossFunction {
     }
 
     // MARK: - Pieces
-
-    /// `-log softmax(z)[y]` from the max-subtracted log-sum-exp.
-    @inline(__always)
-    private func crossEntropy(_ z: UnsafePointer<Float>, _ y: Int) -> Double {
-        var m = -Double.infinity
-        for j in 0..<classes { m = max(m, Double(z[j])) }
-        var sum = 0.0
-        for j in 0..<classes { sum += Foundation.exp(Double(z[j]) - m) }
-        return m + Foundation.log(sum) - Double(z[y])
-    }
 
     /// `F = (1 - q)^gamma * ce` with `q = exp(-ce)`, and `dF/dce`.
     @inline(__always)
