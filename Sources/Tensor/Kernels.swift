@@ -84,6 +84,14 @@ public enum Kernels {
         }
     }
 
+    /// The output columns `first..<last` whose input column `ox * s - p + offset` lies inside `[0, width)`.
+    @inline(__always)
+    static func insideColumns(outputs ow: Int, width w: Int, offset kj: Int, stride s: Int, padding p: Int) -> (Int, Int) {
+        let first = min(ow, max(0, (p - kj + s - 1) / s))
+        let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
+        return (first, last)
+    }
+
     /// im2col for any stride and padding, row segment by row segment.
     static func generalIm2col(
         _ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
@@ -97,9 +105,7 @@ public enum Kernels {
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = cols + ((ch * k + ki) * k + kj) * columns
-                    // Output columns ox whose input column ix = ox*s - p + kj lies inside [0, w).
-                    let first = min(ow, max(0, (p - kj + s - 1) / s))
-                    let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
+                    let (first, last) = insideColumns(outputs: ow, width: w, offset: kj, stride: s, padding: p)
                     for bi in 0..<b {
                         let plane = x + ch * cs + bi * h * w
                         for oy in 0..<oh {
@@ -155,8 +161,7 @@ public enum Kernels {
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = cols + ((ch * k + ki) * k + kj) * columns
-                    let first = min(ow, max(0, (p - kj + s - 1) / s))
-                    let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
+                    let (first, last) = insideColumns(outputs: ow, width: w, offset: kj, stride: s, padding: p)
                     for bi in 0..<b {
                         let plane = dx + ch * cs + bi * h * w
                         for oy in 0..<oh {

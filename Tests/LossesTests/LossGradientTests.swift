@@ -39,31 +39,26 @@ func evaluate(_ loss: LossFunction, logits: [Float], targets: [Int32], h: [Float
         let weights: [Double]? = weighted ? [0.5, 1, 1.5, 0.75, 1.25] : nil
         _ = evaluate(loss, logits: logits, targets: targets, h: h, weights: weights)
         let dz = loss.logitsGradient.array, dh = loss.featureGradient.array
-        let eps: Float = 1e-3
-        for i in 0..<(n * k) {
-            let saved = logits[i]
-            logits[i] = saved + eps
-            let plus = evaluate(loss, logits: logits, targets: targets, h: h, weights: weights)
-            logits[i] = saved - eps
-            let minus = evaluate(loss, logits: logits, targets: targets, h: h, weights: weights)
-            logits[i] = saved
-            let numeric = (plus - minus) / (2 * Double(eps))
-            #expect(abs(numeric - Double(dz[i])) <= 2e-3 * max(1, abs(numeric)), "\(config.kind) dz[\(i)]: \(dz[i]) vs \(numeric)")
+        // Central differences of the loss, coordinate by coordinate, of the logits or the features.
+        func check(_ name: String, _ values: inout [Float], analytic: [Float], loss value: ([Float]) -> Double) {
+            let eps: Float = 1e-3
+            for i in values.indices {
+                let saved = values[i]
+                values[i] = saved + eps
+                let plus = value(values)
+                values[i] = saved - eps
+                let minus = value(values)
+                values[i] = saved
+                let numeric = (plus - minus) / (2 * Double(eps))
+                #expect(abs(numeric - Double(analytic[i])) <= 2e-3 * max(1, abs(numeric)), "\(config.kind) \(name)[\(i)]: \(analytic[i]) vs \(numeric)")
+            }
         }
+        check("dz", &logits, analytic: dz) { evaluate(loss, logits: $0, targets: targets, h: h, weights: weights) }
         guard config.kind.usesFeatures else {
             #expect(dh.allSatisfy { $0 == 0 })
             return
         }
-        for i in 0..<(n * d) {
-            let saved = h[i]
-            h[i] = saved + eps
-            let plus = evaluate(loss, logits: logits, targets: targets, h: h, weights: weights)
-            h[i] = saved - eps
-            let minus = evaluate(loss, logits: logits, targets: targets, h: h, weights: weights)
-            h[i] = saved
-            let numeric = (plus - minus) / (2 * Double(eps))
-            #expect(abs(numeric - Double(dh[i])) <= 2e-3 * max(1, abs(numeric)), "\(config.kind) dh[\(i)]: \(dh[i]) vs \(numeric)")
-        }
+        check("dh", &h, analytic: dh) { evaluate(loss, logits: logits, targets: targets, h: $0, weights: weights) }
     }
 
     /// The ranks' contributions, each over the global normalizer, add up to the one-process loss and gradient.

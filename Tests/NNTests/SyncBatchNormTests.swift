@@ -11,11 +11,11 @@ final class TwoRankReducer: @unchecked Sendable {
     private var arrived = 0
     private var generation = 0
 
-    func reduce(_ rank: Int, _ buffer: UnsafeMutableBufferPointer<Double>) {
+    /// Returns once both threads have called it.
+    private func barrier() {
         lock.lock()
-        buffers[rank] = Array(buffer)
         arrived += 1
-        let myGeneration = generation
+        let mine = generation
         if arrived == 2 {
             arrived = 0
             generation += 1
@@ -23,27 +23,22 @@ final class TwoRankReducer: @unchecked Sendable {
         lock.unlock()
         while true {
             lock.lock()
-            let done = generation != myGeneration
+            let done = generation != mine
             lock.unlock()
-            if done { break }
+            if done { return }
             usleep(50)
         }
+    }
+
+    func reduce(_ rank: Int, _ buffer: UnsafeMutableBufferPointer<Double>) {
+        lock.lock()
+        buffers[rank] = Array(buffer)
+        lock.unlock()
+        barrier()  // both deposited
         lock.lock()
         for i in 0..<buffer.count { buffer[i] = buffers[0][i] + buffers[1][i] }
         lock.unlock()
-        // Second barrier so nobody overwrites buffers before both have read them.
-        lock.lock()
-        arrived += 1
-        let g2 = generation
-        if arrived == 2 { arrived = 0; generation += 1 }
-        lock.unlock()
-        while true {
-            lock.lock()
-            let done = generation != g2
-            lock.unlock()
-            if done { break }
-            usleep(50)
-        }
+        barrier()  // both read: the next call may overwrite
     }
 }
 
