@@ -62,15 +62,20 @@ extension Trainer {
             guard comm.rank == 0 else { return "" }
             let candidates = setting == "auto" ? run.checkpoints() : [setting]
             for path in candidates {
+                let c: CheckpointFile.Contents
                 do {
-                    let c = try CheckpointFile.read(path: path)
-                    try validate(c, path: path)
-                    contents = c
-                    return path
+                    c = try CheckpointFile.read(path: path)
                 } catch {
+                    // A damaged file (truncated, checksum): auto falls back to the previous one.
                     if setting != "auto" { throw error }
                     log.warn("skipping \(path): \(error)")
+                    continue
                 }
+                // A sound checkpoint of another model or optimiser is the user's mistake: refuse
+                // rather than start fresh over that run's checkpoints.
+                try validate(c, path: path)
+                contents = c
+                return path
             }
             return ""
         }

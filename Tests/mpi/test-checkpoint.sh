@@ -38,6 +38,13 @@ grep -q "skipping $newest" "$TMP/skip.log" || { cat "$TMP/skip.log"; fail "no wa
 grep -q "resumed from $previous" "$TMP/skip.log" || { cat "$TMP/skip.log"; fail "did not take the previous checkpoint"; }
 pass "a flipped byte is refused by inspect and skipped by --resume auto"
 
+# A sound checkpoint of another model is refused (not skipped: starting fresh would overwrite that run).
+before=$(ls "$TMP/parts/checkpoints")
+if run 2 "${common[@]}" --model cnn --resume auto --run-dir "$TMP/parts" > "$TMP/mismatch.log" 2>&1; then fail "a cnn run resumed an mlp checkpoint"; fi
+grep -q "this run builds a cnn model" "$TMP/mismatch.log" || { cat "$TMP/mismatch.log"; fail "no message naming the mismatch"; }
+[ "$(ls "$TMP/parts/checkpoints")" = "$before" ] || fail "the refused resume changed the checkpoints"
+pass "a checkpoint of another model is refused with the reason; the run directory is untouched"
+
 # 4. Size: mlp with SGD momentum, against raw float32 parameters + momentum.
 "$BIN" inspect --json "$TMP/whole/checkpoints/$(ls "$TMP/whole/checkpoints" | tail -1)" > "$TMP/size.json"
 python3 - "$TMP/size.json" <<'PY' || fail "checkpoint not smaller than 0.95 x raw"
