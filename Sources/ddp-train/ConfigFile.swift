@@ -1,5 +1,6 @@
 import Foundation
 import TOMLKit
+import Training
 
 /// `--config FILE`: a JSON or TOML file whose keys are the options' names, turned into
 /// command-line arguments placed before the real ones (which therefore override them).
@@ -8,8 +9,14 @@ enum ConfigFile {
         var description: String
     }
 
-    /// Options that are flags (`true` -> `--name`, `false` -> `--no-name`).
-    static let flags: Set<String> = ["augment", "drop-last", "nesterov", "sync-batchnorm", "overlap-buckets"]
+    /// Options that are flags (`true` -> `--name`, `false` -> `--no-name`): the Bool settings of
+    /// `TrainConfig`, found by reflection so that a new flag needs no entry here.
+    static let flags: Set<String> = {
+        // Property names in kebab case are the keys: dropLast -> drop-last.
+        let kebab = { (name: String) in name.reduce(into: "") { out, c in out += c.isUppercase ? "-" + c.lowercased() : String(c) } }
+        let booleans = Set(Mirror(reflecting: TrainConfig()).children.compactMap { $0.value is Bool ? $0.label.map(kebab) : nil })
+        return Set(TrainConfig.CodingKeys.allCases.map(\.stringValue).filter(booleans.contains))
+    }()
 
     /// The arguments `path` stands for. `validKeys` are the options train accepts.
     static func arguments(from path: String, validKeys: Set<String>) throws -> [String] {
