@@ -10,6 +10,16 @@ public enum CRLMining: String, Codable, CaseIterable, Sendable {
     case global
 }
 
+/// How gradient buckets are all-reduced.
+public enum BucketMode: String, Codable, CaseIterable, Sendable {
+    /// Blocking when every rank runs on one host, overlapping otherwise.
+    case auto
+    /// Non-blocking all-reduces started as buckets are ready and polled between layers.
+    case overlap
+    /// A blocking all-reduce of each bucket as soon as it is ready.
+    case blocking
+}
+
 /// `--class-weights`: `auto` resolves to `ib` for focal, ib and ib-focal, `none` for ce and crl.
 public enum ClassWeightSetting: String, Codable, CaseIterable, Sendable {
     case auto, none, ib, cb
@@ -71,8 +81,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var threads: Int?
     public var bucketFirstMib = 1.0
     public var bucketMib = 25.0
-    /// Non-blocking bucket all-reduces that overlap backward (else blocking ones as each bucket is ready).
-    public var overlapBuckets = true
+    /// `--bucket-mode`: overlap backward with non-blocking all-reduces, or block per bucket.
+    public var bucketMode = BucketMode.auto
     /// Test samples per rank and forward pass; nil: the rank's training batch, so that
     /// evaluation fits the buffers training sized (a larger value grows them for good).
     public var evalBatchSize: Int?
@@ -116,7 +126,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case threads
         case bucketFirstMib = "bucket-first-mib"
         case bucketMib = "bucket-mib"
-        case overlapBuckets = "overlap-buckets"
+        case bucketMode = "bucket-mode"
         case evalBatchSize = "eval-batch-size"
         case runDir = "run-dir"
         case checkpointEvery = "checkpoint-every"
@@ -164,7 +174,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try c.encode(threads, forKey: .threads)
         try c.encode(bucketFirstMib, forKey: .bucketFirstMib)
         try c.encode(bucketMib, forKey: .bucketMib)
-        try c.encode(overlapBuckets, forKey: .overlapBuckets)
+        try c.encode(bucketMode, forKey: .bucketMode)
         try c.encode(evalBatchSize, forKey: .evalBatchSize)
         try c.encode(runDir, forKey: .runDir)
         try c.encode(checkpointEvery, forKey: .checkpointEvery)

@@ -12,3 +12,4 @@ extension CRLMining: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ImbalanceProfile: ExpressibleByArgument {}
+extension BucketMode: ExpressibleByArgument {}

@@ -32,8 +32,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Flag(help: "Also time each layer's forward and backward.")
     var profile = false
 
-    @Flag(inversion: .prefixedNo, help: "Non-blocking bucket all-reduces overlapping backward (else blocking).")
-    var overlapBuckets = true
+    @Option(help: "Gradient buckets: auto, overlap or blocking (see train --help).")
+    var bucketMode: BucketMode = .auto
 
     var blasThreads: Int? { threads }
 
@@ -44,7 +44,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.data = data
         base.batchSize = batchSize
         base.threads = threads
-        base.overlapBuckets = overlapBuckets
+        base.bucketMode = bucketMode
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
         let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, profile: profile, log: log)
         if comm.rank == 0 {

@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand, JobCommand {
         c.threads = r.threads
         c.bucketFirstMib = r.bucketFirstMib
         c.bucketMib = r.bucketMib
-        c.overlapBuckets = r.overlapBuckets
+        c.bucketMode = r.bucketMode
         c.evalBatchSize = r.evalBatchSize
         c.runDir = r.runDir ?? ""
         c.checkpointEvery = r.checkpointEvery

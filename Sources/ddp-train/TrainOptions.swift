@@ -123,8 +123,8 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("bucket-mib"), help: "Size of the other gradient buckets in MiB.")
     var bucketMib: Double = 25
 
-    @Flag(inversion: .prefixedNo, help: "Non-blocking bucket all-reduces overlapping backward (--no-overlap-buckets: blocking ones as each bucket is ready).")
-    var overlapBuckets = true
+    @Option(help: "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).")
+    var bucketMode: BucketMode = .auto
 
     @Option(help: "Test samples per rank and forward pass in evaluation (default: the rank's training batch, which keeps memory at what training needs).")
     var evalBatchSize: Int?

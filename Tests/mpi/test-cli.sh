@@ -25,14 +25,14 @@ PY
 pass "the default command trains with no options: metrics.jsonl, config.json, report.html (SVG), final.safetensors"
 
 # 2. Config files: JSON and TOML values reach config.json; the command line overrides the file.
-printf '{"epochs": 1, "lr": 0.02, "focal-gamma": 2.5, "model": "mlp", "augment": false, "nesterov": true, "overlap-buckets": false, "max-steps": 3}\n' > "$TMP/c.json"
+printf '{"epochs": 1, "lr": 0.02, "focal-gamma": 2.5, "model": "mlp", "augment": false, "nesterov": true, "bucket-mode": "overlap", "max-steps": 3}\n' > "$TMP/c.json"
 run 1 --config "$TMP/c.json" --lr 0.03 --run-dir "$TMP/cj" > /dev/null 2>&1 || fail "--config JSON"
 python3 - "$TMP/cj/config.json" <<'PY' || fail "JSON config values not in config.json"
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["epochs"] == 1 and c["focal-gamma"] == 2.5 and c["max-steps"] == 3, c
 assert c["lr"] == 0.03, c["lr"]  # the command line wins
-assert c["nesterov"] is True and c["overlap-buckets"] is False and c["augment"] is False, c  # flags both ways
+assert c["nesterov"] is True and c["augment"] is False and c["bucket-mode"] == "overlap", c  # flags both ways
 PY
 printf 'epochs = 1\nmax-steps = 2\nimbalance-ratio = 10\nloss = "focal"\nlr-milestones = [1, 2]\n' > "$TMP/c.toml"
 run 1 --config "$TMP/c.toml" --run-dir "$TMP/ct" > /dev/null 2>&1 || fail "--config TOML"
