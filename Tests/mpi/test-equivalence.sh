@@ -19,6 +19,15 @@ for loss in "${losses[@]}"; do
   pass "$loss: 1, 2, 3, 4 ranks agree (largest relative difference $diff)"
 done
 
+# The non-blocking bucket path (the default across hosts) gives the same parameters.
+for n in 2 3; do
+  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+    --bucket-mode overlap --bucket-first-mib 0.25 --run-dir "$TMP/overlap-$n" > /dev/null 2>&1 || fail "overlapping buckets on $n ranks"
+  diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/overlap-$n/final.safetensors" 1e-4) \
+    || fail "--bucket-mode overlap on $n ranks differs: $diff"
+done
+pass "--bucket-mode overlap (non-blocking buckets, a small first one): 2 and 3 ranks agree with one process"
+
 # The weighting must matter: a different seed gives clearly different parameters.
 run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 --seed 1 \
   --run-dir "$TMP/other-seed" > /dev/null 2>&1
