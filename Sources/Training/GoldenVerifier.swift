@@ -23,10 +23,27 @@ public enum GoldenVerifier {
         var losses: [LossCase]?
         var classWeights: [WeightCase]?
         var longTailCounts: [LongTailCase]?
+        var metricLosses: [MetricCase]?
         enum CodingKeys: String, CodingKey {
             case losses
             case classWeights = "class_weights"
             case longTailCounts = "long_tail_counts"
+            case metricLosses = "metric_losses"
+        }
+    }
+
+    struct MetricCase: Decodable {
+        var loss: String
+        var params: [String: Double]
+        var n: Int, k: Int, d: Int
+        var embeddings: [[Double]]
+        var target: [Int]
+        var W: [[Double]]?
+        var expected: Expected
+        struct Expected: Decodable {
+            var loss: Double
+            var dembeddings: [[Double]]
+            var dW: [[Double]]?
         }
     }
 
@@ -77,7 +94,7 @@ public enum GoldenVerifier {
         }
     }
 
-    /// Reads `path` and checks every case of `losses`, `class_weights` and `long_tail_counts`.
+    /// Reads `path` and checks every case of `losses`, `class_weights`, `long_tail_counts` and `metric_losses`.
     public static func verify(path: String) throws -> [Outcome] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VerificationError("\(path): cannot read the file")
@@ -97,6 +114,9 @@ public enum GoldenVerifier {
         }
         for (i, c) in (file.longTailCounts ?? []).enumerated() {
             outcomes.append(check(c, index: "long_tail_counts[\(i)]"))
+        }
+        for (i, c) in (file.metricLosses ?? []).enumerated() {
+            outcomes.append(check(c, index: "metric_losses[\(i)]"))
         }
         return outcomes
     }
@@ -170,6 +190,27 @@ public enum GoldenVerifier {
         }
         if let e = valueError(ClassWeights.omega(counts: c.counts), c.crlOmega) { problems.append("omega error \(e)") }
         return Outcome(index: index, kind: "class weights", error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    static func check(_ c: MetricCase, index: String) -> Outcome {
+        let p = c.params
+        let kind: MetricLosses.Kind
+        switch c.loss {
+        case "arcface": kind = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6, scale: p["scale"] ?? 64)
+        case "cosface": kind = .cosface(margin: p["margin"] ?? 0.35, scale: p["scale"] ?? 64)
+        case "triplet": kind = .triplet(margin: p["margin"] ?? 0.05)
+        case "contrastive": kind = .contrastive(posMargin: p["pos_margin"] ?? 0, negMargin: p["neg_margin"] ?? 1)
+        default: return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
+        }
+        // Float inputs, as training would give them.
+        let x = c.embeddings.flatMap { $0.map { Double(Float($0)) } }
+        let w = (c.W ?? []).flatMap { $0.map { Double(Float($0)) } }
+        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, W: w)
+        var problems: [String] = []
+        if let e = valueError(r.loss, c.expected.loss) { problems.append("loss \(r.loss) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(r.dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        if let want = c.expected.dW, let e = gradientError(r.dW, want.flatMap { $0 }) { problems.append("dW max error \(e)") }
+        return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
     static func check(_ c: LongTailCase, index: String) -> Outcome {

@@ -12,7 +12,7 @@ import Testing
         for o in outcomes where !o.passed { Issue.record("\(o.index) \(o.kind): \(o.error ?? "")") }
         // Count the cases independently of the verifier, so that none can be skipped silently.
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.path))) as! [String: Any]
-        let expected = ["losses", "class_weights", "long_tail_counts"].map { (json[$0] as? [Any])?.count ?? 0 }.reduce(0, +)
+        let expected = ["losses", "class_weights", "long_tail_counts", "metric_losses"].map { (json[$0] as? [Any])?.count ?? 0 }.reduce(0, +)
         #expect(expected > 100)
         #expect(outcomes.count == expected)
         #expect(outcomes.allSatisfy { $0.passed })
