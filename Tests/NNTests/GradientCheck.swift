@@ -15,6 +15,22 @@ func dotDouble(_ a: UnsafePointer<Float>, _ b: [Float]) -> Double {
     return s
 }
 
+/// The central difference `(loss(x + h e_i) - loss(x - h e_i)) / 2h`, leaving the point as it was.
+func centralDifference(_ point: UnsafeMutablePointer<Float>, _ i: Int, step: Float, loss: () -> Double) -> Double {
+    let saved = point[i]
+    point[i] = saved + step
+    let plus = loss()
+    point[i] = saved - step
+    let minus = loss()
+    point[i] = saved
+    return (plus - minus) / (2 * Double(step))
+}
+
+/// Relative error of a numeric derivative against the analytic one, floored at 5% of the gradient's scale.
+func relativeError(_ numeric: Double, _ analytic: Float, scale: Double) -> Double {
+    abs(numeric - Double(analytic)) / max(abs(numeric), abs(Double(analytic)), 0.05 * scale)
+}
+
 /// Compares an analytic gradient with central differences of a scalar function at chosen coordinates.
 ///
 /// - point: the floats being perturbed
@@ -28,14 +44,8 @@ func expectGradientsMatch(_ label: String, point: UnsafeMutablePointer<Float>, c
     let scale = max(analytic.map { abs(Double($0)) }.max() ?? 0, 1e-3)
     var worst = 0.0
     for i in picks {
-        let saved = point[i]
-        point[i] = saved + eps
-        let plus = loss()
-        point[i] = saved - eps
-        let minus = loss()
-        point[i] = saved
-        let numeric = (plus - minus) / (2 * Double(eps))
-        let error = abs(numeric - Double(analytic[i])) / max(abs(numeric), abs(Double(analytic[i])), 0.05 * scale)
+        let numeric = centralDifference(point, i, step: eps, loss: loss)
+        let error = relativeError(numeric, analytic[i], scale: scale)
         worst = max(worst, error)
         #expect(error <= tolerance, "\(label)[\(i)]: analytic \(analytic[i]), numeric \(numeric)", sourceLocation: sourceLocation)
     }
@@ -79,15 +89,7 @@ func expectMostGradientsMatch(_ label: String, point: UnsafeMutablePointer<Float
     for i in picks {
         var best = Double.infinity
         for step in [eps, eps / 3, eps / 10] where best > tolerance {
-            let saved = point[i]
-            point[i] = saved + step
-            let plus = loss()
-            point[i] = saved - step
-            let minus = loss()
-            point[i] = saved
-            let numeric = (plus - minus) / (2 * Double(step))
-            let error = abs(numeric - Double(analytic[i])) / max(abs(numeric), abs(Double(analytic[i])), 0.05 * scale)
-            best = min(best, error)
+            best = min(best, relativeError(centralDifference(point, i, step: step, loss: loss), analytic[i], scale: scale))
         }
         errors.append(best)
     }
