@@ -7,8 +7,11 @@ import Losses
 /// What a finished run reports.
 public struct RunSummary: Sendable {
     public var runDirectory: String
-    public var final: EpochMetrics
+    /// The "done" line; nil when a signal stopped the run.
+    public var final: EpochMetrics?
     public var worstClass: Int
+    /// Set when a signal stopped the run early: the checkpoint it wrote.
+    public var interruptedAt: String?
 }
 
 extension Trainer {
@@ -64,6 +67,15 @@ extension Trainer {
                     lastShown = Date()
                     showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: samples, seconds: trainSeconds)
                 }
+                if result.stopRequested {
+                    // Every rank saw the request in the same step: checkpoint and leave together.
+                    try saveCheckpoint()
+                    try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics) } }
+                    let path = run.checkpointPath(step: state.globalStep)
+                    log.clearProgress()
+                    log.info("stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto")
+                    return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
+                }
                 if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
                     try saveCheckpoint()
                 }
@@ -113,7 +125,7 @@ extension Trainer {
                                   metadata: ["format": "pt", "producer": "ddp-train", "model": config.model.rawValue])
             try Report.write(metrics: state.metrics, config: config, to: run.reportFile)
         }
-        return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass)
+        return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)
     }
 
     /// The epoch's order, its global class counts (summed over ranks) and, from them, the class

@@ -13,6 +13,8 @@ extension Trainer {
         var skipped: Bool
         /// Samples in the global batch.
         var samples: Int
+        /// Whether some rank was asked to stop (SIGTERM, SIGINT).
+        var stopRequested = false
     }
 
     /// One step: forward, loss, backward with bucketed all-reduce, a global non-finite
@@ -76,14 +78,16 @@ extension Trainer {
         // One all-reduce decides for every rank: a non-finite loss or gradient anywhere skips the step.
         stepReduction[0] = (reducer.localNonFinite || !contribution.isFinite) ? 1 : 0
         stepReduction[1] = contribution.isFinite ? contribution : 0
+        stepReduction[2] = StopSignal.isRequested ? 1 : 0
         try comm.allReduceSum(&stepReduction)
+        let stop = stepReduction[2] > 0
         mark(.communication, &clock)
         if stepReduction[0] > 0 {
-            return StepResult(loss: .nan, skipped: true, samples: globalSamples)
+            return StepResult(loss: .nan, skipped: true, samples: globalSamples, stopRequested: stop)
         }
         optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr)
         mark(.optimizer, &clock)
-        return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples)
+        return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
     }
 
     // MARK: - Phase timing (bench --profile)

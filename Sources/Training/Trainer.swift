@@ -34,7 +34,8 @@ public final class Trainer {
     var gatheredLabels: [Int32] = []
     var miningSend: [Float] = []
     var miningSizes: [Int] = []
-    var stepReduction: [Double] = [0, 0]
+    /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
+    var stepReduction: [Double] = [0, 0, 0]
     var pendingError: Error?
     /// When set, seconds per `Phase` of `trainStep` are added here (bench --profile).
     public var phaseSeconds: [Double]?

@@ -103,8 +103,9 @@ struct TrainCommand: ParsableCommand, JobCommand {
                 log.info("no checkpoint to resume in \(trainer.run.checkpointDirectory): starting fresh")
             }
         }
+        StopSignal.install()
         let summary = try trainer.train()
-        let f = summary.final
+        guard let f = summary.final else { return StopSignal.exitStatus }
         log.info(String(format: "done: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%, worst class %d (%.2f%%)",
                         100 * f.testAcc, 100 * f.balancedAcc, 100 * f.many, 100 * f.medium, 100 * f.few,
                         summary.worstClass, 100 * f.perClassAcc[summary.worstClass]))

@@ -45,6 +45,22 @@ grep -q "this run builds a cnn model" "$TMP/mismatch.log" || { cat "$TMP/mismatc
 [ "$(ls "$TMP/parts/checkpoints")" = "$before" ] || fail "the refused resume changed the checkpoints"
 pass "a checkpoint of another model is refused with the reason; the run directory is untouched"
 
+# SIGTERM (a scheduler's preemption notice): checkpoint at the next step, exit 143; resuming
+# gives the uninterrupted run bit for bit.
+sig=(--epochs 8 --threads 1 --checkpoint-every 2)
+"$BIN" "${sig[@]}" --run-dir "$TMP/sigwhole" > /dev/null 2>&1 || fail "uninterrupted single-process run"
+"$BIN" "${sig[@]}" --run-dir "$TMP/sig" > "$TMP/sig.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do [ -f "$TMP/sig/metrics.jsonl" ] && [ -s "$TMP/sig/metrics.jsonl" ] && break; sleep 0.05; done
+sleep 0.3
+kill -TERM $pid
+status=0; wait $pid || status=$?
+[ "$status" -eq 143 ] || { cat "$TMP/sig.log"; fail "SIGTERM: exit status $status, expected 143"; }
+grep -q "stopped by a signal at step" "$TMP/sig.log" || { cat "$TMP/sig.log"; fail "no stop message"; }
+"$BIN" "${sig[@]}" --resume auto --run-dir "$TMP/sig" > "$TMP/sig2.log" 2>&1 || fail "resume after SIGTERM"
+cmp "$TMP/sigwhole/final.safetensors" "$TMP/sig/final.safetensors" || fail "stopped by SIGTERM and resumed differs from uninterrupted"
+pass "SIGTERM: checkpoint at the next step, exit 143, resumed = uninterrupted bit for bit ($(grep -o 'step [0-9]* (epoch [0-9]*, step [0-9]* of it)' "$TMP/sig.log"))"
+
 # 4. Size: mlp with SGD momentum, against raw float32 parameters + momentum.
 "$BIN" inspect --json "$TMP/whole/checkpoints/$(ls "$TMP/whole/checkpoints" | tail -1)" > "$TMP/size.json"
 python3 - "$TMP/size.json" <<'PY' || fail "checkpoint not smaller than 0.95 x raw"
