@@ -59,16 +59,30 @@ public struct DistributedSampler: Sendable {
         return start..<min(start + batchSize, paddedCount)
     }
 
-    /// Samples this rank takes in step `step`.
-    public func localBatchSize(step: Int) -> Int {
+    /// Samples rank `rank` (this one by default) takes in step `step`.
+    public func localBatchSize(step: Int, rank: Int? = nil) -> Int {
+        let r = rank ?? self.rank
         let range = globalRange(step: step)
-        if sharded { return share(of: range.count) }
-        let first = (rank - range.lowerBound % worldSize + worldSize) % worldSize
+        if sharded { return share(of: range.count, rank: r) }
+        let first = firstOffset(of: r, batchStart: range.lowerBound)
         return first >= range.count ? 0 : (range.count - 1 - first) / worldSize + 1
     }
 
+    /// Row in the global batch of step `step` of rank `rank`'s `local`-th sample: the global
+    /// batch's own order without sharding (rank r takes positions congruent to r modulo W),
+    /// rank-major with it.
+    public func globalRow(step: Int, rank: Int, local: Int) -> Int {
+        if sharded { return (0..<rank).reduce(0) { $0 + localBatchSize(step: step, rank: $1) } + local }
+        return firstOffset(of: rank, batchStart: globalRange(step: step).lowerBound) + local * worldSize
+    }
+
+    /// Offset in a global batch starting at `batchStart` of the first position rank `r` takes.
+    func firstOffset(of r: Int, batchStart: Int) -> Int {
+        (r - batchStart % worldSize + worldSize) % worldSize
+    }
+
     /// Rank r's part of a global batch of `n` when sharded: n / W, one more for the first n mod W ranks.
-    func share(of n: Int) -> Int { n / worldSize + (rank < n % worldSize ? 1 : 0) }
+    func share(of n: Int, rank r: Int? = nil) -> Int { n / worldSize + ((r ?? rank) < n % worldSize ? 1 : 0) }
 
     /// Writes this rank's sample indices of step `step` into `out` (capacity >= local batch size)
     /// and their global positions into `positions` (for augmentation streams); returns the count.
@@ -85,7 +99,7 @@ public struct DistributedSampler: Sendable {
             }
             return n
         }
-        var p = range.lowerBound + (rank - range.lowerBound % worldSize + worldSize) % worldSize
+        var p = range.lowerBound + firstOffset(of: rank, batchStart: range.lowerBound)
         while p < range.upperBound {
             out[n] = order[p % count]
             positions[n] = p

@@ -30,8 +30,6 @@ public final class GradientReducer {
     public private(set) var localNonFinite = false
     /// Seconds spent waiting in `finish` since `resetTiming`.
     public private(set) var exposedSeconds = 0.0
-    /// Reductions finished since `resetTiming`.
-    public private(set) var reductions = 0
     /// Whether buckets use non-blocking all-reduces (overlap with backward) or blocking ones
     /// issued as soon as each bucket is ready.
     public var nonBlocking: Bool
@@ -105,13 +103,11 @@ public final class GradientReducer {
         }
         exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9 + blockingSeconds
         blockingSeconds = 0
-        reductions += 1
     }
 
     public func resetTiming() {
         exposedSeconds = 0
         blockingSeconds = 0
-        reductions = 0
     }
 
     /// Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN and infinities.

@@ -163,7 +163,4 @@ public final class Workspace {
         if storage.capacity < count { storage.reshape([count]) }
         return storage.data
     }
-
-    /// Floats held.
-    public var capacity: Int { storage.capacity }
 }

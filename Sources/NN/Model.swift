@@ -47,8 +47,6 @@ public final class Model {
     public let workspace: Workspace
     /// Called with an offset after each layer's backward.
     public var gradientsReady: ((Int) -> Void)?
-    /// Input of the classifier from the last forward, (B, D).
-    public private(set) var lastFeatures: Tensor?
     /// When set, seconds spent in each layer are added here: forward of layer i at 2i,
     /// backward at 2i + 1, the classifier last (`bench --profile`).
     public var layerSeconds: [Double]?
@@ -77,7 +75,6 @@ public final class Model {
         if layerSeconds != nil { return profiledForward(input, training: training) }
         var t = input
         for layer in features { t = layer.forward(t, training: training) }
-        lastFeatures = t
         return (classifier.forward(t, training: training), t)
     }
 
@@ -116,7 +113,6 @@ public final class Model {
             t = layer.forward(t, training: training)
             layerSeconds![2 * i] += Self.now() - t0
         }
-        lastFeatures = t
         let t0 = Self.now()
         let logits = classifier.forward(t, training: training)
         layerSeconds![2 * features.count] += Self.now() - t0

@@ -23,40 +23,12 @@ public enum Kernels {
         }
     }
 
-    /// Adds `bias` (n) to every row of `y` (m, n).
-    @inlinable
-    public static func addRowBias(_ y: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int, bias: UnsafePointer<Float>) {
-        for i in 0..<m {
-            let row = y + i * n
-            for j in 0..<n { row[j] += bias[j] }
-        }
-    }
-
     /// `sums[j] += sum_i x[i, j]` for `x` (m, n).
     @inlinable
     public static func accumulateColumnSums(_ x: UnsafePointer<Float>, rows m: Int, columns n: Int, into sums: UnsafeMutablePointer<Float>) {
         for i in 0..<m {
             let row = x + i * n
             for j in 0..<n { sums[j] += row[j] }
-        }
-    }
-
-    /// `y = transpose(x)`: `x` (m, n) -> `y` (n, m).
-    @inlinable
-    public static func transpose(_ x: UnsafePointer<Float>, rows m: Int, columns n: Int, into y: UnsafeMutablePointer<Float>) {
-        let tile = 32
-        var i0 = 0
-        while i0 < m {
-            let i1 = min(i0 + tile, m)
-            var j0 = 0
-            while j0 < n {
-                let j1 = min(j0 + tile, n)
-                for i in i0..<i1 {
-                    for j in j0..<j1 { y[j * m + i] = x[i * n + j] }
-                }
-                j0 = j1
-            }
-            i0 = i1
         }
     }
 

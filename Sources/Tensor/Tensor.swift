@@ -54,21 +54,6 @@ public final class Tensor {
         count = n
     }
 
-    /// Changes the outermost extent (the batch) in place, without allocating when it fits.
-    public func setBatch(_ batch: Int) {
-        if shape[0] == batch { return }
-        let inner = shape.count > 1 ? shape[1...].reduce(1, *) : 1
-        let n = batch * inner
-        if n > capacity {
-            var s = shape
-            s[0] = batch
-            reshape(s)
-            return
-        }
-        shape[0] = batch
-        count = n
-    }
-
     /// Changes the extents of a rank-2 tensor in place (within capacity): no allocation.
     @usableFromInline func setExtents(_ a: Int, _ b: Int) {
         precondition(shape.count == 2 && a * b <= capacity, "setExtents(\(a), \(b)) on \(self)")

@@ -77,7 +77,7 @@ public struct CheckpointInspection: Codable, Sendable {
             lines.append("    " + t.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                          + "\(t.shape)".padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "  norm %.6g", t.norm))
         }
-        lines.append("  configuration: " + String(decoding: (try? ConfigJSON.encode(config)) ?? Data(), as: UTF8.self))
+        lines.append("  configuration: " + String(decoding: (try? RunDirectory.json(config)) ?? Data(), as: UTF8.self))
         return lines.joined(separator: "\n")
     }
 

@@ -117,7 +117,7 @@ extension Trainer {
         let width = k + 1  // scores, then the label as a float (exact below 2^24)
         if let logits { loss.computeProbabilities(logits) }
         if miningSizes.count != comm.size { miningSizes = Array(repeating: 0, count: comm.size) }
-        for r in 0..<comm.size { miningSizes[r] = localBatchSize(step: step, rank: r) * width * 4 }
+        for r in 0..<comm.size { miningSizes[r] = sampler.localBatchSize(step: step, rank: r) * width * 4 }
         let sizes = miningSizes.map { $0 / (width * 4) }
         let total = sizes.reduce(0, +)
         if gathered.count < total * width { gathered = [Float](repeating: 0, count: total * width) }
@@ -134,11 +134,10 @@ extension Trainer {
             }
         }
         // Rank-major rows back into the order of the global batch (single-process order).
-        let start = sampler.globalRange(step: step).lowerBound
         var offset = 0
         for r in 0..<comm.size {
             for i in 0..<sizes[r] {
-                let row = globalRow(rank: r, local: i, batchStart: start, sizes: sizes)
+                let row = sampler.globalRow(step: step, rank: r, local: i)
                 for c in 0..<k { gatheredScores[row * k + c] = gathered[(offset + i) * width + c] }
                 gatheredLabels[row] = Int32(gathered[(offset + i) * width + k])
                 if r == comm.rank { rows[i] = row }
@@ -150,21 +149,5 @@ extension Trainer {
                 MiningBatch(scores: s.baseAddress!, labels: l.baseAddress!, count: total, rows: rows, ranks: comm.size)
             }
         }
-    }
-
-    /// Samples rank `rank` takes in step `step`.
-    func localBatchSize(step: Int, rank: Int) -> Int {
-        DistributedSampler(count: sampler.count, globalCount: sampler.globalCount, batchSize: sampler.batchSize, rank: rank,
-                           worldSize: sampler.worldSize, seed: sampler.seed, sharded: sampler.sharded,
-                           dropLast: sampler.dropLast).localBatchSize(step: step)
-    }
-
-    /// Row in the global batch of rank r's i-th sample: position order without sharding
-    /// (rank r takes positions congruent to r modulo W), rank-major with it.
-    func globalRow(rank r: Int, local i: Int, batchStart: Int, sizes: [Int]) -> Int {
-        if dataset.sharded { return sizes[..<r].reduce(0, +) + i }
-        let w = comm.size
-        let first = (r - batchStart % w + w) % w
-        return first + i * w
     }
 }

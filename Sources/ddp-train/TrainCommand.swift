@@ -91,7 +91,7 @@ struct TrainCommand: ParsableCommand, JobCommand {
         let log = Log(rank: comm.rank, worldSize: comm.size)
         let trainer = try Trainer(config: trainConfig, comm: comm, log: log)
         log.info("ddp-train: \(comm.size) rank\(comm.size == 1 ? "" : "s"), run directory \(trainer.run.path)")
-        log.info("configuration: " + String(decoding: try ConfigJSON.encode(trainer.config), as: UTF8.self))
+        log.info("configuration: " + String(decoding: try RunDirectory.json(trainer.config), as: UTF8.self))
         log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), \(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), \(trainer.dataset.test.count) test samples")
         if running.resume == nil, comm.rank == 0, !trainer.run.checkpoints().isEmpty {
             log.warn("\(trainer.run.path) already holds checkpoints; starting fresh (pass --resume auto to continue that run)")

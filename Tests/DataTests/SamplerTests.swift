@@ -32,6 +32,27 @@ import Tensor
         }
     }
 
+    /// globalRow puts each rank's samples where one process has them in the batch: row = position - batch start.
+    @Test(arguments: [1, 2, 3, 4])
+    func globalRowsAreBatchPositions(world: Int) {
+        for step in [0, 3, 9] {
+            var rows: [Int] = []
+            for r in 0..<world {
+                let s = DistributedSampler(count: 1000, globalCount: 1000, batchSize: 110, rank: r, worldSize: world, seed: 1, sharded: false, dropLast: false)
+                var idx = [Int](repeating: 0, count: 110), pos = [Int](repeating: 0, count: 110)
+                let n = s.indices(step: step, order: s.permutation(epoch: 0), into: &idx, positions: &pos)
+                #expect(n == s.localBatchSize(step: step))
+                #expect((0..<world).map { s.localBatchSize(step: step, rank: $0) }.reduce(0, +) == s.globalRange(step: step).count)
+                for i in 0..<n {
+                    let row = s.globalRow(step: step, rank: r, local: i)
+                    #expect(row == pos[i] - s.globalRange(step: step).lowerBound)
+                    rows.append(row)
+                }
+            }
+            #expect(rows.sorted() == Array(0..<rows.count))
+        }
+    }
+
     @Test func epochsDifferAndSeedsRepeat() {
         let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, dropLast: false)
         #expect(s.permutation(epoch: 0) != s.permutation(epoch: 1))
