@@ -75,10 +75,12 @@ public final class Optimizer {
                         s[i] = buf
                         p[i] -= lr * (d + m * buf)
                     }
+                } else if zeroingGradients {
+                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd, zeroing: true)
                 } else {
-                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd)
+                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd, zeroing: false)
                 }
-                if zeroingGradients { (g + range.lowerBound).update(repeating: 0, count: range.count) }
+                if zeroingGradients, m == 0 || nesterov { (g + range.lowerBound).update(repeating: 0, count: range.count) }
             }
         case .adamw:
             let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
@@ -103,8 +105,8 @@ public final class Optimizer {
 
     /// The common SGD case, eight floats at a time: `buf = m buf + g + wd p; p -= lr buf`.
     @inline(__always)
-    static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ s: UnsafeMutablePointer<Float>,
-                             range: Range<Int>, lr: Float, m: Float, wd: Float) {
+    static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>,
+                             range: Range<Int>, lr: Float, m: Float, wd: Float, zeroing: Bool) {
         typealias V = SIMD8<Float>
         let vm = V(repeating: m), vwd = V(repeating: wd), vlr = V(repeating: lr)
         var i = range.lowerBound
@@ -115,12 +117,14 @@ public final class Optimizer {
             let buf = vm * sv + (gv + vwd * pv)
             UnsafeMutableRawPointer(s + i).storeBytes(of: buf, as: V.self)
             UnsafeMutableRawPointer(p + i).storeBytes(of: pv - vlr * buf, as: V.self)
+            if zeroing { UnsafeMutableRawPointer(g + i).storeBytes(of: V(), as: V.self) }
             i += 8
         }
         while i < range.upperBound {
             let buf = m * s[i] + (g[i] + wd * p[i])
             s[i] = buf
             p[i] -= lr * buf
+            if zeroing { g[i] = 0 }
             i += 1
         }
     }

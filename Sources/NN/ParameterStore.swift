@@ -37,8 +37,8 @@ public final class ParameterStore {
     /// Whether a gradient buffer is kept (false for non-trained buffers such as BN running statistics).
     public let hasGradients: Bool
     /// Whether `backward` adds to the gradients (the layer contract, default) or overwrites them.
-    /// The trainer runs one backward per step and sets false: then no pass over memory zeroes
-    /// the gradients and the gradient products do not read them first.
+    /// The trainer accumulates: its optimiser clears the gradients in its own pass, which is
+    /// cheaper than overwriting (OpenBLAS clears C in a separate pass when beta is 0).
     public var accumulatesGradients = true
     private var allocated = false
 

@@ -63,7 +63,6 @@ public final class Trainer {
         dataset = try Dataset.load(config.dataConfig, seed: seed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed)
-        model.parameters.accumulatesGradients = false  // one backward per step writes the gradients
         // Same start everywhere: rank 0's initial parameters and buffers.
         try comm.broadcast(model.parameters.valueBuffer)
         try comm.broadcast(model.buffers.valueBuffer)
