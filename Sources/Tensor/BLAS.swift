@@ -7,6 +7,11 @@ public enum BLAS {
     /// - a: (m, k) if not `transA`, else (k, m), leading dimension `lda`
     /// - b: (k, n) if not `transB`, else (n, k), leading dimension `ldb`
     /// - c: (m, n), leading dimension `ldc`
+    ///
+    /// With `beta` 0, C is cleared here and OpenBLAS is called with beta 1: OpenBLAS 0.3.21
+    /// clears C in a scalar pass of its own first, which made a weight gradient (512 x 784,
+    /// k = 64) take 747 us instead of 627 and an unfolded-column gradient (144 x 3640, k = 16)
+    /// 405 us instead of 249 on one Zen core.
     @inlinable
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
@@ -18,6 +23,15 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        var beta = beta
+        if beta == 0 {
+            if ldc == n {
+                c.update(repeating: 0, count: m * n)
+            } else {
+                for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+            }
+            beta = 1
+        }
         cblas_sgemm(
             CblasRowMajor,
             transA ? CblasTrans : CblasNoTrans,
