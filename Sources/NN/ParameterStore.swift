@@ -37,8 +37,8 @@ public final class ParameterStore {
     /// Whether a gradient buffer is kept (false for non-trained buffers such as BN running statistics).
     public let hasGradients: Bool
     /// Whether `backward` adds to the gradients (the layer contract, default) or overwrites them.
-    /// The trainer accumulates: its optimiser clears the gradients in its own pass, which is
-    /// cheaper than overwriting (OpenBLAS clears C in a separate pass when beta is 0).
+    /// The trainer accumulates on one BLAS thread (its optimiser clears the gradients in its own
+    /// pass) and overwrites on several (see `Trainer.init`).
     public var accumulatesGradients = true
     private var allocated = false
 

@@ -8,10 +8,13 @@ public enum BLAS {
     /// - b: (k, n) if not `transB`, else (n, k), leading dimension `ldb`
     /// - c: (m, n), leading dimension `ldc`
     ///
-    /// With `beta` 0, C is cleared here and OpenBLAS is called with beta 1: OpenBLAS 0.3.21
-    /// clears C in a scalar pass of its own first, which made a weight gradient (512 x 784,
-    /// k = 64) take 747 us instead of 627 and an unfolded-column gradient (144 x 3640, k = 16)
-    /// 405 us instead of 249 on one Zen core.
+    /// With `beta` 0 on one BLAS thread, C is cleared here and OpenBLAS is called with beta 1:
+    /// OpenBLAS 0.3.21 clears C in a scalar pass of its own first, which made a weight gradient
+    /// (512 x 784, k = 64) take 747 us instead of 627 and an unfolded-column gradient
+    /// (144 x 3640, k = 16) 405 us instead of 249 on one Zen core. With several threads each
+    /// clears its own part of C, in its own cache; clearing all of C here would move the other
+    /// threads' parts between cores (mlp on two threads: 25k -> 20k samples/s when the VM's
+    /// cores exchange data slowly), so OpenBLAS keeps beta 0 there.
     @inlinable
     public static func gemm(
         transA: Bool = false, transB: Bool = false,
@@ -24,7 +27,7 @@ public enum BLAS {
     ) {
         if m == 0 || n == 0 { return }
         var beta = beta
-        if beta == 0 {
+        if beta == 0, openblas_get_num_threads() == 1 {
             if ldc == n {
                 c.update(repeating: 0, count: m * n)
             } else {

@@ -24,8 +24,8 @@ extension Trainer {
         let n = sampler.indices(step: step, order: epochOrder, into: indices, positions: positions)
         let globalRange = sampler.globalRange(step: step)
         let globalSamples = dataset.sharded ? config.batchSize : globalRange.count
-        // Gradients are zero here (the last update or skip cleared them), so backward adds into
-        // them: sgemm with beta 1 needs no pass of its own to clear the weight gradients first.
+        // With accumulatesGradients the gradients are zero here (the last update or skip cleared
+        // them) and backward adds into them; otherwise backward overwrites them.
         reducer.reset()
         var contribution = 0.0
 
@@ -69,7 +69,8 @@ extension Trainer {
             model.backward(logitsGradient: loss.logitsGradient, featureGradient: kind.usesFeatures ? loss.featureGradient : nil)
             mark(.backward, &clock)
         } else {
-            // No sample on this rank this step: it contributes its zero gradients.
+            // No sample on this rank this step: it contributes zero gradients.
+            if !model.parameters.accumulatesGradients { model.parameters.zeroGradients() }
             if kind == .crl, config.crlMining == .global { _ = try gatherMiningBatch(logits: nil, count: 0, step: step) }
         }
         if let error = pendingError { pendingError = nil; throw error }
@@ -83,10 +84,11 @@ extension Trainer {
         let stop = stepReduction[2] > 0
         mark(.communication, &clock)
         if stepReduction[0] > 0 {
-            model.parameters.zeroGradients()
+            if model.parameters.accumulatesGradients { model.parameters.zeroGradients() }
             return StepResult(loss: .nan, skipped: true, samples: globalSamples, stopRequested: stop)
         }
-        optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr, zeroingGradients: true)
+        optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr,
+                       zeroingGradients: model.parameters.accumulatesGradients)
         mark(.optimizer, &clock)
         return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
     }

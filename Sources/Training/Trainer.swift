@@ -72,6 +72,11 @@ public final class Trainer {
                 do { try c.allReduceSum(buffer) } catch { c.abort("sync batch norm: \(error)", code: 1) }
             }
         }
+        // One BLAS thread: backward adds into zeroed gradients (sgemm with beta 1) and the optimiser
+        // clears them in its pass. Several: each OpenBLAS thread clears its own part of a weight
+        // gradient (beta 0) and the optimiser leaves the gradients alone, so that no part moves
+        // between cores twice a step (see BLAS.gemm).
+        model.parameters.accumulatesGradients = BLASRuntime.threads == 1
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
         loss = LossFunction(config.lossConfig, classes: dataset.classes, featureDimension: model.featureDimension)
         schedule = config.lrSchedule

@@ -157,6 +157,26 @@ import Testing
         #expect(abs(opt.state[0] - 1.134) < 1e-6)
     }
 
+    /// Clearing the gradients in the update's pass changes nothing else, for every optimiser
+    /// (the SIMD body and the tail of the momentum loop included).
+    @Test(arguments: [OptimizerConfig(kind: .sgd, momentum: 0.9, weightDecay: 0.01),
+                      OptimizerConfig(kind: .sgd, momentum: 0, weightDecay: 0.01),
+                      OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0.01),
+                      OptimizerConfig(kind: .adamw, weightDecay: 0.01)])
+    func updateThatClearsGradients(config: OptimizerConfig) {
+        let n = 21
+        var p1 = (0..<n).map { Float($0) * 0.1 - 1 }, p2 = p1
+        let plain = Optimizer(config, parameterCount: n), clearing = Optimizer(config, parameterCount: n)
+        for step in 0..<3 {
+            var g1 = (0..<n).map { Float(($0 * 7 + step) % 5) - 2 }, g2 = g1
+            plain.step(parameters: &p1, gradients: &g1, lr: 0.1)
+            clearing.step(parameters: &p2, gradients: &g2, lr: 0.1, zeroingGradients: true)
+            #expect(p1 == p2)
+            #expect(g2 == [Float](repeating: 0, count: n))
+            #expect(g1 != g2)
+        }
+    }
+
     @Test func sgdNesterovStepByHand() {
         var p: [Float] = [1.0], g: [Float] = [0.5]
         let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0), parameterCount: 1)

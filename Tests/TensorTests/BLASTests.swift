@@ -43,6 +43,40 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
         }
     }
 
+    /// beta 0 ignores what C held (NaN here), with a leading dimension wider than the product
+    /// (the columns beyond it stay untouched), on one thread (C cleared by `BLAS.gemm`) and on
+    /// two (cleared by OpenBLAS).
+    @Test(arguments: [1, 2])
+    func betaZeroIgnoresC(threads: Int) {
+        let before = BLASRuntime.threads
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(before) }
+        var rng = RandomSource(seed: 11)
+        let m = 37, n = 45, k = 19, ldc = 50
+        let a = (0..<(m * k)).map { _ in rng.nextUniform() * 2 - 1 }
+        let b = (0..<(k * n)).map { _ in rng.nextUniform() * 2 - 1 }
+        var c = [Float](repeating: .nan, count: m * ldc)
+        for i in 0..<m { for j in n..<ldc { c[i * ldc + j] = 7 } }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    BLAS.gemm(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
+                              beta: 0, c: pc.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+        let want = naiveGemm(transA: false, transB: false, m: m, n: n, k: k, a: a, b: b)
+        for i in 0..<m {
+            for j in 0..<ldc {
+                if j < n {
+                    #expect(abs(Double(c[i * ldc + j]) - want[i * n + j]) <= 1e-4 * Double(k), "at (\(i), \(j))")
+                } else {
+                    #expect(c[i * ldc + j] == 7, "column \(j) beyond n was written")
+                }
+            }
+        }
+    }
+
     @Test func kernelChoiceFollowsCPU() {
         let avx512 = CPUFeatures(cpuinfo: "model name\t: Test CPU\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n")
         let avx2 = CPUFeatures(cpuinfo: "flags\t\t: fpu sse2 avx avx2 fma\n")
