@@ -36,7 +36,7 @@ let package = Package(
         ),
 
         // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),

@@ -1,3 +1,4 @@
+import CBLAS
 import Testing
 @testable import Tensor
 
@@ -48,9 +49,11 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
     /// two (cleared by OpenBLAS).
     @Test(arguments: [1, 2])
     func betaZeroIgnoresC(threads: Int) {
-        let before = BLASRuntime.threads
-        BLASRuntime.setThreads(threads)
-        defer { BLASRuntime.setThreads(before) }
+        // OpenBLAS's count only: `BLASRuntime.setThreads` would also change `Parallel.threads`,
+        // which sizes the convolution chunks other tests are running with.
+        let before = openblas_get_num_threads()
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(before) }
         var rng = RandomSource(seed: 11)
         let m = 37, n = 45, k = 19, ldc = 50
         let a = (0..<(m * k)).map { _ in rng.nextUniform() * 2 - 1 }
