@@ -111,16 +111,23 @@ public final class GradientReducer {
     }
 
     /// Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN and infinities.
+    /// Four independent sums, so that the loop runs at memory speed rather than at one
+    /// addition's latency per eight floats.
     static func allFinite(_ p: UnsafePointer<Float>, count n: Int) -> Bool {
-        var acc = SIMD8<Float>()
+        typealias V = SIMD8<Float>
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        let raw = UnsafeRawPointer(p)
         var j = 0
-        while j + 8 <= n {
-            acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) * 0
-            j += 8
+        while j + 32 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: 4 * j, as: V.self) * 0
+            a1 += raw.loadUnaligned(fromByteOffset: 4 * (j + 8), as: V.self) * 0
+            a2 += raw.loadUnaligned(fromByteOffset: 4 * (j + 16), as: V.self) * 0
+            a3 += raw.loadUnaligned(fromByteOffset: 4 * (j + 24), as: V.self) * 0
+            j += 32
         }
         var tail: Float = 0
         while j < n { tail += p[j] * 0; j += 1 }
-        return !(acc.sum() + tail).isNaN
+        return !(((a0 + a1) + (a2 + a3)).sum() + tail).isNaN
     }
 
     private func start(_ i: Int) throws {

@@ -24,6 +24,23 @@ import Testing
         }
     }
 
+    /// The finite check finds a NaN or infinity at any place: in each of its four vector
+    /// sums and in the scalar tail, for lengths around its 32-float stride.
+    @Test func finiteCheckFindsEveryPosition() {
+        for n in [1, 7, 31, 32, 33, 64, 100, 257] {
+            var values = (0..<n).map { Float($0) * 1e30 }
+            #expect(GradientReducer.allFinite(values, count: n), "n=\(n)")
+            for position in 0..<n {
+                for bad in [Float.nan, .infinity, -.infinity] {
+                    let kept = values[position]
+                    values[position] = bad
+                    #expect(!GradientReducer.allFinite(values, count: n), "n=\(n), \(bad) at \(position)")
+                    values[position] = kept
+                }
+            }
+        }
+    }
+
     @Test func oneProcessFinishesAndSeesNonFiniteGradients() throws {
         var gradients: [Float] = [1, 2, .nan, 4, 5, 6, 7, 8, 9, 10]
         try gradients.withUnsafeMutableBufferPointer { g in
