@@ -28,6 +28,16 @@ for n in 2 3; do
 done
 pass "--bucket-mode overlap (non-blocking buckets, a small first one): 2 and 3 ranks agree with one process"
 
+# Two BLAS threads (backward overwrites the gradients) train as one (backward adds into
+# gradients the optimiser cleared), in one process and on 2 ranks.
+for n in 1 2; do
+  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 2 \
+    --run-dir "$TMP/threads2-$n" > /dev/null 2>&1 || fail "--threads 2 on $n ranks"
+  diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/threads2-$n/final.safetensors" 1e-4) \
+    || fail "--threads 2 on $n ranks differs from one thread: $diff"
+done
+pass "two BLAS threads per rank (gradients overwritten) agree with one (gradients accumulated and cleared)"
+
 # The weighting must matter: a different seed gives clearly different parameters.
 run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 --seed 1 \
   --run-dir "$TMP/other-seed" > /dev/null 2>&1
