@@ -64,24 +64,25 @@ public final class Optimizer {
             let m = config.momentum, nesterov = config.nesterov
             // One thread: splitting this memory-bound pass costs more (waking threads while
             // OpenBLAS's own spin) than it saves (bench: mlp 46k -> 49k samples/s on 2 cores).
-            let range = 0..<n
-            do {
-                if m == 0 {
-                    for i in range { p[i] -= lr * (g[i] + wd * p[i]) }
-                } else if nesterov {
-                    for i in range {
-                        let d = g[i] + wd * p[i]
-                        let buf = m * s[i] + d
-                        s[i] = buf
-                        p[i] -= lr * (d + m * buf)
-                    }
-                } else if zeroingGradients {
-                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd, zeroing: true)
-                } else {
-                    Self.momentumStep(p, g, s, range: range, lr: lr, m: m, wd: wd, zeroing: false)
+            if m == 0 {
+                for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
+            } else if nesterov {
+                for i in 0..<n {
+                    let d = g[i] + wd * p[i]
+                    let buf = m * s[i] + d
+                    s[i] = buf
+                    p[i] -= lr * (d + m * buf)
                 }
-                if zeroingGradients, m == 0 || nesterov { (g + range.lowerBound).update(repeating: 0, count: range.count) }
+            } else {
+                // Two calls with a constant flag: the loop is specialised for each.
+                if zeroingGradients {
+                    Self.momentumStep(p, g, s, count: n, lr: lr, m: m, wd: wd, zeroing: true)
+                } else {
+                    Self.momentumStep(p, g, s, count: n, lr: lr, m: m, wd: wd, zeroing: false)
+                }
             }
+            // momentumStep clears as it goes; the other two loops leave it to one more pass.
+            if zeroingGradients, m == 0 || nesterov { g.update(repeating: 0, count: n) }
         case .adamw:
             let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
             let t = Float(stepCount)
@@ -90,27 +91,24 @@ public final class Optimizer {
             let c2root = c2.squareRoot()
             let m1 = s, m2 = s + n
             let decay = 1 - lr * wd
-            let range = 0..<n
-            do {
-                for i in range {
-                    p[i] *= decay
-                    m1[i] = b1 * m1[i] + (1 - b1) * g[i]
-                    m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i]
-                    p[i] -= stepSize * m1[i] / (m2[i].squareRoot() / c2root + eps)
-                }
-                if zeroingGradients { (g + range.lowerBound).update(repeating: 0, count: range.count) }
+            for i in 0..<n {
+                p[i] *= decay
+                m1[i] = b1 * m1[i] + (1 - b1) * g[i]
+                m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i]
+                p[i] -= stepSize * m1[i] / (m2[i].squareRoot() / c2root + eps)
             }
+            if zeroingGradients { g.update(repeating: 0, count: n) }
         }
     }
 
     /// The common SGD case, eight floats at a time: `buf = m buf + g + wd p; p -= lr buf`.
     @inline(__always)
     static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>,
-                             range: Range<Int>, lr: Float, m: Float, wd: Float, zeroing: Bool) {
+                             count n: Int, lr: Float, m: Float, wd: Float, zeroing: Bool) {
         typealias V = SIMD8<Float>
         let vm = V(repeating: m), vwd = V(repeating: wd), vlr = V(repeating: lr)
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {
+        var i = 0
+        while i + 8 <= n {
             let pv = UnsafeRawPointer(p + i).loadUnaligned(as: V.self)
             let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
             let sv = UnsafeRawPointer(s + i).loadUnaligned(as: V.self)
@@ -120,7 +118,7 @@ public final class Optimizer {
             if zeroing { UnsafeMutableRawPointer(g + i).storeBytes(of: V(), as: V.self) }
             i += 8
         }
-        while i < range.upperBound {
+        while i < n {
             let buf = m * s[i] + (g[i] + wd * p[i])
             s[i] = buf
             p[i] -= lr * buf
