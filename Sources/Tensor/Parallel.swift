@@ -2,7 +2,7 @@ import Dispatch
 
 /// Splits memory-bound loops over the threads a rank may use, next to the
 /// BLAS threads: with several threads per rank, loops outside matrix products
-/// (unfolding, pooling, batch norm, the optimiser) would otherwise run on one
+/// (unfolding, pooling, batch norm, ReLU) would otherwise run on one
 /// core while the others wait. With one thread (the usual case under mpirun,
 /// one rank per core) the body simply runs.
 public enum Parallel {
