@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing, builds, runs the
-# single-process suite (swift test) and the multi-rank scripts under Tests/mpi.
+# single-process suite (swift test) and the multi-rank scripts under Tests/mpi, then
+# the numerics-sensitive tests again under every other OpenBLAS kernel this CPU can run.
+#
+# TEST_KERNELS: "all" (default: every kernel `ddp-train doctor --blas-kernels` lists),
+# "none", or a list such as "Haswell SkylakeX". A user's OPENBLAS_CORETYPE is honoured
+# for the main run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +14,8 @@ start=$(date +%s)
 swift build -c release
 echo "test: release build took $(( $(date +%s) - start ))s"
 
-# The test process runs the BLAS kernel the program itself chooses on this CPU.
+# The test process runs the BLAS kernel the program runs: the user's OPENBLAS_CORETYPE, or
+# the one the program chooses on this CPU.
 export OPENBLAS_CORETYPE="$(.build/release/ddp-train doctor --blas-coretype)"
 echo "test: OpenBLAS kernel $OPENBLAS_CORETYPE"
 start=$(date +%s)
@@ -22,4 +28,21 @@ for t in Tests/mpi/test-*.sh; do
   bash "$t"
 done
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
+
+runnable=" $(.build/release/ddp-train doctor --blas-kernels | tr '\n' ' ') "
+kernels=${TEST_KERNELS:-all}
+[ "$kernels" = all ] && kernels=$runnable
+[ "$kernels" = none ] && kernels=""
+start=$(date +%s)
+for k in $kernels; do
+  [ "${k,,}" = "${OPENBLAS_CORETYPE,,}" ] && continue
+  if [[ "$runnable" != *" $k "* ]]; then
+    echo "test: skipping OPENBLAS_CORETYPE=$k: this CPU cannot run it (it can run:$runnable)"
+    continue
+  fi
+  echo "test: numerics under OPENBLAS_CORETYPE=$k"
+  OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|TrainingTests'
+  OPENBLAS_CORETYPE=$k bash Tests/mpi/test-equivalence.sh
+done
+[ -n "$kernels" ] && echo "test: other kernels took $(( $(date +%s) - start ))s"
 echo "test: all passed"

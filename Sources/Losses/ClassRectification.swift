@@ -1,6 +1,6 @@
 /// The class rectification term of CRL: hard-sample triplets of the batch's
 /// minority classes (Dong, Gong and Zhu, "Imbalanced Deep Learning by Minority
-/// Class Incremental Rectification", TPAMI 2019), as LOSSES.md defines it.
+/// Class Incremental Rectification", TPAMI 2019), as docs/losses.md defines it.
 ///
 /// Works on any batch given as scores (softmax probabilities) and labels, so
 /// the same code mines a rank's local batch and the all-gathered global batch.

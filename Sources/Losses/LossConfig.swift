@@ -1,4 +1,4 @@
-/// The losses the trainer offers (see docs/losses.md and shared LOSSES.md).
+/// The losses the trainer offers (see docs/losses.md).
 public enum LossKind: String, Codable, CaseIterable, Sendable {
     /// Cross-entropy, optionally class-weighted (PyTorch's weighted mean).
     case ce

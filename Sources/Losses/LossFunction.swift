@@ -22,7 +22,7 @@ public struct MiningBatch {
     }
 }
 
-/// The losses of LOSSES.md with their gradients, on a batch of logits (and features).
+/// The losses of docs/losses.md with their gradients, on a batch of logits (and features).
 ///
 /// `compute` returns the loss and fills `logitsGradient` (B, K) and, for the IB
 /// losses, `featureGradient` (B, D). Means are taken over `normalizer`: the

@@ -6,7 +6,7 @@ import Tensor
 /// `W (outC, C*k*k) x cols (C*k*k, Bc*OH*OW)` is already the chunk's slice of
 /// the (outC, B, OH, OW) output (written with the whole row's leading
 /// dimension), so no transposes follow. The batch is unfolded chunk by chunk
-/// into a workspace of about `Workspace.chunkFloats` floats that stays in
+/// into a workspace of about `workspace.chunkFloats` floats that stays in
 /// cache, instead of one whole-batch buffer that would stream through memory
 /// twice; backward unfolds each chunk again.
 ///
@@ -53,9 +53,9 @@ public final class Conv2d: Layer {
         return (b, h, w, oh, ow, oh * ow)
     }
 
-    /// Samples per chunk: the chunk's columns fill about `Workspace.chunkFloats` floats.
+    /// Samples per chunk: the chunk's columns fill about `workspace.chunkFloats` floats.
     private func chunkSize(batch b: Int, plane p: Int) -> Int {
-        max(1, min(b, Workspace.chunkFloats / max(ckk * p, 1)))
+        max(1, min(b, workspace.chunkFloats / max(ckk * p, 1)))
     }
 
     /// The columns of samples `b0 ..< b0 + n` (the input itself for 1x1 convolutions).
@@ -153,10 +153,14 @@ public final class Workspace {
     /// the product that reads it (bench: resnet32 and cnn steps about 20% faster than with
     /// whole-batch columns), 2 MB per thread: with several threads each product is split, and
     /// fewer, larger calls cost less synchronisation (resnet32 on two threads +5-10%).
-    public static var chunkFloats: Int { (1 << 19) * max(1, Parallel.threads) }
+    public var chunkFloats: Int { fixedChunkFloats ?? (1 << 19) * max(1, Parallel.threads) }
+    private let fixedChunkFloats: Int?
     private let storage = Tensor(shape: [1])
 
-    public init() {}
+    /// - chunkFloats: a fixed chunk size (tests), instead of one that follows the rank's threads.
+    public init(chunkFloats: Int? = nil) {
+        fixedChunkFloats = chunkFloats
+    }
 
     /// At least `count` floats, valid until the next call by any layer.
     public func buffer(count: Int) -> UnsafeMutablePointer<Float> {

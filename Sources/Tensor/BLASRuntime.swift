@@ -56,35 +56,108 @@ public enum BLASRuntime {
         Parallel.threads = max(1, count)
     }
 
-    /// Kernels that use the CPU's wide vector units.
-    static let fastKernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids", "haswell", "zen"]
-    static let avx512Kernels: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+    // MARK: - Kernel choice
 
-    /// The `OPENBLAS_CORETYPE` that fits `cpu` better than `core`, or nil when `core` fits.
-    public static func betterCoreType(for cpu: CPUFeatures, current core: String) -> String? {
-        let core = core.lowercased()
-        if cpu.avx512f, !avx512Kernels.contains(core) { return "SkylakeX" }
-        if cpu.avx2, cpu.fma, !fastKernels.contains(core) { return "Haswell" }
+    /// OpenBLAS kernels for x86-64 CPUs with wide vector units, narrowest first, with what
+    /// each needs from the CPU. OpenBLAS 0.3.21 does not know AMD Zen 4 and 5 by name; it runs
+    /// them as Cooper Lake (AVX-512 with bfloat16), which is what fits them.
+    static let vectorKernels: [(name: String, width: Int, runs: @Sendable (CPUFeatures) -> Bool)] = [
+        ("Haswell", 256, { $0.avx2 && $0.fma }),
+        ("Zen", 256, { $0.avx2 && $0.fma }),
+        ("SkylakeX", 512, { $0.avx512f }),
+        ("Cooperlake", 512, { $0.avx512f && $0.avx512bf16 }),
+        ("SapphireRapids", 512, { $0.avx512f && $0.avx512bf16 }),
+    ]
+
+    static func kernel(named name: String) -> (name: String, width: Int, runs: @Sendable (CPUFeatures) -> Bool)? {
+        vectorKernels.first { $0.name.lowercased() == name.lowercased() }
+    }
+
+    /// Vector width in bits that `cpu` offers to OpenBLAS's kernels (0: neither AVX2 nor AVX-512).
+    static func vectorWidth(of cpu: CPUFeatures) -> Int {
+        cpu.avx512f ? 512 : (cpu.avx2 && cpu.fma ? 256 : 0)
+    }
+
+    /// The kernels of `vectorKernels` that `cpu` can run (the test scripts run the numerics under each).
+    public static func runnableKernels(for cpu: CPUFeatures) -> [String] {
+        vectorKernels.filter { $0.runs(cpu) && $0.name != "SapphireRapids" }.map(\.name)
+    }
+
+    /// The widest kernel `cpu` can run: Cooperlake with AVX-512 and bfloat16, SkylakeX with
+    /// AVX-512, Haswell with AVX2 and FMA, nil otherwise (OpenBLAS's own choice stands).
+    public static func fittingCoreType(for cpu: CPUFeatures) -> String? {
+        if cpu.avx512f { return cpu.avx512bf16 ? "Cooperlake" : "SkylakeX" }
+        if cpu.avx2, cpu.fma { return "Haswell" }
         return nil
     }
 
-    /// Re-executes the program with a fitting `OPENBLAS_CORETYPE` when OpenBLAS
-    /// picked a generic kernel for this CPU; returns when nothing needs doing.
+    /// The `OPENBLAS_CORETYPE` that fits `cpu` better than the kernel `core` OpenBLAS runs,
+    /// or nil when `core` uses the CPU's full vector width.
+    public static func betterCoreType(for cpu: CPUFeatures, current core: String) -> String? {
+        let width = kernel(named: core)?.width ?? 0
+        guard width < vectorWidth(of: cpu) else { return nil }
+        return fittingCoreType(for: cpu)
+    }
+
+    /// What a user's `OPENBLAS_CORETYPE` means on this CPU.
+    public enum UserKernel: Equatable, Sendable {
+        /// It uses the CPU's full vector width (or the program has nothing better).
+        case fits
+        /// It runs, but narrower than the CPU could: a warning, with the kernel that would fit.
+        case narrower(set: String, running: String, wouldFit: String)
+        /// The CPU lacks instructions the kernel uses: it would stop with an illegal instruction.
+        case cannotRun(set: String, fits: String?)
+
+        /// The message for the user, nil when the kernel fits.
+        public var message: String? {
+            switch self {
+            case .fits:
+                return nil
+            case let .narrower(set, running, wouldFit):
+                let kernel = set.lowercased() == running.lowercased() ? "that kernel" : "OpenBLAS runs \(running) for it, which"
+                return "OPENBLAS_CORETYPE=\(set) is set: \(kernel) is narrower than this CPU's vector units; OPENBLAS_CORETYPE=\(wouldFit), or leaving it unset, makes matrix products faster"
+            case let .cannotRun(set, fits):
+                let hint = fits.map { " Set OPENBLAS_CORETYPE=\($0) or unset it." } ?? " Unset it."
+                return "OPENBLAS_CORETYPE=\(set) names a kernel whose instructions this CPU lacks: every matrix product would stop the program with an illegal instruction.\(hint)"
+            }
+        }
+    }
+
+    /// Judges the user's `OPENBLAS_CORETYPE` value `set`, which OpenBLAS runs as `running`.
+    public static func judge(userCoreType set: String, running: String, cpu: CPUFeatures) -> UserKernel {
+        if let wanted = kernel(named: set), !wanted.runs(cpu) {
+            return .cannotRun(set: set, fits: fittingCoreType(for: cpu))
+        }
+        if let better = betterCoreType(for: cpu, current: running) {
+            return .narrower(set: set, running: running, wouldFit: better)
+        }
+        return .fits
+    }
+
+    /// Makes OpenBLAS run a kernel that fits this CPU before any BLAS work, and returns what the
+    /// user should be told (rank 0 prints it), nil when all is well.
     ///
-    /// Does nothing when the user set `OPENBLAS_CORETYPE`, or after one re-execution.
-    public static func ensureFittingKernel() {
+    /// - A user's `OPENBLAS_CORETYPE` is honoured: narrower than the CPU could run gives a
+    ///   warning; a kernel the CPU cannot run throws `BLASKernelError` (it would crash).
+    /// - Otherwise, when OpenBLAS picked a generic kernel (Debian's 0.3.21 does not recognise
+    ///   some recent CPUs), the program re-executes itself once with a fitting
+    ///   `OPENBLAS_CORETYPE`: OpenBLAS reads it only when it loads.
+    public static func ensureFittingKernel() throws -> String? {
         let env = ProcessInfo.processInfo.environment
-        if env["OPENBLAS_CORETYPE"] != nil { return }
-        guard let wanted = betterCoreType(for: .current, current: coreName) else { return }
+        if env["DDP_TRAIN_BLAS_REEXEC"] == nil, let set = env["OPENBLAS_CORETYPE"], !set.isEmpty {
+            let verdict = judge(userCoreType: set, running: coreName, cpu: .current)
+            if case .cannotRun = verdict { throw BLASKernelError(message: verdict.message ?? "") }
+            return verdict.message
+        }
+        guard let wanted = betterCoreType(for: .current, current: coreName) else { return nil }
         if env["DDP_TRAIN_BLAS_REEXEC"] != nil {
-            FileHandle.standardError.write(Data("warning: OpenBLAS still runs its \(coreName) kernel after OPENBLAS_CORETYPE=\(wanted); matrix products will be slow\n".utf8))
-            return
+            return "OpenBLAS still runs its \(coreName) kernel after OPENBLAS_CORETYPE=\(wanted); matrix products will be slow"
         }
         setenv("OPENBLAS_CORETYPE", wanted, 1)
         setenv("DDP_TRAIN_BLAS_REEXEC", "1", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv returns only on failure: carry on with the slow kernel.
-        FileHandle.standardError.write(Data("warning: could not re-execute with OPENBLAS_CORETYPE=\(wanted) (errno \(errno)); matrix products will be slow\n".utf8))
+        return "could not re-execute with OPENBLAS_CORETYPE=\(wanted) (errno \(errno)); matrix products will be slow"
     }
 
     /// BLAS threads per rank: the host's cores shared among the ranks on this
@@ -112,4 +185,10 @@ public enum BLASRuntime {
         }
         return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
+}
+
+/// A user's `OPENBLAS_CORETYPE` that this CPU cannot run.
+public struct BLASKernelError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

@@ -5,6 +5,8 @@ public struct CPUFeatures: Sendable {
     public var avx512f: Bool
     public var avx2: Bool
     public var fma: Bool
+    /// AVX-512 bfloat16 instructions (Cooper Lake, Sapphire Rapids, AMD Zen 4 and 5).
+    public var avx512bf16: Bool
     public var modelName: String
 
     /// The features of this machine's CPU.
@@ -27,6 +29,7 @@ public struct CPUFeatures: Sendable {
         avx512f = flags.contains("avx512f")
         avx2 = flags.contains("avx2")
         fma = flags.contains("fma")
+        avx512bf16 = flags.contains("avx512_bf16")
         modelName = model
     }
 }

@@ -38,8 +38,10 @@ public enum Doctor {
         public var allreduceOk: Bool
         public var cpu: String
         public var ranks: [RankReport]
-        /// Why the installation is not fit, empty when it is.
+        /// Why the installation is not fit, empty when it is (the exit status follows these).
         public var failures: [String]
+        /// What works but could be better (a narrower BLAS kernel than the CPU could run).
+        public var warnings: [String]
 
         enum CodingKeys: String, CodingKey {
             case worldSize = "world_size"
@@ -49,7 +51,7 @@ public enum Doctor {
             case datasetPresent = "dataset_present"
             case datasetLayout = "dataset_layout"
             case allreduceOk = "allreduce_ok"
-            case cpu, ranks, failures
+            case cpu, ranks, failures, warnings
         }
     }
 
@@ -78,8 +80,11 @@ public enum Doctor {
         for r in ranks where !r.blasFlushesDenormals {
             failures.append("rank \(r.rank) on \(r.host): sgemm does not flush denormals on all its threads (training slows down when values get tiny)")
         }
+        var warnings: [String] = []
         for r in ranks where !r.blasKernelFits {
-            failures.append("rank \(r.rank) on \(r.host): OpenBLAS runs its generic \(r.blasCore) kernel although the CPU has wider vector units")
+            let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+            let better = BLASRuntime.fittingCoreType(for: .current).map { "; \($0) would fit" } ?? ""
+            warnings.append("rank \(r.rank) on \(r.host): OpenBLAS runs its \(r.blasCore) kernel\(set), narrower than the CPU's vector units\(better)")
         }
 
         var layout: String?
@@ -91,7 +96,8 @@ public enum Doctor {
         return Report(
             worldSize: comm.size, mpiLibrary: comm.libraryVersion, zstdVersion: Zstd.version,
             dataDirectory: dataDirectory, datasetPresent: layout != nil, datasetLayout: layout,
-            allreduceOk: allreduceOk, cpu: CPUFeatures.current.modelName, ranks: ranks, failures: failures)
+            allreduceOk: allreduceOk, cpu: CPUFeatures.current.modelName, ranks: ranks, failures: failures,
+            warnings: warnings)
     }
 
     /// All-reduce (sum, max; Float, Double, Int64; blocking and not), broadcast and all-gather with known answers.
@@ -153,8 +159,12 @@ public enum Doctor {
             lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  \(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))")
         }
         lines.append("")
+        if !report.warnings.isEmpty {
+            lines.append("Warnings:")
+            lines += report.warnings.map { "  - \($0)" }
+        }
         if report.failures.isEmpty {
-            lines.append("All checks passed.")
+            lines.append(report.warnings.isEmpty ? "All checks passed." : "All checks passed, with warnings.")
         } else {
             lines.append("Problems:")
             lines += report.failures.map { "  - \($0)" }

@@ -4,8 +4,8 @@ import Losses
 import Tensor
 
 /// Checks the losses, class weights and long-tail counts against a file in the
-/// format of `shared/golden/losses.json` (reference values computed with PyTorch
-/// in float64). Tolerances as in LOSSES.md: values `|got - want| <= 1e-4 max(1, |want|)`,
+/// format of `Tests/golden/losses.json` (reference values computed with PyTorch
+/// in float64). Tolerances (docs/losses.md): values `|got - want| <= 1e-4 max(1, |want|)`,
 /// gradients `max |got - want| <= 1e-4 max(1, max |want|)`.
 public enum GoldenVerifier {
     /// One checked case.

@@ -229,7 +229,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if crlKappa < 1 { out.append("--crl-kappa must be at least 1, got \(crlKappa)") }
         if crlRho <= 0 || crlRho > 1 { out.append("--crl-rho must be in (0, 1], got \(crlRho)") }
         if cbBeta <= 0 || cbBeta >= 1 { out.append("--cb-beta must be in (0, 1), got \(cbBeta)") }
-        if let m = maxSteps, m < 1 { out.append("--max-steps must be at least 1, got \(m)") }
+        if let m = maxSteps, m < 0 { out.append("--max-steps must be at least 0, got \(m)") }
         if let t = threads, t < 1 { out.append("--threads must be at least 1, got \(t)") }
         if let c = classes, c < 2 { out.append("--classes must be at least 2, got \(c)") }
         if bucketFirstMib <= 0 || bucketMib <= 0 { out.append("--bucket-first-mib and --bucket-mib must be positive") }

@@ -22,8 +22,9 @@ extension Trainer {
     func trainStep(epoch: Int, step: Int, lr: Float) throws -> StepResult {
         let kind = lossKind(epoch: epoch)
         let n = sampler.indices(step: step, order: epochOrder, into: indices, positions: positions)
-        let globalRange = sampler.globalRange(step: step)
-        let globalSamples = dataset.sharded ? config.batchSize : globalRange.count
+        // The ranks' shares add up to the global batch, sharded or not; the last batch of an
+        // epoch is smaller than --batch-size.
+        let globalSamples = sampler.globalRange(step: step).count
         // With accumulatesGradients the gradients are zero here (the last update or skip cleared
         // them) and backward adds into them; otherwise backward overwrites them.
         reducer.reset()

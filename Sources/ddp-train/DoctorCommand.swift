@@ -17,6 +17,9 @@ struct DoctorCommand: ParsableCommand, JobCommand {
     @Flag(name: .long, help: "Print only the OPENBLAS_CORETYPE this program runs with, for scripts that run other BLAS programs (the tests).")
     var blasCoretype = false
 
+    @Flag(name: .long, help: "Print the OpenBLAS kernels this CPU can run, one per line (the tests run their numerics under each).")
+    var blasKernels = false
+
     @Option(name: .long, help: "Data directory to look for.")
     var data: String = DatasetLayout.defaultDirectory
 
@@ -32,6 +35,10 @@ struct DoctorCommand: ParsableCommand, JobCommand {
     func run(comm: Communicator) throws -> Int32 {
         if blasCoretype {
             if comm.rank == 0 { print(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? BLASRuntime.coreName) }
+            return 0
+        }
+        if blasKernels {
+            if comm.rank == 0 { print(BLASRuntime.runnableKernels(for: .current).joined(separator: "\n")) }
             return 0
         }
         let report = try Doctor.run(comm: comm, dataDirectory: data)

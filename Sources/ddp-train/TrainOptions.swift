@@ -105,7 +105,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Random seed (initialisation, sub-sampling, shuffling, augmentation).")
     var seed: Int = 0
 
-    @Option(help: "Stop after this many optimiser steps in total (a normal end of the run).")
+    @Option(help: "Stop after this many optimiser steps in total (a normal end of the run; 0 writes the initial weights).")
     var maxSteps: Int?
 
     @Flag(inversion: .prefixedNo, help: "Batch-norm statistics summed over all ranks in training.")

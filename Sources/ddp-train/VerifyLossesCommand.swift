@@ -6,7 +6,7 @@ import Training
 struct VerifyLossesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-losses",
-        abstract: "Check the losses, class weights, long-tail counts and metric-learning losses against a golden file (format of shared/golden/losses.json).",
+        abstract: "Check the losses, class weights, long-tail counts and metric-learning losses against a golden file (format of Tests/golden/losses.json; docs/losses.md describes it).",
         discussion: "Prints one line per failing case, then 'N passed, M failed'; exits 1 if any failed.")
 
     @Argument(help: "The golden file.")

@@ -5,7 +5,15 @@ import Tensor
 // 1. Make OpenBLAS run a kernel that fits this CPU (may re-execute the program), and
 //    flush denormal floats to zero: training drives some values into the denormal range,
 //    where x86 arithmetic is many times slower (bench: mlp fell from 47k to 24k samples/s).
-BLASRuntime.ensureFittingKernel()
+//    A user's OPENBLAS_CORETYPE is honoured; rank 0 says when it is narrower than the CPU.
+do {
+    if let warning = try BLASRuntime.ensureFittingKernel(), Launch.rankFromEnvironment == 0 {
+        FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+    }
+} catch {
+    if Launch.rankFromEnvironment == 0 { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }
+    exit(1)
+}
 BLASRuntime.flushDenormalsEverywhere()
 
 // 2. Expand --recipe and --config into options placed before the command line's own,

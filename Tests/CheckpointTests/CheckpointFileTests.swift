@@ -2,10 +2,24 @@ import Foundation
 import Testing
 @testable import Checkpoint
 
-func temporaryPath(_ name: String) -> String {
-    let dir = NSTemporaryDirectory() + "ddp-train-ckpt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir + "/" + name
+/// Runs `body` with a path named `name` in a directory of its own, removed afterwards.
+func withTemporaryPath<T>(_ name: String, _ body: (String) throws -> T) throws -> T {
+    let dir = NSTemporaryDirectory() + "ddp-train-ckpt-\(getpid())-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    return try body(dir + "/" + name)
+}
+
+/// SplitMix64: the same weight-like values on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 @Suite struct CheckpointFileTests {
@@ -37,7 +51,7 @@ func temporaryPath(_ name: String) -> String {
     }
 
     func writeSample(_ path: String, count: Int = 50_000) throws -> [Float] {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(state: 42)
         let a = (0..<count).map { _ in Float.random(in: -0.05...0.05, using: &rng) }
         let b: [Float] = [1, 2, 3, 4, 5, 6]
         try a.withUnsafeBufferPointer { pa in
@@ -51,7 +65,10 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func writeAndReadBack() throws {
-        let path = temporaryPath("step-00000001.ckpt")
+        try withTemporaryPath("step-00000001.ckpt") { try writeAndReadBack(path: $0) }
+    }
+
+    func writeAndReadBack(path: String) throws {
         let a = try writeSample(path)
         let c = try CheckpointFile.read(path: path)
         #expect(String(decoding: c.manifest, as: UTF8.self) == "{\"hello\": 1}")
@@ -66,7 +83,10 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func damagedFilesAreRefusedWithTheReason() throws {
-        let path = temporaryPath("x.ckpt")
+        try withTemporaryPath("x.ckpt") { try damagedFilesAreRefused(path: $0) }
+    }
+
+    func damagedFilesAreRefused(path: String) throws {
         _ = try writeSample(path)
         let good = [UInt8](FileManager.default.contents(atPath: path)!)
         func reason(_ bytes: [UInt8]) -> String {
@@ -90,7 +110,10 @@ func temporaryPath(_ name: String) -> String {
     }
 
     @Test func safetensorsRoundTrip() throws {
-        let path = temporaryPath("w.safetensors")
+        try withTemporaryPath("w.safetensors") { try safetensorsRoundTrip(path: $0) }
+    }
+
+    func safetensorsRoundTrip(path: String) throws {
         try SafeTensors.write([
             .init(name: "fc.weight", shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
             .init(name: "bn.num_batches_tracked", shape: [], values: [42], integer: true),

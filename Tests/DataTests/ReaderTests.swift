@@ -19,11 +19,10 @@ import Distributed
         #expect(pa == pb)
     }
 
-    @Test func realFashionMNISTWhenInstalled() throws {
-        guard FileManager.default.fileExists(atPath: DatasetLayout.defaultDirectory) else { return }
-        let start = Date()
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: DatasetLayout.defaultDirectory),
+                   "the real Fashion-MNIST is not installed (Debian's dataset-fashion-mnist; launch/setup.sh installs it)"))
+    func realFashionMNIST() throws {
         let data = try Dataset.load(DataConfig(imbalanceRatio: 1), seed: 0, comm: SingleProcessCommunicator())
-        _ = start
         #expect(data.train.count == 60000 && data.test.count == 10000)
         #expect(data.originalCounts == Array(repeating: 6000, count: 10))
         #expect(abs(data.mean[0] - 0.2860) < 1e-3 && abs(data.std[0] - 0.3530) < 1e-3)

@@ -56,7 +56,13 @@ import Tensor
     @Test func epochsDifferAndSeedsRepeat() {
         let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, dropLast: false)
         #expect(s.permutation(epoch: 0) != s.permutation(epoch: 1))
-        #expect(s.permutation(epoch: 2) == s.permutation(epoch: 2))
+        // The same seed and epoch in a sampler of its own (nothing shared) give the same order;
+        // another seed does not.
+        let again = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, dropLast: false)
+        let other = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 2, sharded: false, dropLast: false)
+        #expect(again.permutation(epoch: 2) == s.permutation(epoch: 2))
+        #expect(other.permutation(epoch: 2) != s.permutation(epoch: 2))
+        #expect(s.permutation(epoch: 2).sorted() == Array(0..<100))
     }
 
     @Test func paddingWrapsAndOwnedCountsExcludeIt() {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tensor
 @testable import Losses
@@ -11,6 +12,19 @@ import Tensor
         #expect(value.isFinite)
         #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
         #expect(loss.featureGradient.array.allSatisfy { $0.isFinite })
+    }
+
+    /// At +-1e4 the softmax is exactly one-hot or split in two, so weighted CE has a known value:
+    /// losses 0, 2e4, 1e4 + ln 2 and ln 2 with class weights 1, 1, 3, 2, over their sum 7.
+    @Test func hugeLogitsGiveTheLimitValues() {
+        let loss = LossFunction(LossConfig(kind: .ce), classes: 3, featureDimension: 2)
+        let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
+        let value = evaluate(loss, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        let ln2 = log(2.0)
+        #expect(abs(value - (2e4 + 3 * (1e4 + ln2) + 2 * ln2) / 7) < 1e-2)
+        let dz = loss.logitsGradient.array
+        let want: [Double] = [0, 0, 0, -1, 1, 0, 1.5, 1.5, -3, 1, -1, 0].map { $0 / 7 }
+        for i in 0..<12 { #expect(abs(Double(dz[i]) - want[i]) < 1e-6, "dz[\(i)] = \(dz[i]), expected \(want[i])") }
     }
 
     @Test func ibWithCertainPredictionIsFiniteAndNearAlphaOverEpsilon() {

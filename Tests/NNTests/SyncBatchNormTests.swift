@@ -88,7 +88,17 @@ final class Replica: @unchecked Sendable {
         let replicas = (0..<2).map { r in Replica(channels: c, input: half(x, r), gradient: half(dy, r), shape: [c, b / 2, 1, hw]) }
         for (r, replica) in replicas.enumerated() { replica.bn.reducer = { reducer.reduce(r, $0) } }
         let shared = Unchecked(value: replicas)
-        DispatchQueue.concurrentPerform(iterations: 2) { r in shared.value[r].run() }
+        // Two threads of their own: each waits for the other inside the reducer, which a pool
+        // (concurrentPerform) need not allow: on one CPU it may run the iterations in turn.
+        let finished = DispatchSemaphore(value: 0)
+        for r in 0..<2 {
+            Thread {
+                shared.value[r].run()
+                finished.signal()
+            }.start()
+        }
+        finished.wait()
+        finished.wait()
         for r in 0..<2 {
             for (a, w) in zip(replicas[r].output, half(whole.output, r)) { #expect(abs(a - w) < 1e-5, "output rank \(r)") }
             for (a, w) in zip(replicas[r].inputGradient, half(whole.inputGradient, r)) { #expect(abs(a - w) < 1e-5, "dx rank \(r): \(a) vs \(w)") }

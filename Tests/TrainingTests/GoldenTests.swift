@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Training
 
-/// Every case of the golden file (a copy of shared/golden/losses.json, computed with PyTorch in float64).
+/// Every case of the golden file (Tests/golden/losses.json, computed with PyTorch in float64).
 @Suite struct GoldenTests {
     static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../golden/losses.json").standardized.path

@@ -1,6 +1,18 @@
 #!/usr/bin/env python3
-"""Relative difference of two safetensors files, tensor by tensor: ||a - b|| / ||a||.
-Prints the largest; exits 1 if it exceeds the tolerance (argv[3], default 1e-4)."""
+"""Difference of two safetensors files, printed as the largest value and where; exits 1
+if it exceeds the tolerance.
+
+    safetensors_diff.py A B [TOLERANCE] [--init INIT]
+
+Without --init: tensor by tensor, ||a - b|| / ||a|| (relative to the parameters).
+
+With --init (the weights both runs started from): layer by layer, ||a - b|| / ||a - init||,
+the difference relative to the layer's whole update. This is the scale that float rounding
+works on: the error of a gradient sum is about eps * sqrt(n) * (size of its terms), which
+is the same for a layer's weight and its bias, while a bias gradient can be a nearly
+cancelling sum (batch norm's beta after a layer that removes the mean) and so tiny itself.
+A layer is the name up to its last dot; its trainable tensors (weight, bias) and its
+buffers (running_*) are compared as two groups."""
 import json, struct, sys, math
 
 def read(path):
@@ -18,15 +30,32 @@ def read(path):
         out[name] = struct.unpack(fmt, raw)
     return out
 
-a, b = read(sys.argv[1]), read(sys.argv[2])
-tolerance = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-4
+args = sys.argv[1:]
+init = None
+if "--init" in args:
+    i = args.index("--init")
+    init = read(args[i + 1])
+    del args[i:i + 2]
+a, b = read(args[0]), read(args[1])
+tolerance = float(args[2]) if len(args) > 2 else 1e-4
 assert a.keys() == b.keys(), (sorted(a.keys() ^ b.keys()))
-worst, where = 0.0, ""
+
+def group(name):
+    if init is None:
+        return name
+    layer, _, last = name.rpartition(".")
+    return layer + (" (buffers)" if last.startswith("running_") or last.startswith("num_batches") else "")
+
+diff2, scale2 = {}, {}
 for name in a:
-    x, y = a[name], b[name]
-    norm = math.sqrt(sum(v * v for v in x)) or 1.0
-    diff = math.sqrt(sum((u - v) ** 2 for u, v in zip(x, y)))
-    if diff / norm > worst:
-        worst, where = diff / norm, name
+    g = group(name)
+    reference = init[name] if init is not None else [0.0] * len(a[name])
+    diff2[g] = diff2.get(g, 0.0) + sum((u - v) ** 2 for u, v in zip(a[name], b[name]))
+    scale2[g] = scale2.get(g, 0.0) + sum((u - r) ** 2 for u, r in zip(a[name], reference))
+worst, where = 0.0, ""
+for g in diff2:
+    value = math.sqrt(diff2[g]) / (math.sqrt(scale2[g]) or 1.0)
+    if value > worst:
+        worst, where = value, g
 print("%.3e %s" % (worst, where))
 sys.exit(0 if worst <= tolerance else 1)

@@ -38,3 +38,14 @@ if run 1 --data "$TMP/label" --run-dir "$TMP/label-run" > "$TMP/label.log" 2>&1;
 grep -q "label" "$TMP/label.log" && grep -q "200" "$TMP/label.log" || { cat "$TMP/label.log"; fail "no message about the label"; }
 [ ! -e "$TMP/trunc-run" ] && [ ! -e "$TMP/label-run" ] || fail "a run directory was written for bad input"
 pass "truncated images and a label of 200 refused with clear messages, nothing written"
+
+# The last, smaller global batch of an epoch is a mean over its own samples, also with sharded
+# data: 50 samples in batches of 64 (one partial batch) train exactly as one batch of 50.
+python3 Tests/mpi/make_npy_shards.py "$FMNIST" "$TMP/fifty" 2 50 20
+for b in 50 64; do
+  run 1 --data "$TMP/fifty" --loss ce --imbalance-ratio 1 --batch-size "$b" --epochs 1 --threads 1 \
+    --checkpoint-every 0 --run-dir "$TMP/partial-$b" > "$TMP/partial-$b.log" 2>&1 || { cat "$TMP/partial-$b.log"; fail "sharded batch $b"; }
+done
+cmp -s "$TMP/partial-50/final.safetensors" "$TMP/partial-64/final.safetensors" \
+  || fail "a partial sharded batch is scaled differently from a full one: $(python3 Tests/mpi/safetensors_diff.py "$TMP/partial-50/final.safetensors" "$TMP/partial-64/final.safetensors" 0)"
+pass "a partial sharded batch (50 of 64) trains as a full batch of 50, bit for bit"

@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
 # N ranks train as one process: with one seed and a global batch of 120, the
-# parameters after 12 steps with 1, 2, 3 and 4 ranks agree within 1e-4 relative,
-# for every loss (IB losses from epoch 0, CRL with global mining).
+# parameters after 12 steps with 1, 2, 3 and 4 ranks agree for every loss (IB losses
+# from epoch 0, CRL with global mining).
+#
+# Differences are measured layer by layer relative to the layer's update from the
+# initial weights (safetensors_diff.py --init): the scale float rounding works on. The
+# ranks sum the same gradients in another order (and the BLAS kernel may split a product
+# differently), so the runs agree to rounding, not bit for bit; a pre-activation within
+# rounding of zero can even switch its ReLU, which changes one term of a gradient sum:
+# about 4e-3 of that step's update (measured for resnet32, estimated for the mlp), so
+# about 4e-4 of 12 steps' updates. Measured here: the mlp runs agree to 5e-7 to 8e-7.
+# Wrong weighting of a rank's samples changes updates by 1/W or more, and one sample
+# lost from a batch of 120 by 8e-3 (coherent terms) to 9e-2 (random ones). Tolerances:
+# EQ_TOL for the 12-step mlp runs (5x above one flip, 4x below one lost sample),
+# BN_TOL for resnet32's single step (5x above one flip; local statistics give 1.6).
 source "$(dirname "$0")/common.bash"
+EQ_TOL=${EQ_TOL:-2e-3}
+BN_TOL=${BN_TOL:-2e-2}
+diff_update() { python3 Tests/mpi/safetensors_diff.py "$1" "$2" "$3" --init "$4"; }
+
+# The initial weights every run below starts from (seed 0).
+run 1 --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init" > /dev/null 2>&1 \
+  || fail "--max-steps 0 (initial weights)"
+INIT="$TMP/init/final.safetensors"
 
 losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal --ib-start-epoch 0" "crl --crl-mining global")
 for loss in "${losses[@]}"; do
@@ -13,17 +33,18 @@ for loss in "${losses[@]}"; do
       --threads 1 --run-dir "$TMP/$name-$n" > "$TMP/$name-$n.log" 2>&1 || { cat "$TMP/$name-$n.log"; fail "$loss on $n ranks"; }
   done
   for n in 2 3 4; do
-    diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/$name-1/final.safetensors" "$TMP/$name-$n/final.safetensors" 1e-4) \
-      || fail "$loss: 1 and $n ranks differ: $diff"
+    diff=$(diff_update "$TMP/$name-1/final.safetensors" "$TMP/$name-$n/final.safetensors" "$EQ_TOL" "$INIT") \
+      || fail "$loss: 1 and $n ranks differ by $diff of the update (tolerance $EQ_TOL)"
+    echo "  $loss, $n ranks: $diff"
   done
-  pass "$loss: 1, 2, 3, 4 ranks agree (largest relative difference $diff)"
+  pass "$loss: 1, 2, 3, 4 ranks agree (largest difference relative to the update $diff)"
 done
 
 # The non-blocking bucket path (the default across hosts) gives the same parameters.
 for n in 2 3; do
   run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
     --bucket-mode overlap --bucket-first-mib 0.25 --run-dir "$TMP/overlap-$n" > /dev/null 2>&1 || fail "overlapping buckets on $n ranks"
-  diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/overlap-$n/final.safetensors" 1e-4) \
+  diff=$(diff_update "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/overlap-$n/final.safetensors" "$EQ_TOL" "$INIT") \
     || fail "--bucket-mode overlap on $n ranks differs: $diff"
 done
 pass "--bucket-mode overlap (non-blocking buckets, a small first one): 2 and 3 ranks agree with one process"
@@ -33,7 +54,7 @@ pass "--bucket-mode overlap (non-blocking buckets, a small first one): 2 and 3 r
 for n in 1 2; do
   run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 2 \
     --run-dir "$TMP/threads2-$n" > /dev/null 2>&1 || fail "--threads 2 on $n ranks"
-  diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/threads2-$n/final.safetensors" 1e-4) \
+  diff=$(diff_update "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/threads2-$n/final.safetensors" "$EQ_TOL" "$INIT") \
     || fail "--threads 2 on $n ranks differs from one thread: $diff"
 done
 pass "two BLAS threads per rank (gradients overwritten) agree with one (gradients accumulated and cleared)"
@@ -41,24 +62,29 @@ pass "two BLAS threads per rank (gradients overwritten) agree with one (gradient
 # The weighting must matter: a different seed gives clearly different parameters.
 run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 --seed 1 \
   --run-dir "$TMP/other-seed" > /dev/null 2>&1
-if python3 Tests/mpi/safetensors_diff.py "$TMP/ce-1/final.safetensors" "$TMP/other-seed/final.safetensors" 1e-4 > /dev/null; then
+if diff_update "$TMP/ce-1/final.safetensors" "$TMP/other-seed/final.safetensors" "$EQ_TOL" "$INIT" > /dev/null; then
   fail "the comparison cannot tell two seeds apart"
 fi
 pass "the comparison tells two seeds apart"
 
 # Synchronised batch norm: batch statistics summed over ranks make resnet32 on 2 ranks train
 # as one process; without it the ranks normalise with their own statistics and differ.
-# One step: batch norm on 8-sample halves amplifies float rounding (about 3e-5 after the
-# first step) over further steps, which would blur the comparison.
+# One step: batch norm on 8-sample halves amplifies float rounding over further steps,
+# which would blur the comparison. Measured on an AVX-512 CPU: 1 vs 2 ranks 5e-5 of the
+# update under the Haswell kernel but 4e-3 under SkylakeX/Cooperlake, as large as the
+# same one-process step under the two kernels. The cause is one ReLU (after layer3.0's
+# residual sum, one channel) whose input lies within rounding of zero: the kernels'
+# rounding puts it on either side, and its gradient term, one of 16 x 49 in that
+# channel, moves every layer below. Local statistics differ by about 1.6.
 python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/small" 0 2000 100
 bn=(--data "$TMP/small" --model resnet32 --loss ce --batch-size 16 --max-steps 1 --epochs 1 --threads 1
     --imbalance-ratio 1 --checkpoint-every 0 --eval-batch-size 100)
+run 1 "${bn[@]}" --max-steps 0 --run-dir "$TMP/bn0" > /dev/null 2>&1 || fail "resnet32 initial weights"
 run 1 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn1" > /dev/null 2>&1 || fail "resnet32 sync-BN on 1 rank"
 run 2 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn2" > /dev/null 2>&1 || fail "resnet32 sync-BN on 2 ranks"
 run 2 "${bn[@]}" --run-dir "$TMP/bn2-local" > /dev/null 2>&1 || fail "resnet32 local BN on 2 ranks"
-diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/bn1/final.safetensors" "$TMP/bn2/final.safetensors" 1e-4) \
-  || fail "--sync-batchnorm: 1 and 2 ranks differ: $diff"
-if python3 Tests/mpi/safetensors_diff.py "$TMP/bn1/final.safetensors" "$TMP/bn2-local/final.safetensors" 1e-4 > /dev/null; then
-  fail "local batch norm on 2 ranks equals one process: the sync test cannot tell"
-fi
-pass "--sync-batchnorm: resnet32 on 1 and 2 ranks agree (largest relative difference $diff); local statistics differ"
+diff=$(diff_update "$TMP/bn1/final.safetensors" "$TMP/bn2/final.safetensors" "$BN_TOL" "$TMP/bn0/final.safetensors") \
+  || fail "--sync-batchnorm: 1 and 2 ranks differ by $diff of the update (tolerance $BN_TOL)"
+local_diff=$(diff_update "$TMP/bn1/final.safetensors" "$TMP/bn2-local/final.safetensors" "$BN_TOL" "$TMP/bn0/final.safetensors") \
+  && fail "local batch norm on 2 ranks equals one process ($local_diff): the sync test cannot tell"
+pass "--sync-batchnorm: resnet32 on 1 and 2 ranks agree ($diff of the update); local statistics differ ($local_diff)"

@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# A rank killed with SIGKILL ends the whole job (no rank hangs), well within 30 seconds.
+# A rank killed with SIGKILL ends the whole job (no rank hangs). The bounds below only
+# tell a hang from a slow machine: starting may take minutes on a loaded one, and the
+# job's end is reported with the seconds it took, not judged by them.
 source "$(dirname "$0")/common.bash"
+
+# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; fails after SECONDS.
+wait_for() {
+  local limit=$1; shift
+  local deadline=$(( $(date +%s) + limit ))
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
 
 run 2 --epochs 200 --run-dir "$TMP/kill" --threads 1 > "$TMP/kill.log" 2>&1 &
 launcher=$!
 victim=""
-for _ in $(seq 1 100); do
-  # The ranks: processes named ddp-train whose command line holds this run directory.
+# The ranks: processes named ddp-train whose command line holds this run directory; the job
+# is training once config.json is written.
+find_victim() {
   for p in $(pgrep -f -- "--run-dir $TMP/kill" || true); do
     [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
   done
-  if [ -n "$victim" ] && [ -f "$TMP/kill/config.json" ]; then break; fi
-  sleep 0.2
-done
-[ -n "$victim" ] || fail "no rank to kill"
+  [ -n "$victim" ] && [ -f "$TMP/kill/config.json" ]
+}
+wait_for 300 find_victim || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/kill.log"; fail "the job did not start training within 300 s"; }
 start=$(date +%s)
 kill -9 "$victim"
-if ! timeout 30 bash -c "while kill -0 $launcher 2>/dev/null; do sleep 0.2; done"; then
+launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
+if ! wait_for 300 launcher_gone; then
   kill -9 $launcher 2>/dev/null || true
-  fail "the job still runs 30 s after a rank was killed"
+  fail "the job still runs 300 s after a rank was killed: it hangs"
 fi
 wait $launcher && fail "the job exited 0 after a rank was killed" || true
 pass "a killed rank ended the job in $(( $(date +%s) - start ))s"
