@@ -35,3 +35,17 @@ public enum DataError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// Sizes read from a file, multiplied without overflow: nil when a factor is negative or the
+/// product does not fit in an Int (a crafted header must give an error, not a trap).
+func checkedProduct(_ factors: [Int]) -> Int? {
+    var product = 1
+    for f in factors {
+        guard f >= 0 else { return nil }
+        let (p, overflow) = product.multipliedReportingOverflow(by: f)
+        if overflow { return nil }
+        product = p
+    }
+    return product
+}
+

@@ -19,7 +19,12 @@ public enum IDXReader {
         }
         let (n, h, w) = (bigEndian32(b, 4), bigEndian32(b, 8), bigEndian32(b, 12))
         guard h > 0, w > 0 else { throw DataError.format(path: path, field: "image size", expected: "positive rows and columns", found: "\(h)x\(w)") }
-        let need = 16 + n * h * w
+        // The header's sizes in checked arithmetic, then against the file's length.
+        guard let pixels = checkedProduct([n, h, w]), pixels <= Int.max - 16 else {
+            throw DataError.format(path: path, field: "image count and size", expected: "count x rows x cols that fits in memory",
+                                   found: "\(n) x \(h) x \(w)")
+        }
+        let need = 16 + pixels
         guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need, found: b.count) }
         // Drop the header and any trailing bytes in place: no second copy of the images.
         b.removeSubrange(need...)

@@ -40,13 +40,20 @@ public enum NPYReader {
         guard let shapeText = field("shape", in: header) else {
             throw DataError.format(path: path, field: "header shape", expected: "a shape tuple", found: header)
         }
-        let shape = shapeText.split(whereSeparator: { ",() ".contains($0) }).compactMap { Int($0) }
+        let tokens = shapeText.split(whereSeparator: { ",() ".contains($0) })
+        let shape = tokens.compactMap { Int($0) }
+        guard shape.count == tokens.count, shape.allSatisfy({ $0 >= 0 }) else {
+            throw DataError.format(path: path, field: "header shape", expected: "non-negative integer dimensions", found: shapeText)
+        }
         let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         guard let size = elementSize(dtype) else {
             throw DataError.format(path: path, field: "dtype", expected: "uint8, int8/16/32/64, uint16/32/64 or float32 (little-endian)", found: dtype)
         }
         let dataStart = start + headerLength
-        let need = dataStart + shape.reduce(1, *) * size
+        guard let bytes = checkedProduct(shape + [size]), bytes <= Int.max - dataStart else {
+            throw DataError.format(path: path, field: "header shape", expected: "a shape whose data fits in memory", found: "\(shapeText) of \(dtype)")
+        }
+        let need = dataStart + bytes
         guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need, found: b.count) }
         return Array(descr: dtype, shape: shape, data: Swift.Array(b[dataStart..<need]))
     }

@@ -103,4 +103,48 @@ import Distributed
         let message = loadError(f) ?? ""
         #expect(message.contains(f.directory) && message.contains("train-images-idx3-ubyte"))
     }
+
+    /// Size fields that would overflow or exceed the file are refused by name before any
+    /// arithmetic or allocation: rows = cols = 2^31, a count of 2^32 - 1, a negative, an
+    /// overflowing and a non-integer .npy dimension.
+    @Test func sizeFieldsAreCheckedBeforeUse() throws {
+        let f = Fixtures()
+        defer { f.remove() }
+        func idx(count: UInt32, rows: UInt32, cols: UInt32) -> [UInt8] {
+            var b: [UInt8] = [0, 0, 8, 3]
+            for v in [count, rows, cols] { b += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+            return b + [UInt8](repeating: 7, count: 64)
+        }
+        for (n, h, w) in [(UInt32(1), UInt32(1) << 31, UInt32(1) << 31), (UInt32.max, 28, 28), (UInt32.max, UInt32.max, UInt32.max), (2, 8, 8)] {
+            let path = f.path("images-\(n)-\(h)")
+            f.write("images-\(n)-\(h)", idx(count: n, rows: h, cols: w))
+            do {
+                _ = try IDXReader.images(path)
+                Issue.record("accepted \(n) x \(h) x \(w) images in 64 bytes")
+            } catch {
+                #expect("\(error)".contains(path) && ("\(error)".contains("image count and size") || "\(error)".contains("truncated")), "\(error)")
+            }
+        }
+        f.write("fits", idx(count: 1, rows: 8, cols: 8))
+        #expect(try IDXReader.images(f.path("fits")).count == 1)
+        func npy(_ shape: String) -> [UInt8] {
+            var header = "{'descr': '|u1', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            let n = header.utf8.count
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8) + [UInt8](repeating: 1, count: 16)
+        }
+        for shape in ["(-1, 4)", "(4, -4)", "(4611686018427387904, 4)", "(100000000000000000000000000, 1)", "(2, 2.5)", "(3037000500, 3037000500)", "(17,)"] {
+            let path = f.path("bad\(shape.count).npy")
+            f.write("bad\(shape.count).npy", npy(shape))
+            do {
+                _ = try NPYReader.read(path)
+                Issue.record("accepted shape \(shape)")
+            } catch {
+                #expect("\(error)".contains(path) && ("\(error)".contains("shape") || "\(error)".contains("truncated")), "\(shape): \(error)")
+            }
+        }
+        f.write("good.npy", npy("(4, 4)"))
+        #expect(try NPYReader.read(f.path("good.npy")).shape == [4, 4])
+    }
 }
