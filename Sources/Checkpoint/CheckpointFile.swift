@@ -112,26 +112,35 @@ public enum CheckpointFile {
         guard Array(bytes[0..<8]) == magic else { throw invalid("wrong magic \(bytes[0..<8].map { String(format: "%02x", $0) }.joined()), expected DDPTCKPT") }
         let v = readU32(bytes, 8)
         guard v == version else { throw invalid("format version \(v), this program reads version \(version)") }
-        let rawSize = Int(readU64(bytes, 16)), compressedSize = Int(readU64(bytes, 24))
-        guard bytes.count == headerSize + compressedSize else {
-            throw invalid("truncated or padded: \(bytes.count) bytes, the header announces \(headerSize + compressedSize)")
-        }
+        // The checksum covers the fixed header fields and everything after the header, so it is
+        // checked before any size field is trusted; sizes stay unsigned until checked.
         var hash = XXHash64()
         bytes.withUnsafeBytes { raw in
             hash.update(UnsafeRawBufferPointer(rebasing: raw[0..<32]))
             hash.update(UnsafeRawBufferPointer(rebasing: raw[headerSize...]))
         }
-        guard hash.digest() == readU64(bytes, 32) else { throw invalid("checksum mismatch: the file is damaged") }
-        guard rawSize < 1 << 40 else { throw invalid("implausible body size \(rawSize)") }
-        var body = [UInt8](repeating: 0, count: rawSize)
-        try bytes.withUnsafeBytes { raw in
-            try body.withUnsafeMutableBytes { out in
-                try Zstd.decompress(UnsafeRawBufferPointer(rebasing: raw[headerSize...]), into: out)
-            }
+        let announced = readU64(bytes, 24)
+        guard announced == UInt64(bytes.count - headerSize) else {
+            throw invalid("truncated or padded: \(bytes.count) bytes, the header announces \(announced) after its \(headerSize)")
         }
-        guard body.count >= 8 else { throw invalid("body too short") }
-        let tableLength = Int(readU64(body, 0))
-        guard 8 + tableLength + 8 <= body.count else { throw invalid("table length \(tableLength) exceeds the body") }
+        guard hash.digest() == readU64(bytes, 32) else { throw invalid("checksum mismatch: the file is damaged") }
+        let rawSize64 = readU64(bytes, 16)
+        guard rawSize64 < 1 << 40 else { throw invalid("implausible body size \(rawSize64)") }
+        let rawSize = Int(rawSize64)
+        var body = [UInt8](repeating: 0, count: rawSize)
+        do {
+            try bytes.withUnsafeBytes { raw in
+                try body.withUnsafeMutableBytes { out in
+                    try Zstd.decompress(UnsafeRawBufferPointer(rebasing: raw[headerSize...]), into: out)
+                }
+            }
+        } catch {
+            throw invalid("body: \(error)")
+        }
+        guard body.count >= 16 else { throw invalid("body too short: \(body.count) bytes") }
+        let tableLength64 = readU64(body, 0)
+        guard tableLength64 <= UInt64(body.count - 16) else { throw invalid("table length \(tableLength64) exceeds the body of \(body.count) bytes") }
+        let tableLength = Int(tableLength64)
         let entries: [Entry]
         do {
             entries = try JSONDecoder().decode([Entry].self, from: Data(body[8..<(8 + tableLength)]))
@@ -139,12 +148,24 @@ public enum CheckpointFile {
             throw invalid("unreadable tensor table: \(error)")
         }
         let manifestStart = 16 + tableLength
-        let manifestLength = Int(readU64(body, 8 + tableLength))
-        let blobStart = manifestStart + manifestLength
-        guard blobStart <= body.count else { throw invalid("manifest length \(manifestLength) exceeds the body") }
+        let manifestLength64 = readU64(body, 8 + tableLength)
+        guard manifestLength64 <= UInt64(body.count - manifestStart) else {
+            throw invalid("manifest length \(manifestLength64) exceeds the body of \(body.count) bytes")
+        }
+        let blobStart = manifestStart + Int(manifestLength64)
         let blobBytes = body.count - blobStart
-        for e in entries where e.offset < 0 || e.bytes < 0 || e.offset + e.bytes > blobBytes || e.bytes % 4 != 0 || e.dtype != "F32" {
-            throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) bytes) or has dtype \(e.dtype)")
+        for e in entries {
+            guard e.dtype == "F32", e.offset >= 0, e.bytes >= 0, e.bytes % 4 == 0, e.offset <= blobBytes - e.bytes else {
+                throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) bytes) or has dtype \(e.dtype), expected F32")
+            }
+            let elements = e.shape.reduce(Optional(1)) { acc, d in
+                guard let acc, d >= 0 else { return nil }
+                let (p, overflow) = acc.multipliedReportingOverflow(by: d)
+                return overflow ? nil : p
+            }
+            guard let elements, elements == e.bytes / 4 else {
+                throw invalid("tensor \(e.name): shape \(e.shape) does not match its \(e.bytes) bytes (\(e.bytes / 4) floats)")
+            }
         }
         var blob = [Float](repeating: 0, count: blobBytes / 4)
         body.withUnsafeBytes { raw in

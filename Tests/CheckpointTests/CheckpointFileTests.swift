@@ -109,6 +109,39 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(reason(good) == "accepted")
     }
 
+    /// Size fields of 2^63 and more (which trapped on conversion to Int) are refused with the
+    /// reason, whether the checksum is broken or recomputed to match them.
+    @Test func hugeSizeFieldsAreRefused() throws {
+        try withTemporaryPath("huge.ckpt") { path in
+            _ = try writeSample(path, count: 100)
+            let good = [UInt8](FileManager.default.contents(atPath: path)!)
+            for (field, value) in [(16, UInt64.max), (16, UInt64(1) << 63), (24, UInt64.max), (24, UInt64(1) << 63), (16, UInt64(1) << 41)] {
+                for rehash in [false, true] {
+                    var bytes = good
+                    for i in 0..<8 { bytes[field + i] = UInt8((value >> (8 * UInt64(i))) & 255) }
+                    if rehash {
+                        var hash = XXHash64()
+                        bytes.withUnsafeBytes { raw in
+                            hash.update(UnsafeRawBufferPointer(rebasing: raw[0..<32]))
+                            hash.update(UnsafeRawBufferPointer(rebasing: raw[40...]))
+                        }
+                        let digest = hash.digest()
+                        for i in 0..<8 { bytes[32 + i] = UInt8((digest >> (8 * UInt64(i))) & 255) }
+                    }
+                    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                    do {
+                        _ = try CheckpointFile.read(path: path)
+                        Issue.record("accepted size field \(field) = \(value)")
+                    } catch {
+                        let text = "\(error)"
+                        #expect(text.contains(path) && (text.contains("checksum") || text.contains("truncated") || text.contains("implausible")),
+                                "field \(field) = \(value), rehash \(rehash): \(text)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func safetensorsRoundTrip() throws {
         try withTemporaryPath("w.safetensors") { try safetensorsRoundTrip(path: $0) }
     }
