@@ -39,12 +39,7 @@ public struct CheckpointInspection: Codable, Sendable {
     /// Reads and checks `path` (throws for an invalid file).
     public init(path: String) throws {
         let c = try CheckpointFile.read(path: path)
-        let state: TrainingState
-        do {
-            state = try JSONDecoder().decode(TrainingState.self, from: c.manifest)
-        } catch {
-            throw CheckpointError.invalid(path: path, reason: "unreadable manifest: \(error)")
-        }
+        let state = try TrainingState.decode(manifest: c.manifest, path: path)
         self.path = path
         formatVersion = state.formatVersion
         epoch = state.epoch
@@ -84,7 +79,7 @@ public struct CheckpointInspection: Codable, Sendable {
     /// The model weights of a checkpoint by name (batch-norm statistics averaged over the ranks).
     public static func weights(path: String) throws -> [SafeTensors.Tensor] {
         let c = try CheckpointFile.read(path: path)
-        let state = try JSONDecoder().decode(TrainingState.self, from: c.manifest)
+        let state = try TrainingState.decode(manifest: c.manifest, path: path)
         var out: [SafeTensors.Tensor] = []
         for e in c.entries where e.name.hasPrefix("parameters/") {
             out.append(SafeTensors.Tensor(name: String(e.name.dropFirst("parameters/".count)), shape: e.shape, values: Array(c.values(of: e.name)!)))

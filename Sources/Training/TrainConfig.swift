@@ -212,32 +212,50 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if loss.hasIBPhase, ibStartEpoch == nil { ibStartEpoch = epochs / 2 }
     }
 
-    /// Cross-field checks; returns the problems (empty when the configuration is valid).
+    /// Largest batch (training or evaluation): far beyond any real use, small enough that no
+    /// batch buffer allocation can fail on size alone.
+    public static let maxBatchSize = 1 << 20
+    /// Largest class count: the confusion matrix holds classes² counts.
+    public static let maxClasses = 10_000
+
+    /// Range checks of every setting, and cross-field checks; returns the problems (empty when
+    /// the configuration is valid). The one validation path for a configuration from the
+    /// command line, a config file or a checkpoint: NaN and infinity fail every range.
     public func problems() -> [String] {
         var out: [String] = []
-        if epochs < 1 { out.append("--epochs must be at least 1, got \(epochs)") }
-        if batchSize < 1 { out.append("--batch-size must be at least 1, got \(batchSize)") }
-        if imbalanceRatio < 1 { out.append("--imbalance-ratio must be at least 1, got \(imbalanceRatio)") }
-        if lr <= 0 { out.append("--lr must be positive, got \(lr)") }
-        if momentum < 0 || momentum >= 1 { out.append("--momentum must be in [0, 1), got \(momentum)") }
-        if weightDecay < 0 { out.append("--weight-decay must not be negative, got \(weightDecay)") }
-        if warmupEpochs < 0 { out.append("--warmup-epochs must not be negative, got \(warmupEpochs)") }
-        if let s = ibStartEpoch, s < 0 { out.append("--ib-start-epoch must not be negative, got \(s)") }
-        if focalGamma < 0 { out.append("--focal-gamma must not be negative, got \(focalGamma)") }
-        if focalScale <= 0 { out.append("--focal-scale must be positive, got \(focalScale)") }
-        if ibAlpha <= 0 { out.append("--ib-alpha must be positive, got \(ibAlpha)") }
-        if crlKappa < 1 { out.append("--crl-kappa must be at least 1, got \(crlKappa)") }
-        if crlRho <= 0 || crlRho > 1 { out.append("--crl-rho must be in (0, 1], got \(crlRho)") }
-        if cbBeta <= 0 || cbBeta >= 1 { out.append("--cb-beta must be in (0, 1), got \(cbBeta)") }
-        if let m = maxSteps, m < 0 { out.append("--max-steps must be at least 0, got \(m)") }
-        if let t = threads, t < 1 { out.append("--threads must be at least 1, got \(t)") }
-        if let c = classes, c < 2 { out.append("--classes must be at least 2, got \(c)") }
-        if bucketFirstMib <= 0 || bucketMib <= 0 { out.append("--bucket-first-mib and --bucket-mib must be positive") }
-        if let e = evalBatchSize, e < 1 { out.append("--eval-batch-size must be at least 1, got \(e)") }
-        if checkpointEvery < 0 { out.append("--checkpoint-every must not be negative, got \(checkpointEvery)") }
-        if let s = checkpointEverySteps, s < 1 { out.append("--checkpoint-every-steps must be at least 1, got \(s)") }
-        if keepCheckpoints < 1 { out.append("--keep-checkpoints must be at least 1, got \(keepCheckpoints)") }
-        if checkpointLevel < 1 || checkpointLevel > 19 { out.append("--checkpoint-level must be in 1...19, got \(checkpointLevel)") }
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) { if !ok { out.append(message()) } }
+        func range<T: Comparable>(_ name: String, _ v: T, _ lo: T, _ hi: T) {
+            check(v >= lo && v <= hi, "--\(name) must be in \(lo)...\(hi), got \(v)")
+        }
+        check(epochs >= 1 && epochs <= 1_000_000, "--epochs must be in 1...1000000, got \(epochs)")
+        range("batch-size", batchSize, 1, Self.maxBatchSize)
+        check(imbalanceRatio >= 1 && imbalanceRatio.isFinite, "--imbalance-ratio must be a finite number of at least 1, got \(imbalanceRatio)")
+        check(lr > 0 && lr.isFinite, "--lr must be a positive finite number, got \(lr)")
+        check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
+        check(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay must be a finite number of at least 0, got \(weightDecay)")
+        range("warmup-epochs", warmupEpochs, 0, 1_000_000)
+        if let s = ibStartEpoch { range("ib-start-epoch", s, 0, 1_000_000) }
+        if let d = drwEpoch { range("drw-epoch", d, 0, 1_000_000) }
+        check(focalGamma >= 0 && focalGamma.isFinite, "--focal-gamma must be a finite number of at least 0, got \(focalGamma)")
+        check(focalScale > 0 && focalScale.isFinite, "--focal-scale must be a positive finite number, got \(focalScale)")
+        check(ibAlpha > 0 && ibAlpha.isFinite, "--ib-alpha must be a positive finite number, got \(ibAlpha)")
+        check(crlEta >= 0 && crlEta.isFinite, "--crl-eta must be a finite number of at least 0, got \(crlEta)")
+        check(crlMargin >= 0 && crlMargin.isFinite, "--crl-margin must be a finite number of at least 0, got \(crlMargin)")
+        range("crl-kappa", crlKappa, 1, Self.maxBatchSize)
+        check(crlRho > 0 && crlRho <= 1, "--crl-rho must be in (0, 1], got \(crlRho)")
+        check(cbBeta > 0 && cbBeta < 1, "--cb-beta must be in (0, 1), got \(cbBeta)")
+        check(seed >= 0, "--seed must not be negative, got \(seed)")
+        if let m = maxSteps { check(m >= 0, "--max-steps must be at least 0, got \(m)") }
+        if let t = threads { range("threads", t, 1, 4096) }
+        if let c = classes { range("classes", c, 2, Self.maxClasses) }
+        check(bucketFirstMib > 0 && bucketFirstMib <= 4096 && bucketMib > 0 && bucketMib <= 4096,
+              "--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(bucketFirstMib) and \(bucketMib)")
+        if let e = evalBatchSize { range("eval-batch-size", e, 1, Self.maxBatchSize) }
+        check(checkpointEvery >= 0, "--checkpoint-every must not be negative, got \(checkpointEvery)")
+        if let s = checkpointEverySteps { check(s >= 1, "--checkpoint-every-steps must be at least 1, got \(s)") }
+        range("keep-checkpoints", keepCheckpoints, 1, 1_000_000)
+        range("checkpoint-level", checkpointLevel, 1, 19)
+        if let milestones = lrMilestones { check(milestones.allSatisfy { $0 >= 0 }, "--lr-milestones must not be negative, got \(milestones)") }
         return out
     }
 }

@@ -83,7 +83,7 @@ extension Trainer {
         if path.isEmpty { return nil }
 
         let manifest = try comm.broadcast(string: contents.map { String(decoding: $0.manifest, as: UTF8.self) } ?? "")
-        let saved = try JSONDecoder().decode(TrainingState.self, from: Data(manifest.utf8))
+        let saved = try TrainingState.decode(manifest: Data(manifest.utf8), path: path)
         let params = model.parameters
         if let c = contents {
             for e in params.entries {
@@ -141,12 +141,7 @@ extension Trainer {
 
     /// Throws unless the checkpoint holds every tensor this model and optimiser need, with their shapes.
     func validate(_ c: CheckpointFile.Contents, path: String) throws {
-        let state: TrainingState
-        do {
-            state = try JSONDecoder().decode(TrainingState.self, from: c.manifest)
-        } catch {
-            throw CheckpointError.invalid(path: path, reason: "unreadable manifest: \(error)")
-        }
+        let state = try TrainingState.decode(manifest: c.manifest, path: path)
         let shapes = Dictionary(c.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for e in model.parameters.entries {
             guard let shape = shapes[CheckpointNames.parameter(e.name)] else {

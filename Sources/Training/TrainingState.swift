@@ -1,3 +1,6 @@
+import Checkpoint
+import Foundation
+
 /// Where a run stands: what a checkpoint's manifest holds besides the tensors.
 ///
 /// Every random choice is a pure function of (seed, epoch, step, position), so
@@ -42,5 +45,33 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case consecutiveSkips = "consecutive_skips"
         case totalSkipped = "total_skipped"
         case metrics
+    }
+}
+
+extension TrainingState {
+    /// Decodes a checkpoint's manifest and checks it as `train` checks its options (the
+    /// configuration's `problems()`), plus the position's own ranges: a file with a sound
+    /// checksum but unsound contents is refused by `eval`, `inspect` and `--resume` alike.
+    public static func decode(manifest: Data, path: String) throws -> TrainingState {
+        let state: TrainingState
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: manifest)
+        } catch {
+            throw CheckpointError.invalid(path: path, reason: "unreadable manifest: \(error)")
+        }
+        var problems = state.config.problems()
+        func check(_ ok: Bool, _ message: String) { if !ok { problems.append(message) } }
+        check(state.epoch >= 0 && state.epoch <= state.config.epochs, "epoch \(state.epoch), expected 0...\(state.config.epochs)")
+        check(state.stepInEpoch >= 0, "step in epoch \(state.stepInEpoch), expected at least 0")
+        check(state.globalStep >= 0, "global step \(state.globalStep), expected at least 0")
+        check(state.optimizerSteps >= 0 && state.optimizerSteps <= state.globalStep,
+              "optimizer steps \(state.optimizerSteps), expected 0...\(state.globalStep) (the global step)")
+        check(state.worldSize >= 1 && state.worldSize <= 1 << 20, "world size \(state.worldSize), expected 1...\(1 << 20)")
+        check(state.epochLossSteps >= 0 && state.epochSkipped >= 0 && state.consecutiveSkips >= 0 && state.totalSkipped >= 0,
+              "negative step counters")
+        guard problems.isEmpty else {
+            throw CheckpointError.invalid(path: path, reason: "manifest: " + problems.joined(separator: "; "))
+        }
+        return state
     }
 }

@@ -6,6 +6,34 @@ import Training
 enum Presets {
     /// Arguments with the recipe's and the file's options inserted before the user's own.
     static func expand(_ arguments: [String]) throws -> [String] {
+        try attachNegativeValues(expandPresets(arguments))
+    }
+
+    /// `--lr -0.1` as `--lr=-0.1`: the argument parser would take "-0.1" for a flag and say the
+    /// value is missing; attached, the option's own check gives the right reason.
+    static func attachNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, looksNegative(arguments[i + 1]) {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+            } else {
+                out.append(a)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func looksNegative(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), s.count > 1 else { return false }
+        let rest = s.dropFirst().lowercased()
+        return rest.first.map { $0.isNumber || $0 == "." } == true || rest == "inf" || rest == "infinity" || rest == "nan"
+    }
+
+    static func expandPresets(_ arguments: [String]) throws -> [String] {
         let subcommands = Set(DDPTrain.configuration.subcommands.compactMap { $0.configuration.commandName })
         // Only train takes presets: the default subcommand, or "train" first.
         var start = 0

@@ -87,3 +87,18 @@ done = [json.loads(l) for l in open(sys.argv[2])][-1]
 assert abs(e["test_acc"] - done["test_acc"]) < 1e-9, (e["test_acc"], done["test_acc"])
 PY
 pass "report regenerates; inspect, export (= final.safetensors) and eval (= final metrics) work"
+
+# Option values that make no sense are refused with the reason before anything starts: NaN and
+# infinity, negative numbers (parsed, then refused by range), sizes no allocation could hold.
+bad_values=("--lr -0.1:--lr must be a positive" "--lr nan:--lr must be a positive" "--lr inf:--lr must be a positive"
+  "--momentum nan:--momentum must be in" "--focal-gamma nan:--focal-gamma" "--imbalance-ratio nan:--imbalance-ratio"
+  "--bucket-mib nan:--bucket-mib" "--batch-size 99999999999:--batch-size must be in" "--batch-size 9223372036854775807:--batch-size must be in"
+  "--classes 100000000000:--classes must be in" "--seed -1:--seed must not be negative" "--weight-decay -inf:--weight-decay")
+for case in "${bad_values[@]}"; do
+  option=${case%%:*} reason=${case#*:}
+  # shellcheck disable=SC2086
+  if "$BIN" $option --run-dir "$TMP/bad-value" > "$TMP/bad-value.log" 2>&1; then fail "$option accepted"; fi
+  grep -qF -- "$reason" "$TMP/bad-value.log" || { cat "$TMP/bad-value.log"; fail "$option: no message saying '$reason'"; }
+  [ ! -e "$TMP/bad-value" ] || fail "$option: a run directory was created"
+done
+pass "${#bad_values[@]} senseless option values refused with the reason, nothing written"
