@@ -73,6 +73,25 @@ public final class Dataset {
         }
         myShards = loadedShards
         testSplit = loadedTest
+        // Shapes and sizes before anything is built on them: a test set to evaluate on, training
+        // images of the test images' shape, at least one pixel.
+        let testFile = Self.testLabelFile(layout)
+        try comm.agree {
+            guard testSplit.count > 0 else {
+                throw DataError.format(path: Self.testImageFile(layout), field: "test images", expected: "at least one", found: "none")
+            }
+            guard testSplit.channels >= 1, testSplit.height >= 1, testSplit.width >= 1 else {
+                throw DataError.format(path: Self.testImageFile(layout), field: "image shape", expected: "at least 1 x 1 x 1",
+                                       found: "\(testSplit.channels) x \(testSplit.height) x \(testSplit.width)")
+            }
+            for (_, split, file) in myShards
+            where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height, testSplit.width) {
+                throw DataError.mismatch("""
+                    training images (\(file)) are \(split.channels) x \(split.height) x \(split.width) but test images \
+                    (\(testFile)) are \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); expected the same shape
+                    """)
+            }
+        }
         let shardCount = sharded ? shardFiles.count : 1
 
         // Number of classes: given, from the format, or (NumPy) the largest label + 1 over all ranks.
@@ -81,6 +100,10 @@ public final class Dataset {
             var top: [Int64] = [Int64(myShards.flatMap { $0.1.labels }.max() ?? -1)]
             if sharded { try comm.allReduceMax(&top) }
             classes = max(Int(top[0]) + 1, Int(testSplit.labels.max() ?? 0) + 1)
+        }
+        guard classes >= 2, classes <= Self.maxClasses else {
+            let source = config.classes != nil ? "--classes" : "the largest label (\(classes - 1)) + 1"
+            throw CollectiveFailure(rank: 0, message: "\(config.directory): \(source) gives \(classes) classes; expected 2...\(Self.maxClasses)")
         }
         let k = classes
         try comm.agree {
@@ -122,6 +145,18 @@ public final class Dataset {
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std)
+    }
+
+    /// Largest class count: per-class arrays and the classes² confusion matrix must fit.
+    public static let maxClasses = 10_000
+
+    static func testImageFile(_ layout: DatasetLayout) -> String {
+        switch layout {
+        case .idx(_, _, let images, _): return images
+        case .cifar10(_, let test): return test
+        case .cifar100(_, let test): return test
+        case .npy(_, let images, _, _): return images
+        }
     }
 
     static func testLabelFile(_ layout: DatasetLayout) -> String {

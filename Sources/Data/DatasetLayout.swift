@@ -78,6 +78,17 @@ public enum DatasetLayout: Equatable, Sendable {
                 }
                 shards.append((path(images), path(labels)))
             }
+            // Every shard file must belong to the run of shards 0, 1, 2, ...: a gap would leave
+            // the shards after it unread.
+            let used = Set(shards.flatMap { [$0.0, $0.1] })
+            let stray = files.filter { name in
+                (name.hasPrefix("train_images-") || name.hasPrefix("train_labels-")) && name.hasSuffix(".npy") && !used.contains(path(name))
+            }.sorted()
+            if let first = stray.first {
+                throw DataError.format(path: path(first), field: "shard number",
+                                       expected: "shards numbered 00000 to \(String(format: "%05d", max(shards.count - 1, 0))) without gaps (found \(shards.count) in a row)",
+                                       found: "a shard after a gap")
+            }
             if !shards.isEmpty {
                 return .npy(trainShards: shards, testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: true)
             }

@@ -4,6 +4,10 @@ import Tensor
 /// The architectures the trainer builds.
 public enum Architecture: String, Codable, CaseIterable, Sendable {
     case mlp, cnn, resnet32
+
+    /// Smallest image height and width the architecture can take: the cnn's two 2x2 pools
+    /// need 4; resnet32's stride-2 convolutions pad, so 1 will do.
+    public var minimumSide: Int { self == .cnn ? 4 : 1 }
 }
 
 /// How a model wants its input batch laid out.

@@ -215,8 +215,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Largest batch (training or evaluation): far beyond any real use, small enough that no
     /// batch buffer allocation can fail on size alone.
     public static let maxBatchSize = 1 << 20
-    /// Largest class count: the confusion matrix holds classes² counts.
-    public static let maxClasses = 10_000
+    /// Largest class count (the data set's limit).
+    public static let maxClasses = Dataset.maxClasses
 
     /// Range checks of every setting, and cross-field checks; returns the problems (empty when
     /// the configuration is valid). The one validation path for a configuration from the

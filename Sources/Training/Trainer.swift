@@ -62,6 +62,9 @@ public final class Trainer {
 
         dataset = try Dataset.load(config.dataConfig, seed: seed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        guard min(shape.height, shape.width) >= config.model.minimumSide else {
+            throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
+        }
         model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed)
         // Same start everywhere: rank 0's initial parameters and buffers.
         try comm.broadcast(model.parameters.valueBuffer)

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 import Training
 
 /// `--config FILE`: a JSON or TOML file whose keys are the options' names, turned into
@@ -18,65 +17,64 @@ enum ConfigFile {
         return Set(TrainConfig.CodingKeys.allCases.map(\.stringValue).filter(booleans.contains))
     }()
 
+    /// Largest config file: a list of options is a few kilobytes.
+    static let maxFileBytes = 1 << 20
+
     /// The arguments `path` stands for. `validKeys` are the options train accepts.
     static func arguments(from path: String, validKeys: Set<String>) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw Failure(description: "--config \(path): no such file")
+        }
+        guard !isDirectory.boolValue else { throw Failure(description: "--config \(path): is a directory; expected a JSON or TOML file") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "--config \(path): cannot read the file")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        var entries: [(String, Any)] = []
-        if path.lowercased().hasSuffix(".toml") {
-            let table: TOMLTable
-            do { table = try TOMLTable(string: text) } catch {
-                throw Failure(description: "--config \(path): not valid TOML: \(error)")
+        guard data.count <= maxFileBytes else {
+            throw Failure(description: "--config \(path): \(data.count) bytes; expected a file of options (at most \(maxFileBytes) bytes)")
+        }
+        let toml = path.lowercased().hasSuffix(".toml")
+        let entries: [(key: String, value: ConfigParser.Value)]
+        do {
+            guard let text = String(validating: [UInt8](data), as: UTF8.self) else {
+                throw ConfigParser.Failure(line: 1, message: "the file is not UTF-8 text")
             }
-            for (key, value) in table {
-                entries.append((key, try tomlValue(value, key: key, path: path)))
-            }
-        } else {
-            let object: Any
-            do { object = try JSONSerialization.jsonObject(with: data) } catch {
-                throw Failure(description: "--config \(path): not valid JSON: \(error.localizedDescription)")
-            }
-            guard let dict = object as? [String: Any] else {
-                throw Failure(description: "--config \(path): expected a JSON object of option names and values")
-            }
-            entries = dict.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            entries = try ConfigParser.parse(text, json: !toml)
+        } catch {
+            throw Failure(description: "--config \(path): not valid \(toml ? "TOML" : "JSON") for options: \(error)")
         }
         var out: [String] = []
         for (key, value) in entries {
             guard validKeys.contains(key) else {
-                throw Failure(description: "--config \(path): unknown key '\(key)'; valid keys: \(validKeys.sorted().joined(separator: ", "))")
+                throw Failure(description: "--config \(path): unknown key '\(ConfigParser.clip(key))'; valid keys: \(validKeys.sorted().joined(separator: ", "))")
             }
-            if value is NSNull { continue }
-            if flags.contains(key) {
-                guard let b = value as? Bool else { throw Failure(description: "--config \(path): '\(key)' must be true or false") }
-                out.append(b ? "--\(key)" : "--no-\(key)")
+            switch value {
+            case .null:
                 continue
-            }
-            if let list = value as? [Any] {
+            case .bool(let b):
+                guard flags.contains(key) else { throw Failure(description: "--config \(path): '\(key)' takes a value, not true or false") }
+                out.append(b ? "--\(key)" : "--no-\(key)")
+            case _ where flags.contains(key):
+                throw Failure(description: "--config \(path): '\(key)' must be true or false")
+            case .array(let list):
                 if list.isEmpty { continue }
                 out.append("--\(key)")
-                out += list.map { scalar($0) }
-                continue
+                for element in list {
+                    guard let text = scalar(element) else { throw Failure(description: "--config \(path): '\(key)' holds a null or true/false where a value was expected") }
+                    out.append(text)
+                }
+            case .string, .number:
+                out += ["--\(key)", scalar(value) ?? ""]
             }
-            out += ["--\(key)", scalar(value)]
         }
         return out
     }
 
-    static func scalar(_ value: Any) -> String {
-        if let s = value as? String { return s }
-        if let n = value as? NSNumber { return n.stringValue }
-        return "\(value)"
-    }
-
-    static func tomlValue(_ value: TOMLValueConvertible, key: String, path: String) throws -> Any {
-        if let v = value.bool { return v }
-        if let v = value.int { return NSNumber(value: v) }
-        if let v = value.double { return NSNumber(value: v) }
-        if let v = value.string { return v }
-        if let a = value.array { return try a.map { try tomlValue($0, key: key, path: path) } }
-        throw Failure(description: "--config \(path): '\(key)' must be a string, number, boolean or array (tables are not options)")
+    /// The command-line text of a string or number.
+    static func scalar(_ value: ConfigParser.Value) -> String? {
+        switch value {
+        case .string(let s), .number(let s): return s
+        default: return nil
+        }
     }
 }
