@@ -75,7 +75,6 @@ public final class Dataset {
         testSplit = loadedTest
         // Shapes and sizes before anything is built on them: a test set to evaluate on, training
         // images of the test images' shape, at least one pixel.
-        let testFile = Self.testLabelFile(layout)
         try comm.agree {
             guard testSplit.count > 0 else {
                 throw DataError.format(path: Self.testImageFile(layout), field: "test images", expected: "at least one", found: "none")
@@ -84,11 +83,12 @@ public final class Dataset {
                 throw DataError.format(path: Self.testImageFile(layout), field: "image shape", expected: "at least 1 x 1 x 1",
                                        found: "\(testSplit.channels) x \(testSplit.height) x \(testSplit.width)")
             }
-            for (_, split, file) in myShards
+            for (index, split, _) in myShards
             where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height, testSplit.width) {
                 throw DataError.mismatch("""
-                    training images (\(file)) are \(split.channels) x \(split.height) x \(split.width) but test images \
-                    (\(testFile)) are \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); expected the same shape
+                    training images (\(Self.trainImageFile(layout, shard: index))) are \(split.channels) x \(split.height) x \(split.width) \
+                    but test images (\(Self.testImageFile(layout))) are \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); \
+                    expected the same shape
                     """)
             }
         }
@@ -149,6 +149,15 @@ public final class Dataset {
 
     /// Largest class count: per-class arrays and the classes² confusion matrix must fit.
     public static let maxClasses = 10_000
+
+    static func trainImageFile(_ layout: DatasetLayout, shard: Int) -> String {
+        switch layout {
+        case .idx(let images, _, _, _): return images
+        case .cifar10(let batches, _): return batches.joined(separator: ", ")
+        case .cifar100(let train, _): return train
+        case .npy(let shards, _, _, _): return shards[min(shard, shards.count - 1)].images
+        }
+    }
 
     static func testImageFile(_ layout: DatasetLayout) -> String {
         switch layout {

@@ -64,16 +64,24 @@ import Distributed
         let floatBytes = floats.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         f.write("train_images.npy", Fixtures.npy(descr: "<f4", shape: [n, 2, 3, 3], data: floatBytes))
         f.write("train_labels.npy", Fixtures.npy(descr: "<i8", shape: [n], data: Fixtures.int64Bytes((0..<n).map { $0 % 3 })))
-        f.write("test_images.npy", Fixtures.npy(descr: "|u1", shape: [2, 3, 3], data: Array(repeating: 7, count: 18)))
+        f.write("test_images.npy", Fixtures.npy(descr: "|u1", shape: [2, 2, 3, 3], data: Array(repeating: 7, count: 36)))
         f.write("test_labels.npy", Fixtures.npy(descr: "|u1", shape: [2], data: [0, 2]))
         let train = try NPYReader.split(images: f.path("train_images.npy"), labels: f.path("train_labels.npy"))
         #expect(train.channels == 2 && train.height == 3 && train.count == n)
         #expect(train.labels == (0..<n).map { Int32($0 % 3) })
         #expect(train.value(1, 0) == floats[18])
         let test = try NPYReader.split(images: f.path("test_images.npy"), labels: f.path("test_labels.npy"))
-        #expect(test.channels == 1 && abs(test.value(1, 8) - 7.0 / 255) < 1e-7)
+        #expect(test.channels == 2 && abs(test.value(1, 8) - 7.0 / 255) < 1e-7)
         let data = try Dataset.load(DataConfig(directory: f.directory, imbalanceRatio: 1), seed: 0, comm: SingleProcessCommunicator())
         #expect(data.classes == 3 && data.layout.name == "npy")
+        // Test images of another shape than the training images are refused, naming both files.
+        f.write("test_images.npy", Fixtures.npy(descr: "|u1", shape: [2, 3, 3], data: Array(repeating: 7, count: 18)))
+        do {
+            _ = try Dataset.load(DataConfig(directory: f.directory, imbalanceRatio: 1), seed: 0, comm: SingleProcessCommunicator())
+            Issue.record("test images of another shape accepted")
+        } catch {
+            #expect("\(error)".contains("train_images.npy") && "\(error)".contains("test_images.npy") && "\(error)".contains("2 x 3 x 3"), "\(error)")
+        }
     }
 
     @Test func shardedNumpyLayout() throws {
