@@ -154,7 +154,9 @@ public enum CheckpointFile {
         }
         let blobStart = manifestStart + Int(manifestLength64)
         let blobBytes = body.count - blobStart
+        var names = Set<String>()
         for e in entries {
+            guard names.insert(e.name).inserted else { throw invalid("tensor \(e.name) listed twice in the table") }
             guard e.dtype == "F32", e.offset >= 0, e.bytes >= 0, e.bytes % 4 == 0, e.offset <= blobBytes - e.bytes else {
                 throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) bytes) or has dtype \(e.dtype), expected F32")
             }

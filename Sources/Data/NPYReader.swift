@@ -31,6 +31,9 @@ public enum NPYReader {
             throw DataError.truncated(path: path, offset: b.count, expected: start + headerLength, found: b.count)
         }
         let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
+        for key in ["descr", "fortran_order", "shape"] where header.components(separatedBy: "'\(key)':").count > 2 {
+            throw DataError.format(path: path, field: "header \(key)", expected: "given once", found: "given more than once")
+        }
         guard let descr = field("descr", in: header) else {
             throw DataError.format(path: path, field: "header descr", expected: "a dtype such as '|u1' or '<f4'", found: header)
         }

@@ -13,7 +13,7 @@ import gzip, json, os, random, struct, subprocess, sys
 OUT, CHECKPOINT = sys.argv[1], sys.argv[2]
 rng = random.Random(14)
 cases = []
-TRAIN = ["--epochs", "1", "--max-steps", "1", "--checkpoint-every", "0", "--threads", "1", "--eval-batch-size", "16"]
+TRAIN = ["--epochs", "1", "--max-steps", "1", "--checkpoint-every", "0", "--threads", "1", "--eval-batch-size", "16", "--imbalance-ratio", "1"]
 
 
 def case(name, expect, args):
@@ -325,7 +325,10 @@ checkpoints["blob-cut"] = rebuild(blob_=blob[:len(blob) // 2])
 for name, data in checkpoints.items():
     path = write(os.path.join(OUT, "checkpoints", name, "checkpoints", "step-00000005.ckpt"), data)
     expect = "any" if name == "sound-rebuilt" else "refuse"
-    case("ckpt-inspect-" + name, expect, ["inspect", path])
+    # inspect shows a readable table as it is (an empty one, a renamed tensor); eval, export
+    # and --resume refuse what the model cannot use.
+    shown = name in ("table-empty", "table-name-parameters/other")
+    case("ckpt-inspect-" + name, "any" if shown else expect, ["inspect", path])
     case("ckpt-eval-" + name, expect, ["eval", path, "--data", os.path.join(OUT, "data", "npy-sound")])
     case("ckpt-export-" + name, expect, ["export", path, "--out", "RUN/w.safetensors"])
     case("ckpt-resume-" + name, "any", ["--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--resume", path, "--run-dir", "RUN"] + TRAIN)

@@ -1,7 +1,7 @@
 # Shared by the multi-rank test scripts: the binary, mpirun flags, checks.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-BIN="$PWD/.build/release/ddp-train"
+BIN="${DDP_TRAIN_BIN:-$PWD/.build/release/ddp-train}"
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 1; }
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 # Keep the suite fast and quiet: shared-memory transport only, no warnings about oversubscription.

@@ -10,7 +10,7 @@ CASE_SECONDS=${CASE_SECONDS:-60}
 
 # A real checkpoint to damage: 5 steps on the small data set of the cases.
 python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/base" 0 256 64 > /dev/null
-"$BIN" --data "$TMP/base" --batch-size 32 --epochs 1 --max-steps 5 --threads 1 --run-dir "$TMP/base-run" > /dev/null 2>&1 \
+"$BIN" --data "$TMP/base" --imbalance-ratio 1 --batch-size 32 --epochs 1 --max-steps 5 --threads 1 --run-dir "$TMP/base-run" > /dev/null 2>&1 \
   || fail "the base run for the hostile set"
 checkpoint=$(ls "$TMP"/base-run/checkpoints/*.ckpt | tail -1)
 python3 Tests/hostile/make_cases.py "$TMP/set" "$checkpoint" > /dev/null || fail "making the hostile set"
