@@ -24,15 +24,22 @@ public struct RunDirectory: Sendable {
         return "runs/" + f.string(from: now)
     }
 
-    /// Creates the directory and its checkpoint folder.
-    public func create() throws {
+    /// Creates the directory and its checkpoint folder and takes the directory's lock (first:
+    /// the stale temporaries removed next could otherwise be another job's files in progress).
+    public func create() throws -> RunLock {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CheckpointError.io(path: path, reason: "exists and is not a directory; expected a run directory")
+        }
         do {
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
         } catch {
             throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
         }
+        let lock = try RunLock(directory: path)
         AtomicFile.removeStaleTemporaries(in: path)
         AtomicFile.removeStaleTemporaries(in: checkpointDirectory)
+        return lock
     }
 
     public static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {

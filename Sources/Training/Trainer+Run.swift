@@ -20,7 +20,7 @@ extension Trainer {
     public func train() throws -> RunSummary {
         try comm.agree {
             guard comm.rank == 0 else { return }
-            try run.create()
+            runLock = try run.create()
             try run.writeConfig(config)
             try run.writeMetrics(state.metrics)
         }

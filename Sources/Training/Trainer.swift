@@ -37,6 +37,8 @@ public final class Trainer {
     /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
     var stepReduction: [Double] = [0, 0, 0]
     var pendingError: Error?
+    /// Rank 0's lock on the run directory, held while this trainer lives.
+    var runLock: RunLock?
     /// When set, seconds per `Phase` of `trainStep` are added here (bench --profile).
     public var phaseSeconds: [Double]?
     /// Fault injection for tests: `DDP_TRAIN_FAULT_NAN=R:A-B` makes rank R's gradients NaN in

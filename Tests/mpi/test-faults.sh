@@ -36,6 +36,26 @@ fi
 wait $launcher && fail "the job exited 0 after a rank was killed" || true
 pass "a killed rank ended the job in $(( $(date +%s) - start ))s"
 
+# The killed job's lock file is still there, but no process holds it: a new job may resume.
+[ -f "$TMP/kill/lock" ] || fail "the killed job left no lock file (was the lock taken?)"
+run 1 --run-dir "$TMP/kill" --resume auto --epochs 200 --max-steps 1 --threads 1 > "$TMP/after-kill.log" 2>&1 \
+  || { cat "$TMP/after-kill.log"; fail "the lock of a killed job blocked a new one"; }
+pass "a lock left by a killed job (kill -9) does not block the next job"
+
+# Two jobs on one run directory: the second is refused, naming the holder; the first's files stay.
+run 1 --epochs 200 --run-dir "$TMP/busy" --threads 1 > "$TMP/busy.log" 2>&1 &
+holder=$!
+busy_started() { [ -f "$TMP/busy/config.json" ] && [ -f "$TMP/busy/lock" ]; }
+wait_for 300 busy_started || { kill $holder; cat "$TMP/busy.log"; fail "the first job did not start"; }
+before=$(md5sum "$TMP/busy/config.json")
+if run 1 --epochs 1 --lr 0.5 --run-dir "$TMP/busy" --threads 1 > "$TMP/second.log" 2>&1; then
+  kill $holder; fail "a second job on a busy run directory was accepted"
+fi
+grep -q "in use by another job (pid [0-9]* on " "$TMP/second.log" || { kill $holder; cat "$TMP/second.log"; fail "no message naming the holder"; }
+[ "$(md5sum "$TMP/busy/config.json")" = "$before" ] || { kill $holder; fail "the second job changed the first's config.json"; }
+kill -TERM $holder; wait $holder 2>/dev/null || true
+pass "a second job on a busy run directory is refused with the holder named; the first job's files are untouched"
+
 # A bad data directory on every rank: one clear message from rank 0, exit 1, nothing written.
 mkdir -p "$TMP/bad"
 printf 'x' > "$TMP/bad/something.txt"
