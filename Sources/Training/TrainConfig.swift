@@ -83,6 +83,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var bucketMib = 25.0
     /// `--bucket-mode`: overlap backward with non-blocking all-reduces, or block per bucket.
     public var bucketMode = BucketMode.auto
+    /// Seconds without a completed step (or evaluation batch) after which every rank ends the
+    /// job; nil for the default, 0 for never.
+    public var stallTimeout: Double?
+    /// The default of `--stall-timeout`: ten minutes, far beyond any step of these models.
+    public static let defaultStallTimeout = 600.0
     /// Test samples per rank and forward pass; nil: the rank's training batch, so that
     /// evaluation fits the buffers training sized (a larger value grows them for good).
     public var evalBatchSize: Int?
@@ -127,6 +132,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case bucketFirstMib = "bucket-first-mib"
         case bucketMib = "bucket-mib"
         case bucketMode = "bucket-mode"
+        case stallTimeout = "stall-timeout"
         case evalBatchSize = "eval-batch-size"
         case runDir = "run-dir"
         case checkpointEvery = "checkpoint-every"
@@ -175,6 +181,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try c.encode(bucketFirstMib, forKey: .bucketFirstMib)
         try c.encode(bucketMib, forKey: .bucketMib)
         try c.encode(bucketMode, forKey: .bucketMode)
+        try c.encode(stallTimeout, forKey: .stallTimeout)
         try c.encode(evalBatchSize, forKey: .evalBatchSize)
         try c.encode(runDir, forKey: .runDir)
         try c.encode(checkpointEvery, forKey: .checkpointEvery)
@@ -251,6 +258,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         check(bucketFirstMib > 0 && bucketFirstMib <= 4096 && bucketMib > 0 && bucketMib <= 4096,
               "--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(bucketFirstMib) and \(bucketMib)")
         if let e = evalBatchSize { range("eval-batch-size", e, 1, Self.maxBatchSize) }
+        if let t = stallTimeout { check(t >= 0 && t <= 1e7, "--stall-timeout must be in 0...10000000 seconds (0: never), got \(t)") }
         check(checkpointEvery >= 0, "--checkpoint-every must not be negative, got \(checkpointEvery)")
         if let s = checkpointEverySteps { check(s >= 1, "--checkpoint-every-steps must be at least 1, got \(s)") }
         range("keep-checkpoints", keepCheckpoints, 1, 1_000_000)

@@ -14,6 +14,7 @@ extension Trainer {
     /// Writes `checkpoints/step-<step>.ckpt` (collective: every rank contributes its batch-norm
     /// statistics; rank 0 writes atomically). A failure to write stops every rank cleanly.
     func saveCheckpoint() throws {
+        defer { watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch) }  // a long write is progress too
         let nb = model.buffers.count
         var all = [Float](repeating: 0, count: max(nb * comm.size, 1))
         if nb > 0 {

@@ -21,6 +21,7 @@ extension Trainer {
                 n += 1
                 next += comm.size
             }
+            watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch)
             testBatches.assemble(indices: picked, positions: positions, count: n, epoch: 0)
             let (logits, _) = model.forward(testBatches.input, training: false)
             for i in 0..<n {

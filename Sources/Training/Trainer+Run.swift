@@ -24,6 +24,12 @@ extension Trainer {
             try run.writeConfig(config)
             try run.writeMetrics(state.metrics)
         }
+        let timeout = config.stallTimeout ?? TrainConfig.defaultStallTimeout
+        if timeout > 0 { watchdog = StallWatchdog(timeout: timeout, comm: comm) }
+        defer {
+            watchdog?.stop()
+            watchdog = nil
+        }
         let steps = sampler.stepsPerEpoch
         var lastEvaluation: (epoch: Int, step: Int, result: Evaluation)?
         var stopped = false
@@ -48,6 +54,7 @@ extension Trainer {
                 samples += result.samples
                 state.globalStep += 1
                 state.stepInEpoch += 1
+                watchdog?.beat(epoch: epoch, step: state.stepInEpoch)
                 if result.skipped {
                     state.epochSkipped += 1
                     state.totalSkipped += 1

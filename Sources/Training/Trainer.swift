@@ -39,6 +39,8 @@ public final class Trainer {
     var pendingError: Error?
     /// Rank 0's lock on the run directory, held while this trainer lives.
     var runLock: RunLock?
+    /// Ends the job when no step completes for `--stall-timeout` seconds (while `train` runs).
+    var watchdog: StallWatchdog?
     /// When set, seconds per `Phase` of `trainStep` are added here (bench --profile).
     public var phaseSeconds: [Double]?
     /// Fault injection for tests: `DDP_TRAIN_FAULT_NAN=R:A-B` makes rank R's gradients NaN in

@@ -78,6 +78,7 @@ struct TrainCommand: ParsableCommand, JobCommand {
         c.bucketFirstMib = r.bucketFirstMib
         c.bucketMib = r.bucketMib
         c.bucketMode = r.bucketMode
+        c.stallTimeout = r.stallTimeout
         c.evalBatchSize = r.evalBatchSize
         c.runDir = r.runDir ?? ""
         c.checkpointEvery = r.checkpointEvery

@@ -126,6 +126,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).")
     var bucketMode: BucketMode = .auto
 
+    @Option(help: "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never. (default: 600)")
+    var stallTimeout: Double?
+
     @Option(help: "Test samples per rank and forward pass in evaluation (default: the rank's training batch, which keeps memory at what training needs).")
     var evalBatchSize: Int?
 

@@ -82,3 +82,27 @@ DDP_TRAIN_FAULT_NAN="1:5-1000" run 2 --epochs 1 --threads 1 --run-dir "$TMP/nan1
 grep -q "10 consecutive steps had a non-finite loss or gradient" "$TMP/nan10.log" || { cat "$TMP/nan10.log"; fail "no message after 10 skips"; }
 [ "$(grep -c "consecutive steps" "$TMP/nan10.log")" -eq 1 ] || fail "the stop message came from more than one rank"
 pass "NaN gradients on rank 1 for good: the job stops after 10 consecutive skips with one message"
+
+# A stopped rank (kill -STOP) would leave the other waiting in a collective forever: the stall
+# watchdog ends the whole job with one message once no step completed for --stall-timeout.
+run 2 --epochs 200 --threads 1 --stall-timeout 5 --run-dir "$TMP/stall" > "$TMP/stall.log" 2>&1 &
+launcher=$!
+victim=""
+find_stall_victim() {
+  for p in $(pgrep -f -- "--run-dir $TMP/stall" || true); do
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
+  done
+  [ -n "$victim" ] && [ -f "$TMP/stall/config.json" ]
+}
+wait_for 300 find_stall_victim || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/stall.log"; fail "the stall job did not start"; }
+kill -STOP "$victim"
+start=$(date +%s)
+launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
+if ! wait_for 300 launcher_gone; then
+  kill -9 "$victim" $launcher 2>/dev/null || true
+  fail "the job still runs 300 s after a rank was stopped: the watchdog did not end it"
+fi
+kill -9 "$victim" 2>/dev/null || true
+wait $launcher && fail "the job exited 0 after a rank was stopped" || true
+grep -q "no training step completed for [0-9]* s (--stall-timeout 5.0)" "$TMP/stall.log" || { cat "$TMP/stall.log"; fail "no watchdog message"; }
+pass "a stopped rank: the stall watchdog ended the job $(( $(date +%s) - start ))s later with a message"

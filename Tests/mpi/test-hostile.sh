@@ -31,7 +31,8 @@ while IFS=$'\t' read -r -a fields; do
   if [ "$code" -eq 124 ] || { [ "$code" -eq 137 ] && ! grep -q . "$log"; }; then
     hangs=$((hangs + 1)); report+=("HANG  $name")
   elif [ "$code" -ge 128 ] || grep -qE "Fatal error|Assertion failed|failed to allocate|Segmentation fault|core dumped" "$log"; then
-    crashes=$((crashes + 1)); report+=("CRASH $name (exit $code): $(grep -m1 -E 'Fatal|Assert|alloc|rror' "$log" | cut -c1-200)")
+    first=$(grep -m1 -E 'Fatal|Assert|alloc|rror' "$log" || true)
+    crashes=$((crashes + 1)); report+=("CRASH $name (exit $code): ${first:0:200}")
   elif [ "$code" -eq 0 ]; then
     accepted=$((accepted + 1))
     if [ "$expect" = refuse ]; then silent=$((silent + 1)); report+=("ACCEPTED $name (expected a refusal)"); fi
