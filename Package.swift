@@ -33,6 +33,9 @@ let package = Package(
             ]
         ),
 
+        // libFuzzer targets for the readers of outside input; Tests/fuzz/run.sh builds and runs them.
+        .executableTarget(name: "fuzz-inputs", dependencies: ["Data", "Checkpoint", "Training"]),
+
         // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),

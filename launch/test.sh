@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing, builds, runs the
-# single-process suite (swift test) and the multi-rank scripts under Tests/mpi, then
-# the numerics-sensitive tests again under every other OpenBLAS kernel this CPU can run.
+# single-process suite (swift test), the multi-rank scripts under Tests/mpi (the hostile-input
+# set among them), the fuzz targets (Tests/fuzz/run.sh), then the numerics-sensitive tests
+# again under every other OpenBLAS kernel this CPU can run.
 #
 # TEST_KERNELS: "all" (default: every kernel `ddp-train doctor --blas-kernels` lists),
 # "none", or a list such as "Haswell SkylakeX". A user's OPENBLAS_CORETYPE is honoured
@@ -28,6 +29,9 @@ for t in Tests/mpi/test-*.sh; do
   bash "$t"
 done
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
+
+# libFuzzer on every reader of outside input, for a bounded time (FUZZ_SECONDS per target).
+bash Tests/fuzz/run.sh
 
 runnable=" $(.build/release/ddp-train doctor --blas-kernels | tr '\n' ' ') "
 kernels=${TEST_KERNELS:-all}

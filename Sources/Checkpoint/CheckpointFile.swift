@@ -103,10 +103,7 @@ public enum CheckpointFile {
 
     /// Reads and checks a checkpoint: magic, version, sizes, checksum, then the body.
     public static func read(path: String) throws -> Contents {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError.io(path: path, reason: "cannot read the file")
-        }
-        let bytes = [UInt8](data)
+        let bytes = try WholeFile.bytes(path)
         func invalid(_ reason: String) -> CheckpointError { .invalid(path: path, reason: reason) }
         guard bytes.count >= headerSize else { throw invalid("truncated: \(bytes.count) bytes, the header alone is \(headerSize)") }
         guard Array(bytes[0..<8]) == magic else { throw invalid("wrong magic \(bytes[0..<8].map { String(format: "%02x", $0) }.joined()), expected DDPTCKPT") }

@@ -55,25 +55,54 @@ public enum SafeTensors {
 
     /// Reads a safetensors file back (float32 and int64 tensors), for tests and checks.
     public static func read(_ path: String) throws -> [String: (shape: [Int], values: [Float])] {
-        guard let data = FileManager.default.contents(atPath: path), data.count >= 8 else {
-            throw CheckpointError.io(path: path, reason: "cannot read a safetensors file")
+        let bytes = try WholeFile.bytes(path)
+        func invalid(_ reason: String) -> CheckpointError { .invalid(path: path, reason: reason) }
+        guard bytes.count >= 8 else { throw invalid("truncated: \(bytes.count) bytes, the header length alone is 8") }
+        // Sizes from the file stay unsigned until checked against the file's length.
+        let announced = CheckpointFile.readU64(bytes, 0)
+        guard announced <= UInt64(bytes.count - 8) else {
+            throw invalid("header length \(announced) exceeds the file's \(bytes.count - 8) bytes after it")
         }
-        let bytes = [UInt8](data)
-        let n = Int(CheckpointFile.readU64(bytes, 0))
-        guard 8 + n <= bytes.count,
-              let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
-            throw CheckpointError.invalid(path: path, reason: "bad safetensors header")
+        let n = Int(announced)
+        let header: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
+                throw invalid("the header is not a JSON object")
+            }
+            header = object
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw invalid("the header is not JSON: \(error.localizedDescription)")
         }
+        let dataBytes = bytes.count - 8 - n
         var out: [String: (shape: [Int], values: [Float])] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let range = info["data_offsets"] as? [Int], range.count == 2 else {
-                throw CheckpointError.invalid(path: path, reason: "bad entry \(name)")
+                throw invalid("tensor \(name): expected dtype, shape and data_offsets [start, end]")
+            }
+            let size: Int
+            switch dtype {
+            case "F32": size = 4
+            case "I64": size = 8
+            default: throw invalid("tensor \(name): dtype \(dtype), expected F32 or I64")
+            }
+            guard range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes else {
+                throw invalid("tensor \(name): data_offsets \(range) lie outside the \(dataBytes) data bytes")
+            }
+            var elements: Int? = 1
+            for d in shape {
+                guard let e = elements, d >= 0 else { elements = nil; break }
+                let (p, overflow) = e.multipliedReportingOverflow(by: d)
+                elements = overflow ? nil : p
+            }
+            guard let elements, elements.multipliedReportingOverflow(by: size) == (range[1] - range[0], false) else {
+                throw invalid("tensor \(name): shape \(shape) of \(dtype) does not match its \(range[1] - range[0]) bytes")
             }
             let start = 8 + n + range[0], end = 8 + n + range[1]
-            guard end <= bytes.count, start <= end else { throw CheckpointError.invalid(path: path, reason: "\(name) lies outside the file") }
             let values: [Float] = bytes[start..<end].withUnsafeBytes { raw in
-                dtype == "I64"
+                size == 8
                     ? (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
                     : (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             }

@@ -3,24 +3,29 @@
 /// null, or arrays of those. Anything else (tables, nested arrays, dates, a key given twice)
 /// is refused with its line; no input can make it trap, and it needs no library: the TOML
 /// library used before aborted the process on `[[[`.
-enum ConfigParser {
+public enum ConfigParser {
     /// A value as written: numbers keep their text, which the option's own parser then reads.
-    enum Value: Equatable {
+    public enum Value: Equatable, Sendable {
         case string(String), number(String), bool(Bool), null
         case array([Value])
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var line: Int
-        var message: String
-        var description: String { "line \(line): \(message)" }
+    public struct Failure: Error, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+        public var description: String { "line \(line): \(message)" }
+
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
     }
 
     /// Longest value: a path or an option is far shorter; longer text is refused, not echoed.
-    static let maxValueLength = 4096
+    public static let maxValueLength = 4096
 
     /// Parses a whole file; `json` chooses the syntax. Returns the entries in file order.
-    static func parse(_ text: String, json: Bool) throws -> [(key: String, value: Value)] {
+    public static func parse(_ text: String, json: Bool) throws -> [(key: String, value: Value)] {
         var scanner = Scanner(Array(text.utf8))
         let entries = try json ? scanner.jsonObject() : scanner.tomlTable()
         var seen: [String: Int] = [:]
@@ -34,7 +39,7 @@ enum ConfigParser {
     }
 
     /// Text for a message: at most 60 characters of it.
-    static func clip(_ s: String) -> String {
+    public static func clip(_ s: String) -> String {
         s.count <= 60 ? s : String(s.prefix(60)) + "... (\(s.utf8.count) bytes)"
     }
 
