@@ -5,6 +5,10 @@ import Foundation
 public enum FileBytes {
     /// The file's bytes; `.gz` content is decompressed. Throws `DataError` naming the file.
     public static func read(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw DataError.format(path: path, field: "file type", expected: "a data file", found: "a directory")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError.missing(path: path, hint: "check the --data directory")
         }

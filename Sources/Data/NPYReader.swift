@@ -90,6 +90,13 @@ public enum NPYReader {
             throw DataError.format(path: path, field: "shape", expected: "(N,) labels", found: "\(a.shape)")
         }
         let n = a.count
+        // Wider integers must fit a class index: clamping would hide what the file says.
+        func narrow<T: BinaryInteger>(_ v: T, _ i: Int) throws -> Int32 {
+            guard let x = Int32(exactly: v) else {
+                throw DataError.format(path: path, field: "label of sample \(i)", expected: "a class index (0 to \(Dataset.maxClasses - 1))", found: "\(v)")
+            }
+            return x
+        }
         return try a.data.withUnsafeBytes { raw -> [Int32] in
             switch a.descr {
             case "|u1", "<u1", "u1": return (0..<n).map { Int32(raw.load(fromByteOffset: $0, as: UInt8.self)) }
@@ -97,9 +104,9 @@ public enum NPYReader {
             case "<i2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)) }
             case "<u2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
             case "<i4": return (0..<n).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
-            case "<u4": return (0..<n).map { Int32(clamping: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
-            case "<i8": return (0..<n).map { Int32(clamping: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-            case "<u8": return (0..<n).map { Int32(clamping: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)) }
+            case "<u4": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self), $0) }
+            case "<i8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self), $0) }
+            case "<u8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self), $0) }
             default:
                 throw DataError.format(path: path, field: "dtype", expected: "an integer type for labels", found: a.descr)
             }

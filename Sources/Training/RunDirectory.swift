@@ -31,10 +31,23 @@ public struct RunDirectory: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CheckpointError.io(path: path, reason: "exists and is not a directory; expected a run directory")
         }
+        // Say what is in the way (a file where a directory should be, a directory this user may
+        // not write to) instead of Foundation's error code.
+        var prefix = path.hasPrefix("/") ? "" : "."
+        var deepest = prefix.isEmpty ? "/" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            guard FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) else { break }
+            guard isDirectory.boolValue else {
+                throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(prefix) is a file")
+            }
+            deepest = prefix
+        }
         do {
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
         } catch {
-            throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(error.localizedDescription)")
+            let reason = FileManager.default.isWritableFile(atPath: deepest) ? error.localizedDescription : "\(deepest) is not writable"
+            throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(reason)")
         }
         let lock = try RunLock(directory: path)
         AtomicFile.removeStaleTemporaries(in: path)

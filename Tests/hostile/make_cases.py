@@ -4,10 +4,10 @@ option values, each a case for Tests/mpi/test-hostile.sh.
 
 usage: make_cases.py OUT_DIR CHECKPOINT
 
-OUT_DIR/cases.tsv gets one line per case: NAME <tab> EXPECT <tab> ARGUMENTS (tab-separated),
-where EXPECT is "refuse" (a clean non-zero exit with a message, no run directory) or "any"
-(whatever the outcome, no crash and no hang). RUN in the arguments stands for a fresh run
-directory. Everything is derived from a fixed seed: the same cases on every machine."""
+OUT_DIR/cases.tsv gets one line per case: NAME <tab> EXPECT <tab> SAYS <tab> ARGUMENTS
+(tab-separated), where EXPECT is "refuse" (a clean non-zero exit with a message, no run
+directory) or "any" (whatever the outcome, no crash and no hang), and SAYS is text the
+message must hold ("-" for none). RUN in the arguments stands for a fresh run directory. Everything is derived from a fixed seed: the same cases on every machine."""
 import gzip, json, os, random, struct, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,8 +30,9 @@ def write(path, data):
     return path
 
 
-# MARK: - Synthetic images: 64 training and 16 test images of 8 x 8 pixels, labels 0..3.
-N, TEST, H, W, K = 64, 16, 8, 8, 4
+# MARK: - Synthetic images: 64 training and 16 test images of 8 x 8 pixels, labels 0..9
+# (IDX means 10 classes: every one must have samples).
+N, TEST, H, W, K = 64, 16, 8, 8, 10
 pixels = bytes(rng.randrange(256) for _ in range(N * H * W))
 test_pixels = bytes(rng.randrange(256) for _ in range(TEST * H * W))
 labels = bytes(i % K for i in range(N))
@@ -80,7 +81,7 @@ for h in sizes:
         data_case(name, expect, idx_dir(name, train_images=idx_images(N, h, w, pixels)))
 for magic in [0, 0x801, 0x802, 0x804, 0x0C03, 0x0D03, 0xFFFFFFFF, 0x03080000]:
     data_case("idx-magic-%x" % magic, "refuse", idx_dir("idx-magic-%x" % magic, train_images=idx_images(N, H, W, pixels, magic=magic)))
-    data_case("idx-label-magic-%x" % magic, "refuse", idx_dir("idx-label-magic-%x" % magic, train_labels=idx_labels(N, labels, magic=magic)))
+    data_case("idx-label-magic-%x" % magic, "any" if magic == 0x801 else "refuse", idx_dir("idx-label-magic-%x" % magic, train_labels=idx_labels(N, labels, magic=magic)))
 whole = idx_images(N, H, W, pixels)
 for cut in [0, 1, 3, 4, 15, 16, 17, len(whole) // 2, len(whole) - 1]:
     data_case("idx-cut-%d" % cut, "refuse", idx_dir("idx-cut-%d" % cut, train_images=whole[:cut]))
@@ -92,7 +93,7 @@ for value in [4, 10, 200, 255]:
     bad = bytearray(labels); bad[5] = value
     data_case("idx-label-value-%d" % value, "any" if value < 10 else "refuse",
               idx_dir("idx-label-value-%d" % value, train_labels=idx_labels(N, bytes(bad))))
-data_case("idx-test-other-size", "refuse", idx_dir("idx-test-other-size", test_images=idx_images(TEST // 4, 16, 16, test_pixels)))
+data_case("idx-test-other-size", "refuse", idx_dir("idx-test-other-size", test_images=idx_images(TEST, 16, 16, bytes(TEST * 256))))
 data_case("idx-test-empty", "refuse", idx_dir("idx-test-empty", test_images=idx_images(0, H, W, b""), test_labels_=idx_labels(0, b"")))
 data_case("idx-one-pixel-cnn", "refuse", idx_dir("idx-one-pixel", train_images=idx_images(N, 1, 1, pixels[:N]),
                                                 test_images=idx_images(TEST, 1, 1, test_pixels[:TEST])), model="cnn")
@@ -352,8 +353,24 @@ case("run-dir-is-a-file", "refuse", ["--data", os.path.join(OUT, "data", "npy-so
 case("run-dir-under-a-file", "refuse", ["--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--run-dir",
                                          os.path.join(OUT, "data", "npy-sound", "test_labels.npy", "run")] + TRAIN)
 
+# What the message of some cases must say: the file or field and the reason, not a library's code.
+says = {
+    "idx-directory-for-file": "found a directory", "data-is-a-file": "found a file", "data-missing": "not found",
+    "npy-label-4611686018427387904": "label of sample 3", "npy-label--1": "label", "npy-label-10000": "classes",
+    "run-dir-under-a-file": "is a file", "run-dir-is-a-file": "not a directory", "shards-gap": "gap",
+    "config-toml-brackets": "line 1", "config-toml-duplicate": "given twice", "config-json-duplicate": "given twice",
+    "config-json-long-value": "at most", "config-directory": "is a directory", "idx-test-empty": "test images",
+    "idx-test-other-size": "expected the same shape", "idx-one-pixel-cnn": "needs at least 4 x 4",
+    "ckpt-inspect-field-16-9223372036854775808-rehashed": "implausible", "ckpt-inspect-field-24-18446744073709551615": "truncated or padded",
+    "ckpt-inspect-manifest-epoch--1": "epoch -1", "ckpt-inspect-manifest-world_size-1099511627776": "world size",
+    "ckpt-inspect-manifest-config-batch-size-4611686018427387904": "--batch-size", "ckpt-inspect-table-bytes-4": "does not match",
+    "ckpt-inspect-table-duplicate-entry": "listed twice", "ckpt-directory": "not a regular file",
+    "option-lr-nan": "--lr must be", "option-seed--1": "--seed must not be negative",
+}
+names = {name for name, _, _ in cases}
+assert not set(says) - names, sorted(set(says) - names)
 with open(os.path.join(OUT, "cases.tsv"), "w") as f:
     for name, expect, args in cases:
         assert "\t" not in name and all("\t" not in a and "\n" not in a for a in args), name
-        f.write("\t".join([name.replace(" ", "_"), expect] + args) + "\n")
+        f.write("\t".join([name.replace(" ", "_"), expect, says.get(name, "-")] + args) + "\n")
 print("%d cases" % len(cases))

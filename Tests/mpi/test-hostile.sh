@@ -2,7 +2,8 @@
 # The hostile-input set (Tests/hostile/make_cases.py): several hundred damaged or crafted data
 # files, checkpoints, config files and option values, each run against the release binary.
 # No case may crash (a signal, a Swift trap, a C++ assertion) or hang (60 s); a case marked
-# "refuse" must exit non-zero with a message and leave no run directory behind. Memory is
+# "refuse" must exit non-zero with a message (for some, a given text naming the field and the
+# reason) and leave no run directory behind. Memory is
 # capped per case, so an allocation sized by a crafted field fails instead of taking the
 # machine. A few cases run under mpirun -n 2: one message, not one per rank.
 source "$(dirname "$0")/common.bash"
@@ -18,8 +19,8 @@ python3 Tests/hostile/make_cases.py "$TMP/set" "$checkpoint" > /dev/null || fail
 crashes=0 hangs=0 accepted=0 refused=0 silent=0 leftovers=0 total=0
 report=()
 while IFS=$'\t' read -r -a fields; do
-  name=${fields[0]} expect=${fields[1]}
-  args=("${fields[@]:2}")
+  name=${fields[0]} expect=${fields[1]} says=${fields[2]}
+  args=("${fields[@]:3}")
   total=$((total + 1))
   run_dir="$TMP/run-$total"
   args=("${args[@]//RUN/$run_dir}")
@@ -42,6 +43,9 @@ while IFS=$'\t' read -r -a fields; do
       silent=$((silent + 1)); report+=("NO MESSAGE $name (exit $code)")
     fi
     if [ "$expect" = refuse ] && [ -e "$run_dir" ]; then leftovers=$((leftovers + 1)); report+=("LEFT A RUN DIRECTORY $name"); fi
+    if [ "$says" != "-" ] && ! grep -qF -- "$says" "$log"; then
+      silent=$((silent + 1)); report+=("UNCLEAR $name: the message does not say '$says': $(head -c 200 "$log")")
+    fi
   fi
   rm -rf "$run_dir"
 done < "$TMP/set/cases.tsv"
