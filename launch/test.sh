@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing, builds, runs the
 # single-process suite (swift test), the multi-rank scripts under Tests/mpi (the hostile-input
-# set among them), the fuzz targets (Tests/fuzz/run.sh), then the numerics-sensitive tests
-# again under every other OpenBLAS kernel this CPU can run.
+# set among them), the fuzz targets (Tests/fuzz/run.sh), the single-process suite under ASan
+# and TSan, then the numerics-sensitive tests again under every other OpenBLAS kernel.
 #
 # TEST_KERNELS: "all" (default: every kernel `ddp-train doctor --blas-kernels` lists),
 # "none", or a list such as "Haswell SkylakeX". A user's OPENBLAS_CORETYPE is honoured
@@ -32,6 +32,16 @@ echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
 
 # libFuzzer on every reader of outside input, for a bounded time (FUZZ_SECONDS per target).
 bash Tests/fuzz/run.sh
+
+# The single-process suite under AddressSanitizer and ThreadSanitizer (debug builds of their
+# own; SANITIZERS=none skips them). The one suppression is a leak inside Foundation.
+if [ "${SANITIZERS:-all}" != none ]; then
+  start=$(date +%s)
+  LSAN_OPTIONS=suppressions=$PWD/Tests/sanitizers/lsan.supp \
+    swift test --sanitize=address --scratch-path .build-asan --parallel --num-workers 2 2>&1 | grep -E "error|Test run with|SUMMARY|ERROR"
+  swift test --sanitize=thread --scratch-path .build-tsan --parallel --num-workers 2 2>&1 | grep -E "error|Test run with|SUMMARY|WARNING"
+  echo "test: sanitizers took $(( $(date +%s) - start ))s"
+fi
 
 runnable=" $(.build/release/ddp-train doctor --blas-kernels | tr '\n' ' ') "
 kernels=${TEST_KERNELS:-all}
