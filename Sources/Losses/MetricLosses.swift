@@ -1,74 +1,51 @@
 import Foundation
 
-/// Metric-learning losses as pytorch-metric-learning 2.9 defines them, in double
-/// precision with their gradients: ArcFace and CosFace (large-margin softmax over
-/// cosines to class weight columns) and triplet margin and contrastive losses
-/// (over distances between L2-normalised embeddings, all triplets / pairs of the
-/// batch, averaged over the non-zero terms). Checked against the golden file's
-/// `metric_losses`; not yet wired into training.
+/// Metric-learning losses as pytorch-metric-learning 2.9 defines them (quadruplet and
+/// center loss as docs/losses.md pins them), in double precision with their gradients:
+/// heads over cosines to class weight columns (ArcFace, CosFace, SphereFace, sub-center
+/// ArcFace), losses over the batch's pairs, triplets and quadruplets of L2-normalised
+/// embeddings (contrastive, triplet, quadruplet, averaged over the non-zero terms),
+/// N-pairs over dot products, and center loss with its centre update. Checked against
+/// `Tests/golden/metric_losses.json`; not yet wired into training.
 public enum MetricLosses {
     /// Loss value and gradients; `dW` is empty for the losses without class weights.
     public struct Result {
         public var loss: Double
         /// (N, D)
         public var dEmbeddings: [Double]
-        /// (D, K), one column per class
+        /// (D, K), one column per class (D, K*S with sub-centres)
         public var dW: [Double]
+        /// (K, D) center loss's centres after the update; empty for the other losses
+        public var centersAfter: [Double] = []
     }
 
     public enum Kind: Sendable {
         case arcface(marginDegrees: Double, scale: Double)
         case cosface(margin: Double, scale: Double)
+        case sphereface(margin: Int, scale: Double)
+        case subcenterArcface(marginDegrees: Double, scale: Double, subCenters: Int)
         case triplet(margin: Double)
         case contrastive(posMargin: Double, negMargin: Double)
+        case npairs
+        case quadruplet(margin1: Double, margin2: Double)
+        case center(lambda: Double, alpha: Double)
     }
 
-    /// - embeddings: (N, D) row-major; labels: (N); W: (D, K) for ArcFace and CosFace
+    /// - embeddings: (N, D) row-major; labels: (N); W: (D, K) for the heads (D, K*S with
+    ///   sub-centres, column c*S + s); centers: (K, D) for center loss
     public static func evaluate(_ kind: Kind, embeddings x: [Double], labels: [Int], dimension d: Int,
-                                classes k: Int, W: [Double] = []) -> Result {
+                                classes k: Int, W: [Double] = [], centers: [Double] = []) -> Result {
         let n = labels.count
         let (e, norms) = normalizeRows(x, rows: n, columns: d)
         switch kind {
-        case .arcface, .cosface:
-            // Class columns of W, normalised: w (K, D).
-            let wt = (0..<(k * d)).map { i in W[(i % d) * k + i / d] }
-            let (w, wNorms) = normalizeRows(wt, rows: k, columns: d)
-            var loss = 0.0
-            var dCos = [Double](repeating: 0, count: n * k)
-            for i in 0..<n {
-                let y = labels[i]
-                var cos = (0..<k).map { c in (0..<d).reduce(0.0) { $0 + e[i * d + $1] * w[c * d + $1] } }
-                let (target, slope) = modifiedTarget(kind, cos[y])
-                cos[y] = target
-                let scale: Double
-                switch kind {
-                case .arcface(_, let s), .cosface(_, let s): scale = s
-                default: scale = 1
-                }
-                let logits = cos.map { $0 * scale }
-                let m = logits.max() ?? 0
-                let sum = logits.reduce(0.0) { $0 + exp($1 - m) }
-                loss += m + log(sum) - logits[y]
-                for c in 0..<k {
-                    let dl = (exp(logits[c] - m) / sum - (c == y ? 1 : 0)) / Double(n)
-                    dCos[i * k + c] = scale * dl * (c == y ? slope : 1)
-                }
-            }
-            // cos_ic = e_i . w_c
-            var dE = [Double](repeating: 0, count: n * d), dWn = [Double](repeating: 0, count: k * d)
-            for i in 0..<n {
-                for c in 0..<k {
-                    let g = dCos[i * k + c]
-                    for j in 0..<d {
-                        dE[i * d + j] += g * w[c * d + j]
-                        dWn[c * d + j] += g * e[i * d + j]
-                    }
-                }
-            }
-            let dX = normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d)
-            let dWt = normalizeBackward(dWn, normalized: w, norms: wNorms, rows: k, columns: d)
-            let dW = (0..<(d * k)).map { i in dWt[(i % k) * d + i / k] }
-            return Result(loss: loss / Double(n), dEmbeddings: dX, dW: dW)
+        case .arcface, .cosface, .sphereface, .subcenterArcface:
+            return head(kind, embeddings: x, normalized: e, norms: norms, labels: labels, dimension: d, classes: k, W: W)
+        case .npairs:
+            return npairs(normalized: e, norms: norms, labels: labels, dimension: d)
+        case .quadruplet(let m1, let m2):
+            return quadruplet(normalized: e, norms: norms, labels: labels, dimension: d, margin1: m1, margin2: m2)
+        case .center(let lambda, let alpha):
+            return center(embeddings: x, labels: labels, dimension: d, classes: k, centers: centers, lambda: lambda, alpha: alpha)
 
         case .triplet(let margin):
             let dist = distances(e, rows: n, columns: d)
@@ -126,7 +103,15 @@ public enum MetricLosses {
         switch kind {
         case .cosface(let margin, _):
             return (c - margin, 1)
-        case .arcface(let degrees, _):
+        case .sphereface(let m, _):
+            // psi = (-1)^k cos(m theta) - 2k, k = floor(m theta / pi); cos(m theta) as the
+            // Chebyshev polynomial T_m(c) (also its derivative: finite at c = +-1).
+            let clamped = min(max(c, -1), 1)
+            let k = (acos(clamped) * Double(m) / Double.pi).rounded(.down)
+            let sign = Int(k) % 2 == 0 ? 1.0 : -1.0
+            let (t, dt) = chebyshev(m, clamped)
+            return (sign * t - 2 * k, sign * dt)
+        case .arcface(let degrees, _), .subcenterArcface(let degrees, _, _):
             let m = degrees * Double.pi / 180
             let clamped = min(max(c, -1), 1)
             let theta = acos(clamped)
@@ -163,15 +148,16 @@ public enum MetricLosses {
         return out
     }
 
-    /// Euclidean distances between rows, (N, N).
-    static func distances(_ e: [Double], rows n: Int, columns d: Int) -> [Double] {
+    /// Euclidean distances between rows, (N, N); squared ones with `squared`.
+    static func distances(_ e: [Double], rows n: Int, columns d: Int, squared: Bool = false) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in 0..<n {
-                out[i * n + j] = (0..<d).reduce(0.0) { s, c in
+                let s2 = (0..<d).reduce(0.0) { s, c in
                     let v = e[i * d + c] - e[j * d + c]
                     return s + v * v
-                }.squareRoot()
+                }
+                out[i * n + j] = squared ? s2 : s2.squareRoot()
             }
         }
         return out

@@ -39,11 +39,17 @@ public enum GoldenVerifier {
         var embeddings: [[Double]]
         var target: [Int]
         var W: [[Double]]?
+        var centers: [[Double]]?
         var expected: Expected
         struct Expected: Decodable {
             var loss: Double
             var dembeddings: [[Double]]
             var dW: [[Double]]?
+            var centersAfter: [[Double]]?
+            enum CodingKeys: String, CodingKey {
+                case loss, dembeddings, dW
+                case centersAfter = "centers_after"
+            }
         }
     }
 
@@ -200,16 +206,24 @@ public enum GoldenVerifier {
         case "cosface": kind = .cosface(margin: p["margin"] ?? 0.35, scale: p["scale"] ?? 64)
         case "triplet": kind = .triplet(margin: p["margin"] ?? 0.05)
         case "contrastive": kind = .contrastive(posMargin: p["pos_margin"] ?? 0, negMargin: p["neg_margin"] ?? 1)
+        case "sphereface": kind = .sphereface(margin: Int(p["margin"] ?? 4), scale: p["scale"] ?? 1)
+        case "subcenter_arcface":
+            kind = .subcenterArcface(marginDegrees: p["margin_degrees"] ?? 28.6, scale: p["scale"] ?? 64, subCenters: Int(p["sub_centers"] ?? 3))
+        case "npairs": kind = .npairs
+        case "quadruplet": kind = .quadruplet(margin1: p["margin1"] ?? 1, margin2: p["margin2"] ?? 0.5)
+        case "center": kind = .center(lambda: p["lambda"] ?? 0.01, alpha: p["alpha"] ?? 0.5)
         default: return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
         }
         // Float inputs, as training would give them.
         let x = c.embeddings.flatMap { $0.map { Double(Float($0)) } }
         let w = (c.W ?? []).flatMap { $0.map { Double(Float($0)) } }
-        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, W: w)
+        let centers = (c.centers ?? []).flatMap { $0.map { Double(Float($0)) } }
+        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, W: w, centers: centers)
         var problems: [String] = []
         if let e = valueError(r.loss, c.expected.loss) { problems.append("loss \(r.loss) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(r.dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
         if let want = c.expected.dW, let e = gradientError(r.dW, want.flatMap { $0 }) { problems.append("dW max error \(e)") }
+        if let want = c.expected.centersAfter, let e = gradientError(r.centersAfter, want.flatMap { $0 }) { problems.append("centers_after max error \(e)") }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 

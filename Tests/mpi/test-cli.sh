@@ -63,6 +63,8 @@ pass "invalid values and combinations refused with the valid values listed; --he
 # 4. verify-losses: every golden case passes; a damaged file fails with the case named.
 "$BIN" verify-losses Tests/golden/losses.json > "$TMP/verify.log" || { cat "$TMP/verify.log"; fail "verify-losses on the golden file"; }
 grep -qE "^[0-9]+ passed, 0 failed$" "$TMP/verify.log" || fail "verify-losses summary line"
+"$BIN" verify-losses Tests/golden/metric_losses.json > "$TMP/verify-metric.log" || { cat "$TMP/verify-metric.log"; fail "verify-losses on the metric-learning golden file"; }
+grep -qE "^48 passed, 0 failed$" "$TMP/verify-metric.log" || fail "verify-losses on metric_losses.json: $(tail -1 "$TMP/verify-metric.log")"
 python3 -c "
 import json, sys
 d = json.load(open('Tests/golden/losses.json'))
