@@ -157,12 +157,7 @@ public enum CheckpointFile {
             guard e.dtype == "F32", e.offset >= 0, e.bytes >= 0, e.bytes % 4 == 0, e.offset <= blobBytes - e.bytes else {
                 throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) bytes) or has dtype \(e.dtype), expected F32")
             }
-            let elements = e.shape.reduce(Optional(1)) { acc, d in
-                guard let acc, d >= 0 else { return nil }
-                let (p, overflow) = acc.multipliedReportingOverflow(by: d)
-                return overflow ? nil : p
-            }
-            guard let elements, elements == e.bytes / 4 else {
+            guard let elements = elementCount(of: e.shape), elements == e.bytes / 4 else {
                 throw invalid("tensor \(e.name): shape \(e.shape) does not match its \(e.bytes) bytes (\(e.bytes / 4) floats)")
             }
         }
@@ -181,6 +176,19 @@ public enum CheckpointFile {
         }
         return Contents(manifest: Data(body[manifestStart..<blobStart]), entries: entries, blob: blob,
                         fileBytes: bytes.count, rawBytes: rawSize)
+    }
+
+    /// Elements of a tensor of `shape` as a file states it: nil for a negative dimension or a
+    /// product that overflows (a crafted file must give an error, not a trap).
+    static func elementCount(of shape: [Int]) -> Int? {
+        var count = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            count = p
+        }
+        return count
     }
 
     // MARK: - Little-endian integers

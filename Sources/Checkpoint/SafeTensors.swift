@@ -91,13 +91,8 @@ public enum SafeTensors {
             guard range[0] >= 0, range[0] <= range[1], range[1] <= dataBytes else {
                 throw invalid("tensor \(name): data_offsets \(range) lie outside the \(dataBytes) data bytes")
             }
-            var elements: Int? = 1
-            for d in shape {
-                guard let e = elements, d >= 0 else { elements = nil; break }
-                let (p, overflow) = e.multipliedReportingOverflow(by: d)
-                elements = overflow ? nil : p
-            }
-            guard let elements, elements.multipliedReportingOverflow(by: size) == (range[1] - range[0], false) else {
+            guard let elements = CheckpointFile.elementCount(of: shape),
+                  elements.multipliedReportingOverflow(by: size) == (range[1] - range[0], false) else {
                 throw invalid("tensor \(name): shape \(shape) of \(dtype) does not match its \(range[1] - range[0]) bytes")
             }
             let start = 8 + n + range[0], end = 8 + n + range[1]

@@ -39,10 +39,11 @@ public enum DatasetLayout: Equatable, Sendable {
     public static func detect(in directory: String) throws -> DatasetLayout {
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: directory, isDirectory: &isDir), !isDir.boolValue {
+        let exists = fm.fileExists(atPath: directory, isDirectory: &isDir)
+        if exists, !isDir.boolValue {
             throw DataError.format(path: directory, field: "--data", expected: "a directory holding a data set", found: "a file")
         }
-        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+        guard exists else {
             throw DataError.missing(path: directory, hint: directory == defaultDirectory
                 ? "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR"
                 : "pass --data with a directory that exists")

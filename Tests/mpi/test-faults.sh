@@ -4,6 +4,17 @@
 # job's end is reported with the seconds it took, not judged by them.
 source "$(dirname "$0")/common.bash"
 
+# find_rank RUN_DIR: sets `victim` to a rank (a process named ddp-train whose command line
+# holds RUN_DIR); succeeds once there is one and the job trains (config.json is written).
+find_rank() {
+  victim=""
+  for p in $(pgrep -f -- "--run-dir $1" || true); do
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
+  done
+  [ -n "$victim" ] && [ -f "$1/config.json" ]
+}
+launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
+
 # wait_for SECONDS COMMAND...: polls COMMAND until it succeeds; fails after SECONDS.
 wait_for() {
   local limit=$1; shift
@@ -16,19 +27,9 @@ wait_for() {
 
 run 2 --epochs 200 --run-dir "$TMP/kill" --threads 1 > "$TMP/kill.log" 2>&1 &
 launcher=$!
-victim=""
-# The ranks: processes named ddp-train whose command line holds this run directory; the job
-# is training once config.json is written.
-find_victim() {
-  for p in $(pgrep -f -- "--run-dir $TMP/kill" || true); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
-  done
-  [ -n "$victim" ] && [ -f "$TMP/kill/config.json" ]
-}
-wait_for 300 find_victim || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/kill.log"; fail "the job did not start training within 300 s"; }
+wait_for 300 find_rank "$TMP/kill" || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/kill.log"; fail "the job did not start training within 300 s"; }
 start=$(date +%s)
 kill -9 "$victim"
-launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
 if ! wait_for 300 launcher_gone; then
   kill -9 $launcher 2>/dev/null || true
   fail "the job still runs 300 s after a rank was killed: it hangs"
@@ -87,17 +88,9 @@ pass "NaN gradients on rank 1 for good: the job stops after 10 consecutive skips
 # watchdog ends the whole job with one message once no step completed for --stall-timeout.
 run 2 --epochs 200 --threads 1 --stall-timeout 5 --run-dir "$TMP/stall" > "$TMP/stall.log" 2>&1 &
 launcher=$!
-victim=""
-find_stall_victim() {
-  for p in $(pgrep -f -- "--run-dir $TMP/stall" || true); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
-  done
-  [ -n "$victim" ] && [ -f "$TMP/stall/config.json" ]
-}
-wait_for 300 find_stall_victim || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/stall.log"; fail "the stall job did not start"; }
+wait_for 300 find_rank "$TMP/stall" || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/stall.log"; fail "the stall job did not start"; }
 kill -STOP "$victim"
 start=$(date +%s)
-launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
 if ! wait_for 300 launcher_gone; then
   kill -9 "$victim" $launcher 2>/dev/null || true
   fail "the job still runs 300 s after a rank was stopped: the watchdog did not end it"
