@@ -18,13 +18,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Library targets, each depending only on those above it
+        .target(name: "Settings"),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor"]),
-        .target(name: "Losses", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Tensor", "Settings"]),
+        .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed"]),
+        .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
-        .target(name: "Training", dependencies: ["Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
         .executableTarget(
             name: "ddp-train",
             dependencies: [
@@ -39,7 +40,7 @@ let package = Package(
         // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
-        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor"]),
+        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),

@@ -1,8 +1,9 @@
+import Settings
 import Foundation
 import Tensor
 
 /// Long-tailed sub-sampling profiles (Cao et al. 2019, LDAM-DRW; Cui et al. 2019).
-public enum ImbalanceProfile: String, Codable, CaseIterable, Sendable {
+public enum ImbalanceProfile: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// `n_k = int(n_max * (1/R)^(k/(K-1)))`
     case exp
     /// `n_max` for the first half of the classes (k < K/2), `int(n_max / R)` for the rest.

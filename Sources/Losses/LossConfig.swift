@@ -1,5 +1,7 @@
-/// The losses the trainer offers (see docs/losses.md).
-public enum LossKind: String, Codable, CaseIterable, Sendable {
+import Settings
+
+/// The classification losses (see docs/losses.md): the softmax family and the margin heads.
+public enum LossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// Cross-entropy, optionally class-weighted (PyTorch's weighted mean).
     case ce
     /// Focal loss (Lin et al. 2017), LDAM-DRW convention.
@@ -10,33 +12,63 @@ public enum LossKind: String, Codable, CaseIterable, Sendable {
     case ibFocal = "ib-focal"
     /// Class rectification loss (Dong et al. 2017/2019): hard-sample triplets of minority classes + CE.
     case crl
+    /// Margin heads on a cosine last layer (pytorch-metric-learning's definitions).
+    case arcface, cosface, sphereface
+    case subcenterArcface = "subcenter-arcface"
 
-    /// Whether the loss takes the penultimate features `h` and returns `dL/dh`.
-    public var usesFeatures: Bool { self == .ib || self == .ibFocal }
+    /// Whether the loss reads the penultimate features `h` and returns `dL/dh`.
+    public var readsFeatures: Bool { self == .ib || self == .ibFocal || self == .sphereface }
 
-    /// Whether the loss trains in two phases (plain CE before the IB start epoch).
-    public var hasIBPhase: Bool { usesFeatures }
+    /// Whether the loss trains in two phases (plain CE before `--ib-start-epoch`).
+    public var trainsInTwoPhases: Bool { self == .ib || self == .ibFocal }
 
-    /// The name used in the golden file (`ib_focal`).
-    public var goldenName: String { self == .ibFocal ? "ib_focal" : rawValue }
+    /// Whether the model's last layer is the cosine head (and the loss a margin loss on its cosines).
+    public var isMarginHead: Bool { [.arcface, .cosface, .sphereface, .subcenterArcface].contains(self) }
+
+    /// The name used in the golden files (`ib_focal`, `subcenter_arcface`).
+    public var goldenName: String { rawValue.replacingOccurrences(of: "-", with: "_") }
 }
 
-/// Hyper-parameters of every loss; each loss reads its own.
+/// Where CRL chooses its minority classes and hard samples.
+public enum CRLMining: String, Codable, CaseIterable, Sendable, OptionEnum {
+    /// Each rank mines its own local batch.
+    case local
+    /// Scores and labels are all-gathered and mined over the global batch (N ranks = one process).
+    case global
+}
+
+extension Options {
+    public static let loss = Option("loss", LossKind.ib, "Classification loss (docs/losses.md); the margin heads replace the last linear layer by a cosine head.")
+    public static let focalGamma = Option("focal-gamma", 1.0, "Focal gamma (focal, ib-focal).")
+    public static let focalScale = Option("focal-scale", 1.0, "Focal scale (focal).")
+    public static let ibAlpha = Option("ib-alpha", 1000.0, "IB alpha (ib, ib-focal).")
+    public static let crlEta = Option("crl-eta", 0.01, "CRL eta: the rectification term's weight is eta * Omega.")
+    public static let crlKappa = Option("crl-kappa", 25, "CRL kappa: hard positives and negatives per minority class.")
+    public static let crlMargin = Option("crl-margin", 0.5, "CRL triplet margin.")
+    public static let crlRho = Option("crl-rho", 0.5, "CRL rho: minority classes cover at most this share of the batch.")
+    public static let crlMining = Option("crl-mining", CRLMining.local, "CRL mining over each rank's batch (local) or the all-gathered global batch (global).")
+}
+
+/// Hyper-parameters of the softmax family; each loss reads its own. Defaults are the options'.
 public struct LossConfig: Codable, Sendable, Equatable {
     public var kind: LossKind
-    public var focalGamma: Double = 1
-    public var focalScale: Double = 1
-    public var ibAlpha: Double = 1000
-    public var crlEta: Double = 0.01
-    public var crlKappa: Int = 25
-    public var crlMargin: Double = 0.5
-    public var crlRho: Double = 0.5
+    public var focalGamma = Options.focalGamma.defaultValue
+    public var focalScale = Options.focalScale.defaultValue
+    public var ibAlpha = Options.ibAlpha.defaultValue
+    public var crlEta = Options.crlEta.defaultValue
+    public var crlKappa = Options.crlKappa.defaultValue
+    public var crlMargin = Options.crlMargin.defaultValue
+    public var crlRho = Options.crlRho.defaultValue
+    /// CRL mines the gathered global batch.
+    public var crlGlobalMining = Options.crlMining.defaultValue == .global
 
     /// IB's fixed epsilon in `alpha / (g f + epsilon)`.
     public static let ibEpsilon = 0.001
 
-    public init(kind: LossKind, focalGamma: Double = 1, focalScale: Double = 1, ibAlpha: Double = 1000,
-                crlEta: Double = 0.01, crlKappa: Int = 25, crlMargin: Double = 0.5, crlRho: Double = 0.5) {
+    public init(kind: LossKind, focalGamma: Double = Options.focalGamma.defaultValue, focalScale: Double = Options.focalScale.defaultValue,
+                ibAlpha: Double = Options.ibAlpha.defaultValue, crlEta: Double = Options.crlEta.defaultValue,
+                crlKappa: Int = Options.crlKappa.defaultValue, crlMargin: Double = Options.crlMargin.defaultValue,
+                crlRho: Double = Options.crlRho.defaultValue) {
         self.kind = kind
         self.focalGamma = focalGamma
         self.focalScale = focalScale
@@ -45,5 +77,13 @@ public struct LossConfig: Codable, Sendable, Equatable {
         self.crlKappa = crlKappa
         self.crlMargin = crlMargin
         self.crlRho = crlRho
+    }
+
+    /// The softmax family's settings of a run (`kind` as given: the trainer's CE phase passes `ce`).
+    public init(_ settings: Settings, kind: LossKind? = nil) {
+        self.init(kind: kind ?? settings.loss, focalGamma: settings.focalGamma, focalScale: settings.focalScale,
+                  ibAlpha: settings.ibAlpha, crlEta: settings.crlEta, crlKappa: settings.crlKappa,
+                  crlMargin: settings.crlMargin, crlRho: settings.crlRho)
+        crlGlobalMining = settings.crlMining == .global
     }
 }

@@ -1,27 +1,6 @@
 import Foundation
 import Tensor
 
-/// A batch gathered from all ranks for CRL's global mining.
-public struct MiningBatch {
-    /// Softmax probabilities of the global batch, (M, K).
-    public var scores: UnsafePointer<Float>
-    /// Labels of the global batch, (M).
-    public var labels: UnsafePointer<Int32>
-    public var count: Int
-    /// Row in the global batch of each of this rank's samples, (B).
-    public var rows: UnsafePointer<Int>
-    /// Ranks that compute the same global term (its value is split among them).
-    public var ranks: Int
-
-    public init(scores: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int, rows: UnsafePointer<Int>, ranks: Int) {
-        self.scores = scores
-        self.labels = labels
-        self.count = count
-        self.rows = rows
-        self.ranks = ranks
-    }
-}
-
 /// The losses of docs/losses.md with their gradients, on a batch of logits (and features).
 ///
 /// `compute` returns the loss and fills `logitsGradient` (B, K) and, for the IB
@@ -109,11 +88,11 @@ public final class LossFunction {
     /// - omega: CRL's imbalance measure from the global counts
     /// - normalizer: the mean's denominator (see `localNormalizer`), summed over ranks in data-parallel runs
     /// - share: this batch's share of the global batch (CRL's locally mined term)
-    /// - mining: the gathered global batch for CRL's global mining, nil to mine this batch
+    /// - mining: the gathered global batch (softmax rows) for CRL's global mining, nil to mine this batch
     /// - Returns: this batch's contribution to the loss (the whole loss in one process)
     public func compute(kind: LossKind? = nil, logits: Tensor, targets: UnsafePointer<Int32>, features: Tensor?,
                         weights: [Double]?, omega: Double = 0, normalizer: Double, share: Double = 1,
-                        mining: MiningBatch? = nil) -> Double {
+                        mining: GlobalBatch? = nil) -> Double {
         let kind = kind ?? config.kind
         let b = logits.shape[0], k = classes
         computeProbabilities(logits)
@@ -150,7 +129,7 @@ public final class LossFunction {
             if let features, features.count > 0 { featureGradient.ensureShape(b, features.count / b); featureGradient.fill(0) }
 
         case .ib, .ibFocal:
-            guard let features else { preconditionFailure("\(kind.rawValue) needs the features h") }
+            guard let features, features.count > 0 else { preconditionFailure("\(kind.rawValue) needs the features h") }
             let d = features.count / b
             featureGradient.ensureShape(b, d)
             let alpha = config.ibAlpha
@@ -185,6 +164,9 @@ public final class LossFunction {
                 for j in 0..<d { dh[j] = h[j] > 0 ? hPart : (h[j] < 0 ? -hPart : 0) }
             }
             total *= inv
+
+        default:
+            preconditionFailure("\(kind.rawValue) is a margin loss (MarginLoss), not of the softmax family")
         }
         return total
     }
@@ -224,14 +206,14 @@ public final class LossFunction {
 
     /// CRL's `alpha * L_crl`: added to `logitsGradient` through the softmax; returns its value.
     private func rectificationTerm(batch b: Int, targets: UnsafePointer<Int32>, alpha: Double, share: Double,
-                                   mining: MiningBatch?) -> Double {
+                                   mining: GlobalBatch?) -> Double {
         let k = classes
         let m = mining?.count ?? b
         ensureMining(m * k)
         let scale: Double, value: Double
         if let mining {
             scale = alpha
-            let l = rectification.lossAndGradient(scores: mining.scores, labels: mining.labels, count: mining.count,
+            let l = rectification.lossAndGradient(scores: mining.rows, labels: mining.labels, count: mining.count,
                                                   scale: scale, scoreGradient: scoreGradient)
             value = alpha * l / Double(mining.ranks)
         } else {
@@ -243,7 +225,7 @@ public final class LossFunction {
         // dz_ij += sum_c dL/dp_ic p_ic (delta_cj - p_ij), only for this batch's rows.
         let dz = logitsGradient.data
         for i in 0..<b {
-            let ds = scoreGradient + (mining.map { $0.rows[i] } ?? i) * k, pi = p + i * k
+            let ds = scoreGradient + (mining.map { $0.localRows[i] } ?? i) * k, pi = p + i * k
             var dot = 0.0
             for c in 0..<k { dot += ds[c] * pi[c] }
             if dot == 0, (0..<k).allSatisfy({ ds[$0] == 0 }) { continue }
@@ -266,5 +248,29 @@ public final class LossFunction {
             scoreGradient = .allocate(capacity: n)
             miningCapacity = n
         }
+    }
+}
+
+/// The classification losses of the softmax family as a loss term: `ce`, `focal`, `ib`,
+/// `ib-focal` and `crl` (global mining gathers the softmax rows of the global batch).
+extension LossFunction: LossTerm {
+    public var needs: LossNeeds {
+        let kind = config.kind
+        return LossNeeds(features: kind.readsFeatures, gatherWidth: kind == .crl && config.crlGlobalMining ? classes : 0,
+                         weightedMean: kind == .ce || kind == .crl)
+    }
+
+    public func rowsToGather(_ batch: LossBatch) -> UnsafePointer<Float> {
+        computeProbabilities(batch.scores)
+        return UnsafePointer(probabilities.data)
+    }
+
+    public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient dh: Tensor) -> Double {
+        guard batch.count > 0 else { return 0 }  // no sample here (CRL's global term is counted where there are)
+        let value = compute(logits: batch.scores, targets: batch.targets, features: batch.features, weights: batch.weights,
+                            omega: batch.omega, normalizer: batch.normalizer, share: batch.share, mining: batch.global)
+        BLAS.axpy(count: scoresGradient.count, alpha: 1, x: logitsGradient.data, y: scoresGradient.data)
+        if config.kind.readsFeatures { BLAS.axpy(count: dh.count, alpha: 1, x: featureGradient.data, y: dh.data) }
+        return value
     }
 }

@@ -23,6 +23,6 @@ extension MetricLosses {
         for c in 0..<k where counts[c] > 0 {
             for j in 0..<d { after[c * d + j] -= alpha * pull[c * d + j] / Double(1 + counts[c]) }
         }
-        return Result(loss: lambda / 2 * loss / Double(n), dEmbeddings: dX, dW: [], centersAfter: after)
+        return Result(loss: lambda / 2 * loss / Double(n), dEmbeddings: dX, centersAfter: after)
     }
 }

@@ -16,7 +16,7 @@ extension MetricLosses {
         }
         let pairs = firstPair.keys.sorted().map { firstPair[$0]! }
         var dX = [Double](repeating: 0, count: n * d)
-        guard !pairs.isEmpty else { return Result(loss: 0, dEmbeddings: dX, dW: []) }  // no label with two samples
+        guard !pairs.isEmpty else { return Result(loss: 0, dEmbeddings: dX) }  // no label with two samples
         let count = pairs.count
         var loss = 0.0
         for (i, (a, _)) in pairs.enumerated() {
@@ -32,7 +32,7 @@ extension MetricLosses {
                 }
             }
         }
-        return Result(loss: loss / Double(count), dEmbeddings: normalizeBackward(dX, normalized: x, norms: norms, rows: n, columns: d), dW: [])
+        return Result(loss: loss / Double(count), dEmbeddings: normalizeBackward(dX, normalized: x, norms: norms, rows: n, columns: d))
     }
 
     /// Quadruplet loss (Chen et al. 2017) on squared distances of normalised embeddings: the
@@ -42,27 +42,25 @@ extension MetricLosses {
                            margin1: Double, margin2: Double) -> Result {
         let n = labels.count
         let dist = distances(e, rows: n, columns: d, squared: true)
-        var dD = [Double](repeating: 0, count: n * n)
-        var sum1 = 0.0, sum2 = 0.0
-        var terms1: [(Int, Int)] = [], terms2: [(Int, Int)] = []  // (positive pair, negative pair) indices into dist
+        // Active terms add 1 to dD at their positive pair and -1 at their negative pair; each
+        // term's counts are scaled by 1 / (its active terms) (no lists: O(N^2) memory).
+        var dD1 = [Double](repeating: 0, count: n * n), dD2 = [Double](repeating: 0, count: n * n)
+        var sum1 = 0.0, sum2 = 0.0, count1 = 0, count2 = 0
         for a in 0..<n {
             for p in 0..<n where p != a && labels[p] == labels[a] {
+                let ap = dist[a * n + p]
                 for q in 0..<n where labels[q] != labels[a] {
-                    let v1 = dist[a * n + p] - dist[a * n + q] + margin1
-                    if v1 > 0 { sum1 += v1; terms1.append((a * n + p, a * n + q)) }
+                    let v1 = ap - dist[a * n + q] + margin1
+                    if v1 > 0 { sum1 += v1; count1 += 1; dD1[a * n + p] += 1; dD1[a * n + q] -= 1 }
                     for r in 0..<n where labels[r] != labels[a] && labels[r] != labels[q] {
-                        let v2 = dist[a * n + p] - dist[q * n + r] + margin2
-                        if v2 > 0 { sum2 += v2; terms2.append((a * n + p, q * n + r)) }
+                        let v2 = ap - dist[q * n + r] + margin2
+                        if v2 > 0 { sum2 += v2; count2 += 1; dD2[a * n + p] += 1; dD2[q * n + r] -= 1 }
                     }
                 }
             }
         }
-        for (terms, weight) in [(terms1, 1 / Double(max(terms1.count, 1))), (terms2, 1 / Double(max(terms2.count, 1)))] {
-            for (pos, neg) in terms {
-                dD[pos] += weight
-                dD[neg] -= weight
-            }
-        }
+        var dD = [Double](repeating: 0, count: n * n)
+        for i in 0..<(n * n) { dD[i] = dD1[i] / Double(max(count1, 1)) + dD2[i] / Double(max(count2, 1)) }
         // d(|e_i - e_j|^2) = 2 (e_i - e_j) . (de_i - de_j)
         var dE = [Double](repeating: 0, count: n * d)
         for i in 0..<n {
@@ -75,7 +73,7 @@ extension MetricLosses {
                 }
             }
         }
-        let loss = (terms1.isEmpty ? 0 : sum1 / Double(terms1.count)) + (terms2.isEmpty ? 0 : sum2 / Double(terms2.count))
-        return Result(loss: loss, dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d), dW: [])
+        let loss = (count1 == 0 ? 0 : sum1 / Double(count1)) + (count2 == 0 ? 0 : sum2 / Double(count2))
+        return Result(loss: loss, dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d))
     }
 }

@@ -1,29 +1,23 @@
 import Foundation
 
-/// Metric-learning losses as pytorch-metric-learning 2.9 defines them (quadruplet and
-/// center loss as docs/losses.md pins them), in double precision with their gradients:
-/// heads over cosines to class weight columns (ArcFace, CosFace, SphereFace, sub-center
-/// ArcFace), losses over the batch's pairs, triplets and quadruplets of L2-normalised
-/// embeddings (contrastive, triplet, quadruplet, averaged over the non-zero terms),
-/// N-pairs over dot products, and center loss with its centre update. Checked against
-/// `Tests/golden/metric_losses.json`; not yet wired into training.
+/// Embedding losses as pytorch-metric-learning 2.9 defines them (quadruplet and center loss
+/// as docs/losses.md pins them), in double precision with their gradients: losses over the
+/// batch's pairs, triplets and quadruplets of L2-normalised embeddings (contrastive,
+/// triplet, quadruplet, averaged over the non-zero terms), N-pairs over dot products, and
+/// center loss with its centre update. Training applies them to the gathered global batch
+/// (`EmbeddingLoss`, `CenterLoss`); the margin heads are `CosineClassifier` + `MarginLoss`.
+/// Checked against `Tests/golden/metric_losses.json`.
 public enum MetricLosses {
-    /// Loss value and gradients; `dW` is empty for the losses without class weights.
+    /// Loss value and gradients.
     public struct Result {
         public var loss: Double
         /// (N, D)
         public var dEmbeddings: [Double]
-        /// (D, K), one column per class (D, K*S with sub-centres)
-        public var dW: [Double]
         /// (K, D) center loss's centres after the update; empty for the other losses
         public var centersAfter: [Double] = []
     }
 
     public enum Kind: Sendable {
-        case arcface(marginDegrees: Double, scale: Double)
-        case cosface(margin: Double, scale: Double)
-        case sphereface(margin: Int, scale: Double)
-        case subcenterArcface(marginDegrees: Double, scale: Double, subCenters: Int)
         case triplet(margin: Double)
         case contrastive(posMargin: Double, negMargin: Double)
         case npairs
@@ -31,15 +25,12 @@ public enum MetricLosses {
         case center(lambda: Double, alpha: Double)
     }
 
-    /// - embeddings: (N, D) row-major; labels: (N); W: (D, K) for the heads (D, K*S with
-    ///   sub-centres, column c*S + s); centers: (K, D) for center loss
+    /// - embeddings: (N, D) row-major; labels: (N); centers: (K, D) for center loss
     public static func evaluate(_ kind: Kind, embeddings x: [Double], labels: [Int], dimension d: Int,
-                                classes k: Int, W: [Double] = [], centers: [Double] = []) -> Result {
+                                classes k: Int, centers: [Double] = []) -> Result {
         let n = labels.count
         let (e, norms) = normalizeRows(x, rows: n, columns: d)
         switch kind {
-        case .arcface, .cosface, .sphereface, .subcenterArcface:
-            return head(kind, embeddings: x, normalized: e, norms: norms, labels: labels, dimension: d, classes: k, W: W)
         case .npairs:
             return npairs(normalized: e, norms: norms, labels: labels, dimension: d)
         case .quadruplet(let m1, let m2):
@@ -48,31 +39,28 @@ public enum MetricLosses {
             return center(embeddings: x, labels: labels, dimension: d, classes: k, centers: centers, lambda: lambda, alpha: alpha)
 
         case .triplet(let margin):
+            // Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled
+            // by 1 / (active triplets) at the end (no list of triplets: O(N^2) memory).
             let dist = distances(e, rows: n, columns: d)
-            var terms: [(a: Int, p: Int, q: Int)] = []
-            var total = 0.0
+            var dD = [Double](repeating: 0, count: n * n)
+            var total = 0.0, active = 0
             for a in 0..<n {
                 for p in 0..<n where p != a && labels[p] == labels[a] {
                     for q in 0..<n where labels[q] != labels[a] {
                         let v = dist[a * n + p] - dist[a * n + q] + margin
                         if v > 0 {
                             total += v
-                            terms.append((a, p, q))
+                            active += 1
+                            dD[a * n + p] += 1
+                            dD[a * n + q] -= 1
                         }
                     }
                 }
             }
-            var dD = [Double](repeating: 0, count: n * n)
-            if !terms.isEmpty {
-                let w = 1 / Double(terms.count)
-                for t in terms {
-                    dD[t.a * n + t.p] += w
-                    dD[t.a * n + t.q] -= w
-                }
-            }
+            if active > 0 { for i in 0..<(n * n) { dD[i] /= Double(active) } }
             let dE = distanceBackward(dD, normalized: e, distances: dist, rows: n, columns: d)
-            return Result(loss: terms.isEmpty ? 0 : total / Double(terms.count),
-                          dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d), dW: [])
+            return Result(loss: active == 0 ? 0 : total / Double(active),
+                          dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d))
 
         case .contrastive(let posMargin, let negMargin):
             let dist = distances(e, rows: n, columns: d)
@@ -94,35 +82,7 @@ public enum MetricLosses {
             for (i, j) in neg { dD[i * n + j] -= 1 / Double(neg.count) }
             let loss = (pos.isEmpty ? 0 : posSum / Double(pos.count)) + (neg.isEmpty ? 0 : negSum / Double(neg.count))
             let dE = distanceBackward(dD, normalized: e, distances: dist, rows: n, columns: d)
-            return Result(loss: loss, dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d), dW: [])
-        }
-    }
-
-    /// The target class's modified cosine and its derivative with respect to the cosine.
-    static func modifiedTarget(_ kind: Kind, _ c: Double) -> (Double, Double) {
-        switch kind {
-        case .cosface(let margin, _):
-            return (c - margin, 1)
-        case .sphereface(let m, _):
-            // psi = (-1)^k cos(m theta) - 2k, k = floor(m theta / pi); cos(m theta) as the
-            // Chebyshev polynomial T_m(c) (also its derivative: finite at c = +-1).
-            let clamped = min(max(c, -1), 1)
-            let k = (acos(clamped) * Double(m) / Double.pi).rounded(.down)
-            let sign = Int(k) % 2 == 0 ? 1.0 : -1.0
-            let (t, dt) = chebyshev(m, clamped)
-            return (sign * t - 2 * k, sign * dt)
-        case .arcface(let degrees, _), .subcenterArcface(let degrees, _, _):
-            let m = degrees * Double.pi / 180
-            let clamped = min(max(c, -1), 1)
-            let theta = acos(clamped)
-            let dTheta = -1 / (1 - clamped * clamped).squareRoot()
-            if theta <= Double.pi - m {
-                return (cos(theta + m), -sin(theta + m) * dTheta)
-            }
-            // Past pi - m the curve continues as cos(theta) - m sin(m), keeping it decreasing.
-            return (cos(theta) - m * sin(m), -sin(theta) * dTheta)
-        default:
-            return (c, 1)
+            return Result(loss: loss, dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d))
         }
     }
 

@@ -9,14 +9,23 @@ extension Model {
     ///   global average pool (= h, 128) -> K
     /// - resnet32: the CIFAR ResNet-32 of the IB and LDAM-DRW papers (3 stages of 5 basic blocks,
     ///   16/32/64 channels, option-A shortcuts, global average pool = h, 64) -> K
-    public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64) -> Model {
+    public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64,
+                            head: Head = .linear) -> Model {
         let store = ParameterStore()
         let buffers = ParameterStore(hasGradients: false)
         let workspace = Workspace()
         var layers: [Layer] = []
         var norms: [BatchNorm2d] = []
-        let classifier: Linear
+        let classifier: Layer
+        let dimension: Int
         let layout: InputLayout
+        // The last layer: a linear layer named as the architecture names it, or the cosine head.
+        func top(_ name: String, _ d: Int) -> Layer {
+            switch head {
+            case .linear: return Linear(name, inFeatures: d, outFeatures: classes, store: store)
+            case .cosine(let s): return CosineClassifier("head", inFeatures: d, classes: classes, subCenters: s, store: store)
+            }
+        }
 
         switch architecture {
         case .mlp:
@@ -25,7 +34,8 @@ extension Model {
                 Linear("fc1", inFeatures: inputShape.count, outFeatures: 512, store: store), ReLU(),
                 Linear("fc2", inFeatures: 512, outFeatures: 256, store: store), ReLU(),
             ]
-            classifier = Linear("fc3", inFeatures: 256, outFeatures: classes, store: store)
+            dimension = 256
+            classifier = top("fc3", dimension)
         case .cnn:
             layout = .channelMajor
             let c = inputShape.channels
@@ -37,7 +47,8 @@ extension Model {
                 Conv2d("conv3", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace),
                 ReLU(), GlobalAvgPool(),
             ]
-            classifier = Linear("fc", inFeatures: 128, outFeatures: classes, store: store)
+            dimension = 128
+            classifier = top("fc", dimension)
         case .resnet32:
             layout = .channelMajor
             // Parameters are registered in forward order: the flat buffer's layout.
@@ -58,14 +69,15 @@ extension Model {
                 }
             }
             layers.append(GlobalAvgPool())
-            classifier = Linear("linear", inFeatures: 64, outFeatures: classes, store: store)
+            dimension = 64
+            classifier = top("linear", dimension)
         }
         store.allocate()
         buffers.allocate()
         store.initialize(seed: seed)
         buffers.initialize(seed: seed)
         return Model(architecture: architecture, inputShape: inputShape, classes: classes, inputLayout: layout,
-                     parameters: store, buffers: buffers, features: layers, classifier: classifier,
-                     batchNorms: norms, workspace: workspace)
+                     parameters: store, buffers: buffers, features: layers, classifier: classifier, head: head,
+                     featureDimension: dimension, batchNorms: norms, workspace: workspace)
     }
 }

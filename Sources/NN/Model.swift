@@ -1,8 +1,9 @@
+import Settings
 import Dispatch
 import Tensor
 
 /// The architectures the trainer builds.
-public enum Architecture: String, Codable, CaseIterable, Sendable {
+public enum Architecture: String, Codable, CaseIterable, Sendable, OptionEnum {
     case mlp, cnn, resnet32
 
     /// Smallest image height and width the architecture can take: the cnn's two 2x2 pools
@@ -29,7 +30,16 @@ public struct InputShape: Codable, Sendable, Equatable {
     public var count: Int { channels * height * width }
 }
 
-/// A classifier whose last layer is linear: features `h` (B, D) -> logits (B, K).
+/// The model's last layer: features `h` (B, D) -> one score per class (B, K).
+public enum Head: Sendable, Equatable {
+    /// `h W^T + b` (PyTorch's Linear), the logits.
+    case linear
+    /// Cosines to the normalised columns of `head.W` (D, K*S), the best of S sub-centres per
+    /// class: what the margin losses (ArcFace, CosFace, SphereFace, sub-center ArcFace) train.
+    case cosine(subCenters: Int)
+}
+
+/// A classifier: features `h` (B, D) -> scores (B, K) by a linear layer or a cosine head.
 ///
 /// `backward` takes both `dL/dlogits` and `dL/dh` (the IB loss sends a gradient
 /// into the features), accumulates into `parameters.gradients`, and calls
@@ -46,7 +56,10 @@ public final class Model {
     /// Batch-norm running statistics (not trained, not all-reduced per step).
     public let buffers: ParameterStore
     public let features: [Layer]
-    public let classifier: Linear
+    public let classifier: Layer
+    public let head: Head
+    /// Dimension D of the features `h`.
+    public let featureDimension: Int
     public let batchNorms: [BatchNorm2d]
     public let workspace: Workspace
     /// Called with an offset after each layer's backward.
@@ -56,8 +69,8 @@ public final class Model {
     public var layerSeconds: [Double]?
 
     init(architecture: Architecture, inputShape: InputShape, classes: Int, inputLayout: InputLayout,
-         parameters: ParameterStore, buffers: ParameterStore, features: [Layer], classifier: Linear,
-         batchNorms: [BatchNorm2d], workspace: Workspace) {
+         parameters: ParameterStore, buffers: ParameterStore, features: [Layer], classifier: Layer, head: Head,
+         featureDimension: Int, batchNorms: [BatchNorm2d], workspace: Workspace) {
         self.architecture = architecture
         self.inputShape = inputShape
         self.classes = classes
@@ -66,13 +79,12 @@ public final class Model {
         self.buffers = buffers
         self.features = features
         self.classifier = classifier
+        self.head = head
+        self.featureDimension = featureDimension
         self.batchNorms = batchNorms
         self.workspace = workspace
         features.first?.needsInputGradient = false
     }
-
-    /// Dimension D of the features `h`.
-    public var featureDimension: Int { classifier.inFeatures }
 
     /// Logits (B, K) and features h (B, D) for a batch laid out as `inputLayout` says.
     public func forward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
@@ -106,7 +118,7 @@ public final class Model {
 
     /// Layer names for a profile, in `layerSeconds` order (forward and backward of each).
     public var layerNames: [String] {
-        features.map { String(describing: type(of: $0)) } + ["Linear (classifier)"]
+        features.map { String(describing: type(of: $0)) } + ["\(type(of: classifier)) (classifier)"]
     }
 
     private func profiledForward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {

@@ -1,7 +1,8 @@
+import Settings
 import Foundation
 
 /// Which optimiser, with PyTorch's semantics.
-public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     case sgd, adamw
 }
 

@@ -6,6 +6,8 @@ public enum Initializer: String, Codable, Sendable {
     case kaimingNormal
     case zeros
     case ones
+    /// N(0, 1), as pytorch-metric-learning initialises a margin head's `W`.
+    case standardNormal
 }
 
 /// One named tensor inside a flat buffer.
@@ -88,6 +90,9 @@ public final class ParameterStore {
                 let std = (2.0 / Double(max(fanIn, 1))).squareRoot()
                 var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
                 for i in 0..<e.count { p[i] = Float(rng.nextNormal() * std) }
+            case .standardNormal:
+                var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
+                for i in 0..<e.count { p[i] = Float(rng.nextNormal()) }
             }
         }
     }

@@ -1,7 +1,8 @@
+import Settings
 import Foundation
 
 /// Learning-rate schedules.
-public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
+public enum ScheduleKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// The IB paper's recipe (see docs/losses.md): warm-up, base, then x0.01 from the
     /// IB start epoch (IB losses) and x0.0001 / x0.000001 from 80% / 90% of the epochs;
     /// other losses: warm-up, base, x0.01 from 80%, x0.0001 from 90%.

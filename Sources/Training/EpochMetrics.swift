@@ -30,6 +30,13 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var worldSize: Int
     /// Confusion matrix of the test set: row = true class, column = predicted.
     public var confusion: [[Int]]
+    /// Retrieval on the test set with the features as embeddings (nil in files of older versions).
+    public var precisionAt1: Double?
+    public var rPrecision: Double?
+    public var mapAtR: Double?
+    public var precisionAt1PerClass: [Double]?
+    public var rPrecisionPerClass: [Double]?
+    public var mapAtRPerClass: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case event, epoch, step, lr
@@ -48,6 +55,29 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case exposedCommSeconds = "exposed_comm_seconds"
         case worldSize = "world_size"
         case confusion
+        case precisionAt1 = "precision_at_1"
+        case rPrecision = "r_precision"
+        case mapAtR = "map_at_r"
+        case precisionAt1PerClass = "precision_at_1_per_class"
+        case rPrecisionPerClass = "r_precision_per_class"
+        case mapAtRPerClass = "map_at_r_per_class"
+    }
+
+    /// Mean precision@1 of the few classes (the bottom 30% by training count).
+    public var fewPrecisionAt1: Double? {
+        guard let p = precisionAt1PerClass, p.count == classCounts.count else { return nil }
+        let few = Evaluation.groups(trainCounts: classCounts).2
+        return few.isEmpty ? nil : few.reduce(0) { $0 + p[$1] } / Double(few.count)
+    }
+
+    /// Sets the retrieval figures.
+    public mutating func setRetrieval(_ r: RetrievalMetrics?) {
+        precisionAt1 = r?.precisionAt1
+        rPrecision = r?.rPrecision
+        mapAtR = r?.mapAtR
+        precisionAt1PerClass = r?.precisionAt1PerClass
+        rPrecisionPerClass = r?.rPrecisionPerClass
+        mapAtRPerClass = r?.mapAtRPerClass
     }
 }
 
@@ -60,6 +90,8 @@ public struct Evaluation: Sendable {
     public var many: Double
     public var medium: Double
     public var few: Double
+    /// Retrieval with the features as embeddings (`RetrievalMetrics`), when computed.
+    public var retrieval: RetrievalMetrics?
 
     /// - trainCounts: training class counts, which rank the classes into many / medium / few
     public init(confusion: [[Int]], trainCounts: [Int]) {

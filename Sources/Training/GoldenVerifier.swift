@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Losses
+import NN
 import Tensor
 
 /// Checks the losses, class weights and long-tail counts against a file in the
@@ -181,7 +182,7 @@ public enum GoldenVerifier {
         if let e = gradientError(loss.logitsGradient.array.map(Double.init), c.expected.dlogits.flatMap { $0 }) {
             problems.append("dlogits max error \(e)")
         }
-        let dh = kind.usesFeatures ? loss.featureGradient.array.map(Double.init) : Array(repeating: 0, count: c.n * c.d)
+        let dh = kind.readsFeatures ? loss.featureGradient.array.map(Double.init) : Array(repeating: 0, count: c.n * c.d)
         if let e = gradientError(dh, c.expected.dh.flatMap { $0 }) { problems.append("dh max error \(e)") }
         return problems.isEmpty ? Outcome(index: index, kind: label, error: nil) : fail(problems.joined(separator: "; "))
     }
@@ -202,13 +203,9 @@ public enum GoldenVerifier {
         let p = c.params
         let kind: MetricLosses.Kind
         switch c.loss {
-        case "arcface": kind = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6, scale: p["scale"] ?? 64)
-        case "cosface": kind = .cosface(margin: p["margin"] ?? 0.35, scale: p["scale"] ?? 64)
+        case "arcface", "cosface", "sphereface", "subcenter_arcface": return checkHead(c, index: index)
         case "triplet": kind = .triplet(margin: p["margin"] ?? 0.05)
         case "contrastive": kind = .contrastive(posMargin: p["pos_margin"] ?? 0, negMargin: p["neg_margin"] ?? 1)
-        case "sphereface": kind = .sphereface(margin: Int(p["margin"] ?? 4), scale: p["scale"] ?? 1)
-        case "subcenter_arcface":
-            kind = .subcenterArcface(marginDegrees: p["margin_degrees"] ?? 28.6, scale: p["scale"] ?? 64, subCenters: Int(p["sub_centers"] ?? 3))
         case "npairs": kind = .npairs
         case "quadruplet": kind = .quadruplet(margin1: p["margin1"] ?? 1, margin2: p["margin2"] ?? 0.5)
         case "center": kind = .center(lambda: p["lambda"] ?? 0.01, alpha: p["alpha"] ?? 0.5)
@@ -216,14 +213,52 @@ public enum GoldenVerifier {
         }
         // Float inputs, as training would give them.
         let x = c.embeddings.flatMap { $0.map { Double(Float($0)) } }
-        let w = (c.W ?? []).flatMap { $0.map { Double(Float($0)) } }
         let centers = (c.centers ?? []).flatMap { $0.map { Double(Float($0)) } }
-        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, W: w, centers: centers)
+        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, centers: centers)
         var problems: [String] = []
         if let e = valueError(r.loss, c.expected.loss) { problems.append("loss \(r.loss) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(r.dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
-        if let want = c.expected.dW, let e = gradientError(r.dW, want.flatMap { $0 }) { problems.append("dW max error \(e)") }
         if let want = c.expected.centersAfter, let e = gradientError(r.centersAfter, want.flatMap { $0 }) { problems.append("centers_after max error \(e)") }
+        return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// A margin head through the training path: the cosine head's forward (float, as in
+    /// training), the margin loss on its cosines, and the head's backward into `h` and `W`.
+    static func checkHead(_ c: MetricCase, index: String) -> Outcome {
+        let p = c.params
+        let margin: MarginLoss.Kind, scale: Double, subCenters: Int
+        switch c.loss {
+        case "arcface": margin = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6); scale = p["scale"] ?? 64; subCenters = 1
+        case "cosface": margin = .cosface(margin: p["margin"] ?? 0.35); scale = p["scale"] ?? 64; subCenters = 1
+        case "sphereface": margin = .sphereface(margin: Int(p["margin"] ?? 4)); scale = p["scale"] ?? 1; subCenters = 1
+        default:
+            margin = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6); scale = p["scale"] ?? 64; subCenters = Int(p["sub_centers"] ?? 3)
+        }
+        let w = (c.W ?? []).flatMap { $0 }
+        guard w.count == c.d * c.k * subCenters else {
+            return Outcome(index: index, kind: c.loss, error: "W has \(w.count) values, expected \(c.d) x \(c.k * subCenters)")
+        }
+        let store = ParameterStore()
+        let head = CosineClassifier("head", inFeatures: c.d, classes: c.k, subCenters: subCenters, store: store)
+        store.allocate()
+        for (i, v) in w.enumerated() { store.values[head.parameterOffset! + i] = Float(v) }
+        let x = Tensor(shape: [c.n, c.d], values: c.embeddings.flatMap { $0.map(Float.init) })
+        let cosines = head.forward(x, training: true)
+        let loss = MarginLoss(kind: margin, scale: scale, classes: c.k)
+        let dCos = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
+        let targets = c.target.map(Int32.init)
+        let value = targets.withUnsafeBufferPointer { t in
+            loss.accumulate(LossBatch(scores: cosines, features: x, targets: t.baseAddress!, count: c.n, weights: nil, omega: 0,
+                                      normalizer: Double(c.n), share: 1),
+                            scoresGradient: dCos, featureGradient: dh)
+        }
+        let dx = head.backward(dCos)
+        let dEmbeddings = (0..<(c.n * c.d)).map { Double(dx.data[$0]) + Double(dh.data[$0]) }
+        let dW = (0..<w.count).map { Double(store.gradients[head.parameterOffset! + $0]) }
+        var problems: [String] = []
+        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        if let want = c.expected.dW, let e = gradientError(dW, want.flatMap { $0 }) { problems.append("dW max error \(e)") }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 

@@ -8,6 +8,8 @@ enum CheckpointNames {
     static func parameter(_ name: String) -> String { "parameters/" + name }
     static func optimizer(_ name: String) -> String { "optimizer/" + name }
     static func buffer(_ name: String, rank: Int) -> String { "buffers/rank\(rank)/" + name }
+    /// A loss term's state (center loss's centres), the same on every rank.
+    static func loss(_ name: String) -> String { "loss/" + name }
 }
 
 extension Trainer {
@@ -37,6 +39,10 @@ extension Trainer {
                 for (i, name) in optimizer.stateNames.enumerated() {
                     tensors.append(.init(name: CheckpointNames.optimizer(name), shape: [params.count],
                                          values: UnsafeBufferPointer(rebasing: optimizer.state[(i * params.count)..<((i + 1) * params.count)])))
+                }
+                for (name, t) in loss.state {
+                    tensors.append(.init(name: CheckpointNames.loss(name), shape: t.shape,
+                                         values: UnsafeBufferPointer(start: t.data, count: t.count)))
                 }
                 for r in 0..<comm.size {
                     for e in model.buffers.entries {
@@ -96,8 +102,14 @@ extension Trainer {
                 v.withUnsafeBufferPointer { (optimizer.state.baseAddress! + i * params.count).update(from: $0.baseAddress!, count: params.count) }
             }
         }
+        for (name, t) in loss.state {
+            if let v = contents?.values(of: CheckpointNames.loss(name)) {
+                v.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: t.count) }
+            }
+        }
         try comm.broadcast(params.valueBuffer)
         try comm.broadcast(optimizer.state)
+        for (_, t) in loss.state { try comm.broadcast(UnsafeMutableBufferPointer(start: t.data, count: t.count)) }
 
         // Batch-norm statistics: each rank its own when the world size is unchanged, else their mean.
         let nb = model.buffers.count
@@ -155,6 +167,9 @@ extension Trainer {
         for name in optimizer.stateNames where shapes[CheckpointNames.optimizer(name)] != [model.parameters.count] {
             throw CheckpointError.invalid(path: path, reason: "no \(name) state for \(model.parameters.count) parameters: it was written with --optimizer \(state.config.optimizer.rawValue), this run uses \(config.optimizer.rawValue)")
         }
+        for (name, t) in loss.state where shapes[CheckpointNames.loss(name)] != t.shape {
+            throw CheckpointError.invalid(path: path, reason: "no \(name) of shape \(t.shape): it was written with --metric-loss \(state.config.metricLoss.rawValue), this run uses \(config.metricLoss.rawValue)")
+        }
         for r in 0..<state.worldSize {
             for e in model.buffers.entries where shapes[CheckpointNames.buffer(e.name, rank: r)] != e.shape {
                 throw CheckpointError.invalid(path: path, reason: "batch-norm buffer \(e.name) of rank \(r) is missing or has another shape")
@@ -162,18 +177,13 @@ extension Trainer {
         }
     }
 
-    /// Settings that change what a resumed run computes, where they differ.
+    /// Settings that change what a resumed run computes (every option but the Running
+    /// group's), where they differ.
     static func differingSettings(_ a: TrainConfig, _ b: TrainConfig) -> [String] {
-        var out: [String] = []
-        func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("--\(name) \(x) -> \(y)") } }
-        check("seed", a.seed, b.seed)
-        check("batch-size", a.batchSize, b.batchSize)
-        check("lr", a.lr, b.lr)
-        check("loss", a.loss, b.loss)
-        check("epochs", a.epochs, b.epochs)
-        check("imbalance-ratio", a.imbalanceRatio, b.imbalanceRatio)
-        check("schedule", a.schedule, b.schedule)
-        check("data", a.data, b.data)
-        return out
+        let running = Set(TrainOptions.running.options.map(\.name))
+        return TrainConfig.parser.options.compactMap { option in
+            let (x, y) = (option.text(in: a.settings), option.text(in: b.settings))
+            return running.contains(option.name) || x == y ? nil : "--\(option.name) \(x.isEmpty ? "(default)" : x) -> \(y.isEmpty ? "(default)" : y)"
+        }
     }
 }

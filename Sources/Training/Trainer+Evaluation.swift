@@ -3,16 +3,21 @@ import Tensor
 
 extension Trainer {
     /// Test-set evaluation sharded over ranks (rank r takes samples r, r + W, ...); the confusion
-    /// matrices are summed so every rank returns the whole test set's figures.
+    /// matrices are summed so every rank returns the whole test set's figures. The retrieval
+    /// metrics take every rank's shard of the features (all-gathered, N x D floats), each rank
+    /// ranking its own queries against all of them.
     func evaluate() throws -> Evaluation {
-        let k = dataset.classes
+        let k = dataset.classes, d = model.featureDimension
+        let total = dataset.test.count
+        let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
+        var localFeatures = [Float](repeating: 0, count: max(mine * (d + 1), 1))
+        var filled = 0
         var confusion = [Int64](repeating: 0, count: k * k)
         let batch = config.evalBatchSize ?? max(1, (config.batchSize + comm.size - 1) / comm.size)
         let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         let positions = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         defer { picked.deallocate(); positions.deallocate() }
         var next = comm.rank
-        let total = dataset.test.count
         while next < total {
             var n = 0
             while n < batch, next < total {
@@ -23,8 +28,11 @@ extension Trainer {
             }
             watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch)
             testBatches.assemble(indices: picked, positions: positions, count: n, epoch: 0)
-            let (logits, _) = model.forward(testBatches.input, training: false)
+            let (logits, features) = model.forward(testBatches.input, training: false)
             for i in 0..<n {
+                for j in 0..<d { localFeatures[filled * (d + 1) + j] = features.data[i * d + j] }
+                localFeatures[filled * (d + 1) + d] = Float(testBatches.targets[i])
+                filled += 1
                 let row = logits.data + i * k
                 var best = 0
                 for c in 1..<k where row[c] > row[best] { best = c }
@@ -33,7 +41,42 @@ extension Trainer {
         }
         try comm.allReduceSum(&confusion)
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
-        return Evaluation(confusion: matrix, trainCounts: classCounts)
+        var evaluation = Evaluation(confusion: matrix, trainCounts: classCounts)
+        evaluation.retrieval = try retrieval(localFeatures, count: mine, dimension: d, total: total)
+        return evaluation
+    }
+
+    /// Gathers the test features into test-set order and ranks this rank's queries against all.
+    func retrieval(_ local: [Float], count mine: Int, dimension d: Int, total: Int) throws -> RetrievalMetrics {
+        let k = dataset.classes, w = comm.size
+        let counts = (0..<w).map { r in r < total ? (total - r + w - 1) / w : 0 }
+        var all = [Float](repeating: 0, count: max(total * (d + 1), 1))
+        try local.withUnsafeBytes { send in
+            try all.withUnsafeMutableBytes { receive in
+                try comm.allGather(send.baseAddress!, byteCounts: counts.map { $0 * (d + 1) * 4 }, into: receive.baseAddress!)
+            }
+        }
+        var embeddings = [Float](repeating: 0, count: max(total * d, 1))
+        var labels = [Int32](repeating: 0, count: max(total, 1))
+        var offset = 0
+        for r in 0..<w {
+            for i in 0..<counts[r] {
+                let index = r + i * w, row = (offset + i) * (d + 1)
+                for j in 0..<d { embeddings[index * d + j] = all[row + j] }
+                labels[index] = Int32(all[row + d])
+            }
+            offset += counts[r]
+        }
+        watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch)
+        let queries = Array(stride(from: comm.rank, to: total, by: w))
+        var sums = embeddings.withUnsafeBufferPointer { x in
+            labels.withUnsafeBufferPointer { y in
+                RetrievalMetrics.sums(queries: queries, embeddings: x.baseAddress!, labels: y.baseAddress!, count: total,
+                                      dimension: d, classes: k)
+            }
+        }
+        try comm.allReduceSum(&sums)
+        return RetrievalMetrics(sums: sums, classes: k)
     }
 
     /// Averages the batch-norm running statistics over ranks (each rank saw other batches).

@@ -153,7 +153,7 @@ extension Trainer {
                  trainSeconds: Double, epochSeconds: Double) -> EpochMetrics {
         let previous = state.metrics.last { $0.event == "epoch" }
         let finalLine = event == "done"
-        return EpochMetrics(
+        var metrics = EpochMetrics(
             event: event, epoch: epoch, step: state.globalStep, lr: Double(lr),
             trainLoss: finalLine ? (previous?.trainLoss ?? state.epochLossSum / Double(max(state.epochLossSteps, 1)))
                                  : state.epochLossSum / Double(max(state.epochLossSteps, 1)),
@@ -164,13 +164,15 @@ extension Trainer {
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
             lossPhase: lossKind(epoch: epoch).rawValue,
             exposedCommSeconds: reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
+        metrics.setRetrieval(e.retrieval)
+        return metrics
     }
 
     /// One plain line per epoch (cluster logs).
     static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
-        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f  %.0f samples/s  %.1fs",
+        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f  P@1 %.1f%%  %.0f samples/s  %.1fs",
                m.epoch + 1, epochs, m.step, m.lr, m.trainLoss, m.lossPhase, 100 * m.testAcc, 100 * m.balancedAcc,
-               100 * m.many, 100 * m.medium, 100 * m.few, m.samplesPerS, m.epochSeconds)
+               100 * m.many, 100 * m.medium, 100 * m.few, 100 * (m.precisionAt1 ?? .nan), m.samplesPerS, m.epochSeconds)
     }
 
     func showProgress(epoch: Int, step: Int, steps: Int, samples: Int, seconds: Double) {

@@ -20,7 +20,8 @@ extension Trainer {
     /// One step: forward, loss, backward with bucketed all-reduce, a global non-finite
     /// check, the update. No allocation once the buffers are sized.
     func trainStep(epoch: Int, step: Int, lr: Float) throws -> StepResult {
-        let kind = lossKind(epoch: epoch)
+        let terms = loss.terms(epoch: epoch)
+        let needs = loss.needs(epoch: epoch)
         let n = sampler.indices(step: step, order: epochOrder, into: indices, positions: positions)
         // The ranks' shares add up to the global batch, sharded or not; the last batch of an
         // epoch is smaller than --batch-size.
@@ -31,48 +32,43 @@ extension Trainer {
         var contribution = 0.0
 
         // The mean's denominator over the global batch: the batch size, or the sum of the
-        // class weights of the labels for weighted CE (one all-reduce of a number).
+        // class weights of the labels for a weighted mean (one all-reduce of a number).
         var normalizer = Double(globalSamples)
-        let weighted = (kind == .ce || kind == .crl) && classWeights != nil
         var clock = phaseSeconds == nil ? 0 : Self.now()
         if n > 0 { trainBatches.assemble(indices: indices, positions: positions, count: n, epoch: epoch) }
         mark(.data, &clock)
-        if weighted {
-            var local = [n > 0 ? loss.localNormalizer(kind: kind, targets: trainBatches.targets, batch: n, weights: classWeights) : 0]
+        if needs.weightedMean, classWeights != nil {
+            var local = [n > 0 ? loss.localNormalizer(epoch: epoch, targets: trainBatches.targets, batch: n, weights: classWeights) : 0]
             try comm.allReduceSum(&local)
             normalizer = local[0]
         }
 
+        // A rank without samples this step still takes part in the terms' gathers (and their
+        // state, such as center loss's centres, moves on every rank); it contributes zero gradients.
+        var scores = loss.scoresGradient, features = loss.featureGradient
         if n > 0 {
-            let (logits, features) = model.forward(trainBatches.input, training: true)
+            (scores, features) = model.forward(trainBatches.input, training: true)
             mark(.forward, &clock)
-            var mining: MiningBatch?
-            if kind == .crl, config.crlMining == .global {
-                mining = try gatherMiningBatch(logits: logits, count: n, step: step)
+        } else if !model.parameters.accumulatesGradients {
+            model.parameters.zeroGradients()
+        }
+        loss.clearGradients(batch: n, classes: dataset.classes, features: model.featureDimension)
+        for term in terms {
+            var batch = LossBatch(scores: scores, features: features, targets: trainBatches.targets, count: n, weights: classWeights,
+                                  omega: omega, normalizer: normalizer, share: Double(n) / Double(globalSamples))
+            let width = term.needs.gatherWidth
+            if width > 0 {
+                batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width, count: n, step: step)
             }
-            let share = Double(n) / Double(globalSamples)
-            contribution = gatheredScores.withUnsafeBufferPointer { scores in
-                gatheredLabels.withUnsafeBufferPointer { labels in
-                    var m = mining
-                    if m != nil {
-                        m!.scores = scores.baseAddress!
-                        m!.labels = labels.baseAddress!
-                    }
-                    return loss.compute(kind: kind, logits: logits, targets: trainBatches.targets,
-                                        features: kind.usesFeatures ? features : nil, weights: classWeights,
-                                        omega: omega, normalizer: normalizer, share: share, mining: m)
-                }
-            }
+            contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient, featureGradient: loss.featureGradient)
+        }
+        if n > 0 {
             mark(.loss, &clock)
             if let fault = nanFault, fault.rank == comm.rank, fault.steps.contains(state.globalStep) {
-                loss.logitsGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
+                loss.scoresGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
             }
-            model.backward(logitsGradient: loss.logitsGradient, featureGradient: kind.usesFeatures ? loss.featureGradient : nil)
+            model.backward(logitsGradient: loss.scoresGradient, featureGradient: needs.features ? loss.featureGradient : nil)
             mark(.backward, &clock)
-        } else {
-            // No sample on this rank this step: it contributes zero gradients.
-            if !model.parameters.accumulatesGradients { model.parameters.zeroGradients() }
-            if kind == .crl, config.crlMining == .global { _ = try gatherMiningBatch(logits: nil, count: 0, step: step) }
         }
         if let error = pendingError { pendingError = nil; throw error }
         try reducer.finish()
@@ -114,43 +110,45 @@ extension Trainer {
         clock = t
     }
 
-    /// All-gathers the ranks' softmax scores and labels into global-batch order for CRL's
-    /// global mining; returns the batch with `rows` mapping this rank's samples into it.
-    func gatherMiningBatch(logits: Tensor?, count n: Int, step: Int) throws -> MiningBatch {
-        let k = dataset.classes
-        let width = k + 1  // scores, then the label as a float (exact below 2^24)
-        if let logits { loss.computeProbabilities(logits) }
-        if miningSizes.count != comm.size { miningSizes = Array(repeating: 0, count: comm.size) }
-        for r in 0..<comm.size { miningSizes[r] = sampler.localBatchSize(step: step, rank: r) * width * 4 }
-        let sizes = miningSizes.map { $0 / (width * 4) }
-        let total = sizes.reduce(0, +)
-        if gathered.count < total * width { gathered = [Float](repeating: 0, count: total * width) }
-        if gatheredScores.count < total * k { gatheredScores = [Float](repeating: 0, count: total * k) }
+    /// All-gathers the ranks' rows (B, width) and labels into global-batch order, as a loss
+    /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
+    /// The buffers stay valid until the next gather.
+    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
+        let stride = width + 1  // the row, then the label as a float (exact below 2^24)
+        if gatherSizes.count != comm.size { gatherSizes = Array(repeating: 0, count: comm.size) }
+        for r in 0..<comm.size { gatherSizes[r] = sampler.localBatchSize(step: step, rank: r) * stride * 4 }
+        let total = gatherSizes.reduce(0, +) / (stride * 4)
+        if gathered.count < total * stride { gathered = [Float](repeating: 0, count: total * stride) }
+        if gatheredRows.count < total * width { gatheredRows = [Float](repeating: 0, count: total * width) }
         if gatheredLabels.count < total { gatheredLabels = [Int32](repeating: 0, count: total) }
-        if miningSend.count < max(n * width, 1) { miningSend = [Float](repeating: 0, count: max(n * width, 1)) }
-        for i in 0..<n {
-            for c in 0..<k { miningSend[i * width + c] = loss.probabilities.data[i * k + c] }
-            miningSend[i * width + k] = Float(trainBatches.targets[i])
+        if gatherSend.count < max(n * stride, 1) { gatherSend = [Float](repeating: 0, count: max(n * stride, 1)) }
+        if let source {
+            for i in 0..<n {
+                for c in 0..<width { gatherSend[i * stride + c] = source[i * width + c] }
+                gatherSend[i * stride + width] = Float(trainBatches.targets[i])
+            }
         }
-        try miningSend.withUnsafeBytes { send in
+        try gatherSend.withUnsafeBytes { send in
             try gathered.withUnsafeMutableBytes { receive in
-                try comm.allGather(send.baseAddress!, byteCounts: miningSizes, into: receive.baseAddress!)
+                try comm.allGather(send.baseAddress!, byteCounts: gatherSizes, into: receive.baseAddress!)
             }
         }
         // Rank-major rows back into the order of the global batch (single-process order).
         var offset = 0
         for r in 0..<comm.size {
-            for i in 0..<sizes[r] {
+            let count = gatherSizes[r] / (stride * 4)
+            for i in 0..<count {
                 let row = sampler.globalRow(step: step, rank: r, local: i)
-                for c in 0..<k { gatheredScores[row * k + c] = gathered[(offset + i) * width + c] }
-                gatheredLabels[row] = Int32(gathered[(offset + i) * width + k])
+                for c in 0..<width { gatheredRows[row * width + c] = gathered[(offset + i) * stride + c] }
+                gatheredLabels[row] = Int32(gathered[(offset + i) * stride + width])
                 if r == comm.rank { rows[i] = row }
             }
-            offset += sizes[r]
+            offset += count
         }
-        return gatheredScores.withUnsafeBufferPointer { s in
+        // The arrays are not resized before the next gather, so their storage stays where it is.
+        return gatheredRows.withUnsafeBufferPointer { s in
             gatheredLabels.withUnsafeBufferPointer { l in
-                MiningBatch(scores: s.baseAddress!, labels: l.baseAddress!, count: total, rows: rows, ranks: comm.size)
+                GlobalBatch(rows: s.baseAddress!, width: width, labels: l.baseAddress!, count: total, localRows: rows, ranks: comm.size)
             }
         }
     }

@@ -16,7 +16,7 @@ public final class Trainer {
     public let dataset: Dataset
     public let model: Model
     public let optimizer: Optimizer
-    public let loss: LossFunction
+    public let loss: TrainingLoss
     public let sampler: DistributedSampler
     public let run: RunDirectory
     public let reducer: GradientReducer
@@ -29,11 +29,12 @@ public final class Trainer {
     var indices: UnsafeMutablePointer<Int>
     var positions: UnsafeMutablePointer<Int>
     var rows: UnsafeMutablePointer<Int>
+    /// The global batch's rows and labels as a loss term asked for them (`gatherGlobalBatch`).
     var gathered: [Float] = []
-    var gatheredScores: [Float] = []
+    var gatheredRows: [Float] = []
     var gatheredLabels: [Int32] = []
-    var miningSend: [Float] = []
-    var miningSizes: [Int] = []
+    var gatherSend: [Float] = []
+    var gatherSizes: [Int] = []
     /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
     var stepReduction: [Double] = [0, 0, 0]
     var pendingError: Error?
@@ -69,7 +70,7 @@ public final class Trainer {
         guard min(shape.height, shape.width) >= config.model.minimumSide else {
             throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
         }
-        model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed)
+        model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed, head: config.head)
         // Same start everywhere: rank 0's initial parameters and buffers.
         try comm.broadcast(model.parameters.valueBuffer)
         try comm.broadcast(model.buffers.valueBuffer)
@@ -85,7 +86,8 @@ public final class Trainer {
         // between cores twice a step (see BLAS.gemm).
         model.parameters.accumulatesGradients = BLASRuntime.threads == 1
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
-        loss = LossFunction(config.lossConfig, classes: dataset.classes, featureDimension: model.featureDimension)
+        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension,
+                            secondPhaseStart: config.resolvedIBStart)
         schedule = config.lrSchedule
 
         let globalCount = dataset.sharded ? dataset.globalTrainCount : dataset.train.count
@@ -160,13 +162,12 @@ public final class Trainer {
 
     /// The loss applied in `epoch`: plain CE before the IB start epoch for the IB losses.
     func lossKind(epoch: Int) -> LossKind {
-        if let start = config.resolvedIBStart, epoch < start { return .ce }
-        return config.loss
+        loss.inFirstPhase(epoch: epoch) ? .ce : config.loss
     }
 
     /// Class weighting in `epoch`: none in the IB losses' CE phase and before `--drw-epoch`.
     func weighting(epoch: Int) -> ClassWeighting {
-        if let start = config.resolvedIBStart, epoch < start { return .none }
+        if loss.inFirstPhase(epoch: epoch) { return .none }
         if let drw = config.drwEpoch, epoch < drw { return .none }
         return config.classWeights.resolved(for: config.loss)
     }

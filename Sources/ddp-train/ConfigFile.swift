@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import Training
 
 /// `--config FILE`: a JSON or TOML file whose keys are the options' names, turned into
@@ -8,14 +9,8 @@ enum ConfigFile {
         var description: String
     }
 
-    /// Options that are flags (`true` -> `--name`, `false` -> `--no-name`): the Bool settings of
-    /// `TrainConfig`, found by reflection so that a new flag needs no entry here.
-    static let flags: Set<String> = {
-        // Property names in kebab case are the keys: dropLast -> drop-last.
-        let kebab = { (name: String) in name.reduce(into: "") { out, c in out += c.isUppercase ? "-" + c.lowercased() : String(c) } }
-        let booleans = Set(Mirror(reflecting: TrainConfig()).children.compactMap { $0.value is Bool ? $0.label.map(kebab) : nil })
-        return Set(TrainConfig.CodingKeys.allCases.map(\.stringValue).filter(booleans.contains))
-    }()
+    /// Options that are flags (`true` -> `--name`, `false` -> `--no-name`).
+    static let flags = Set(TrainConfig.parser.options.filter { $0.arity == .flag }.map(\.name))
 
     /// Largest config file: a list of options is a few kilobytes.
     static let maxFileBytes = 1 << 20

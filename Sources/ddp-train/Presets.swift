@@ -42,6 +42,12 @@ enum Presets {
             start = 1
         }
         let own = Array(arguments[start...])
+        // Train's --help lists every training option from their definitions.
+        let help = own.contains("--help") || own.contains("-h")
+        if help, start == 1 || own.contains(where: { $0 != "--help" && $0 != "-h" }) {
+            print(TrainCommand.helpText)
+            exit(0)
+        }
         var inserted: [String] = []
         if let name = value(of: "--recipe", in: own) {
             guard let preset = Recipes.arguments(name) else {
@@ -70,7 +76,7 @@ enum Presets {
 
     /// Keys a config file may use: the train options (config.json's keys) and resume.
     static var validKeys: Set<String> {
-        var keys = Set(TrainConfig.CodingKeys.allCases.map(\.stringValue))
+        var keys = Set(TrainConfig.parser.options.map(\.name))
         keys.insert("resume")
         return keys
     }

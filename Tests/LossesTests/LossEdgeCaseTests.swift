@@ -4,7 +4,7 @@ import Tensor
 @testable import Losses
 
 @Suite struct LossEdgeCaseTests {
-    @Test(arguments: LossKind.allCases)
+    @Test(arguments: LossKind.allCases.filter { !$0.isMarginHead })
     func hugeLogitsStayFinite(kind: LossKind) {
         let loss = LossFunction(LossConfig(kind: kind), classes: 3, featureDimension: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]

@@ -54,7 +54,7 @@ func evaluate(_ loss: LossFunction, logits: [Float], targets: [Int32], h: [Float
             }
         }
         check("dz", &logits, analytic: dz) { evaluate(loss, logits: $0, targets: targets, h: h, weights: weights) }
-        guard config.kind.usesFeatures else {
+        guard config.kind.readsFeatures else {
             #expect(dh.allSatisfy { $0 == 0 })
             return
         }

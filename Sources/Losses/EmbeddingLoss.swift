@@ -1,0 +1,72 @@
+import Settings
+import Tensor
+
+/// `--metric-loss`: a loss on the features `h` added to the classification loss.
+public enum MetricLossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
+    case none, contrastive, triplet, npairs, quadruplet, center
+}
+
+extension Options {
+    public static let metricLoss = Option("metric-loss", MetricLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).")
+    public static let metricWeight = Option<Double?>("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: "0.01 for center, 1 otherwise")
+    public static let tripletMargin = Option("triplet-margin", 0.05, "Triplet margin.")
+    public static let posMargin = Option("pos-margin", 0.0, "Contrastive loss: positive pairs count beyond this distance.")
+    public static let negMargin = Option("neg-margin", 1.0, "Contrastive loss: negative pairs count within this distance.")
+    public static let quadrupletMargin1 = Option("quadruplet-margin1", 1.0, "Quadruplet loss: margin of the triplet term.")
+    public static let quadrupletMargin2 = Option("quadruplet-margin2", 0.5, "Quadruplet loss: margin of the term over a fourth sample of a third class.")
+    public static let centerAlpha = Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.")
+}
+
+extension MetricLossKind {
+    /// The embedding loss `settings` describe, nil for none.
+    public static func term(_ settings: Settings, classes: Int, featureDimension d: Int) -> LossTerm? {
+        let kind = settings.metricLoss
+        let lambda = settings.metricWeight ?? (kind == .center ? 0.01 : 1)
+        switch kind {
+        case .none: return nil
+        case .center: return CenterLoss(classes: classes, dimension: d, lambda: lambda, alpha: settings.centerAlpha)
+        case .contrastive: return EmbeddingLoss(.contrastive(posMargin: settings.posMargin, negMargin: settings.negMargin), dimension: d, weight: lambda)
+        case .triplet: return EmbeddingLoss(.triplet(margin: settings.tripletMargin), dimension: d, weight: lambda)
+        case .npairs: return EmbeddingLoss(.npairs, dimension: d, weight: lambda)
+        case .quadruplet:
+            return EmbeddingLoss(.quadruplet(margin1: settings.quadrupletMargin1, margin2: settings.quadrupletMargin2), dimension: d, weight: lambda)
+        }
+    }
+}
+
+/// Contrastive, triplet, N-pairs or quadruplet loss over the global batch: the ranks gather
+/// every sample's features, each computes the loss of the whole batch (`MetricLosses`) and
+/// keeps the gradient rows of its own samples, so N ranks train as one process.
+public final class EmbeddingLoss: LossTerm {
+    public let kind: MetricLosses.Kind
+    public let dimension: Int
+    public let weight: Double
+    private var embeddings: [Double] = []
+    private var labels: [Int] = []
+
+    public init(_ kind: MetricLosses.Kind, dimension: Int, weight: Double) {
+        self.kind = kind
+        self.dimension = dimension
+        self.weight = weight
+    }
+
+    public var needs: LossNeeds { LossNeeds(features: true, gatherWidth: dimension) }
+
+    public func rowsToGather(_ batch: LossBatch) -> UnsafePointer<Float> { UnsafePointer(batch.features.data) }
+
+    public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
+        guard let global = batch.global else { preconditionFailure("EmbeddingLoss needs the gathered batch") }
+        let m = global.count, d = dimension
+        embeddings.removeAll(keepingCapacity: true)
+        labels.removeAll(keepingCapacity: true)
+        for i in 0..<(m * d) { embeddings.append(Double(global.rows[i])) }
+        for i in 0..<m { labels.append(Int(global.labels[i])) }
+        let r = MetricLosses.evaluate(kind, embeddings: embeddings, labels: labels, dimension: d, classes: 0)
+        for i in 0..<batch.count {
+            let row = global.localRows[i]
+            let dh = featureGradient.data + i * d
+            for j in 0..<d { dh[j] += Float(weight * r.dEmbeddings[row * d + j]) }
+        }
+        return weight * r.loss / Double(global.ranks)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Settings
+import Tensor
+
+extension Options {
+    public static let margin = Option<Double?>("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface.", defaultText: "28.6, 0.35, 4")
+    public static let scale = Option<Double?>("scale", nil, "Scale of a margin head's logits.", defaultText: "64; sphereface 1")
+    public static let subCenters = Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).")
+}
+
+/// The margin heads' loss on the cosine head's output (pytorch-metric-learning 2.9): mean
+/// cross-entropy (class-weighted as PyTorch weighs it) over `scale * cos(theta_j)`, the target
+/// class's cosine replaced by its margin form; SphereFace scales by `|h| * scale` and so also
+/// sends a gradient into `h`. Prediction is the argmax of the cosines, without margin.
+public final class MarginLoss: LossTerm {
+    public enum Kind: Sendable, Equatable {
+        case arcface(marginDegrees: Double)
+        case cosface(margin: Double)
+        case sphereface(margin: Int)
+    }
+
+    public let kind: Kind
+    public let scale: Double
+    public let classes: Int
+
+    public init(kind: Kind, scale: Double, classes: Int) {
+        self.kind = kind
+        self.scale = scale
+        self.classes = classes
+    }
+
+    /// The loss `--loss` names, with `--margin` and `--scale` or PML's defaults; nil for the
+    /// softmax family.
+    public convenience init?(_ settings: Settings, classes: Int) {
+        let m = settings.margin, s = settings.scale
+        switch settings.loss {
+        case .arcface, .subcenterArcface: self.init(kind: .arcface(marginDegrees: m ?? 28.6), scale: s ?? 64, classes: classes)
+        case .cosface: self.init(kind: .cosface(margin: m ?? 0.35), scale: s ?? 64, classes: classes)
+        case .sphereface: self.init(kind: .sphereface(margin: Int(m ?? 4)), scale: s ?? 1, classes: classes)
+        default: return nil
+        }
+    }
+
+    public var needs: LossNeeds {
+        if case .sphereface = kind { return LossNeeds(features: true, weightedMean: true) }
+        return LossNeeds(weightedMean: true)
+    }
+
+    public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
+        let b = batch.count, k = classes
+        let d = batch.count > 0 ? batch.features.count / b : 0
+        let inv = 1 / batch.normalizer
+        var total = 0.0
+        let sphere: Bool
+        if case .sphereface = kind { sphere = true } else { sphere = false }
+        for i in 0..<b {
+            let y = Int(batch.targets[i])
+            let w = batch.weights?[y] ?? 1
+            let cos = batch.scores.data + i * k
+            let h = batch.features.data + i * d
+            var norm = 1.0
+            if sphere {
+                var s2 = 0.0
+                for j in 0..<d { s2 += Double(h[j]) * Double(h[j]) }
+                norm = max(s2.squareRoot(), 1e-12)
+            }
+            let (target, slope) = modifiedTarget(Double(cos[y]))
+            let factor = scale * norm
+            // Log-sum-exp of factor * f, f the cosines with the target's replaced.
+            var m = -Double.infinity
+            for c in 0..<k { m = max(m, factor * (c == y ? target : Double(cos[c]))) }
+            var sum = 0.0
+            for c in 0..<k { sum += exp(factor * (c == y ? target : Double(cos[c])) - m) }
+            total += w * (m + log(sum) - factor * target)
+            var dNorm = 0.0
+            let dcos = scoresGradient.data + i * k
+            for c in 0..<k {
+                let f = c == y ? target : Double(cos[c])
+                let dl = w * inv * (exp(factor * f - m) / sum - (c == y ? 1 : 0))
+                dcos[c] += Float(factor * dl * (c == y ? slope : 1))
+                dNorm += scale * dl * f
+            }
+            if sphere {
+                // |h| scales SphereFace's logits: d|h|/dh = h / |h|.
+                let dh = featureGradient.data + i * d
+                for j in 0..<d { dh[j] += Float(dNorm * Double(h[j]) / norm) }
+            }
+        }
+        return total * inv
+    }
+
+    /// The target class's modified cosine and its derivative with respect to the cosine.
+    public func modifiedTarget(_ c: Double) -> (Double, Double) {
+        switch kind {
+        case .cosface(let margin):
+            return (c - margin, 1)
+        case .sphereface(let m):
+            // psi = (-1)^k cos(m theta) - 2k, k = floor(m theta / pi); cos(m theta) as the
+            // Chebyshev polynomial T_m(c) (also its derivative: finite at c = +-1).
+            let clamped = min(max(c, -1), 1)
+            let k = (acos(clamped) * Double(m) / Double.pi).rounded(.down)
+            let sign = Int(k) % 2 == 0 ? 1.0 : -1.0
+            let (t, dt) = Self.chebyshev(m, clamped)
+            return (sign * t - 2 * k, sign * dt)
+        case .arcface(let degrees):
+            let m = degrees * Double.pi / 180
+            let clamped = min(max(c, -1), 1)
+            let theta = acos(clamped)
+            // d theta / d c is infinite at c = +-1; PML clamps the cosine just inside.
+            let dTheta = -1 / max(1 - clamped * clamped, 1e-14).squareRoot()
+            if theta <= Double.pi - m {
+                return (cos(theta + m), -sin(theta + m) * dTheta)
+            }
+            // Past pi - m the curve continues as cos(theta) - m sin(m), keeping it decreasing.
+            return (cos(theta) - m * sin(m), 1)
+        }
+    }
+
+    /// T_m(c) = cos(m acos c) and its derivative, from the multiple-angle formula
+    /// sum_n (-1)^n C(m, 2n) c^(m-2n) (1-c^2)^n (PML's LargeMarginSoftmaxLoss).
+    static func chebyshev(_ m: Int, _ c: Double) -> (Double, Double) {
+        var value = 0.0, slope = 0.0
+        let s2 = 1 - c * c
+        for n in 0...(m / 2) {
+            let coefficient = (n % 2 == 0 ? 1.0 : -1.0) * binomial(m, 2 * n)
+            let p = m - 2 * n
+            value += coefficient * pow(c, Double(p)) * pow(s2, Double(n))
+            if p > 0 { slope += coefficient * Double(p) * pow(c, Double(p - 1)) * pow(s2, Double(n)) }
+            if n > 0 { slope += coefficient * pow(c, Double(p)) * Double(n) * pow(s2, Double(n - 1)) * (-2 * c) }
+        }
+        return (value, slope)
+    }
+
+    static func binomial(_ n: Int, _ r: Int) -> Double {
+        (0..<r).reduce(1.0) { $0 * Double(n - $1) / Double($1 + 1) }
+    }
+}

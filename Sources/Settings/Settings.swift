@@ -1,0 +1,24 @@
+/// The values of a set of options; an option not set has its default.
+///
+/// `settings.lr` reads `Options.lr` (a key path to the static member), so code reads
+/// settings by the option's Swift name and the option is defined in one place.
+@dynamicMemberLookup
+public struct Settings: Sendable {
+    /// Values set explicitly, by option name.
+    var values: [String: any OptionValue] = [:]
+
+    public init() {}
+
+    public subscript<Value>(option: Option<Value>) -> Value {
+        get { values[option.name] as? Value ?? option.defaultValue }
+        set { values[option.name] = newValue }
+    }
+
+    public subscript<Value>(dynamicMember path: KeyPath<Options.Type, Option<Value>>) -> Value {
+        get { self[Options.self[keyPath: path]] }
+        set { self[Options.self[keyPath: path]] = newValue }
+    }
+
+    /// Whether `option` was given (on the command line, in a file or a checkpoint).
+    public func isSet(_ option: any AnyOption) -> Bool { values[option.name] != nil }
+}

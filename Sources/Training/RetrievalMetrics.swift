@@ -1,0 +1,127 @@
+import Tensor
+
+/// Retrieval on the test set with the features `h` as embeddings, as pytorch-metric-learning's
+/// AccuracyCalculator defines it (queries = references, a query never retrieves itself,
+/// Euclidean distance on the raw features, the mean over queries): `precision_at_1`,
+/// `r_precision` and `map_at_r`, where R is the number of other test samples of the query's
+/// class. Computed per class as well (the mean over that class's queries). A query whose
+/// class has no other sample is not counted.
+public struct RetrievalMetrics: Sendable, Equatable, Codable {
+    public var precisionAt1: Double
+    public var rPrecision: Double
+    public var mapAtR: Double
+    public var precisionAt1PerClass: [Double]
+    public var rPrecisionPerClass: [Double]
+    public var mapAtRPerClass: [Double]
+
+    /// Per-class sums over queries: `[p@1 (K), r-precision (K), map@r (K), queries (K)]`, so
+    /// that shards of the queries add up (the ranks all-reduce them). Blocks of queries take
+    /// their distances to all references from one matrix product; the queries of a block are
+    /// ranked in parallel (`Parallel.threads`).
+    public static func sums(queries: [Int], embeddings x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int,
+                            dimension d: Int, classes k: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: 4 * k)
+        guard n > 1, !queries.isEmpty else { return out }
+        var perClass = [Int](repeating: 0, count: k)
+        for i in 0..<n { perClass[Int(labels[i])] += 1 }
+        var norms = [Float](repeating: 0, count: n)
+        for i in 0..<n { var s: Float = 0; for j in 0..<d { s += x[i * d + j] * x[i * d + j] }; norms[i] = s }
+        let block = 256
+        let dots = Tensor(shape: [min(block, queries.count), n])
+        let q = Tensor(shape: [min(block, queries.count), d])
+        // Per query of a block: precision@1, R-precision, AP@R (NaN: not counted).
+        var results = [Double](repeating: 0, count: 3 * block)
+        var start = 0
+        while start < queries.count {
+            let rows = min(block, queries.count - start)
+            for r in 0..<rows { (q.data + r * d).update(from: x + queries[start + r] * d, count: d) }
+            BLAS.gemm(transB: true, m: rows, n: n, k: d, a: q.data, lda: d, b: x, ldb: d, c: dots.data, ldc: n)
+            results.withUnsafeMutableBufferPointer { res in
+                let res = UnsafeMutablePointerBox(res.baseAddress!)
+                norms.withUnsafeBufferPointer { nb in
+                    let norm = nb.baseAddress!
+                    Parallel.forEach(rows, grain: 16) { range in
+                        var distances = [Float](repeating: 0, count: n)
+                        var keys = [UInt64]()
+                        keys.reserveCapacity(n)
+                        for r in range {
+                            let query = queries[start + r], y = labels[query]
+                            let relevant = perClass[Int(y)] - 1
+                            guard relevant > 0 else { res.pointer[3 * r] = .nan; continue }
+                            let dot = dots.data + r * n
+                            for j in 0..<n { distances[j] = max(norm[query] + norm[j] - 2 * dot[j], 0) }
+                            distances[query] = .infinity  // never its own neighbour
+                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys)
+                            var hits = 0, ap = 0.0
+                            for rank in 0..<m where labels[Int(keys[rank] & 0xffff_ffff)] == y {
+                                hits += 1
+                                ap += Double(hits) / Double(rank + 1)
+                            }
+                            res.pointer[3 * r] = labels[Int(keys[0] & 0xffff_ffff)] == y ? 1 : 0
+                            res.pointer[3 * r + 1] = Double(hits) / Double(relevant)
+                            res.pointer[3 * r + 2] = ap / Double(relevant)
+                        }
+                    }
+                }
+            }
+            for r in 0..<rows where !results[3 * r].isNaN {
+                let y = Int(labels[queries[start + r]])
+                out[y] += results[3 * r]
+                out[k + y] += results[3 * r + 1]
+                out[2 * k + y] += results[3 * r + 2]
+                out[3 * k + y] += 1
+            }
+            start += rows
+        }
+        return out
+    }
+
+    /// Puts the `r` nearest references into `keys[0..<r]`, nearest first (ties by index), each
+    /// key the distance's bits (non-negative floats order as their bits) above the index:
+    /// the r-th smallest distance by selection, then a sort of the keys within it.
+    static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64]) -> Int {
+        let n = distances.count
+        keys.removeAll(keepingCapacity: true)
+        for j in 0..<n { keys.append(UInt64(distances[j].bitPattern) << 32 | UInt64(j)) }
+        // Quickselect on the keys (all distinct): keys[0..<r] the r smallest.
+        keys.withUnsafeMutableBufferPointer { k in
+            var lo = 0, hi = n - 1
+            let target = r - 1
+            while lo < hi {
+                let pivot = k[(lo + hi) / 2]
+                var i = lo, j = hi
+                while i <= j {
+                    while k[i] < pivot { i += 1 }
+                    while k[j] > pivot { j -= 1 }
+                    if i <= j { k.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if target <= j { hi = j } else if target >= i { lo = i } else { break }
+            }
+            var head = UnsafeMutableBufferPointer(rebasing: k[0..<r])
+            head.sort()
+        }
+        return r
+    }
+
+    /// The metrics from summed `sums`.
+    public init(sums s: [Double], classes k: Int) {
+        var total = [0.0, 0.0, 0.0], queries = 0.0
+        func mean(_ part: Int, _ c: Int) -> Double { s[3 * k + c] > 0 ? s[part * k + c] / s[3 * k + c] : 0 }
+        for c in 0..<k {
+            for part in 0..<3 { total[part] += s[part * k + c] }
+            queries += s[3 * k + c]
+        }
+        precisionAt1 = queries > 0 ? total[0] / queries : 0
+        rPrecision = queries > 0 ? total[1] / queries : 0
+        mapAtR = queries > 0 ? total[2] / queries : 0
+        precisionAt1PerClass = (0..<k).map { mean(0, $0) }
+        rPrecisionPerClass = (0..<k).map { mean(1, $0) }
+        mapAtRPerClass = (0..<k).map { mean(2, $0) }
+    }
+}
+
+/// A pointer handed to the parallel loop; each thread writes its own rows.
+struct UnsafeMutablePointerBox: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Double>
+    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
+}
