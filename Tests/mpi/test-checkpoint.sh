@@ -17,6 +17,19 @@ cmp "$TMP/whole/final.safetensors" "$TMP/parts/final.safetensors" || fail "resum
 [ "$(grep -c '"event":"epoch"' "$TMP/parts/metrics.jsonl")" -eq 3 ] || fail "metrics.jsonl of the resumed run does not hold 3 epochs"
 pass "mlp on 2 ranks: interrupted at steps 100 and 234 and resumed = uninterrupted, bit for bit"
 
+# 1b. Center loss: its centres are state (checkpointed, restored on resume), so a resumed
+# run equals the uninterrupted one bit for bit, weights and centres.
+center=(--loss ce --metric-loss center --metric-weight 0.1 --epochs 2 --threads 1 --checkpoint-every-steps 40)
+run 2 "${center[@]}" --run-dir "$TMP/cwhole" > /dev/null 2>&1 || fail "center loss uninterrupted"
+run 2 "${center[@]}" --max-steps 100 --run-dir "$TMP/cparts" > /dev/null 2>&1 || fail "center loss first part"
+run 2 "${center[@]}" --resume auto --run-dir "$TMP/cparts" > "$TMP/cpart2.log" 2>&1 || fail "center loss second part"
+grep -q "resumed from .*step-00000100.ckpt" "$TMP/cpart2.log" || { cat "$TMP/cpart2.log"; fail "center loss did not resume at step 100"; }
+cmp "$TMP/cwhole/final.safetensors" "$TMP/cparts/final.safetensors" || fail "resumed center-loss run differs from the uninterrupted one"
+centres() { "$BIN" inspect "$(ls "$1"/checkpoints/*.ckpt | tail -1)" | grep "loss/center_loss.centers"; }
+[ -n "$(centres "$TMP/cwhole")" ] || fail "inspect does not show the centres"
+[ "$(centres "$TMP/cwhole")" = "$(centres "$TMP/cparts")" ] || fail "the centres of the resumed run differ"
+pass "center loss on 2 ranks: interrupted at step 100 and resumed = uninterrupted, bit for bit (centres in the checkpoint)"
+
 # 2. resnet32 (batch norm, per-rank running statistics) on a small .npy set.
 python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/small" 0 3000 200
 small=(--data "$TMP/small" --model resnet32 --batch-size 16 --epochs 1 --threads 1 --imbalance-ratio 10 --eval-batch-size 100)
