@@ -44,6 +44,6 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings"]),
     ]
 )

@@ -1,0 +1,48 @@
+import Foundation
+import Settings
+import Testing
+@testable import Training
+
+/// Options are defined once: the parser, config.json and --help all come from that definition.
+@Suite struct OptionTests {
+    func parse(_ arguments: [String]) throws -> TrainConfig {
+        var c = TrainConfig()
+        try TrainConfig.parser.parse(arguments, into: &c.settings)
+        return c
+    }
+
+    @Test func parsesEveryForm() throws {
+        let c = try parse(["--lr", "0.05", "--epochs=7", "--augment", "--no-augment", "--lr-milestones", "3", "5",
+                           "--loss", "subcenter-arcface", "--metric-loss", "center", "--margin", "20"])
+        #expect(c.lr == 0.05 && c.epochs == 7 && c.augment == false && c.lrMilestones == [3, 5])
+        #expect(c.loss == .subcenterArcface && c.metricLoss == .center && c.margin == 20)
+        #expect(c.batchSize == Options.batchSize.defaultValue)
+    }
+
+    @Test func refusesWithTheOptionNamed() {
+        for (arguments, text) in [(["--lr", "abc"], "--lr: expected a number"), (["--loss", "x"], "expected one of ce,"),
+                                  (["--epochs"], "--epochs: missing value"), (["--no-such"], "unknown option '--no-such'"),
+                                  (["--augment=1"], "is a flag")] {
+            #expect(throws: OptionError.self) { try parse(arguments) }
+            do { _ = try parse(arguments) } catch { #expect("\(error)".contains(text), "\(arguments): \(error)") }
+        }
+    }
+
+    @Test func configJSONRoundTripsAndListsEveryOption() throws {
+        let c = try parse(["--lr", "0.2", "--metric-weight", "0.5", "--drw-epoch", "3"])
+        let data = try JSONEncoder().encode(c)
+        let keys = Set((try JSONSerialization.jsonObject(with: data) as! [String: Any]).keys)
+        #expect(keys == Set(TrainConfig.parser.options.map(\.name)))
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: data) == c)
+        // A checkpoint of an older version lacks newer keys: they take their defaults.
+        let old = try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"lr": 0.3, "loss": "ce"}"#.utf8))
+        #expect(old.lr == 0.3 && old.loss == .ce && old.metricLoss == .none && old.epochs == 30)
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"learning-rate": 1}"#.utf8)) }
+    }
+
+    @Test func helpListsEveryOptionWithItsDefault() {
+        let help = TrainConfig.parser.help()
+        for option in TrainConfig.parser.options { #expect(help.contains("--\(option.name)"), "\(option.name)") }
+        #expect(help.contains("(default: 0.1)") && help.contains("values: ce, focal, ib"))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+@testable import Training
+
+/// Retrieval metrics against a direct computation of PML's definitions (sort every
+/// reference by distance), and shards of the queries adding up to the whole.
+@Suite struct RetrievalMetricsTests {
+    func data(n: Int, d: Int, k: Int, seed: UInt64) -> ([Float], [Int32]) {
+        var state = seed
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        let labels = (0..<n).map { Int32($0 % k) }
+        // Class-dependent means so that retrieval is neither perfect nor random.
+        let x = (0..<(n * d)).map { i in next() + 0.3 * Float((Int(labels[i / d]) * 7 + i % d) % 3) }
+        return (x, labels)
+    }
+
+    func direct(_ x: [Float], _ y: [Int32], n: Int, d: Int) -> (Double, Double, Double) {
+        var p1 = 0.0, rp = 0.0, map = 0.0, queries = 0.0
+        for q in 0..<n {
+            let relevant = y.filter { $0 == y[q] }.count - 1
+            guard relevant > 0 else { continue }
+            let others = (0..<n).filter { $0 != q }.map { j -> (Double, Int) in
+                (Double((0..<d).reduce(Float(0)) { $0 + (x[q * d + $1] - x[j * d + $1]) * (x[q * d + $1] - x[j * d + $1]) }), j)
+            }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            var hits = 0, ap = 0.0
+            for (rank, (_, j)) in others.prefix(relevant).enumerated() where y[j] == y[q] {
+                hits += 1
+                ap += Double(hits) / Double(rank + 1)
+            }
+            p1 += y[others[0].1] == y[q] ? 1 : 0
+            rp += Double(hits) / Double(relevant)
+            map += ap / Double(relevant)
+            queries += 1
+        }
+        return (p1 / queries, rp / queries, map / queries)
+    }
+
+    @Test(arguments: [(n: 60, d: 5, k: 3), (n: 301, d: 8, k: 7)])
+    func matchesTheDefinitions(shape: (n: Int, d: Int, k: Int)) {
+        let (x, y) = data(n: shape.n, d: shape.d, k: shape.k, seed: UInt64(shape.n))
+        let sums = RetrievalMetrics.sums(queries: Array(0..<shape.n), embeddings: x, labels: y, count: shape.n,
+                                         dimension: shape.d, classes: shape.k)
+        let got = RetrievalMetrics(sums: sums, classes: shape.k)
+        let want = direct(x, y, n: shape.n, d: shape.d)
+        #expect(abs(got.precisionAt1 - want.0) < 1e-9)
+        #expect(abs(got.rPrecision - want.1) < 1e-9)
+        #expect(abs(got.mapAtR - want.2) < 1e-9)
+        #expect(got.precisionAt1 > 0.2 && got.precisionAt1 < 1)  // neither trivial case
+    }
+
+    @Test func shardsOfQueriesAddUp() {
+        let (x, y) = data(n: 200, d: 6, k: 5, seed: 9)
+        let whole = RetrievalMetrics.sums(queries: Array(0..<200), embeddings: x, labels: y, count: 200, dimension: 6, classes: 5)
+        var parts = [Double](repeating: 0, count: whole.count)
+        for r in 0..<3 {
+            let s = RetrievalMetrics.sums(queries: Array(stride(from: r, to: 200, by: 3)), embeddings: x, labels: y, count: 200,
+                                          dimension: 6, classes: 5)
+            for i in parts.indices { parts[i] += s[i] }
+        }
+        for i in parts.indices { #expect(abs(parts[i] - whole[i]) < 1e-9) }
+    }
+}
