@@ -7,14 +7,14 @@ public enum MetricLossKind: String, Codable, CaseIterable, Sendable, OptionEnum 
 }
 
 extension Options {
-    public static let metricLoss = Option("metric-loss", MetricLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).")
-    public static let metricWeight = Option<Double?>("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: "0.01 for center, 1 otherwise")
-    public static let tripletMargin = Option("triplet-margin", 0.05, "Triplet margin.")
-    public static let posMargin = Option("pos-margin", 0.0, "Contrastive loss: positive pairs count beyond this distance.")
-    public static let negMargin = Option("neg-margin", 1.0, "Contrastive loss: negative pairs count within this distance.")
-    public static let quadrupletMargin1 = Option("quadruplet-margin1", 1.0, "Quadruplet loss: margin of the triplet term.")
-    public static let quadrupletMargin2 = Option("quadruplet-margin2", 0.5, "Quadruplet loss: margin of the term over a fourth sample of a third class.")
-    public static let centerAlpha = Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.")
+    public var metricLoss: Option<MetricLossKind> { Option("metric-loss", MetricLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).") }
+    public var metricWeight: Option<Double?> { Option("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: "0.01 for center, 1 otherwise") }
+    public var tripletMargin: Option<Double> { Option("triplet-margin", 0.05, "Triplet margin.") }
+    public var posMargin: Option<Double> { Option("pos-margin", 0.0, "Contrastive loss: positive pairs count beyond this distance.") }
+    public var negMargin: Option<Double> { Option("neg-margin", 1.0, "Contrastive loss: negative pairs count within this distance.") }
+    public var quadrupletMargin1: Option<Double> { Option("quadruplet-margin1", 1.0, "Quadruplet loss: margin of the triplet term.") }
+    public var quadrupletMargin2: Option<Double> { Option("quadruplet-margin2", 0.5, "Quadruplet loss: margin of the term over a fourth sample of a third class.") }
+    public var centerAlpha: Option<Double> { Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.") }
 }
 
 extension MetricLossKind {

@@ -38,37 +38,37 @@ public enum CRLMining: String, Codable, CaseIterable, Sendable, OptionEnum {
 }
 
 extension Options {
-    public static let loss = Option("loss", LossKind.ib, "Classification loss (docs/losses.md); the margin heads replace the last linear layer by a cosine head.")
-    public static let focalGamma = Option("focal-gamma", 1.0, "Focal gamma (focal, ib-focal).")
-    public static let focalScale = Option("focal-scale", 1.0, "Focal scale (focal).")
-    public static let ibAlpha = Option("ib-alpha", 1000.0, "IB alpha (ib, ib-focal).")
-    public static let crlEta = Option("crl-eta", 0.01, "CRL eta: the rectification term's weight is eta * Omega.")
-    public static let crlKappa = Option("crl-kappa", 25, "CRL kappa: hard positives and negatives per minority class.")
-    public static let crlMargin = Option("crl-margin", 0.5, "CRL triplet margin.")
-    public static let crlRho = Option("crl-rho", 0.5, "CRL rho: minority classes cover at most this share of the batch.")
-    public static let crlMining = Option("crl-mining", CRLMining.local, "CRL mining over each rank's batch (local) or the all-gathered global batch (global).")
+    public var loss: Option<LossKind> { Option("loss", LossKind.ib, "Classification loss (docs/losses.md); the margin heads replace the last linear layer by a cosine head.") }
+    public var focalGamma: Option<Double> { Option("focal-gamma", 1.0, "Focal gamma (focal, ib-focal).") }
+    public var focalScale: Option<Double> { Option("focal-scale", 1.0, "Focal scale (focal).") }
+    public var ibAlpha: Option<Double> { Option("ib-alpha", 1000.0, "IB alpha (ib, ib-focal).") }
+    public var crlEta: Option<Double> { Option("crl-eta", 0.01, "CRL eta: the rectification term's weight is eta * Omega.") }
+    public var crlKappa: Option<Int> { Option("crl-kappa", 25, "CRL kappa: hard positives and negatives per minority class.") }
+    public var crlMargin: Option<Double> { Option("crl-margin", 0.5, "CRL triplet margin.") }
+    public var crlRho: Option<Double> { Option("crl-rho", 0.5, "CRL rho: minority classes cover at most this share of the batch.") }
+    public var crlMining: Option<CRLMining> { Option("crl-mining", CRLMining.local, "CRL mining over each rank's batch (local) or the all-gathered global batch (global).") }
 }
 
 /// Hyper-parameters of the softmax family; each loss reads its own. Defaults are the options'.
 public struct LossConfig: Codable, Sendable, Equatable {
     public var kind: LossKind
-    public var focalGamma = Options.focalGamma.defaultValue
-    public var focalScale = Options.focalScale.defaultValue
-    public var ibAlpha = Options.ibAlpha.defaultValue
-    public var crlEta = Options.crlEta.defaultValue
-    public var crlKappa = Options.crlKappa.defaultValue
-    public var crlMargin = Options.crlMargin.defaultValue
-    public var crlRho = Options.crlRho.defaultValue
+    public var focalGamma = Options().focalGamma.defaultValue
+    public var focalScale = Options().focalScale.defaultValue
+    public var ibAlpha = Options().ibAlpha.defaultValue
+    public var crlEta = Options().crlEta.defaultValue
+    public var crlKappa = Options().crlKappa.defaultValue
+    public var crlMargin = Options().crlMargin.defaultValue
+    public var crlRho = Options().crlRho.defaultValue
     /// CRL mines the gathered global batch.
-    public var crlGlobalMining = Options.crlMining.defaultValue == .global
+    public var crlGlobalMining = Options().crlMining.defaultValue == .global
 
     /// IB's fixed epsilon in `alpha / (g f + epsilon)`.
     public static let ibEpsilon = 0.001
 
-    public init(kind: LossKind, focalGamma: Double = Options.focalGamma.defaultValue, focalScale: Double = Options.focalScale.defaultValue,
-                ibAlpha: Double = Options.ibAlpha.defaultValue, crlEta: Double = Options.crlEta.defaultValue,
-                crlKappa: Int = Options.crlKappa.defaultValue, crlMargin: Double = Options.crlMargin.defaultValue,
-                crlRho: Double = Options.crlRho.defaultValue) {
+    public init(kind: LossKind, focalGamma: Double = Options().focalGamma.defaultValue, focalScale: Double = Options().focalScale.defaultValue,
+                ibAlpha: Double = Options().ibAlpha.defaultValue, crlEta: Double = Options().crlEta.defaultValue,
+                crlKappa: Int = Options().crlKappa.defaultValue, crlMargin: Double = Options().crlMargin.defaultValue,
+                crlRho: Double = Options().crlRho.defaultValue) {
         self.kind = kind
         self.focalGamma = focalGamma
         self.focalScale = focalScale

@@ -3,9 +3,9 @@ import Settings
 import Tensor
 
 extension Options {
-    public static let margin = Option<Double?>("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface.", defaultText: "28.6, 0.35, 4")
-    public static let scale = Option<Double?>("scale", nil, "Scale of a margin head's logits.", defaultText: "64; sphereface 1")
-    public static let subCenters = Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).")
+    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface.", defaultText: "28.6, 0.35, 4") }
+    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits.", defaultText: "64; sphereface 1") }
+    public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).") }
 }
 
 /// The margin heads' loss on the cosine head's output (pytorch-metric-learning 2.9): mean

@@ -1,7 +1,7 @@
 /// A setting of a training run: its option name, default and help, defined once.
 ///
-/// Options are static members of `Options`, declared next to the code that reads them
-/// (`extension Options { public static let lr = Option("lr", 0.1, "Base learning rate.") }`);
+/// Options are members of `Options`, declared next to the code that reads them
+/// (`extension Options { public var lr: Option<Double> { Option("lr", 0.1, "Base learning rate.") } }`);
 /// `Settings` reads and writes them by key path (`settings.lr`). The command line
 /// (`--lr 0.1`), config files, `config.json` and checkpoints all use `name`.
 public struct Option<Value: OptionValue>: AnyOption {
@@ -78,8 +78,12 @@ public protocol AnyOption: Sendable {
     func text(in settings: Settings) -> String
 }
 
-/// The namespace of every option (each declared where it is used, as a static member).
-public enum Options {}
+/// Every option, each declared where it is used as a member of an extension. (Members of an
+/// instance, not static ones: key paths to static members cross modules badly in Swift 6.3
+/// debug builds.)
+public struct Options: Sendable {
+    public init() {}
+}
 
 /// A titled list of options, in the order `--help` shows them.
 public struct OptionGroup: Sendable {

@@ -1,6 +1,6 @@
 /// The values of a set of options; an option not set has its default.
 ///
-/// `settings.lr` reads `Options.lr` (a key path to the static member), so code reads
+/// `settings.lr` reads the option `Options().lr` (by key path), so code reads
 /// settings by the option's Swift name and the option is defined in one place.
 @dynamicMemberLookup
 public struct Settings: Sendable {
@@ -14,9 +14,9 @@ public struct Settings: Sendable {
         set { values[option.name] = newValue }
     }
 
-    public subscript<Value>(dynamicMember path: KeyPath<Options.Type, Option<Value>>) -> Value {
-        get { self[Options.self[keyPath: path]] }
-        set { self[Options.self[keyPath: path]] = newValue }
+    public subscript<Value>(dynamicMember path: KeyPath<Options, Option<Value>>) -> Value {
+        get { self[Options()[keyPath: path]] }
+        set { self[Options()[keyPath: path]] = newValue }
     }
 
     /// Whether `option` was given (on the command line, in a file or a checkpoint).

@@ -39,7 +39,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public subscript<Value>(dynamicMember path: KeyPath<Options.Type, Option<Value>>) -> Value {
+    public subscript<Value>(dynamicMember path: KeyPath<Options, Option<Value>>) -> Value {
         get { settings[dynamicMember: path] }
         set { settings[dynamicMember: path] = newValue }
     }

@@ -16,7 +16,7 @@ import Testing
                            "--loss", "subcenter-arcface", "--metric-loss", "center", "--margin", "20"])
         #expect(c.lr == 0.05 && c.epochs == 7 && c.augment == false && c.lrMilestones == [3, 5])
         #expect(c.loss == .subcenterArcface && c.metricLoss == .center && c.margin == 20)
-        #expect(c.batchSize == Options.batchSize.defaultValue)
+        #expect(c.batchSize == Options().batchSize.defaultValue)
     }
 
     @Test func refusesWithTheOptionNamed() {
