@@ -56,7 +56,7 @@ for k in $kernels; do
   fi
   echo "test: numerics under OPENBLAS_CORETYPE=$k"
   OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|TrainingTests'
-  OPENBLAS_CORETYPE=$k bash Tests/mpi/test-equivalence.sh
+  OPENBLAS_CORETYPE=$k EQ_LOSS_TERMS=none bash Tests/mpi/test-equivalence.sh
 done
 [ -n "$kernels" ] && echo "test: other kernels took $(( $(date +%s) - start ))s"
 echo "test: all passed"
