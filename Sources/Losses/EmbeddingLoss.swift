@@ -61,7 +61,7 @@ public final class EmbeddingLoss: LossTerm {
         labels.removeAll(keepingCapacity: true)
         for i in 0..<(m * d) { embeddings.append(Double(global.rows[i])) }
         for i in 0..<m { labels.append(Int(global.labels[i])) }
-        let r = MetricLosses.evaluate(kind, embeddings: embeddings, labels: labels, dimension: d, classes: 0)
+        let r = MetricLosses.evaluate(kind, embeddings: embeddings, labels: labels, dimension: d)
         for i in 0..<batch.count {
             let row = global.localRows[i]
             let dh = featureGradient.data + i * d

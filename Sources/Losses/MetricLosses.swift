@@ -1,11 +1,11 @@
 import Foundation
 
-/// Embedding losses as pytorch-metric-learning 2.9 defines them (quadruplet and center loss
-/// as docs/losses.md pins them), in double precision with their gradients: losses over the
-/// batch's pairs, triplets and quadruplets of L2-normalised embeddings (contrastive,
-/// triplet, quadruplet, averaged over the non-zero terms), N-pairs over dot products, and
-/// center loss with its centre update. Training applies them to the gathered global batch
-/// (`EmbeddingLoss`, `CenterLoss`); the margin heads are `CosineClassifier` + `MarginLoss`.
+/// Embedding losses as pytorch-metric-learning 2.9 defines them (quadruplet as docs/losses.md
+/// pins it), in double precision with their gradients: losses over the batch's pairs,
+/// triplets and quadruplets of L2-normalised embeddings (contrastive, triplet, quadruplet,
+/// averaged over the non-zero terms) and N-pairs over dot products. Training applies them to
+/// the gathered global batch (`EmbeddingLoss`); center loss is `CenterLoss`, the margin
+/// heads `CosineClassifier` + `MarginLoss`.
 /// Checked against `Tests/golden/metric_losses.json`.
 public enum MetricLosses {
     /// Loss value and gradients.
@@ -13,8 +13,6 @@ public enum MetricLosses {
         public var loss: Double
         /// (N, D)
         public var dEmbeddings: [Double]
-        /// (K, D) center loss's centres after the update; empty for the other losses
-        public var centersAfter: [Double] = []
     }
 
     public enum Kind: Sendable {
@@ -22,12 +20,10 @@ public enum MetricLosses {
         case contrastive(posMargin: Double, negMargin: Double)
         case npairs
         case quadruplet(margin1: Double, margin2: Double)
-        case center(lambda: Double, alpha: Double)
     }
 
-    /// - embeddings: (N, D) row-major; labels: (N); centers: (K, D) for center loss
-    public static func evaluate(_ kind: Kind, embeddings x: [Double], labels: [Int], dimension d: Int,
-                                classes k: Int, centers: [Double] = []) -> Result {
+    /// - embeddings: (N, D) row-major; labels: (N)
+    public static func evaluate(_ kind: Kind, embeddings x: [Double], labels: [Int], dimension d: Int) -> Result {
         let n = labels.count
         let (e, norms) = normalizeRows(x, rows: n, columns: d)
         switch kind {
@@ -35,8 +31,6 @@ public enum MetricLosses {
             return npairs(normalized: e, norms: norms, labels: labels, dimension: d)
         case .quadruplet(let m1, let m2):
             return quadruplet(normalized: e, norms: norms, labels: labels, dimension: d, margin1: m1, margin2: m2)
-        case .center(let lambda, let alpha):
-            return center(embeddings: x, labels: labels, dimension: d, classes: k, centers: centers, lambda: lambda, alpha: alpha)
 
         case .triplet(let margin):
             // Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled

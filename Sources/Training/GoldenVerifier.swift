@@ -208,17 +208,47 @@ public enum GoldenVerifier {
         case "contrastive": kind = .contrastive(posMargin: p["pos_margin"] ?? 0, negMargin: p["neg_margin"] ?? 1)
         case "npairs": kind = .npairs
         case "quadruplet": kind = .quadruplet(margin1: p["margin1"] ?? 1, margin2: p["margin2"] ?? 0.5)
-        case "center": kind = .center(lambda: p["lambda"] ?? 0.01, alpha: p["alpha"] ?? 0.5)
+        case "center": return checkCenter(c, index: index)
         default: return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
         }
         // Float inputs, as training would give them.
         let x = c.embeddings.flatMap { $0.map { Double(Float($0)) } }
-        let centers = (c.centers ?? []).flatMap { $0.map { Double(Float($0)) } }
-        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d, classes: c.k, centers: centers)
+        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d)
         var problems: [String] = []
         if let e = valueError(r.loss, c.expected.loss) { problems.append("loss \(r.loss) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(r.dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
-        if let want = c.expected.centersAfter, let e = gradientError(r.centersAfter, want.flatMap { $0 }) { problems.append("centers_after max error \(e)") }
+        return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// Center loss through the training path: `CenterLoss` on the batch as one rank's whole
+    /// global batch (loss, gradient, then the centres' update).
+    static func checkCenter(_ c: MetricCase, index: String) -> Outcome {
+        let centers = (c.centers ?? []).flatMap { $0 }
+        guard centers.count == c.k * c.d else {
+            return Outcome(index: index, kind: c.loss, error: "centers has \(centers.count) values, expected \(c.k) x \(c.d)")
+        }
+        let loss = CenterLoss(classes: c.k, dimension: c.d, lambda: c.params["lambda"] ?? 0.01, alpha: c.params["alpha"] ?? 0.5)
+        for (i, v) in centers.enumerated() { loss.centers.data[i] = Float(v) }
+        let x = Tensor(shape: [c.n, c.d], values: c.embeddings.flatMap { $0.map(Float.init) })
+        let scores = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
+        let targets = c.target.map(Int32.init), rows = Array(0..<c.n)
+        let value = targets.withUnsafeBufferPointer { t in
+            rows.withUnsafeBufferPointer { r in
+                loss.accumulate(LossBatch(scores: scores, features: x, targets: t.baseAddress!, count: c.n, weights: nil, omega: 0,
+                                          normalizer: Double(c.n), share: 1,
+                                          global: GlobalBatch(rows: x.data, width: c.d, labels: t.baseAddress!, count: c.n,
+                                                              localRows: r.baseAddress!, ranks: 1)),
+                                scoresGradient: scores, featureGradient: dh)
+            }
+        }
+        var problems: [String] = []
+        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(dh.array.map(Double.init), c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        if let want = c.expected.centersAfter, let e = gradientError(loss.centers.array.map(Double.init), want.flatMap { $0 }) {
+            problems.append("centers_after max error \(e)")
+        } else if c.expected.centersAfter == nil {
+            problems.append("no expected centers_after")
+        }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
