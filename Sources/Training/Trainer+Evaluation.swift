@@ -42,30 +42,17 @@ extension Trainer {
         try comm.allReduceSum(&confusion)
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
         var evaluation = Evaluation(confusion: matrix, trainCounts: classCounts)
-        evaluation.retrieval = try retrieval(localFeatures, count: mine, dimension: d, total: total)
+        evaluation.retrieval = try retrieval(localFeatures, dimension: d, total: total)
         return evaluation
     }
 
     /// Gathers the test features into test-set order and ranks this rank's queries against all.
-    func retrieval(_ local: [Float], count mine: Int, dimension d: Int, total: Int) throws -> RetrievalMetrics {
+    func retrieval(_ local: [Float], dimension d: Int, total: Int) throws -> RetrievalMetrics {
         let k = dataset.classes, w = comm.size
         let counts = (0..<w).map { r in r < total ? (total - r + w - 1) / w : 0 }
-        var all = [Float](repeating: 0, count: max(total * (d + 1), 1))
-        try local.withUnsafeBytes { send in
-            try all.withUnsafeMutableBytes { receive in
-                try comm.allGather(send.baseAddress!, byteCounts: counts.map { $0 * (d + 1) * 4 }, into: receive.baseAddress!)
-            }
-        }
-        var embeddings = [Float](repeating: 0, count: max(total * d, 1))
-        var labels = [Int32](repeating: 0, count: max(total, 1))
-        var offset = 0
-        for r in 0..<w {
-            for i in 0..<counts[r] {
-                let index = r + i * w, row = (offset + i) * (d + 1)
-                for j in 0..<d { embeddings[index * d + j] = all[row + j] }
-                labels[index] = Int32(all[row + d])
-            }
-            offset += counts[r]
+        var receive: [Float] = [], embeddings: [Float] = [], labels: [Int32] = []
+        _ = try allGatherLabelledRows(local, width: d, counts: counts, receive: &receive, rows: &embeddings, labels: &labels) { r, i in
+            r + i * w
         }
         watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch)
         let queries = Array(stride(from: comm.rank, to: total, by: w))

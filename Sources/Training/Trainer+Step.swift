@@ -114,13 +114,9 @@ extension Trainer {
     /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
     /// The buffers stay valid until the next gather.
     func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
-        let stride = width + 1  // the row, then the label as a float (exact below 2^24)
+        let stride = width + 1
         if gatherSizes.count != comm.size { gatherSizes = Array(repeating: 0, count: comm.size) }
-        for r in 0..<comm.size { gatherSizes[r] = sampler.localBatchSize(step: step, rank: r) * stride * 4 }
-        let total = gatherSizes.reduce(0, +) / (stride * 4)
-        if gathered.count < total * stride { gathered = [Float](repeating: 0, count: total * stride) }
-        if gatheredRows.count < total * width { gatheredRows = [Float](repeating: 0, count: total * width) }
-        if gatheredLabels.count < total { gatheredLabels = [Int32](repeating: 0, count: total) }
+        for r in 0..<comm.size { gatherSizes[r] = sampler.localBatchSize(step: step, rank: r) }
         if gatherSend.count < max(n * stride, 1) { gatherSend = [Float](repeating: 0, count: max(n * stride, 1)) }
         if let source {
             for i in 0..<n {
@@ -128,22 +124,11 @@ extension Trainer {
                 gatherSend[i * stride + width] = Float(trainBatches.targets[i])
             }
         }
-        try gatherSend.withUnsafeBytes { send in
-            try gathered.withUnsafeMutableBytes { receive in
-                try comm.allGather(send.baseAddress!, byteCounts: gatherSizes, into: receive.baseAddress!)
-            }
-        }
-        // Rank-major rows back into the order of the global batch (single-process order).
-        var offset = 0
-        for r in 0..<comm.size {
-            let count = gatherSizes[r] / (stride * 4)
-            for i in 0..<count {
-                let row = sampler.globalRow(step: step, rank: r, local: i)
-                for c in 0..<width { gatheredRows[row * width + c] = gathered[(offset + i) * stride + c] }
-                gatheredLabels[row] = Int32(gathered[(offset + i) * stride + width])
-                if r == comm.rank { rows[i] = row }
-            }
-            offset += count
+        let total = try allGatherLabelledRows(gatherSend, width: width, counts: gatherSizes, receive: &gathered,
+                                              rows: &gatheredRows, labels: &gatheredLabels) { r, i in
+            let row = sampler.globalRow(step: step, rank: r, local: i)
+            if r == comm.rank { rows[i] = row }
+            return row
         }
         // The arrays are not resized before the next gather, so their storage stays where it is.
         return gatheredRows.withUnsafeBufferPointer { s in
@@ -151,5 +136,34 @@ extension Trainer {
                 GlobalBatch(rows: s.baseAddress!, width: width, labels: l.baseAddress!, count: total, localRows: rows, ranks: comm.size)
             }
         }
+    }
+
+    /// All-gathers labelled rows (`width` floats, then the label as a float: exact below 2^24),
+    /// `counts[r]` of them from rank r, and puts rank r's i-th row and label at `place(r, i)` of
+    /// `rows` and `labels`. Buffers grow when too small. Returns the number of rows.
+    func allGatherLabelledRows(_ send: [Float], width: Int, counts: [Int], receive: inout [Float], rows: inout [Float],
+                               labels: inout [Int32], place: (Int, Int) -> Int) throws -> Int {
+        let stride = width + 1
+        let total = counts.reduce(0, +)
+        if receive.count < max(total * stride, 1) { receive = [Float](repeating: 0, count: max(total * stride, 1)) }
+        if rows.count < max(total * width, 1) { rows = [Float](repeating: 0, count: max(total * width, 1)) }
+        if labels.count < max(total, 1) { labels = [Int32](repeating: 0, count: max(total, 1)) }
+        if gatherBytes.count != counts.count { gatherBytes = counts }
+        for r in 0..<counts.count { gatherBytes[r] = counts[r] * stride * 4 }
+        try send.withUnsafeBytes { s in
+            try receive.withUnsafeMutableBytes { r in
+                try comm.allGather(s.baseAddress!, byteCounts: gatherBytes, into: r.baseAddress!)
+            }
+        }
+        var offset = 0
+        for r in 0..<counts.count {
+            for i in 0..<counts[r] {
+                let index = place(r, i), from = (offset + i) * stride
+                for c in 0..<width { rows[index * width + c] = receive[from + c] }
+                labels[index] = Int32(receive[from + width])
+            }
+            offset += counts[r]
+        }
+        return total
     }
 }

@@ -34,7 +34,9 @@ public final class Trainer {
     var gatheredRows: [Float] = []
     var gatheredLabels: [Int32] = []
     var gatherSend: [Float] = []
+    /// Rows each rank sends to a gather, and their bytes.
     var gatherSizes: [Int] = []
+    var gatherBytes: [Int] = []
     /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
     var stepReduction: [Double] = [0, 0, 0]
     var pendingError: Error?

@@ -35,14 +35,23 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let e = try trainer.evaluateCheckpoint()
         if comm.rank == 0 {
             if json {
-                let object: [String: Any] = ["checkpoint": checkpoint, "test_acc": e.accuracy, "balanced_acc": e.balanced,
+                var object: [String: Any] = ["checkpoint": checkpoint, "test_acc": e.accuracy, "balanced_acc": e.balanced,
                                              "many": e.many, "medium": e.medium, "few": e.few, "per_class_acc": e.perClass,
                                              "confusion": e.confusion]
+                if let r = e.retrieval {
+                    object["precision_at_1"] = r.precisionAt1
+                    object["r_precision"] = r.rPrecision
+                    object["map_at_r"] = r.mapAtR
+                }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print(String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                              checkpoint, 100 * e.accuracy, 100 * e.balanced, 100 * e.many, 100 * e.medium, 100 * e.few))
                 print("per class: " + e.perClass.enumerated().map { String(format: "%d: %.1f%%", $0.offset, 100 * $0.element) }.joined(separator: ", "))
+                if let r = e.retrieval {
+                    print(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
+                                 100 * r.precisionAt1, 100 * r.rPrecision, 100 * r.mapAtR))
+                }
             }
         }
         return 0

@@ -87,8 +87,24 @@ import json, sys
 e = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 done = [json.loads(l) for l in open(sys.argv[2])][-1]
 assert abs(e["test_acc"] - done["test_acc"]) < 1e-9, (e["test_acc"], done["test_acc"])
+for key in ("precision_at_1", "r_precision", "map_at_r"):
+    assert 0 < done[key] <= 1 and len(done[key + "_per_class"]) == len(done["per_class_acc"]), key
 PY
 pass "report regenerates; inspect, export (= final.safetensors) and eval (= final metrics) work"
+
+# Retrieval of the same weights is the same on 1 and 3 ranks (each ranks its shard of queries).
+# The ranks' evaluation batches differ, so features may differ in the last bits and flip a
+# near tie: one flipped nearest neighbour moves precision@1 by 1e-4. A lost or doubled shard
+# moves the figures by far more than the tolerance of 5 flips.
+run 1 eval "$ckpt" --json > "$TMP/eval1.json" 2> /dev/null || fail "eval on 1 rank"
+run 3 eval "$ckpt" --json > "$TMP/eval3.json" 2> /dev/null || fail "eval on 3 ranks"
+python3 - "$TMP/eval1.json" "$TMP/eval3.json" "$TMP/eval.json" <<'PY' || fail "retrieval depends on the number of ranks"
+import json, sys
+a, b, c = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:])
+for key in ("precision_at_1", "r_precision", "map_at_r"):
+    assert abs(a[key] - b[key]) < 5e-4 and abs(a[key] - c[key]) < 5e-4, (key, a[key], b[key], c[key])
+PY
+pass "retrieval metrics: in metrics.jsonl with per-class lists; 1, 2 and 3 ranks give the same figures"
 
 # Option values that make no sense are refused with the reason before anything starts: NaN and
 # infinity, negative numbers (parsed, then refused by range), sizes no allocation could hold.
