@@ -24,21 +24,25 @@ run 1 --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1
   || fail "--max-steps 0 (initial weights)"
 INIT="$TMP/init/final.safetensors"
 
-losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal --ib-start-epoch 0" "crl --crl-mining global")
-for loss in "${losses[@]}"; do
-  name=${loss// /_}
+# agree LOSS INIT: 12 steps of LOSS on 1, 2, 3 and 4 ranks give the same parameters (relative
+# to their update from INIT).
+agree() {
+  local loss=$1 init=$2 name=${1// /_} n diff
   for n in 1 2 3 4; do
     # shellcheck disable=SC2086
     run "$n" --loss $loss --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 \
       --threads 1 --run-dir "$TMP/$name-$n" > "$TMP/$name-$n.log" 2>&1 || { cat "$TMP/$name-$n.log"; fail "$loss on $n ranks"; }
   done
   for n in 2 3 4; do
-    diff=$(diff_update "$TMP/$name-1/final.safetensors" "$TMP/$name-$n/final.safetensors" "$EQ_TOL" "$INIT") \
+    diff=$(diff_update "$TMP/$name-1/final.safetensors" "$TMP/$name-$n/final.safetensors" "$EQ_TOL" "$init") \
       || fail "$loss: 1 and $n ranks differ by $diff of the update (tolerance $EQ_TOL)"
     echo "  $loss, $n ranks: $diff"
   done
   pass "$loss: 1, 2, 3, 4 ranks agree (largest difference relative to the update $diff)"
-done
+}
+
+losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal --ib-start-epoch 0" "crl --crl-mining global")
+for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
 
 # Margin heads (a cosine last layer, head.W) and embedding losses over the gathered global
 # batch (center loss's centres move by the global batch's sums): N ranks train as one process.
@@ -52,19 +56,11 @@ run 1 --loss subcenter-arcface --batch-size 120 --max-steps 0 --epochs 1 --check
 metric=("arcface" "cosface" "sphereface" "subcenter-arcface" "ce --metric-loss contrastive" "ce --metric-loss triplet"
         "ce --metric-loss npairs" "ce --metric-loss quadruplet" "ib --ib-start-epoch 0 --metric-loss center --metric-weight 0.1")
 for loss in "${metric[@]}"; do
-  name=${loss// /_}
-  init=$INIT
-  case $loss in subcenter-arcface) init="$TMP/init-sub/final.safetensors" ;; *face) init="$TMP/init-head/final.safetensors" ;; esac
-  for n in 1 2 3 4; do
-    # shellcheck disable=SC2086
-    run "$n" --loss $loss --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 \
-      --threads 1 --run-dir "$TMP/$name-$n" > "$TMP/$name-$n.log" 2>&1 || { cat "$TMP/$name-$n.log"; fail "$loss on $n ranks"; }
-  done
-  for n in 2 3 4; do
-    diff=$(diff_update "$TMP/$name-1/final.safetensors" "$TMP/$name-$n/final.safetensors" "$EQ_TOL" "$init") \
-      || fail "$loss: 1 and $n ranks differ by $diff of the update (tolerance $EQ_TOL)"
-  done
-  pass "$loss: 1, 2, 3, 4 ranks agree (largest difference relative to the update $diff)"
+  case $loss in
+    subcenter-arcface) agree "$loss" "$TMP/init-sub/final.safetensors" ;;
+    *face) agree "$loss" "$TMP/init-head/final.safetensors" ;;
+    *) agree "$loss" "$INIT" ;;
+  esac
 done
 fi
 
