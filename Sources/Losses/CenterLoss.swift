@@ -2,8 +2,9 @@ import Tensor
 
 /// Center loss (Wen et al. 2016) over the global batch: `lambda / 2 * mean_i |h_i - c_{y_i}|^2`
 /// and, after the step, `c_j -= alpha * sum_{i: y_i = j} (c_j - h_i) / (1 + n_j)` summed over
-/// the gathered global batch, so every rank moves the centres as one process would. The
-/// centres (K, D), zero at the start, are state: checkpointed as `center_loss.centers`.
+/// the gathered global batch, so every rank moves the centres as one process would. The move
+/// is computed with the loss and applied by `stepTaken` (a skipped step leaves the centres).
+/// The centres (K, D), zero at the start, are state: checkpointed as `center_loss.centers`.
 public final class CenterLoss: LossTerm {
     public let classes: Int
     public let dimension: Int
@@ -42,7 +43,7 @@ public final class CenterLoss: LossTerm {
                 dh[j] += Float(lambda * v / Double(m))
             }
         }
-        // The centres' update from the whole global batch, in its order.
+        // The centres' move from the whole global batch, in its order, applied by stepTaken.
         for i in 0..<pull.count { pull[i] = 0 }
         for i in 0..<counts.count { counts[i] = 0 }
         for i in 0..<m {
@@ -50,9 +51,14 @@ public final class CenterLoss: LossTerm {
             counts[y] += 1
             for j in 0..<d { pull[y * d + j] += Double(c[y * d + j]) - Double(h[j]) }
         }
+        return lambda / 2 * value / Double(m)
+    }
+
+    public func stepTaken() {
+        let d = dimension, c = centers.data
         for k in 0..<classes where counts[k] > 0 {
             for j in 0..<d { c[k * d + j] = Float(Double(c[k * d + j]) - alpha * pull[k * d + j] / Double(1 + counts[k])) }
+            counts[k] = 0
         }
-        return lambda / 2 * value / Double(m)
     }
 }

@@ -16,6 +16,9 @@ public protocol LossTerm: AnyObject {
     func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double
     /// Tensors that persist between steps (checkpointed, restored on resume), by name.
     var state: [(name: String, tensor: Tensor)] { get }
+    /// Called on every rank after the optimiser took the step (not after a skipped one): the
+    /// term updates its `state` from what `accumulate` saw.
+    func stepTaken()
 }
 
 extension LossTerm {
@@ -23,6 +26,7 @@ extension LossTerm {
         preconditionFailure("\(type(of: self)) gathers nothing")
     }
     public var state: [(name: String, tensor: Tensor)] { [] }
+    public func stepTaken() {}
 }
 
 /// What a loss term needs from the trainer.

@@ -221,7 +221,7 @@ public enum GoldenVerifier {
     }
 
     /// Center loss through the training path: `CenterLoss` on the batch as one rank's whole
-    /// global batch (loss, gradient, then the centres' update).
+    /// global batch (loss, gradient, then the centres' update once the step is taken).
     static func checkCenter(_ c: MetricCase, index: String) -> Outcome {
         let centers = (c.centers ?? []).flatMap { $0 }
         guard centers.count == c.k * c.d else {
@@ -241,6 +241,7 @@ public enum GoldenVerifier {
                                 scoresGradient: scores, featureGradient: dh)
             }
         }
+        loss.stepTaken()
         var problems: [String] = []
         if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(dh.array.map(Double.init), c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }

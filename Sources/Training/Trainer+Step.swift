@@ -44,7 +44,8 @@ extension Trainer {
         }
 
         // A rank without samples this step still takes part in the terms' gathers (and their
-        // state, such as center loss's centres, moves on every rank); it contributes zero gradients.
+        // state, such as center loss's centres, moves on every rank after the step); it
+        // contributes zero gradients.
         var scores = loss.scoresGradient, features = loss.featureGradient
         if n > 0 {
             (scores, features) = model.forward(trainBatches.input, training: true)
@@ -86,6 +87,7 @@ extension Trainer {
         }
         optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr,
                        zeroingGradients: model.parameters.accumulatesGradients)
+        for term in terms { term.stepTaken() }
         mark(.optimizer, &clock)
         return StepResult(loss: stepReduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
     }

@@ -78,6 +78,17 @@ PY
 [ "$(grep -c "every rank skips this step" "$TMP/nan.log")" -eq 3 ] || { cat "$TMP/nan.log"; fail "expected 3 skip warnings from rank 0"; }
 pass "NaN gradients on rank 1 in 3 steps: every rank skipped them, 3 counted"
 
+# A skipped step leaves the loss terms' state: center loss's centres stay zero when every
+# step is skipped, and move after one step taken.
+centre_norm() { "$BIN" inspect "$(ls "$1"/checkpoints/*.ckpt | tail -1)" | awk '/loss\/center_loss.centers/ { print $NF }'; }
+center=(--loss ce --metric-loss center --threads 1)
+DDP_TRAIN_FAULT_NAN="1:0-2" run 2 "${center[@]}" --max-steps 3 --run-dir "$TMP/cnan" > "$TMP/cnan.log" 2>&1 \
+  || { cat "$TMP/cnan.log"; fail "a center-loss run with 3 skipped steps failed"; }
+run 2 "${center[@]}" --max-steps 1 --run-dir "$TMP/cone" > /dev/null 2>&1 || fail "a center-loss run of one step failed"
+[ "$(centre_norm "$TMP/cnan")" = "0" ] || fail "skipped steps moved the centres (norm $(centre_norm "$TMP/cnan"))"
+[ "$(centre_norm "$TMP/cone")" != "0" ] || fail "one step taken did not move the centres"
+pass "center loss: skipped steps leave the centres, a step taken moves them"
+
 DDP_TRAIN_FAULT_NAN="1:5-1000" run 2 --epochs 1 --threads 1 --run-dir "$TMP/nan10" > "$TMP/nan10.log" 2>&1 \
   && fail "a run with endless NaN gradients did not stop"
 grep -q "10 consecutive steps had a non-finite loss or gradient" "$TMP/nan10.log" || { cat "$TMP/nan10.log"; fail "no message after 10 skips"; }
