@@ -42,7 +42,8 @@ public enum Report {
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""
-        let title = "ddp-train: \(config.model.rawValue), \(config.loss.rawValue) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
+        let lossName = config.loss.rawValue + (config.metricLoss == .none ? "" : " + \(config.metricLoss.rawValue)")
+        let title = "ddp-train: \(config.model.rawValue), \(lossName) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
         body += "<h1>\(escape(title))</h1>\n"
         if let f = final {
             let worst = f.perClassAcc.indices.min { f.perClassAcc[$0] < f.perClassAcc[$1] } ?? 0
@@ -53,7 +54,7 @@ public enum Report {
                 ("worst class", "\(worst) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
                 ("steps", "\(f.step) (\(f.skippedSteps) skipped)"), ("ranks", "\(f.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.samplesPerS)),
-            ] {
+            ] + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
             body += "</table>\n"
@@ -68,9 +69,19 @@ public enum Report {
                 ("many (top 30%)", "#2ca02c", epochs.map(\.many)), ("medium (middle 40%)", "#9467bd", epochs.map(\.medium)),
                 ("few (bottom 30%)", "#d62728", epochs.map(\.few)),
             ], percent: true)
+            if epochs.contains(where: { $0.precisionAt1 != nil }) {
+                body += "<h2>Retrieval on the test features (each test sample a query against the others)</h2>\n" + lineChart(x: x, series: [
+                    ("precision@1", "#1f77b4", epochs.map { $0.precisionAt1 ?? .nan }),
+                    ("few-class precision@1", "#d62728", epochs.map { $0.fewPrecisionAt1 ?? .nan }),
+                    ("R-precision", "#2ca02c", epochs.map { $0.rPrecision ?? .nan }),
+                    ("MAP@R", "#9467bd", epochs.map { $0.mapAtR ?? .nan }),
+                ], percent: true)
+            }
         }
         if let f = final {
-            body += "<h2>Per-class accuracy and training counts</h2>\n" + classBars(accuracy: f.perClassAcc, counts: f.classCounts)
+            let retrieval = f.precisionAt1PerClass.flatMap { $0.count == f.perClassAcc.count ? $0 : nil }
+            body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and training counts</h2>\n"
+                + classBars(accuracy: f.perClassAcc, counts: f.classCounts, precisionAt1: retrieval)
             if !f.confusion.isEmpty { body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion) }
         }
         body += "<h2>Configuration</h2>\n<pre>\(escape(String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)))</pre>\n"
@@ -90,6 +101,14 @@ public enum Report {
     }
 
     static func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
+
+    /// The summary's retrieval rows, when the run measured retrieval.
+    static func retrievalSummary(_ f: EpochMetrics) -> [(String, String)] {
+        guard let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR else { return [] }
+        var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))")]
+        if let few = f.fewPrecisionAt1 { rows.append(("retrieval: few-class precision@1", pct(few))) }
+        return rows
+    }
 
     /// A line chart: x values, named series, y axis in percent or plain.
     static func lineChart(x: [Double], series: [(String, String, [Double])], percent: Bool) -> String {
@@ -130,25 +149,37 @@ public enum Report {
         return s + "</svg>\n"
     }
 
-    /// Per class: training count bar (log scale) and test accuracy bar.
-    static func classBars(accuracy: [Double], counts: [Int]) -> String {
+    /// Per class: training count bar (log scale), test accuracy bar and, when given, the
+    /// retrieval precision@1 bar below it.
+    static func classBars(accuracy: [Double], counts: [Int], precisionAt1: [Double]? = nil) -> String {
         let k = accuracy.count
-        let row = 22.0, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2 - 60  // room for the numbers
+        let bars = precisionAt1 == nil ? 1.0 : 2.0
+        let row = 8 + 14 * bars, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2 - 60  // room for the numbers
         let h = 30 + row * Double(k)
         let maxCount = Double(counts.max() ?? 1)
+        let ax = labelW + half + 100
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
-        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text><text x=\"\(labelW + half + 100)\" y=\"14\">test accuracy</text>\n"
+        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text>"
+        s += "<rect x=\"\(ax)\" y=\"5\" width=\"10\" height=\"10\" fill=\"#fdae6b\"/><text x=\"\(ax + 14)\" y=\"14\">test accuracy</text>"
+        if precisionAt1 != nil {
+            s += "<rect x=\"\(ax + 110)\" y=\"5\" width=\"10\" height=\"10\" fill=\"#74c476\"/><text x=\"\(ax + 124)\" y=\"14\">retrieval precision@1</text>"
+        }
+        s += "\n"
         for c in 0..<k {
             let y = 24 + row * Double(c)
             let count = c < counts.count ? Double(counts[c]) : 0
             let cw = count > 0 ? half * log(1 + count) / log(1 + maxCount) : 0
-            let aw = half * accuracy[c]
-            s += "<text x=\"\(labelW - 8)\" y=\"\(y + 14)\" text-anchor=\"end\">class \(c)</text>"
-            s += "<rect x=\"\(labelW)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 6)\" fill=\"#9ecae1\"/>"
-            s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + 14)\">\(Int(count))</text>"
-            let ax = labelW + half + 100
-            s += "<rect x=\"\(ax)\" y=\"\(y + 3)\" width=\"\(String(format: "%.1f", aw))\" height=\"\(row - 6)\" fill=\"#fdae6b\"/>"
-            s += "<text x=\"\(ax + aw + 4)\" y=\"\(y + 14)\">\(pct(accuracy[c]))</text>\n"
+            s += "<text x=\"\(labelW - 8)\" y=\"\(y + row / 2 + 4)\" text-anchor=\"end\">class \(c)</text>"
+            s += "<rect x=\"\(labelW)\" y=\"\(y + 4)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 8)\" fill=\"#9ecae1\"/>"
+            s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + row / 2 + 4)\">\(Int(count))</text>"
+            var values = [(accuracy[c], "#fdae6b")]
+            if let p = precisionAt1 { values.append((p[c], "#74c476")) }
+            for (b, (value, color)) in values.enumerated() {
+                let by = y + 4 + 14 * Double(b), bw = half * value
+                s += "<rect x=\"\(ax)\" y=\"\(by)\" width=\"\(String(format: "%.1f", bw))\" height=\"12\" fill=\"\(color)\"/>"
+                s += "<text x=\"\(ax + bw + 4)\" y=\"\(by + 10)\" font-size=\"11\">\(pct(value))</text>"
+            }
+            s += "\n"
         }
         return s + "</svg>\n"
     }

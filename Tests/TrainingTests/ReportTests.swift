@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import Training
+
+/// report.html shows the retrieval figures of the runs that have them, and only those.
+@Suite struct ReportTests {
+    func line(_ event: String, epoch: Int, retrieval: Bool) -> EpochMetrics {
+        let counts = [600, 300, 100, 60]
+        var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, trainLoss: 1.0 / Double(epoch + 1),
+                             testAcc: 0.7, balancedAcc: 0.65, many: 0.9, medium: 0.6, few: 0.4, perClassAcc: [0.9, 0.7, 0.6, 0.4],
+                             classCounts: counts, classWeights: [1, 1, 1, 1], omega: 0, samplesPerS: 1000, epochSeconds: 1,
+                             skippedSteps: 0, lossPhase: "ce", exposedCommSeconds: 0, worldSize: 1,
+                             confusion: [[9, 1, 0, 0], [1, 7, 2, 0], [0, 4, 6, 0], [1, 2, 3, 4]])
+        if retrieval {
+            m.precisionAt1 = 0.8125 + 0.01 * Double(epoch)
+            m.rPrecision = 0.5
+            m.mapAtR = 0.375
+            m.precisionAt1PerClass = [0.95, 0.85, 0.75, 0.3125]
+        }
+        return m
+    }
+
+    @Test func retrievalShownWhenMeasured() throws {
+        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: true) } + [line("done", epoch: 2, retrieval: true)]
+        let html = Report.html(metrics: metrics, config: TrainConfig())
+        #expect(html.contains("Retrieval on the test features"))
+        #expect(html.contains("83.25% / 50.00% / 37.50%"))  // the final line's precision@1 / R-precision / MAP@R
+        #expect(html.contains("few-class precision@1</th><td>31.25%"))  // the one class of the bottom 30%
+        #expect(html.contains("retrieval precision@1</text>"))
+        #expect(html.contains(">31.25%</text>"))  // the per-class bar of the last class
+    }
+
+    @Test func noRetrievalInOlderRuns() throws {
+        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 2, retrieval: false)]
+        let html = Report.html(metrics: metrics, config: TrainConfig())
+        #expect(!html.contains("Retrieval"))
+        #expect(!html.contains("retrieval"))
+        #expect(html.contains("Per-class accuracy and training counts"))
+    }
+}
