@@ -38,14 +38,12 @@ extension MetricLossKind {
 /// every sample's features, each computes the loss of the whole batch (`MetricLosses`) and
 /// keeps the gradient rows of its own samples, so N ranks train as one process.
 public final class EmbeddingLoss: LossTerm {
-    public let kind: MetricLosses.Kind
+    public let losses: MetricLosses
     public let dimension: Int
     public let weight: Double
-    private var embeddings: [Double] = []
-    private var labels: [Int] = []
 
     public init(_ kind: MetricLosses.Kind, dimension: Int, weight: Double) {
-        self.kind = kind
+        losses = MetricLosses(kind)
         self.dimension = dimension
         self.weight = weight
     }
@@ -56,17 +54,14 @@ public final class EmbeddingLoss: LossTerm {
 
     public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
         guard let global = batch.global else { preconditionFailure("EmbeddingLoss needs the gathered batch") }
-        let m = global.count, d = dimension
-        embeddings.removeAll(keepingCapacity: true)
-        labels.removeAll(keepingCapacity: true)
-        for i in 0..<(m * d) { embeddings.append(Double(global.rows[i])) }
-        for i in 0..<m { labels.append(Int(global.labels[i])) }
-        let r = MetricLosses.evaluate(kind, embeddings: embeddings, labels: labels, dimension: d)
+        let d = dimension
+        let loss = losses.evaluate(rows: global.rows, labels: global.labels, count: global.count, dimension: d)
+        let g = losses.gradient.p
         for i in 0..<batch.count {
             let row = global.localRows[i]
             let dh = featureGradient.data + i * d
-            for j in 0..<d { dh[j] += Float(weight * r.dEmbeddings[row * d + j]) }
+            for j in 0..<d { dh[j] += Float(weight * g[row * d + j]) }
         }
-        return weight * r.loss / Double(global.ranks)
+        return weight * loss / Double(global.ranks)
     }
 }

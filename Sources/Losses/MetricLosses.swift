@@ -5,16 +5,11 @@ import Foundation
 /// triplets and quadruplets of L2-normalised embeddings (contrastive, triplet, quadruplet,
 /// averaged over the non-zero terms) and N-pairs over dot products. Training applies them to
 /// the gathered global batch (`EmbeddingLoss`); center loss is `CenterLoss`, the margin
-/// heads `CosineClassifier` + `MarginLoss`.
-/// Checked against `Tests/golden/metric_losses.json`.
-public enum MetricLosses {
-    /// Loss value and gradients.
-    public struct Result {
-        public var loss: Double
-        /// (N, D)
-        public var dEmbeddings: [Double]
-    }
-
+/// heads `CosineClassifier` + `MarginLoss`. Checked against `Tests/golden/metric_losses.json`.
+///
+/// A `MetricLosses` keeps its work buffers between calls: no allocation per step once they
+/// fit the largest batch. Memory is O(N^2 + N D): no list of pairs or triplets.
+public final class MetricLosses {
     public enum Kind: Sendable {
         case triplet(margin: Double)
         case contrastive(posMargin: Double, negMargin: Double)
@@ -22,107 +17,231 @@ public enum MetricLosses {
         case quadruplet(margin1: Double, margin2: Double)
     }
 
-    /// - embeddings: (N, D) row-major; labels: (N)
-    public static func evaluate(_ kind: Kind, embeddings x: [Double], labels: [Int], dimension d: Int) -> Result {
-        let n = labels.count
-        let (e, norms) = normalizeRows(x, rows: n, columns: d)
+    public let kind: Kind
+    /// dL/d(embeddings) of the last `evaluate`, (N, D).
+    public private(set) var gradient = Buffer()
+    // Normalised rows (N, D) and norms (N); distances and their gradient (N, N); the
+    // gradient of the normalised rows (N, D); N-pairs' pairs and similarities (N).
+    private var e = Buffer(), norms = Buffer(), dist = Buffer(), dD = Buffer(), dD2 = Buffer(), dE = Buffer()
+    private var sims = Buffer()
+    private var anchors = [Int](), positives = [Int]()
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// The loss of the batch; its gradient is left in `gradient`.
+    /// - rows: (N, D) row-major; labels: (N)
+    public func evaluate(rows x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+        gradient.reserve(n * d)
+        e.reserve(n * d)
+        dE.reserve(n * d)
+        dist.reserve(n * n)
+        dD.reserve(n * n)
+        if case .quadruplet = kind { dD2.reserve(n * n) }
+        norms.reserve(n)
+        sims.reserve(n)
+        if anchors.count < n {
+            anchors = [Int](repeating: 0, count: n)
+            positives = [Int](repeating: 0, count: n)
+        }
+        normalizeRows(x, rows: n, columns: d)
+        dE.zero(n * d)
+        let loss: Double
         switch kind {
-        case .npairs:
-            return npairs(normalized: e, norms: norms, labels: labels, dimension: d)
-        case .quadruplet(let m1, let m2):
-            return quadruplet(normalized: e, norms: norms, labels: labels, dimension: d, margin1: m1, margin2: m2)
+        case .triplet(let margin): loss = triplet(labels: labels, rows: n, columns: d, margin: margin)
+        case .contrastive(let posMargin, let negMargin): loss = contrastive(labels: labels, rows: n, columns: d, posMargin: posMargin, negMargin: negMargin)
+        case .npairs: loss = npairs(labels: labels, rows: n, columns: d)
+        case .quadruplet(let m1, let m2): loss = quadruplet(labels: labels, rows: n, columns: d, margin1: m1, margin2: m2)
+        }
+        normalizeBackward(rows: n, columns: d)
+        return loss
+    }
 
-        case .triplet(let margin):
-            // Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled
-            // by 1 / (active triplets) at the end (no list of triplets: O(N^2) memory).
-            let dist = distances(e, rows: n, columns: d)
-            var dD = [Double](repeating: 0, count: n * n)
-            var total = 0.0, active = 0
-            for a in 0..<n {
-                for p in 0..<n where p != a && labels[p] == labels[a] {
-                    for q in 0..<n where labels[q] != labels[a] {
-                        let v = dist[a * n + p] - dist[a * n + q] + margin
-                        if v > 0 {
-                            total += v
-                            active += 1
-                            dD[a * n + p] += 1
-                            dD[a * n + q] -= 1
-                        }
+    // MARK: - The losses: each fills dE (the gradient of the normalised rows)
+
+    /// Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled by
+    /// 1 / (active triplets) at the end.
+    private func triplet(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, margin: Double) -> Double {
+        distances(rows: n, columns: d, squared: false)
+        let dist = dist.p, dD = dD.p
+        dD.update(repeating: 0, count: n * n)
+        var total = 0.0, active = 0
+        for a in 0..<n {
+            for p in 0..<n where p != a && y[p] == y[a] {
+                for q in 0..<n where y[q] != y[a] {
+                    let v = dist[a * n + p] - dist[a * n + q] + margin
+                    if v > 0 {
+                        total += v
+                        active += 1
+                        dD[a * n + p] += 1
+                        dD[a * n + q] -= 1
                     }
                 }
             }
-            if active > 0 { for i in 0..<(n * n) { dD[i] /= Double(active) } }
-            let dE = distanceBackward(dD, normalized: e, distances: dist, rows: n, columns: d)
-            return Result(loss: active == 0 ? 0 : total / Double(active),
-                          dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d))
+        }
+        if active > 0 { for i in 0..<(n * n) { dD[i] /= Double(active) } }
+        distanceBackward(rows: n, columns: d, squared: false)
+        return active == 0 ? 0 : total / Double(active)
+    }
 
-        case .contrastive(let posMargin, let negMargin):
-            let dist = distances(e, rows: n, columns: d)
-            var pos: [(Int, Int)] = [], neg: [(Int, Int)] = []
-            var posSum = 0.0, negSum = 0.0
-            for i in 0..<n {
-                for j in 0..<n where j != i {
-                    if labels[i] == labels[j] {
-                        let v = dist[i * n + j] - posMargin
-                        if v > 0 { posSum += v; pos.append((i, j)) }
-                    } else {
-                        let v = negMargin - dist[i * n + j]
-                        if v > 0 { negSum += v; neg.append((i, j)) }
-                    }
+    /// Mean over the non-zero positive terms relu(d - pos) plus mean over the non-zero negative
+    /// terms relu(neg - d), over ordered pairs.
+    private func contrastive(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, posMargin: Double, negMargin: Double) -> Double {
+        distances(rows: n, columns: d, squared: false)
+        let dist = dist.p, dD = dD.p
+        var posSum = 0.0, negSum = 0.0, posCount = 0, negCount = 0
+        for i in 0..<n {
+            for j in 0..<n where j != i {
+                if y[i] == y[j] {
+                    let v = dist[i * n + j] - posMargin
+                    if v > 0 { posSum += v; posCount += 1 }
+                } else {
+                    let v = negMargin - dist[i * n + j]
+                    if v > 0 { negSum += v; negCount += 1 }
                 }
             }
-            var dD = [Double](repeating: 0, count: n * n)
-            for (i, j) in pos { dD[i * n + j] += 1 / Double(pos.count) }
-            for (i, j) in neg { dD[i * n + j] -= 1 / Double(neg.count) }
-            let loss = (pos.isEmpty ? 0 : posSum / Double(pos.count)) + (neg.isEmpty ? 0 : negSum / Double(neg.count))
-            let dE = distanceBackward(dD, normalized: e, distances: dist, rows: n, columns: d)
-            return Result(loss: loss, dEmbeddings: normalizeBackward(dE, normalized: e, norms: norms, rows: n, columns: d))
         }
-    }
-
-    /// Rows scaled to unit length (F.normalize: divided by max(norm, 1e-12)) and their norms.
-    static func normalizeRows(_ x: [Double], rows: Int, columns d: Int) -> ([Double], [Double]) {
-        var out = x
-        var norms = [Double](repeating: 0, count: rows)
-        for i in 0..<rows {
-            let norm = max((0..<d).reduce(0.0) { $0 + x[i * d + $1] * x[i * d + $1] }.squareRoot(), 1e-12)
-            norms[i] = norm
-            for j in 0..<d { out[i * d + j] = x[i * d + j] / norm }
-        }
-        return (out, norms)
-    }
-
-    /// Gradient through row normalisation: `(g - e (e . g)) / norm` per row.
-    static func normalizeBackward(_ g: [Double], normalized e: [Double], norms: [Double], rows: Int, columns d: Int) -> [Double] {
-        var out = g
-        for i in 0..<rows {
-            let dot = (0..<d).reduce(0.0) { $0 + e[i * d + $1] * g[i * d + $1] }
-            for j in 0..<d { out[i * d + j] = (g[i * d + j] - e[i * d + j] * dot) / norms[i] }
-        }
-        return out
-    }
-
-    /// Euclidean distances between rows, (N, N); squared ones with `squared`.
-    static func distances(_ e: [Double], rows n: Int, columns d: Int, squared: Bool = false) -> [Double] {
-        var out = [Double](repeating: 0, count: n * n)
         for i in 0..<n {
             for j in 0..<n {
-                let s2 = (0..<d).reduce(0.0) { s, c in
-                    let v = e[i * d + c] - e[j * d + c]
-                    return s + v * v
+                var g = 0.0
+                if j != i {
+                    if y[i] == y[j] {
+                        if dist[i * n + j] - posMargin > 0 { g = 1 / Double(posCount) }
+                    } else if negMargin - dist[i * n + j] > 0 {
+                        g = -1 / Double(negCount)
+                    }
                 }
-                out[i * n + j] = squared ? s2 : s2.squareRoot()
+                dD[i * n + j] = g
             }
         }
-        return out
+        distanceBackward(rows: n, columns: d, squared: false)
+        return (posCount == 0 ? 0 : posSum / Double(posCount)) + (negCount == 0 ? 0 : negSum / Double(negCount))
     }
 
-    /// Gradient of the rows from the gradient of their distance matrix.
-    static func distanceBackward(_ dD: [Double], normalized e: [Double], distances dist: [Double], rows n: Int, columns d: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: n * d)
+    /// PML's NPairsLoss: one (anchor, positive) pair per label (the label's first two samples in
+    /// batch order, labels ascending), dot-product similarities of anchors to all the
+    /// positives, cross-entropy with each anchor's own positive as the target, mean over the
+    /// anchors. PML's DotProductSimilarity normalises the embeddings first (its default), as
+    /// the golden cases confirm.
+    private func npairs(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int) -> Double {
+        var count = 0
+        for a in 0..<n {
+            guard !(0..<a).contains(where: { y[$0] == y[a] }), let p = ((a + 1)..<n).first(where: { y[$0] == y[a] }) else { continue }
+            // Insert by label: the pairs stay sorted.
+            var slot = count
+            while slot > 0 && y[anchors[slot - 1]] > y[a] {
+                anchors[slot] = anchors[slot - 1]
+                positives[slot] = positives[slot - 1]
+                slot -= 1
+            }
+            anchors[slot] = a
+            positives[slot] = p
+            count += 1
+        }
+        guard count > 0 else { return 0 }  // no label with two samples
+        let x = e.p, dX = dE.p, s = sims.p
+        var loss = 0.0
+        for i in 0..<count {
+            let a = anchors[i]
+            var m = -Double.infinity
+            for j in 0..<count {
+                let p = positives[j]
+                var dot = 0.0
+                for c in 0..<d { dot += x[a * d + c] * x[p * d + c] }
+                s[j] = dot
+                m = max(m, dot)
+            }
+            var sum = 0.0
+            for j in 0..<count { sum += exp(s[j] - m) }
+            loss += m + log(sum) - s[i]
+            for j in 0..<count {
+                let p = positives[j]
+                let g = (exp(s[j] - m) / sum - (i == j ? 1 : 0)) / Double(count)
+                for c in 0..<d {
+                    dX[a * d + c] += g * x[p * d + c]
+                    dX[p * d + c] += g * x[a * d + c]
+                }
+            }
+        }
+        return loss / Double(count)
+    }
+
+    /// Quadruplet loss (Chen et al. 2017) on squared distances of normalised embeddings: the
+    /// triplet term relu(d_ap - d_an + m1) and the term relu(d_ap - d_nm + m2) over a fourth
+    /// sample of a third class, each averaged over its non-zero terms, summed. Active terms
+    /// add 1 at their positive pair and -1 at their negative pair of their term's counts.
+    private func quadruplet(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, margin1: Double, margin2: Double) -> Double {
+        distances(rows: n, columns: d, squared: true)
+        let dist = dist.p, dD1 = dD.p, dD2 = dD2.p
+        dD1.update(repeating: 0, count: n * n)
+        dD2.update(repeating: 0, count: n * n)
+        var sum1 = 0.0, sum2 = 0.0, count1 = 0, count2 = 0
+        for a in 0..<n {
+            for p in 0..<n where p != a && y[p] == y[a] {
+                let ap = dist[a * n + p]
+                for q in 0..<n where y[q] != y[a] {
+                    let v1 = ap - dist[a * n + q] + margin1
+                    if v1 > 0 { sum1 += v1; count1 += 1; dD1[a * n + p] += 1; dD1[a * n + q] -= 1 }
+                    for r in 0..<n where y[r] != y[a] && y[r] != y[q] {
+                        let v2 = ap - dist[q * n + r] + margin2
+                        if v2 > 0 { sum2 += v2; count2 += 1; dD2[a * n + p] += 1; dD2[q * n + r] -= 1 }
+                    }
+                }
+            }
+        }
+        for i in 0..<(n * n) { dD1[i] = dD1[i] / Double(max(count1, 1)) + dD2[i] / Double(max(count2, 1)) }
+        distanceBackward(rows: n, columns: d, squared: true)
+        return (count1 == 0 ? 0 : sum1 / Double(count1)) + (count2 == 0 ? 0 : sum2 / Double(count2))
+    }
+
+    // MARK: - Shared parts
+
+    /// `e` = rows scaled to unit length (F.normalize: divided by max(norm, 1e-12)), `norms`.
+    private func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, columns d: Int) {
+        let e = e.p, norms = norms.p
+        for i in 0..<rows {
+            var s = 0.0
+            for j in 0..<d { s += Double(x[i * d + j]) * Double(x[i * d + j]) }
+            let norm = max(s.squareRoot(), 1e-12)
+            norms[i] = norm
+            for j in 0..<d { e[i * d + j] = Double(x[i * d + j]) / norm }
+        }
+    }
+
+    /// `gradient` = dE through the row normalisation: `(g - e (e . g)) / norm` per row.
+    private func normalizeBackward(rows: Int, columns d: Int) {
+        let e = e.p, g = dE.p, norms = norms.p, out = gradient.p
+        for i in 0..<rows {
+            var dot = 0.0
+            for j in 0..<d { dot += e[i * d + j] * g[i * d + j] }
+            for j in 0..<d { out[i * d + j] = (g[i * d + j] - e[i * d + j] * dot) / norms[i] }
+        }
+    }
+
+    /// `dist` = Euclidean (or squared) distances between the rows of `e`, (N, N).
+    private func distances(rows n: Int, columns d: Int, squared: Bool) {
+        let e = e.p, out = dist.p
         for i in 0..<n {
-            for j in 0..<n where dD[i * n + j] != 0 && dist[i * n + j] > 0 {
-                let g = dD[i * n + j] / dist[i * n + j]
+            out[i * n + i] = 0
+            for j in (i + 1)..<max(n, i + 1) {
+                var s2 = 0.0
+                for c in 0..<d {
+                    let v = e[i * d + c] - e[j * d + c]
+                    s2 += v * v
+                }
+                let v = squared ? s2 : s2.squareRoot()
+                out[i * n + j] = v
+                out[j * n + i] = v
+            }
+        }
+    }
+
+    /// Adds to dE the gradient of the rows from `dD`, the gradient of the distance matrix.
+    private func distanceBackward(rows n: Int, columns d: Int, squared: Bool) {
+        let e = e.p, dist = dist.p, dD = dD.p, out = dE.p
+        for i in 0..<n {
+            for j in 0..<n where dD[i * n + j] != 0 && (squared || dist[i * n + j] > 0) {
+                // d|e_i - e_j| = (e_i - e_j) / |e_i - e_j|;  d|e_i - e_j|^2 = 2 (e_i - e_j)
+                let g = squared ? 2 * dD[i * n + j] : dD[i * n + j] / dist[i * n + j]
                 for c in 0..<d {
                     let v = g * (e[i * d + c] - e[j * d + c])
                     out[i * d + c] += v
@@ -130,6 +249,24 @@ public enum MetricLosses {
                 }
             }
         }
-        return out
+    }
+}
+
+extension MetricLosses {
+    /// Doubles that keep their memory between steps; grown, never shrunk.
+    public final class Buffer {
+        public private(set) var p = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+        private var capacity = 1
+
+        func reserve(_ count: Int) {
+            guard count > capacity else { return }
+            p.deallocate()
+            p = .allocate(capacity: count)
+            capacity = count
+        }
+
+        func zero(_ count: Int) { p.update(repeating: 0, count: count) }
+
+        deinit { p.deallocate() }
     }
 }

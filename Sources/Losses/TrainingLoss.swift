@@ -14,12 +14,18 @@ public final class TrainingLoss {
     /// dL/dscores (B, K) and dL/dh (B, D) of the step, the sum of the terms'.
     public let scoresGradient = Tensor(shape: [1, 1])
     public let featureGradient = Tensor(shape: [1, 1])
+    /// The terms of each phase and what they need together, built once (a step allocates nothing).
+    private let phases: [(terms: [LossTerm], needs: LossNeeds)]
 
     public init(classification: LossTerm, firstPhase: LossTerm? = nil, secondPhaseStart: Int? = nil, metric: LossTerm? = nil) {
         self.classification = classification
         self.firstPhase = firstPhase
         self.secondPhaseStart = secondPhaseStart
         self.metric = metric
+        phases = [firstPhase ?? classification, classification].map { main in
+            let terms = [main] + (metric.map { [$0] } ?? [])
+            return (terms, terms.reduce(LossNeeds()) { $0.union($1.needs) })
+        }
     }
 
     /// The loss `settings` describe; `secondPhaseStart` is the resolved `--ib-start-epoch`.
@@ -39,15 +45,10 @@ public final class TrainingLoss {
     }
 
     /// The terms applied in `epoch`, classification first.
-    public func terms(epoch: Int) -> [LossTerm] {
-        let main = inFirstPhase(epoch: epoch) ? firstPhase! : classification
-        return metric.map { [main, $0] } ?? [main]
-    }
+    public func terms(epoch: Int) -> [LossTerm] { phases[inFirstPhase(epoch: epoch) ? 0 : 1].terms }
 
     /// What the terms of `epoch` need together.
-    public func needs(epoch: Int) -> LossNeeds {
-        terms(epoch: epoch).reduce(LossNeeds()) { $0.union($1.needs) }
-    }
+    public func needs(epoch: Int) -> LossNeeds { phases[inFirstPhase(epoch: epoch) ? 0 : 1].needs }
 
     /// Every term's persistent state, by name (checkpointed).
     public var state: [(name: String, tensor: Tensor)] {

@@ -211,13 +211,30 @@ public enum GoldenVerifier {
         case "center": return checkCenter(c, index: index)
         default: return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
         }
-        // Float inputs, as training would give them.
-        let x = c.embeddings.flatMap { $0.map { Double(Float($0)) } }
-        let r = MetricLosses.evaluate(kind, embeddings: x, labels: c.target, dimension: c.d)
+        // Through the training path: `EmbeddingLoss` on the batch as one rank's whole global batch.
+        let (value, dh) = applyGathered(EmbeddingLoss(kind, dimension: c.d, weight: 1), c)
         var problems: [String] = []
-        if let e = valueError(r.loss, c.expected.loss) { problems.append("loss \(r.loss) vs \(c.expected.loss) (error \(e))") }
-        if let e = gradientError(r.dEmbeddings, c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(dh.array.map(Double.init), c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// A loss term over a gathered global batch on the case's batch as one rank's whole global
+    /// batch (Float features, as training gives them): its value and dL/dh.
+    static func applyGathered(_ term: LossTerm, _ c: MetricCase) -> (Double, Tensor) {
+        let x = Tensor(shape: [c.n, c.d], values: c.embeddings.flatMap { $0.map(Float.init) })
+        let scores = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
+        let targets = c.target.map(Int32.init), rows = Array(0..<c.n)
+        let value = targets.withUnsafeBufferPointer { t in
+            rows.withUnsafeBufferPointer { r in
+                term.accumulate(LossBatch(scores: scores, features: x, targets: t.baseAddress!, count: c.n, weights: nil, omega: 0,
+                                          normalizer: Double(c.n), share: 1,
+                                          global: GlobalBatch(rows: x.data, width: c.d, labels: t.baseAddress!, count: c.n,
+                                                              localRows: r.baseAddress!, ranks: 1)),
+                                scoresGradient: scores, featureGradient: dh)
+            }
+        }
+        return (value, dh)
     }
 
     /// Center loss through the training path: `CenterLoss` on the batch as one rank's whole
@@ -229,18 +246,7 @@ public enum GoldenVerifier {
         }
         let loss = CenterLoss(classes: c.k, dimension: c.d, lambda: c.params["lambda"] ?? 0.01, alpha: c.params["alpha"] ?? 0.5)
         for (i, v) in centers.enumerated() { loss.centers.data[i] = Float(v) }
-        let x = Tensor(shape: [c.n, c.d], values: c.embeddings.flatMap { $0.map(Float.init) })
-        let scores = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
-        let targets = c.target.map(Int32.init), rows = Array(0..<c.n)
-        let value = targets.withUnsafeBufferPointer { t in
-            rows.withUnsafeBufferPointer { r in
-                loss.accumulate(LossBatch(scores: scores, features: x, targets: t.baseAddress!, count: c.n, weights: nil, omega: 0,
-                                          normalizer: Double(c.n), share: 1,
-                                          global: GlobalBatch(rows: x.data, width: c.d, labels: t.baseAddress!, count: c.n,
-                                                              localRows: r.baseAddress!, ranks: 1)),
-                                scoresGradient: scores, featureGradient: dh)
-            }
-        }
+        let (value, dh) = applyGathered(loss, c)
         loss.stepTaken()
         var problems: [String] = []
         if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }

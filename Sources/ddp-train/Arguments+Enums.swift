@@ -1,7 +1,10 @@
 import ArgumentParser
+import Losses
 import NN
 import Training
 
 // bench takes --models and --bucket-mode.
 extension Architecture: ExpressibleByArgument {}
 extension BucketMode: ExpressibleByArgument {}
+extension LossKind: ExpressibleByArgument {}
+extension MetricLossKind: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distributed
 import Foundation
+import Losses
 import NN
 import Training
 
@@ -35,6 +36,12 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: "Gradient buckets: auto, overlap or blocking (see train --help).")
     var bucketMode: BucketMode = .auto
 
+    @Option(help: "The loss of the measured steps (see train --help; ib runs its IB phase).")
+    var loss: LossKind = .ib
+
+    @Option(help: "An embedding loss on the features over the global batch (see train --help).")
+    var metricLoss: MetricLossKind = .none
+
     var blasThreads: Int? { threads }
 
     func run(comm: Communicator) throws -> Int32 {
@@ -45,6 +52,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.batchSize = batchSize
         base.threads = threads
         base.bucketMode = bucketMode
+        base.loss = loss
+        base.metricLoss = metricLoss
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
         let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, profile: profile, log: log)
         if comm.rank == 0 {
