@@ -25,11 +25,13 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
-        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        .target(name: "Explain", dependencies: ["Tensor", "NN", "Checkpoint"]),
+        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint", "Explain"]),
         .executableTarget(
             name: "ddp-train",
             dependencies: [
                 "Training",
+                "Explain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
