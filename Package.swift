@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
-        .target(name: "Explain", dependencies: ["Tensor", "NN", "Checkpoint"]),
+        .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN", "Checkpoint"]),
         .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint", "Explain"]),
         .executableTarget(
             name: "ddp-train",
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings"]),
     ]
 )

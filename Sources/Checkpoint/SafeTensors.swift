@@ -55,6 +55,11 @@ public enum SafeTensors {
 
     /// Reads a safetensors file back (float32 and int64 tensors), for tests and checks.
     public static func read(_ path: String) throws -> [String: (shape: [Int], values: [Float])] {
+        try readWithMetadata(path).tensors
+    }
+
+    /// The tensors and the header's `__metadata__` (string values only, as the format says).
+    public static func readWithMetadata(_ path: String) throws -> (tensors: [String: (shape: [Int], values: [Float])], metadata: [String: String]) {
         let bytes = try WholeFile.bytes(path)
         func invalid(_ reason: String) -> CheckpointError { .invalid(path: path, reason: reason) }
         guard bytes.count >= 8 else { throw invalid("truncated: \(bytes.count) bytes, the header length alone is 8") }
@@ -103,6 +108,14 @@ public enum SafeTensors {
             }
             out[name] = (shape, values)
         }
-        return out
+        var metadata: [String: String] = [:]
+        if let m = header["__metadata__"] {
+            guard let pairs = m as? [String: Any] else { throw invalid("__metadata__ is not an object of strings") }
+            for (key, value) in pairs {
+                guard let text = value as? String else { throw invalid("__metadata__.\(key) is not a string") }
+                metadata[key] = text
+            }
+        }
+        return (out, metadata)
     }
 }

@@ -12,6 +12,12 @@ public struct ExplanationMap: Sendable, Equatable {
     public var height: Int
     public var width: Int
     public var values: [Double]
+
+    public init(height: Int, width: Int, values: [Double]) {
+        self.height = height
+        self.width = width
+        self.values = values
+    }
 }
 
 /// Gradient-based explanations of a model's decisions (docs/explain.md): saliency, CAM,

@@ -8,7 +8,11 @@ public enum ModelWeights {
     /// file and the tensor: a tensor the model has and the file lacks, one the file has and the
     /// model lacks, or a shape that differs.
     public static func load(_ path: String, into model: Model) throws {
-        let tensors = try SafeTensors.read(path)
+        try load(path, tensors: try SafeTensors.read(path), into: model)
+    }
+
+    /// The tensors already read from `path` (named in messages).
+    public static func load(_ path: String, tensors: [String: (shape: [Int], values: [Float])], into model: Model) throws {
         var expected: Set<String> = []
         for (store, optional) in [(model.parameters, false), (model.buffers, true)] {
             for entry in store.entries {

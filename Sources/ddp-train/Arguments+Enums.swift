@@ -8,3 +8,4 @@ extension Architecture: ExpressibleByArgument {}
 extension BucketMode: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension MetricLossKind: ExpressibleByArgument {}
+extension ExplainJob.Method: ExpressibleByArgument {}

@@ -10,7 +10,7 @@ struct DDPTrain: ParsableCommand {
               mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
             Every training option, with its default: ddp-train train --help
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, VerifyExplanationsCommand.self, InspectCommand.self,
+        subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, VerifyExplanationsCommand.self, ExplainCommand.self, InspectCommand.self,
                       ExportCommand.self, ReportCommand.self, BenchCommand.self, CheckpointStressCommand.self],
         defaultSubcommand: TrainCommand.self
     )

@@ -35,3 +35,53 @@ PY
 if "$BIN" verify-explanations "$TMP/broken/explain.json" > "$TMP/wrong.log" 2>&1; then fail "wrong weights accepted"; fi
 grep -q "^models\[1\] resnet32: .*cnn.safetensors: tensor conv1.weight has shape \[32, 1, 3, 3\], expected \[16, 1, 3, 3\]" "$TMP/wrong.log" || { cat "$TMP/wrong.log"; fail "wrong weights: no clear message"; }
 pass "weights of another model: refused, naming the file and the tensor"
+
+# explain on checkpoints of a short cnn run and a short mlp run.
+run 1 --model cnn --max-steps 20 --epochs 1 --threads 1 --run-dir "$TMP/cnn" > /dev/null 2>&1 || fail "cnn run for explain"
+run 1 --model mlp --max-steps 20 --epochs 1 --threads 1 --run-dir "$TMP/mlp" > /dev/null 2>&1 || fail "mlp run for explain"
+cnn=$(ls "$TMP"/cnn/checkpoints/*.ckpt | tail -1)
+mlp=$(ls "$TMP"/mlp/checkpoints/*.ckpt | tail -1)
+
+# Grad-CAM of one image per class: 1 and 2 ranks write the same files.
+for n in 1 2; do
+  run "$n" explain "$cnn" --per-class 1 --json --threads 1 --out "$TMP/gc$n" > "$TMP/gc$n.log" 2>&1 || { cat "$TMP/gc$n.log"; fail "explain gradcam on $n ranks"; }
+done
+grep -q "gradcam: 10 images .* explained on 2 ranks; gallery: $TMP/gc2/index.html" "$TMP/gc2.log" || { cat "$TMP/gc2.log"; fail "explain summary line"; }
+[ "$(ls "$TMP"/gc1/*-gradcam.png | wc -l)" -eq 10 ] || fail "expected 10 PNGs"
+[ "$(grep -o "data:image/png;base64" "$TMP/gc1/index.html" | wc -l)" -eq 10 ] || fail "index.html does not hold the 10 images"
+for f in maps.json index.html $(cd "$TMP/gc1" && ls *.png); do
+  cmp -s "$TMP/gc1/$f" "$TMP/gc2/$f" || fail "$f differs between 1 and 2 ranks"
+done
+python3 - "$TMP/gc1/maps.json" <<'PY' || fail "maps.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+items = d["items"]
+assert d["method"] == "gradcam" and len(items) == 10, (d["method"], len(items))
+assert sorted(i["label"] for i in items) == list(range(10))
+for i in items:
+    assert len(i["map"]) == 28 * 28 and min(i["map"]) >= 0 and max(i["map"]) <= 1 + 1e-6
+    assert abs(sum(i["probabilities"]) - 1) < 1e-6 and i["target"] == i["predicted"]
+PY
+pass "explain --method gradcam: 10 PNGs, a gallery and maps.json, identical on 1 and 2 ranks"
+
+# LIME on the mlp, split over 3 ranks, gives the maps of one process (seeded per image).
+for n in 1 3; do
+  run "$n" explain "$mlp" --method lime --indices 0 1 2 3 --samples 200 --json --threads 1 --out "$TMP/lime$n" > "$TMP/lime$n.log" 2>&1 \
+    || { cat "$TMP/lime$n.log"; fail "explain lime on $n ranks"; }
+done
+cmp -s "$TMP/lime1/maps.json" "$TMP/lime3/maps.json" || fail "LIME maps differ between 1 and 3 ranks"
+pass "explain --method lime: the same maps on 1 and 3 ranks"
+
+# Refusals: a method that needs a feature map on the mlp, a test position out of range.
+if run 2 explain "$mlp" --method gradcam --threads 1 --out "$TMP/refused" > "$TMP/refused.log" 2>&1; then fail "gradcam on the mlp accepted"; fi
+grep -q "needs a feature map .* mlp has none: use --method saliency or lime" "$TMP/refused.log" || { cat "$TMP/refused.log"; fail "no reason for refusing gradcam on the mlp"; }
+[ "$(grep -c "needs a feature map" "$TMP/refused.log")" -eq 1 ] || fail "the refusal was printed by more than one rank"
+[ ! -e "$TMP/refused" ] || fail "a refused explain wrote its output directory"
+if "$BIN" explain "$cnn" --indices 5 99999 --out "$TMP/range" > "$TMP/range.log" 2>&1; then fail "an index out of range accepted"; fi
+grep -q -- "--indices 99999: the test set has images 0..<10000" "$TMP/range.log" || { cat "$TMP/range.log"; fail "no message for an index out of range"; }
+pass "explain refuses Grad-CAM on the mlp (one message, nothing written) and an index out of range"
+
+# A safetensors file (the golden cnn; its metadata names the model).
+"$BIN" explain "$GOLDEN/cnn.safetensors" --method gradcam++ --indices 0 1 --out "$TMP/st" > "$TMP/st.log" 2>&1 || { cat "$TMP/st.log"; fail "explain on a safetensors file"; }
+[ "$(ls "$TMP"/st/*.png | wc -l)" -eq 2 ] || fail "explain on a safetensors file: expected 2 PNGs"
+pass "explain on a .safetensors file"

@@ -1,0 +1,259 @@
+import Checkpoint
+import Data
+import Distributed
+import Explain
+import Foundation
+import NN
+import Tensor
+
+/// `ddp-train explain`: explanation maps of a trained model for chosen test images, as PNGs
+/// (the input beside the input with the map), a self-contained `index.html` gallery and, with
+/// `json`, the raw maps. Under mpirun the images are split over the ranks (image i on rank
+/// i mod W, each alone in its passes, LIME seeded by the image) and rank 0 writes the files:
+/// the same files as one process.
+public enum ExplainJob {
+    public enum Method: String, CaseIterable, Sendable {
+        case saliency, cam, gradcam, gradcamPlusPlus = "gradcam++", lime
+    }
+
+    /// Which class each map explains.
+    public enum Target: Sendable, Equatable {
+        case predicted, truth
+        case fixed(Int)
+
+        public init?(_ text: String) {
+            switch text {
+            case "predicted": self = .predicted
+            case "true": self = .truth
+            default:
+                guard let k = Int(text), k >= 0 else { return nil }
+                self = .fixed(k)
+            }
+        }
+    }
+
+    /// Which test images.
+    public enum Selection: Sendable, Equatable {
+        case indices([Int])
+        /// The first N test images of each class.
+        case perClass(Int)
+        /// The first N misclassified test images of a class.
+        case misclassified(Int, ofClass: Int)
+    }
+
+    public struct Request: Sendable {
+        public var source: String
+        public var model: Architecture?
+        public var data: String?
+        public var method: Method = .gradcam
+        public var selection: Selection = .perClass(2)
+        public var target: Target = .predicted
+        public var layer: String?
+        public var out: String
+        public var json = false
+        public var lime = Lime()
+
+        public init(source: String, out: String) {
+            self.source = source
+            self.out = out
+        }
+    }
+
+    /// One explained image.
+    public struct Item: Sendable {
+        public var index: Int
+        public var label: Int
+        public var predicted: Int
+        public var target: Int
+        public var probabilities: [Double]
+        public var map: ExplanationMap
+    }
+
+    /// The model and test set of a source (a checkpoint, or a safetensors file with `--model`
+    /// or the model in its metadata), normalised as in training.
+    struct Loaded {
+        var model: Model
+        var test: Split
+        var mean: [Float]
+        var std: [Float]
+    }
+
+    /// Explains the selected images and writes the files (collective); returns the items.
+    public static func run(_ r: Request, comm: Communicator, log: Log) throws -> [Item] {
+        let loaded = try load(r, comm: comm, log: log)
+        // Everything that can be refused is refused here, on every rank alike, before any pass.
+        let explainer = try comm.agree { try validate(r, loaded: loaded) }
+        let indices = try select(r.selection, loaded: loaded, comm: comm)
+        try comm.agree { if indices.isEmpty { throw ExplainError("no test image matches the selection") } }
+        let k = loaded.model.classes
+
+        // Image i on rank i mod W; the results are summed over ranks (zeros elsewhere: exact).
+        let hw = loaded.model.inputShape.height * loaded.model.inputShape.width
+        let stride = 3 + k + hw
+        var results = [Double](repeating: 0, count: indices.count * stride)
+        for (i, index) in indices.enumerated() where i % comm.size == comm.rank {
+            let item = try explain(index, request: r, loaded: loaded, explainer: explainer)
+            let row = i * stride
+            results[row] = Double(item.predicted)
+            results[row + 1] = Double(item.target)
+            results[row + 2] = Double(item.map.height)
+            for j in 0..<k { results[row + 3 + j] = item.probabilities[j] }
+            for j in 0..<hw { results[row + 3 + k + j] = item.map.values[j] }
+        }
+        try comm.allReduceSum(&results)
+        let s = loaded.model.inputShape
+        let items = indices.enumerated().map { i, index in
+            let row = i * stride
+            return Item(index: index, label: Int(loaded.test.labels[index]), predicted: Int(results[row]), target: Int(results[row + 1]),
+                        probabilities: Array(results[(row + 3)..<(row + 3 + k)]),
+                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 3 + k)..<(row + stride)])))
+        }
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            _ = try ExplainOutput.write(items, request: r, loaded: loaded)
+        }
+        return items
+    }
+
+    /// The explainer for the request, or why the request cannot be done.
+    static func validate(_ r: Request, loaded: Loaded) throws -> Explainer {
+        let model = loaded.model, k = model.classes
+        let explainer = try Explainer(model: model, layer: r.layer)
+        if r.method != .saliency && r.method != .lime && explainer.target == nil {
+            throw ExplainError("--method \(r.method.rawValue) needs a feature map (a convolutional layer's output); \(model.architecture.rawValue) has none: use --method saliency or lime")
+        }
+        if r.method == .cam {
+            guard model.classifier is Linear else { throw ExplainError("--method cam needs a linear last layer; this model has a cosine head: use gradcam") }
+            guard r.layer == nil || explainer.target == explainer.featureMaps.defaultTarget(model) else {
+                throw ExplainError("--method cam weighs the feature map the average pool feeds to the last layer; give no --layer")
+            }
+        }
+        if case .fixed(let c) = r.target, c >= k { throw ExplainError("--target \(c): the model has classes 0..<\(k)") }
+        switch r.selection {
+        case .indices(let indices):
+            if let bad = indices.first(where: { !(0..<loaded.test.count).contains($0) }) {
+                throw ExplainError("--indices \(bad): the test set has images 0..<\(loaded.test.count)")
+            }
+        case .misclassified(_, let c):
+            guard (0..<k).contains(c) else { throw ExplainError("--class \(c): the model has classes 0..<\(k)") }
+        case .perClass: break
+        }
+        if r.method == .lime, r.lime.patch < 1 || r.lime.samples < 2 {
+            throw ExplainError("LIME needs --patch >= 1 and --samples >= 2")
+        }
+        return explainer
+    }
+
+    /// One image: its class probabilities and the map for its target class.
+    static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer) throws -> Item {
+        let model = loaded.model, label = Int(loaded.test.labels[index])
+        let image = normalized(index, loaded)
+        let input = Tensor(shape: model.inputLayout == .rows ? [1, image.count] : [model.inputShape.channels, 1, model.inputShape.height, model.inputShape.width],
+                           values: image)
+        let logits = model.forward(input, training: false).logits.array
+        let m = logits.max() ?? 0
+        let e = logits.map { exp(Double($0 - m)) }, sum = e.reduce(0, +)
+        let probabilities = e.map { $0 / sum }
+        let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+        let target: Int
+        switch r.target {
+        case .predicted: target = predicted
+        case .truth: target = label
+        case .fixed(let c): target = c
+        }
+        let map: ExplanationMap
+        switch r.method {
+        case .lime:
+            var lime = r.lime
+            lime.seed = r.lime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15  // per image, not per rank
+            map = lime.explain(explainer, image: image, target: target)
+        default:
+            let pass = explainer.pass(input, classes: [target])
+            switch r.method {
+            case .saliency: map = explainer.saliency(pass)[0]
+            case .cam: map = try explainer.cam(pass, classes: [target])[0]
+            case .gradcam: map = try explainer.gradcam(pass)[0]
+            default: map = try explainer.gradcamPlusPlus(pass)[0]
+            }
+        }
+        return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map)
+    }
+
+    /// Test image `index` normalised as in training, C x H x W.
+    static func normalized(_ index: Int, _ l: Loaded) -> [Float] {
+        let t = l.test, hw = t.height * t.width
+        return (0..<t.sampleSize).map { j in (t.value(index, j) - l.mean[j / hw]) / l.std[j / hw] }
+    }
+
+    /// The images a selection names, in order (the same on every rank).
+    static func select(_ selection: Selection, loaded: Loaded, comm: Communicator) throws -> [Int] {
+        let labels = loaded.test.labels, k = loaded.model.classes
+        switch selection {
+        case .indices(let indices):
+            return indices
+        case .perClass(let n):
+            return (0..<k).flatMap { c in labels.indices.filter { Int(labels[$0]) == c }.prefix(n) }
+        case .misclassified(let n, let c):
+            let candidates = labels.indices.filter { Int(labels[$0]) == c }
+            // Predictions sharded over ranks, summed.
+            var wrong = [Int32](repeating: 0, count: candidates.count)
+            for (i, index) in candidates.enumerated() where i % comm.size == comm.rank {
+                let image = normalized(index, loaded), m = loaded.model
+                let input = Tensor(shape: m.inputLayout == .rows ? [1, image.count] : [m.inputShape.channels, 1, m.inputShape.height, m.inputShape.width],
+                                   values: image)
+                let logits = m.forward(input, training: false).logits.array
+                let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+                wrong[i] = predicted == c ? 0 : 1
+            }
+            try comm.allReduceSum(&wrong)
+            return Array(candidates.indices.filter { wrong[$0] != 0 }.prefix(n).map { candidates[$0] })
+        }
+    }
+
+    // MARK: - Loading
+
+    static func load(_ r: Request, comm: Communicator, log: Log) throws -> Loaded {
+        if r.source.hasSuffix(".safetensors") { return try loadWeights(r, comm: comm) }
+        let info = try comm.agree { try CheckpointInspection(path: r.source) }
+        var config = info.config
+        if let data = r.data { config.data = data }
+        config.runDir = NSTemporaryDirectory() + "ddp-train-explain-\(getpid())"
+        let trainer = try Trainer(config: config, comm: comm, log: log)
+        _ = try trainer.resume(r.source)
+        try trainer.averageBatchNormBuffers()
+        return Loaded(model: trainer.model, test: trainer.dataset.test, mean: trainer.dataset.mean, std: trainer.dataset.std)
+    }
+
+    /// A safetensors file: the model from `--model` or the file's metadata, the data's test set,
+    /// the normalisation from the metadata (`mean`, `std`) or, without it, from the data.
+    static func loadWeights(_ r: Request, comm: Communicator) throws -> Loaded {
+        let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(r.source) }
+        let named = metadata["model"].flatMap(Architecture.init(rawValue:))
+        let architecture = try comm.agree {
+            guard let a = r.model ?? named else {
+                throw ExplainError("\(r.source): the file does not say which model it holds (no \"model\" in its metadata): give --model")
+            }
+            return a
+        }
+        var config = TrainConfig()
+        config.model = architecture
+        if let data = r.data { config.data = data }
+        let dataset = try Dataset.load(config.dataConfig, seed: 0, comm: comm)
+        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        // A cosine head (`head.W`, D x K*S) or the architecture's linear layer.
+        var head = Head.linear
+        if let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
+            head = .cosine(subCenters: w.shape[1] / dataset.classes)
+        }
+        let model = Model.make(architecture, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
+        try comm.agree { try ModelWeights.load(r.source, tensors: tensors, into: model) }
+        func floats(_ key: String) -> [Float]? {
+            metadata[key].map { $0.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
+        }
+        var mean = dataset.mean, std = dataset.std
+        if let m = floats("mean"), let s = floats("std"), m.count == shape.channels, s.count == shape.channels, s.allSatisfy({ $0 > 0 }) {
+            (mean, std) = (m, s)
+        }
+        return Loaded(model: model, test: dataset.test, mean: mean, std: std)
+    }
+}

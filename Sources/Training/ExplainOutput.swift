@@ -1,0 +1,73 @@
+import Checkpoint
+import Explain
+import Foundation
+
+/// What `ddp-train explain` writes in `--out` (rank 0): `NNNNN-METHOD.png` per image (the
+/// input beside the input with the map), `index.html` (a self-contained gallery grouped by
+/// true class, with true and predicted labels and their probabilities) and, with `--json`,
+/// `maps.json` (the raw maps). Each file is written whole or not at all.
+enum ExplainOutput {
+    static func write(_ items: [ExplainJob.Item], request r: ExplainJob.Request, loaded: ExplainJob.Loaded) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: r.out, withIntermediateDirectories: true)
+        let test = loaded.test, channels = test.channels
+        var cards: [Int: [String]] = [:]
+        var written: [String] = []
+        for item in items {
+            let image = (0..<test.sampleSize).map { test.value(item.index, $0) }
+            let rgb = Overlay.png(image: image, channels: channels, map: item.map)
+            let size = Overlay.size(height: item.map.height, width: item.map.width)
+            let png = PNG.encode(width: size.width, height: size.height, rgb: rgb)
+            let name = String(format: "%05d-%@.png", item.index, r.method.rawValue)
+            try AtomicFile.write(r.out + "/" + name, data: png)
+            written.append(name)
+            cards[item.label, default: []].append(card(item, png: png, file: name, size: size))
+        }
+        let html = page(cards: cards, request: r, model: loaded.model.architecture.rawValue)
+        try AtomicFile.write(r.out + "/index.html", data: Data(html.utf8))
+        written.append("index.html")
+        if r.json {
+            let maps: [[String: Any]] = items.map {
+                ["index": $0.index, "label": $0.label, "predicted": $0.predicted, "target": $0.target,
+                 "probabilities": $0.probabilities, "height": $0.map.height, "width": $0.map.width, "map": $0.map.values]
+            }
+            let object: [String: Any] = ["source": r.source, "method": r.method.rawValue, "items": maps]
+            try AtomicFile.write(r.out + "/maps.json", data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            written.append("maps.json")
+        }
+        return written
+    }
+
+    static func card(_ item: ExplainJob.Item, png: Data, file: String, size: (height: Int, width: Int)) -> String {
+        let right = item.predicted == item.label
+        let p = { (k: Int) in String(format: "%.1f%%", 100 * item.probabilities[k]) }
+        var lines = ["<b>#\(item.index)</b>", "true \(item.label) (\(p(item.label)))",
+                     "<span class=\"\(right ? "right" : "wrong")\">predicted \(item.predicted) (\(p(item.predicted)))</span>"]
+        if item.target != item.predicted { lines.append("map of class \(item.target) (\(p(item.target)))") }
+        return """
+            <figure><img src="data:image/png;base64,\(png.base64EncodedString())" width="\(size.width)" height="\(size.height)" alt="\(file)" title="\(file)">
+            <figcaption>\(lines.joined(separator: " &middot; "))</figcaption></figure>
+            """
+    }
+
+    static func page(cards: [Int: [String]], request r: ExplainJob.Request, model: String) -> String {
+        let title = "ddp-train explain: \(r.method.rawValue) of \(model)"
+        var body = "<h1>\(Report.escape(title))</h1>\n<p class=\"note\">\(Report.escape(r.source)). Each image: the input, then the map of the explained class over it (viridis: dark = low, yellow = high; scaled per image).</p>\n"
+        for label in cards.keys.sorted() {
+            body += "<h2>true class \(label)</h2>\n<div class=\"row\">\n\(cards[label]!.joined(separator: "\n"))\n</div>\n"
+        }
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(Report.escape(title))</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1280px; color: #222; }
+            h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; } p.note { color: #555; }
+            .row { display: flex; flex-wrap: wrap; gap: 18px; }
+            figure { margin: 0; } figcaption { font-size: 13px; margin-top: 4px; max-width: 460px; }
+            img { image-rendering: pixelated; border: 1px solid #ddd; }
+            .right { color: #1a7f37; } .wrong { color: #c62828; font-weight: 600; }
+            </style></head><body>
+            \(body)</body></html>
+
+            """
+    }
+}

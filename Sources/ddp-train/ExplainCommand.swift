@@ -1,0 +1,102 @@
+import ArgumentParser
+import Distributed
+import Explain
+import Foundation
+import NN
+import Training
+
+/// `ddp-train explain SOURCE`: explanation maps of a trained model for chosen test images.
+struct ExplainCommand: ParsableCommand, JobCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain a trained model's decisions on test images: saliency, CAM, Grad-CAM, Grad-CAM++ or LIME maps as PNGs and a gallery (index.html).",
+        discussion: """
+            SOURCE is a checkpoint (its configuration names the model and the data) or a .safetensors \
+            weights file (the model from --model or the file's metadata). Under mpirun the images are \
+            split over the ranks; the files are the same as one process's. docs/explain.md defines each method.
+            """)
+
+    @Argument(help: "A checkpoint or a .safetensors weights file.")
+    var source: String
+
+    @Option(help: "saliency, cam, gradcam, gradcam++ or lime.")
+    var method: ExplainJob.Method = .gradcam
+
+    @Option(parsing: .upToNextOption, help: "Test-set positions of the images to explain.")
+    var indices: [Int] = []
+
+    @Option(help: ArgumentHelp("The first N test images of each class (default 2 when no other selection is given).", valueName: "N"))
+    var perClass: Int?
+
+    @Option(help: ArgumentHelp("The first N misclassified test images of --class.", valueName: "N"))
+    var misclassified: Int?
+
+    @Option(name: .customLong("class"), help: ArgumentHelp("The class of --misclassified.", valueName: "K"))
+    var klass: Int?
+
+    @Option(help: ArgumentHelp("The class each map explains: predicted, true or a class number.", valueName: "predicted|true|K"))
+    var target: String = "predicted"
+
+    @Option(help: "The feature map of CAM and Grad-CAM (default: the last one before the average pool, e.g. relu(conv3), layer3).")
+    var layer: String?
+
+    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    var out: String = "explanations"
+
+    @Option(help: "The model of a .safetensors file whose metadata does not say.")
+    var model: Architecture?
+
+    @Option(help: ArgumentHelp("Data directory (default: the checkpoint's, or Fashion-MNIST).", valueName: "dir"))
+    var data: String?
+
+    @Flag(help: "Also write the raw maps (maps.json).")
+    var json = false
+
+    @Option(help: "LIME: masked images per explained image.")
+    var samples: Int = 1000
+
+    @Option(help: "LIME: side of the square patches, in pixels.")
+    var patch: Int = 4
+
+    @Option(help: "LIME: seed of the masks (each image's masks derive from it and the image's index).")
+    var seed: UInt64 = 0
+
+    @Option(help: "BLAS threads per rank.")
+    var threads: Int?
+
+    var blasThreads: Int? { threads }
+
+    func validate() throws {
+        let selections = [!indices.isEmpty, perClass != nil, misclassified != nil].filter { $0 }.count
+        guard selections <= 1 else { throw ValidationError("give one of --indices, --per-class and --misclassified") }
+        if misclassified != nil && klass == nil { throw ValidationError("--misclassified N needs --class K") }
+        if klass != nil && misclassified == nil { throw ValidationError("--class K goes with --misclassified N") }
+        if let n = perClass ?? misclassified, n < 1 { throw ValidationError("--per-class and --misclassified take a count >= 1") }
+        guard ExplainJob.Target(target) != nil else { throw ValidationError("--target \(target): expected predicted, true or a class number") }
+        guard samples >= 2, samples <= 1_000_000 else { throw ValidationError("--samples \(samples): expected 2 to 1000000") }
+        guard patch >= 1, patch <= 4096 else { throw ValidationError("--patch \(patch): expected 1 to 4096") }
+    }
+
+    func run(comm: Communicator) throws -> Int32 {
+        let log = Log(rank: comm.rank, worldSize: comm.size)
+        var r = ExplainJob.Request(source: source, out: out)
+        r.model = model
+        r.data = data
+        r.method = method
+        r.target = ExplainJob.Target(target)!
+        r.layer = layer
+        r.json = json
+        r.lime = Lime(samples: samples, patch: patch, seed: seed)
+        if !indices.isEmpty {
+            r.selection = .indices(indices)
+        } else if let n = misclassified, let c = klass {
+            r.selection = .misclassified(n, ofClass: c)
+        } else {
+            r.selection = .perClass(perClass ?? 2)
+        }
+        let items = try ExplainJob.run(r, comm: comm, log: log)
+        let wrong = items.filter { $0.predicted != $0.label }.count
+        log.info("\(method.rawValue): \(items.count) image\(items.count == 1 ? "" : "s") (\(wrong) misclassified) explained on \(comm.size) rank\(comm.size == 1 ? "" : "s"); gallery: \(out)/index.html")
+        return 0
+    }
+}
