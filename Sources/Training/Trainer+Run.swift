@@ -129,7 +129,7 @@ extension Trainer {
             guard comm.rank == 0 else { return }
             try run.writeMetrics(state.metrics)
             try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
-                                  metadata: ["format": "pt", "producer": "ddp-train", "model": config.model.rawValue])
+                                  metadata: WeightsExport.metadata(of: model, mean: dataset.mean, std: dataset.std))
             try Report.write(metrics: state.metrics, config: config, to: run.reportFile)
         }
         return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)

@@ -45,7 +45,9 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let tensors = try CheckpointInspection.weights(path: checkpoint)
-        try SafeTensors.write(tensors, to: output, metadata: ["format": "pt", "producer": "ddp-train", "source": checkpoint])
+        let model = try CheckpointInspection(path: checkpoint).config.model
+        try SafeTensors.write(tensors, to: output, metadata: ["format": "pt", "producer": "ddp-train", "source": checkpoint,
+                                                              "model": model.rawValue])
         print("wrote \(tensors.count) tensors to \(output)")
     }
 }

@@ -85,3 +85,13 @@ pass "explain refuses Grad-CAM on the mlp (one message, nothing written) and an 
 "$BIN" explain "$GOLDEN/cnn.safetensors" --method gradcam++ --indices 0 1 --out "$TMP/st" > "$TMP/st.log" 2>&1 || { cat "$TMP/st.log"; fail "explain on a safetensors file"; }
 [ "$(ls "$TMP"/st/*.png | wc -l)" -eq 2 ] || fail "explain on a safetensors file: expected 2 PNGs"
 pass "explain on a .safetensors file"
+
+# final.safetensors carries the model and the inputs' normalisation: explaining it gives the
+# maps of the run's last checkpoint.
+"$BIN" explain "$TMP/cnn/final.safetensors" --per-class 1 --json --out "$TMP/final" > "$TMP/final.log" 2>&1 || { cat "$TMP/final.log"; fail "explain on final.safetensors"; }
+python3 - "$TMP/final/maps.json" "$TMP/gc1/maps.json" <<'PY' || fail "final.safetensors and the last checkpoint explain differently"
+import json, sys
+a, b = (json.load(open(p))["items"] for p in sys.argv[1:])
+assert a == b, "maps differ"
+PY
+pass "explain on final.safetensors (model and normalisation from its metadata) = on the last checkpoint"
