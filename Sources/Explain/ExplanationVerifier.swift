@@ -74,6 +74,9 @@ public enum ExplanationVerifier {
         guard g.logits.count == shape.n, let k = g.logits.first?.count, k > 0, g.logits.allSatisfy({ $0.count == k }) else {
             throw ExplainError("logits: expected \(shape.n) rows of the same length (one per input)")
         }
+        guard min(shape.h, shape.w) >= architecture.minimumSide else {
+            throw ExplainError("inputs of \(shape.h) x \(shape.w): \(architecture.rawValue) needs images of at least \(architecture.minimumSide) x \(architecture.minimumSide)")
+        }
         let model = Model.make(architecture, inputShape: InputShape(channels: shape.c, height: shape.h, width: shape.w), classes: k, seed: 0)
         let weights = g.weights.hasPrefix("/") ? g.weights : directory + "/" + g.weights
         try ModelWeights.load(weights, into: model)
