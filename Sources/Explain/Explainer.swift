@@ -28,25 +28,21 @@ public final class Explainer {
     public let model: Model
     /// Index in `model.features` of the layer whose output is `A`, nil without one (mlp).
     public let target: Int?
-    public let featureMaps: FeatureMaps
 
-    /// - layer: a name of `FeatureMaps` (nil: the last feature map before the average pool).
+    /// - layer: a name of `model.tapNames` (nil: the last feature map before the average pool).
     public init(model: Model, layer: String? = nil) throws {
         self.model = model
-        let featureMaps = FeatureMaps(model)
-        self.featureMaps = featureMaps
         if let layer {
-            guard let index = featureMaps.index(of: layer) else {
-                throw ExplainError("--layer \(layer): \(model.architecture.rawValue) has no such layer; it has \(featureMaps.choices)")
+            guard let index = model.tapIndex(of: layer) else {
+                throw ExplainError("--layer \(layer): \(model.architecture.rawValue) has no such layer; it has \(model.tapNames.joined(separator: ", "))")
             }
-            guard let last = featureMaps.defaultTarget(model), index <= last else {
-                throw ExplainError("--layer \(layer): not a feature map (no spatial extent); the last one is \(featureMaps.defaultTarget(model).map { featureMaps.names[$0] } ?? "none")")
+            guard model.tapIsFeatureMap[index] else {
+                throw ExplainError("--layer \(layer): not a feature map (no spatial extent); the last one is \(model.lastFeatureMap.map { model.tapNames[$0] } ?? "none")")
             }
             target = index
         } else {
-            target = featureMaps.defaultTarget(model)
+            target = model.lastFeatureMap
         }
-        model.features.first?.needsInputGradient = true  // saliency needs dL/dx
     }
 
     /// What one forward and backward pass gives, for a batch of B images.
@@ -66,29 +62,15 @@ public final class Explainer {
     /// One pass over `input` (the model's input layout) with the gradient of logit `classes[b]`
     /// of each image b. Batch norm in evaluation mode; the images are independent.
     public func pass(_ input: Tensor, classes: [Int]) -> Pass {
-        let b = classes.count
-        var t = input
-        var featureMap: [Float] = [], shape = (channels: 0, height: 0, width: 0)
-        for (i, layer) in model.features.enumerated() {
-            t = layer.forward(t, training: false)
-            if i == target {
-                featureMap = Array(t.buffer)  // copied: a ReLU after it would rectify in place
-                shape = (t.shape[0], t.shape[2], t.shape[3])
-            }
-        }
-        let logitsTensor = model.classifier.forward(t, training: false)
         let k = model.classes
-        let logits = Array(logitsTensor.buffer)
-        let seed = Tensor(shape: [b, k])
-        for (i, c) in classes.enumerated() { seed.data[i * k + c] = 1 }
-        var g = model.classifier.backward(seed)
-        var featureGradient: [Float] = []
-        for (i, layer) in model.features.enumerated().reversed() {
-            if i == target { featureGradient = Array(g.buffer) }
-            g = layer.backward(g)
+        let t = model.tappedPass(input, tap: target) { logits in
+            var seed = [Float](repeating: 0, count: logits.count)
+            for (i, c) in classes.enumerated() { seed[i * k + c] = 1 }
+            return seed
         }
-        return Pass(batch: b, logits: logits, featureMap: featureMap, featureGradient: featureGradient,
-                    featureShape: shape, inputGradient: Array(g.buffer))
+        let s = t.outputShape
+        return Pass(batch: classes.count, logits: t.logits, featureMap: t.output, featureGradient: t.outputGradient,
+                    featureShape: s.count == 4 ? (s[0], s[2], s[3]) : (0, 0, 0), inputGradient: t.inputGradient)
     }
 
     // MARK: - The maps
@@ -109,14 +91,13 @@ public final class Explainer {
     /// `cam_raw = sum_k W_fc[c, k] A_k` (zhoubolei/CAM), (h, w), for each image's class.
     public func camRaw(_ p: Pass, classes: [Int]) throws -> [ExplanationMap] {
         try requireFeatureMap("CAM")
-        guard let linear = model.classifier as? Linear, let offset = linear.parameterOffset else {
-            throw ExplainError("CAM needs a linear last layer (class weights over the pooled features); this model's head is \(model.head)")
+        guard let weights = model.linearClassifierWeights else {
+            throw ExplainError("CAM needs a linear last layer (class weights over the pooled features); this model has a cosine head: use gradcam")
         }
         let (ch, h, w) = p.featureShape
-        guard linear.inFeatures == ch, target == featureMaps.defaultTarget(model) else {
-            throw ExplainError("CAM weighs the feature map that the average pool feeds to the last layer; --layer \(featureMaps.names[target!]) is another")
+        guard target == model.lastFeatureMap, ch == model.featureDimension else {
+            throw ExplainError("CAM weighs the feature map that the average pool feeds to the last layer; --layer \(model.tapNames[target!]) is another")
         }
-        let weights = model.parameters.values + offset
         return (0..<p.batch).map { b in
             var values = [Double](repeating: 0, count: h * w)
             for k in 0..<ch {

@@ -8,6 +8,8 @@ import Tensor
 ///
 /// - input: (inC, B, H, W) -> output (planes, B, H / stride, W / stride)
 public final class BasicBlock: Layer {
+    /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
+    public let name: String
     public let inChannels: Int, planes: Int, stride: Int
     public var needsInputGradient = true
     let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
@@ -19,6 +21,7 @@ public final class BasicBlock: Layer {
 
     public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
                 store: ParameterStore, buffers: ParameterStore, workspace: Workspace) {
+        self.name = name
         self.inChannels = inChannels
         self.planes = planes
         self.stride = stride
@@ -105,4 +108,9 @@ public final class BasicBlock: Layer {
         }
         return dx
     }
+}
+
+extension BasicBlock {
+    public func outputName(input: String) -> String { name }
+    public func outputIsFeatureMap(input: Bool) -> Bool { true }
 }

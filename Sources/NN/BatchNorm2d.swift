@@ -12,6 +12,8 @@ public typealias StatisticsReducer = (UnsafeMutableBufferPointer<Double>) -> Voi
 ///
 /// - weight, bias: (C) trained; running_mean, running_var, num_batches_tracked: buffers
 public final class BatchNorm2d: Layer {
+    /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
+    public let name: String
     public let channels: Int
     public let momentum: Double = 0.1
     public let eps: Double = 1e-5
@@ -33,6 +35,7 @@ public final class BatchNorm2d: Layer {
     private var scratch: [Double]
 
     public init(_ name: String, channels: Int, store: ParameterStore, buffers: ParameterStore) {
+        self.name = name
         self.channels = channels
         self.store = store
         self.buffers = buffers
@@ -166,4 +169,9 @@ public final class BatchNorm2d: Layer {
         }
         return inputGradient
     }
+}
+
+extension BatchNorm2d {
+    public func outputName(input: String) -> String { name }
+    public func outputIsFeatureMap(input: Bool) -> Bool { true }
 }

@@ -12,6 +12,8 @@ import Tensor
 ///
 /// - weight: (outC, inC, k, k), PyTorch's layout; bias: (outC)
 public final class Conv2d: Layer {
+    /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
+    public let name: String
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let hasBias: Bool
     public var needsInputGradient = true
@@ -27,6 +29,7 @@ public final class Conv2d: Layer {
 
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool, store: ParameterStore, workspace: Workspace) {
+        self.name = name
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -167,4 +170,9 @@ public final class Workspace {
         if storage.capacity < count { storage.reshape([count]) }
         return storage.data
     }
+}
+
+extension Conv2d {
+    public func outputName(input: String) -> String { name }
+    public func outputIsFeatureMap(input: Bool) -> Bool { true }
 }

@@ -9,6 +9,8 @@ import Tensor
 /// cosine over its S columns (the prediction is its argmax); `backward` sends a class's
 /// gradient to the column that won. The margin and the scale belong to the loss.
 public final class CosineClassifier: Layer {
+    /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
+    public let name: String
     public let inFeatures: Int
     public let classes: Int
     public let subCenters: Int
@@ -35,6 +37,7 @@ public final class CosineClassifier: Layer {
     static let epsilon: Float = 1e-12
 
     public init(_ name: String, inFeatures: Int, classes: Int, subCenters: Int, store: ParameterStore) {
+        self.name = name
         self.inFeatures = inFeatures
         self.classes = classes
         self.subCenters = subCenters
@@ -130,4 +133,9 @@ public final class CosineClassifier: Layer {
             for j in 0..<d { out[i * d + j] = x[i * d + j] / norm }
         }
     }
+}
+
+extension CosineClassifier {
+    public func outputName(input: String) -> String { name }
+    public func outputIsFeatureMap(input: Bool) -> Bool { false }
 }

@@ -19,9 +19,15 @@ public protocol Layer: AnyObject {
     var needsInputGradient: Bool { get set }
     /// Floating-point operations of the matrix products of the last forward pass.
     var forwardFLOPs: Int { get }
+    /// The name of the layer's output for taps (`Model.tapNames`), given its input's: its
+    /// parameters' prefix (`conv3`, `layer3.4`) or what it applies to (`relu(conv3)`).
+    func outputName(input: String) -> String
+    /// Whether the output is a spatial feature map (C, B, H, W), given whether the input is.
+    func outputIsFeatureMap(input: Bool) -> Bool
 }
 
 extension Layer {
     public var parameterOffset: Int? { nil }
     public var forwardFLOPs: Int { 0 }
+    public func outputIsFeatureMap(input: Bool) -> Bool { input }
 }

@@ -4,6 +4,8 @@ import Tensor
 ///
 /// - weight: (out, in); bias: (out)
 public final class Linear: Layer {
+    /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
+    public let name: String
     public let inFeatures: Int
     public let outFeatures: Int
     public let hasBias: Bool
@@ -18,6 +20,7 @@ public final class Linear: Layer {
     private let inputGradient = Tensor(shape: [1, 1])
 
     public init(_ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true, store: ParameterStore) {
+        self.name = name
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.hasBias = bias
@@ -68,4 +71,9 @@ public final class Linear: Layer {
                   c: inputGradient.data, ldc: inFeatures)
         return inputGradient
     }
+}
+
+extension Linear {
+    public func outputName(input: String) -> String { name }
+    public func outputIsFeatureMap(input: Bool) -> Bool { false }
 }

@@ -190,3 +190,17 @@ public final class Flatten: Layer {
         return inputGradient
     }
 }
+
+extension MaxPool2d {
+    public func outputName(input: String) -> String { "maxpool(\(input))" }
+}
+
+extension GlobalAvgPool {
+    public func outputName(input: String) -> String { "avgpool(\(input))" }
+    public func outputIsFeatureMap(input: Bool) -> Bool { false }
+}
+
+extension Flatten {
+    public func outputName(input: String) -> String { "flatten(\(input))" }
+    public func outputIsFeatureMap(input: Bool) -> Bool { false }
+}

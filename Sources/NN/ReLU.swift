@@ -26,3 +26,7 @@ public final class ReLU: Layer {
         return outputGradient
     }
 }
+
+extension ReLU {
+    public func outputName(input: String) -> String { "relu(\(input))" }
+}

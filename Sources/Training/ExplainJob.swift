@@ -123,8 +123,8 @@ public enum ExplainJob {
             throw ExplainError("--method \(r.method.rawValue) needs a feature map (a convolutional layer's output); \(model.architecture.rawValue) has none: use --method saliency or lime")
         }
         if r.method == .cam {
-            guard model.classifier is Linear else { throw ExplainError("--method cam needs a linear last layer; this model has a cosine head: use gradcam") }
-            guard r.layer == nil || explainer.target == explainer.featureMaps.defaultTarget(model) else {
+            guard model.linearClassifierWeights != nil else { throw ExplainError("--method cam needs a linear last layer; this model has a cosine head: use gradcam") }
+            guard r.layer == nil || explainer.target == model.lastFeatureMap else {
                 throw ExplainError("--method cam weighs the feature map the average pool feeds to the last layer; give no --layer")
             }
         }

@@ -60,17 +60,32 @@ import Testing
         #expect(BilinearResize.resize(flat, height: 28, width: 28).values.allSatisfy { abs($0 - 0.5) < 1e-15 })
     }
 
-    @Test func cnnFeatureMapsAreNamed() throws {
-        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 0)
-        let maps = FeatureMaps(model)
-        #expect(maps.defaultTarget(model) == maps.index(of: "relu(conv3)"))
-        let resnet = Model.make(.resnet32, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 0)
-        let r = FeatureMaps(resnet)
-        #expect(r.defaultTarget(resnet) == r.index(of: "layer3"))
-        #expect(r.index(of: "layer3") == r.index(of: "layer3.4"))
-        let mlp = Model.make(.mlp, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 0)
-        #expect(FeatureMaps(mlp).defaultTarget(mlp) == nil)
+    @Test func layerOutputsAreNamed() throws {
+        let shape = InputShape(channels: 1, height: 28, width: 28)
+        let cnn = Model.make(.cnn, inputShape: shape, classes: 10, seed: 0)
+        #expect(cnn.tapNames.prefix(3) == ["conv1", "relu(conv1)", "maxpool(relu(conv1))"])
+        #expect(cnn.lastFeatureMap == cnn.tapIndex(of: "relu(conv3)"))
+        let resnet = Model.make(.resnet32, inputShape: shape, classes: 10, seed: 0)
+        #expect(resnet.lastFeatureMap == resnet.tapIndex(of: "layer3"))
+        #expect(resnet.tapIndex(of: "layer3") == resnet.tapIndex(of: "layer3.4"))
+        #expect(resnet.tapIndex(of: "layer2") == resnet.tapIndex(of: "layer2.4"))
+        #expect(resnet.tapIndex(of: "layer") == nil)
+        let mlp = Model.make(.mlp, inputShape: shape, classes: 10, seed: 0)
+        #expect(mlp.lastFeatureMap == nil)
         #expect(throws: ExplainError.self) { try Explainer(model: mlp, layer: "fc1") }
+    }
+
+    /// The tapped pass leaves training's state as it was: parameter gradients and the first
+    /// layer's input-gradient switch.
+    @Test func tappedPassLeavesTrainingAlone() throws {
+        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: 8, width: 8), classes: 3, seed: 2)
+        for i in 0..<model.parameters.count { model.parameters.gradients[i] = Float(i % 7) }
+        let input = Tensor(shape: [1, 2, 8, 8], values: (0..<128).map { Float($0 % 5) - 2 })
+        let t = model.tappedPass(input, tap: model.lastFeatureMap) { logits in logits.map { _ in 1 } }
+        #expect((0..<model.parameters.count).allSatisfy { model.parameters.gradients[$0] == Float($0 % 7) })
+        #expect(model.features.first?.needsInputGradient == false)
+        #expect(t.inputGradient.count == 128 && t.inputGradient.contains { $0 != 0 })
+        #expect(t.outputShape == [128, 2, 2, 2])
     }
 
     @Test func pngDecodesToTheSamePixels() throws {
