@@ -80,7 +80,27 @@ public enum ExplainJob {
 
     /// Explains the selected images and writes the files (collective); returns the items.
     public static func run(_ r: Request, comm: Communicator, log: Log) throws -> [Item] {
-        let loaded = try load(r, comm: comm, log: log)
+        try run(r, loaded: try load(r, comm: comm, log: log), comm: comm)
+    }
+
+    /// The report's section: the final model's maps (Grad-CAM, or saliency without a feature
+    /// map) of the first `perClass` misclassified test images of the `classes` worst classes,
+    /// explaining the predicted class, written to `directory` (collective). Returns the items.
+    static func worstClasses(model: Model, dataset: Dataset, recall: [Double], classes: Int = 2, perClass: Int = 4,
+                             directory: String, comm: Communicator) throws -> [Item] {
+        let loaded = Loaded(model: model, test: dataset.test, mean: dataset.mean, std: dataset.std)
+        let worst = recall.indices.sorted { recall[$0] != recall[$1] ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
+        var indices: [Int] = []
+        for c in worst { indices += try select(.misclassified(perClass, ofClass: c), loaded: loaded, comm: comm) }
+        guard !indices.isEmpty else { return [] }
+        var r = Request(source: "the final model", out: directory)
+        r.method = model.lastFeatureMap == nil ? .saliency : .gradcam
+        r.selection = .indices(indices)
+        r.json = true
+        return try run(r, loaded: loaded, comm: comm)
+    }
+
+    static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> [Item] {
         // Everything that can be refused is refused here, on every rank alike, before any pass.
         let explainer = try comm.agree { try validate(r, loaded: loaded) }
         let indices = try select(r.selection, loaded: loaded, comm: comm)
@@ -148,8 +168,7 @@ public enum ExplainJob {
     static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer) throws -> Item {
         let model = loaded.model, label = Int(loaded.test.labels[index])
         let image = normalized(index, loaded)
-        let input = Tensor(shape: model.inputLayout == .rows ? [1, image.count] : [model.inputShape.channels, 1, model.inputShape.height, model.inputShape.width],
-                           values: image)
+        let input = input([index], loaded)
         let logits = model.forward(input, training: false).logits.array
         let m = logits.max() ?? 0
         let e = logits.map { exp(Double($0 - m)) }, sum = e.reduce(0, +)
@@ -185,6 +204,20 @@ public enum ExplainJob {
         return (0..<t.sampleSize).map { j in (t.value(index, j) - l.mean[j / hw]) / l.std[j / hw] }
     }
 
+    /// Test images `indices`, normalised, in the model's input layout.
+    static func input(_ indices: [Int], _ l: Loaded) -> Tensor {
+        let s = l.model.inputShape, n = indices.count, hw = s.height * s.width
+        let t = Tensor(shape: l.model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
+        for (b, index) in indices.enumerated() {
+            let image = normalized(index, l)
+            for c in 0..<s.channels {
+                let base = l.model.inputLayout == .rows ? b * s.count + c * hw : (c * n + b) * hw
+                for i in 0..<hw { t.data[base + i] = image[c * hw + i] }
+            }
+        }
+        return t
+    }
+
     /// The images a selection names, in order (the same on every rank).
     static func select(_ selection: Selection, loaded: Loaded, comm: Communicator) throws -> [Int] {
         let labels = loaded.test.labels, k = loaded.model.classes
@@ -195,15 +228,17 @@ public enum ExplainJob {
             return (0..<k).flatMap { c in labels.indices.filter { Int(labels[$0]) == c }.prefix(n) }
         case .misclassified(let n, let c):
             let candidates = labels.indices.filter { Int(labels[$0]) == c }
-            // Predictions sharded over ranks, summed.
+            // Predictions sharded over ranks in batches of up to 256, summed.
             var wrong = [Int32](repeating: 0, count: candidates.count)
-            for (i, index) in candidates.enumerated() where i % comm.size == comm.rank {
-                let image = normalized(index, loaded), m = loaded.model
-                let input = Tensor(shape: m.inputLayout == .rows ? [1, image.count] : [m.inputShape.channels, 1, m.inputShape.height, m.inputShape.width],
-                                   values: image)
-                let logits = m.forward(input, training: false).logits.array
-                let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? 0
-                wrong[i] = predicted == c ? 0 : 1
+            let mine = candidates.indices.filter { $0 % comm.size == comm.rank }
+            for start in stride(from: 0, to: mine.count, by: 256) {
+                let chunk = Array(mine[start..<min(start + 256, mine.count)])
+                let logits = loaded.model.forward(input(chunk.map { candidates[$0] }, loaded), training: false).logits
+                for (b, i) in chunk.enumerated() {
+                    let z = logits.data + b * k
+                    let predicted = (0..<k).max { z[$0] < z[$1] } ?? 0
+                    wrong[i] = predicted == c ? 0 : 1
+                }
             }
             try comm.allReduceSum(&wrong)
             return Array(candidates.indices.filter { wrong[$0] != 0 }.prefix(n).map { candidates[$0] })

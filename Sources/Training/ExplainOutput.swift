@@ -26,9 +26,9 @@ enum ExplainOutput {
         try AtomicFile.write(r.out + "/index.html", data: Data(html.utf8))
         written.append("index.html")
         if r.json {
-            let maps: [[String: Any]] = items.map {
-                ["index": $0.index, "label": $0.label, "predicted": $0.predicted, "target": $0.target,
-                 "probabilities": $0.probabilities, "height": $0.map.height, "width": $0.map.width, "map": $0.map.values]
+            let maps: [[String: Any]] = zip(items, written).map { item, file in
+                ["index": item.index, "label": item.label, "predicted": item.predicted, "target": item.target, "file": file,
+                 "probabilities": item.probabilities, "height": item.map.height, "width": item.map.width, "map": item.map.values]
             }
             let object: [String: Any] = ["source": r.source, "method": r.method.rawValue, "items": maps]
             try AtomicFile.write(r.out + "/maps.json", data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))

@@ -6,8 +6,45 @@ import Foundation
 /// counts, and the confusion matrix. `ddp-train report RUNDIR` regenerates it.
 public enum Report {
     /// Writes the report of `metrics` to `path`.
+    /// The run's explanations (`explanations/maps.json` beside `path`) are shown when present.
     public static func write(metrics: [EpochMetrics], config: TrainConfig, to path: String) throws {
-        try AtomicFile.write(path, data: Data(html(metrics: metrics, config: config).utf8))
+        let directory = (path as NSString).deletingLastPathComponent + "/explanations"
+        try AtomicFile.write(path, data: Data(html(metrics: metrics, config: config, explanations: explanations(in: directory)).utf8))
+    }
+
+    /// One explained image of the report: its PNG and what it shows.
+    struct Explained {
+        var index: Int, label: Int, predicted: Int
+        var probabilities: [Double]
+        var png: Data
+    }
+
+    /// The images of `directory/maps.json` (written at the end of a run), none if it is absent
+    /// or unreadable (the report is still written).
+    static func explanations(in directory: String) -> (method: String, images: [Explained])? {
+        guard let data = FileManager.default.contents(atPath: directory + "/maps.json"),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let method = object["method"] as? String, let items = object["items"] as? [[String: Any]] else { return nil }
+        let images: [Explained] = items.compactMap { item in
+            guard let index = item["index"] as? Int, let label = item["label"] as? Int, let predicted = item["predicted"] as? Int,
+                  let p = item["probabilities"] as? [Double], let file = item["file"] as? String, !file.contains("/"),
+                  p.indices.contains(label), p.indices.contains(predicted),
+                  let png = FileManager.default.contents(atPath: directory + "/" + file) else { return nil }
+            return Explained(index: index, label: label, predicted: predicted, probabilities: p, png: png)
+        }
+        return images.isEmpty ? nil : (method, images)
+    }
+
+    /// The section beside the confusion matrix: why the worst classes' images were misclassified.
+    static func explanationSection(_ e: (method: String, images: [Explained])) -> String {
+        let name = e.method == "gradcam" ? "Grad-CAM" : e.method
+        var s = "<h2>Misclassified test images of the worst classes (\(escape(name)) of the predicted class)</h2>\n"
+        s += "<p class=\"note\">Each: the image, then the map over it (viridis: yellow = what drove the predicted class). <code>ddp-train explain</code> shows more (docs/explain.md).</p>\n<div class=\"gallery\">\n"
+        for i in e.images {
+            s += "<figure><img src=\"data:image/png;base64,\(i.png.base64EncodedString())\" width=\"336\" alt=\"test image \(i.index)\">"
+            s += "<figcaption><b>#\(i.index)</b> true \(i.label) (\(pct(i.probabilities[i.label]))) &middot; <span class=\"wrong\">predicted \(i.predicted) (\(pct(i.probabilities[i.predicted])))</span></figcaption></figure>\n"
+        }
+        return s + "</div>\n"
     }
 
     /// Regenerates `RUNDIR/report.html` from its `metrics.jsonl` and `config.json`.
@@ -38,7 +75,7 @@ public enum Report {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    static func html(metrics: [EpochMetrics], config: TrainConfig) -> String {
+    static func html(metrics: [EpochMetrics], config: TrainConfig, explanations: (method: String, images: [Explained])? = nil) -> String {
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""
@@ -83,6 +120,7 @@ public enum Report {
             body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and training counts</h2>\n"
                 + classBars(accuracy: f.perClassAcc, counts: f.classCounts, precisionAt1: retrieval)
             if !f.confusion.isEmpty { body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion) }
+            if let explanations { body += explanationSection(explanations) }
         }
         body += "<h2>Configuration</h2>\n<pre>\(escape(String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)))</pre>\n"
         return """
@@ -94,6 +132,9 @@ public enum Report {
             table.summary th { text-align: left; padding-right: 1.5em; font-weight: normal; color: #555; }
             svg { background: #fff; } svg text { font-size: 12px; fill: #333; }
             pre { background: #f6f6f6; padding: 1em; font-size: 12px; overflow-x: auto; }
+            .gallery { display: flex; flex-wrap: wrap; gap: 14px; } figure { margin: 0; }
+            figcaption { font-size: 12px; margin-top: 3px; } .wrong { color: #c62828; } p.note { color: #555; font-size: 13px; }
+            img { image-rendering: auto; border: 1px solid #ddd; }
             </style></head><body>
             \(body)</body></html>
 

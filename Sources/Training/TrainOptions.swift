@@ -14,6 +14,7 @@ extension Options {
     public var dropLast: Option<Bool> { Option("drop-last", false, "Drop each epoch's last incomplete global batch instead of padding by wrapping.") }
     // Model and class weights
     public var model: Option<Architecture> { Option("model", Architecture.mlp, "Model.") }
+    public var initFrom: Option<String?> { Option("init-from", nil, "Start from the weights of a .safetensors file (final.safetensors, or PyTorch's with the same names and shapes); a checkpoint found by --resume takes precedence.", valueName: "file") }
     public var classWeights: Option<ClassWeightSetting> { Option("class-weights", ClassWeightSetting.auto, "Class weights: auto is ib for focal, ib and ib-focal, none for the others.") }
     public var cbBeta: Option<Double> { Option("cb-beta", 0.9999, "Beta of the class-balanced (cb) weights.") }
     public var drwEpoch: Option<Int?> { Option("drw-epoch", nil, "Deferred re-weighting: class weights off before this epoch.", defaultText: "always on") }
@@ -43,6 +44,7 @@ extension Options {
     public var checkpointEvery: Option<Int> { Option("checkpoint-every", 1, "Write a checkpoint every this many epochs (0 = only at the end).") }
     public var checkpointEverySteps: Option<Int?> { Option("checkpoint-every-steps", nil, "Also write a checkpoint every this many optimiser steps.") }
     public var keepCheckpoints: Option<Int> { Option("keep-checkpoints", 3, "Checkpoints kept in the run directory.") }
+    public var reportExplanations: Option<Bool> { Option("report-explanations", true, "At the end, explain the final model's misclassified test images of the two worst classes (Grad-CAM; saliency for the mlp) in report.html and RUNDIR/explanations/.") }
     public var checkpointLevel: Option<Int> { Option("checkpoint-level", 3, "zstd level of checkpoints (1-19).") }
 }
 
@@ -51,7 +53,7 @@ public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data", [Options().data, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
                              Options().dropLast]),
-        OptionGroup("Model and loss", [Options().model, Options().loss, Options().classWeights, Options().cbBeta, Options().drwEpoch,
+        OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta, Options().drwEpoch,
                                        Options().focalGamma, Options().focalScale, Options().ibAlpha, Options().ibStartEpoch,
                                        Options().crlEta, Options().crlKappa, Options().crlMargin, Options().crlRho, Options().crlMining,
                                        Options().margin, Options().scale, Options().subCenters]),
@@ -67,5 +69,5 @@ public enum TrainOptions {
     public static let running =
         OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().stallTimeout,
                                 Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
-                                Options().keepCheckpoints, Options().checkpointLevel])
+                                Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations])
 }

@@ -125,6 +125,15 @@ extension Trainer {
         let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
                            evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
         state.metrics.append(done)
+        if config.reportExplanations {
+            // Every rank fails alike (agreed errors), so the run goes on without the section.
+            do {
+                _ = try ExplainJob.worstClasses(model: model, dataset: dataset, recall: evaluation.perClass,
+                                                directory: run.path + "/explanations", comm: comm)
+            } catch let failure as CollectiveFailure {
+                log.warn("report.html without explanations: \(failure.message)")
+            }
+        }
         try comm.agree {
             guard comm.rank == 0 else { return }
             try run.writeMetrics(state.metrics)

@@ -1,6 +1,7 @@
 import Checkpoint
 import Data
 import Distributed
+import Explain
 import Foundation
 import Losses
 import NN
@@ -73,7 +74,11 @@ public final class Trainer {
             throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
         }
         model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed, head: config.head)
-        // Same start everywhere: rank 0's initial parameters and buffers.
+        if let path = config.initFrom {
+            let model = model, rank = comm.rank
+            try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }
+        }
+        // Same start everywhere: rank 0's initial parameters and buffers (or --init-from's).
         try comm.broadcast(model.parameters.valueBuffer)
         try comm.broadcast(model.buffers.valueBuffer)
         if config.syncBatchnorm, comm.size > 1 {

@@ -95,3 +95,33 @@ a, b = (json.load(open(p))["items"] for p in sys.argv[1:])
 assert a == b, "maps differ"
 PY
 pass "explain on final.safetensors (model and normalisation from its metadata) = on the last checkpoint"
+
+# The report of a run shows its worst classes' misclassified images (the cnn run above);
+# --no-report-explanations leaves them out.
+grep -q "Misclassified test images of the worst classes (Grad-CAM" "$TMP/cnn/report.html" || fail "report.html has no explanation section"
+[ -s "$TMP/cnn/explanations/maps.json" ] || fail "the run directory has no explanations/maps.json"
+run 1 --model mlp --max-steps 5 --epochs 1 --threads 1 --no-report-explanations --run-dir "$TMP/quiet" > /dev/null 2>&1 || fail "--no-report-explanations run"
+! grep -q "Misclassified test images" "$TMP/quiet/report.html" && [ ! -e "$TMP/quiet/explanations" ] || fail "--no-report-explanations still explains"
+grep -q "Misclassified test images of the worst classes (saliency" "$TMP/mlp/report.html" || fail "the mlp's report has no saliency section"
+pass "report.html explains the worst classes' misclassified images (Grad-CAM, saliency for the mlp); --no-report-explanations turns it off"
+
+# --init-from: a run that starts from final.safetensors and takes no step ends with its weights.
+run 2 --model cnn --init-from "$TMP/cnn/final.safetensors" --max-steps 0 --epochs 1 --threads 1 --run-dir "$TMP/init" > "$TMP/init.log" 2>&1 \
+  || { cat "$TMP/init.log"; fail "--init-from"; }
+python3 - "$TMP/cnn/final.safetensors" "$TMP/init/final.safetensors" <<'PY' || fail "--init-from did not start from the file's weights"
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+assert a.keys() == b.keys()
+bad = [k for k in a if a[k] != b[k] and not k.endswith("num_batches_tracked")]
+assert not bad, bad
+PY
+if run 1 --model resnet32 --init-from "$TMP/cnn/final.safetensors" --max-steps 0 --epochs 1 --run-dir "$TMP/init-bad" > "$TMP/init-bad.log" 2>&1; then
+  fail "--init-from with another model's weights accepted"
+fi
+grep -q "final.safetensors: tensor conv1.weight has shape \[32, 1, 3, 3\], expected \[16, 1, 3, 3\]" "$TMP/init-bad.log" || { cat "$TMP/init-bad.log"; fail "--init-from: no clear message"; }
+pass "--init-from FILE.safetensors starts from its weights (2 ranks); another model's weights are refused with the tensor named"
