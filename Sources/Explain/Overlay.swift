@@ -36,12 +36,13 @@ public enum Overlay {
         for y in 0..<outH {
             for x in 0..<(w * scale) {
                 let p = (y / scale) * w + x / scale
-                let pixel = (0..<3).map { c in Double(image[(channels == 3 ? c : 0) * h * w + p]) }
                 let heat = color(shown.values[y * w * scale + x])
-                for (c, (value, tint)) in zip(pixel, [heat.0, heat.1, heat.2]).enumerated() {
+                for c in 0..<3 {
+                    let value = Double(image[(channels == 3 ? c : 0) * h * w + p])
+                    let tint = Double(c == 0 ? heat.0 : c == 1 ? heat.1 : heat.2)
                     let grey = 255 * min(max(value, 0), 1)
                     rgb[(y * outW + x) * 3 + c] = UInt8(grey.rounded())
-                    rgb[(y * outW + w * scale + gap + x) * 3 + c] = UInt8(((1 - alpha) * grey + alpha * Double(tint)).rounded())
+                    rgb[(y * outW + w * scale + gap + x) * 3 + c] = UInt8(((1 - alpha) * grey + alpha * tint).rounded())
                 }
             }
         }

@@ -14,7 +14,7 @@ public enum PNG {
         }
         var compressedSize = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedSize))
-        let status = compress2(&compressed, &compressedSize, raw, uLong(raw.count), 9)
+        let status = compress2(&compressed, &compressedSize, raw, uLong(raw.count), 6)
         precondition(status == Z_OK, "zlib compress2 failed (\(status))")  // only out of memory
         var out = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var header = Data()
