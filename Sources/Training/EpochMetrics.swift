@@ -92,6 +92,8 @@ public struct Evaluation: Sendable {
     public var few: Double
     /// Retrieval with the features as embeddings (`RetrievalMetrics`), when computed.
     public var retrieval: RetrievalMetrics?
+    /// The predicted class of each test sample (empty when not recorded).
+    public var predictions: [Int32] = []
 
     /// - trainCounts: training class counts, which rank the classes into many / medium / few
     public init(confusion: [[Int]], trainCounts: [Int]) {

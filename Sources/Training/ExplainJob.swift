@@ -85,19 +85,20 @@ public enum ExplainJob {
 
     /// The report's section: the final model's maps (Grad-CAM, or saliency without a feature
     /// map) of the first `perClass` misclassified test images of the `classes` worst classes,
-    /// explaining the predicted class, written to `directory` (collective). Returns the items.
-    static func worstClasses(model: Model, dataset: Dataset, recall: [Double], classes: Int = 2, perClass: Int = 4,
+    /// explaining the predicted class, written to `directory` (collective). The final
+    /// evaluation's `predictions` pick the images: no pass over the test set. Returns the items.
+    static func worstClasses(model: Model, dataset: Dataset, evaluation: Evaluation, classes: Int = 2, perClass: Int = 4,
                              directory: String, comm: Communicator) throws -> [Item] {
-        let loaded = Loaded(model: model, test: dataset.test, mean: dataset.mean, std: dataset.std)
+        let recall = evaluation.perClass, labels = dataset.test.labels, predicted = evaluation.predictions
+        guard predicted.count == labels.count else { return [] }
         let worst = recall.indices.sorted { recall[$0] != recall[$1] ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
-        var indices: [Int] = []
-        for c in worst { indices += try select(.misclassified(perClass, ofClass: c), loaded: loaded, comm: comm) }
+        let indices = worst.flatMap { c in labels.indices.filter { Int(labels[$0]) == c && predicted[$0] != labels[$0] }.prefix(perClass) }
         guard !indices.isEmpty else { return [] }
         var r = Request(source: "the final model", out: directory)
         r.method = model.lastFeatureMap == nil ? .saliency : .gradcam
         r.selection = .indices(indices)
         r.json = true
-        return try run(r, loaded: loaded, comm: comm)
+        return try run(r, loaded: Loaded(model: model, test: dataset.test, mean: dataset.mean, std: dataset.std), comm: comm)
     }
 
     static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> [Item] {

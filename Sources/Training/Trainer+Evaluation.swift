@@ -13,6 +13,7 @@ extension Trainer {
         var localFeatures = [Float](repeating: 0, count: max(mine * (d + 1), 1))
         var filled = 0
         var confusion = [Int64](repeating: 0, count: k * k)
+        var predictions = [Int32](repeating: 0, count: total)
         let batch = config.evalBatchSize ?? max(1, (config.batchSize + comm.size - 1) / comm.size)
         let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         let positions = UnsafeMutablePointer<Int>.allocate(capacity: batch)
@@ -37,11 +38,14 @@ extension Trainer {
                 var best = 0
                 for c in 1..<k where row[c] > row[best] { best = c }
                 confusion[Int(testBatches.targets[i]) * k + best] += 1
+                predictions[picked[i]] = Int32(best)
             }
         }
         try comm.allReduceSum(&confusion)
+        try comm.allReduceSum(&predictions)  // each sample was predicted on one rank
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
         var evaluation = Evaluation(confusion: matrix, trainCounts: classCounts)
+        evaluation.predictions = predictions
         evaluation.retrieval = try retrieval(localFeatures, dimension: d, total: total)
         return evaluation
     }

@@ -128,7 +128,7 @@ extension Trainer {
         if config.reportExplanations {
             // Every rank fails alike (agreed errors), so the run goes on without the section.
             do {
-                _ = try ExplainJob.worstClasses(model: model, dataset: dataset, recall: evaluation.perClass,
+                _ = try ExplainJob.worstClasses(model: model, dataset: dataset, evaluation: evaluation,
                                                 directory: run.path + "/explanations", comm: comm)
             } catch let failure as CollectiveFailure {
                 log.warn("report.html without explanations: \(failure.message)")

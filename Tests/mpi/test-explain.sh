@@ -124,4 +124,6 @@ if run 1 --model resnet32 --init-from "$TMP/cnn/final.safetensors" --max-steps 0
   fail "--init-from with another model's weights accepted"
 fi
 grep -q "final.safetensors: tensor conv1.weight has shape \[32, 1, 3, 3\], expected \[16, 1, 3, 3\]" "$TMP/init-bad.log" || { cat "$TMP/init-bad.log"; fail "--init-from: no clear message"; }
+# Same weights, so the same report images, found from the evaluation's predictions on 2 ranks.
+cmp -s "$TMP/cnn/explanations/maps.json" "$TMP/init/explanations/maps.json" || fail "the report's explanations differ between 1 and 2 ranks"
 pass "--init-from FILE.safetensors starts from its weights (2 ranks); another model's weights are refused with the tensor named"
