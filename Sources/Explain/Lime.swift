@@ -26,42 +26,63 @@ public struct Lime: Sendable {
 
     /// The map of one image (C x H x W, normalised) for class `target`.
     public func explain(_ explainer: Explainer, image: [Float], target: Int) -> ExplanationMap {
-        let model = explainer.model, s = model.inputShape
-        let rows = (s.height + patch - 1) / patch, columns = (s.width + patch - 1) / patch, p = rows * columns
+        let masks = self.masks(explainer.model)
+        var y = [Double](repeating: 0, count: samples)
+        for start in stride(from: 0, to: samples, by: batch) {
+            let range = start..<min(start + batch, samples)
+            let p = probabilities(explainer.model, image: image, target: target, masks: masks, samples: range)
+            for (i, v) in zip(range, p) { y[i] = v }
+        }
+        return fit(explainer.model, masks: masks, probabilities: y)
+    }
+
+    /// Patches per row and per column of the grid.
+    func grid(_ model: Model) -> (rows: Int, columns: Int) {
+        let s = model.inputShape
+        return ((s.height + patch - 1) / patch, (s.width + patch - 1) / patch)
+    }
+
+    /// The `samples` masks (samples x patches, 1 = kept), from `seed` alone.
+    public func masks(_ model: Model) -> [Double] {
+        let g = grid(model), p = g.rows * g.columns
         var rng = RandomSource(seed: seed)
         var masks = [Double](repeating: 0, count: samples * p)
         for i in 0..<(samples * p) { masks[i] = rng.next() >> 63 == 1 ? 1 : 0 }
+        return masks
+    }
 
-        // The target's probability for each masked image, `batch` images per forward pass.
-        var y = [Double](repeating: 0, count: samples)
-        let k = model.classes, hw = s.height * s.width
-        var start = 0
-        while start < samples {
-            let n = min(batch, samples - start)
-            let input = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
-            for b in 0..<n {
-                let mask = (start + b) * p
-                for c in 0..<s.channels {
-                    let base = model.inputLayout == .rows ? b * s.count + c * hw : (c * n + b) * hw
-                    for py in 0..<s.height {
-                        for px in 0..<s.width where masks[mask + (py / patch) * columns + px / patch] != 0 {
-                            input.data[base + py * s.width + px] = image[c * hw + py * s.width + px]
-                        }
+    /// The target's softmax probability for the masked images `samples` (one forward pass):
+    /// the same values whichever rank computes them.
+    public func probabilities(_ model: Model, image: [Float], target: Int, masks: [Double], samples range: Range<Int>) -> [Double] {
+        let s = model.inputShape, g = grid(model), p = g.rows * g.columns
+        let k = model.classes, hw = s.height * s.width, n = range.count
+        let input = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
+        for (b, sample) in range.enumerated() {
+            let mask = sample * p
+            for c in 0..<s.channels {
+                let base = model.inputLayout == .rows ? b * s.count + c * hw : (c * n + b) * hw
+                for py in 0..<s.height {
+                    for px in 0..<s.width where masks[mask + (py / patch) * g.columns + px / patch] != 0 {
+                        input.data[base + py * s.width + px] = image[c * hw + py * s.width + px]
                     }
                 }
             }
-            let logits = model.forward(input, training: false).logits
-            for b in 0..<n {
-                let z = logits.data + b * k
-                var m = -Float.infinity
-                for j in 0..<k { m = max(m, z[j]) }
-                var sum = 0.0
-                for j in 0..<k { sum += exp(Double(z[j] - m)) }
-                y[start + b] = exp(Double(z[target] - m)) / sum
-            }
-            start += n
         }
+        let logits = model.forward(input, training: false).logits
+        return (0..<n).map { b in
+            let z = logits.data + b * k
+            var m = -Float.infinity
+            for j in 0..<k { m = max(m, z[j]) }
+            var sum = 0.0
+            for j in 0..<k { sum += exp(Double(z[j] - m)) }
+            return exp(Double(z[target] - m)) / sum
+        }
+    }
 
+    /// The map from the masks and the target's probabilities: the kernel-weighted ridge
+    /// regression's coefficient of each patch, spread over its pixels.
+    public func fit(_ model: Model, masks: [Double], probabilities y: [Double]) -> ExplanationMap {
+        let s = model.inputShape, g = grid(model), p = g.rows * g.columns
         // Kernel weights from the cosine distance to the all-ones mask.
         var w = [Double](repeating: 0, count: samples)
         for i in 0..<samples {
@@ -71,9 +92,9 @@ public struct Lime: Sendable {
             w[i] = exp(-d * d / (kernelWidth * kernelWidth))
         }
         let beta = Self.weightedRidge(x: masks, y: y, weights: w, rows: samples, columns: p, alpha: alpha)
-        var values = [Double](repeating: 0, count: hw)
+        var values = [Double](repeating: 0, count: s.height * s.width)
         for py in 0..<s.height {
-            for px in 0..<s.width { values[py * s.width + px] = beta[(py / patch) * columns + px / patch] }
+            for px in 0..<s.width { values[py * s.width + px] = beta[(py / patch) * g.columns + px / patch] }
         }
         return ExplanationMap(height: s.height, width: s.width, values: values)
     }

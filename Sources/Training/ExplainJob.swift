@@ -108,30 +108,48 @@ public enum ExplainJob {
         try comm.agree { if indices.isEmpty { throw ExplainError("no test image matches the selection") } }
         let k = loaded.model.classes
 
-        // Image i on rank i mod W; the results are summed over ranks (zeros elsewhere: exact).
+        // Image i on rank i mod W, which also draws its PNG; the numbers are summed over ranks
+        // (zeros elsewhere: exact), the PNGs gathered in rank order.
         let hw = loaded.model.inputShape.height * loaded.model.inputShape.width
-        let stride = 3 + k + hw
-        var results = [Double](repeating: 0, count: indices.count * stride)
+        let width = 4 + k + hw
+        var results = [Double](repeating: 0, count: indices.count * width)
+        var pngs: [UInt8] = []
+        let lime = r.method == .lime ? try limeSamples(indices, request: r, loaded: loaded, comm: comm) : []
+        let samples = r.lime.samples
         for (i, index) in indices.enumerated() where i % comm.size == comm.rank {
-            let item = try explain(index, request: r, loaded: loaded, explainer: explainer)
-            let row = i * stride
+            let item = try explain(index, request: r, loaded: loaded, explainer: explainer,
+                                   limeProbabilities: lime.isEmpty ? [] : Array(lime[(i * samples)..<((i + 1) * samples)]))
+            let png = ExplainOutput.png(item, loaded: loaded)
+            pngs += png
+            let row = i * width
             results[row] = Double(item.predicted)
             results[row + 1] = Double(item.target)
             results[row + 2] = Double(item.map.height)
-            for j in 0..<k { results[row + 3 + j] = item.probabilities[j] }
-            for j in 0..<hw { results[row + 3 + k + j] = item.map.values[j] }
+            results[row + 3] = Double(png.count)
+            for j in 0..<k { results[row + 4 + j] = item.probabilities[j] }
+            for j in 0..<hw { results[row + 4 + k + j] = item.map.values[j] }
         }
         try comm.allReduceSum(&results)
+        let gathered = try comm.allGather(pngs)
         let s = loaded.model.inputShape
         let items = indices.enumerated().map { i, index in
-            let row = i * stride
+            let row = i * width
             return Item(index: index, label: Int(loaded.test.labels[index]), predicted: Int(results[row]), target: Int(results[row + 1]),
-                        probabilities: Array(results[(row + 3)..<(row + 3 + k)]),
-                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 3 + k)..<(row + stride)])))
+                        probabilities: Array(results[(row + 4)..<(row + 4 + k)]),
+                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 4 + k)..<(row + width)])))
         }
+        // Rank r's bytes are its images' PNGs in order.
+        var offsets = [Int](repeating: 0, count: indices.count), next = 0
+        for rank in 0..<comm.size {
+            for i in stride(from: rank, to: indices.count, by: comm.size) {
+                offsets[i] = next
+                next += Int(results[i * width + 3])
+            }
+        }
+        let images = indices.indices.map { i in Data(gathered[offsets[i]..<(offsets[i] + Int(results[i * width + 3]))]) }
         try comm.agree {
             guard comm.rank == 0 else { return }
-            _ = try ExplainOutput.write(items, request: r, loaded: loaded)
+            _ = try ExplainOutput.write(items, pngs: images, request: r, model: loaded.model.architecture.rawValue)
         }
         return items
     }
@@ -166,7 +184,9 @@ public enum ExplainJob {
     }
 
     /// One image: its class probabilities and the map for its target class.
-    static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer) throws -> Item {
+    /// - limeProbabilities: LIME's target probabilities of this image's masked samples, computed
+    ///   over the ranks (`limeSamples`).
+    static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer, limeProbabilities: [Double] = []) throws -> Item {
         let model = loaded.model, label = Int(loaded.test.labels[index])
         let image = normalized(index, loaded)
         let input = input([index], loaded)
@@ -184,9 +204,8 @@ public enum ExplainJob {
         let map: ExplanationMap
         switch r.method {
         case .lime:
-            var lime = r.lime
-            lime.seed = r.lime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15  // per image, not per rank
-            map = lime.explain(explainer, image: image, target: target)
+            let lime = limeFor(index, r)
+            map = lime.fit(model, masks: lime.masks(model), probabilities: limeProbabilities)
         default:
             let pass = explainer.pass(input, classes: [target])
             switch r.method {
@@ -197,6 +216,51 @@ public enum ExplainJob {
             }
         }
         return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map)
+    }
+
+    /// LIME for test image `index`: its masks come from the seed and the index, not the rank.
+    static func limeFor(_ index: Int, _ r: Request) -> Lime {
+        var lime = r.lime
+        lime.seed = r.lime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        return lime
+    }
+
+    /// LIME's forward passes for every image, split over the ranks by chunks of `lime.batch`
+    /// samples (chunk u on rank u mod W) and summed: (images x samples) probabilities of each
+    /// image's target class, the same on every rank.
+    static func limeSamples(_ indices: [Int], request r: Request, loaded: Loaded, comm: Communicator) throws -> [Double] {
+        let model = loaded.model, samples = r.lime.samples, batch = r.lime.batch
+        let chunks = (samples + batch - 1) / batch
+        var y = [Double](repeating: 0, count: indices.count * samples)
+        var unit = 0
+        for (i, index) in indices.enumerated() {
+            let lime = limeFor(index, r)
+            var masks: [Double]?
+            var target: Int?
+            for chunk in 0..<chunks {
+                defer { unit += 1 }
+                guard unit % comm.size == comm.rank else { continue }
+                let image = normalized(index, loaded)
+                if target == nil { target = try explainTarget(index, request: r, loaded: loaded) }
+                if masks == nil { masks = lime.masks(model) }
+                let range = (chunk * batch)..<min((chunk + 1) * batch, samples)
+                let p = lime.probabilities(model, image: image, target: target!, masks: masks!, samples: range)
+                for (j, v) in zip(range, p) { y[i * samples + j] = v }
+            }
+        }
+        try comm.allReduceSum(&y)
+        return y
+    }
+
+    /// The class the map of test image `index` explains.
+    static func explainTarget(_ index: Int, request r: Request, loaded: Loaded) throws -> Int {
+        switch r.target {
+        case .truth: return Int(loaded.test.labels[index])
+        case .fixed(let c): return c
+        case .predicted:
+            let logits = loaded.model.forward(input([index], loaded), training: false).logits.array
+            return logits.indices.max { logits[$0] < logits[$1] } ?? 0
+        }
     }
 
     /// Test image `index` normalised as in training, C x H x W.

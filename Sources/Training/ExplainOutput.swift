@@ -7,22 +7,27 @@ import Foundation
 /// true class, with true and predicted labels and their probabilities) and, with `--json`,
 /// `maps.json` (the raw maps). Each file is written whole or not at all.
 enum ExplainOutput {
-    static func write(_ items: [ExplainJob.Item], request r: ExplainJob.Request, loaded: ExplainJob.Loaded) throws -> [String] {
+    /// The PNG of an explained image: the test image beside it with the map.
+    static func png(_ item: ExplainJob.Item, loaded: ExplainJob.Loaded) -> [UInt8] {
+        let test = loaded.test
+        let image = (0..<test.sampleSize).map { test.value(item.index, $0) }
+        let rgb = Overlay.png(image: image, channels: test.channels, map: item.map)
+        let size = Overlay.size(height: item.map.height, width: item.map.width)
+        return [UInt8](PNG.encode(width: size.width, height: size.height, rgb: rgb))
+    }
+
+    static func write(_ items: [ExplainJob.Item], pngs: [Data], request r: ExplainJob.Request, model: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: r.out, withIntermediateDirectories: true)
-        let test = loaded.test, channels = test.channels
         var cards: [Int: [String]] = [:]
         var written: [String] = []
-        for item in items {
-            let image = (0..<test.sampleSize).map { test.value(item.index, $0) }
-            let rgb = Overlay.png(image: image, channels: channels, map: item.map)
+        for (item, png) in zip(items, pngs) {
             let size = Overlay.size(height: item.map.height, width: item.map.width)
-            let png = PNG.encode(width: size.width, height: size.height, rgb: rgb)
             let name = String(format: "%05d-%@.png", item.index, r.method.rawValue)
             try AtomicFile.write(r.out + "/" + name, data: png)
             written.append(name)
             cards[item.label, default: []].append(card(item, png: png, file: name, size: size))
         }
-        let html = page(cards: cards, request: r, model: loaded.model.architecture.rawValue)
+        let html = page(cards: cards, request: r, model: model)
         try AtomicFile.write(r.out + "/index.html", data: Data(html.utf8))
         written.append("index.html")
         if r.json {

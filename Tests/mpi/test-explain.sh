@@ -64,7 +64,8 @@ for i in items:
 PY
 pass "explain --method gradcam: 10 PNGs, a gallery and maps.json, identical on 1 and 2 ranks"
 
-# LIME on the mlp, split over 3 ranks, gives the maps of one process (seeded per image).
+# LIME on the mlp, its 4 x 2 chunks of masked images split over 3 ranks, gives the maps of one
+# process (the masks are seeded per image).
 for n in 1 3; do
   run "$n" explain "$mlp" --method lime --indices 0 1 2 3 --samples 200 --json --threads 1 --out "$TMP/lime$n" > "$TMP/lime$n.log" 2>&1 \
     || { cat "$TMP/lime$n.log"; fail "explain lime on $n ranks"; }
