@@ -19,7 +19,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Argument(help: "A checkpoint or a .safetensors weights file.")
     var source: String
 
-    @Option(help: "saliency, cam, gradcam, gradcam++ or lime.")
+    @Option(help: "The method (docs/explain.md).")
     var method: ExplainJob.Method = .gradcam
 
     @Option(parsing: .upToNextOption, help: "Test-set positions of the images to explain.")
