@@ -55,8 +55,12 @@ for k in $kernels; do
     continue
   fi
   echo "test: numerics under OPENBLAS_CORETYPE=$k"
-  OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|TrainingTests'
+  OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|ExplainTests|TrainingTests'
   OPENBLAS_CORETYPE=$k EQ_LOSS_TERMS=none bash Tests/mpi/test-equivalence.sh
+  # The explanation maps against captum and pytorch-grad-cam: gradients through max pooling must
+  # not depend on how the kernel rounds ties.
+  OPENBLAS_CORETYPE=$k .build/release/ddp-train verify-explanations Tests/golden/explain/explain.json | tail -1 | grep -qE "^22 passed, 0 failed$" \
+    || { echo "FAIL: verify-explanations under OPENBLAS_CORETYPE=$k" >&2; exit 1; }
 done
 [ -n "$kernels" ] && echo "test: other kernels took $(( $(date +%s) - start ))s"
 echo "test: all passed"
