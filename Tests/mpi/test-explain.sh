@@ -89,7 +89,7 @@ pass "explain on a .safetensors file"
 
 # final.safetensors carries the model and the inputs' normalisation: explaining it gives the
 # maps of the run's last checkpoint.
-"$BIN" explain "$TMP/cnn/final.safetensors" --per-class 1 --json --out "$TMP/final" > "$TMP/final.log" 2>&1 || { cat "$TMP/final.log"; fail "explain on final.safetensors"; }
+"$BIN" explain "$TMP/cnn/final.safetensors" --per-class 1 --json --threads 1 --out "$TMP/final" > "$TMP/final.log" 2>&1 || { cat "$TMP/final.log"; fail "explain on final.safetensors"; }
 python3 - "$TMP/final/maps.json" "$TMP/gc1/maps.json" <<'PY' || fail "final.safetensors and the last checkpoint explain differently"
 import json, sys
 a, b = (json.load(open(p))["items"] for p in sys.argv[1:])
