@@ -18,6 +18,14 @@ public struct ExplanationMap: Sendable, Equatable {
         self.width = width
         self.values = values
     }
+
+    /// The map minus its minimum, divided by the result's maximum (all zero if it is flat).
+    public var scaledToUnit: ExplanationMap {
+        var out = self
+        let lo = values.min() ?? 0, hi = values.max() ?? 0
+        for i in out.values.indices { out.values[i] = hi > lo ? (values[i] - lo) / (hi - lo) : 0 }
+        return out
+    }
 }
 
 /// Gradient-based explanations of a model's decisions (docs/explain.md): saliency, CAM,
@@ -111,12 +119,7 @@ public final class Explainer {
     /// CAM as shown: `cam_raw - min`, divided by its maximum, resized to the input's size.
     public func cam(_ p: Pass, classes: [Int]) throws -> [ExplanationMap] {
         try camRaw(p, classes: classes).map { raw in
-            var m = raw
-            let lo = m.values.min() ?? 0
-            for i in m.values.indices { m.values[i] -= lo }
-            let hi = m.values.max() ?? 0
-            if hi > 0 { for i in m.values.indices { m.values[i] /= hi } }
-            return BilinearResize.resize(m, height: model.inputShape.height, width: model.inputShape.width)
+            BilinearResize.resize(raw.scaledToUnit, height: model.inputShape.height, width: model.inputShape.width)
         }
     }
 

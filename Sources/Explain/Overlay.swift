@@ -18,20 +18,12 @@ public enum Overlay {
         return (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
 
-    /// The map scaled to [0, 1] by its minimum and maximum (all zero if it is flat).
-    public static func normalized(_ m: ExplanationMap) -> ExplanationMap {
-        var out = m
-        let lo = m.values.min() ?? 0, hi = m.values.max() ?? 0
-        for i in out.values.indices { out.values[i] = hi > lo ? (m.values[i] - lo) / (hi - lo) : 0 }
-        return out
-    }
-
     /// The PNG: input | input with the map. `image` holds C x H x W values in [0, 1].
     public static func png(image: [Float], channels: Int, map: ExplanationMap, alpha: Double = 0.55) -> [UInt8] {
         let (h, w) = (map.height, map.width)
         let scale = max(1, 224 / max(h, w)), gap = 8
         let outH = h * scale, outW = 2 * w * scale + gap
-        let shown = BilinearResize.resize(normalized(map), height: outH, width: w * scale)
+        let shown = BilinearResize.resize(map.scaledToUnit, height: outH, width: w * scale)
         var rgb = [UInt8](repeating: 255, count: outH * outW * 3)
         for y in 0..<outH {
             for x in 0..<(w * scale) {

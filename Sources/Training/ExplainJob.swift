@@ -21,6 +21,15 @@ public enum ExplainJob {
         case predicted, truth
         case fixed(Int)
 
+        /// The class: the label, the given one, or the prediction (asked for only then).
+        func resolve(label: Int, predicted: () -> Int) -> Int {
+            switch self {
+            case .predicted: return predicted()
+            case .truth: return label
+            case .fixed(let c): return c
+            }
+        }
+
         public init?(_ text: String) {
             switch text {
             case "predicted": self = .predicted
@@ -188,19 +197,13 @@ public enum ExplainJob {
     ///   over the ranks (`limeSamples`).
     static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer, limeProbabilities: [Double] = []) throws -> Item {
         let model = loaded.model, label = Int(loaded.test.labels[index])
-        let image = normalized(index, loaded)
         let input = input([index], loaded)
         let logits = model.forward(input, training: false).logits.array
         let m = logits.max() ?? 0
         let e = logits.map { exp(Double($0 - m)) }, sum = e.reduce(0, +)
         let probabilities = e.map { $0 / sum }
         let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? 0
-        let target: Int
-        switch r.target {
-        case .predicted: target = predicted
-        case .truth: target = label
-        case .fixed(let c): target = c
-        }
+        let target = r.target.resolve(label: label) { predicted }
         let map: ExplanationMap
         switch r.method {
         case .lime:
@@ -252,12 +255,9 @@ public enum ExplainJob {
         return y
     }
 
-    /// The class the map of test image `index` explains.
+    /// The class the map of test image `index` explains (a forward pass when it is the prediction).
     static func explainTarget(_ index: Int, request r: Request, loaded: Loaded) throws -> Int {
-        switch r.target {
-        case .truth: return Int(loaded.test.labels[index])
-        case .fixed(let c): return c
-        case .predicted:
+        r.target.resolve(label: Int(loaded.test.labels[index])) {
             let logits = loaded.model.forward(input([index], loaded), training: false).logits.array
             return logits.indices.max { logits[$0] < logits[$1] } ?? 0
         }
