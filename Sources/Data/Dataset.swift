@@ -14,6 +14,8 @@ public final class Dataset {
     /// The test set, as given (every rank holds it; evaluation is sharded).
     public let test: Split
     public let classes: Int
+    /// The classes' names when the data directory says them (`ClassNames`).
+    public let classNames: [String]?
     public let layout: DatasetLayout
     public let sharded: Bool
     /// Global class sizes of the training set before and after sub-sampling.
@@ -25,11 +27,12 @@ public final class Dataset {
     /// Training samples over all ranks.
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
-    init(train: Split, test: Split, classes: Int, layout: DatasetLayout, sharded: Bool,
+    init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
          originalCounts: [Int], counts: [Int], mean: [Float], std: [Float]) {
         self.train = train
         self.test = test
         self.classes = classes
+        self.classNames = classNames
         self.layout = layout
         self.sharded = sharded
         self.originalCounts = originalCounts
@@ -52,23 +55,23 @@ public final class Dataset {
 
         let (loadedShards, loadedTest) = try comm.agree { () throws -> ([(Int, Split, String)], Split) in
             switch layout {
-            case .idx(let ti, let tl, let si, let sl):
+            case .idx(let ti, let tl, _, _):
                 defaultClasses = 10
-                return ([(0, try IDXReader.split(images: ti, labels: tl), tl)], try IDXReader.split(images: si, labels: sl))
-            case .cifar10(let batches, let test):
+                return ([(0, try IDXReader.split(images: ti, labels: tl), tl)], try readTest(layout))
+            case .cifar10(let batches, _):
                 defaultClasses = 10
                 var train = try CIFARReader.split(batches[0], labelBytes: 1)
                 for b in batches.dropFirst() { try train.append(CIFARReader.split(b, labelBytes: 1)) }
-                return ([(0, train, batches.joined(separator: ", "))], try CIFARReader.split(test, labelBytes: 1))
-            case .cifar100(let train, let test):
+                return ([(0, train, batches.joined(separator: ", "))], try readTest(layout))
+            case .cifar100(let train, _):
                 defaultClasses = 100
-                return ([(0, try CIFARReader.split(train, labelBytes: 2), train)], try CIFARReader.split(test, labelBytes: 2))
-            case .npy(let shards, let testImages, let testLabels, let isSharded):
+                return ([(0, try CIFARReader.split(train, labelBytes: 2), train)], try readTest(layout))
+            case .npy(let shards, _, _, let isSharded):
                 sharded = isSharded
                 shardFiles = shards
                 let mine = isSharded ? shards.indices.filter { $0 % comm.size == comm.rank } : Array(shards.indices)
                 let loaded = try mine.map { ($0, try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels), shards[$0].labels) }
-                return (loaded, try NPYReader.split(images: testImages, labels: testLabels))
+                return (loaded, try readTest(layout))
             }
         }
         myShards = loadedShards
@@ -76,13 +79,7 @@ public final class Dataset {
         // Shapes and sizes before anything is built on them: a test set to evaluate on, training
         // images of the test images' shape, at least one pixel.
         try comm.agree {
-            guard testSplit.count > 0 else {
-                throw DataError.format(path: Self.testImageFile(layout), field: "test images", expected: "at least one", found: "none")
-            }
-            guard testSplit.channels >= 1, testSplit.height >= 1, testSplit.width >= 1 else {
-                throw DataError.format(path: Self.testImageFile(layout), field: "image shape", expected: "at least 1 x 1 x 1",
-                                       found: "\(testSplit.channels) x \(testSplit.height) x \(testSplit.width)")
-            }
+            try checkTest(testSplit, layout: layout)
             for (index, split, _) in myShards
             where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height, testSplit.width) {
                 throw DataError.mismatch("""
@@ -106,9 +103,10 @@ public final class Dataset {
             throw CollectiveFailure(rank: 0, message: "\(config.directory): \(source) gives \(classes) classes; expected 2...\(Self.maxClasses)")
         }
         let k = classes
-        try comm.agree {
+        let names = try comm.agree {
             for (_, split, file) in myShards { try split.validateLabels(classes: k, file: file) }
             try testSplit.validateLabels(classes: k, file: Self.testLabelFile(layout))
+            return try ClassNames.find(in: config.directory, layout: layout, classes: k)
         }
 
         // Per-shard class counts, summed over ranks (each rank fills its own shards' rows).
@@ -143,8 +141,52 @@ public final class Dataset {
                                       height: testSplit.height, width: testSplit.width)
 
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
-        return Dataset(train: train, test: testSplit, classes: k, layout: layout, sharded: sharded,
+        return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std)
+    }
+
+    /// The test set of `config.directory` alone, with the classes, normalisation and training
+    /// counts a model was trained with (collective): what `eval` and `explain` need of a model
+    /// that carries its `DataStatistics`. The training files are not read.
+    public static func load(_ config: DataConfig, known: DataStatistics, comm: Communicator) throws -> Dataset {
+        let layout = try comm.agree { try DatasetLayout.detectTest(in: config.directory) }
+        let test = try comm.agree { () throws -> Split in
+            let test = try readTest(layout)
+            try checkTest(test, layout: layout)
+            if let problem = known.problem(describing: test) {
+                throw DataError.mismatch("\(config.directory): the model's data statistics do not fit its test images: \(problem)")
+            }
+            try test.validateLabels(classes: known.classes, file: Self.testLabelFile(layout))
+            return test
+        }
+        let empty = Split(pixels: .bytes([]), labels: [], channels: test.channels, height: test.height, width: test.width)
+        return Dataset(train: empty, test: test, classes: known.classes, classNames: known.classNames, layout: layout, sharded: false,
+                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std)
+    }
+
+    static func readTest(_ layout: DatasetLayout) throws -> Split {
+        switch layout {
+        case .idx(_, _, let images, let labels): return try IDXReader.split(images: images, labels: labels)
+        case .cifar10(_, let test): return try CIFARReader.split(test, labelBytes: 1)
+        case .cifar100(_, let test): return try CIFARReader.split(test, labelBytes: 2)
+        case .npy(_, let images, let labels, _): return try NPYReader.split(images: images, labels: labels)
+        }
+    }
+
+    /// A test set to evaluate on: at least one image of at least one pixel.
+    static func checkTest(_ test: Split, layout: DatasetLayout) throws {
+        guard test.count > 0 else {
+            throw DataError.format(path: testImageFile(layout), field: "test images", expected: "at least one", found: "none")
+        }
+        guard test.channels >= 1, test.height >= 1, test.width >= 1 else {
+            throw DataError.format(path: testImageFile(layout), field: "image shape", expected: "at least 1 x 1 x 1",
+                                   found: "\(test.channels) x \(test.height) x \(test.width)")
+        }
+    }
+
+    /// The statistics a model trained on this data carries, with the class sizes it trained with.
+    public func statistics(trainCounts: [Int]? = nil) -> DataStatistics {
+        DataStatistics(inputShape: [test.channels, test.height, test.width], classes: classes, classNames: classNames, mean: mean, std: std, trainCounts: trainCounts ?? counts)
     }
 
     /// Largest class count: per-class arrays and the classes² confusion matrix must fit.

@@ -99,4 +99,27 @@ public enum DatasetLayout: Equatable, Sendable {
         }
         throw DataError.unrecognised(directory: directory)
     }
+
+    /// The layout of a directory for its test set alone (evaluating a model that carries its
+    /// `DataStatistics`): a whole data set, or only its test files (training paths left empty).
+    public static func detectTest(in directory: String) throws -> DatasetLayout {
+        do {
+            return try detect(in: directory)
+        } catch DataError.unrecognised {
+            let files = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+            func either(_ base: String) -> String? {
+                files.contains(base) ? path(base) : files.contains(base + ".gz") ? path(base + ".gz") : nil
+            }
+            if let images = either("t10k-images-idx3-ubyte"), let labels = either("t10k-labels-idx1-ubyte") {
+                return .idx(trainImages: "", trainLabels: "", testImages: images, testLabels: labels)
+            }
+            if files.contains("test_batch.bin") { return .cifar10(train: [], test: path("test_batch.bin")) }
+            if files.contains("test.bin") { return .cifar100(train: "", test: path("test.bin")) }
+            if files.contains("test_images.npy"), files.contains("test_labels.npy") {
+                return .npy(trainShards: [], testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: false)
+            }
+            throw DataError.unrecognised(directory: directory)
+        }
+    }
 }

@@ -21,6 +21,8 @@ public struct CheckpointInspection: Codable, Sendable {
     /// File size over raw float32 tensor size.
     public var compressionRatio: Double
     public var config: TrainConfig
+    /// What using the model needs without the training set (nil for older checkpoints).
+    public var card: ModelCard?
     public var tensors: [TensorInfo]
 
     enum CodingKeys: String, CodingKey {
@@ -33,7 +35,7 @@ public struct CheckpointInspection: Codable, Sendable {
         case fileBytes = "file_bytes"
         case tensorBytes = "tensor_bytes"
         case compressionRatio = "compression_ratio"
-        case config, tensors
+        case config, card, tensors
     }
 
     /// Reads and checks `path` (throws for an invalid file).
@@ -50,6 +52,7 @@ public struct CheckpointInspection: Codable, Sendable {
         tensorBytes = c.entries.reduce(0) { $0 + $1.bytes }
         compressionRatio = Double(fileBytes) / Double(max(tensorBytes, 1))
         config = state.config
+        card = state.card
         tensors = c.entries.map { e in
             let v = c.values(of: e.name) ?? []
             return TensorInfo(name: e.name, shape: e.shape, norm: v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
@@ -65,8 +68,14 @@ public struct CheckpointInspection: Codable, Sendable {
                 + "; global step \(globalStep); \(worldSize) rank\(worldSize == 1 ? "" : "s")",
             String(format: "  %d bytes on disk for %d bytes of float32 tensors: ratio %.3f", fileBytes, tensorBytes, compressionRatio),
             "  model \(config.model.rawValue), loss \(config.loss.rawValue), optimizer \(config.optimizer.rawValue), \(config.epochs) epochs, batch \(config.batchSize)",
-            "  tensors:",
         ]
+        if let card {
+            let d = card.data
+            lines.append("  input \(card.data.inputShape.map(String.init).joined(separator: " x ")), \(d.classes) classes"
+                         + (d.classNames.map { " (" + $0.joined(separator: ", ") + ")" } ?? "")
+                         + "; normalisation mean \(d.mean), std \(d.std)")
+        }
+        lines.append("  tensors:")
         let width = tensors.map(\.name.count).max() ?? 10
         for t in tensors {
             lines.append("    " + t.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "

@@ -83,8 +83,8 @@ public enum ExplainJob {
     struct Loaded {
         var model: Model
         var test: Split
-        var mean: [Float]
-        var std: [Float]
+        /// Classes and their names, the normalisation.
+        var statistics: DataStatistics
     }
 
     /// Explains the selected images and writes the files (collective); returns the items.
@@ -107,7 +107,7 @@ public enum ExplainJob {
         r.method = model.lastFeatureMap == nil ? .saliency : .gradcam
         r.selection = .indices(indices)
         r.json = true
-        return try run(r, loaded: Loaded(model: model, test: dataset.test, mean: dataset.mean, std: dataset.std), comm: comm)
+        return try run(r, loaded: Loaded(model: model, test: dataset.test, statistics: dataset.statistics()), comm: comm)
     }
 
     static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> [Item] {
@@ -158,7 +158,8 @@ public enum ExplainJob {
         let images = indices.indices.map { i in Data(gathered[offsets[i]..<(offsets[i] + Int(results[i * width + 3]))]) }
         try comm.agree {
             guard comm.rank == 0 else { return }
-            _ = try ExplainOutput.write(items, pngs: images, request: r, model: loaded.model.architecture.rawValue)
+            _ = try ExplainOutput.write(items, pngs: images, request: r, model: loaded.model.architecture.rawValue,
+                                       classes: loaded.statistics)
         }
         return items
     }
@@ -266,7 +267,7 @@ public enum ExplainJob {
     /// Test image `index` normalised as in training, C x H x W.
     static func normalized(_ index: Int, _ l: Loaded) -> [Float] {
         let t = l.test, hw = t.height * t.width
-        return (0..<t.sampleSize).map { j in (t.value(index, j) - l.mean[j / hw]) / l.std[j / hw] }
+        return (0..<t.sampleSize).map { j in (t.value(index, j) - l.statistics.mean[j / hw]) / l.statistics.std[j / hw] }
     }
 
     /// Test images `indices`, normalised, in the model's input layout.
@@ -312,25 +313,28 @@ public enum ExplainJob {
 
     // MARK: - Loading
 
+    /// A checkpoint: its model and weights (batch-norm statistics averaged over its ranks); the
+    /// test set alone when the checkpoint carries its card, else the data as in training.
     static func load(_ r: Request, comm: Communicator, log: Log) throws -> Loaded {
         if r.source.hasSuffix(".safetensors") { return try loadWeights(r, comm: comm) }
         let info = try comm.agree { try CheckpointInspection(path: r.source) }
         var config = info.config
         if let data = r.data { config.data = data }
         config.runDir = NSTemporaryDirectory() + "ddp-train-explain-\(getpid())"
-        let trainer = try Trainer(config: config, comm: comm, log: log)
+        let trainer = try Trainer(config: config, comm: comm, log: log, known: info.card?.data)
         _ = try trainer.resume(r.source)
         try trainer.averageBatchNormBuffers()
-        return Loaded(model: trainer.model, test: trainer.dataset.test, mean: trainer.dataset.mean, std: trainer.dataset.std)
+        return Loaded(model: trainer.model, test: trainer.dataset.test, statistics: trainer.dataset.statistics())
     }
 
-    /// A safetensors file: the model from `--model` or the file's metadata, the data's test set,
-    /// the normalisation from the metadata (`mean`, `std`) or, without it, from the data.
+    /// A safetensors file: the model from `--model` or the file's metadata, the data's test set.
+    /// Its card (metadata) gives the classes, their names and the normalisation; without one
+    /// (another program's file) they come from the data as in training.
     static func loadWeights(_ r: Request, comm: Communicator) throws -> Loaded {
         let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(r.source) }
-        let named = metadata["model"].flatMap(Architecture.init(rawValue:))
+        let card = try comm.agree { try ModelCard.from(metadata: metadata, path: r.source, architecture: r.model) }
         let architecture = try comm.agree {
-            guard let a = r.model ?? named else {
+            guard let a = r.model ?? card?.model ?? metadata["model"].flatMap(Architecture.init(rawValue:)) else {
                 throw ExplainError("\(r.source): the file does not say which model it holds (no \"model\" in its metadata): give --model")
             }
             return a
@@ -338,22 +342,16 @@ public enum ExplainJob {
         var config = TrainConfig()
         config.model = architecture
         if let data = r.data { config.data = data }
-        let dataset = try Dataset.load(config.dataConfig, seed: 0, comm: comm)
+        let dataset = try card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
+            ?? Dataset.load(config.dataConfig, seed: 0, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
-        // A cosine head (`head.W`, D x K*S) or the architecture's linear layer.
-        var head = Head.linear
-        if let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
+        // A cosine head (`head.W`, D x K*S; the card says S) or the architecture's linear layer.
+        var head = card?.parsedHead ?? .linear
+        if card == nil, let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
             head = .cosine(subCenters: w.shape[1] / dataset.classes)
         }
         let model = Model.make(architecture, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
         try comm.agree { try ModelWeights.load(r.source, tensors: tensors, into: model) }
-        func floats(_ key: String) -> [Float]? {
-            metadata[key].map { $0.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
-        }
-        var mean = dataset.mean, std = dataset.std
-        if let m = floats("mean"), let s = floats("std"), m.count == shape.channels, s.count == shape.channels, s.allSatisfy({ $0 > 0 }) {
-            (mean, std) = (m, s)
-        }
-        return Loaded(model: model, test: dataset.test, mean: mean, std: std)
+        return Loaded(model: model, test: dataset.test, statistics: dataset.statistics())
     }
 }

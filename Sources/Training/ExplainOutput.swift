@@ -1,4 +1,5 @@
 import Checkpoint
+import Data
 import Explain
 import Foundation
 
@@ -16,7 +17,8 @@ enum ExplainOutput {
         return [UInt8](PNG.encode(width: size.width, height: size.height, rgb: rgb))
     }
 
-    static func write(_ items: [ExplainJob.Item], pngs: [Data], request r: ExplainJob.Request, model: String) throws -> [String] {
+    static func write(_ items: [ExplainJob.Item], pngs: [Data], request r: ExplainJob.Request, model: String,
+                      classes: DataStatistics) throws -> [String] {
         try FileManager.default.createDirectory(atPath: r.out, withIntermediateDirectories: true)
         var cards: [Int: [String]] = [:]
         var written: [String] = []
@@ -25,9 +27,9 @@ enum ExplainOutput {
             let name = String(format: "%05d-%@.png", item.index, r.method.rawValue)
             try AtomicFile.write(r.out + "/" + name, data: png)
             written.append(name)
-            cards[item.label, default: []].append(card(item, png: png, file: name, size: size))
+            cards[item.label, default: []].append(card(item, png: png, file: name, size: size, classes: classes))
         }
-        let html = page(cards: cards, request: r, model: model)
+        let html = page(cards: cards, request: r, model: model, classes: classes)
         try AtomicFile.write(r.out + "/index.html", data: Data(html.utf8))
         written.append("index.html")
         if r.json {
@@ -35,36 +37,38 @@ enum ExplainOutput {
                 ["index": item.index, "label": item.label, "predicted": item.predicted, "target": item.target, "file": file,
                  "probabilities": item.probabilities, "height": item.map.height, "width": item.map.width, "map": item.map.values]
             }
-            let object: [String: Any] = ["source": r.source, "method": r.method.rawValue, "items": maps]
+            var object: [String: Any] = ["source": r.source, "method": r.method.rawValue, "items": maps]
+            if let names = classes.classNames { object["class_names"] = names }
             try AtomicFile.write(r.out + "/maps.json", data: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
             written.append("maps.json")
         }
         return written
     }
 
-    static func card(_ item: ExplainJob.Item, png: Data, file: String, size: (height: Int, width: Int)) -> String {
+    static func card(_ item: ExplainJob.Item, png: Data, file: String, size: (height: Int, width: Int),
+                     classes: DataStatistics) -> String {
         let right = item.predicted == item.label
-        let p = { (k: Int) in String(format: "%.1f%%", 100 * item.probabilities[k]) }
-        var lines = ["<b>#\(item.index)</b>", "true \(item.label) (\(p(item.label)))",
-                     "<span class=\"\(right ? "right" : "wrong")\">predicted \(item.predicted) (\(p(item.predicted)))</span>"]
-        if item.target != item.predicted { lines.append("map of class \(item.target) (\(p(item.target)))") }
+        let p = { (k: Int) in Report.escape(classes.label(k)) + String(format: " (%.1f%%)", 100 * item.probabilities[k]) }
+        var lines = ["<b>#\(item.index)</b>", "true \(p(item.label))",
+                     "<span class=\"\(right ? "right" : "wrong")\">predicted \(p(item.predicted))</span>"]
+        if item.target != item.predicted { lines.append("map of class \(p(item.target))") }
         return """
             <figure><img src="data:image/png;base64,\(png.base64EncodedString())" width="\(size.width)" height="\(size.height)" alt="\(file)" title="\(file)">
             <figcaption>\(lines.joined(separator: " &middot; "))</figcaption></figure>
             """
     }
 
-    static func page(cards: [Int: [String]], request r: ExplainJob.Request, model: String) -> String {
+    static func page(cards: [Int: [String]], request r: ExplainJob.Request, model: String, classes: DataStatistics) -> String {
         let title = "ddp-train explain: \(r.method.rawValue) of \(model)"
         var body = "<h1>\(Report.escape(title))</h1>\n<p class=\"note\">\(Report.escape(r.source)). Each image: the input, then the map of the explained class over it (viridis: dark = low, yellow = high; scaled per image).</p>\n"
         for label in cards.keys.sorted() {
-            body += "<h2>true class \(label)</h2>\n<div class=\"row\">\n\(cards[label]!.joined(separator: "\n"))\n</div>\n"
+            body += "<h2>true class \(Report.escape(classes.label(label)))</h2>\n<div class=\"row\">\n\(cards[label]!.joined(separator: "\n"))\n</div>\n"
         }
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>\(Report.escape(title))</title>
             <style>
-            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1280px; color: #222; }
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
             h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; } p.note { color: #555; }
             .row { display: flex; flex-wrap: wrap; gap: 18px; }
             figure { margin: 0; } figcaption { font-size: 13px; margin-top: 4px; max-width: 460px; }

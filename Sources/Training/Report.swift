@@ -21,7 +21,7 @@ public enum Report {
 
     /// The images of `directory/maps.json` (written at the end of a run), none if it is absent
     /// or unreadable (the report is still written).
-    static func explanations(in directory: String) -> (method: String, images: [Explained])? {
+    static func explanations(in directory: String) -> Explanations? {
         guard let data = FileManager.default.contents(atPath: directory + "/maps.json"),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let method = object["method"] as? String, let items = object["items"] as? [[String: Any]] else { return nil }
@@ -32,17 +32,30 @@ public enum Report {
                   let png = FileManager.default.contents(atPath: directory + "/" + file) else { return nil }
             return Explained(index: index, label: label, predicted: predicted, probabilities: p, png: png)
         }
-        return images.isEmpty ? nil : (method, images)
+        let names = (object["class_names"] as? [String]).map { $0.map(escape) }
+        return images.isEmpty ? nil : Explanations(method: method, classNames: names, images: images)
+    }
+
+    struct Explanations {
+        var method: String
+        var classNames: [String]?
+        var images: [Explained]
+
+        /// "7 Sneaker (93.1%)", or "7 (93.1%)" without names.
+        func label(_ c: Int, _ image: Explained) -> String {
+            let name = classNames.flatMap { $0.indices.contains(c) ? " " + $0[c] : nil } ?? ""
+            return "\(c)\(name) (\(pct(image.probabilities[c])))"
+        }
     }
 
     /// The section beside the confusion matrix: why the worst classes' images were misclassified.
-    static func explanationSection(_ e: (method: String, images: [Explained])) -> String {
+    static func explanationSection(_ e: Explanations) -> String {
         let name = e.method == "gradcam" ? "Grad-CAM" : e.method
         var s = "<h2>Misclassified test images of the worst classes (\(escape(name)) of the predicted class)</h2>\n"
         s += "<p class=\"note\">Each: the image, then the map over it (viridis: yellow = what drove the predicted class). <code>ddp-train explain</code> shows more (docs/explain.md).</p>\n<div class=\"gallery\">\n"
         for i in e.images {
             s += "<figure><img src=\"data:image/png;base64,\(i.png.base64EncodedString())\" width=\"336\" alt=\"test image \(i.index)\">"
-            s += "<figcaption><b>#\(i.index)</b> true \(i.label) (\(pct(i.probabilities[i.label]))) &middot; <span class=\"wrong\">predicted \(i.predicted) (\(pct(i.probabilities[i.predicted])))</span></figcaption></figure>\n"
+            s += "<figcaption><b>#\(i.index)</b> true \(e.label(i.label, i)) &middot; <span class=\"wrong\">predicted \(e.label(i.predicted, i))</span></figcaption></figure>\n"
         }
         return s + "</div>\n"
     }
@@ -75,7 +88,7 @@ public enum Report {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    static func html(metrics: [EpochMetrics], config: TrainConfig, explanations: (method: String, images: [Explained])? = nil) -> String {
+    static func html(metrics: [EpochMetrics], config: TrainConfig, explanations: Explanations? = nil) -> String {
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""

@@ -28,6 +28,7 @@ extension Trainer {
         try comm.agree {
             guard comm.rank == 0 else { return }
             state.optimizerSteps = optimizer.stepCount
+            state.card = card
             let manifest = try RunDirectory.json(state)
             let params = model.parameters
             try all.withUnsafeBufferPointer { buffers in

@@ -80,10 +80,21 @@ extension Trainer {
 }
 
 extension Trainer {
+    /// What using this model needs without the training set: it trained with the epoch's
+    /// class counts (the long-tail profile's before the first epoch).
+    public var card: ModelCard {
+        ModelCard(model: model, data: dataset.statistics(trainCounts: classCounts.isEmpty ? nil : classCounts))
+    }
+
     /// Evaluates the weights as they stand (after `resume`), with batch-norm statistics
-    /// averaged over ranks and classes grouped by the training counts.
+    /// averaged over ranks and classes grouped by the training counts (the checkpoint's card's;
+    /// older checkpoints: the epoch's, from the training set).
     public func evaluateCheckpoint() throws -> Evaluation {
-        try beginEpoch(min(state.epoch, config.epochs - 1))
+        if let counts = state.card?.data.trainCounts {
+            classCounts = counts
+        } else {
+            try beginEpoch(min(state.epoch, config.epochs - 1))
+        }
         try averageBatchNormBuffers()
         return try evaluate()
     }

@@ -138,7 +138,7 @@ extension Trainer {
             guard comm.rank == 0 else { return }
             try run.writeMetrics(state.metrics)
             try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
-                                  metadata: WeightsExport.metadata(of: model, mean: dataset.mean, std: dataset.std))
+                                  metadata: card.metadata)
             try Report.write(metrics: state.metrics, config: config, to: run.reportFile)
         }
         return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)

@@ -60,15 +60,17 @@ public final class Trainer {
     var lastCheckpoint: (path: String, bytes: Int, seconds: Double)?
 
     /// Loads the data (collective; errors on any rank end every rank cleanly), builds the
-    /// model and gives every rank rank 0's initial parameters.
-    public init(config: TrainConfig, comm: Communicator, log: Log) throws {
+    /// model and gives every rank rank 0's initial parameters. With `known` (a checkpoint's
+    /// card, to evaluate or explain it) only the test set is read.
+    public init(config: TrainConfig, comm: Communicator, log: Log, known: DataStatistics? = nil) throws {
         var config = config
         config.resolve()
         self.comm = comm
         self.log = log
         let seed = UInt64(config.seed)
 
-        dataset = try Dataset.load(config.dataConfig, seed: seed, comm: comm)
+        dataset = try known.map { try Dataset.load(config.dataConfig, known: $0, comm: comm) }
+            ?? Dataset.load(config.dataConfig, seed: seed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         guard min(shape.height, shape.width) >= config.model.minimumSide else {
             throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")

@@ -26,6 +26,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var totalSkipped = 0
     /// Lines of metrics.jsonl written so far.
     public var metrics: [EpochMetrics] = []
+    /// What using the model needs without the training set (absent in older checkpoints).
+    public var card: ModelCard?
 
     public init(config: TrainConfig) {
         self.config = config
@@ -44,7 +46,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case epochSkipped = "epoch_skipped"
         case consecutiveSkips = "consecutive_skips"
         case totalSkipped = "total_skipped"
-        case metrics
+        case metrics, card
     }
 }
 
@@ -69,6 +71,7 @@ extension TrainingState {
         check(state.worldSize >= 1 && state.worldSize <= 1 << 20, "world size \(state.worldSize), expected 1...\(1 << 20)")
         check(state.epochLossSteps >= 0 && state.epochSkipped >= 0 && state.consecutiveSkips >= 0 && state.totalSkipped >= 0,
               "negative step counters")
+        if let problem = state.card?.problem { problems.append("card: \(problem)") }
         guard problems.isEmpty else {
             throw CheckpointError.invalid(path: path, reason: "manifest: " + problems.joined(separator: "; "))
         }

@@ -22,16 +22,4 @@ public enum WeightsExport {
         tensors(parameters: model.parameters.entries, parameterValues: UnsafeBufferPointer(model.parameters.valueBuffer),
                 buffers: model.buffers.entries, bufferValues: UnsafeBufferPointer(model.buffers.valueBuffer))
     }
-
-    /// The metadata of `final.safetensors`: what a user of the weights needs without the
-    /// training set (model, head, input shape, classes, the normalisation of the inputs).
-    public static func metadata(of model: Model, mean: [Float], std: [Float]) -> [String: String] {
-        let s = model.inputShape
-        var head = "linear"
-        if case .cosine(let subCenters) = model.head { head = "cosine:\(subCenters)" }
-        func list(_ v: [Float]) -> String { v.map { "\($0)" }.joined(separator: ",") }
-        return ["format": "pt", "producer": "ddp-train", "model": model.architecture.rawValue, "head": head,
-                "input_shape": "\(s.channels),\(s.height),\(s.width)", "classes": "\(model.classes)",
-                "mean": list(mean), "std": list(std)]
-    }
 }

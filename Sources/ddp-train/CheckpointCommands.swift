@@ -45,9 +45,10 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let tensors = try CheckpointInspection.weights(path: checkpoint)
-        let model = try CheckpointInspection(path: checkpoint).config.model
-        try SafeTensors.write(tensors, to: output, metadata: ["format": "pt", "producer": "ddp-train", "source": checkpoint,
-                                                              "model": model.rawValue])
+        let info = try CheckpointInspection(path: checkpoint)
+        var metadata = info.card?.metadata ?? ["format": "pt", "producer": "ddp-train", "model": info.config.model.rawValue]
+        metadata["source"] = checkpoint
+        try SafeTensors.write(tensors, to: output, metadata: metadata)
         print("wrote \(tensors.count) tensors to \(output)")
     }
 }

@@ -30,7 +30,7 @@ struct EvalCommand: ParsableCommand, JobCommand {
         if let data { config.data = data }
         config.runDir = NSTemporaryDirectory() + "ddp-train-eval-\(getpid())"
         let log = Log(rank: comm.rank, worldSize: comm.size)
-        let trainer = try Trainer(config: config, comm: comm, log: log)
+        let trainer = try Trainer(config: config, comm: comm, log: log, known: info.card?.data)
         _ = try trainer.resume(checkpoint)
         let e = try trainer.evaluateCheckpoint()
         if comm.rank == 0 {
@@ -47,7 +47,8 @@ struct EvalCommand: ParsableCommand, JobCommand {
             } else {
                 print(String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                              checkpoint, 100 * e.accuracy, 100 * e.balanced, 100 * e.many, 100 * e.medium, 100 * e.few))
-                print("per class: " + e.perClass.enumerated().map { String(format: "%d: %.1f%%", $0.offset, 100 * $0.element) }.joined(separator: ", "))
+                let classes = trainer.dataset.statistics()
+                print("per class: " + e.perClass.enumerated().map { classes.label($0.offset) + String(format: ": %.1f%%", 100 * $0.element) }.joined(separator: ", "))
                 if let r = e.retrieval {
                     print(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
                                  100 * r.precisionAt1, 100 * r.rPrecision, 100 * r.mapAtR))

@@ -1,4 +1,5 @@
 import Checkpoint
+import Data
 import Foundation
 import Testing
 @testable import Training
@@ -17,6 +18,8 @@ import Testing
         ("--imbalance-ratio", { $0.config.imbalanceRatio = 0 }),
         ("--lr", { $0.config.lr = -1 }),
         ("optimizer steps", { $0.optimizerSteps = 5; $0.globalStep = 2 }),
+        ("card", { $0.card?.data.std = [-1] }),
+        ("card", { $0.card?.data.classNames = ["one name"] }),
     ]
 
     @Test func unsoundManifestsAreRefused() throws {
@@ -34,6 +37,8 @@ import Testing
         }
         var sound = TrainingState(config: TrainConfig())
         sound.config.resolve()
+        sound.card = ModelCard(model: .mlp, head: "linear", data: DataStatistics(
+            inputShape: [1, 28, 28], classes: 10, classNames: nil, mean: [0.3], std: [0.35], trainCounts: Array(repeating: 9, count: 10)))
         let soundPath = try write(sound, "sound.ckpt")
         #expect(try TrainingState.decode(manifest: CheckpointFile.read(path: soundPath).manifest, path: soundPath) == sound)
         for (i, (field, damage)) in Self.cases.enumerated() {

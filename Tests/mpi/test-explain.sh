@@ -97,6 +97,32 @@ assert a == b, "maps differ"
 PY
 pass "explain on final.safetensors (model and normalisation from its metadata) = on the last checkpoint"
 
+# Checkpoints and final.safetensors carry the model's card (input shape, classes and their
+# names, normalisation, training counts): eval and explain need only the test files.
+mkdir "$TMP/testonly"
+cp /usr/share/datasets/fashion-mnist/t10k-* "$TMP/testonly/"
+"$BIN" inspect "$cnn" | grep -q "input 1 x 28 x 28, 10 classes (T-shirt/top, Trouser, .*, Ankle boot); normalisation mean" || fail "inspect shows no card"
+run 2 eval "$cnn" --json --threads 1 > "$TMP/eval-full.json" 2> /dev/null || fail "eval with the training set"
+run 2 eval "$cnn" --json --threads 1 --data "$TMP/testonly" > "$TMP/eval-test.json" 2> /dev/null || fail "eval with the test files only"
+run 1 explain "$TMP/cnn/final.safetensors" --per-class 1 --json --threads 1 --data "$TMP/testonly" --out "$TMP/testonly-maps" > "$TMP/testonly.log" 2>&1 \
+  || { cat "$TMP/testonly.log"; fail "explain with the test files only"; }
+python3 - "$TMP/eval-full.json" "$TMP/eval-test.json" "$TMP/cnn/metrics.jsonl" "$TMP/testonly-maps/maps.json" "$TMP/final/maps.json" "$TMP/cnn/final.safetensors" <<'PY' || fail "the card"
+import json, struct, sys
+full, test = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:3])
+done = [json.loads(l) for l in open(sys.argv[3])][-1]
+for key in ("test_acc", "many", "medium", "few", "per_class_acc"):
+    assert full[key] == test[key] == done[key], (key, full[key], test[key], done[key])
+a, b = json.load(open(sys.argv[4])), json.load(open(sys.argv[5]))
+assert a["items"] == b["items"], "maps differ without the training set"
+assert a["class_names"][7] == "Sneaker", a.get("class_names")
+raw = open(sys.argv[6], "rb").read()
+meta = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])["__metadata__"]
+assert meta["input_shape"] == "1,28,28" and meta["classes"] == "10" and json.loads(meta["class_names"])[9] == "Ankle boot", meta
+assert [int(x) for x in meta["train_counts"].split(",")] == done["class_counts"], (meta["train_counts"], done["class_counts"])
+PY
+grep -q "true class 7 Sneaker" "$TMP/testonly-maps/index.html" || fail "the gallery does not name the classes"
+pass "checkpoints and final.safetensors carry their card: eval and explain with the test files alone give the run's figures and maps, with class names"
+
 # The report of a run shows its worst classes' misclassified images (the cnn run above);
 # --no-report-explanations leaves them out.
 grep -q "Misclassified test images of the worst classes (Grad-CAM" "$TMP/cnn/report.html" || fail "report.html has no explanation section"
