@@ -68,7 +68,7 @@ enum ExplainOutput {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>\(Report.escape(title))</title>
             <style>
-            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1400px; color: #222; }
+            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1480px; color: #222; }
             h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; } p.note { color: #555; }
             .row { display: flex; flex-wrap: wrap; gap: 18px; }
             figure { margin: 0; } figcaption { font-size: 13px; margin-top: 4px; max-width: 460px; }

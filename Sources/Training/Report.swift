@@ -6,10 +6,12 @@ import Foundation
 /// counts, and the confusion matrix. `ddp-train report RUNDIR` regenerates it.
 public enum Report {
     /// Writes the report of `metrics` to `path`.
-    /// The run's explanations (`explanations/maps.json` beside `path`) are shown when present.
-    public static func write(metrics: [EpochMetrics], config: TrainConfig, to path: String) throws {
+    /// The run's explanations (`explanations/maps.json` beside `path`) are shown when present;
+    /// classes are named when `classNames` are known.
+    public static func write(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]?, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent + "/explanations"
-        try AtomicFile.write(path, data: Data(html(metrics: metrics, config: config, explanations: explanations(in: directory)).utf8))
+        let page = html(metrics: metrics, config: config, classNames: classNames, explanations: explanations(in: directory))
+        try AtomicFile.write(path, data: Data(page.utf8))
     }
 
     /// One explained image of the report: its PNG and what it shows.
@@ -80,7 +82,10 @@ public enum Report {
         if let data = FileManager.default.contents(atPath: run.configFile) {
             config = (try? JSONDecoder().decode(TrainConfig.self, from: data)) ?? config
         }
-        try write(metrics: lines, config: config, to: run.reportFile)
+        // The class names of the run's card, when its final weights carry one.
+        let names = (try? SafeTensors.readWithMetadata(run.finalWeights))
+            .flatMap { try? ModelCard.from(metadata: $0.metadata, path: run.finalWeights) }?.data.classNames
+        try write(metrics: lines, config: config, classNames: names, to: run.reportFile)
         return run.reportFile
     }
 
@@ -88,7 +93,10 @@ public enum Report {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    static func html(metrics: [EpochMetrics], config: TrainConfig, explanations: Explanations? = nil) -> String {
+    static func html(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]? = nil,
+                     explanations: Explanations? = nil) -> String {
+        let names = classNames.flatMap { n in metrics.allSatisfy({ $0.perClassAcc.count == n.count }) ? n : nil }
+        func label(_ c: Int) -> String { names.map { "\(c) \($0[c])" } ?? "\(c)" }
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""
@@ -101,7 +109,7 @@ public enum Report {
             for (name, value) in [
                 ("test accuracy", pct(f.testAcc)), ("balanced accuracy", pct(f.balancedAcc)),
                 ("many / medium / few", "\(pct(f.many)) / \(pct(f.medium)) / \(pct(f.few))"),
-                ("worst class", "\(worst) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
+                ("worst class", "\(label(worst)) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
                 ("steps", "\(f.step) (\(f.skippedSteps) skipped)"), ("ranks", "\(f.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.samplesPerS)),
             ] + retrievalSummary(f) {
@@ -131,8 +139,10 @@ public enum Report {
         if let f = final {
             let retrieval = f.precisionAt1PerClass.flatMap { $0.count == f.perClassAcc.count ? $0 : nil }
             body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and training counts</h2>\n"
-                + classBars(accuracy: f.perClassAcc, counts: f.classCounts, precisionAt1: retrieval)
-            if !f.confusion.isEmpty { body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion) }
+                + classBars(accuracy: f.perClassAcc, counts: f.classCounts, precisionAt1: retrieval, names: names)
+            if !f.confusion.isEmpty {
+                body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion, names: names)
+            }
             if let explanations { body += explanationSection(explanations) }
         }
         body += "<h2>Configuration</h2>\n<pre>\(escape(String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)))</pre>\n"
@@ -205,10 +215,11 @@ public enum Report {
 
     /// Per class: training count bar (log scale), test accuracy bar and, when given, the
     /// retrieval precision@1 bar below it.
-    static func classBars(accuracy: [Double], counts: [Int], precisionAt1: [Double]? = nil) -> String {
+    static func classBars(accuracy: [Double], counts: [Int], precisionAt1: [Double]? = nil, names: [String]? = nil) -> String {
         let k = accuracy.count
         let bars = precisionAt1 == nil ? 1.0 : 2.0
-        let row = 8 + 14 * bars, w = 760.0, labelW = 60.0, half = (w - labelW - 40) / 2 - 60  // room for the numbers
+        let labelW = names == nil ? 60.0 : 150.0, w = 700 + labelW
+        let row = 8 + 14 * bars, half = (w - labelW - 40) / 2 - 60  // room for the numbers
         let h = 30 + row * Double(k)
         let maxCount = Double(counts.max() ?? 1)
         let ax = labelW + half + 100
@@ -223,7 +234,7 @@ public enum Report {
             let y = 24 + row * Double(c)
             let count = c < counts.count ? Double(counts[c]) : 0
             let cw = count > 0 ? half * log(1 + count) / log(1 + maxCount) : 0
-            s += "<text x=\"\(labelW - 8)\" y=\"\(y + row / 2 + 4)\" text-anchor=\"end\">class \(c)</text>"
+            s += "<text x=\"\(labelW - 8)\" y=\"\(y + row / 2 + 4)\" text-anchor=\"end\">\(names.map { "\(c) " + escape($0[c]) } ?? "class \(c)")</text>"
             s += "<rect x=\"\(labelW)\" y=\"\(y + 4)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 8)\" fill=\"#9ecae1\"/>"
             s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + row / 2 + 4)\">\(Int(count))</text>"
             var values = [(accuracy[c], "#fdae6b")]
@@ -239,15 +250,15 @@ public enum Report {
     }
 
     /// The confusion matrix as a heat map, each row normalised by its class size.
-    static func confusionMatrix(_ m: [[Int]]) -> String {
+    static func confusionMatrix(_ m: [[Int]], names: [String]? = nil) -> String {
         let k = m.count
         let cell = max(18.0, min(48.0, 560.0 / Double(k)))
-        let left = 60.0, top = 30.0
+        let left = names == nil ? 60.0 : 150.0, top = 30.0
         let size = left + cell * Double(k) + 10
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(size))\" height=\"\(Int(size))\" viewBox=\"0 0 \(Int(size)) \(Int(size))\">\n"
         for c in 0..<k {
             s += "<text x=\"\(left + cell * (Double(c) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(c)</text>"
-            s += "<text x=\"\(left - 8)\" y=\"\(top + cell * (Double(c) + 0.5) + 4)\" text-anchor=\"end\">\(c)</text>\n"
+            s += "<text x=\"\(left - 8)\" y=\"\(top + cell * (Double(c) + 0.5) + 4)\" text-anchor=\"end\">\(names.map { "\(c) " + escape($0[c]) } ?? "\(c)")</text>\n"
         }
         for r in 0..<k {
             let total = max(m[r].reduce(0, +), 1)

@@ -139,7 +139,7 @@ extension Trainer {
             try run.writeMetrics(state.metrics)
             try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
                                   metadata: card.metadata)
-            try Report.write(metrics: state.metrics, config: config, to: run.reportFile)
+            try Report.write(metrics: state.metrics, config: config, classNames: dataset.classNames, to: run.reportFile)
         }
         return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)
     }

@@ -37,4 +37,14 @@ import Testing
         #expect(!html.contains("retrieval"))
         #expect(html.contains("Per-class accuracy and training counts"))
     }
+
+    @Test func classesNamedWhenKnown() throws {
+        let metrics = (0..<2).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 1, retrieval: false)]
+        let named = Report.html(metrics: metrics, config: TrainConfig(), classNames: ["cat", "dog", "<b>bird</b>", "fish"])
+        #expect(named.contains(">3 fish</text>") && named.contains(">2 &lt;b&gt;bird&lt;/b&gt;</text>"))
+        #expect(named.contains("worst class</th><td>3 fish (40.00%)"))
+        // Names that do not fit the classes are not shown.
+        let wrong = Report.html(metrics: metrics, config: TrainConfig(), classNames: ["cat", "dog"])
+        #expect(!wrong.contains("cat") && wrong.contains(">class 3</text>"))
+    }
 }
