@@ -20,7 +20,8 @@ OUT=${OUT:-runs/loss-table}
 if [ $# -eq 0 ]; then
   set -- "--loss ce" "--loss ib" "--loss ib-focal" "--loss focal" "--loss crl" \
     "--loss arcface" "--loss cosface" "--loss sphereface" "--loss subcenter-arcface" \
-    "--loss ce --metric-loss center" "--loss ce --metric-loss contrastive" "--loss ce --metric-loss triplet"
+    "--loss ce --metric-loss center" "--loss ce --metric-loss contrastive" "--loss ce --metric-loss triplet" \
+    "--recipe ldam-drw" "--loss balanced-softmax" "--loss logit-adjusted" "--loss vs" "--loss ce --posthoc-tau 1"
 fi
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 
@@ -56,8 +57,8 @@ def cell(values):
     if not values: return "-"
     sd = statistics.stdev(values) if len(values) > 1 else 0
     return f"{statistics.mean(values):.2f} ± {sd:.2f}"
-print("| options | seeds | test acc % | balanced % | few % | P@1 % | few P@1 % |")
-print("|---|---|---|---|---|---|---|")
+print("| options | seeds | test acc % | balanced % | many % | few % | P@1 % | few P@1 % |")
+print("|---|---|---|---|---|---|---|---|")
 for spec, done in runs.items():
     def few_p1(d):
         p, counts = d.get("precision_at_1_per_class"), d["class_counts"]
@@ -66,5 +67,11 @@ for spec, done in runs.items():
         few = order[len(order) - int(0.3 * len(order) + 0.5):]
         return sum(p[k] for k in few) / len(few)
     print(f"| `{spec}` | {len(done)} | {cell([d['test_acc'] for d in done])} | {cell([d['balanced_acc'] for d in done])} | "
-          f"{cell([d['few'] for d in done])} | {cell([d.get('precision_at_1') for d in done])} | {cell([few_p1(d) for d in done])} |")
+          f"{cell([d['many'] for d in done])} | {cell([d['few'] for d in done])} | {cell([d.get('precision_at_1') for d in done])} | "
+          f"{cell([few_p1(d) for d in done])} |")
+    if all("test_acc_posthoc" in d for d in done):
+        # The same models' post-hoc adjusted predictions (--posthoc-tau).
+        print(f"| `{spec}`, post-hoc adjusted | {len(done)} | {cell([d['test_acc_posthoc'] for d in done])} | "
+              f"{cell([d['balanced_acc_posthoc'] for d in done])} | {cell([d['many_posthoc'] for d in done])} | "
+              f"{cell([d['few_posthoc'] for d in done])} | - | - |")
 PY

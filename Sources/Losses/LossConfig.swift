@@ -15,6 +15,12 @@ public enum LossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// Margin heads on a cosine last layer (pytorch-metric-learning's definitions).
     case arcface, cosface, sphereface
     case subcenterArcface = "subcenter-arcface"
+    /// The long-tail family (`AdjustedSoftmaxLoss`): LDAM on the cosine head (Cao et al. 2019),
+    /// balanced softmax (Ren et al. 2020), logit adjustment (Menon et al. 2021), VS (Kini et al. 2021).
+    case ldam
+    case balancedSoftmax = "balanced-softmax"
+    case logitAdjusted = "logit-adjusted"
+    case vs
 
     /// Whether the loss reads the penultimate features `h` and returns `dL/dh`.
     public var readsFeatures: Bool { self == .ib || self == .ibFocal || self == .sphereface }
@@ -24,6 +30,12 @@ public enum LossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
 
     /// Whether the model's last layer is the cosine head (and the loss a margin loss on its cosines).
     public var isMarginHead: Bool { [.arcface, .cosface, .sphereface, .subcenterArcface].contains(self) }
+
+    /// Whether the model's last layer is the cosine head: the margin heads and LDAM.
+    public var usesCosineHead: Bool { isMarginHead || self == .ldam }
+
+    /// Whether the loss adjusts the logits by the global class counts (`AdjustedSoftmaxLoss`).
+    public var adjustsByCounts: Bool { [.ldam, .balancedSoftmax, .logitAdjusted, .vs].contains(self) }
 
     /// The name used in the golden files (`ib_focal`, `subcenter_arcface`).
     public var goldenName: String { rawValue.replacingOccurrences(of: "-", with: "_") }

@@ -19,6 +19,9 @@ public protocol LossTerm: AnyObject {
     /// Called on every rank after the optimiser took the step (not after a skipped one): the
     /// term updates its `state` from what `accumulate` saw.
     func stepTaken()
+    /// Why the term cannot train with these global class counts (a class without samples for
+    /// a loss that adjusts by the counts), or nil; asked at the start of every epoch.
+    func problem(counts: [Int]) -> String?
 }
 
 extension LossTerm {
@@ -27,6 +30,7 @@ extension LossTerm {
     }
     public var state: [(name: String, tensor: Tensor)] { [] }
     public func stepTaken() {}
+    public func problem(counts: [Int]) -> String? { nil }
 }
 
 /// What a loss term needs from the trainer.
@@ -64,6 +68,8 @@ public struct LossBatch {
     public var weights: [Double]?
     /// CRL's imbalance measure from the global class counts.
     public var omega: Double
+    /// The epoch's global class counts (K), summed over ranks.
+    public var counts: [Int]
     /// The mean's denominator over the global batch (see `LossNeeds.weightedMean`).
     public var normalizer: Double
     /// This batch's share of the global batch's samples.
@@ -72,7 +78,8 @@ public struct LossBatch {
     public var global: GlobalBatch?
 
     public init(scores: Tensor, features: Tensor, targets: UnsafePointer<Int32>, count: Int, weights: [Double]?,
-                omega: Double, normalizer: Double, share: Double, global: GlobalBatch? = nil) {
+                omega: Double, counts: [Int] = [], normalizer: Double, share: Double, global: GlobalBatch? = nil) {
+        self.counts = counts
         self.scores = scores
         self.features = features
         self.targets = targets

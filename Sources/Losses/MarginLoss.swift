@@ -3,8 +3,8 @@ import Settings
 import Tensor
 
 extension Options {
-    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface.", defaultText: "28.6, 0.35, 4") }
-    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits.", defaultText: "64; sphereface 1") }
+    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface, the largest class's margin for ldam.", defaultText: "28.6, 0.35, 4, ldam 0.5") }
+    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits (and of ldam's).", defaultText: "64; sphereface 1; ldam 30") }
     public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).") }
 }
 

@@ -31,8 +31,14 @@ public final class TrainingLoss {
     /// The loss `settings` describe; `secondPhaseStart` is the resolved `--ib-start-epoch`.
     public convenience init(_ settings: Settings, classes: Int, featureDimension d: Int, secondPhaseStart: Int?) {
         let kind = settings.loss
-        let main: LossTerm = MarginLoss(settings, classes: classes)
-            ?? LossFunction(LossConfig(settings), classes: classes, featureDimension: d)
+        let main: LossTerm
+        if let margin = MarginLoss(settings, classes: classes) {
+            main = margin
+        } else if let adjusted = AdjustedSoftmaxLoss(settings, classes: classes) {
+            main = adjusted
+        } else {
+            main = LossFunction(LossConfig(settings), classes: classes, featureDimension: d)
+        }
         let first: LossTerm? = kind.trainsInTwoPhases ? LossFunction(LossConfig(settings, kind: .ce), classes: classes, featureDimension: d) : nil
         self.init(classification: main, firstPhase: first, secondPhaseStart: kind.trainsInTwoPhases ? secondPhaseStart : nil,
                   metric: MetricLossKind.term(settings, classes: classes, featureDimension: d))

@@ -37,6 +37,14 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var precisionAt1PerClass: [Double]?
     public var rPrecisionPerClass: [Double]?
     public var mapAtRPerClass: [Double]?
+    /// The post-hoc adjusted predictions' figures (`--posthoc-tau`; nil when off).
+    public var testAccPosthoc: Double?
+    public var balancedAccPosthoc: Double?
+    public var manyPosthoc: Double?
+    public var mediumPosthoc: Double?
+    public var fewPosthoc: Double?
+    public var perClassAccPosthoc: [Double]?
+    public var confusionPosthoc: [[Int]]?
 
     enum CodingKeys: String, CodingKey {
         case event, epoch, step, lr
@@ -61,6 +69,13 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case precisionAt1PerClass = "precision_at_1_per_class"
         case rPrecisionPerClass = "r_precision_per_class"
         case mapAtRPerClass = "map_at_r_per_class"
+        case testAccPosthoc = "test_acc_posthoc"
+        case balancedAccPosthoc = "balanced_acc_posthoc"
+        case manyPosthoc = "many_posthoc"
+        case mediumPosthoc = "medium_posthoc"
+        case fewPosthoc = "few_posthoc"
+        case perClassAccPosthoc = "per_class_acc_posthoc"
+        case confusionPosthoc = "confusion_posthoc"
     }
 
     /// Mean precision@1 of the few classes (the bottom 30% by training count).
@@ -68,6 +83,17 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         guard let p = precisionAt1PerClass, p.count == classCounts.count else { return nil }
         let few = Evaluation.groups(trainCounts: classCounts).2
         return few.isEmpty ? nil : few.reduce(0) { $0 + p[$1] } / Double(few.count)
+    }
+
+    /// Sets the post-hoc adjusted figures.
+    public mutating func setPosthoc(_ f: AccuracyFigures?) {
+        testAccPosthoc = f?.accuracy
+        balancedAccPosthoc = f?.balanced
+        manyPosthoc = f?.many
+        mediumPosthoc = f?.medium
+        fewPosthoc = f?.few
+        perClassAccPosthoc = f?.perClass
+        confusionPosthoc = f?.confusion
     }
 
     /// Sets the retrieval figures.
@@ -94,8 +120,39 @@ public struct Evaluation: Sendable {
     public var retrieval: RetrievalMetrics?
     /// The predicted class of each test sample (empty when not recorded).
     public var predictions: [Int32] = []
+    /// The figures of the post-hoc adjusted predictions (`--posthoc-tau`), when on.
+    public var posthoc: AccuracyFigures?
 
     /// - trainCounts: training class counts, which rank the classes into many / medium / few
+    public init(confusion: [[Int]], trainCounts: [Int]) {
+        let f = AccuracyFigures(confusion: confusion, trainCounts: trainCounts)
+        self.confusion = confusion
+        (accuracy, perClass, balanced, many, medium, few) = (f.accuracy, f.perClass, f.balanced, f.many, f.medium, f.few)
+    }
+
+    /// Classes ranked by training count (largest first; ties by class id): top 30%, middle 40%, bottom 30%.
+    public static func groups(trainCounts: [Int]) -> ([Int], [Int], [Int]) {
+        let k = trainCounts.count
+        let ranked = (0..<k).sorted { trainCounts[$0] != trainCounts[$1] ? trainCounts[$0] > trainCounts[$1] : $0 < $1 }
+        let top = Int((0.3 * Double(k)).rounded()), bottom = Int((0.3 * Double(k)).rounded())
+        return (Array(ranked.prefix(top)), Array(ranked.dropFirst(top).dropLast(bottom)), Array(ranked.suffix(bottom)))
+    }
+
+    /// The class with the lowest recall.
+    public var worstClass: Int { perClass.indices.min { perClass[$0] < perClass[$1] } ?? 0 }
+}
+
+/// Accuracy figures of one confusion matrix (rows: true class): accuracy, per-class recall,
+/// balanced accuracy, and the mean recall of the many / medium / few classes.
+public struct AccuracyFigures: Sendable, Equatable {
+    public var confusion: [[Int]]
+    public var accuracy: Double
+    public var perClass: [Double]
+    public var balanced: Double
+    public var many: Double
+    public var medium: Double
+    public var few: Double
+
     public init(confusion: [[Int]], trainCounts: [Int]) {
         self.confusion = confusion
         let k = confusion.count
@@ -114,15 +171,4 @@ public struct Evaluation: Sendable {
         medium = mean(md)
         few = mean(f)
     }
-
-    /// Classes ranked by training count (largest first; ties by class id): top 30%, middle 40%, bottom 30%.
-    public static func groups(trainCounts: [Int]) -> ([Int], [Int], [Int]) {
-        let k = trainCounts.count
-        let ranked = (0..<k).sorted { trainCounts[$0] != trainCounts[$1] ? trainCounts[$0] > trainCounts[$1] : $0 < $1 }
-        let top = Int((0.3 * Double(k)).rounded()), bottom = Int((0.3 * Double(k)).rounded())
-        return (Array(ranked.prefix(top)), Array(ranked.dropFirst(top).dropLast(bottom)), Array(ranked.suffix(bottom)))
-    }
-
-    /// The class with the lowest recall.
-    public var worstClass: Int { perClass.indices.min { perClass[$0] < perClass[$1] } ?? 0 }
 }

@@ -2,6 +2,7 @@ import Data
 import Foundation
 import Losses
 import NN
+import Settings
 import Tensor
 
 /// Checks the losses, class weights and long-tail counts against a file in the
@@ -25,7 +26,9 @@ public enum GoldenVerifier {
         var classWeights: [WeightCase]?
         var longTailCounts: [LongTailCase]?
         var metricLosses: [MetricCase]?
+        var posthoc: [PosthocCase]?
         enum CodingKeys: String, CodingKey {
+            case posthoc = "posthoc_logit_adjustment"
             case losses
             case classWeights = "class_weights"
             case longTailCounts = "long_tail_counts"
@@ -77,6 +80,17 @@ public enum GoldenVerifier {
         }
     }
 
+    struct PosthocCase: Decodable {
+        var tau: Double
+        var globalCounts: [Int]
+        var logits: [[Double]]
+        var expected: [[Double]]
+        enum CodingKeys: String, CodingKey {
+            case tau, logits, expected
+            case globalCounts = "global_counts"
+        }
+    }
+
     struct WeightCase: Decodable {
         var counts: [Int]
         var ib: [Double]
@@ -101,7 +115,8 @@ public enum GoldenVerifier {
         }
     }
 
-    /// Reads `path` and checks every case of `losses`, `class_weights`, `long_tail_counts` and `metric_losses`.
+    /// Reads `path` and checks every case of `losses`, `class_weights`, `long_tail_counts`, `metric_losses`
+    /// and `posthoc_logit_adjustment`.
     public static func verify(path: String) throws -> [Outcome] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VerificationError("\(path): cannot read the file")
@@ -124,6 +139,9 @@ public enum GoldenVerifier {
         }
         for (i, c) in (file.metricLosses ?? []).enumerated() {
             outcomes.append(check(c, index: "metric_losses[\(i)]"))
+        }
+        for (i, c) in (file.posthoc ?? []).enumerated() {
+            outcomes.append(check(c, index: "posthoc_logit_adjustment[\(i)]"))
         }
         return outcomes
     }
@@ -168,6 +186,7 @@ public enum GoldenVerifier {
                 return fail("class weights differ by \(e)")
             }
         }
+        if kind.adjustsByCounts { return checkAdjusted(c, kind: kind, weights: weights, index: index, label: label) }
         let loss = LossFunction(config, classes: c.k, featureDimension: c.d)
         let logits = Tensor(shape: [c.n, c.k], values: c.logits.flatMap { $0.map(Float.init) })
         let features = Tensor(shape: [c.n, c.d], values: c.h.flatMap { $0.map(Float.init) })
@@ -185,6 +204,50 @@ public enum GoldenVerifier {
         let dh = kind.readsFeatures ? loss.featureGradient.array.map(Double.init) : Array(repeating: 0, count: c.n * c.d)
         if let e = gradientError(dh, c.expected.dh.flatMap { $0 }) { problems.append("dh max error \(e)") }
         return problems.isEmpty ? Outcome(index: index, kind: label, error: nil) : fail(problems.joined(separator: "; "))
+    }
+
+    /// A long-tail loss case through the training path: `AdjustedSoftmaxLoss` as `--loss` and
+    /// its options build it, given the case's global counts.
+    static func checkAdjusted(_ c: LossCase, kind: LossKind, weights: [Double]?, index: String, label: String) -> Outcome {
+        var settings = Settings()
+        settings.loss = kind
+        if let v = c.params["max_margin"] { settings.margin = v }
+        if let v = c.params["scale"] { settings.scale = v }
+        if let v = c.params["tau"] { if kind == .vs { settings.vsTau = v } else { settings.laTau = v } }
+        if let v = c.params["gamma"] { settings.vsGamma = v }
+        guard c.n >= 1, c.k >= 2, c.globalCounts.count == c.k, c.logits.count == c.n, c.logits.allSatisfy({ $0.count == c.k }),
+              c.target.count == c.n, c.target.allSatisfy({ (0..<c.k).contains($0) }), weights.map({ $0.count == c.k }) ?? true,
+              c.expected.dlogits.count == c.n else {
+            return Outcome(index: index, kind: label, error: "shapes: expected n x k logits, n targets in 0..<k, k global counts")
+        }
+        guard let term = AdjustedSoftmaxLoss(settings, classes: c.k) else { return Outcome(index: index, kind: label, error: "no term") }
+        if let problem = term.problem(counts: c.globalCounts) { return Outcome(index: index, kind: label, error: problem) }
+        let logits = Tensor(shape: [c.n, c.k], values: c.logits.flatMap { $0.map(Float.init) })
+        let features = Tensor(shape: [c.n, c.d]), dz = Tensor(shape: [c.n, c.k])
+        let targets = c.target.map(Int32.init)
+        let weighted = term.needs.weightedMean ? weights : nil
+        let normalizer = weighted.map { w in c.target.reduce(0.0) { $0 + w[$1] } } ?? Double(c.n)
+        let value = targets.withUnsafeBufferPointer { t in
+            term.accumulate(LossBatch(scores: logits, features: features, targets: t.baseAddress!, count: c.n, weights: weights,
+                                      omega: 0, counts: c.globalCounts, normalizer: normalizer, share: 1),
+                            scoresGradient: dz, featureGradient: features)
+        }
+        var problems: [String] = []
+        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
+        if let e = gradientError(dz.array.map(Double.init), c.expected.dlogits.flatMap { $0 }) { problems.append("dlogits max error \(e)") }
+        return Outcome(index: index, kind: label, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// Post-hoc adjusted logits as evaluation computes them (float32 logits plus the offsets).
+    static func check(_ c: PosthocCase, index: String) -> Outcome {
+        let k = c.globalCounts.count
+        guard c.logits.allSatisfy({ $0.count == k }), c.expected.count == c.logits.count else {
+            return Outcome(index: index, kind: "posthoc", error: "shapes: expected rows of \(k) logits (one per global count) and as many expected rows")
+        }
+        let offsets = PosthocAdjustment.offsets(counts: c.globalCounts, tau: c.tau).map(Float.init)
+        let got = c.logits.flatMap { row in row.enumerated().map { Double(Float($0.element) + offsets[$0.offset]) } }
+        let error = gradientError(got, c.expected.flatMap { $0 }).map { "adjusted logits max error \($0)" }
+        return Outcome(index: index, kind: "posthoc (tau \(c.tau))", error: error)
     }
 
     static func check(_ c: WeightCase, index: String) -> Outcome {

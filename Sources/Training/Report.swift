@@ -112,7 +112,7 @@ public enum Report {
                 ("worst class", "\(label(worst)) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
                 ("steps", "\(f.step) (\(f.skippedSteps) skipped)"), ("ranks", "\(f.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.samplesPerS)),
-            ] + retrievalSummary(f) {
+            ] + posthocSummary(f, tau: config.posthocTau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
             body += "</table>\n"
@@ -167,6 +167,13 @@ public enum Report {
     static func pct(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
 
     /// The summary's retrieval rows, when the run measured retrieval.
+    static func posthocSummary(_ f: EpochMetrics, tau: Double) -> [(String, String)] {
+        guard let acc = f.testAccPosthoc, let balanced = f.balancedAccPosthoc, let many = f.manyPosthoc, let medium = f.mediumPosthoc,
+              let few = f.fewPosthoc else { return [] }
+        return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced", "\(pct(acc)) / \(pct(balanced))"),
+                ("post-hoc adjusted: many / medium / few", "\(pct(many)) / \(pct(medium)) / \(pct(few))")]
+    }
+
     static func retrievalSummary(_ f: EpochMetrics) -> [(String, String)] {
         guard let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR else { return [] }
         var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))")]

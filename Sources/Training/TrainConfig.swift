@@ -83,7 +83,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     /// The model's last layer: the cosine head for the margin losses.
     public var head: Head {
-        guard self.loss.isMarginHead else { return .linear }
+        guard self.loss.usesCosineHead else { return .linear }
         return .cosine(subCenters: self.loss == .subcenterArcface ? self.subCenters : 1)
     }
 
@@ -125,7 +125,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         check(self.weightDecay >= 0 && self.weightDecay.isFinite, "--weight-decay must be a finite number of at least 0, got \(self.weightDecay)")
         range("warmup-epochs", self.warmupEpochs, 0, 1_000_000)
         if let s = self.ibStartEpoch { range("ib-start-epoch", s, 0, 1_000_000) }
-        if let d = self.drwEpoch { range("drw-epoch", d, 0, 1_000_000) }
+        if let problem = self.drwEpoch?.problem { out.append("--drw-epoch \(problem)") }
         check(self.focalGamma >= 0 && self.focalGamma.isFinite, "--focal-gamma must be a finite number of at least 0, got \(self.focalGamma)")
         check(self.focalScale > 0 && self.focalScale.isFinite, "--focal-scale must be a positive finite number, got \(self.focalScale)")
         check(self.ibAlpha > 0 && self.ibAlpha.isFinite, "--ib-alpha must be a positive finite number, got \(self.ibAlpha)")
@@ -136,12 +136,19 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if let m = self.margin {
             switch self.loss {
             case .sphereface: check(m >= 1 && m <= 16 && m == m.rounded(), "--margin of sphereface is an integer multiplier in 1...16, got \(m)")
-            case .cosface: check(m >= 0 && m <= 2, "--margin of cosface must be in [0, 2], got \(m)")
+            case .cosface, .ldam: check(m >= 0 && m <= 2, "--margin of \(self.loss.rawValue) must be in [0, 2], got \(m)")
             default: check(m >= 0 && m < 180, "--margin must be in [0, 180) degrees, got \(m)")
             }
         }
         if let v = self.scale { check(v > 0 && v <= 10_000, "--scale must be in (0, 10000], got \(v)") }
         range("sub-centers", self.subCenters, 1, 1000)
+        check(self.laTau >= 0 && self.laTau <= 10, "--la-tau must be in [0, 10], got \(self.laTau)")
+        check(self.vsGamma >= 0 && self.vsGamma <= 10, "--vs-gamma must be in [0, 10], got \(self.vsGamma)")
+        check(self.vsTau >= 0 && self.vsTau <= 10, "--vs-tau must be in [0, 10], got \(self.vsTau)")
+        check(self.posthocTau >= 0 && self.posthocTau <= 10, "--posthoc-tau must be in [0, 10] (0: off), got \(self.posthocTau)")
+        if self.loss == .balancedSoftmax, ![.auto, .none].contains(self.classWeights) {
+            out.append("--loss balanced-softmax takes no class weights (its log-prior adjustment takes their place), got --class-weights \(self.classWeights.rawValue)")
+        }
         if let w = self.metricWeight { check(w >= 0 && w.isFinite, "--metric-weight must be a finite number of at least 0, got \(w)") }
         for (name, v) in [("triplet-margin", self.tripletMargin), ("pos-margin", self.posMargin), ("neg-margin", self.negMargin),
                           ("quadruplet-margin1", self.quadrupletMargin1), ("quadruplet-margin2", self.quadrupletMargin2)] {

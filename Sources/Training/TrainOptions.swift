@@ -17,7 +17,7 @@ extension Options {
     public var initFrom: Option<String?> { Option("init-from", nil, "Start from the weights of a .safetensors file (final.safetensors, or PyTorch's with the same names and shapes); a checkpoint found by --resume takes precedence.", valueName: "file") }
     public var classWeights: Option<ClassWeightSetting> { Option("class-weights", ClassWeightSetting.auto, "Class weights: auto is ib for focal, ib and ib-focal, none for the others.") }
     public var cbBeta: Option<Double> { Option("cb-beta", 0.9999, "Beta of the class-balanced (cb) weights.") }
-    public var drwEpoch: Option<Int?> { Option("drw-epoch", nil, "Deferred re-weighting: class weights off before this epoch.", defaultText: "always on") }
+    public var drwEpoch: Option<EpochPoint?> { Option("drw-epoch", nil, "Deferred re-weighting: class weights off before this epoch (a number, or a share of the epochs such as 80%).", defaultText: "always on") }
     public var ibStartEpoch: Option<Int?> { Option("ib-start-epoch", nil, "Epoch the IB loss starts; plain CE before it.", defaultText: "epochs / 2") }
     // Optimisation
     public var epochs: Option<Int> { Option("epochs", 30, "Epochs.") }
@@ -56,7 +56,8 @@ public enum TrainOptions {
         OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta, Options().drwEpoch,
                                        Options().focalGamma, Options().focalScale, Options().ibAlpha, Options().ibStartEpoch,
                                        Options().crlEta, Options().crlKappa, Options().crlMargin, Options().crlRho, Options().crlMining,
-                                       Options().margin, Options().scale, Options().subCenters]),
+                                       Options().margin, Options().scale, Options().subCenters, Options().laTau, Options().vsGamma,
+                                       Options().vsTau, Options().posthocTau]),
         OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight, Options().tripletMargin, Options().posMargin,
                                        Options().negMargin, Options().quadrupletMargin1, Options().quadrupletMargin2, Options().centerAlpha]),
         OptionGroup("Optimisation", [Options().epochs, Options().batchSize, Options().lr, Options().momentum, Options().nesterov,

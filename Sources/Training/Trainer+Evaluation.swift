@@ -1,5 +1,11 @@
 import Foundation
+import Losses
+import Settings
 import Tensor
+
+extension Options {
+    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0, "Post-hoc logit adjustment at evaluation (Menon et al. 2021): also predict argmax z - tau log(prior), prior from the global training counts, and record those figures beside the raw ones (*_posthoc). 0 = off.") }
+}
 
 extension Trainer {
     /// Test-set evaluation sharded over ranks (rank r takes samples r, r + W, ...); the confusion
@@ -13,6 +19,10 @@ extension Trainer {
         var localFeatures = [Float](repeating: 0, count: max(mine * (d + 1), 1))
         var filled = 0
         var confusion = [Int64](repeating: 0, count: k * k)
+        // Post-hoc logit adjustment: argmax z - tau log(prior), the prior from the training counts.
+        let posthocOffsets: [Float]? = config.posthocTau > 0 && classCounts.count == k
+            ? PosthocAdjustment.offsets(counts: classCounts, tau: config.posthocTau).map(Float.init) : nil
+        var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
         var predictions = [Int32](repeating: 0, count: total)
         let batch = config.evalBatchSize ?? max(1, (config.batchSize + comm.size - 1) / comm.size)
         let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
@@ -39,13 +49,23 @@ extension Trainer {
                 for c in 1..<k where row[c] > row[best] { best = c }
                 confusion[Int(testBatches.targets[i]) * k + best] += 1
                 predictions[picked[i]] = Int32(best)
+                if let offsets = posthocOffsets {
+                    var adjusted = 0
+                    for c in 1..<k where row[c] + offsets[c] > row[adjusted] + offsets[adjusted] { adjusted = c }
+                    posthocConfusion[Int(testBatches.targets[i]) * k + adjusted] += 1
+                }
             }
         }
         try comm.allReduceSum(&confusion)
+        if posthocOffsets != nil { try comm.allReduceSum(&posthocConfusion) }
         try comm.allReduceSum(&predictions)  // each sample was predicted on one rank
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
         var evaluation = Evaluation(confusion: matrix, trainCounts: classCounts)
         evaluation.predictions = predictions
+        if posthocOffsets != nil {
+            let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
+            evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: classCounts)
+        }
         evaluation.retrieval = try retrieval(localFeatures, dimension: d, total: total)
         return evaluation
     }

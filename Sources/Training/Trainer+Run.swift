@@ -152,6 +152,10 @@ extension Trainer {
         var counts = owned.map { Int64($0) }
         try comm.allReduceSum(&counts)
         classCounts = counts.map { Int($0) }
+        let classification = loss.classification, global = classCounts
+        try comm.agree {
+            if let problem = classification.problem(counts: global) { throw CollectiveFailure(rank: 0, message: "--loss \(config.loss.rawValue): \(problem)") }
+        }
         let weighting = weighting(epoch: epoch)
         let weights = try comm.agree { try ClassWeights.compute(weighting, counts: classCounts, beta: config.cbBeta) }
         classWeights = weighting == .none ? nil : weights
@@ -174,6 +178,7 @@ extension Trainer {
             lossPhase: lossKind(epoch: epoch).rawValue,
             exposedCommSeconds: reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
         metrics.setRetrieval(e.retrieval)
+        metrics.setPosthoc(e.posthoc)
         return metrics
     }
 

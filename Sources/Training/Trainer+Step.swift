@@ -56,7 +56,7 @@ extension Trainer {
         loss.clearGradients(batch: n, classes: dataset.classes, features: model.featureDimension)
         for term in terms {
             var batch = LossBatch(scores: scores, features: features, targets: trainBatches.targets, count: n, weights: classWeights,
-                                  omega: omega, normalizer: normalizer, share: Double(n) / Double(globalSamples))
+                                  omega: omega, counts: classCounts, normalizer: normalizer, share: Double(n) / Double(globalSamples))
             let width = term.needs.gatherWidth
             if width > 0 {
                 batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width, count: n, step: step)

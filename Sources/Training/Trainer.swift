@@ -177,7 +177,7 @@ public final class Trainer {
     /// Class weighting in `epoch`: none in the IB losses' CE phase and before `--drw-epoch`.
     func weighting(epoch: Int) -> ClassWeighting {
         if loss.inFirstPhase(epoch: epoch) { return .none }
-        if let drw = config.drwEpoch, epoch < drw { return .none }
+        if let drw = config.drwEpoch, epoch < drw.epoch(of: config.epochs) { return .none }
         return config.classWeights.resolved(for: config.loss)
     }
 }

@@ -9,6 +9,8 @@ enum Recipes {
                               "--loss", "ib", "--epochs", "200", "--batch-size", "128", "--lr", "0.1",
                               "--weight-decay", "2e-4", "--momentum", "0.9", "--ib-start-epoch", "100",
                               "--warmup-epochs", "5", "--schedule", "ib-paper", "--augment"]),
+        // LDAM-DRW (Cao et al. 2019): LDAM on the cosine head, class-balanced weights from 80% of the epochs on.
+        ("ldam-drw", ["--loss", "ldam", "--class-weights", "cb", "--cb-beta", "0.9999", "--drw-epoch", "80%"]),
     ]
 
     static var names: [String] { all.map(\.name) }

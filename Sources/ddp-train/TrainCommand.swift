@@ -96,6 +96,11 @@ struct TrainCommand: ParsableCommand, JobCommand {
             log.info(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%, few-class precision@1 %.2f%%",
                             100 * p1, 100 * rp, 100 * map, 100 * few))
         }
+        if let acc = f.testAccPosthoc, let balanced = f.balancedAccPosthoc, let many = f.manyPosthoc, let medium = f.mediumPosthoc,
+           let few = f.fewPosthoc {
+            log.info(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
+                            trainer.config.posthocTau, 100 * acc, 100 * balanced, 100 * many, 100 * medium, 100 * few))
+        }
         log.info("run directory: \(summary.runDirectory)")
         return 0
     }

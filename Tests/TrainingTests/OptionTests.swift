@@ -19,6 +19,22 @@ import Testing
         #expect(c.batchSize == Options().batchSize.defaultValue)
     }
 
+    /// `--drw-epoch` takes an epoch or a share of the epochs (the ldam-drw recipe's 80%), and
+    /// config files of older versions (an integer) still read.
+    @Test func drwEpochAsNumberOrShare() throws {
+        var c = try parse(["--drw-epoch", "80%", "--epochs", "200"])
+        #expect(c.drwEpoch == .percent(80) && c.drwEpoch?.epoch(of: c.epochs) == 160 && c.problems().isEmpty)
+        let json = try JSONEncoder().encode(c)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"drw-epoch\":\"80%\""))
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: json).drwEpoch == .percent(80))
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: Data("{\"drw-epoch\": 12}".utf8)).drwEpoch == .epoch(12))
+        c = try parse(["--drw-epoch", "150%"])
+        #expect(c.problems().contains { $0.contains("--drw-epoch must be a share in 0%...100%") })
+        #expect(throws: OptionError.self) { try parse(["--drw-epoch", "soon"]) }
+        c = try parse(["--loss", "balanced-softmax", "--class-weights", "ib"])
+        #expect(c.problems().contains { $0.contains("balanced-softmax takes no class weights") })
+    }
+
     @Test func refusesWithTheOptionNamed() {
         for (arguments, text) in [(["--lr", "abc"], "--lr: expected a number"), (["--loss", "x"], "expected one of ce,"),
                                   (["--epochs"], "--epochs: missing value"), (["--no-such"], "unknown option '--no-such'"),

@@ -47,4 +47,15 @@ import Testing
         let wrong = Report.html(metrics: metrics, config: TrainConfig(), classNames: ["cat", "dog"])
         #expect(!wrong.contains("cat") && wrong.contains(">class 3</text>"))
     }
+
+    @Test func posthocShownWhenOn() throws {
+        var done = line("done", epoch: 1, retrieval: false)
+        done.setPosthoc(AccuracyFigures(confusion: [[8, 2, 0, 0], [1, 7, 2, 0], [0, 2, 8, 0], [0, 1, 1, 8]], trainCounts: [600, 300, 100, 60]))
+        var config = TrainConfig()
+        config.posthocTau = 1
+        let html = Report.html(metrics: [line("epoch", epoch: 0, retrieval: false), done], config: config)
+        #expect(html.contains("post-hoc adjusted (tau 1): accuracy / balanced</th><td>77.50% / 77.50%"))
+        #expect(html.contains("post-hoc adjusted: many / medium / few</th><td>80.00% / 75.00% / 80.00%"))
+        #expect(!Report.html(metrics: [line("done", epoch: 0, retrieval: false)], config: config).contains("post-hoc"))
+    }
 }

@@ -74,6 +74,20 @@ if "$BIN" verify-losses "$TMP/broken.json" > "$TMP/broken.log"; then fail "verif
 grep -q "^losses\[5\]" "$TMP/broken.log" && grep -qE "^[0-9]+ passed, 1 failed$" "$TMP/broken.log" || { cat "$TMP/broken.log"; fail "the failing case is not named"; }
 pass "verify-losses: $(tail -1 "$TMP/verify.log"); a wrong case is named and exits 1"
 
+# The long-tail family (LDAM, balanced softmax, logit adjustment, VS) and post-hoc adjustment.
+"$BIN" verify-losses Tests/golden/longtail_losses.json > "$TMP/verify-lt.log" || { cat "$TMP/verify-lt.log"; fail "verify-losses on longtail_losses.json"; }
+grep -qE "^54 passed, 0 failed$" "$TMP/verify-lt.log" || fail "verify-losses on longtail_losses.json: $(tail -1 "$TMP/verify-lt.log")"
+python3 -c "
+import json, sys
+d = json.load(open('Tests/golden/longtail_losses.json'))
+d['losses'][13]['expected']['dlogits'][2][1] += 0.01
+d['posthoc_logit_adjustment'][1]['expected'][0][9] -= 0.01
+json.dump(d, open(sys.argv[1], 'w'))" "$TMP/broken-lt.json"
+if "$BIN" verify-losses "$TMP/broken-lt.json" > "$TMP/broken-lt.log"; then fail "verify-losses passed a wrong long-tail case"; fi
+grep -q "^losses\[13\] .*dlogits" "$TMP/broken-lt.log" && grep -q "^posthoc_logit_adjustment\[1\]" "$TMP/broken-lt.log" \
+  && grep -qE "^52 passed, 2 failed$" "$TMP/broken-lt.log" || { cat "$TMP/broken-lt.log"; fail "the failing long-tail cases are not named"; }
+pass "verify-losses longtail_losses.json: $(tail -1 "$TMP/verify-lt.log"); damaged loss and post-hoc cases are named"
+
 # 5. report, inspect, export, eval on the default run.
 rm "$rundir/report.html"
 "$BIN" report "$rundir" > /dev/null && grep -q "<svg" "$rundir/report.html" || fail "report did not regenerate report.html"

@@ -44,8 +44,9 @@ agree() {
 losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal --ib-start-epoch 0" "crl --crl-mining global")
 for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
 
-# Margin heads (a cosine last layer, head.W) and embedding losses over the gathered global
-# batch (center loss's centres move by the global batch's sums): N ranks train as one process.
+# Margin heads (a cosine last layer, head.W), embedding losses over the gathered global
+# batch (center loss's centres move by the global batch's sums) and the long-tail losses
+# (logits adjusted by the global class counts): N ranks train as one process.
 # EQ_LOSS_TERMS=none skips them (the reruns under other BLAS kernels: their products are the
 # mlp's, which the losses above already cover).
 if [ "${EQ_LOSS_TERMS:-all}" != none ]; then
@@ -54,11 +55,12 @@ run 1 --loss arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-ever
 run 1 --loss subcenter-arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init-sub" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the sub-centre head)"
 metric=("arcface" "cosface" "sphereface" "subcenter-arcface" "ce --metric-loss contrastive" "ce --metric-loss triplet"
-        "ce --metric-loss npairs" "ce --metric-loss quadruplet" "ib --ib-start-epoch 0 --metric-loss center --metric-weight 0.1")
+        "ce --metric-loss npairs" "ce --metric-loss quadruplet" "ib --ib-start-epoch 0 --metric-loss center --metric-weight 0.1"
+        "ldam --class-weights cb" "balanced-softmax" "logit-adjusted --class-weights ib" "vs --class-weights ib")
 for loss in "${metric[@]}"; do
   case $loss in
     subcenter-arcface) agree "$loss" "$TMP/init-sub/final.safetensors" ;;
-    *face) agree "$loss" "$TMP/init-head/final.safetensors" ;;
+    *face | ldam*) agree "$loss" "$TMP/init-head/final.safetensors" ;;
     *) agree "$loss" "$INIT" ;;
   esac
 done

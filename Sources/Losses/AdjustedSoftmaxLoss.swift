@@ -1,0 +1,92 @@
+import Foundation
+import Settings
+import Tensor
+
+extension Options {
+    public var laTau: Option<Double> { Option("la-tau", 1.0, "Logit-adjusted loss: tau in z + tau log(prior).") }
+    public var vsGamma: Option<Double> { Option("vs-gamma", 0.3, "VS loss: gamma of the multiplicative scaling (n_max / n_c)^gamma.") }
+    public var vsTau: Option<Double> { Option("vs-tau", 1.0, "VS loss: tau of the additive term tau log(prior).") }
+}
+
+/// How a long-tail loss adjusts the logits from the global class counts `n` (summed over
+/// ranks each epoch, so N ranks adjust as one process): the loss is the (class-weighted)
+/// cross-entropy of `z'_j = scale_j * (z_j - [j = y] margin_j) + offset_j`.
+public protocol LogitAdjustment: Sendable {
+    /// Whether `--class-weights` apply (PyTorch's weighted mean); balanced softmax takes none.
+    var takesClassWeights: Bool { get }
+    /// Fills `scale`, `offset` and `margin` (K each) for the counts, every count at least 1.
+    func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double])
+}
+
+extension LogitAdjustment {
+    /// `log(n_c / total)`, the log prior of class c.
+    static func logPrior(_ count: Int, total: Double) -> Double { Foundation.log(Double(count) / total) }
+}
+
+/// The loss term of the long-tail family (docs/losses.md): LDAM, balanced softmax, logit
+/// adjustment and VS loss, each a `LogitAdjustment`. The adjustment is computed again only
+/// when the epoch's counts change; a step allocates nothing.
+public final class AdjustedSoftmaxLoss: LossTerm {
+    public let adjustment: LogitAdjustment
+    public let classes: Int
+    private var counts: [Int] = []
+    private var scale: [Double], offset: [Double], margin: [Double]
+
+    public init(_ adjustment: LogitAdjustment, classes: Int) {
+        self.adjustment = adjustment
+        self.classes = classes
+        scale = Array(repeating: 1, count: classes)
+        offset = Array(repeating: 0, count: classes)
+        margin = Array(repeating: 0, count: classes)
+    }
+
+    /// The loss `--loss` names with its options' values; nil outside the long-tail family.
+    public convenience init?(_ settings: Settings, classes: Int) {
+        let adjustment: LogitAdjustment
+        switch settings.loss {
+        case .ldam: adjustment = LDAMLoss(maxMargin: settings.margin ?? 0.5, scale: settings.scale ?? 30)
+        case .balancedSoftmax: adjustment = BalancedSoftmaxLoss()
+        case .logitAdjusted: adjustment = LogitAdjustedLoss(tau: settings.laTau)
+        case .vs: adjustment = VSLoss(gamma: settings.vsGamma, tau: settings.vsTau)
+        default: return nil
+        }
+        self.init(adjustment, classes: classes)
+    }
+
+    public var needs: LossNeeds { LossNeeds(weightedMean: adjustment.takesClassWeights) }
+
+    public func problem(counts: [Int]) -> String? {
+        guard let empty = counts.firstIndex(where: { $0 <= 0 }) else { return nil }
+        return "class \(empty) has no training samples: the loss adjusts each class by its count"
+    }
+
+    public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
+        if batch.counts != counts {
+            precondition(batch.counts.count == classes && problem(counts: batch.counts) == nil, "counts \(batch.counts)")
+            counts = batch.counts
+            adjustment.adjust(counts: counts, scale: &scale, offset: &offset, margin: &margin)
+        }
+        let b = batch.count, k = classes
+        let weights = adjustment.takesClassWeights ? batch.weights : nil
+        let inv = 1 / batch.normalizer
+        var total = 0.0
+        for i in 0..<b {
+            let y = Int(batch.targets[i])
+            let w = weights?[y] ?? 1
+            let z = batch.scores.data + i * k
+            func adjusted(_ j: Int) -> Double { scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j] }
+            var m = -Double.infinity
+            for j in 0..<k { m = max(m, adjusted(j)) }
+            var sum = 0.0
+            for j in 0..<k { sum += Foundation.exp(adjusted(j) - m) }
+            let lse = m + Foundation.log(sum)
+            total += w * (lse - adjusted(y))
+            let dz = scoresGradient.data + i * k
+            for j in 0..<k {
+                let p = Foundation.exp(adjusted(j) - lse)
+                dz[j] += Float(w * inv * (p - (j == y ? 1 : 0)) * scale[j])
+            }
+        }
+        return total * inv
+    }
+}

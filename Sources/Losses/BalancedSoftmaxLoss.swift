@@ -1,0 +1,16 @@
+/// Balanced softmax (Ren et al. 2020): cross-entropy of `z + log(prior)`, `prior_c = n_c / sum n`,
+/// without class weights (the prior takes their place).
+public struct BalancedSoftmaxLoss: LogitAdjustment {
+    public init() {}
+
+    public var takesClassWeights: Bool { false }
+
+    public func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double]) {
+        let total = Double(counts.reduce(0, +))
+        for c in counts.indices {
+            scale[c] = 1
+            offset[c] = Self.logPrior(counts[c], total: total)
+            margin[c] = 0
+        }
+    }
+}
