@@ -65,8 +65,25 @@ public enum Report {
     /// Regenerates `RUNDIR/report.html` from its `metrics.jsonl` and `config.json`.
     public static func regenerate(runDirectory: String) throws -> String {
         let run = RunDirectory(path: runDirectory)
-        guard let text = try? String(contentsOfFile: run.metricsFile, encoding: .utf8) else {
-            throw CheckpointError.io(path: run.metricsFile, reason: "cannot read: is \(runDirectory) a run directory?")
+        let lines = try readMetrics(run.metricsFile)
+        var config = TrainConfig()
+        if let data = FileManager.default.contents(atPath: run.configFile) {
+            config = (try? JSONDecoder().decode(TrainConfig.self, from: data)) ?? config
+        }
+        try write(metrics: lines, config: config, classNames: classNames(of: run), to: run.reportFile)
+        return run.reportFile
+    }
+
+    /// The class names of a run's card, when its final weights carry one.
+    static func classNames(of run: RunDirectory) -> [String]? {
+        (try? SafeTensors.readWithMetadata(run.finalWeights))
+            .flatMap { try? ModelCard.from(metadata: $0.metadata, path: run.finalWeights) }?.data.classNames
+    }
+
+    /// The lines of a `metrics.jsonl`, each checked; an error names the file and the line.
+    static func readMetrics(_ path: String) throws -> [EpochMetrics] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CheckpointError.io(path: path, reason: "cannot read: is \((path as NSString).deletingLastPathComponent) a run directory?")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
@@ -75,18 +92,10 @@ public enum Report {
             do {
                 lines.append(try decoder.decode(EpochMetrics.self, from: Data(line.utf8)))
             } catch {
-                throw CheckpointError.invalid(path: run.metricsFile, reason: "line \(i + 1) is not a metrics record: \(error)")
+                throw CheckpointError.io(path: path, reason: "line \(i + 1) is not a metrics record: \(error)")
             }
         }
-        var config = TrainConfig()
-        if let data = FileManager.default.contents(atPath: run.configFile) {
-            config = (try? JSONDecoder().decode(TrainConfig.self, from: data)) ?? config
-        }
-        // The class names of the run's card, when its final weights carry one.
-        let names = (try? SafeTensors.readWithMetadata(run.finalWeights))
-            .flatMap { try? ModelCard.from(metadata: $0.metadata, path: run.finalWeights) }?.data.classNames
-        try write(metrics: lines, config: config, classNames: names, to: run.reportFile)
-        return run.reportFile
+        return lines
     }
 
     static func escape(_ s: String) -> String {

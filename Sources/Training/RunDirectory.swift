@@ -1,8 +1,8 @@
 import Checkpoint
 import Foundation
 
-/// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`,
-/// `final.safetensors`, `report.html`. Only rank 0 writes here.
+/// The files of one run: `config.json`, `metrics.jsonl`, `metrics.csv`, `tensorboard/`,
+/// `checkpoints/`, `final.safetensors`, `report.html`. Only rank 0 writes here.
 public struct RunDirectory: Sendable {
     public let path: String
 
@@ -12,6 +12,9 @@ public struct RunDirectory: Sendable {
 
     public var configFile: String { path + "/config.json" }
     public var metricsFile: String { path + "/metrics.jsonl" }
+    public var metricsCSV: String { path + "/metrics.csv" }
+    /// TensorBoard's log directory of the run (`tensorboard --logdir runs/` finds it).
+    public var tensorboardDirectory: String { path + "/tensorboard" }
     public var checkpointDirectory: String { path + "/checkpoints" }
     public var finalWeights: String { path + "/final.safetensors" }
     public var reportFile: String { path + "/report.html" }
@@ -68,14 +71,22 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(configFile, data: data)
     }
 
-    /// Rewrites `metrics.jsonl` with `lines` (atomically: a resumed run drops what came after its checkpoint).
-    public func writeMetrics(_ lines: [EpochMetrics]) throws {
+    /// Rewrites `metrics.jsonl` with `lines`, and `metrics.csv` and (with `tensorboard`) the
+    /// TensorBoard event file from them (atomically: a resumed run drops what came after its
+    /// checkpoint from all three).
+    public func writeMetrics(_ lines: [EpochMetrics], tensorboard: Bool = false) throws {
         var data = Data()
         for line in lines {
             data.append(try Self.json(line))
             data.append(0x0A)
         }
         try AtomicFile.write(metricsFile, data: data)
+        try AtomicFile.write(metricsCSV, data: Data(MetricsCSV.text(lines).utf8))
+        if tensorboard {
+            try FileManager.default.createDirectory(atPath: tensorboardDirectory, withIntermediateDirectories: true)
+            let (file, start) = TensorBoardEvents.path(in: tensorboardDirectory)
+            try AtomicFile.write(file, data: TensorBoardEvents.file(lines, start: start))
+        }
     }
 
     /// Checkpoint path for a global step.

@@ -45,6 +45,7 @@ extension Options {
     public var checkpointEverySteps: Option<Int?> { Option("checkpoint-every-steps", nil, "Also write a checkpoint every this many optimiser steps.") }
     public var keepCheckpoints: Option<Int> { Option("keep-checkpoints", 3, "Checkpoints kept in the run directory.") }
     public var reportExplanations: Option<Bool> { Option("report-explanations", true, "At the end, explain the final model's misclassified test images of the two worst classes (Grad-CAM; saliency for the mlp) in report.html and RUNDIR/explanations/.") }
+    public var tensorboard: Option<Bool> { Option("tensorboard", true, "Write TensorBoard scalars per epoch to RUNDIR/tensorboard/events.out.tfevents.* (tensorboard --logdir runs/).") }
     public var checkpointLevel: Option<Int> { Option("checkpoint-level", 3, "zstd level of checkpoints (1-19).") }
 }
 
@@ -70,5 +71,6 @@ public enum TrainOptions {
     public static let running =
         OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().stallTimeout,
                                 Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
-                                Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations])
+                                Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
+                                Options().tensorboard])
 }

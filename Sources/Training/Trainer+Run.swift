@@ -22,7 +22,7 @@ extension Trainer {
             guard comm.rank == 0 else { return }
             runLock = try run.create()
             try run.writeConfig(config)
-            try run.writeMetrics(state.metrics)
+            try run.writeMetrics(state.metrics, tensorboard: config.tensorboard)
         }
         let timeout = config.stallTimeout ?? TrainConfig.defaultStallTimeout
         if timeout > 0 { watchdog = StallWatchdog(timeout: timeout, comm: comm) }
@@ -77,7 +77,7 @@ extension Trainer {
                 if result.stopRequested {
                     // Every rank saw the request in the same step: checkpoint and leave together.
                     try saveCheckpoint()
-                    try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics) } }
+                    try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics, tensorboard: config.tensorboard) } }
                     let path = run.checkpointPath(step: state.globalStep)
                     log.clearProgress()
                     log.info("stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto")
@@ -103,7 +103,7 @@ extension Trainer {
             state.epochLossSum = 0
             state.epochLossSteps = 0
             state.epochSkipped = 0
-            try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics) } }
+            try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics, tensorboard: config.tensorboard) } }
             if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
                 if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try saveCheckpoint() }
             }
@@ -136,7 +136,7 @@ extension Trainer {
         }
         try comm.agree {
             guard comm.rank == 0 else { return }
-            try run.writeMetrics(state.metrics)
+            try run.writeMetrics(state.metrics, tensorboard: config.tensorboard)
             try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
                                   metadata: card.metadata)
             try Report.write(metrics: state.metrics, config: config, classNames: dataset.classNames, to: run.reportFile)

@@ -48,7 +48,7 @@ pass "--config JSON and TOML reach config.json; the command line overrides; unkn
 
 # 3. Invalid values are refused before any work, listing the valid ones.
 if "$BIN" --loss nonsense > "$TMP/loss.log" 2>&1; then fail "--loss nonsense accepted"; fi
-grep -q "expected one of ce, focal, ib, ib-focal, crl, arcface, cosface, sphereface, subcenter-arcface, got 'nonsense'" "$TMP/loss.log" || { cat "$TMP/loss.log"; fail "the valid losses are not listed"; }
+grep -q "expected one of ce, focal, ib, ib-focal, crl, arcface, cosface, sphereface, subcenter-arcface, ldam, balanced-softmax, logit-adjusted, vs, got 'nonsense'" "$TMP/loss.log" || { cat "$TMP/loss.log"; fail "the valid losses are not listed"; }
 if "$BIN" --recipe nope > "$TMP/recipe.log" 2>&1; then fail "unknown recipe accepted"; fi
 grep -q "fmnist-lt-mlp" "$TMP/recipe.log" || fail "the valid recipes are not listed"
 if run 2 --momentum 1.5 > "$TMP/momentum.log" 2>&1; then fail "--momentum 1.5 accepted"; fi
