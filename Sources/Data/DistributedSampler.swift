@@ -1,14 +1,17 @@
 import Tensor
 
-/// PyTorch DistributedSampler semantics over global batches.
+/// Global batches split over ranks.
 ///
 /// Each epoch has one permutation of the training set from (seed, epoch), the
-/// same on every rank, padded by wrapping to a multiple of the world size (or,
-/// with `dropLast`, cut to whole global batches). Global batch s is positions
+/// same on every rank, taken whole (`EpochEnd.whole`: the last global batch is
+/// smaller, and a rank may have no sample of it), cut to whole global batches
+/// (`dropLast`), or padded by wrapping to a multiple of the world size as
+/// PyTorch's DistributedSampler does (`padToWorldSize`: a few samples are seen
+/// twice per epoch, how many depends on W). Global batch s is positions
 /// `[s B, (s + 1) B)` of it, and rank r takes the positions p with
 /// `p mod W = r`: the union of the ranks' batches is exactly the batch one
-/// process would take, so N ranks train like one. Local batches differ by at
-/// most one sample when W does not divide B.
+/// process would take, so N ranks train like one, over whole epochs too
+/// (unless padded). Local batches differ by at most one sample.
 ///
 /// With sharded data each rank owns its samples: it walks its own permutation
 /// from (seed, epoch, rank), taking its share of every global batch.
@@ -20,11 +23,21 @@ public struct DistributedSampler: Sendable {
     public let worldSize: Int
     public let seed: UInt64
     public let sharded: Bool
-    public let dropLast: Bool
+    public let end: EpochEnd
+
+    /// How an epoch ends when the batch size does not divide the training set.
+    public enum EpochEnd: Sendable, Equatable {
+        /// Every sample once; the last global batch is smaller.
+        case whole
+        /// The last incomplete global batch is dropped.
+        case dropLast
+        /// Padded by wrapping to a multiple of the world size (PyTorch's DistributedSampler).
+        case padToWorldSize
+    }
 
     /// - count: samples this rank can index (all of them when not sharded)
     /// - globalCount: samples over all ranks
-    public init(count: Int, globalCount: Int, batchSize: Int, rank: Int, worldSize: Int, seed: UInt64, sharded: Bool, dropLast: Bool) {
+    public init(count: Int, globalCount: Int, batchSize: Int, rank: Int, worldSize: Int, seed: UInt64, sharded: Bool, end: EpochEnd) {
         precondition(batchSize >= worldSize, "global batch \(batchSize) smaller than the world size \(worldSize)")
         self.count = count
         self.globalCount = globalCount
@@ -33,13 +46,16 @@ public struct DistributedSampler: Sendable {
         self.worldSize = worldSize
         self.seed = seed
         self.sharded = sharded
-        self.dropLast = dropLast
+        self.end = end
     }
 
-    /// Positions in the epoch's padded order.
+    /// Positions in the epoch's order (padded or cut).
     public var paddedCount: Int {
-        if dropLast { return globalCount / batchSize * batchSize }
-        return (globalCount + worldSize - 1) / worldSize * worldSize
+        switch end {
+        case .whole: return globalCount
+        case .dropLast: return globalCount / batchSize * batchSize
+        case .padToWorldSize: return (globalCount + worldSize - 1) / worldSize * worldSize
+        }
     }
 
     /// Optimiser steps per epoch.
@@ -118,7 +134,7 @@ public struct DistributedSampler: Sendable {
             return counts
         }
         var p = rank
-        let limit = dropLast ? min(count, paddedCount) : count
+        let limit = end == .dropLast ? min(count, paddedCount) : count
         while p < limit {
             counts[Int(labels[order[p]])] += 1
             p += worldSize

@@ -125,6 +125,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         check(self.weightDecay >= 0 && self.weightDecay.isFinite, "--weight-decay must be a finite number of at least 0, got \(self.weightDecay)")
         range("warmup-epochs", self.warmupEpochs, 0, 1_000_000)
         if let s = self.ibStartEpoch { range("ib-start-epoch", s, 0, 1_000_000) }
+        if self.dropLast, self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: an epoch ends one way") }
         if let problem = self.drwEpoch?.problem { out.append("--drw-epoch \(problem)") }
         check(self.focalGamma >= 0 && self.focalGamma.isFinite, "--focal-gamma must be a finite number of at least 0, got \(self.focalGamma)")
         check(self.focalScale > 0 && self.focalScale.isFinite, "--focal-scale must be a positive finite number, got \(self.focalScale)")

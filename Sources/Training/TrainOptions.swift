@@ -11,7 +11,8 @@ extension Options {
     public var imbalanceProfile: Option<ImbalanceProfile> { Option("imbalance-profile", ImbalanceProfile.exp, "Long-tail profile.") }
     public var classes: Option<Int?> { Option("classes", nil, "Number of classes.", defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest label + 1 for NumPy") }
     public var augment: Option<Bool> { Option("augment", false, "Random crop (4-pixel padding) and horizontal flip of 32x32 colour training images.") }
-    public var dropLast: Option<Bool> { Option("drop-last", false, "Drop each epoch's last incomplete global batch instead of padding by wrapping.") }
+    public var dropLast: Option<Bool> { Option("drop-last", false, "Drop each epoch's last incomplete global batch (by default it is taken, smaller).") }
+    public var padToWorldSize: Option<Bool> { Option("pad-to-world-size", false, "Pad each epoch by wrapping to a multiple of the world size, as PyTorch's DistributedSampler: a few samples are seen twice per epoch, so whole epochs depend on the number of ranks.") }
     // Model and class weights
     public var model: Option<Architecture> { Option("model", Architecture.mlp, "Model.") }
     public var initFrom: Option<String?> { Option("init-from", nil, "Start from the weights of a .safetensors file (final.safetensors, or PyTorch's with the same names and shapes); a checkpoint found by --resume takes precedence.", valueName: "file") }
@@ -53,7 +54,7 @@ extension Options {
 public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data", [Options().data, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
-                             Options().dropLast]),
+                             Options().dropLast, Options().padToWorldSize]),
         OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta, Options().drwEpoch,
                                        Options().focalGamma, Options().focalScale, Options().ibAlpha, Options().ibStartEpoch,
                                        Options().crlEta, Options().crlKappa, Options().crlMargin, Options().crlRho, Options().crlMining,

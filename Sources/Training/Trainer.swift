@@ -105,7 +105,7 @@ public final class Trainer {
         }
         sampler = DistributedSampler(count: dataset.train.count, globalCount: globalCount, batchSize: config.batchSize,
                                      rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
-                                     dropLast: config.dropLast)
+                                     end: config.dropLast ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
         let channelMajor = model.inputLayout == .channelMajor
         trainBatches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std, channelMajor: channelMajor,
                                       augment: config.augment, seed: seed)

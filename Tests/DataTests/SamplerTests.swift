@@ -11,17 +11,18 @@ import Tensor
         return Array(out.prefix(n))
     }
 
-    /// The union of the ranks' batches of each step is the one-process batch (when W divides the padding).
+    /// The union of the ranks' batches of each step is the one-process batch, the last one too,
+    /// whatever W divides.
     @Test(arguments: [1, 2, 3, 4], [120, 128])
     func ranksTogetherTakeTheOneProcessBatch(world: Int, batch: Int) {
-        let n = 1200  // divisible by 1..4: no padding
-        let single = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: 0, worldSize: 1, seed: 7, sharded: false, dropLast: false)
+        let n = 1201  // no world size or batch divides it: the last batch has 1 or 49 samples
+        let single = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: 0, worldSize: 1, seed: 7, sharded: false, end: .whole)
         for step in [0, 1, single.stepsPerEpoch - 1] {
             let want = batches(single, epoch: 3, step: step)
             var got: [Int] = []
             var sizes: [Int] = []
             for r in 0..<world {
-                let s = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: r, worldSize: world, seed: 7, sharded: false, dropLast: false)
+                let s = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: r, worldSize: world, seed: 7, sharded: false, end: .whole)
                 #expect(s.stepsPerEpoch == single.stepsPerEpoch)
                 let b = batches(s, epoch: 3, step: step)
                 sizes.append(b.count)
@@ -38,7 +39,7 @@ import Tensor
         for step in [0, 3, 9] {
             var rows: [Int] = []
             for r in 0..<world {
-                let s = DistributedSampler(count: 1000, globalCount: 1000, batchSize: 110, rank: r, worldSize: world, seed: 1, sharded: false, dropLast: false)
+                let s = DistributedSampler(count: 1000, globalCount: 1000, batchSize: 110, rank: r, worldSize: world, seed: 1, sharded: false, end: .whole)
                 var idx = [Int](repeating: 0, count: 110), pos = [Int](repeating: 0, count: 110)
                 let n = s.indices(step: step, order: s.permutation(epoch: 0), into: &idx, positions: &pos)
                 #expect(n == s.localBatchSize(step: step))
@@ -54,12 +55,12 @@ import Tensor
     }
 
     @Test func epochsDifferAndSeedsRepeat() {
-        let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, dropLast: false)
+        let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, end: .whole)
         #expect(s.permutation(epoch: 0) != s.permutation(epoch: 1))
         // The same seed and epoch in a sampler of its own (nothing shared) give the same order;
         // another seed does not.
-        let again = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, dropLast: false)
-        let other = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 2, sharded: false, dropLast: false)
+        let again = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, end: .whole)
+        let other = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 2, sharded: false, end: .whole)
         #expect(again.permutation(epoch: 2) == s.permutation(epoch: 2))
         #expect(other.permutation(epoch: 2) != s.permutation(epoch: 2))
         #expect(s.permutation(epoch: 2).sorted() == Array(0..<100))
@@ -71,7 +72,7 @@ import Tensor
         var total = [0, 0, 0]
         var seen: [Int] = []
         for r in 0..<3 {
-            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 6, rank: r, worldSize: 3, seed: 2, sharded: false, dropLast: false)
+            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 6, rank: r, worldSize: 3, seed: 2, sharded: false, end: .padToWorldSize)
             #expect(s.paddedCount == 12 && s.stepsPerEpoch == 2)
             let order = s.permutation(epoch: 0)
             let counts = s.ownedLabelCounts(epoch: 0, order: order, labels: labels, classes: 3)
@@ -80,8 +81,21 @@ import Tensor
         }
         #expect(total == [4, 3, 3])
         #expect(seen.count == 12 && Set(seen).count == 10)
-        let dropping = DistributedSampler(count: 10, globalCount: 10, batchSize: 4, rank: 0, worldSize: 2, seed: 2, sharded: false, dropLast: true)
+        let dropping = DistributedSampler(count: 10, globalCount: 10, batchSize: 4, rank: 0, worldSize: 2, seed: 2, sharded: false, end: .dropLast)
         #expect(dropping.stepsPerEpoch == 2 && dropping.paddedCount == 8)
+    }
+
+    @Test func wholeEpochsSeeEverySampleOnce() {
+        // 10 samples, batch 9, 4 ranks: the last global batch is 1 sample, on rank 1 alone
+        // (position 9); the ranks together see each sample once, as one process.
+        var seen: [Int] = []
+        for r in 0..<4 {
+            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 9, rank: r, worldSize: 4, seed: 2, sharded: false, end: .whole)
+            #expect(s.paddedCount == 10 && s.stepsPerEpoch == 2)
+            #expect(s.localBatchSize(step: 1) == (r == 1 ? 1 : 0))
+            seen += batches(s, epoch: 0, step: 0) + batches(s, epoch: 0, step: 1)
+        }
+        #expect(seen.sorted() == Array(0..<10))
     }
 
     @Test func batchAssemblerLayoutsAndNormalisation() {
