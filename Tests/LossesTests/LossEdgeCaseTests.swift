@@ -1,10 +1,11 @@
 import Foundation
+import Settings
 import Testing
 import Tensor
 @testable import Losses
 
 @Suite struct LossEdgeCaseTests {
-    @Test(arguments: LossKind.allCases.filter { !$0.isMarginHead })
+    @Test(arguments: LossKind.allCases.filter { !$0.isMarginHead && !$0.adjustsByCounts })
     func hugeLogitsStayFinite(kind: LossKind) {
         let loss = LossFunction(LossConfig(kind: kind), classes: 3, featureDimension: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
@@ -12,6 +13,26 @@ import Tensor
         #expect(value.isFinite)
         #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
         #expect(loss.featureGradient.array.allSatisfy { $0.isFinite })
+    }
+
+    /// The long-tail family adjusts huge logits and stays finite, rare classes included.
+    @Test(arguments: LossKind.allCases.filter(\.adjustsByCounts))
+    func adjustedHugeLogitsStayFinite(kind: LossKind) {
+        var settings = Settings()
+        settings.loss = kind
+        let loss = AdjustedSoftmaxLoss(settings, classes: 3)!
+        #expect(loss.problem(counts: [5000, 40, 1]) == nil && loss.problem(counts: [5000, 0, 1]) != nil)
+        let logits = Tensor(shape: [4, 3], values: [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4])
+        let dz = Tensor(shape: [4, 3]), dh = Tensor(shape: [4, 2])
+        dz.fill(0)
+        let targets: [Int32] = [0, 0, 2, 1]
+        let value = targets.withUnsafeBufferPointer { t in
+            loss.accumulate(LossBatch(scores: logits, features: dh, targets: t.baseAddress!, count: 4, weights: [1, 2, 3], omega: 0,
+                                      counts: [5000, 40, 1], normalizer: 4, share: 1),
+                            scoresGradient: dz, featureGradient: dh)
+        }
+        #expect(value.isFinite && value >= 0)
+        #expect(dz.array.allSatisfy { $0.isFinite })
     }
 
     /// At +-1e4 the softmax is exactly one-hot or split in two, so weighted CE has a known value:
