@@ -141,7 +141,11 @@ extension Trainer {
             log.info("note: resuming with settings that differ from the checkpoint's: \(differing.joined(separator: ", "))")
         }
         if saved.worldSize != comm.size {
-            log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the data is re-sharded, so the run is not bit-identical to an uninterrupted one")
+            if dataset.sharded {
+                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the data is re-sharded, so the run is not bit-identical to an uninterrupted one")
+            } else {
+                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the global batches stay the same, so the run continues its trajectory (to float rounding; batch-norm statistics are the mean of the \(saved.worldSize) ranks')")
+            }
         }
         var restored = saved
         restored.config = config
