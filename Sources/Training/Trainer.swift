@@ -65,6 +65,8 @@ public final class Trainer {
     public init(config: TrainConfig, comm: Communicator, log: Log, known: DataStatistics? = nil) throws {
         var config = config
         config.resolve()
+        // The bucket mode as run (config.json records it): auto overlaps across hosts.
+        if config.bucketMode == .auto { config.bucketMode = Self.overlaps(.auto, comm: comm) ? .overlap : .blocking }
         self.comm = comm
         self.log = log
         let seed = UInt64(config.seed)
