@@ -42,9 +42,17 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: "An embedding loss on the features over the global batch (see train --help).")
     var metricLoss: MetricLossKind = .none
 
+    @Flag(help: "Instead of the models: time a float32 all-reduce by message size (4 B to 64 MiB) and fit latency and bandwidth (docs/scaling.md).")
+    var allreduce = false
+
     var blasThreads: Int? { threads }
 
     func run(comm: Communicator) throws -> Int32 {
+        if allreduce {
+            let result = try AllReduceBench.run(comm: comm)
+            if comm.rank == 0 { print(json ? String(decoding: try RunDirectory.json(result), as: UTF8.self) : AllReduceBench.table(result)) }
+            return 0
+        }
         let log = Log(rank: comm.rank, worldSize: comm.size)
         log.quiet = json
         var base = TrainConfig()
