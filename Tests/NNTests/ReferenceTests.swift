@@ -71,7 +71,11 @@ import Testing
         var worst: Float = 0
         for i in 0..<y.count { worst = max(worst, abs(y[i] - want[i])) }
         #expect(worst <= 1e-4)
-        checkLayer("conv across chunks k\(k) s\(s)", conv, store: store, input: input, eps: 1e-2, tolerance: 1e-2)
+        // The convolution is linear: a central difference is exact for any step, so a large one
+        // divides the rounding of the 164k summed outputs by the step. (With eps 1e-2 one input
+        // coordinate missed by 1.01% under the Haswell kernel while BLASTests switched OpenBLAS
+        // between 1 and 2 threads in parallel, which rounds every output a little differently.)
+        checkLayer("conv across chunks k\(k) s\(s)", conv, store: store, input: input, eps: 0.25, tolerance: 1e-2)
     }
 
     @Test(arguments: [(3, 2, 1), (3, 1, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0)])
