@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 if ! command -v ip > /dev/null; then
   echo "installing iproute2"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 > "$TMP/apt.log" 2>&1 \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2; } > "$TMP/apt.log" 2>&1 \
     || { cat "$TMP/apt.log"; fail "could not install iproute2"; }
 fi
 source "$(dirname "$0")/netns.bash"
