@@ -18,11 +18,6 @@ public protocol LogitAdjustment: Sendable {
     func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double])
 }
 
-extension LogitAdjustment {
-    /// `log(n_c / total)`, the log prior of class c.
-    static func logPrior(_ count: Int, total: Double) -> Double { Foundation.log(Double(count) / total) }
-}
-
 /// The loss term of the long-tail family (docs/losses.md): LDAM, balanced softmax, logit
 /// adjustment and VS loss, each a `LogitAdjustment`. The adjustment is computed again only
 /// when the epoch's counts change; a step allocates nothing.
@@ -31,6 +26,8 @@ public final class AdjustedSoftmaxLoss: LossTerm {
     public let classes: Int
     private var counts: [Int] = []
     private var scale: [Double], offset: [Double], margin: [Double]
+    /// One sample's adjusted logits, then their exponentials (K; kept between steps).
+    private var row: [Double]
 
     public init(_ adjustment: LogitAdjustment, classes: Int) {
         self.adjustment = adjustment
@@ -38,6 +35,7 @@ public final class AdjustedSoftmaxLoss: LossTerm {
         scale = Array(repeating: 1, count: classes)
         offset = Array(repeating: 0, count: classes)
         margin = Array(repeating: 0, count: classes)
+        row = Array(repeating: 0, count: classes)
     }
 
     /// The loss `--loss` names with its options' values; nil outside the long-tail family.
@@ -74,18 +72,20 @@ public final class AdjustedSoftmaxLoss: LossTerm {
             let y = Int(batch.targets[i])
             let w = weights?[y] ?? 1
             let z = batch.scores.data + i * k
-            func adjusted(_ j: Int) -> Double { scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j] }
             var m = -Double.infinity
-            for j in 0..<k { m = max(m, adjusted(j)) }
-            var sum = 0.0
-            for j in 0..<k { sum += Foundation.exp(adjusted(j) - m) }
-            let lse = m + Foundation.log(sum)
-            total += w * (lse - adjusted(y))
-            let dz = scoresGradient.data + i * k
             for j in 0..<k {
-                let p = Foundation.exp(adjusted(j) - lse)
-                dz[j] += Float(w * inv * (p - (j == y ? 1 : 0)) * scale[j])
+                row[j] = scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j]
+                m = max(m, row[j])
             }
+            let target = row[y]
+            var sum = 0.0
+            for j in 0..<k {
+                row[j] = Foundation.exp(row[j] - m)
+                sum += row[j]
+            }
+            total += w * (m + Foundation.log(sum) - target)
+            let dz = scoresGradient.data + i * k
+            for j in 0..<k { dz[j] += Float(w * inv * (row[j] / sum - (j == y ? 1 : 0)) * scale[j]) }
         }
         return total * inv
     }

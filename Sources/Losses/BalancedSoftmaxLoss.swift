@@ -6,10 +6,10 @@ public struct BalancedSoftmaxLoss: LogitAdjustment {
     public var takesClassWeights: Bool { false }
 
     public func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double]) {
-        let total = Double(counts.reduce(0, +))
+        let logPrior = ClassWeights.logPriors(counts: counts)
         for c in counts.indices {
             scale[c] = 1
-            offset[c] = Self.logPrior(counts[c], total: total)
+            offset[c] = logPrior[c]
             margin[c] = 0
         }
     }

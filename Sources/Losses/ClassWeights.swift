@@ -47,4 +47,12 @@ public enum ClassWeights {
         guard let hi = counts.max(), let lo = counts.min(), hi > 0 else { return 0 }
         return Double(hi - lo) / Double(hi)
     }
+
+    /// `log(prior_c)`, `prior_c = n_c / sum n` over the global counts; a class without samples
+    /// counts as one (its log prior stays finite). The long-tail losses and post-hoc adjustment
+    /// take their offsets from it.
+    public static func logPriors(counts: [Int]) -> [Double] {
+        let total = Double(counts.reduce(0) { $0 + max($1, 1) })
+        return counts.map { Foundation.log(Double(max($0, 1)) / total) }
+    }
 }

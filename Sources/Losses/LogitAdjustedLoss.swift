@@ -7,10 +7,10 @@ public struct LogitAdjustedLoss: LogitAdjustment {
     public var takesClassWeights: Bool { true }
 
     public func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double]) {
-        let total = Double(counts.reduce(0, +))
+        let logPrior = ClassWeights.logPriors(counts: counts)
         for c in counts.indices {
             scale[c] = 1
-            offset[c] = tau * Self.logPrior(counts[c], total: total)
+            offset[c] = tau * logPrior[c]
             margin[c] = 0
         }
     }

@@ -13,11 +13,11 @@ public struct VSLoss: LogitAdjustment {
     public var takesClassWeights: Bool { true }
 
     public func adjust(counts: [Int], scale: inout [Double], offset: inout [Double], margin: inout [Double]) {
-        let total = Double(counts.reduce(0, +))
+        let logPrior = ClassWeights.logPriors(counts: counts)
         let largest = Double(counts.max() ?? 1)
         for c in counts.indices {
             scale[c] = 1 / pow(largest / Double(counts[c]), gamma)
-            offset[c] = tau * Self.logPrior(counts[c], total: total)
+            offset[c] = tau * logPrior[c]
             margin[c] = 0
         }
     }
