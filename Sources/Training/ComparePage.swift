@@ -33,7 +33,7 @@ public enum ComparePage {
         }
         let counts = c.runs[0].final.classCounts
         let k = c.runs[0].final.perClassAcc.count
-        let order = (0..<k).sorted { (counts.indices.contains($0) ? counts[$0] : 0, $1) > (counts.indices.contains($1) ? counts[$1] : 0, $0) }
+        let order = Evaluation.ranked(trainCounts: (0..<k).map { counts.indices.contains($0) ? counts[$0] : 0 })
         func classLabel(_ k: Int) -> String {
             let name = classNames.flatMap { $0.indices.contains(k) ? " " + $0[k] : nil } ?? ""
             return "\(k)\(name)" + (counts.indices.contains(k) ? " (n=\(counts[k]))" : "")

@@ -85,6 +85,18 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         return few.isEmpty ? nil : few.reduce(0) { $0 + p[$1] } / Double(few.count)
     }
 
+    /// The line's scalar figures by key, nil where not measured (retrieval of older runs,
+    /// post-hoc figures when off): metrics.csv's numeric columns and TensorBoard's tags.
+    public var scalars: [(String, Double?)] {
+        [("lr", lr), ("train_loss", trainLoss), ("test_acc", testAcc), ("balanced_acc", balancedAcc),
+         ("many", many), ("medium", medium), ("few", few), ("omega", omega), ("samples_per_s", samplesPerS),
+         ("epoch_seconds", epochSeconds), ("exposed_comm_seconds", exposedCommSeconds),
+         ("precision_at_1", precisionAt1), ("r_precision", rPrecision), ("map_at_r", mapAtR),
+         ("few_precision_at_1", fewPrecisionAt1), ("test_acc_posthoc", testAccPosthoc),
+         ("balanced_acc_posthoc", balancedAccPosthoc), ("many_posthoc", manyPosthoc),
+         ("medium_posthoc", mediumPosthoc), ("few_posthoc", fewPosthoc)]
+    }
+
     /// Sets the post-hoc adjusted figures.
     public mutating func setPosthoc(_ f: AccuracyFigures?) {
         testAccPosthoc = f?.accuracy
@@ -130,10 +142,15 @@ public struct Evaluation: Sendable {
         (accuracy, perClass, balanced, many, medium, few) = (f.accuracy, f.perClass, f.balanced, f.many, f.medium, f.few)
     }
 
+    /// Classes by training count, largest first; ties by class id.
+    public static func ranked(trainCounts: [Int]) -> [Int] {
+        trainCounts.indices.sorted { trainCounts[$0] != trainCounts[$1] ? trainCounts[$0] > trainCounts[$1] : $0 < $1 }
+    }
+
     /// Classes ranked by training count (largest first; ties by class id): top 30%, middle 40%, bottom 30%.
     public static func groups(trainCounts: [Int]) -> ([Int], [Int], [Int]) {
         let k = trainCounts.count
-        let ranked = (0..<k).sorted { trainCounts[$0] != trainCounts[$1] ? trainCounts[$0] > trainCounts[$1] : $0 < $1 }
+        let ranked = Self.ranked(trainCounts: trainCounts)
         let top = Int((0.3 * Double(k)).rounded()), bottom = Int((0.3 * Double(k)).rounded())
         return (Array(ranked.prefix(top)), Array(ranked.dropFirst(top).dropLast(bottom)), Array(ranked.suffix(bottom)))
     }

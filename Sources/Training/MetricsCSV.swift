@@ -4,30 +4,23 @@ import Foundation
 /// columns (per-class lists and matrices stay in the JSON). Columns that no epoch has
 /// (retrieval of older runs, post-hoc figures when off) are left out.
 public enum MetricsCSV {
-    static let columns: [(String, @Sendable (EpochMetrics) -> String?)] = [
-        ("epoch", { "\($0.epoch + 1)" }), ("step", { "\($0.step)" }), ("lr", { number($0.lr) }),
-        ("train_loss", { number($0.trainLoss) }), ("test_acc", { number($0.testAcc) }), ("balanced_acc", { number($0.balancedAcc) }),
-        ("many", { number($0.many) }), ("medium", { number($0.medium) }), ("few", { number($0.few) }), ("omega", { number($0.omega) }),
-        ("samples_per_s", { number($0.samplesPerS) }), ("epoch_seconds", { number($0.epochSeconds) }),
-        ("skipped_steps", { "\($0.skippedSteps)" }), ("loss_phase", { $0.lossPhase }),
-        ("exposed_comm_seconds", { number($0.exposedCommSeconds) }), ("world_size", { "\($0.worldSize)" }),
-        ("precision_at_1", { $0.precisionAt1.map(number) }), ("r_precision", { $0.rPrecision.map(number) }),
-        ("map_at_r", { $0.mapAtR.map(number) }), ("few_precision_at_1", { $0.fewPrecisionAt1.map(number) }),
-        ("test_acc_posthoc", { $0.testAccPosthoc.map(number) }), ("balanced_acc_posthoc", { $0.balancedAccPosthoc.map(number) }),
-        ("many_posthoc", { $0.manyPosthoc.map(number) }), ("medium_posthoc", { $0.mediumPosthoc.map(number) }),
-        ("few_posthoc", { $0.fewPosthoc.map(number) }),
-    ]
+    /// The columns of a line: its position, its scalars (`EpochMetrics.scalars`) and the rest.
+    static func columns(_ m: EpochMetrics) -> [(String, String?)] {
+        [("epoch", "\(m.epoch + 1)"), ("step", "\(m.step)")] + m.scalars.map { ($0.0, $0.1.map(number)) }
+            + [("skipped_steps", "\(m.skippedSteps)"), ("loss_phase", m.lossPhase), ("world_size", "\(m.worldSize)")]
+    }
 
     /// Shortest text that reads back as the same double (JSON's form).
     static func number(_ v: Double) -> String { v.isFinite ? "\(v)" : (v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) }
 
     public static func text(_ lines: [EpochMetrics]) -> String {
-        let epochs = lines.filter { $0.event == "epoch" }
-        let used = columns.filter { column in column.0 == "epoch" || epochs.contains { column.1($0) != nil } }
-        var out = used.map(\.0).joined(separator: ",") + "\n"
-        for m in epochs {
+        let rows = lines.filter { $0.event == "epoch" }.map(columns)
+        guard let names = rows.first?.map(\.0) else { return "epoch\n" }
+        let used = names.indices.filter { i in i == 0 || rows.contains { $0[i].1 != nil } }
+        var out = used.map { names[$0] }.joined(separator: ",") + "\n"
+        for row in rows {
             // loss_phase is the only text: names without commas or quotes.
-            out += used.map { $0.1(m) ?? "" }.joined(separator: ",") + "\n"
+            out += used.map { row[$0].1 ?? "" }.joined(separator: ",") + "\n"
         }
         return out
     }

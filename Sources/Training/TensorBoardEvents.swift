@@ -9,22 +9,10 @@ import Foundation
 public enum TensorBoardEvents {
     /// The scalars of one epoch's metrics line, by tag.
     public static func scalars(_ m: EpochMetrics) -> [(String, Double)] {
-        var s: [(String, Double)] = [
-            ("train_loss", m.trainLoss), ("lr", m.lr), ("test_acc", m.testAcc), ("balanced_acc", m.balancedAcc),
-            ("many", m.many), ("medium", m.medium), ("few", m.few), ("omega", m.omega),
-            ("samples_per_s", m.samplesPerS), ("exposed_comm_seconds", m.exposedCommSeconds), ("epoch_seconds", m.epochSeconds),
-        ]
-        for (c, v) in m.perClassAcc.enumerated() { s.append(("per_class/\(c)", v)) }
-        for (c, v) in m.classWeights.enumerated() { s.append(("class_weight/\(c)", v)) }
-        let optional: [(String, Double?)] = [
-            ("precision_at_1", m.precisionAt1), ("r_precision", m.rPrecision), ("map_at_r", m.mapAtR),
-            ("few_precision_at_1", m.fewPrecisionAt1), ("test_acc_posthoc", m.testAccPosthoc),
-            ("balanced_acc_posthoc", m.balancedAccPosthoc), ("many_posthoc", m.manyPosthoc),
-            ("medium_posthoc", m.mediumPosthoc), ("few_posthoc", m.fewPosthoc),
-        ]
-        for (tag, v) in optional { if let v { s.append((tag, v)) } }
-        for (c, v) in (m.perClassAccPosthoc ?? []).enumerated() { s.append(("per_class_posthoc/\(c)", v)) }
-        return s
+        m.scalars.compactMap { tag, value in value.map { (tag, $0) } }
+            + m.perClassAcc.enumerated().map { ("per_class/\($0.offset)", $0.element) }
+            + m.classWeights.enumerated().map { ("class_weight/\($0.offset)", $0.element) }
+            + (m.perClassAccPosthoc ?? []).enumerated().map { ("per_class_posthoc/\($0.offset)", $0.element) }
     }
 
     /// The whole file for the epoch lines of `lines`: wall times from `start` on, each epoch
