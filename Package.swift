@@ -11,15 +11,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev)
+        // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev, libdnnl-dev)
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // oneDNN's convolutions, loaded at run time when libdnnl.so.2 is there (Debian: libdnnl-dev).
+        .target(name: "COneDNN", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: - Library targets, each depending only on those above it
         .target(name: "Settings"),
-        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "COneDNN"]),
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),

@@ -20,16 +20,16 @@ public final class BasicBlock: Layer {
     private let sumGradient = Tensor(shape: [1, 1, 1, 1])
 
     public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
-                store: ParameterStore, buffers: ParameterStore, workspace: Workspace) {
+                store: ParameterStore, buffers: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto) {
         self.name = name
         self.inChannels = inChannels
         self.planes = planes
         self.stride = stride
         conv1 = Conv2d("\(name).conv1", inChannels: inChannels, outChannels: planes, kernel: 3, stride: stride, padding: 1,
-                       bias: false, store: store, workspace: workspace)
+                       bias: false, store: store, workspace: workspace, backend: backend)
         bn1 = BatchNorm2d("\(name).bn1", channels: planes, store: store, buffers: buffers)
         conv2 = Conv2d("\(name).conv2", inChannels: planes, outChannels: planes, kernel: 3, stride: 1, padding: 1,
-                       bias: false, store: store, workspace: workspace)
+                       bias: false, store: store, workspace: workspace, backend: backend)
         bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
         precondition(stride == 1 ? inChannels == planes : inChannels + 2 * (planes / 4) == planes,
                      "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels with stride \(stride)")
@@ -53,13 +53,15 @@ public final class BasicBlock: Layer {
         let (c, b, oh, ow) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
         output.ensureShape(c, b, oh, ow)
         let y = output.data, main = t.data, x = input.data
+        let plane = oh * ow, stride = stride, inChannels = inChannels
         if isIdentity {
-            for i in 0..<output.count { y[i] = max(main[i] + x[i], 0) }
+            Parallel.forEach(c) { range in
+                for i in range.lowerBound * b * plane..<range.upperBound * b * plane { y[i] = max(main[i] + x[i], 0) }
+            }
         } else {
             let pad = planes / 4
             let (h, w) = (input.shape[2], input.shape[3])
-            let plane = oh * ow
-            for ch in 0..<c {
+            Parallel.forEach(c) { range in for ch in range {
                 let source = ch - pad
                 for bi in 0..<b {
                     let o = y + (ch * b + bi) * plane, m = main + (ch * b + bi) * plane
@@ -74,7 +76,7 @@ public final class BasicBlock: Layer {
                         }
                     }
                 }
-            }
+            } }
         }
         return output
     }
@@ -90,13 +92,16 @@ public final class BasicBlock: Layer {
         let dx = conv1.backward(g)
         guard needsInputGradient else { return dx }
         let d = dx.data, ds = sumGradient.data
+        let stride = stride, perChannel = dx.count / inChannels
         if isIdentity {
-            for i in 0..<dx.count { d[i] += ds[i] }
+            Parallel.forEach(inChannels) { range in
+                for i in range.lowerBound * perChannel..<range.upperBound * perChannel { d[i] += ds[i] }
+            }
         } else {
             let pad = planes / 4
             let (b, h, w) = (input.shape[1], input.shape[2], input.shape[3])
             let (oh, ow) = (output.shape[2], output.shape[3])
-            for ch in 0..<inChannels {
+            Parallel.forEach(inChannels) { range in for ch in range {
                 for bi in 0..<b {
                     let src = ds + ((ch + pad) * b + bi) * oh * ow
                     let dst = d + (ch * b + bi) * h * w
@@ -104,7 +109,7 @@ public final class BasicBlock: Layer {
                         for ox in 0..<ow { dst[oy * stride * w + ox * stride] += src[oy * ow + ox] }
                     }
                 }
-            }
+            } }
         }
         return dx
     }

@@ -1,6 +1,11 @@
 import Tensor
 
-/// 2-D convolution on channel-major activations through sgemm.
+/// 2-D convolution on channel-major activations, through oneDNN or through sgemm.
+///
+/// With `.onednn` (the default where the library is found), oneDNN's direct convolutions run
+/// in its blocked formats, with reorders from and to (C, B, H, W) inside `ddp_conv_*`; one set of
+/// primitives per input shape, the last few kept. A shape oneDNN cannot take falls back to the
+/// im2col path below, which is also the reference the tests check oneDNN against.
 ///
 /// Activations are (C, B, H, W): for a chunk of the batch, the product
 /// `W (outC, C*k*k) x cols (C*k*k, Bc*OH*OW)` is already the chunk's slice of
@@ -17,6 +22,12 @@ public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let hasBias: Bool
     public var needsInputGradient = true
+    /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
+    public private(set) var backend: ConvolutionBackend
+    /// oneDNN's primitives for the last input shapes (batch, height, width), newest first.
+    private var primitives: [(shape: [Int], convolution: OneDNNConvolution)] = []
+    /// Why the layer left oneDNN for im2col, if it did.
+    public internal(set) var fallbackReason: String?
     private let store: ParameterStore
     private let workspace: Workspace
     private let weightOffset: Int
@@ -28,8 +39,9 @@ public final class Conv2d: Layer {
     private let inputGradient = Tensor(shape: [1, 1, 1, 1])
 
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool, store: ParameterStore, workspace: Workspace) {
+                bias: Bool, store: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto) {
         self.name = name
+        self.backend = backend.resolved
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -80,6 +92,13 @@ public final class Conv2d: Layer {
         let g = geometry(input)
         output.ensureShape(outChannels, g.b, g.oh, g.ow)
         let n = g.b * g.p
+        let w = store.values + weightOffset
+        if let convolution = oneDNN(g) {
+            let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
+                                         y: output.data, workspace: workspace.buffer(count: convolution.workspaceFloats))
+            precondition(ok, "Conv2d \(name): oneDNN's forward convolution failed")
+            return output
+        }
         if hasBias {
             let bias = store.values + biasOffset, out = output.data
             Parallel.forEach(outChannels) { range in
@@ -87,7 +106,6 @@ public final class Conv2d: Layer {
             }
         }
         let beta: Float = hasBias ? 1 : 0
-        let w = store.values + weightOffset
         if isPointwise {
             BLAS.gemm(m: outChannels, n: n, k: ckk, a: w, lda: ckk, b: input.data, ldb: n, beta: beta, c: output.data, ldc: n)
             return output
@@ -120,6 +138,13 @@ public final class Conv2d: Layer {
             }
         }
         if needsInputGradient { inputGradient.ensureShape(inChannels, g.b, g.h, g.w) }
+        if let convolution = oneDNN(g) {
+            let ok = convolution.backward(x: input.data, dy: dy, weights: w, dw: dw, accumulate: accumulate,
+                                          dx: needsInputGradient ? inputGradient.data : nil,
+                                          workspace: workspace.buffer(count: convolution.workspaceFloats))
+            precondition(ok, "Conv2d \(name): oneDNN's backward convolution failed")
+            return needsInputGradient ? inputGradient : outputGradient
+        }
         if isPointwise {
             BLAS.gemm(transB: true, m: outChannels, n: ckk, k: n, a: dy, lda: n, b: input.data, ldb: n,
                       beta: accumulate ? 1 : 0, c: dw, ldc: ckk)
@@ -148,6 +173,36 @@ public final class Conv2d: Layer {
         }
         return needsInputGradient ? inputGradient : outputGradient
     }
+}
+
+// MARK: - oneDNN
+
+extension Conv2d {
+    /// oneDNN's primitives for the geometry `g`, created on first use (nil on the im2col path).
+    /// A shape oneDNN cannot take moves this layer to im2col for good.
+    private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNConvolution? {
+        guard backend == .onednn else { return nil }
+        let shape = [g.b, g.h, g.w]
+        if let i = primitives.firstIndex(where: { $0.shape == shape }) {
+            if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
+            return primitives[0].convolution
+        }
+        var reason = ""
+        guard let made = OneDNNConvolution(batch: g.b, inChannels: inChannels, outChannels: outChannels, height: g.h,
+                                           width: g.w, kernel: kernel, stride: stride, padding: padding, bias: hasBias,
+                                           error: &reason)
+        else {
+            fallbackReason = reason
+            backend = .im2col
+            return nil
+        }
+        primitives.insert((shape, made), at: 0)
+        if primitives.count > 4 { primitives.removeLast() }
+        return made
+    }
+
+    /// oneDNN's implementations for the last input shape: forward, backward data, backward weights.
+    public var implementations: [String] { primitives.first?.convolution.implementations ?? [] }
 }
 
 /// Scratch memory shared by the layers of one model (a chunk of convolution columns).

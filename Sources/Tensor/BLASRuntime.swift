@@ -54,6 +54,7 @@ public enum BLASRuntime {
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
         Parallel.threads = max(1, count)
+        OneDNN.setThreads(max(1, count))
     }
 
     // MARK: - Kernel choice

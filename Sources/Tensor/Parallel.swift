@@ -1,3 +1,4 @@
+import COneDNN
 import Dispatch
 
 /// Splits memory-bound loops over the threads a rank may use, next to the
@@ -5,9 +6,16 @@ import Dispatch
 /// (unfolding, pooling, batch norm, ReLU) would otherwise run on one
 /// core while the others wait. With one thread (the usual case under mpirun,
 /// one rank per core) the body simply runs.
+///
+/// Where oneDNN runs the convolutions, the loops run on its OpenMP threads rather than on
+/// Dispatch's: one set of threads per rank instead of two competing for the same cores
+/// (bench, resnet32 on two threads: NNN -> NNN samples/s).
 public enum Parallel {
     /// Threads for `forEach`; set together with BLAS threads by `BLASRuntime.setThreads`.
     nonisolated(unsafe) public static var threads = 1
+    /// Whether `forEach` uses oneDNN's OpenMP threads (when oneDNN is loaded); tests turn it off
+    /// to compare.
+    nonisolated(unsafe) public static var usesOpenMP = true
 
     /// The loop body crosses into Dispatch's worker threads; each call gets a disjoint range.
     struct Body: @unchecked Sendable {
@@ -23,9 +31,17 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { work in
-            let shared = Body(run: work)
+            var shared = Body(run: work)
+            if usesOpenMP, OneDNN.isAvailable {
+                let ran = withUnsafeMutablePointer(to: &shared) { context in
+                    ddp_parallel_for(count, Int32(t), { context, lo, hi in
+                        context!.assumingMemoryBound(to: Body.self).pointee.run(lo..<hi)
+                    }, context)
+                }
+                if ran != 0 { return }
+            }
             let flush = BLASRuntime.flushesDenormals
-            DispatchQueue.concurrentPerform(iterations: t) { i in
+            DispatchQueue.concurrentPerform(iterations: t) { [shared] i in
                 if flush { BLASRuntime.flushDenormals() }  // per thread: worker threads start without it
                 let lo = count * i / t, hi = count * (i + 1) / t
                 if lo < hi { shared.run(lo..<hi) }

@@ -39,6 +39,7 @@ extension Options {
     public var bucketFirstMib: Option<Double> { Option("bucket-first-mib", 1.0, "Size of the first gradient bucket in MiB (sent as soon as the last layers are done).") }
     public var bucketMib: Option<Double> { Option("bucket-mib", 25.0, "Size of the other gradient buckets in MiB.") }
     public var bucketMode: Option<BucketMode> { Option("bucket-mode", BucketMode.auto, "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).") }
+    public var convBackend: Option<ConvolutionBackend> { Option("conv-backend", ConvolutionBackend.auto, "Convolutions: onednn (oneDNN's direct convolutions), im2col (unfolding and OpenBLAS sgemm, the reference), auto (onednn when libdnnl.so.2 is found). config.json records the one used.") }
     public var stallTimeout: Option<Double?> { Option("stall-timeout", nil, "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never.", defaultText: "600") }
     public var evalBatchSize: Option<Int?> { Option("eval-batch-size", nil, "Test samples per rank and forward pass in evaluation.", defaultText: "the rank's training batch, which keeps memory at what training needs") }
     public var runDir: Option<String> { Option("run-dir", "", "Run directory.", defaultText: "runs/<date-time>", valueName: "dir") }
@@ -70,7 +71,7 @@ public enum TrainOptions {
 
     /// Options of how a run executes, not of what it computes (a resume may change them freely).
     public static let running =
-        OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().stallTimeout,
+        OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().convBackend, Options().stallTimeout,
                                 Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
                                 Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
                                 Options().tensorboard])

@@ -67,6 +67,7 @@ public final class Trainer {
         config.resolve()
         // The bucket mode as run (config.json records it): auto overlaps across hosts.
         if config.bucketMode == .auto { config.bucketMode = Self.overlaps(.auto, comm: comm) ? .overlap : .blocking }
+        config.convBackend = config.convBackend.resolved
         self.comm = comm
         self.log = log
         let seed = UInt64(config.seed)
@@ -77,7 +78,8 @@ public final class Trainer {
         guard min(shape.height, shape.width) >= config.model.minimumSide else {
             throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
         }
-        model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed, head: config.head)
+        model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: seed, head: config.head,
+                           convolutions: config.convBackend)
         if let path = config.initFrom {
             let model = model, rank = comm.rank
             try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }

@@ -36,6 +36,9 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: "Gradient buckets: auto, overlap or blocking (see train --help).")
     var bucketMode: BucketMode = .auto
 
+    @Option(help: "Convolutions: auto, onednn or im2col (see train --help).")
+    var convBackend: ConvolutionBackend = .auto
+
     @Option(help: "The loss of the measured steps (see train --help; ib runs its IB phase).")
     var loss: LossKind = .ib
 
@@ -60,6 +63,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.batchSize = batchSize
         base.threads = threads
         base.bucketMode = bucketMode
+        base.convBackend = convBackend
         base.loss = loss
         base.metricLoss = metricLoss
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]

@@ -36,14 +36,15 @@ import Tensor
         expectGradientsMatch("relu", point: point.data, count: 60, analytic: analytic, loss: loss)
     }
 
-    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 2, 2), (3, 1, 0)])
-    func conv2d(kernel: Int, stride: Int, padding: Int) {
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 2, 2), (3, 1, 0)], [ConvolutionBackend.onednn, .im2col])
+    func conv2d(geometry: (Int, Int, Int), backend: ConvolutionBackend) {
+        let (kernel, stride, padding) = geometry
         let s = ParameterStore()
         let conv = Conv2d("conv", inChannels: 3, outChannels: 4, kernel: kernel, stride: stride, padding: padding,
-                          bias: true, store: s, workspace: Workspace())
+                          bias: true, store: s, workspace: Workspace(), backend: backend)
         s.allocate()
         s.initialize(seed: 4)
-        checkLayer("conv k\(kernel) s\(stride) p\(padding)", conv, store: s,
+        checkLayer("conv k\(kernel) s\(stride) p\(padding) \(backend)", conv, store: s,
                    input: Tensor(shape: [3, 2, 7, 6], values: randomValues(3 * 2 * 7 * 6, seed: 5)))
     }
 

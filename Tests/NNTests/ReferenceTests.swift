@@ -28,12 +28,13 @@ import Testing
         return y
     }
 
-    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 1, 2), (2, 2, 0)])
-    func convolutionMatchesDirectConvolution(k: Int, s: Int, p: Int) {
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (1, 1, 0), (5, 1, 2), (2, 2, 0)], [ConvolutionBackend.onednn, .im2col])
+    func convolutionMatchesDirectConvolution(geometry: (Int, Int, Int), backend: ConvolutionBackend) {
+        let (k, s, p) = geometry
         let (b, c, h, w, outC) = (3, 2, 9, 7, 4)
         let store = ParameterStore()
         let conv = Conv2d("c", inChannels: c, outChannels: outC, kernel: k, stride: s, padding: p, bias: true,
-                          store: store, workspace: Workspace())
+                          store: store, workspace: Workspace(), backend: backend)
         store.allocate()
         store.initialize(seed: 8)
         let bias = randomValues(outC, seed: 9)
@@ -58,7 +59,7 @@ import Testing
         #expect(b * c * k * k * (h / s) * (w / s) > 4 * workspace.chunkFloats, "the batch must span several chunks")
         let store = ParameterStore()
         let conv = Conv2d("c", inChannels: c, outChannels: outC, kernel: k, stride: s, padding: p, bias: true,
-                          store: store, workspace: workspace)
+                          store: store, workspace: workspace, backend: .im2col)
         store.allocate()
         store.initialize(seed: 8)
         let x = randomValues(b * c * h * w, seed: 10)

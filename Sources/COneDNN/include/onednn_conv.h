@@ -1,0 +1,45 @@
+// A small C binding of oneDNN's fp32 convolution (forward training, backward data,
+// backward weights) for activations laid out (C, B, H, W) and weights (O, I, kH, kW).
+//
+// oneDNN is loaded at run time (dlopen of libdnnl.so.2, the 2.x C API): a build without
+// its header, or a machine without the library, reports it unavailable and ddp-train
+// keeps its im2col + OpenBLAS path.
+#ifndef DDP_ONEDNN_CONV_H
+#define DDP_ONEDNN_CONV_H
+#include <stddef.h>
+
+/// Loads oneDNN once; 1 when it can be used. `ddp_onednn_status` says why not, or its version.
+int ddp_onednn_load(void);
+const char *ddp_onednn_status(void);
+/// The instruction set oneDNN dispatches to (`avx512_core`, `avx2`, ...).
+const char *ddp_onednn_isa(void);
+/// OpenMP threads oneDNN's primitives use, called from the thread that runs them.
+void ddp_onednn_set_threads(int threads);
+
+/// Runs body(context, begin, end) on disjoint ranges covering 0..<count on `threads` of
+/// oneDNN's OpenMP threads (the caller's flush-to-zero carried over). Returns 0, having run
+/// nothing, when oneDNN is not loaded.
+typedef void (*ddp_parallel_body)(void *context, long begin, long end);
+int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *context);
+
+typedef struct ddp_conv ddp_conv;
+
+/// A convolution of a (c, n, h, w) input with k filters of size kernel x kernel, for one batch
+/// size. NULL on failure, with the reason in `error`.
+ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          char *error, size_t error_size);
+void ddp_conv_destroy(ddp_conv *conv);
+/// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
+size_t ddp_conv_workspace_floats(const ddp_conv *conv);
+/// The implementation oneDNN chose: 0 forward, 1 backward data, 2 backward weights.
+const char *ddp_conv_implementation(const ddp_conv *conv, int which);
+
+/// y (k, n, oh, ow) = conv(x (c, n, h, w), w (k, c, kh, kw)) + bias (k, or NULL). 0 on success.
+int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
+                     float *workspace);
+/// dw (k, c, kh, kw) = dL/dw (overwritten, or added to when accumulate is 1), and when dx is not
+/// NULL, dx (c, n, h, w) = dL/dx (overwritten). 0 on success.
+int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
+                      int accumulate, float *dx, float *workspace);
+
+#endif

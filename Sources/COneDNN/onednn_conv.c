@@ -1,0 +1,484 @@
+// oneDNN's fp32 convolutions for ddp-train (see include/onednn_conv.h).
+//
+// Each convolution holds one primitive per direction, created for one batch shape with the
+// formats oneDNN prefers ("any": blocked, e.g. nChw16c), and reorders between those and the
+// caller's (C, B, H, W) activations and (O, I, kH, kW) weights. Every buffer lives in the
+// caller's workspace (scratchpad mode "user"): no allocation per call.
+#include "onednn_conv.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if __has_include(<oneapi/dnnl/dnnl.h>)
+#include <oneapi/dnnl/dnnl.h>
+#define DDP_HAVE_DNNL_HEADER 1
+#else
+#define DDP_HAVE_DNNL_HEADER 0
+#endif
+
+#if DDP_HAVE_DNNL_HEADER
+
+// MARK: - Loading
+
+#define DDP_DNNL_FUNCTIONS(X) \
+    X(dnnl_version) X(dnnl_get_effective_cpu_isa) X(dnnl_engine_create) X(dnnl_stream_create) \
+    X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_strides) X(dnnl_memory_desc_init_by_tag) \
+    X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size) X(dnnl_memory_create) X(dnnl_memory_destroy) \
+    X(dnnl_memory_set_data_handle) X(dnnl_convolution_forward_desc_init) \
+    X(dnnl_convolution_backward_data_desc_init) X(dnnl_convolution_backward_weights_desc_init) \
+    X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query) \
+    X(dnnl_primitive_desc_query_md) X(dnnl_primitive_create) X(dnnl_primitive_destroy) \
+    X(dnnl_primitive_execute) X(dnnl_reorder_primitive_desc_create) X(dnnl_primitive_attr_create) \
+    X(dnnl_primitive_attr_destroy) X(dnnl_primitive_attr_set_scratchpad_mode)
+
+#define DDP_DECLARE(name) static __typeof__(name) *p_##name;
+DDP_DNNL_FUNCTIONS(DDP_DECLARE)
+static void (*p_omp_set_num_threads)(int);
+static int (*p_omp_get_thread_num)(void);
+static int (*p_omp_get_num_threads)(void);
+static void (*p_GOMP_parallel)(void (*)(void *), void *, unsigned, unsigned);
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int loaded;
+static char status_text[256] = "oneDNN not loaded";
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+static void load(void) {
+    if (getenv("DDP_TRAIN_NO_ONEDNN")) {
+        snprintf(status_text, sizeof status_text, "oneDNN off (DDP_TRAIN_NO_ONEDNN is set)");
+        return;
+    }
+    // OpenMP's idle threads spin for a while before they sleep (libgomp's default: 300,000
+    // turns); beside the program's own threads that spin takes cores from the work (bench,
+    // cnn on two threads: 42-67 ms a step with the default, 35 ms with 10,000). A user's
+    // setting stands. libgomp reads these when it loads, with libdnnl, just below.
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 1);
+    void *lib = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(status_text, sizeof status_text, "oneDNN 2.x not found (libdnnl.so.2: %s; Debian: libdnnl2)", dlerror());
+        return;
+    }
+#define DDP_RESOLVE(name) \
+    p_##name = (__typeof__(name) *)dlsym(lib, #name); \
+    if (!p_##name) { \
+        snprintf(status_text, sizeof status_text, "libdnnl.so.2 lacks %s", #name); \
+        return; \
+    }
+    DDP_DNNL_FUNCTIONS(DDP_RESOLVE)
+    p_omp_set_num_threads = (void (*)(int))dlsym(lib, "omp_set_num_threads");
+    p_omp_get_thread_num = (int (*)(void))dlsym(lib, "omp_get_thread_num");
+    p_omp_get_num_threads = (int (*)(void))dlsym(lib, "omp_get_num_threads");
+    p_GOMP_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(lib, "GOMP_parallel");
+    const dnnl_version_t *v = p_dnnl_version();
+    if (v->major != 2) {
+        snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d found, the 2.x API is needed", v->major, v->minor, v->patch);
+        return;
+    }
+    if (p_dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success
+        || p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+        snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d: no CPU engine", v->major, v->minor, v->patch);
+        return;
+    }
+    snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+    loaded = 1;
+}
+
+int ddp_onednn_load(void) {
+    pthread_once(&load_once, load);
+    return loaded;
+}
+
+const char *ddp_onednn_status(void) {
+    ddp_onednn_load();
+    return status_text;
+}
+
+const char *ddp_onednn_isa(void) {
+    if (!ddp_onednn_load()) return "none";
+    switch (p_dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+void ddp_onednn_set_threads(int threads) {
+    if (ddp_onednn_load() && p_omp_set_num_threads) p_omp_set_num_threads(threads < 1 ? 1 : threads);
+}
+
+typedef struct {
+    ddp_parallel_body body;
+    void *context;
+    long count;
+    unsigned mxcsr_bits;
+} parallel_job;
+
+static void parallel_trampoline(void *data) {
+    parallel_job *job = data;
+    long t = p_omp_get_thread_num(), n = p_omp_get_num_threads();
+#if defined(__x86_64__)
+    if (job->mxcsr_bits) __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | job->mxcsr_bits);
+#endif
+    long lo = job->count * t / n, hi = job->count * (t + 1) / n;
+    if (lo < hi) job->body(job->context, lo, hi);
+}
+
+int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *context) {
+    if (!ddp_onednn_load() || !p_GOMP_parallel || !p_omp_get_thread_num || !p_omp_get_num_threads) return 0;
+#if defined(__x86_64__)
+    parallel_job job = {body, context, count, __builtin_ia32_stmxcsr() & 0x8040};  // FTZ and DAZ
+#else
+    parallel_job job = {body, context, count, 0};
+#endif
+    p_GOMP_parallel(parallel_trampoline, &job, (unsigned)threads, 0);
+    return 1;
+}
+
+// MARK: - One argument of a primitive: its format, its place in the workspace, its reorders
+
+typedef struct {
+    dnnl_memory_desc_t md;
+    size_t offset;       // floats from the aligned workspace start
+    dnnl_memory_t memory;  // md, handle set before each use
+    dnnl_memory_t user;    // the caller's layout, handle set before each use
+    dnnl_primitive_t in;   // user -> md (NULL when the layouts are equal)
+    dnnl_primitive_t out;  // md -> user
+} slot;
+
+struct ddp_conv {
+    dnnl_primitive_desc_t pd[3];
+    dnnl_primitive_t prim[3];
+    dnnl_memory_t scratch[3];
+    slot src, weights, dst;                     // forward
+    slot bsrc, bdiff_dst, bdiff_weights;        // backward weights
+    slot ddiff_dst, dweights, ddiff_src;        // backward data
+    int ddiff_dst_shared;                       // backward data reads bdiff_dst's copy
+    int has_bias;
+    dnnl_memory_t bias;
+    size_t forward_floats, backward_floats, scratch_offset, weight_count;
+    float *plain_dw;                            // never allocated: offset into the workspace
+    size_t plain_dw_offset;
+};
+
+static size_t floats_of(const dnnl_memory_desc_t *md) {
+    return (p_dnnl_memory_desc_get_size(md) + 63) / 64 * 16;  // rounded up to 64 bytes
+}
+
+static int make_slot(slot *s, const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *user, size_t *cursor,
+                     int in, int out) {
+    s->md = *md;
+    s->offset = *cursor;
+    *cursor += floats_of(md);
+    if (p_dnnl_memory_create(&s->memory, md, engine, DNNL_MEMORY_NONE)) return 0;
+    if (p_dnnl_memory_create(&s->user, user, engine, DNNL_MEMORY_NONE)) return 0;
+    if (p_dnnl_memory_desc_equal(md, user)) return 1;
+    dnnl_primitive_desc_t rpd;
+    if (in) {
+        if (p_dnnl_reorder_primitive_desc_create(&rpd, user, engine, md, engine, NULL)) return 0;
+        dnnl_status_t st = p_dnnl_primitive_create(&s->in, rpd);
+        p_dnnl_primitive_desc_destroy(rpd);
+        if (st) return 0;
+    }
+    if (out) {
+        if (p_dnnl_reorder_primitive_desc_create(&rpd, md, engine, user, engine, NULL)) return 0;
+        dnnl_status_t st = p_dnnl_primitive_create(&s->out, rpd);
+        p_dnnl_primitive_desc_destroy(rpd);
+        if (st) return 0;
+    }
+    return 1;
+}
+
+static void free_slot(slot *s) {
+    if (s->memory) p_dnnl_memory_destroy(s->memory);
+    if (s->user) p_dnnl_memory_destroy(s->user);
+    if (s->in) p_dnnl_primitive_destroy(s->in);
+    if (s->out) p_dnnl_primitive_destroy(s->out);
+}
+
+static float *aligned(float *workspace) {
+    return (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+}
+
+/// The slot's data in oneDNN's format: a reorder of `user` into the workspace, or `user` itself.
+static dnnl_status_t bring_in(slot *s, const float *user, float *base, dnnl_memory_t *result) {
+    if (!s->in) {
+        p_dnnl_memory_set_data_handle(s->memory, (void *)user);
+        *result = s->memory;
+        return dnnl_success;
+    }
+    p_dnnl_memory_set_data_handle(s->user, (void *)user);
+    p_dnnl_memory_set_data_handle(s->memory, base + s->offset);
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->user}, {DNNL_ARG_TO, s->memory}};
+    *result = s->memory;
+    return p_dnnl_primitive_execute(s->in, stream, 2, args);
+}
+
+/// Where a primitive writes the slot: the workspace, or `user` directly when the layouts agree.
+static dnnl_memory_t place_out(slot *s, float *user, float *base) {
+    p_dnnl_memory_set_data_handle(s->memory, s->out ? (void *)(base + s->offset) : (void *)user);
+    return s->memory;
+}
+
+static dnnl_status_t take_out(slot *s, float *user) {
+    if (!s->out) return dnnl_success;
+    p_dnnl_memory_set_data_handle(s->user, user);
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->memory}, {DNNL_ARG_TO, s->user}};
+    return p_dnnl_primitive_execute(s->out, stream, 2, args);
+}
+
+// MARK: - Creation
+
+void ddp_conv_destroy(ddp_conv *conv) {
+    if (!conv) return;
+    for (int i = 0; i < 3; i++) {
+        if (conv->prim[i]) p_dnnl_primitive_destroy(conv->prim[i]);
+        if (conv->pd[i]) p_dnnl_primitive_desc_destroy(conv->pd[i]);
+        if (conv->scratch[i]) p_dnnl_memory_destroy(conv->scratch[i]);
+    }
+    slot *slots[] = {&conv->src, &conv->weights, &conv->dst, &conv->bsrc, &conv->bdiff_dst, &conv->bdiff_weights,
+                     &conv->ddiff_dst, &conv->dweights, &conv->ddiff_src};
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) free_slot(slots[i]);
+    if (conv->bias) p_dnnl_memory_destroy(conv->bias);
+    free(conv);
+}
+
+static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t what) {
+    return p_dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
+static int is_reference(dnnl_primitive_desc_t pd) {
+    const char *name = "";
+    p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    return strncmp(name, "ref", 3) == 0;
+}
+
+ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          char *error, size_t error_size) {
+#define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
+    ddp_conv *conv = NULL;
+    if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
+    conv = calloc(1, sizeof *conv);
+    if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
+    int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
+    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow}, w_dims = {k, c, kernel, kernel}, b_dims = {k};
+    dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)n * h * w, w, 1};
+    dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)n * oh * ow, ow, 1};
+    dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
+    dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w;
+    p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
+    p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
+    p_dnnl_memory_desc_init_by_tag(&user_w, 4, w_dims, dnnl_f32, dnnl_oihw);
+    p_dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a);
+    p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_w, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
+
+    dnnl_primitive_attr_t attr;
+    if (p_dnnl_primitive_attr_create(&attr)) FAIL("oneDNN: no primitive attributes");
+    p_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_convolution_desc_t fd, bd, wd;
+    dnnl_status_t st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &any_src,
+                                                            &any_w, bias ? &bias_md : NULL, &any_dst, strides, padding, padding);
+    if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[0], &fd, attr, engine, NULL);
+    if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no forward convolution (status %d)", (int)st); }
+    // Backward passes in the forward's formats when they can take them (one copy of dy serves
+    // both), else in their own.
+    const dnnl_memory_desc_t *f_src = query(conv->pd[0], dnnl_query_src_md);
+    const dnnl_memory_desc_t *f_w = query(conv->pd[0], dnnl_query_weights_md);
+    const dnnl_memory_desc_t *f_dst = query(conv->pd[0], dnnl_query_dst_md);
+    st = p_dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, f_src, &any_w, NULL, f_dst,
+                                                       strides, padding, padding);
+    if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
+    if (!st && is_reference(conv->pd[2])) {
+        p_dnnl_primitive_desc_destroy(conv->pd[2]);
+        conv->pd[2] = NULL;
+        st = dnnl_unimplemented;
+    }
+    if (st) {
+        st = p_dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &any_src, &any_w, NULL, &any_dst,
+                                                           strides, padding, padding);
+        if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
+    }
+    if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no backward-weights convolution (status %d)", (int)st); }
+    const dnnl_memory_desc_t *w_ddst = query(conv->pd[2], dnnl_query_diff_dst_md);
+    st = p_dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, f_src, &any_w, w_ddst, strides, padding, padding);
+    if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
+    if (!st && is_reference(conv->pd[1])) {
+        p_dnnl_primitive_desc_destroy(conv->pd[1]);
+        conv->pd[1] = NULL;
+        st = dnnl_unimplemented;
+    }
+    if (st) {
+        st = p_dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &any_src, &any_w, &any_dst,
+                                                        strides, padding, padding);
+        if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
+    }
+    p_dnnl_primitive_attr_destroy(attr);
+    if (st) FAIL("oneDNN: no backward-data convolution (status %d)", (int)st);
+    for (int i = 0; i < 3; i++) {
+        // Its reference code is slower than im2col + sgemm by far: better to fall back.
+        if (is_reference(conv->pd[i])) FAIL("oneDNN has only reference code for this convolution (%s)", ddp_conv_implementation(conv, i));
+        if (p_dnnl_primitive_create(&conv->prim[i], conv->pd[i])) FAIL("oneDNN: primitive %d not created", i);
+    }
+
+    // Forward's workspace.
+    size_t cursor = 0;
+    if (!make_slot(&conv->src, f_src, &user_src, &cursor, 1, 0)
+        || !make_slot(&conv->weights, f_w, &user_w, &cursor, 1, 0)
+        || !make_slot(&conv->dst, f_dst, &user_dst, &cursor, 0, 1))
+        FAIL("oneDNN: no reorder for the forward convolution");
+    conv->forward_floats = cursor;
+    // Backward's: weights' gradient in oneDNN's format and plain, then the activations.
+    cursor = 0;
+    conv->weight_count = (size_t)k * c * kernel * kernel;
+    conv->plain_dw_offset = cursor;
+    cursor += (conv->weight_count + 15) / 16 * 16;
+    if (!make_slot(&conv->bdiff_weights, query(conv->pd[2], dnnl_query_diff_weights_md), &user_w, &cursor, 0, 1)
+        || !make_slot(&conv->dweights, query(conv->pd[1], dnnl_query_weights_md), &user_w, &cursor, 1, 0)
+        || !make_slot(&conv->bdiff_dst, w_ddst, &user_dst, &cursor, 1, 0))
+        FAIL("oneDNN: no reorder for the backward convolutions");
+    const dnnl_memory_desc_t *d_ddst = query(conv->pd[1], dnnl_query_diff_dst_md);
+    conv->ddiff_dst_shared = p_dnnl_memory_desc_equal(d_ddst, w_ddst);
+    size_t activations = cursor;
+    if (!make_slot(&conv->bsrc, query(conv->pd[2], dnnl_query_src_md), &user_src, &cursor, 1, 0))
+        FAIL("oneDNN: no reorder for the backward-weights source");
+    // Backward data's output takes the source's place once backward weights is done with it.
+    size_t after_src = cursor;
+    cursor = activations;
+    if (!make_slot(&conv->ddiff_src, query(conv->pd[1], dnnl_query_diff_src_md), &user_src, &cursor, 0, 1))
+        FAIL("oneDNN: no reorder for the input gradient");
+    if (cursor < after_src) cursor = after_src;
+    if (!make_slot(&conv->ddiff_dst, d_ddst, &user_dst, &cursor, 1, 0))
+        FAIL("oneDNN: no reorder for the backward-data output gradient");
+    conv->backward_floats = cursor;
+
+    size_t scratch = 0;
+    for (int i = 0; i < 3; i++) {
+        const dnnl_memory_desc_t *md = query(conv->pd[i], dnnl_query_scratchpad_md);
+        if (p_dnnl_memory_create(&conv->scratch[i], md, engine, DNNL_MEMORY_NONE)) FAIL("oneDNN: no scratchpad memory");
+        if (floats_of(md) > scratch) scratch = floats_of(md);
+    }
+    conv->scratch_offset = conv->forward_floats > conv->backward_floats ? conv->forward_floats : conv->backward_floats;
+    conv->forward_floats = conv->backward_floats = conv->scratch_offset + scratch;
+    conv->has_bias = bias;
+    if (bias && p_dnnl_memory_create(&conv->bias, &bias_md, engine, DNNL_MEMORY_NONE)) FAIL("oneDNN: no bias memory");
+    return conv;
+#undef FAIL
+}
+
+size_t ddp_conv_workspace_floats(const ddp_conv *conv) {
+    return conv->forward_floats + 16;  // + alignment
+}
+
+const char *ddp_conv_implementation(const ddp_conv *conv, int which) {
+    const char *name = "unknown";
+    if (which < 0 || which > 2) return name;
+    p_dnnl_primitive_desc_query(conv->pd[which], dnnl_query_impl_info_str, 0, &name);
+    return name;
+}
+
+// MARK: - Execution
+
+static dnnl_memory_t scratchpad(ddp_conv *conv, int which, float *base) {
+    p_dnnl_memory_set_data_handle(conv->scratch[which], base + conv->scratch_offset);
+    return conv->scratch[which];
+}
+
+int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
+                     float *workspace) {
+    float *base = aligned(workspace);
+    dnnl_memory_t src, wei, dst;
+    dnnl_status_t st = bring_in(&conv->src, x, base, &src);
+    if (!st) st = bring_in(&conv->weights, weights, base, &wei);
+    if (st) return (int)st;
+    dst = place_out(&conv->dst, y, base);
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 0, base)}, {DNNL_ARG_BIAS, conv->bias}};
+    if (conv->has_bias) p_dnnl_memory_set_data_handle(conv->bias, (void *)bias);
+    st = p_dnnl_primitive_execute(conv->prim[0], stream, conv->has_bias ? 5 : 4, args);
+    if (!st) st = take_out(&conv->dst, y);
+    if (!st) st = p_dnnl_stream_wait(stream);
+    return (int)st;
+}
+
+int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
+                      int accumulate, float *dx, float *workspace) {
+    float *base = aligned(workspace);
+    dnnl_memory_t src, ddst, dwei;
+    dnnl_status_t st = bring_in(&conv->bsrc, x, base, &src);
+    if (!st) st = bring_in(&conv->bdiff_dst, dy, base, &ddst);
+    if (st) return (int)st;
+    float *plain = base + conv->plain_dw_offset;
+    dwei = place_out(&conv->bdiff_weights, plain, base);
+    dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwei},
+                                {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 2, base)}};
+    st = p_dnnl_primitive_execute(conv->prim[2], stream, 4, wargs);
+    if (!st) st = take_out(&conv->bdiff_weights, plain);
+    if (!st) st = p_dnnl_stream_wait(stream);
+    if (st) return (int)st;
+    // Overwrite rather than scale by 0: a NaN left by a skipped step must not survive.
+    if (accumulate) {
+        for (size_t i = 0; i < conv->weight_count; i++) dw[i] += plain[i];
+    } else {
+        memcpy(dw, plain, conv->weight_count * sizeof(float));
+    }
+    if (!dx) return 0;
+    dnnl_memory_t wei, dd = ddst, dsrc;
+    if (!conv->ddiff_dst_shared) {
+        st = bring_in(&conv->ddiff_dst, dy, base, &dd);
+        if (st) return (int)st;
+    }
+    st = bring_in(&conv->dweights, weights, base, &wei);
+    if (st) return (int)st;
+    dsrc = place_out(&conv->ddiff_src, dx, base);
+    dnnl_exec_arg_t dargs[4] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc},
+                                {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 1, base)}};
+    st = p_dnnl_primitive_execute(conv->prim[1], stream, 4, dargs);
+    if (!st) st = take_out(&conv->ddiff_src, dx);
+    if (!st) st = p_dnnl_stream_wait(stream);
+    return (int)st;
+}
+
+#else  // no oneDNN header at build time
+
+int ddp_onednn_load(void) { return 0; }
+const char *ddp_onednn_status(void) { return "oneDNN not built in (no oneapi/dnnl/dnnl.h when ddp-train was built; Debian: libdnnl-dev)"; }
+const char *ddp_onednn_isa(void) { return "none"; }
+void ddp_onednn_set_threads(int threads) { (void)threads; }
+int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *context) {
+    (void)count; (void)threads; (void)body; (void)context;
+    return 0;
+}
+ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          char *error, size_t error_size) {
+    (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
+    snprintf(error, error_size, "%s", ddp_onednn_status());
+    return NULL;
+}
+void ddp_conv_destroy(ddp_conv *conv) { (void)conv; }
+size_t ddp_conv_workspace_floats(const ddp_conv *conv) { (void)conv; return 0; }
+const char *ddp_conv_implementation(const ddp_conv *conv, int which) { (void)conv; (void)which; return "none"; }
+int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
+                     float *workspace) {
+    (void)conv; (void)x; (void)weights; (void)bias; (void)y; (void)workspace;
+    return -1;
+}
+int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
+                      int accumulate, float *dx, float *workspace) {
+    (void)conv; (void)x; (void)dy; (void)weights; (void)dw; (void)accumulate; (void)dx; (void)workspace;
+    return -1;
+}
+
+#endif

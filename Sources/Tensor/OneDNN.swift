@@ -1,0 +1,68 @@
+import COneDNN
+
+/// oneDNN (Intel's deep-learning kernel library, what PyTorch runs for CPU convolutions),
+/// loaded at run time: present, it runs the convolutions; absent, the im2col + OpenBLAS path
+/// does (`ConvolutionBackend`).
+public enum OneDNN {
+    /// Whether oneDNN 2.x was found and works on this machine.
+    public static var isAvailable: Bool { ddp_onednn_load() != 0 }
+
+    /// "oneDNN 2.6.3", or why it is not used.
+    public static var status: String { String(cString: ddp_onednn_status()) }
+
+    /// The instruction set its kernels dispatch to (`avx512_core`, `avx2`, ...; `none`).
+    /// `ONEDNN_MAX_CPU_ISA` in the environment lowers it.
+    public static var isa: String { String(cString: ddp_onednn_isa()) }
+
+    /// OpenMP threads of its primitives; `BLASRuntime.setThreads` sets them with BLAS's.
+    static func setThreads(_ count: Int) {
+        guard isAvailable else { return }
+        ddp_onednn_set_threads(Int32(count))
+    }
+}
+
+/// One convolution in oneDNN for one input shape: forward, and backward to the weights and input.
+///
+/// Activations are (C, B, H, W) and weights (O, I, k, k), as in `Conv2d`; the primitives run in
+/// the blocked formats oneDNN prefers, with reorders in and out, all inside the workspace the
+/// caller passes (at least `workspaceFloats`): no allocation per call.
+public final class OneDNNConvolution {
+    private let handle: OpaquePointer
+    /// Floats of workspace each call needs.
+    public let workspaceFloats: Int
+
+    /// nil, with the reason in `error`, when oneDNN is missing or cannot run this shape.
+    public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
+                 padding: Int, bias: Bool, error: inout String) {
+        var message = [CChar](repeating: 0, count: 256)
+        guard let made = ddp_conv_create(Int32(batch), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
+                                         Int32(kernel), Int32(stride), Int32(padding), bias ? 1 : 0, &message, message.count)
+        else {
+            error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return nil
+        }
+        handle = made
+        workspaceFloats = ddp_conv_workspace_floats(made)
+    }
+
+    deinit { ddp_conv_destroy(handle) }
+
+    /// The implementations oneDNN chose: forward, backward data, backward weights
+    /// (`jit:avx512_core`, `brgconv:avx512_core`, ...).
+    public var implementations: [String] { (0..<3).map { String(cString: ddp_conv_implementation(handle, Int32($0))) } }
+
+    /// - x: (inC, B, H, W), weights: (outC, inC, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
+    /// Returns false when oneDNN failed (nothing is then promised about y).
+    public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) -> Bool {
+        ddp_conv_forward(handle, x, weights, bias, y, workspace) == 0
+    }
+
+    /// dW (outC, inC, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
+    /// = dL/dx (overwritten) unless it is nil. Returns false when oneDNN failed.
+    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                         dw: UnsafeMutablePointer<Float>, accumulate: Bool, dx: UnsafeMutablePointer<Float>?,
+                         workspace: UnsafeMutablePointer<Float>) -> Bool {
+        ddp_conv_backward(handle, x, dy, weights, dw, accumulate ? 1 : 0, dx, workspace) == 0
+    }
+}

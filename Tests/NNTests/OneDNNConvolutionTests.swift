@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+@testable import Tensor
+@testable import NN
+
+/// oneDNN's convolutions against the im2col + OpenBLAS reference, on the shapes the models use:
+/// forward, input gradient, weight and bias gradients (overwritten and accumulated), for
+/// several batch sizes through one layer (each shape its own primitives).
+///
+/// `DDP_TRAIN_NO_ONEDNN` turns oneDNN off on purpose (the sanitizer runs of launch/test.sh), and
+/// these tests with it.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["DDP_TRAIN_NO_ONEDNN"] == nil))
+struct OneDNNConvolutionTests {
+    /// Two layers over one parameter layout, one per backend.
+    struct Pair {
+        let onednn: Conv2d, reference: Conv2d
+        let storeA = ParameterStore(), storeB = ParameterStore()
+
+        init(c: Int, k: Int, kernel: Int = 3, stride: Int, padding: Int = 1, bias: Bool, seed: UInt64) {
+            onednn = Conv2d("c", inChannels: c, outChannels: k, kernel: kernel, stride: stride, padding: padding,
+                            bias: bias, store: storeA, workspace: Workspace(), backend: .onednn)
+            reference = Conv2d("c", inChannels: c, outChannels: k, kernel: kernel, stride: stride, padding: padding,
+                               bias: bias, store: storeB, workspace: Workspace(), backend: .im2col)
+            for s in [storeA, storeB] {
+                s.allocate()
+                s.initialize(seed: seed)
+            }
+            if bias {  // a non-zero bias, the same in both
+                let values = randomValues(k, seed: seed + 1)
+                for i in 0..<k { storeA.values[c * k * kernel * kernel + i] = values[i]; storeB.values[c * k * kernel * kernel + i] = values[i] }
+            }
+        }
+    }
+
+    /// Largest |a - b| over max(1, |b|).
+    func worst(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var m: Float = 0
+        for i in 0..<count { m = max(m, abs(a[i] - b[i]) / max(1, abs(b[i]))) }
+        return m
+    }
+
+    @Test func oneDNNIsAvailable() {
+        // launch/setup.sh installs libdnnl-dev; without it every oneDNN test below would only
+        // check the fallback.
+        #expect(OneDNN.isAvailable, "\(OneDNN.status)")
+        #expect(OneDNN.isa != "none")
+    }
+
+    // (in channels, out channels, stride, bias, height): resnet32's stem and stages, the cnn's
+    // layers, odd sizes.
+    @Test(arguments: [(1, 16, 1, false, 28), (16, 16, 1, false, 28), (16, 32, 2, false, 28), (32, 64, 2, false, 14),
+                      (64, 64, 1, false, 7), (1, 32, 1, true, 28), (32, 64, 1, true, 14), (3, 5, 1, true, 9), (7, 9, 2, true, 11)])
+    func matchesIm2col(c: Int, k: Int, stride: Int, bias: Bool, side: Int) {
+        let pair = Pair(c: c, k: k, stride: stride, bias: bias, seed: UInt64(c * 100 + k))
+        #expect(pair.onednn.backend == .onednn, "\(pair.onednn.fallbackReason ?? OneDNN.status)")
+        for (round, batch) in [5, 3, 5].enumerated() {  // a new shape, and back to a cached one
+            let x = randomValues(c * batch * side * side, seed: UInt64(round + 1))
+            let a = pair.onednn.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
+            let b = pair.reference.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
+            #expect(a.shape == b.shape)
+            #expect(worst(a.data, b.data, count: b.count) < 1e-5, "forward c\(c) k\(k) s\(stride) batch \(batch)")
+            let dy = randomValues(b.count, seed: UInt64(round + 7))
+            // Round 1 accumulates onto round 0's gradients; the others overwrite.
+            for s in [pair.storeA, pair.storeB] { s.accumulatesGradients = round == 1 }
+            let dxA = pair.onednn.backward(Tensor(shape: b.shape, values: dy))
+            let dxB = pair.reference.backward(Tensor(shape: b.shape, values: dy))
+            #expect(worst(dxA.data, dxB.data, count: dxB.count) < 1e-5, "input gradient c\(c) k\(k) s\(stride) batch \(batch)")
+            let n = pair.storeB.count
+            #expect(worst(pair.storeA.gradients, pair.storeB.gradients, count: n) < 1e-4,
+                    "parameter gradients c\(c) k\(k) s\(stride) batch \(batch) accumulate \(round == 1)")
+        }
+        #expect(pair.onednn.backend == .onednn)
+        #expect(pair.onednn.implementations.allSatisfy { !$0.hasPrefix("ref") }, "\(pair.onednn.implementations)")
+    }
+
+    /// A NaN left in the gradients (a skipped step) is overwritten, not kept.
+    @Test func overwritesNaNGradients() {
+        let pair = Pair(c: 4, k: 8, stride: 1, bias: true, seed: 3)
+        let x = Tensor(shape: [4, 2, 6, 6], values: randomValues(4 * 2 * 36, seed: 4))
+        let y = pair.onednn.forward(x, training: true)
+        pair.storeA.accumulatesGradients = false
+        for i in 0..<pair.storeA.count { pair.storeA.gradients[i] = .nan }
+        _ = pair.onednn.backward(Tensor(shape: y.shape, values: randomValues(y.count, seed: 5)))
+        #expect((0..<pair.storeA.count).allSatisfy { pair.storeA.gradients[$0].isFinite })
+    }
+
+    /// The models build their convolutions on the backend asked for, and resnet32 runs without
+    /// falling back.
+    @Test(arguments: [ConvolutionBackend.auto, .onednn, .im2col])
+    func modelsUseTheSelectedBackend(backend: ConvolutionBackend) {
+        let model = Model.make(.resnet32, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 1,
+                               convolutions: backend)
+        let x = Tensor(shape: [1, 4, 28, 28], values: randomValues(4 * 784, seed: 2))
+        _ = model.forward(x, training: true)
+        var convolutions: [Conv2d] = []
+        for layer in model.features {
+            if let c = layer as? Conv2d { convolutions.append(c) }
+            if let b = layer as? BasicBlock { convolutions += [b.conv1, b.conv2] }
+        }
+        #expect(convolutions.count == 31)
+        #expect(convolutions.allSatisfy { $0.backend == backend.resolved })
+    }
+}
