@@ -21,6 +21,8 @@ public enum Bench {
         /// Matrix-product GFLOP/s one rank achieves, and its share of the measured sgemm rate.
         public var achievedGflopsPerRank: Double
         public var shareOfSgemm: Double
+        /// The whole job's matrix-product GFLOP/s over the cores it runs on x one core's sgemm rate.
+        public var shareOfPeak: Double
         public var exposedCommMillisecondsPerStep: Double
         public var exposedCommShare: Double
         /// Heap allocations per step after warm-up (nil without benchmarks/malloc_count.so preloaded).
@@ -39,6 +41,7 @@ public enum Bench {
             case trainFlopsPerSample = "train_flops_per_sample"
             case achievedGflopsPerRank = "achieved_gflops_per_rank"
             case shareOfSgemm = "share_of_sgemm"
+            case shareOfPeak = "share_of_peak"
             case exposedCommMillisecondsPerStep = "exposed_comm_ms_per_step"
             case exposedCommShare = "exposed_comm_share"
             case allocationsPerStep = "allocations_per_step"
@@ -50,10 +53,18 @@ public enum Bench {
         public var layer: String
         public var forwardMs: Double
         public var backwardMs: Double
+        /// Matrix-product GFLOP/s of the layer's forward and backward (nil without products), and
+        /// its share of the step's time (nil for the step's phases).
+        public var forwardGflops: Double?
+        public var backwardGflops: Double?
+        public var shareOfStep: Double?
         enum CodingKeys: String, CodingKey {
             case layer
             case forwardMs = "forward_ms"
             case backwardMs = "backward_ms"
+            case forwardGflops = "forward_gflops"
+            case backwardGflops = "backward_gflops"
+            case shareOfStep = "share_of_step"
         }
     }
 
@@ -62,6 +73,8 @@ public enum Bench {
         public var blasThreads: Int
         public var blasCore: String
         public var sgemmGflops: Double
+        /// sgemm on one thread: one core's rate, for the machine's peak (cores x this).
+        public var sgemmGflopsPerCore: Double
         public var models: [ModelResult]
         public var lossMicroseconds: Double
         public var lossShareOfMLPStep: Double?
@@ -75,6 +88,7 @@ public enum Bench {
             case blasThreads = "blas_threads"
             case blasCore = "blas_core"
             case sgemmGflops = "sgemm_gflops"
+            case sgemmGflopsPerCore = "sgemm_gflops_per_core"
             case models
             case lossMicroseconds = "loss_us"
             case lossShareOfMLPStep = "loss_share_of_mlp_step"
@@ -95,6 +109,11 @@ public enum Bench {
     public static func run(comm: Communicator, base: TrainConfig, models: [Architecture], steps: [Architecture: Int],
                            profile: Bool = false, log: Log) throws -> Report {
         let sgemm = BLASRuntime.measureSgemm()
+        let threads = BLASRuntime.threads
+        BLASRuntime.setThreads(1)
+        let perCore = BLASRuntime.measureSgemm()
+        BLASRuntime.setThreads(threads)
+        let cores = Double(threads * comm.size)
         var results: [ModelResult] = []
 
         // Data loading: the whole default data set, long-tailed.
@@ -130,10 +149,21 @@ public enum Bench {
                 trainer.model.layerSeconds = []
                 for s in 0..<count { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
                 let t = trainer.model.layerSeconds ?? []
+                let model = trainer.model
+                let all = model.features + [model.classifier]
+                let step = phases.reduce(0, +) / Double(count)
+                // Backward computes two products per forward one (input and weight gradients), one
+                // in a layer that needs no input gradient.
+                let flops = all.map { Double($0.forwardFLOPs) }  // this rank's batch: the last forward
                 layers = Trainer.Phase.allCases.map { p in
                     LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count), backwardMs: 0)
-                } + trainer.model.layerNames.enumerated().map { i, name in
-                    LayerTime(layer: name, forwardMs: 1000 * t[2 * i] / Double(count), backwardMs: 1000 * t[2 * i + 1] / Double(count))
+                } + zip(model.layerNames, model.tapNames + ["logits"]).enumerated().map { i, names in
+                    let f = t[2 * i] / Double(count), b = t[2 * i + 1] / Double(count)
+                    let backwardFlops = flops[i] * (all[i].needsInputGradient ? 2 : 1)
+                    return LayerTime(layer: names.0 + " " + names.1, forwardMs: 1000 * f, backwardMs: 1000 * b,
+                                     forwardGflops: flops[i] > 0 && f > 0 ? flops[i] / f / 1e9 : nil,
+                                     backwardGflops: flops[i] > 0 && b > 0 ? backwardFlops / b / 1e9 : nil,
+                                     shareOfStep: step > 0 ? (f + b) / step : nil)
                 }
                 trainer.model.layerSeconds = nil
             }
@@ -152,7 +182,8 @@ public enum Bench {
                 model: architecture.rawValue, batchSize: config.batchSize, steps: count,
                 stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
                 forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
-                shareOfSgemm: gflops / sgemm, exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
+                shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
+                exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
                 exposedCommShare: exposed / slowest, allocationsPerStep: allocations, profile: layers))
             log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
         }
@@ -165,6 +196,7 @@ public enum Bench {
         let (bytes, raw, write, read) = try checkpointThroughput()
         return Report(
             worldSize: comm.size, blasThreads: BLASRuntime.threads, blasCore: BLASRuntime.coreName, sgemmGflops: sgemm,
+            sgemmGflopsPerCore: perCore,
             models: results, lossMicroseconds: lossTime, lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
             dataLoadSeconds: dataSeconds, checkpointBytes: bytes,
             checkpointWriteMBs: Double(raw) / write / 1e6, checkpointReadMBs: Double(raw) / read / 1e6)
@@ -218,23 +250,28 @@ public enum Bench {
 
     /// The table rank 0 prints.
     public static func table(_ r: Report) -> String {
-        var lines = [String(format: "ddp-train bench: %d rank%@, %d BLAS thread%@ per rank (%@), sgemm %.1f GFLOP/s per rank",
-                            r.worldSize, r.worldSize == 1 ? "" : "s", r.blasThreads, r.blasThreads == 1 ? "" : "s", r.blasCore, r.sgemmGflops)]
+        let cores = r.worldSize * r.blasThreads
+        var lines = [String(format: "ddp-train bench: %d rank%@, %d BLAS thread%@ per rank (%@), sgemm %.1f GFLOP/s per rank, %.1f on one core; peak %d x %.1f = %.0f GFLOP/s",
+                            r.worldSize, r.worldSize == 1 ? "" : "s", r.blasThreads, r.blasThreads == 1 ? "" : "s", r.blasCore, r.sgemmGflops,
+                            r.sgemmGflopsPerCore, cores, r.sgemmGflopsPerCore, Double(cores) * r.sgemmGflopsPerCore)]
         lines.append("")
-        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  exposed comm  allocs/step")
+        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  exposed comm  allocs/step")
         for m in r.models {
-            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %5.2f ms %3.0f%%  %@",
+            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %@",
                                 m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
-                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
+                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, 100 * m.shareOfPeak, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
                                 m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
         }
         for m in r.models {
             guard let profile = m.profile else { continue }
             lines.append("")
-            lines.append("\(m.model) per layer (ms per step):  forward  backward")
+            lines.append("\(m.model) per layer (ms per step, rank 0):   forward  backward  GFLOP/s fwd  bwd  of step")
             for l in profile {
+                let gflops = { (g: Double?) in g.map { String(format: "%5.0f", $0) } ?? "    -" }
                 lines.append("  " + l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)
-                             + (l.layer.hasPrefix("step: ") ? String(format: " %8.3f", l.forwardMs) : String(format: " %8.3f  %8.3f", l.forwardMs, l.backwardMs)))
+                             + (l.layer.hasPrefix("step: ") ? String(format: " %8.3f", l.forwardMs)
+                                : String(format: " %8.3f  %8.3f  %@  %@  %6.1f%%", l.forwardMs, l.backwardMs, gflops(l.forwardGflops),
+                                         gflops(l.backwardGflops), 100 * (l.shareOfStep ?? 0))))
             }
         }
         lines.append("")
