@@ -2,7 +2,8 @@
 # Every test, from a fresh machine: installs what is missing, builds, runs the
 # single-process suite (swift test), the multi-rank scripts under Tests/mpi (the hostile-input
 # set among them), the fuzz targets (Tests/fuzz/run.sh), the single-process suite under ASan
-# and TSan, then the numerics-sensitive tests again under every other OpenBLAS kernel.
+# and TSan, then the numerics-sensitive tests again under every other OpenBLAS kernel (with the
+# im2col convolutions, which run on OpenBLAS) and, on AVX-512 machines, with oneDNN held to AVX2.
 #
 # TEST_KERNELS: "all" (default: every kernel `ddp-train doctor --blas-kernels` lists),
 # "none", or a list such as "Haswell SkylakeX". A user's OPENBLAS_CORETYPE is honoured
@@ -58,13 +59,26 @@ for k in $kernels; do
     echo "test: skipping OPENBLAS_CORETYPE=$k: this CPU cannot run it (it can run:$runnable)"
     continue
   fi
-  echo "test: numerics under OPENBLAS_CORETYPE=$k"
+  echo "test: numerics under OPENBLAS_CORETYPE=$k, im2col convolutions"
+  export DDP_TRAIN_NO_ONEDNN=1
   OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|ExplainTests|TrainingTests'
   OPENBLAS_CORETYPE=$k EQ_LOSS_TERMS=none bash Tests/mpi/test-equivalence.sh
   # The explanation maps against captum and pytorch-grad-cam: gradients through max pooling must
   # not depend on how the kernel rounds ties.
   OPENBLAS_CORETYPE=$k .build/release/ddp-train verify-explanations Tests/golden/explain/explain.json | tail -1 | grep -qE "^22 passed, 0 failed$" \
     || { echo "FAIL: verify-explanations under OPENBLAS_CORETYPE=$k" >&2; exit 1; }
+  unset DDP_TRAIN_NO_ONEDNN
 done
+# oneDNN's AVX2 kernels (what an AVX2-only machine runs) where it would pick AVX-512 ones.
+isa=$(.build/release/ddp-train doctor --json | python3 -c "import json, sys; print(json.load(sys.stdin)['ranks'][0]['onednn_isa'])")
+if [ -n "$kernels" ] && [[ "$isa" == avx512* ]]; then
+  echo "test: numerics under ONEDNN_MAX_CPU_ISA=AVX2"
+  export ONEDNN_MAX_CPU_ISA=AVX2
+  swift test -c release --parallel --num-workers 2 --filter 'NNTests|ExplainTests|TrainingTests'
+  EQ_LOSS_TERMS=none bash Tests/mpi/test-equivalence.sh
+  .build/release/ddp-train verify-explanations Tests/golden/explain/explain.json | tail -1 | grep -qE "^22 passed, 0 failed$" \
+    || { echo "FAIL: verify-explanations under ONEDNN_MAX_CPU_ISA=AVX2" >&2; exit 1; }
+  unset ONEDNN_MAX_CPU_ISA
+fi
 [ -n "$kernels" ] && echo "test: other kernels took $(( $(date +%s) - start ))s"
 echo "test: all passed"

@@ -31,6 +31,7 @@ public final class BasicBlock: Layer {
         conv2 = Conv2d("\(name).conv2", inChannels: planes, outChannels: planes, kernel: 3, stride: 1, padding: 1,
                        bias: false, store: store, workspace: workspace, backend: backend)
         bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
+        bn2.overwritesOutputGradient = false  // its output gradient also feeds the shortcut
         precondition(stride == 1 ? inChannels == planes : inChannels + 2 * (planes / 4) == planes,
                      "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels with stride \(stride)")
     }
