@@ -257,6 +257,9 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
     return p_dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
+static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                        dnnl_alg_kind_t algorithm, char *error, size_t error_size);
+
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
 static int is_reference(dnnl_primitive_desc_t pd) {
     const char *name = "";
@@ -265,7 +268,16 @@ static int is_reference(dnnl_primitive_desc_t pd) {
 }
 
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          char *error, size_t error_size) {
+                          int winograd, char *error, size_t error_size) {
+    if (winograd) {
+        ddp_conv *conv = create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, error, error_size);
+        if (conv) return conv;
+    }
+    return create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, error, error_size);
+}
+
+static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                        dnnl_alg_kind_t algorithm, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = NULL;
     if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
@@ -289,7 +301,7 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
     if (p_dnnl_primitive_attr_create(&attr)) FAIL("oneDNN: no primitive attributes");
     p_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     dnnl_convolution_desc_t fd, bd, wd;
-    dnnl_status_t st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &any_src,
+    dnnl_status_t st = p_dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algorithm, &any_src,
                                                             &any_w, bias ? &bias_md : NULL, &any_dst, strides, padding, padding);
     if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[0], &fd, attr, engine, NULL);
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no forward convolution (status %d)", (int)st); }
@@ -298,7 +310,7 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
     const dnnl_memory_desc_t *f_src = query(conv->pd[0], dnnl_query_src_md);
     const dnnl_memory_desc_t *f_w = query(conv->pd[0], dnnl_query_weights_md);
     const dnnl_memory_desc_t *f_dst = query(conv->pd[0], dnnl_query_dst_md);
-    st = p_dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, f_src, &any_w, NULL, f_dst,
+    st = p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_w, NULL, f_dst,
                                                        strides, padding, padding);
     if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
     if (!st && is_reference(conv->pd[2])) {
@@ -307,13 +319,13 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
         st = dnnl_unimplemented;
     }
     if (st) {
-        st = p_dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &any_src, &any_w, NULL, &any_dst,
+        st = p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_w, NULL, &any_dst,
                                                            strides, padding, padding);
         if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
     }
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no backward-weights convolution (status %d)", (int)st); }
     const dnnl_memory_desc_t *w_ddst = query(conv->pd[2], dnnl_query_diff_dst_md);
-    st = p_dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, f_src, &any_w, w_ddst, strides, padding, padding);
+    st = p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, f_src, &any_w, w_ddst, strides, padding, padding);
     if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
     if (!st && is_reference(conv->pd[1])) {
         p_dnnl_primitive_desc_destroy(conv->pd[1]);
@@ -321,7 +333,7 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
         st = dnnl_unimplemented;
     }
     if (st) {
-        st = p_dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &any_src, &any_w, &any_dst,
+        st = p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_src, &any_w, &any_dst,
                                                         strides, padding, padding);
         if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
     }
@@ -462,7 +474,8 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
     return 0;
 }
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          char *error, size_t error_size) {
+                          int winograd, char *error, size_t error_size) {
+    (void)winograd;
     (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
     snprintf(error, error_size, "%s", ddp_onednn_status());
     return NULL;

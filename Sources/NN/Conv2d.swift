@@ -25,7 +25,7 @@ public final class Conv2d: Layer {
     /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
     public private(set) var backend: ConvolutionBackend
     /// oneDNN's primitives for the last input shapes (batch, height, width), newest first.
-    private var primitives: [(shape: [Int], convolution: OneDNNConvolution)] = []
+    private var primitives: [(shape: SIMD3<Int>, convolution: OneDNNConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
     public internal(set) var fallbackReason: String?
     private let store: ParameterStore
@@ -182,7 +182,7 @@ extension Conv2d {
     /// A shape oneDNN cannot take moves this layer to im2col for good.
     private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNConvolution? {
         guard backend == .onednn else { return nil }
-        let shape = [g.b, g.h, g.w]
+        let shape = SIMD3(g.b, g.h, g.w)  // not an array: no allocation per call
         if let i = primitives.firstIndex(where: { $0.shape == shape }) {
             if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
             return primitives[0].convolution

@@ -25,9 +25,10 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
 typedef struct ddp_conv ddp_conv;
 
 /// A convolution of a (c, n, h, w) input with k filters of size kernel x kernel, for one batch
-/// size. NULL on failure, with the reason in `error`.
+/// size; Winograd's F(4x4, 3x3) when `winograd` is 1 and oneDNN has it for this shape, else
+/// direct. NULL on failure, with the reason in `error`.
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          char *error, size_t error_size);
+                          int winograd, char *error, size_t error_size);
 void ddp_conv_destroy(ddp_conv *conv);
 /// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
 size_t ddp_conv_workspace_floats(const ddp_conv *conv);
