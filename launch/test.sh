@@ -27,7 +27,9 @@ echo "test: swift test took $(( $(date +%s) - start ))s"
 start=$(date +%s)
 for t in Tests/mpi/test-*.sh; do
   echo "test: $t"
+  t0=$(date +%s)
   bash "$t"
+  echo "test: $t took $(( $(date +%s) - t0 ))s"
 done
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
 
@@ -55,6 +57,8 @@ kernels=${TEST_KERNELS:-all}
 start=$(date +%s)
 for k in $kernels; do
   [ "${k,,}" = "${OPENBLAS_CORETYPE,,}" ] && continue
+  # OpenBLAS 0.3.21's Zen target runs Haswell's sgemm kernel: the same numerics, run once.
+  if [ "$k" = Zen ] && [[ " $kernels " == *" Haswell "* ]]; then continue; fi
   if [[ "$runnable" != *" $k "* ]]; then
     echo "test: skipping OPENBLAS_CORETYPE=$k: this CPU cannot run it (it can run:$runnable)"
     continue

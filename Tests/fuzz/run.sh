@@ -2,12 +2,12 @@
 # Fuzzes every reader of outside input with libFuzzer (Sources/fuzz-inputs, built with
 # -sanitize=fuzzer,address): IDX images and labels, .npy, CIFAR, checkpoints (with their
 # manifests), safetensors, TOML and JSON config files. Each target first replays its committed
-# regression inputs (Tests/fuzz/regressions/TARGET/), then runs FUZZ_SECONDS (default 15) from
+# regression inputs (Tests/fuzz/regressions/TARGET/), then runs FUZZ_SECONDS (default 10) from
 # a small seed corpus. A crash, a sanitizer report or an input slower than 10 s fails the run
 # and is copied into Tests/fuzz/regressions/TARGET/ to be committed with its fix.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 targets=(idx-images idx-labels npy cifar checkpoint safetensors config-toml config-json)
 
 start=$(date +%s)
