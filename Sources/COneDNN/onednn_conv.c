@@ -276,6 +276,20 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
     return create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, error, error_size);
 }
 
+/// The primitive of the convolution `desc` (whose initialisation returned `init`), refusing
+/// oneDNN's reference code, which is slower than im2col + sgemm by far.
+static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, const dnnl_convolution_desc_t *desc,
+                             const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint) {
+    if (init) return init;
+    dnnl_status_t st = p_dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
+    if (!st && is_reference(*pd)) {
+        p_dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+        st = dnnl_unimplemented;
+    }
+    return st;
+}
+
 static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
                         dnnl_alg_kind_t algorithm, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
@@ -306,42 +320,29 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
     if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[0], &fd, attr, engine, NULL);
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no forward convolution (status %d)", (int)st); }
     // Backward passes in the forward's formats when they can take them (one copy of dy serves
-    // both), else in their own.
+    // both, x's copy is the forward's), else in their own; weights always in their own (backward
+    // data with the forward's weight format gets only reference code).
     const dnnl_memory_desc_t *f_src = query(conv->pd[0], dnnl_query_src_md);
     const dnnl_memory_desc_t *f_w = query(conv->pd[0], dnnl_query_weights_md);
     const dnnl_memory_desc_t *f_dst = query(conv->pd[0], dnnl_query_dst_md);
-    st = p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_w, NULL, f_dst,
-                                                       strides, padding, padding);
-    if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
-    if (!st && is_reference(conv->pd[2])) {
-        p_dnnl_primitive_desc_destroy(conv->pd[2]);
-        conv->pd[2] = NULL;
-        st = dnnl_unimplemented;
-    }
-    if (st) {
-        st = p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_w, NULL, &any_dst,
-                                                           strides, padding, padding);
-        if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[2], &wd, attr, engine, conv->pd[0]);
-    }
+    st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_w, NULL, f_dst,
+                                                                             strides, padding, padding),
+                 &wd, attr, conv->pd[0]);
+    if (st) st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_w, NULL,
+                                                                                     &any_dst, strides, padding, padding),
+                         &wd, attr, conv->pd[0]);
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no backward-weights convolution (status %d)", (int)st); }
     const dnnl_memory_desc_t *w_ddst = query(conv->pd[2], dnnl_query_diff_dst_md);
-    st = p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, f_src, &any_w, w_ddst, strides, padding, padding);
-    if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
-    if (!st && is_reference(conv->pd[1])) {
-        p_dnnl_primitive_desc_destroy(conv->pd[1]);
-        conv->pd[1] = NULL;
-        st = dnnl_unimplemented;
-    }
-    if (st) {
-        st = p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_src, &any_w, &any_dst,
-                                                        strides, padding, padding);
-        if (!st) st = p_dnnl_primitive_desc_create(&conv->pd[1], &bd, attr, engine, conv->pd[0]);
-    }
+    st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, f_src, &any_w, w_ddst, strides,
+                                                                          padding, padding),
+                 &bd, attr, conv->pd[0]);
+    if (st) st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_src, &any_w, &any_dst,
+                                                                                  strides, padding, padding),
+                         &bd, attr, conv->pd[0]);
     p_dnnl_primitive_attr_destroy(attr);
     if (st) FAIL("oneDNN: no backward-data convolution (status %d)", (int)st);
+    if (is_reference(conv->pd[0])) FAIL("oneDNN has only reference code for this convolution (%s)", ddp_conv_implementation(conv, 0));
     for (int i = 0; i < 3; i++) {
-        // Its reference code is slower than im2col + sgemm by far: better to fall back.
-        if (is_reference(conv->pd[i])) FAIL("oneDNN has only reference code for this convolution (%s)", ddp_conv_implementation(conv, i));
         if (p_dnnl_primitive_create(&conv->prim[i], conv->pd[i])) FAIL("oneDNN: primitive %d not created", i);
     }
 
