@@ -28,7 +28,6 @@ INIT="$TMP/init/final.safetensors"
 # the same parameters (relative to their update from INIT).
 agree() {
   local loss=$1 init=$2 ranks=${3:-2 3 4} name=${1// /_} n diff
-  name=${name//--/}
   for n in 1 $ranks; do
     # shellcheck disable=SC2086
     run "$n" --loss $loss --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 \
