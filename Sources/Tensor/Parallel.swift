@@ -13,9 +13,6 @@ import Dispatch
 public enum Parallel {
     /// Threads for `forEach`; set together with BLAS threads by `BLASRuntime.setThreads`.
     nonisolated(unsafe) public static var threads = 1
-    /// Whether `forEach` uses oneDNN's OpenMP threads (when oneDNN is loaded); tests turn it off
-    /// to compare.
-    nonisolated(unsafe) public static var usesOpenMP = true
 
     /// The loop body crosses into Dispatch's worker threads; each call gets a disjoint range.
     struct Body: @unchecked Sendable {
@@ -32,7 +29,7 @@ public enum Parallel {
         }
         withoutActuallyEscaping(body) { work in
             var shared = Body(run: work)
-            if usesOpenMP, OneDNN.isAvailable {
+            if OneDNN.isAvailable {
                 let ran = withUnsafeMutablePointer(to: &shared) { context in
                     ddp_parallel_for(count, Int32(t), { context, lo, hi in
                         context!.assumingMemoryBound(to: Body.self).pointee.run(lo..<hi)
