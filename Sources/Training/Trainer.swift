@@ -67,7 +67,11 @@ public final class Trainer {
         config.resolve()
         // The bucket mode as run (config.json records it): auto overlaps across hosts.
         if config.bucketMode == .auto { config.bucketMode = Self.overlaps(.auto, comm: comm) ? .overlap : .blocking }
-        config.convBackend = config.convBackend.resolved
+        if config.convBackend == .onednn, !OneDNN.isAvailable {
+            log.warn("--conv-backend onednn: \(OneDNN.status); the convolutions run on im2col + OpenBLAS")
+            config.convBackend = .im2col
+        }
+        config.convBackend = config.convBackend.resolved  // config.json records the one that runs
         self.comm = comm
         self.log = log
         let seed = UInt64(config.seed)
