@@ -166,9 +166,8 @@ struct ddp_conv {
     int ddiff_dst_shared;                       // backward data reads bdiff_dst's copy
     int has_bias;
     dnnl_memory_t bias;
-    size_t forward_floats, backward_floats, scratch_offset, weight_count;
-    float *plain_dw;                            // never allocated: offset into the workspace
-    size_t plain_dw_offset;
+    size_t workspace_floats, scratch_offset, weight_count;
+    size_t plain_dw_offset;                     // the weights' gradient in (O, I, kH, kW)
 };
 
 static size_t floats_of(const dnnl_memory_desc_t *md) {
@@ -352,7 +351,7 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
         || !make_slot(&conv->weights, f_w, &user_w, &cursor, 1, 0)
         || !make_slot(&conv->dst, f_dst, &user_dst, &cursor, 0, 1))
         FAIL("oneDNN: no reorder for the forward convolution");
-    conv->forward_floats = cursor;
+    size_t forward_floats = cursor;
     // Backward's: weights' gradient in oneDNN's format and plain, then the activations.
     cursor = 0;
     conv->weight_count = (size_t)k * c * kernel * kernel;
@@ -375,7 +374,7 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
     if (cursor < after_src) cursor = after_src;
     if (!make_slot(&conv->ddiff_dst, d_ddst, &user_dst, &cursor, 1, 0))
         FAIL("oneDNN: no reorder for the backward-data output gradient");
-    conv->backward_floats = cursor;
+    size_t backward_floats = cursor;
 
     size_t scratch = 0;
     for (int i = 0; i < 3; i++) {
@@ -383,8 +382,8 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
         if (p_dnnl_memory_create(&conv->scratch[i], md, engine, DNNL_MEMORY_NONE)) FAIL("oneDNN: no scratchpad memory");
         if (floats_of(md) > scratch) scratch = floats_of(md);
     }
-    conv->scratch_offset = conv->forward_floats > conv->backward_floats ? conv->forward_floats : conv->backward_floats;
-    conv->forward_floats = conv->backward_floats = conv->scratch_offset + scratch;
+    conv->scratch_offset = forward_floats > backward_floats ? forward_floats : backward_floats;
+    conv->workspace_floats = conv->scratch_offset + scratch;
     conv->has_bias = bias;
     if (bias && p_dnnl_memory_create(&conv->bias, &bias_md, engine, DNNL_MEMORY_NONE)) FAIL("oneDNN: no bias memory");
     return conv;
@@ -392,7 +391,7 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
 }
 
 size_t ddp_conv_workspace_floats(const ddp_conv *conv) {
-    return conv->forward_floats + 16;  // + alignment
+    return conv->workspace_floats + 16;  // + alignment
 }
 
 const char *ddp_conv_implementation(const ddp_conv *conv, int which) {
@@ -409,6 +408,15 @@ static dnnl_memory_t scratchpad(ddp_conv *conv, int which, float *base) {
     return conv->scratch[which];
 }
 
+/// Runs primitive `which` on `args`, then moves its output from `out`'s slot to `user`, and
+/// waits for both.
+static dnnl_status_t run(ddp_conv *conv, int which, const dnnl_exec_arg_t *args, int nargs, slot *out, float *user) {
+    dnnl_status_t st = p_dnnl_primitive_execute(conv->prim[which], stream, nargs, args);
+    if (!st) st = take_out(out, user);
+    if (!st) st = p_dnnl_stream_wait(stream);
+    return st;
+}
+
 int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
                      float *workspace) {
     float *base = aligned(workspace);
@@ -420,10 +428,7 @@ int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
                                {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 0, base)}, {DNNL_ARG_BIAS, conv->bias}};
     if (conv->has_bias) p_dnnl_memory_set_data_handle(conv->bias, (void *)bias);
-    st = p_dnnl_primitive_execute(conv->prim[0], stream, conv->has_bias ? 5 : 4, args);
-    if (!st) st = take_out(&conv->dst, y);
-    if (!st) st = p_dnnl_stream_wait(stream);
-    return (int)st;
+    return (int)run(conv, 0, args, conv->has_bias ? 5 : 4, &conv->dst, y);
 }
 
 int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
@@ -437,9 +442,7 @@ int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const flo
     dwei = place_out(&conv->bdiff_weights, plain, base);
     dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwei},
                                 {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 2, base)}};
-    st = p_dnnl_primitive_execute(conv->prim[2], stream, 4, wargs);
-    if (!st) st = take_out(&conv->bdiff_weights, plain);
-    if (!st) st = p_dnnl_stream_wait(stream);
+    st = run(conv, 2, wargs, 4, &conv->bdiff_weights, plain);
     if (st) return (int)st;
     // Overwrite rather than scale by 0: a NaN left by a skipped step must not survive.
     if (accumulate) {
@@ -458,10 +461,7 @@ int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const flo
     dsrc = place_out(&conv->ddiff_src, dx, base);
     dnnl_exec_arg_t dargs[4] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc},
                                 {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 1, base)}};
-    st = p_dnnl_primitive_execute(conv->prim[1], stream, 4, dargs);
-    if (!st) st = take_out(&conv->ddiff_src, dx);
-    if (!st) st = p_dnnl_stream_wait(stream);
-    return (int)st;
+    return (int)run(conv, 1, dargs, 4, &conv->ddiff_src, dx);
 }
 
 #else  // no oneDNN header at build time

@@ -2,8 +2,8 @@ import Tensor
 
 /// 2-D convolution on channel-major activations, through oneDNN or through sgemm.
 ///
-/// With `.onednn` (the default where the library is found), oneDNN's direct convolutions run
-/// in its blocked formats, with reorders from and to (C, B, H, W) inside `ddp_conv_*`; one set of
+/// With `.onednn` (the default where the library is found), oneDNN's convolutions (direct, or
+/// Winograd where `OneDNNConvolution.prefersWinograd`) run in its blocked formats, with reorders from and to (C, B, H, W) inside `ddp_conv_*`; one set of
 /// primitives per input shape, the last few kept. A shape oneDNN cannot take falls back to the
 /// im2col path below, which is also the reference the tests check oneDNN against.
 ///

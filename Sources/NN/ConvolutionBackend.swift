@@ -5,7 +5,8 @@ import Tensor
 public enum ConvolutionBackend: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// oneDNN when it is there (`OneDNN.isAvailable`), otherwise im2col.
     case auto
-    /// oneDNN's direct convolutions in blocked formats (forward, backward data, backward weights).
+    /// oneDNN's convolutions in blocked formats (forward, backward data, backward weights): direct,
+    /// or Winograd where `OneDNNConvolution.prefersWinograd`.
     case onednn
     /// Unfolding (im2col) and OpenBLAS sgemm: the reference, and the fallback without oneDNN.
     case im2col
