@@ -2,12 +2,6 @@ import Foundation
 import Settings
 import Tensor
 
-extension Options {
-    public var laTau: Option<Double> { Option("la-tau", 1.0, "Logit-adjusted loss: tau in z + tau log(prior).") }
-    public var vsGamma: Option<Double> { Option("vs-gamma", 0.3, "VS loss: gamma of the multiplicative scaling (n_max / n_c)^gamma.") }
-    public var vsTau: Option<Double> { Option("vs-tau", 1.0, "VS loss: tau of the additive term tau log(prior).") }
-}
-
 /// How a long-tail loss adjusts the logits from the global class counts `n` (summed over
 /// ranks each epoch, so N ranks adjust as one process): the loss is the (class-weighted)
 /// cross-entropy of `z'_j = scale_j * (z_j - [j = y] margin_j) + offset_j`.
@@ -36,19 +30,6 @@ public final class AdjustedSoftmaxLoss: LossTerm {
         offset = Array(repeating: 0, count: classes)
         margin = Array(repeating: 0, count: classes)
         row = Array(repeating: 0, count: classes)
-    }
-
-    /// The loss `--loss` names with its options' values; nil outside the long-tail family.
-    public convenience init?(_ settings: Settings, classes: Int) {
-        let adjustment: LogitAdjustment
-        switch settings.loss {
-        case .ldam: adjustment = LDAMLoss(maxMargin: settings.margin ?? 0.5, scale: settings.scale ?? 30)
-        case .balancedSoftmax: adjustment = BalancedSoftmaxLoss()
-        case .logitAdjusted: adjustment = LogitAdjustedLoss(tau: settings.laTau)
-        case .vs: adjustment = VSLoss(gamma: settings.vsGamma, tau: settings.vsTau)
-        default: return nil
-        }
-        self.init(adjustment, classes: classes)
     }
 
     public var needs: LossNeeds { LossNeeds(weightedMean: adjustment.takesClassWeights) }

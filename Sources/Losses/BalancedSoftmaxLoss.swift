@@ -1,3 +1,5 @@
+import Settings
+
 /// Balanced softmax (Ren et al. 2020): cross-entropy of `z + log(prior)`, `prior_c = n_c / sum n`,
 /// without class weights (the prior takes their place).
 public struct BalancedSoftmaxLoss: LogitAdjustment {
@@ -12,5 +14,14 @@ public struct BalancedSoftmaxLoss: LogitAdjustment {
             offset[c] = logPrior[c]
             margin[c] = 0
         }
+    }
+}
+
+extension LossSpec {
+    /// `--loss balanced-softmax`: takes no class weights (the log prior takes their place).
+    public static let balancedSoftmax = LossSpec(options: { [] }, problems: { s in
+        [.auto, .none].contains(s.classWeights) ? [] : ["--loss balanced-softmax takes no class weights (its log-prior adjustment takes their place), got --class-weights \(s.classWeights.rawValue)"]
+    }) { _, classes, _ in
+        AdjustedSoftmaxLoss(BalancedSoftmaxLoss(), classes: classes)
     }
 }

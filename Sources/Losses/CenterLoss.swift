@@ -1,3 +1,4 @@
+import Settings
 import Tensor
 
 /// Center loss (Wen et al. 2016) over the global batch: `lambda / 2 * mean_i |h_i - c_{y_i}|^2`
@@ -60,5 +61,19 @@ public final class CenterLoss: LossTerm {
             for j in 0..<d { c[k * d + j] = Float(Double(c[k * d + j]) - alpha * pull[k * d + j] / Double(1 + counts[k])) }
             counts[k] = 0
         }
+    }
+}
+
+extension Options {
+    public var centerAlpha: Option<Double> { Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.", check: .closed(0, 1)) }
+}
+
+extension EmbeddingLossSpec {
+    /// `--metric-loss center`.
+    public static let center = EmbeddingLossSpec(
+        options: { [Options().centerAlpha] }, defaultWeight: 0.01,
+        golden: [GoldenParameter("lambda") { $0.metricWeight = $1 }, GoldenParameter("alpha") { $0.centerAlpha = $1 }]
+    ) { s, classes, d, weight in
+        CenterLoss(classes: classes, dimension: d, lambda: weight, alpha: s.centerAlpha)
     }
 }

@@ -1,3 +1,5 @@
+import Settings
+
 /// Logit-adjusted loss (Menon et al. 2021): weighted cross-entropy of `z + tau * log(prior)`.
 /// Prediction stays the argmax of `z`. (Post-hoc adjustment of a plain model is `--posthoc-tau`.)
 public struct LogitAdjustedLoss: LogitAdjustment {
@@ -13,5 +15,16 @@ public struct LogitAdjustedLoss: LogitAdjustment {
             offset[c] = tau * logPrior[c]
             margin[c] = 0
         }
+    }
+}
+
+extension Options {
+    public var laTau: Option<Double> { Option("la-tau", 1.0, "Logit-adjusted loss: tau in z + tau log(prior).", check: .closed(0, 10)) }
+}
+
+extension LossSpec {
+    /// `--loss logit-adjusted`.
+    public static let logitAdjusted = LossSpec(options: { [Options().laTau] }, golden: [GoldenParameter("tau") { $0.laTau = $1 }]) { s, classes, _ in
+        AdjustedSoftmaxLoss(LogitAdjustedLoss(tau: s.laTau), classes: classes)
     }
 }

@@ -10,6 +10,29 @@ import Tensor
 /// add up to the gradient of the global batch. Arithmetic is in double precision;
 /// buffers are kept between calls.
 public final class LossFunction {
+    /// The losses this type computes (each `--loss` of the softmax family names one).
+    public enum Variant: String, Codable, Sendable, CaseIterable {
+        case ce, focal, ib
+        case ibFocal = "ib-focal"
+        case crl
+
+        /// Whether the loss reads the penultimate features `h` and returns `dL/dh` (the IB losses).
+        public var readsFeatures: Bool {
+            switch self {
+            case .ib, .ibFocal: true
+            case .ce, .focal, .crl: false
+            }
+        }
+
+        /// Whether the mean is PyTorch's weighted mean over `sum_i w[y_i]` (ce, CRL's CE part).
+        public var weightedMean: Bool {
+            switch self {
+            case .ce, .crl: true
+            case .focal, .ib, .ibFocal: false
+            }
+        }
+    }
+
     public let config: LossConfig
     public let classes: Int
     public let featureDimension: Int
@@ -43,8 +66,8 @@ public final class LossFunction {
 
     /// The denominator of the loss's mean over this batch: `sum_i w[y_i]` for `ce` and CRL's CE
     /// part (PyTorch's weighted mean), the batch size for the others.
-    public func localNormalizer(kind: LossKind, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
-        guard kind == .ce || kind == .crl, let weights else { return Double(batch) }
+    public func localNormalizer(kind: Variant, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
+        guard kind.weightedMean, let weights else { return Double(batch) }
         var s = 0.0
         for i in 0..<batch { s += weights[Int(targets[i])] }
         return s
@@ -90,10 +113,10 @@ public final class LossFunction {
     /// - share: this batch's share of the global batch (CRL's locally mined term)
     /// - mining: the gathered global batch (softmax rows) for CRL's global mining, nil to mine this batch
     /// - Returns: this batch's contribution to the loss (the whole loss in one process)
-    public func compute(kind: LossKind? = nil, logits: Tensor, targets: UnsafePointer<Int32>, features: Tensor?,
+    public func compute(kind: Variant? = nil, logits: Tensor, targets: UnsafePointer<Int32>, features: Tensor?,
                         weights: [Double]?, omega: Double = 0, normalizer: Double, share: Double = 1,
                         mining: GlobalBatch? = nil) -> Double {
-        let kind = kind ?? config.kind
+        let kind = kind ?? config.variant
         let b = logits.shape[0], k = classes
         computeProbabilities(logits)
         logitsGradient.ensureShape(b, k)
@@ -148,7 +171,7 @@ public final class LossFunction {
                 }
                 let h = features.data + i * d
                 let f = Self.absoluteSum(h, count: d)
-                let ib = alpha / (g * f + LossConfig.ibEpsilon)
+                let ib = alpha / (g * f + Self.ibEpsilon)
                 total += x * ib
                 let dIB = -ib * ib / alpha  // d ib / d(g f)
                 let cePart = ib * dx * w * inv
@@ -164,12 +187,12 @@ public final class LossFunction {
                 for j in 0..<d { dh[j] = h[j] > 0 ? hPart : (h[j] < 0 ? -hPart : 0) }
             }
             total *= inv
-
-        default:
-            preconditionFailure("\(kind.rawValue) is a margin loss (MarginLoss), not of the softmax family")
         }
         return total
     }
+
+    /// IB's fixed epsilon in `alpha / (g f + epsilon)`.
+    public static let ibEpsilon = 0.001
 
     // MARK: - Pieces
 
@@ -255,9 +278,9 @@ public final class LossFunction {
 /// `ib-focal` and `crl` (global mining gathers the softmax rows of the global batch).
 extension LossFunction: LossTerm {
     public var needs: LossNeeds {
-        let kind = config.kind
+        let kind = config.variant
         return LossNeeds(features: kind.readsFeatures, gatherWidth: kind == .crl && config.crlGlobalMining ? classes : 0,
-                         weightedMean: kind == .ce || kind == .crl)
+                         weightedMean: kind.weightedMean)
     }
 
     public func rowsToGather(_ batch: LossBatch) -> UnsafePointer<Float> {
@@ -270,7 +293,7 @@ extension LossFunction: LossTerm {
         let value = compute(logits: batch.scores, targets: batch.targets, features: batch.features, weights: batch.weights,
                             omega: batch.omega, normalizer: batch.normalizer, share: batch.share, mining: batch.global)
         BLAS.axpy(count: scoresGradient.count, alpha: 1, x: logitsGradient.data, y: scoresGradient.data)
-        if config.kind.readsFeatures { BLAS.axpy(count: dh.count, alpha: 1, x: featureGradient.data, y: dh.data) }
+        if config.variant.readsFeatures { BLAS.axpy(count: dh.count, alpha: 1, x: featureGradient.data, y: dh.data) }
         return value
     }
 }

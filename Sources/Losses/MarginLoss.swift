@@ -3,9 +3,9 @@ import Settings
 import Tensor
 
 extension Options {
-    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface, the largest class's margin for ldam.", defaultText: "28.6, 0.35, 4, ldam 0.5") }
-    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits (and of ldam's).", defaultText: "64; sphereface 1; ldam 30") }
-    public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).") }
+    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface, the largest class's margin for ldam.", defaultText: MarginLoss.defaultsText(\.marginDefault)) }
+    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits (and of ldam's).", defaultText: MarginLoss.defaultsText(\.scaleDefault), check: OptionCheck { $0 > 0 && $0 <= 10_000 ? nil : "must be in (0, 10000], got \($0)" }.whenSet) }
+    public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).", check: .range(1, 1000)) }
 }
 
 /// The margin heads' loss on the cosine head's output (pytorch-metric-learning 2.9): mean
@@ -29,16 +29,34 @@ public final class MarginLoss: LossTerm {
         self.classes = classes
     }
 
-    /// The loss `--loss` names, with `--margin` and `--scale` or PML's defaults; nil for the
-    /// softmax family.
-    public convenience init?(_ settings: Settings, classes: Int) {
-        let m = settings.margin, s = settings.scale
-        switch settings.loss {
-        case .arcface, .subcenterArcface: self.init(kind: .arcface(marginDegrees: m ?? 28.6), scale: s ?? 64, classes: classes)
-        case .cosface: self.init(kind: .cosface(margin: m ?? 0.35), scale: s ?? 64, classes: classes)
-        case .sphereface: self.init(kind: .sphereface(margin: Int(m ?? 4)), scale: s ?? 1, classes: classes)
-        default: return nil
+    /// The spec of a margin head: `--margin` and `--scale`, or PML's defaults (`margin`, `scale`);
+    /// `marginRange` checks `--margin` for this head.
+    static func spec(_ kind: @escaping @Sendable (Double) -> Kind, margin: Double, scale: Double, marginName: String,
+                     head: LossHead = .cosine, marginRange: @escaping @Sendable (LossKind, Double) -> String?) -> LossSpec {
+        LossSpec(options: { [Options().margin, Options().scale] + (head == .cosineWithSubCenters ? [Options().subCenters] : []) },
+                 head: head, marginDefault: margin, scaleDefault: scale,
+                 golden: [GoldenParameter(marginName) { $0.margin = $1 }, GoldenParameter("scale") { $0.scale = $1 }]
+                     + (head == .cosineWithSubCenters ? [GoldenParameter("sub_centers") { $0.subCenters = Int($1) }] : []),
+                 problems: { s in s.margin.flatMap { marginRange(s.loss, $0) }.map { [$0] } ?? [] }) { s, classes, _ in
+            MarginLoss(kind: kind(s.margin ?? margin), scale: s.scale ?? scale, classes: classes)
         }
+    }
+
+    /// `--margin` in degrees, [0, 180).
+    static func degrees(_ loss: LossKind, _ m: Double) -> String? {
+        m >= 0 && m < 180 ? nil : "--margin must be in [0, 180) degrees, got \(m)"
+    }
+
+    /// `--margin` as a cosine or a logit margin, [0, 2].
+    static func additive(_ loss: LossKind, _ m: Double) -> String? {
+        m >= 0 && m <= 2 ? nil : "--margin of \(loss.rawValue) must be in [0, 2], got \(m)"
+    }
+
+    /// The losses' defaults of a shared option, for `--help` ("arcface 28.6, cosface 0.35, ...").
+    static func defaultsText(_ value: KeyPath<LossSpec, Double?>) -> String {
+        LossKind.allCases.compactMap { kind in
+            kind.spec[keyPath: value].map { "\(kind.rawValue) \(Double(Int($0)) == $0 ? String(Int($0)) : String($0))" }
+        }.joined(separator: ", ")
     }
 
     public var needs: LossNeeds {

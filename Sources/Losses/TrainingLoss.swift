@@ -28,20 +28,13 @@ public final class TrainingLoss {
         }
     }
 
-    /// The loss `settings` describe; `secondPhaseStart` is the resolved `--ib-start-epoch`.
+    /// The loss `settings` describe, from the specs of `--loss` and `--metric-loss`;
+    /// `secondPhaseStart` is the resolved `--ib-start-epoch`.
     public convenience init(_ settings: Settings, classes: Int, featureDimension d: Int, secondPhaseStart: Int?) {
-        let kind = settings.loss
-        let main: LossTerm
-        if let margin = MarginLoss(settings, classes: classes) {
-            main = margin
-        } else if let adjusted = AdjustedSoftmaxLoss(settings, classes: classes) {
-            main = adjusted
-        } else {
-            main = LossFunction(LossConfig(settings), classes: classes, featureDimension: d)
-        }
-        let first: LossTerm? = kind.trainsInTwoPhases ? LossFunction(LossConfig(settings, kind: .ce), classes: classes, featureDimension: d) : nil
-        self.init(classification: main, firstPhase: first, secondPhaseStart: kind.trainsInTwoPhases ? secondPhaseStart : nil,
-                  metric: MetricLossKind.term(settings, classes: classes, featureDimension: d))
+        let spec = settings.loss.spec
+        let first: LossTerm? = spec.twoPhase ? LossSpec.crossEntropy.make(settings, classes, d) : nil
+        self.init(classification: spec.make(settings, classes, d), firstPhase: first, secondPhaseStart: spec.twoPhase ? secondPhaseStart : nil,
+                  metric: settings.metricLoss.spec?.term(settings, classes: classes, featureDimension: d))
     }
 
     /// Whether `epoch` is in the first phase (plain CE) of a two-phase loss.

@@ -1,3 +1,4 @@
+import Settings
 import Foundation
 
 /// Vector-scaling loss (Kini et al. 2021): weighted cross-entropy of `z / Delta + iota`, with
@@ -20,5 +21,18 @@ public struct VSLoss: LogitAdjustment {
             offset[c] = tau * logPrior[c]
             margin[c] = 0
         }
+    }
+}
+
+extension Options {
+    public var vsGamma: Option<Double> { Option("vs-gamma", 0.3, "VS loss: gamma of the multiplicative scaling (n_max / n_c)^gamma.", check: .closed(0, 10)) }
+    public var vsTau: Option<Double> { Option("vs-tau", 1.0, "VS loss: tau of the additive term tau log(prior).", check: .closed(0, 10)) }
+}
+
+extension LossSpec {
+    /// `--loss vs`.
+    public static let vs = LossSpec(options: { [Options().vsGamma, Options().vsTau] },
+                                    golden: [GoldenParameter("gamma") { $0.vsGamma = $1 }, GoldenParameter("tau") { $0.vsTau = $1 }]) { s, classes, _ in
+        AdjustedSoftmaxLoss(VSLoss(gamma: s.vsGamma, tau: s.vsTau), classes: classes)
     }
 }

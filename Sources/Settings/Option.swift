@@ -12,13 +12,22 @@ public struct Option<Value: OptionValue>: AnyOption {
     public let defaultText: String?
     /// The placeholder in `--help` (`--data <dir>`), the option name when nil.
     public let valueName: String?
+    /// The values it accepts (nil: any value of its type).
+    public let check: OptionCheck<Value>?
 
-    public init(_ name: String, _ defaultValue: Value, _ help: String, defaultText: String? = nil, valueName: String? = nil) {
+    public init(_ name: String, _ defaultValue: Value, _ help: String, defaultText: String? = nil, valueName: String? = nil,
+                check: OptionCheck<Value>? = nil) {
         self.name = name
         self.defaultValue = defaultValue
         self.help = help
         self.defaultText = defaultText
         self.valueName = valueName
+        self.check = check
+    }
+
+    /// What is wrong with its value in `settings` ("--lr must be a positive finite number, got -1"), or nil.
+    public func problem(in settings: Settings) -> String? {
+        check?.test(settings[self]).map { "--\(name) \($0)" }
     }
 
     public var arity: OptionArity { Value.arity }
@@ -76,6 +85,8 @@ public protocol AnyOption: Sendable {
     func encode(_ settings: Settings, into container: inout KeyedEncodingContainer<OptionKey>) throws
     func decode(from container: KeyedDecodingContainer<OptionKey>, into settings: inout Settings) throws
     func text(in settings: Settings) -> String
+    /// What is wrong with its value in `settings`, or nil (`Option.check`).
+    func problem(in settings: Settings) -> String?
 }
 
 /// Every option, each declared where it is used as a member of an extension. (Members of an

@@ -158,20 +158,22 @@ public enum GoldenVerifier {
         return worst <= 1e-4 * scale && got.count == want.count ? nil : worst
     }
 
+    /// A classification loss through the training path: the term `--loss` and its options build
+    /// (the case's `params` set the options through the loss's spec), given the case's global counts.
     static func check(_ c: LossCase, index: String) -> Outcome {
         let label = c.loss + (c.classWeights.map { " (weights \($0))" } ?? "")
         func fail(_ text: String) -> Outcome { Outcome(index: index, kind: label, error: text) }
         guard let kind = LossKind.allCases.first(where: { $0.goldenName == c.loss }) else {
             return fail("unknown loss \"\(c.loss)\"")
         }
-        var config = LossConfig(kind: kind)
-        if let v = c.params["gamma"] { config.focalGamma = v }
-        if let v = c.params["scale"] { config.focalScale = v }
-        if let v = c.params["alpha"] { config.ibAlpha = v }
-        if let v = c.params["eta"] { config.crlEta = v }
-        if let v = c.params["kappa"] { config.crlKappa = Int(v) }
-        if let v = c.params["margin"] { config.crlMargin = v }
-        if let v = c.params["rho"] { config.crlRho = v }
+        var settings = Settings()
+        settings.loss = kind
+        if let unknown = settings.apply(golden: c.params, kind.spec.golden) { return fail("unknown parameter \"\(unknown)\" of \(c.loss)") }
+        guard c.n >= 1, c.k >= 2, c.d >= 0, c.globalCounts.count == c.k, c.logits.count == c.n, c.logits.allSatisfy({ $0.count == c.k }),
+              c.h.count == c.n, c.h.allSatisfy({ $0.count == c.d }), c.target.count == c.n, c.target.allSatisfy({ (0..<c.k).contains($0) }),
+              c.expected.dlogits.count == c.n, c.expected.dh.count == c.n else {
+            return fail("shapes: expected n x k logits, n x d features, n targets in 0..<k, k global counts")
+        }
 
         // Class weights from the global counts, checked against the file's.
         var weights: [Double]?
@@ -186,56 +188,24 @@ public enum GoldenVerifier {
                 return fail("class weights differ by \(e)")
             }
         }
-        if kind.adjustsByCounts { return checkAdjusted(c, kind: kind, weights: weights, index: index, label: label) }
-        let loss = LossFunction(config, classes: c.k, featureDimension: c.d)
+        let term = kind.spec.make(settings, c.k, c.d)
+        if let problem = term.problem(counts: c.globalCounts) { return fail(problem) }
         let logits = Tensor(shape: [c.n, c.k], values: c.logits.flatMap { $0.map(Float.init) })
         let features = Tensor(shape: [c.n, c.d], values: c.h.flatMap { $0.map(Float.init) })
+        let dz = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
         let targets = c.target.map(Int32.init)
-        let value = targets.withUnsafeBufferPointer { t in
-            loss.compute(logits: logits, targets: t.baseAddress!, features: features, weights: weights,
-                         omega: ClassWeights.omega(counts: c.globalCounts),
-                         normalizer: loss.localNormalizer(kind: kind, targets: t.baseAddress!, batch: c.n, weights: weights))
-        }
-        var problems: [String] = []
-        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
-        if let e = gradientError(loss.logitsGradient.array.map(Double.init), c.expected.dlogits.flatMap { $0 }) {
-            problems.append("dlogits max error \(e)")
-        }
-        let dh = kind.readsFeatures ? loss.featureGradient.array.map(Double.init) : Array(repeating: 0, count: c.n * c.d)
-        if let e = gradientError(dh, c.expected.dh.flatMap { $0 }) { problems.append("dh max error \(e)") }
-        return problems.isEmpty ? Outcome(index: index, kind: label, error: nil) : fail(problems.joined(separator: "; "))
-    }
-
-    /// A long-tail loss case through the training path: `AdjustedSoftmaxLoss` as `--loss` and
-    /// its options build it, given the case's global counts.
-    static func checkAdjusted(_ c: LossCase, kind: LossKind, weights: [Double]?, index: String, label: String) -> Outcome {
-        var settings = Settings()
-        settings.loss = kind
-        if let v = c.params["max_margin"] { settings.margin = v }
-        if let v = c.params["scale"] { settings.scale = v }
-        if let v = c.params["tau"] { if kind == .vs { settings.vsTau = v } else { settings.laTau = v } }
-        if let v = c.params["gamma"] { settings.vsGamma = v }
-        guard c.n >= 1, c.k >= 2, c.globalCounts.count == c.k, c.logits.count == c.n, c.logits.allSatisfy({ $0.count == c.k }),
-              c.target.count == c.n, c.target.allSatisfy({ (0..<c.k).contains($0) }), weights.map({ $0.count == c.k }) ?? true,
-              c.expected.dlogits.count == c.n else {
-            return Outcome(index: index, kind: label, error: "shapes: expected n x k logits, n targets in 0..<k, k global counts")
-        }
-        guard let term = AdjustedSoftmaxLoss(settings, classes: c.k) else { return Outcome(index: index, kind: label, error: "no term") }
-        if let problem = term.problem(counts: c.globalCounts) { return Outcome(index: index, kind: label, error: problem) }
-        let logits = Tensor(shape: [c.n, c.k], values: c.logits.flatMap { $0.map(Float.init) })
-        let features = Tensor(shape: [c.n, c.d]), dz = Tensor(shape: [c.n, c.k])
-        let targets = c.target.map(Int32.init)
-        let weighted = term.needs.weightedMean ? weights : nil
-        let normalizer = weighted.map { w in c.target.reduce(0.0) { $0 + w[$1] } } ?? Double(c.n)
+        let normalizer = term.needs.weightedMean ? weights.map { w in c.target.reduce(0.0) { $0 + w[$1] } } ?? Double(c.n) : Double(c.n)
         let value = targets.withUnsafeBufferPointer { t in
             term.accumulate(LossBatch(scores: logits, features: features, targets: t.baseAddress!, count: c.n, weights: weights,
-                                      omega: 0, counts: c.globalCounts, normalizer: normalizer, share: 1),
-                            scoresGradient: dz, featureGradient: features)
+                                      omega: ClassWeights.omega(counts: c.globalCounts), counts: c.globalCounts,
+                                      normalizer: normalizer, share: 1),
+                            scoresGradient: dz, featureGradient: dh)
         }
         var problems: [String] = []
         if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(dz.array.map(Double.init), c.expected.dlogits.flatMap { $0 }) { problems.append("dlogits max error \(e)") }
-        return Outcome(index: index, kind: label, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+        if let e = gradientError(dh.array.map(Double.init), c.expected.dh.flatMap { $0 }) { problems.append("dh max error \(e)") }
+        return problems.isEmpty ? Outcome(index: index, kind: label, error: nil) : fail(problems.joined(separator: "; "))
     }
 
     /// Post-hoc adjusted logits as evaluation computes them (float32 logits plus the offsets).
@@ -263,22 +233,43 @@ public enum GoldenVerifier {
     }
 
     static func check(_ c: MetricCase, index: String) -> Outcome {
-        let p = c.params
-        let kind: MetricLosses.Kind
-        switch c.loss {
-        case "arcface", "cosface", "sphereface", "subcenter_arcface": return checkHead(c, index: index)
-        case "triplet": kind = .triplet(margin: p["margin"] ?? 0.05)
-        case "contrastive": kind = .contrastive(posMargin: p["pos_margin"] ?? 0, negMargin: p["neg_margin"] ?? 1)
-        case "npairs": kind = .npairs
-        case "quadruplet": kind = .quadruplet(margin1: p["margin1"] ?? 1, margin2: p["margin2"] ?? 0.5)
-        case "center": return checkCenter(c, index: index)
-        default: return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
+        if let head = LossKind.allCases.first(where: { $0.goldenName == c.loss && $0.spec.head != .linear }) {
+            return checkHead(c, kind: head, index: index)
         }
-        // Through the training path: `EmbeddingLoss` on the batch as one rank's whole global batch.
-        let (value, dh) = applyGathered(EmbeddingLoss(kind, dimension: c.d, weight: 1), c)
+        guard let kind = MetricLossKind.allCases.first(where: { $0.rawValue == c.loss }), let spec = kind.spec else {
+            return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
+        }
+        var settings = Settings()
+        settings.metricLoss = kind
+        if let unknown = settings.apply(golden: c.params, spec.golden) {
+            return Outcome(index: index, kind: c.loss, error: "unknown parameter \"\(unknown)\" of \(c.loss)")
+        }
+        guard c.n >= 1, c.d >= 1, c.k >= 1, c.embeddings.count == c.n, c.embeddings.allSatisfy({ $0.count == c.d }),
+              c.target.count == c.n, c.target.allSatisfy({ (0..<c.k).contains($0) }) else {
+            return Outcome(index: index, kind: c.loss, error: "shapes: expected n x d embeddings and n targets in 0..<k")
+        }
+        // Through the training path: the term on the batch as one rank's whole global batch.
+        let term = spec.term(settings, classes: c.k, featureDimension: c.d)
+        let center = term as? CenterLoss
+        if let center {
+            let centers = (c.centers ?? []).flatMap { $0 }
+            guard centers.count == c.k * c.d else {
+                return Outcome(index: index, kind: c.loss, error: "centers has \(centers.count) values, expected \(c.k) x \(c.d)")
+            }
+            for (i, v) in centers.enumerated() { center.centers.data[i] = Float(v) }
+        }
+        let (value, dh) = applyGathered(term, c)
+        term.stepTaken()
         var problems: [String] = []
         if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
         if let e = gradientError(dh.array.map(Double.init), c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        if let center {
+            if let want = c.expected.centersAfter {
+                if let e = gradientError(center.centers.array.map(Double.init), want.flatMap { $0 }) { problems.append("centers_after max error \(e)") }
+            } else {
+                problems.append("no expected centers_after")
+            }
+        }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
@@ -300,43 +291,19 @@ public enum GoldenVerifier {
         return (value, dh)
     }
 
-    /// Center loss through the training path: `CenterLoss` on the batch as one rank's whole
-    /// global batch (loss, gradient, then the centres' update once the step is taken).
-    static func checkCenter(_ c: MetricCase, index: String) -> Outcome {
-        let centers = (c.centers ?? []).flatMap { $0 }
-        guard centers.count == c.k * c.d else {
-            return Outcome(index: index, kind: c.loss, error: "centers has \(centers.count) values, expected \(c.k) x \(c.d)")
-        }
-        let loss = CenterLoss(classes: c.k, dimension: c.d, lambda: c.params["lambda"] ?? 0.01, alpha: c.params["alpha"] ?? 0.5)
-        for (i, v) in centers.enumerated() { loss.centers.data[i] = Float(v) }
-        let (value, dh) = applyGathered(loss, c)
-        loss.stepTaken()
-        var problems: [String] = []
-        if let e = valueError(value, c.expected.loss) { problems.append("loss \(value) vs \(c.expected.loss) (error \(e))") }
-        if let e = gradientError(dh.array.map(Double.init), c.expected.dembeddings.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
-        if let want = c.expected.centersAfter, let e = gradientError(loss.centers.array.map(Double.init), want.flatMap { $0 }) {
-            problems.append("centers_after max error \(e)")
-        } else if c.expected.centersAfter == nil {
-            problems.append("no expected centers_after")
-        }
-        return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
-    }
-
     /// A margin head through the training path: the cosine head's forward (float, as in
     /// training), the margin loss on its cosines, and the head's backward into `h` and `W`.
-    static func checkHead(_ c: MetricCase, index: String) -> Outcome {
-        let p = c.params
-        let margin: MarginLoss.Kind, scale: Double, subCenters: Int
-        switch c.loss {
-        case "arcface": margin = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6); scale = p["scale"] ?? 64; subCenters = 1
-        case "cosface": margin = .cosface(margin: p["margin"] ?? 0.35); scale = p["scale"] ?? 64; subCenters = 1
-        case "sphereface": margin = .sphereface(margin: Int(p["margin"] ?? 4)); scale = p["scale"] ?? 1; subCenters = 1
-        default:
-            margin = .arcface(marginDegrees: p["margin_degrees"] ?? 28.6); scale = p["scale"] ?? 64; subCenters = Int(p["sub_centers"] ?? 3)
+    static func checkHead(_ c: MetricCase, kind: LossKind, index: String) -> Outcome {
+        var settings = Settings()
+        settings.loss = kind
+        if let unknown = settings.apply(golden: c.params, kind.spec.golden) {
+            return Outcome(index: index, kind: c.loss, error: "unknown parameter \"\(unknown)\" of \(c.loss)")
         }
+        let subCenters = kind.spec.head == .cosineWithSubCenters ? settings.subCenters : 1
         let w = (c.W ?? []).flatMap { $0 }
-        guard w.count == c.d * c.k * subCenters else {
-            return Outcome(index: index, kind: c.loss, error: "W has \(w.count) values, expected \(c.d) x \(c.k * subCenters)")
+        guard c.n >= 1, c.k >= 1, c.d >= 1, w.count == c.d * c.k * subCenters, c.embeddings.count == c.n,
+              c.embeddings.allSatisfy({ $0.count == c.d }), c.target.count == c.n, c.target.allSatisfy({ (0..<c.k).contains($0) }) else {
+            return Outcome(index: index, kind: c.loss, error: "shapes: expected n x d embeddings, n targets in 0..<k and W of \(c.d) x \(c.k * subCenters) values")
         }
         let store = ParameterStore()
         let head = CosineClassifier("head", inFeatures: c.d, classes: c.k, subCenters: subCenters, store: store)
@@ -344,7 +311,7 @@ public enum GoldenVerifier {
         for (i, v) in w.enumerated() { store.values[head.parameterOffset! + i] = Float(v) }
         let x = Tensor(shape: [c.n, c.d], values: c.embeddings.flatMap { $0.map(Float.init) })
         let cosines = head.forward(x, training: true)
-        let loss = MarginLoss(kind: margin, scale: scale, classes: c.k)
+        let loss = kind.spec.make(settings, c.k, c.d)
         let dCos = Tensor(shape: [c.n, c.k]), dh = Tensor(shape: [c.n, c.d])
         let targets = c.target.map(Int32.init)
         let value = targets.withUnsafeBufferPointer { t in

@@ -7,62 +7,55 @@ import Settings
 extension Options {
     // Data
     public var data: Option<String> { Option("data", DatasetLayout.defaultDirectory, "Data directory: IDX (Fashion-MNIST, MNIST), CIFAR-10/100 binary, or NumPy .npy files (also sharded).", valueName: "dir") }
-    public var imbalanceRatio: Option<Double> { Option("imbalance-ratio", 100.0, "Largest over smallest class size after sub-sampling the training set (1 = as given).") }
+    public var imbalanceRatio: Option<Double> { Option("imbalance-ratio", 100.0, "Largest over smallest class size after sub-sampling the training set (1 = as given).", check: .atLeast(1)) }
     public var imbalanceProfile: Option<ImbalanceProfile> { Option("imbalance-profile", ImbalanceProfile.exp, "Long-tail profile.") }
-    public var classes: Option<Int?> { Option("classes", nil, "Number of classes.", defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest label + 1 for NumPy") }
+    public var classes: Option<Int?> { Option("classes", nil, "Number of classes.", defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest label + 1 for NumPy", check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
     public var augment: Option<Bool> { Option("augment", false, "Random crop (4-pixel padding) and horizontal flip of 32x32 colour training images.") }
     public var dropLast: Option<Bool> { Option("drop-last", false, "Drop each epoch's last incomplete global batch (by default it is taken, smaller).") }
     public var padToWorldSize: Option<Bool> { Option("pad-to-world-size", false, "Pad each epoch by wrapping to a multiple of the world size, as PyTorch's DistributedSampler: a few samples are seen twice per epoch, so whole epochs depend on the number of ranks.") }
     // Model and class weights
     public var model: Option<Architecture> { Option("model", Architecture.mlp, "Model.") }
     public var initFrom: Option<String?> { Option("init-from", nil, "Start from the weights of a .safetensors file (final.safetensors, or PyTorch's with the same names and shapes); a checkpoint found by --resume takes precedence.", valueName: "file") }
-    public var classWeights: Option<ClassWeightSetting> { Option("class-weights", ClassWeightSetting.auto, "Class weights: auto is ib for focal, ib and ib-focal, none for the others.") }
-    public var cbBeta: Option<Double> { Option("cb-beta", 0.9999, "Beta of the class-balanced (cb) weights.") }
-    public var drwEpoch: Option<EpochPoint?> { Option("drw-epoch", nil, "Deferred re-weighting: class weights off before this epoch (a number, or a share of the epochs such as 80%).", defaultText: "always on") }
-    public var ibStartEpoch: Option<Int?> { Option("ib-start-epoch", nil, "Epoch the IB loss starts; plain CE before it.", defaultText: "epochs / 2") }
     // Optimisation
-    public var epochs: Option<Int> { Option("epochs", 30, "Epochs.") }
-    public var batchSize: Option<Int> { Option("batch-size", 128, "Global batch size (split over the ranks).") }
-    public var lr: Option<Double> { Option("lr", 0.1, "Base learning rate.") }
-    public var momentum: Option<Double> { Option("momentum", 0.9, "SGD momentum.") }
+    public var epochs: Option<Int> { Option("epochs", 30, "Epochs.", check: .range(1, 1_000_000)) }
+    public var batchSize: Option<Int> { Option("batch-size", 128, "Global batch size (split over the ranks).", check: .range(1, TrainConfig.maxBatchSize)) }
+    public var lr: Option<Double> { Option("lr", 0.1, "Base learning rate.", check: .positive) }
+    public var momentum: Option<Double> { Option("momentum", 0.9, "SGD momentum.", check: OptionCheck { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1), got \($0)" }) }
     public var nesterov: Option<Bool> { Option("nesterov", false, "Nesterov momentum.") }
-    public var weightDecay: Option<Double> { Option("weight-decay", 2e-4, "Weight decay.") }
-    public var warmupEpochs: Option<Int> { Option("warmup-epochs", 5, "Epochs of linear learning-rate warm-up.") }
+    public var weightDecay: Option<Double> { Option("weight-decay", 2e-4, "Weight decay.", check: .atLeast(0)) }
+    public var warmupEpochs: Option<Int> { Option("warmup-epochs", 5, "Epochs of linear learning-rate warm-up.", check: .range(0, 1_000_000)) }
     public var schedule: Option<ScheduleKind> { Option("schedule", ScheduleKind.ibPaper, "Learning-rate schedule.") }
-    public var lrMilestones: Option<[Int]?> { Option("lr-milestones", nil, "Epochs where the step schedule multiplies the rate by 0.1.", defaultText: "50% and 75% of the epochs") }
+    public var lrMilestones: Option<[Int]?> { Option("lr-milestones", nil, "Epochs where the step schedule multiplies the rate by 0.1.", defaultText: "50% and 75% of the epochs", check: OptionCheck { $0.allSatisfy { $0 >= 0 } ? nil : "must not be negative, got \($0)" }.whenSet) }
     public var optimizer: Option<OptimizerKind> { Option("optimizer", OptimizerKind.sgd, "Optimiser.") }
-    public var seed: Option<Int> { Option("seed", 0, "Random seed (initialisation, sub-sampling, shuffling, augmentation).") }
-    public var maxSteps: Option<Int?> { Option("max-steps", nil, "Stop after this many optimiser steps in total (a normal end of the run; 0 writes the initial weights).") }
+    public var seed: Option<Int> { Option("seed", 0, "Random seed (initialisation, sub-sampling, shuffling, augmentation).", check: .atLeast(0)) }
+    public var maxSteps: Option<Int?> { Option("max-steps", nil, "Stop after this many optimiser steps in total (a normal end of the run; 0 writes the initial weights).", check: OptionCheck.atLeast(0).whenSet) }
     public var syncBatchnorm: Option<Bool> { Option("sync-batchnorm", false, "Batch-norm statistics summed over all ranks in training.") }
     // Running
-    public var threads: Option<Int?> { Option("threads", nil, "BLAS threads per rank.", defaultText: "cores on this host / ranks on this host") }
+    public var threads: Option<Int?> { Option("threads", nil, "BLAS threads per rank.", defaultText: "cores on this host / ranks on this host", check: OptionCheck.range(1, 4096).whenSet) }
     public var bucketFirstMib: Option<Double> { Option("bucket-first-mib", 1.0, "Size of the first gradient bucket in MiB (sent as soon as the last layers are done).") }
     public var bucketMib: Option<Double> { Option("bucket-mib", 25.0, "Size of the other gradient buckets in MiB.") }
     public var bucketMode: Option<BucketMode> { Option("bucket-mode", BucketMode.auto, "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).") }
     public var convBackend: Option<ConvolutionBackend> { Option("conv-backend", ConvolutionBackend.auto, "Convolutions: onednn (oneDNN's direct convolutions; Winograd from 64 channels on AVX-512), im2col (unfolding and OpenBLAS sgemm, the reference), auto (onednn when libdnnl.so.2 is found). config.json records the one used.") }
-    public var stallTimeout: Option<Double?> { Option("stall-timeout", nil, "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never.", defaultText: "600") }
-    public var evalBatchSize: Option<Int?> { Option("eval-batch-size", nil, "Test samples per rank and forward pass in evaluation.", defaultText: "the rank's training batch, which keeps memory at what training needs") }
+    public var stallTimeout: Option<Double?> { Option("stall-timeout", nil, "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never.", defaultText: "\(Int(TrainConfig.defaultStallTimeout))", check: OptionCheck { $0 >= 0 && $0 <= 1e7 ? nil : "must be in 0...10000000 seconds (0: never), got \($0)" }.whenSet) }
+    public var evalBatchSize: Option<Int?> { Option("eval-batch-size", nil, "Test samples per rank and forward pass in evaluation.", defaultText: "the rank's training batch, which keeps memory at what training needs", check: OptionCheck.range(1, TrainConfig.maxBatchSize).whenSet) }
     public var runDir: Option<String> { Option("run-dir", "", "Run directory.", defaultText: "runs/<date-time>", valueName: "dir") }
-    public var checkpointEvery: Option<Int> { Option("checkpoint-every", 1, "Write a checkpoint every this many epochs (0 = only at the end).") }
-    public var checkpointEverySteps: Option<Int?> { Option("checkpoint-every-steps", nil, "Also write a checkpoint every this many optimiser steps.") }
-    public var keepCheckpoints: Option<Int> { Option("keep-checkpoints", 3, "Checkpoints kept in the run directory.") }
+    public var checkpointEvery: Option<Int> { Option("checkpoint-every", 1, "Write a checkpoint every this many epochs (0 = only at the end).", check: .atLeast(0)) }
+    public var checkpointEverySteps: Option<Int?> { Option("checkpoint-every-steps", nil, "Also write a checkpoint every this many optimiser steps.", check: OptionCheck.atLeast(1).whenSet) }
+    public var keepCheckpoints: Option<Int> { Option("keep-checkpoints", 3, "Checkpoints kept in the run directory.", check: .range(1, 1_000_000)) }
     public var reportExplanations: Option<Bool> { Option("report-explanations", true, "At the end, explain the final model's misclassified test images of the two worst classes (Grad-CAM; saliency for the mlp) in report.html and RUNDIR/explanations/.") }
     public var tensorboard: Option<Bool> { Option("tensorboard", true, "Write TensorBoard scalars per epoch to RUNDIR/tensorboard/events.out.tfevents.* (tensorboard --logdir runs/).") }
-    public var checkpointLevel: Option<Int> { Option("checkpoint-level", 3, "zstd level of checkpoints (1-19).") }
+    public var checkpointLevel: Option<Int> { Option("checkpoint-level", 3, "zstd level of checkpoints (1-19).", check: .range(1, 19)) }
 }
 
-/// The train command's options in `--help` order: the list `TrainConfig` codes and parses.
+/// The train command's options in `--help` order: the list `TrainConfig` codes and parses. The
+/// losses' options come from their specs (`LossKind.allOptions`, `MetricLossKind.allOptions`).
 public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data", [Options().data, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
                              Options().dropLast, Options().padToWorldSize]),
-        OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta, Options().drwEpoch,
-                                       Options().focalGamma, Options().focalScale, Options().ibAlpha, Options().ibStartEpoch,
-                                       Options().crlEta, Options().crlKappa, Options().crlMargin, Options().crlRho, Options().crlMining,
-                                       Options().margin, Options().scale, Options().subCenters, Options().laTau, Options().vsGamma,
-                                       Options().vsTau, Options().posthocTau]),
-        OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight, Options().tripletMargin, Options().posMargin,
-                                       Options().negMargin, Options().quadrupletMargin1, Options().quadrupletMargin2, Options().centerAlpha]),
+        OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
+                                       Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
+        OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight] + MetricLossKind.allOptions),
         OptionGroup("Optimisation", [Options().epochs, Options().batchSize, Options().lr, Options().momentum, Options().nesterov,
                                      Options().weightDecay, Options().warmupEpochs, Options().schedule, Options().lrMilestones,
                                      Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm]),

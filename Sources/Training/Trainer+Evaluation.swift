@@ -4,7 +4,7 @@ import Settings
 import Tensor
 
 extension Options {
-    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0, "Post-hoc logit adjustment at evaluation (Menon et al. 2021): also predict argmax z - tau log(prior), prior from the global training counts, and record those figures beside the raw ones (*_posthoc). 0 = off.") }
+    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0, "Post-hoc logit adjustment at evaluation (Menon et al. 2021): also predict argmax z - tau log(prior), prior from the global training counts, and record those figures beside the raw ones (*_posthoc). 0 = off.", check: .closed(0, 10, note: "0: off")) }
 }
 
 extension Trainer {
