@@ -70,12 +70,11 @@ public struct Lime: Sendable {
         }
         let logits = model.forward(input, training: false).logits
         return (0..<n).map { b in
-            let z = logits.data + b * k
-            var m = -Float.infinity
-            for j in 0..<k { m = max(m, z[j]) }
-            var sum = 0.0
-            for j in 0..<k { sum += exp(Double(z[j] - m)) }
-            return exp(Double(z[target] - m)) / sum
+            var row = (0..<k).map { Double(logits.data[b * k + $0]) }
+            return row.withUnsafeMutableBufferPointer { p in
+                Softmax.normalize(p.baseAddress!, count: k)
+                return p[target]
+            }
         }
     }
 

@@ -20,7 +20,7 @@ public final class AdjustedSoftmaxLoss: LossTerm {
     public let classes: Int
     private var counts: [Int] = []
     private var scale: [Double], offset: [Double], margin: [Double]
-    /// One sample's adjusted logits, then their exponentials (K; kept between steps).
+    /// One sample's adjusted logits, then their softmax (K; kept between steps).
     private var row: [Double]
 
     public init(_ adjustment: LogitAdjustment, classes: Int) {
@@ -53,20 +53,12 @@ public final class AdjustedSoftmaxLoss: LossTerm {
             let y = Int(batch.targets[i])
             let w = weights?[y] ?? 1
             let z = batch.scores.data + i * k
-            var m = -Double.infinity
-            for j in 0..<k {
-                row[j] = scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j]
-                m = max(m, row[j])
-            }
+            for j in 0..<k { row[j] = scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j] }
             let target = row[y]
-            var sum = 0.0
-            for j in 0..<k {
-                row[j] = Foundation.exp(row[j] - m)
-                sum += row[j]
-            }
-            total += w * (m + Foundation.log(sum) - target)
+            let lse = row.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: k) }
+            total += w * (lse - target)
             let dz = scoresGradient.data + i * k
-            for j in 0..<k { dz[j] += Float(w * inv * (row[j] / sum - (j == y ? 1 : 0)) * scale[j]) }
+            for j in 0..<k { dz[j] += Float(w * inv * (row[j] - (j == y ? 1 : 0)) * scale[j]) }
         }
         return total * inv
     }

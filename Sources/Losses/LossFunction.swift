@@ -84,23 +84,8 @@ public final class LossFunction {
             lseCapacity = b
         }
         probabilities.ensureShape(b, k)
-        for i in 0..<b {
-            let z = logits.data + i * k, pi = p + i * k
-            var m = -Double.infinity
-            for j in 0..<k { m = max(m, Double(z[j])) }
-            var sum = 0.0
-            for j in 0..<k {
-                let e = Foundation.exp(Double(z[j]) - m)
-                pi[j] = e
-                sum += e
-            }
-            lse[i] = m + Foundation.log(sum)
-            let inv = 1 / sum
-            for j in 0..<k {
-                pi[j] *= inv
-                probabilities.data[i * k + j] = Float(pi[j])
-            }
-        }
+        Softmax.rows(logits.data, rows: b, columns: k, into: p, logSumExp: lse)
+        for j in 0..<(b * k) { probabilities.data[j] = Float(p[j]) }
     }
 
     /// The loss of one batch and its gradients.

@@ -22,11 +22,14 @@ public final class MarginLoss: LossTerm {
     public let kind: Kind
     public let scale: Double
     public let classes: Int
+    /// One sample's scaled logits, then their softmax (K; kept between steps).
+    private var row: [Double]
 
     public init(kind: Kind, scale: Double, classes: Int) {
         self.kind = kind
         self.scale = scale
         self.classes = classes
+        row = Array(repeating: 0, count: classes)
     }
 
     /// The spec of a margin head: `--margin` and `--scale`, or PML's defaults (`margin`, `scale`);
@@ -84,17 +87,15 @@ public final class MarginLoss: LossTerm {
             }
             let (target, slope) = modifiedTarget(Double(cos[y]))
             let factor = scale * norm
-            // Log-sum-exp of factor * f, f the cosines with the target's replaced.
-            var m = -Double.infinity
-            for c in 0..<k { m = max(m, factor * (c == y ? target : Double(cos[c]))) }
-            var sum = 0.0
-            for c in 0..<k { sum += exp(factor * (c == y ? target : Double(cos[c])) - m) }
-            total += w * (m + log(sum) - factor * target)
+            // The softmax of factor * f, f the cosines with the target's replaced.
+            for c in 0..<k { row[c] = factor * (c == y ? target : Double(cos[c])) }
+            let lse = row.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: k) }
+            total += w * (lse - factor * target)
             var dNorm = 0.0
             let dcos = scoresGradient.data + i * k
             for c in 0..<k {
                 let f = c == y ? target : Double(cos[c])
-                let dl = w * inv * (exp(factor * f - m) / sum - (c == y ? 1 : 0))
+                let dl = w * inv * (row[c] - (c == y ? 1 : 0))
                 dcos[c] += Float(factor * dl * (c == y ? slope : 1))
                 dNorm += scale * dl * f
             }

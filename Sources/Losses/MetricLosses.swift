@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Embedding losses as pytorch-metric-learning 2.9 defines them (quadruplet as docs/losses.md
 /// pins it), in double precision with their gradients: losses over the batch's pairs,
@@ -142,20 +143,17 @@ public final class MetricLosses {
         var loss = 0.0
         for i in 0..<count {
             let a = anchors[i]
-            var m = -Double.infinity
             for j in 0..<count {
                 let p = positives[j]
                 var dot = 0.0
                 for c in 0..<d { dot += x[a * d + c] * x[p * d + c] }
                 s[j] = dot
-                m = max(m, dot)
             }
-            var sum = 0.0
-            for j in 0..<count { sum += exp(s[j] - m) }
-            loss += m + log(sum) - s[i]
+            let target = s[i]
+            loss += Softmax.normalize(s, count: count) - target
             for j in 0..<count {
                 let p = positives[j]
-                let g = (exp(s[j] - m) / sum - (i == j ? 1 : 0)) / Double(count)
+                let g = (s[j] - (i == j ? 1 : 0)) / Double(count)
                 for c in 0..<d {
                     dX[a * d + c] += g * x[p * d + c]
                     dX[p * d + c] += g * x[a * d + c]

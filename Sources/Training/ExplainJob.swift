@@ -200,10 +200,8 @@ public enum ExplainJob {
         let model = loaded.model, label = Int(loaded.test.labels[index])
         let input = input([index], loaded)
         let logits = model.forward(input, training: false).logits.array
-        let m = logits.max() ?? 0
-        let e = logits.map { exp(Double($0 - m)) }, sum = e.reduce(0, +)
-        let probabilities = e.map { $0 / sum }
-        let predicted = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+        let probabilities = Softmax.probabilities(logits)
+        let predicted = Softmax.argmax(logits)
         let target = r.target.resolve(label: label) { predicted }
         let map: ExplanationMap
         switch r.method {
@@ -259,8 +257,7 @@ public enum ExplainJob {
     /// The class the map of test image `index` explains (a forward pass when it is the prediction).
     static func explainTarget(_ index: Int, request r: Request, loaded: Loaded) throws -> Int {
         r.target.resolve(label: Int(loaded.test.labels[index])) {
-            let logits = loaded.model.forward(input([index], loaded), training: false).logits.array
-            return logits.indices.max { logits[$0] < logits[$1] } ?? 0
+            Softmax.argmax(loaded.model.forward(input([index], loaded), training: false).logits.array)
         }
     }
 
@@ -301,8 +298,7 @@ public enum ExplainJob {
                 let chunk = Array(mine[start..<min(start + 256, mine.count)])
                 let logits = loaded.model.forward(input(chunk.map { candidates[$0] }, loaded), training: false).logits
                 for (b, i) in chunk.enumerated() {
-                    let z = logits.data + b * k
-                    let predicted = (0..<k).max { z[$0] < z[$1] } ?? 0
+                    let predicted = Softmax.argmax(logits.data + b * k, count: k)
                     wrong[i] = predicted == c ? 0 : 1
                 }
             }

@@ -45,13 +45,11 @@ extension Trainer {
                 localFeatures[filled * (d + 1) + d] = Float(testBatches.targets[i])
                 filled += 1
                 let row = logits.data + i * k
-                var best = 0
-                for c in 1..<k where row[c] > row[best] { best = c }
+                let best = Softmax.argmax(row, count: k)
                 confusion[Int(testBatches.targets[i]) * k + best] += 1
                 predictions[picked[i]] = Int32(best)
                 if let offsets = posthocOffsets {
-                    var adjusted = 0
-                    for c in 1..<k where row[c] + offsets[c] > row[adjusted] + offsets[adjusted] { adjusted = c }
+                    let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k, offsets: $0.baseAddress!) }
                     posthocConfusion[Int(testBatches.targets[i]) * k + adjusted] += 1
                 }
             }
