@@ -27,11 +27,14 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
-        .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN", "Checkpoint"]),
-        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint", "Explain"]),
+        .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),
+        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        // What is not training: golden verifiers, doctor, bench, explain jobs, report, compare, TensorBoard.
+        .target(name: "Tools", dependencies: ["Training", "Explain", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
         .executableTarget(
             name: "ddp-train",
             dependencies: [
+                "Tools",
                 "Training",
                 "Explain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,5 +53,6 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings"]),
+        .testTarget(name: "ToolsTests", dependencies: ["Tools", "Training", "Settings"]),
     ]
 )

@@ -81,83 +81,7 @@ public final class Explainer {
                     featureShape: s.count == 4 ? (s[0], s[2], s[3]) : (0, 0, 0), inputGradient: t.inputGradient)
     }
 
-    // MARK: - The maps
-
-    /// `S[i, j] = max over channels of |d z_c / d x[:, i, j]|` (captum `Saliency(abs=True)`).
-    public func saliency(_ p: Pass) -> [ExplanationMap] {
-        let s = model.inputShape, hw = s.height * s.width
-        return (0..<p.batch).map { b in
-            var values = [Double](repeating: 0, count: hw)
-            for c in 0..<s.channels {
-                let base = model.inputLayout == .rows ? b * s.count + c * hw : (c * p.batch + b) * hw
-                for i in 0..<hw { values[i] = max(values[i], Double(abs(p.inputGradient[base + i]))) }
-            }
-            return ExplanationMap(height: s.height, width: s.width, values: values)
-        }
-    }
-
-    /// `cam_raw = sum_k W_fc[c, k] A_k` (zhoubolei/CAM), (h, w), for each image's class.
-    public func camRaw(_ p: Pass, classes: [Int]) throws -> [ExplanationMap] {
-        try requireFeatureMap("CAM")
-        guard let weights = model.linearClassifierWeights else {
-            throw ExplainError("CAM needs a linear last layer (class weights over the pooled features); this model has a cosine head: use gradcam")
-        }
-        let (ch, h, w) = p.featureShape
-        guard target == model.lastFeatureMap, ch == model.featureDimension else {
-            throw ExplainError("CAM weighs the feature map that the average pool feeds to the last layer; --layer \(model.tapNames[target!]) is another")
-        }
-        return (0..<p.batch).map { b in
-            var values = [Double](repeating: 0, count: h * w)
-            for k in 0..<ch {
-                let wk = Double(weights[classes[b] * ch + k]), a = (k * p.batch + b) * h * w
-                for i in 0..<(h * w) { values[i] += wk * Double(p.featureMap[a + i]) }
-            }
-            return ExplanationMap(height: h, width: w, values: values)
-        }
-    }
-
-    /// CAM as shown: `cam_raw - min`, divided by its maximum, resized to the input's size.
-    public func cam(_ p: Pass, classes: [Int]) throws -> [ExplanationMap] {
-        try camRaw(p, classes: classes).map { raw in
-            BilinearResize.resize(raw.scaledToUnit, height: model.inputShape.height, width: model.inputShape.width)
-        }
-    }
-
-    /// Grad-CAM (pytorch-grad-cam `GradCAM`): channel weights = mean of d z_c / d A_k.
-    public func gradcam(_ p: Pass) throws -> [ExplanationMap] {
-        try requireFeatureMap("Grad-CAM")
-        let (ch, h, w) = p.featureShape
-        return (0..<p.batch).map { b in
-            combine(p, image: b, channels: ch) { k in
-                let base = (k * p.batch + b) * h * w
-                var s = 0.0
-                for i in 0..<(h * w) { s += Double(p.featureGradient[base + i]) }
-                return s / Double(h * w)
-            }
-        }
-    }
-
-    /// Grad-CAM++ (pytorch-grad-cam `GradCAMPlusPlus`): with G = d z_c / d A and S_k the sum of
-    /// A_k, `a = G^2 / (2 G^2 + S_k G^3 + 1e-6)` (0 where G = 0), weights = sum relu(G) a.
-    public func gradcamPlusPlus(_ p: Pass) throws -> [ExplanationMap] {
-        try requireFeatureMap("Grad-CAM++")
-        let (ch, h, w) = p.featureShape
-        return (0..<p.batch).map { b in
-            combine(p, image: b, channels: ch) { k in
-                let base = (k * p.batch + b) * h * w
-                var sum = 0.0
-                for i in 0..<(h * w) { sum += Double(p.featureMap[base + i]) }
-                var alpha = 0.0
-                for i in 0..<(h * w) {
-                    let g = Double(p.featureGradient[base + i])
-                    guard g != 0 else { continue }
-                    let g2 = g * g
-                    alpha += max(g, 0) * g2 / (2 * g2 + sum * g2 * g + 1e-6)
-                }
-                return alpha
-            }
-        }
-    }
+    // MARK: - Shared by the CAM methods (each method's maps are in its own file)
 
     /// `relu(sum_k weight(k) A_k)`, scaled to [0, 1], resized to the input, scaled again.
     func combine(_ p: Pass, image b: Int, channels ch: Int, weight: (Int) -> Double) -> ExplanationMap {
@@ -180,11 +104,5 @@ public final class Explainer {
         for i in m.values.indices { m.values[i] -= lo }
         let hi = m.values.max() ?? 0
         for i in m.values.indices { m.values[i] /= 1e-7 + hi }
-    }
-
-    func requireFeatureMap(_ method: String) throws {
-        guard target != nil else {
-            throw ExplainError("\(method) needs a feature map (a convolutional layer's output); \(model.architecture.rawValue) has none: use saliency or lime")
-        }
     }
 }

@@ -143,3 +143,8 @@ public struct Lime: Sendable {
         return z
     }
 }
+
+extension ExplainMethodSpec {
+    /// `--method lime`: a perturbation method; `explain` runs its masked samples over the ranks.
+    public static let lime = ExplainMethodSpec(maps: nil)
+}

@@ -71,22 +71,15 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(configFile, data: data)
     }
 
-    /// Rewrites `metrics.jsonl` with `lines`, and `metrics.csv` and (with `tensorboard`) the
-    /// TensorBoard event file from them (atomically: a resumed run drops what came after its
-    /// checkpoint from all three).
-    public func writeMetrics(_ lines: [EpochMetrics], tensorboard: Bool = false) throws {
+    /// Rewrites `metrics.jsonl` with `lines` (atomically: a resumed run drops what came after its
+    /// checkpoint).
+    public func writeMetrics(_ lines: [EpochMetrics]) throws {
         var data = Data()
         for line in lines {
             data.append(try Self.json(line))
             data.append(0x0A)
         }
         try AtomicFile.write(metricsFile, data: data)
-        try AtomicFile.write(metricsCSV, data: Data(MetricsCSV.text(lines).utf8))
-        if tensorboard {
-            try FileManager.default.createDirectory(atPath: tensorboardDirectory, withIntermediateDirectories: true)
-            let (file, start) = TensorBoardEvents.path(in: tensorboardDirectory)
-            try AtomicFile.write(file, data: TensorBoardEvents.file(lines, start: start))
-        }
     }
 
     /// Checkpoint path for a global step.

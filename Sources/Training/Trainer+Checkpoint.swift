@@ -3,15 +3,6 @@ import Distributed
 import Foundation
 import NN
 
-/// Names of tensors inside a checkpoint.
-enum CheckpointNames {
-    static func parameter(_ name: String) -> String { "parameters/" + name }
-    static func optimizer(_ name: String) -> String { "optimizer/" + name }
-    static func buffer(_ name: String, rank: Int) -> String { "buffers/rank\(rank)/" + name }
-    /// A loss term's state (center loss's centres), the same on every rank.
-    static func loss(_ name: String) -> String { "loss/" + name }
-}
-
 extension Trainer {
     /// Writes `checkpoints/step-<step>.ckpt` (collective: every rank contributes its batch-norm
     /// statistics; rank 0 writes atomically). A failure to write stops every rank cleanly.
@@ -27,6 +18,7 @@ extension Trainer {
         }
         try comm.agree {
             guard comm.rank == 0 else { return }
+            let optimizer = step.optimizer
             state.optimizerSteps = optimizer.stepCount
             state.card = card
             let manifest = try RunDirectory.json(state)
@@ -41,7 +33,7 @@ extension Trainer {
                     tensors.append(.init(name: CheckpointNames.optimizer(name), shape: [params.count],
                                          values: UnsafeBufferPointer(rebasing: optimizer.state[(i * params.count)..<((i + 1) * params.count)])))
                 }
-                for (name, t) in loss.state {
+                for (name, t) in step.loss.state {
                     tensors.append(.init(name: CheckpointNames.loss(name), shape: t.shape,
                                          values: UnsafeBufferPointer(start: t.data, count: t.count)))
                 }
@@ -92,12 +84,9 @@ extension Trainer {
 
         let manifest = try comm.broadcast(string: contents.map { String(decoding: $0.manifest, as: UTF8.self) } ?? "")
         let saved = try TrainingState.decode(manifest: Data(manifest.utf8), path: path)
-        let params = model.parameters
+        let params = model.parameters, optimizer = step.optimizer, loss = step.loss
         if let c = contents {
-            for e in params.entries {
-                let v = c.values(of: CheckpointNames.parameter(e.name))!
-                v.withUnsafeBufferPointer { (params.values + e.offset).update(from: $0.baseAddress!, count: e.count) }
-            }
+            CheckpointModel.loadParameters(c, into: model)
             for (i, name) in optimizer.stateNames.enumerated() {
                 let v = c.values(of: CheckpointNames.optimizer(name))!
                 v.withUnsafeBufferPointer { (optimizer.state.baseAddress! + i * params.count).update(from: $0.baseAddress!, count: params.count) }
@@ -115,15 +104,8 @@ extension Trainer {
         // Batch-norm statistics: each rank its own when the world size is unchanged, else their mean.
         let nb = model.buffers.count
         if nb > 0 {
-            var all = [Float](repeating: 0, count: nb * saved.worldSize)
-            if let c = contents {
-                for r in 0..<saved.worldSize {
-                    for e in model.buffers.entries {
-                        let v = Array(c.values(of: CheckpointNames.buffer(e.name, rank: r))!)
-                        for j in 0..<e.count { all[r * nb + e.offset + j] = v[j] }
-                    }
-                }
-            }
+            var all = contents.map { CheckpointModel.buffers($0, model: model, worldSize: saved.worldSize) }
+                ?? [Float](repeating: 0, count: nb * saved.worldSize)
             try comm.broadcast(&all)
             for j in 0..<nb {
                 if saved.worldSize == comm.size {
@@ -157,28 +139,16 @@ extension Trainer {
         return path
     }
 
-    /// Throws unless the checkpoint holds every tensor this model and optimiser need, with their shapes.
+    /// Throws unless the checkpoint holds every tensor this model, optimiser and loss need, with their shapes.
     func validate(_ c: CheckpointFile.Contents, path: String) throws {
         let state = try TrainingState.decode(manifest: c.manifest, path: path)
+        try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model, wanted: config.model, path: path)
         let shapes = Dictionary(c.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
-        for e in model.parameters.entries {
-            guard let shape = shapes[CheckpointNames.parameter(e.name)] else {
-                throw CheckpointError.invalid(path: path, reason: "it holds a \(state.config.model.rawValue) model without \(e.name); this run builds a \(config.model.rawValue) model (use a matching --model or another --run-dir)")
-            }
-            guard shape == e.shape else {
-                throw CheckpointError.invalid(path: path, reason: "\(e.name) has shape \(shape) but this run's model needs \(e.shape) (different --model, data or classes)")
-            }
-        }
-        for name in optimizer.stateNames where shapes[CheckpointNames.optimizer(name)] != [model.parameters.count] {
+        for name in step.optimizer.stateNames where shapes[CheckpointNames.optimizer(name)] != [model.parameters.count] {
             throw CheckpointError.invalid(path: path, reason: "no \(name) state for \(model.parameters.count) parameters: it was written with --optimizer \(state.config.optimizer.rawValue), this run uses \(config.optimizer.rawValue)")
         }
-        for (name, t) in loss.state where shapes[CheckpointNames.loss(name)] != t.shape {
+        for (name, t) in step.loss.state where shapes[CheckpointNames.loss(name)] != t.shape {
             throw CheckpointError.invalid(path: path, reason: "no \(name) of shape \(t.shape): it was written with --metric-loss \(state.config.metricLoss.rawValue), this run uses \(config.metricLoss.rawValue)")
-        }
-        for r in 0..<state.worldSize {
-            for e in model.buffers.entries where shapes[CheckpointNames.buffer(e.name, rank: r)] != e.shape {
-                throw CheckpointError.invalid(path: path, reason: "batch-norm buffer \(e.name) of rank \(r) is missing or has another shape")
-            }
         }
     }
 

@@ -22,7 +22,7 @@ extension Trainer {
             guard comm.rank == 0 else { return }
             runLock = try run.create()
             try run.writeConfig(config)
-            try run.writeMetrics(state.metrics, tensorboard: config.tensorboard)
+            try outputs.writeMetrics(state.metrics, run: run, config: config)
         }
         let timeout = config.stallTimeout ?? TrainConfig.defaultStallTimeout
         if timeout > 0 { watchdog = StallWatchdog(timeout: timeout, comm: comm) }
@@ -30,7 +30,7 @@ extension Trainer {
             watchdog?.stop()
             watchdog = nil
         }
-        let steps = sampler.stepsPerEpoch
+        let steps = step.sampler.stepsPerEpoch
         var lastEvaluation: (epoch: Int, step: Int, result: Evaluation)?
         var stopped = false
 
@@ -41,15 +41,14 @@ extension Trainer {
             var trainSeconds = 0.0
             var samples = 0
             var lr: Float = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
-            reducer.resetTiming()
+            step.reducer.resetTiming()
             var lastShown = Date.distantPast
 
             while state.stepInEpoch < steps {
                 if let limit = config.maxSteps, state.globalStep >= limit { stopped = true; break }
-                let step = state.stepInEpoch
-                lr = schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
+                lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let result = try trainStep(epoch: epoch, step: step, lr: lr)
+                let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: lr, globalStep: state.globalStep)
                 trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
                 samples += result.samples
                 state.globalStep += 1
@@ -77,7 +76,7 @@ extension Trainer {
                 if result.stopRequested {
                     // Every rank saw the request in the same step: checkpoint and leave together.
                     try saveCheckpoint()
-                    try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics, tensorboard: config.tensorboard) } }
+                    try writeMetrics()
                     let path = run.checkpointPath(step: state.globalStep)
                     log.clearProgress()
                     log.info("stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto")
@@ -90,7 +89,7 @@ extension Trainer {
             if stopped, state.stepInEpoch < steps { break }
 
             // End of the epoch: statistics, evaluation, metrics, checkpoint.
-            try averageBatchNormBuffers()
+            try Evaluator.averageBatchNormBuffers(model, comm: comm)
             let evaluation = try evaluate()
             lastEvaluation = (epoch, state.globalStep, evaluation)
             let line = metrics(event: "epoch", epoch: epoch, lr: lr, evaluation: evaluation, samples: samples,
@@ -103,7 +102,7 @@ extension Trainer {
             state.epochLossSum = 0
             state.epochLossSteps = 0
             state.epochSkipped = 0
-            try comm.agree { if comm.rank == 0 { try run.writeMetrics(state.metrics, tensorboard: config.tensorboard) } }
+            try writeMetrics()
             if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
                 if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try saveCheckpoint() }
             }
@@ -113,33 +112,26 @@ extension Trainer {
         // run resumed from it continues exactly), one more evaluation if steps ran since the
         // last, the done line, the final weights.
         try saveCheckpoint()
-        try averageBatchNormBuffers()
+        try Evaluator.averageBatchNormBuffers(model, comm: comm)
         let evaluation: Evaluation
         if let last = lastEvaluation, last.step == state.globalStep {
             evaluation = last.result
         } else {
-            if classCounts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
+            if step.statistics.counts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
             evaluation = try evaluate()
         }
         let epoch = min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0)
         let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
                            evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
         state.metrics.append(done)
-        if config.reportExplanations {
-            // Every rank fails alike (agreed errors), so the run goes on without the section.
-            do {
-                _ = try ExplainJob.worstClasses(model: model, dataset: dataset, evaluation: evaluation,
-                                                directory: run.path + "/explanations", comm: comm)
-            } catch let failure as CollectiveFailure {
-                log.warn("report.html without explanations: \(failure.message)")
-            }
-        }
+        let final = FinalModel(model: model, evaluation: evaluation, test: dataset.test, statistics: dataset.statistics(), run: run,
+                               config: config)
+        try outputs.finish(final, comm: comm, log: log)
         try comm.agree {
             guard comm.rank == 0 else { return }
-            try run.writeMetrics(state.metrics, tensorboard: config.tensorboard)
-            try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights,
-                                  metadata: card.metadata)
-            try Report.write(metrics: state.metrics, config: config, classNames: dataset.classNames, to: run.reportFile)
+            try outputs.writeMetrics(state.metrics, run: run, config: config)
+            try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights, metadata: card.metadata)
+            try outputs.writeReport(state.metrics, config: config, classNames: dataset.classNames, run: run)
         }
         return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)
     }
@@ -147,19 +139,12 @@ extension Trainer {
     /// The epoch's order, its global class counts (summed over ranks) and, from them, the class
     /// weights and CRL's Omega: identical on every rank and equal to one process's.
     func beginEpoch(_ epoch: Int) throws {
-        epochOrder = sampler.permutation(epoch: epoch)
-        let owned = sampler.ownedLabelCounts(epoch: epoch, order: epochOrder, labels: dataset.train.labels, classes: dataset.classes)
-        var counts = owned.map { Int64($0) }
-        try comm.allReduceSum(&counts)
-        classCounts = counts.map { Int($0) }
-        let classification = loss.classification, global = classCounts
-        try comm.agree {
-            if let problem = classification.problem(counts: global) { throw CollectiveFailure(rank: 0, message: "--loss \(config.loss.rawValue): \(problem)") }
-        }
-        let weighting = weighting(epoch: epoch)
-        let weights = try comm.agree { try ClassWeights.compute(weighting, counts: classCounts, beta: config.cbBeta) }
-        classWeights = weighting == .none ? nil : weights
-        omega = ClassWeights.omega(counts: classCounts)
+        try step.beginEpoch(epoch, labels: dataset.train.labels, classes: dataset.classes)
+    }
+
+    /// Rewrites the run's metrics (collective: a failure on rank 0 stops every rank cleanly).
+    func writeMetrics() throws {
+        try comm.agree { if comm.rank == 0 { try outputs.writeMetrics(state.metrics, run: run, config: config) } }
     }
 
     func metrics(event: String, epoch: Int, lr: Float, evaluation e: Evaluation, samples: Int,
@@ -171,12 +156,12 @@ extension Trainer {
             trainLoss: finalLine ? (previous?.trainLoss ?? state.epochLossSum / Double(max(state.epochLossSteps, 1)))
                                  : state.epochLossSum / Double(max(state.epochLossSteps, 1)),
             testAcc: e.accuracy, balancedAcc: e.balanced, many: e.many, medium: e.medium, few: e.few,
-            perClassAcc: e.perClass, classCounts: classCounts, classWeights: classWeights ?? Array(repeating: 1, count: dataset.classes),
-            omega: omega,
+            perClassAcc: e.perClass, classCounts: step.statistics.counts,
+            classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes), omega: step.statistics.omega,
             samplesPerS: finalLine ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
-            lossPhase: lossKind(epoch: epoch).rawValue,
-            exposedCommSeconds: reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
+            lossPhase: step.lossKind(epoch: epoch).rawValue,
+            exposedCommSeconds: step.reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
         metrics.setRetrieval(e.retrieval)
         metrics.setPosthoc(e.posthoc)
         return metrics

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Explain
 import Losses
 import NN
+import Tools
 import Training
 
 // bench takes --models and --bucket-mode.
@@ -9,4 +11,4 @@ extension BucketMode: ExpressibleByArgument {}
 extension ConvolutionBackend: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension MetricLossKind: ExpressibleByArgument {}
-extension ExplainJob.Method: ExpressibleByArgument {}
+extension ExplainMethod: ExpressibleByArgument {}

@@ -3,6 +3,8 @@ import Distributed
 import Foundation
 import Losses
 import NN
+import struct Settings.Options
+import Tools
 import Training
 
 /// `ddp-train bench`: speed per model against the sgemm rate, exposed all-reduce, loss, data, checkpoints.
@@ -15,17 +17,16 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(parsing: .upToNextOption, help: "Models to measure.")
     var models: [Architecture] = Architecture.allCases
 
-    @Option(help: "Global batch size.")
-    var batchSize: Int = 128
+    @Option(help: OptionBridge.help(Options().batchSize))
+    var batchSize: Int = Options().batchSize.defaultValue
 
     @Option(help: "Timed steps for mlp (cnn and resnet32 take fewer).")
     var steps: Int = 200
 
-    @Option(help: ArgumentHelp("Data directory.", valueName: "dir"))
-    var data: String = "/usr/share/datasets/fashion-mnist"
+    @Option(help: OptionBridge.help(Options().data))
+    var data: String = Options().data.defaultValue
 
-    @Option(help: "BLAS threads per rank (default: cores on this host / ranks on this host).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -33,22 +34,24 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Flag(help: "Also time each layer's forward and backward.")
     var profile = false
 
-    @Option(help: "Gradient buckets: auto, overlap or blocking (see train --help).")
-    var bucketMode: BucketMode = .auto
+    @Option(help: OptionBridge.help(Options().bucketMode))
+    var bucketMode: BucketMode = Options().bucketMode.defaultValue
 
-    @Option(help: "Convolutions: auto, onednn or im2col (see train --help).")
-    var convBackend: ConvolutionBackend = .auto
+    @Option(help: OptionBridge.help(Options().convBackend))
+    var convBackend: ConvolutionBackend = Options().convBackend.defaultValue
 
-    @Option(help: "The loss of the measured steps (see train --help; ib runs its IB phase).")
-    var loss: LossKind = .ib
+    @Option(help: OptionBridge.help(Options().loss, default: "\(Options().loss.defaultValue.rawValue); a two-phase loss runs its second phase"))
+    var loss: LossKind = Options().loss.defaultValue
 
-    @Option(help: "An embedding loss on the features over the global batch (see train --help).")
-    var metricLoss: MetricLossKind = .none
+    @Option(help: OptionBridge.help(Options().metricLoss))
+    var metricLoss: MetricLossKind = Options().metricLoss.defaultValue
 
     @Flag(help: "Instead of the models: time a float32 all-reduce by message size (4 B to 64 MiB) and fit latency and bandwidth (docs/scaling.md).")
     var allreduce = false
 
-    var blasThreads: Int? { threads }
+    var blasThreads: Int? { threads.threads }
+
+    func validate() throws { try OptionBridge.check(Options().batchSize, batchSize) }
 
     func run(comm: Communicator) throws -> Int32 {
         if allreduce {
@@ -61,7 +64,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         var base = TrainConfig()
         base.data = data
         base.batchSize = batchSize
-        base.threads = threads
+        base.threads = threads.threads
         base.bucketMode = bucketMode
         base.convBackend = convBackend
         base.loss = loss

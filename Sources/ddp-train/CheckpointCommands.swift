@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Foundation
+import Tools
 import Training
 
 /// `ddp-train inspect CKPT`.

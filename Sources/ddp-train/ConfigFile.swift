@@ -1,5 +1,6 @@
 import Foundation
 import Settings
+import Tools
 import Training
 
 /// `--config FILE`: a JSON or TOML file whose keys are the options' names, turned into

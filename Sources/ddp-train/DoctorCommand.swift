@@ -3,6 +3,8 @@ import Data
 import Distributed
 import Foundation
 import Tensor
+import struct Settings.Options
+import Tools
 import Training
 
 /// `ddp-train doctor`: checks MPI, BLAS, zstd and the data set on every rank.
@@ -20,17 +22,12 @@ struct DoctorCommand: ParsableCommand, JobCommand {
     @Flag(name: .long, help: "Print the OpenBLAS kernels this CPU can run, one per line (the tests run their numerics under each).")
     var blasKernels = false
 
-    @Option(name: .long, help: "Data directory to look for.")
-    var data: String = DatasetLayout.defaultDirectory
+    @Option(name: .long, help: OptionBridge.help(Options().data))
+    var data: String = Options().data.defaultValue
 
-    @Option(name: .long, help: "BLAS threads per rank (default: cores on this host / ranks on this host).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
-    var blasThreads: Int? { threads }
-
-    func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    }
+    var blasThreads: Int? { threads.threads }
 
     func run(comm: Communicator) throws -> Int32 {
         if blasCoretype {

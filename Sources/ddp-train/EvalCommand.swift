@@ -3,6 +3,7 @@ import Checkpoint
 import Distributed
 import Foundation
 import struct Settings.Options
+import Tools
 import Training
 
 /// `ddp-train eval CKPT`: test metrics of a checkpoint (sharded over ranks under mpirun).
@@ -14,34 +15,30 @@ struct EvalCommand: ParsableCommand, JobCommand {
     @Argument(help: "The checkpoint file.")
     var checkpoint: String
 
-    @Option(help: ArgumentHelp("Data directory (default: the checkpoint's).", valueName: "dir"))
-    var data: String?
+    @OptionGroup var data: ModelDataOption
 
-    @Option(help: ArgumentHelp(Options().posthocTau.help + " Default: the checkpoint's.", valueName: "tau"))
+    @Option(help: OptionBridge.help(Options().posthocTau, default: "the checkpoint's"))
     var posthocTau: Double?
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "BLAS threads per rank.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
-    var blasThreads: Int? { threads }
+    var blasThreads: Int? { threads.threads }
 
     func validate() throws {
-        if let t = posthocTau, !(t >= 0 && t <= 10) { throw ValidationError("--posthoc-tau must be in [0, 10] (0: off), got \(t)") }
+        if let t = posthocTau { try OptionBridge.check(Options().posthocTau, t) }
     }
 
     func run(comm: Communicator) throws -> Int32 {
-        let info = try comm.agree { try CheckpointInspection(path: checkpoint) }
-        var config = info.config
-        if let data { config.data = data }
-        if let posthocTau { config.posthocTau = posthocTau }
-        config.runDir = NSTemporaryDirectory() + "ddp-train-eval-\(getpid())"
         let log = Log(rank: comm.rank, worldSize: comm.size)
-        let trainer = try Trainer(config: config, comm: comm, log: log, known: info.card?.data)
-        _ = try trainer.resume(checkpoint)
-        let e = try trainer.evaluateCheckpoint()
+        let loaded = try ModelLoader.load(checkpoint, data: data.data, comm: comm, log: log)
+        var config = loaded.config
+        if let posthocTau { config.posthocTau = posthocTau }
+        let evaluator = Evaluator(model: loaded.model, test: loaded.test, mean: loaded.statistics.mean, std: loaded.statistics.std,
+                                  batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
+        let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau)
         if comm.rank == 0 {
             if json {
                 var object: [String: Any] = ["checkpoint": checkpoint, "test_acc": e.accuracy, "balanced_acc": e.balanced,
@@ -65,8 +62,7 @@ struct EvalCommand: ParsableCommand, JobCommand {
             } else {
                 print(String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                              checkpoint, 100 * e.accuracy, 100 * e.balanced, 100 * e.many, 100 * e.medium, 100 * e.few))
-                let classes = trainer.dataset.statistics()
-                print("per class: " + e.perClass.enumerated().map { classes.label($0.offset) + String(format: ": %.1f%%", 100 * $0.element) }.joined(separator: ", "))
+                print("per class: " + e.perClass.enumerated().map { loaded.statistics.label($0.offset) + String(format: ": %.1f%%", 100 * $0.element) }.joined(separator: ", "))
                 if let p = e.posthoc {
                     print(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                                  config.posthocTau, 100 * p.accuracy, 100 * p.balanced, 100 * p.many, 100 * p.medium, 100 * p.few))

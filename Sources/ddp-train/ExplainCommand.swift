@@ -3,6 +3,7 @@ import Distributed
 import Explain
 import Foundation
 import NN
+import Tools
 import Training
 
 /// `ddp-train explain SOURCE`: explanation maps of a trained model for chosen test images.
@@ -20,7 +21,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     var source: String
 
     @Option(help: "The method (docs/explain.md).")
-    var method: ExplainJob.Method = .gradcam
+    var method: ExplainMethod = .gradcam
 
     @Option(parsing: .upToNextOption, help: "Test-set positions of the images to explain.")
     var indices: [Int] = []
@@ -46,8 +47,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(help: "The model of a .safetensors file whose metadata does not say.")
     var model: Architecture?
 
-    @Option(help: ArgumentHelp("Data directory (default: the checkpoint's, or Fashion-MNIST).", valueName: "dir"))
-    var data: String?
+    @OptionGroup var data: ModelDataOption
 
     @Flag(help: "Also write the raw maps (maps.json).")
     var json = false
@@ -61,10 +61,9 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(help: "LIME: seed of the masks (each image's masks derive from it and the image's index).")
     var seed: UInt64 = 0
 
-    @Option(help: "BLAS threads per rank.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
-    var blasThreads: Int? { threads }
+    var blasThreads: Int? { threads.threads }
 
     func validate() throws {
         let selections = [!indices.isEmpty, perClass != nil, misclassified != nil].filter { $0 }.count
@@ -81,7 +80,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         let log = Log(rank: comm.rank, worldSize: comm.size)
         var r = ExplainJob.Request(source: source, out: out)
         r.model = model
-        r.data = data
+        r.data = data.data
         r.method = method
         r.target = ExplainJob.Target(target)!
         r.layer = layer

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tools
 import Training
 
 /// Expands `--recipe NAME` and `--config FILE` of the train command into options.

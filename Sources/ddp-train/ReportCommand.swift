@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tools
 import Training
 
 /// `ddp-train report RUNDIR`: regenerates `report.html` from the run's metrics.

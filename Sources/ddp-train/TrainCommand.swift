@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Settings
+import Tools
 import Training
 
 /// `ddp-train train` (the default subcommand). Its training options are `TrainConfig`'s,
@@ -72,7 +73,7 @@ struct TrainCommand: ParsableCommand, JobCommand {
 
     func run(comm: Communicator) throws -> Int32 {
         let log = Log(rank: comm.rank, worldSize: comm.size)
-        let trainer = try Trainer(config: try parsedConfig(), comm: comm, log: log)
+        let trainer = try Trainer(config: try parsedConfig(), comm: comm, log: log, outputs: RunFiles())
         log.info("ddp-train: \(comm.size) rank\(comm.size == 1 ? "" : "s"), run directory \(trainer.run.path)")
         log.info("configuration: " + String(decoding: try RunDirectory.json(trainer.config), as: UTF8.self))
         log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), \(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), \(trainer.dataset.test.count) test samples")

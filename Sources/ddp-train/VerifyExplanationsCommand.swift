@@ -1,5 +1,6 @@
 import ArgumentParser
 import Explain
+import Tools
 import Foundation
 
 /// `ddp-train verify-explanations FILE`: checks every map of a golden-explanations file.

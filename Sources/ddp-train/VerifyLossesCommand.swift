@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tools
 import Training
 
 /// `ddp-train verify-losses FILE`: checks every case of a golden-losses file.

@@ -1,3 +1,4 @@
+import Training
 import Checkpoint
 import Data
 import Distributed
@@ -12,10 +13,6 @@ import Tensor
 /// i mod W, each alone in its passes, LIME seeded by the image) and rank 0 writes the files:
 /// the same files as one process.
 public enum ExplainJob {
-    public enum Method: String, CaseIterable, Sendable {
-        case saliency, cam, gradcam, gradcamPlusPlus = "gradcam++", lime
-    }
-
     /// Which class each map explains.
     public enum Target: Sendable, Equatable {
         case predicted, truth
@@ -54,7 +51,7 @@ public enum ExplainJob {
         public var source: String
         public var model: Architecture?
         public var data: String?
-        public var method: Method = .gradcam
+        public var method: ExplainMethod = .gradcam
         public var selection: Selection = .perClass(2)
         public var target: Target = .predicted
         public var layer: String?
@@ -78,27 +75,22 @@ public enum ExplainJob {
         public var map: ExplanationMap
     }
 
-    /// The model and test set of a source (a checkpoint, or a safetensors file with `--model`
-    /// or the model in its metadata), normalised as in training.
-    struct Loaded {
-        var model: Model
-        var test: Split
-        /// Classes and their names, the normalisation.
-        var statistics: DataStatistics
-    }
+    /// The model, its test set (normalised as in training) and its classes.
+    typealias Loaded = LoadedModel
 
     /// Explains the selected images and writes the files (collective); returns the items.
     public static func run(_ r: Request, comm: Communicator, log: Log) throws -> [Item] {
-        try run(r, loaded: try load(r, comm: comm, log: log), comm: comm)
+        try run(r, loaded: try ModelLoader.load(r.source, data: r.data, architecture: r.model, comm: comm, log: log), comm: comm)
     }
 
     /// The report's section: the final model's maps (Grad-CAM, or saliency without a feature
     /// map) of the first `perClass` misclassified test images of the `classes` worst classes,
     /// explaining the predicted class, written to `directory` (collective). The final
     /// evaluation's `predictions` pick the images: no pass over the test set. Returns the items.
-    static func worstClasses(model: Model, dataset: Dataset, evaluation: Evaluation, classes: Int = 2, perClass: Int = 4,
-                             directory: String, comm: Communicator) throws -> [Item] {
-        let recall = evaluation.perClass, labels = dataset.test.labels, predicted = evaluation.predictions
+    static func worstClasses(_ final: FinalModel, classes: Int = 2, perClass: Int = 4, directory: String,
+                             comm: Communicator) throws -> [Item] {
+        let evaluation = final.evaluation, model = final.model
+        let recall = evaluation.perClass, labels = final.test.labels, predicted = evaluation.predictions
         guard predicted.count == labels.count else { return [] }
         let worst = recall.indices.sorted { recall[$0] != recall[$1] ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
         let indices = worst.flatMap { c in labels.indices.filter { Int(labels[$0]) == c && predicted[$0] != labels[$0] }.prefix(perClass) }
@@ -107,7 +99,8 @@ public enum ExplainJob {
         r.method = model.lastFeatureMap == nil ? .saliency : .gradcam
         r.selection = .indices(indices)
         r.json = true
-        return try run(r, loaded: Loaded(model: model, test: dataset.test, statistics: dataset.statistics()), comm: comm)
+        return try run(r, loaded: LoadedModel(model: model, config: final.config, statistics: final.statistics, test: final.test,
+                                              trainCounts: final.statistics.trainCounts), comm: comm)
     }
 
     static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> [Item] {
@@ -168,15 +161,7 @@ public enum ExplainJob {
     static func validate(_ r: Request, loaded: Loaded) throws -> Explainer {
         let model = loaded.model, k = model.classes
         let explainer = try Explainer(model: model, layer: r.layer)
-        if r.method != .saliency && r.method != .lime && explainer.target == nil {
-            throw ExplainError("--method \(r.method.rawValue) needs a feature map (a convolutional layer's output); \(model.architecture.rawValue) has none: use --method saliency or lime")
-        }
-        if r.method == .cam {
-            guard model.linearClassifierWeights != nil else { throw ExplainError("--method cam needs a linear last layer; this model has a cosine head: use gradcam") }
-            guard r.layer == nil || explainer.target == model.lastFeatureMap else {
-                throw ExplainError("--method cam weighs the feature map the average pool feeds to the last layer; give no --layer")
-            }
-        }
+        if let problem = r.method.problem(explainer, layerGiven: r.layer != nil) { throw ExplainError(problem) }
         if case .fixed(let c) = r.target, c >= k { throw ExplainError("--target \(c): the model has classes 0..<\(k)") }
         switch r.selection {
         case .indices(let indices):
@@ -204,18 +189,11 @@ public enum ExplainJob {
         let predicted = Softmax.argmax(logits)
         let target = r.target.resolve(label: label) { predicted }
         let map: ExplanationMap
-        switch r.method {
-        case .lime:
+        if let maps = r.method.spec.maps {
+            map = maps(explainer, explainer.pass(input, classes: [target]), [target])[0]
+        } else {
             let lime = limeFor(index, r)
             map = lime.fit(model, masks: lime.masks(model), probabilities: limeProbabilities)
-        default:
-            let pass = explainer.pass(input, classes: [target])
-            switch r.method {
-            case .saliency: map = explainer.saliency(pass)[0]
-            case .cam: map = try explainer.cam(pass, classes: [target])[0]
-            case .gradcam: map = try explainer.gradcam(pass)[0]
-            default: map = try explainer.gradcamPlusPlus(pass)[0]
-            }
         }
         return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map)
     }
@@ -305,49 +283,5 @@ public enum ExplainJob {
             try comm.allReduceSum(&wrong)
             return Array(candidates.indices.filter { wrong[$0] != 0 }.prefix(n).map { candidates[$0] })
         }
-    }
-
-    // MARK: - Loading
-
-    /// A checkpoint: its model and weights (batch-norm statistics averaged over its ranks); the
-    /// test set alone when the checkpoint carries its card, else the data as in training.
-    static func load(_ r: Request, comm: Communicator, log: Log) throws -> Loaded {
-        if r.source.hasSuffix(".safetensors") { return try loadWeights(r, comm: comm) }
-        let info = try comm.agree { try CheckpointInspection(path: r.source) }
-        var config = info.config
-        if let data = r.data { config.data = data }
-        config.runDir = NSTemporaryDirectory() + "ddp-train-explain-\(getpid())"
-        let trainer = try Trainer(config: config, comm: comm, log: log, known: info.card?.data)
-        _ = try trainer.resume(r.source)
-        try trainer.averageBatchNormBuffers()
-        return Loaded(model: trainer.model, test: trainer.dataset.test, statistics: trainer.dataset.statistics())
-    }
-
-    /// A safetensors file: the model from `--model` or the file's metadata, the data's test set.
-    /// Its card (metadata) gives the classes, their names and the normalisation; without one
-    /// (another program's file) they come from the data as in training.
-    static func loadWeights(_ r: Request, comm: Communicator) throws -> Loaded {
-        let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(r.source) }
-        let card = try comm.agree { try ModelCard.from(metadata: metadata, path: r.source, architecture: r.model) }
-        let architecture = try comm.agree {
-            guard let a = r.model ?? card?.model ?? metadata["model"].flatMap(Architecture.init(rawValue:)) else {
-                throw ExplainError("\(r.source): the file does not say which model it holds (no \"model\" in its metadata): give --model")
-            }
-            return a
-        }
-        var config = TrainConfig()
-        config.model = architecture
-        if let data = r.data { config.data = data }
-        let dataset = try card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
-            ?? Dataset.load(config.dataConfig, seed: 0, comm: comm)
-        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
-        // A cosine head (`head.W`, D x K*S; the card says S) or the architecture's linear layer.
-        var head = card?.parsedHead ?? .linear
-        if card == nil, let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
-            head = .cosine(subCenters: w.shape[1] / dataset.classes)
-        }
-        let model = Model.make(architecture, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
-        try comm.agree { try ModelWeights.load(r.source, tensors: tensors, into: model) }
-        return Loaded(model: model, test: dataset.test, statistics: dataset.statistics())
     }
 }

@@ -1,3 +1,4 @@
+import Training
 import Data
 import Foundation
 import Losses

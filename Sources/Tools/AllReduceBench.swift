@@ -1,3 +1,4 @@
+import Training
 import Distributed
 import Foundation
 

@@ -1,3 +1,5 @@
+import Explain
+import Training
 import Foundation
 import NN
 import Tensor
@@ -26,25 +28,42 @@ public enum ExplanationVerifier {
         var logits: [[Double]]
         var targetLayer: String?
         var cases: [GoldenCase]
+        enum CodingKeys: String, CodingKey {
+            case model, weights, logits, cases
+            case targetLayer = "target_layer"
+        }
     }
 
+    /// A class per image and, by the methods' golden keys (`ExplainMethodSpec.golden`), their maps.
     struct GoldenCase: Decodable {
         var targets: String
         var classes: [Int]
-        var saliency: [[[Double]]]?
-        var camRaw: [[[Double]]]?
-        var cam: [[[Double]]]?
-        var gradcam: [[[Double]]]?
-        var gradcamPlusPlus: [[[Double]]]?
+        var maps: [String: [[[Double]]]] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            targets = try c.decode(String.self, forKey: Key(stringValue: "targets"))
+            classes = try c.decode([Int].self, forKey: Key(stringValue: "classes"))
+            for method in ExplainMethod.allCases {
+                for g in method.spec.golden where c.contains(Key(stringValue: g.key)) {
+                    maps[g.key] = try c.decode([[[Double]]].self, forKey: Key(stringValue: g.key))
+                }
+            }
+        }
     }
 
     public static func verify(path: String) throws -> [Outcome] {
         guard let data = FileManager.default.contents(atPath: path) else { throw ExplainError("\(path): cannot read the file") }
         let file: File
         do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            file = try decoder.decode(File.self, from: data)
+            file = try JSONDecoder().decode(File.self, from: data)
         } catch let error as DecodingError {
             throw ExplainError("\(path): not a golden-explanations file: \(describe(error))")
         }
@@ -99,18 +118,15 @@ public enum ExplanationVerifier {
                 continue
             }
             let pass = explainer.pass(input, classes: c.classes)
-            let maps: [(String, [[[Double]]]?, () throws -> [ExplanationMap], Double, Bool)] = [
-                ("saliency", c.saliency, { explainer.saliency(pass) }, 1e-4, true),
-                ("cam_raw", c.camRaw, { try explainer.camRaw(pass, classes: c.classes) }, 1e-4, true),
-                ("cam", c.cam, { try explainer.cam(pass, classes: c.classes) }, 2e-3, false),
-                ("gradcam", c.gradcam, { try explainer.gradcam(pass) }, 2e-3, false),
-                ("gradcam_plus_plus", c.gradcamPlusPlus, { try explainer.gradcamPlusPlus(pass) }, 2e-3, false),
-            ]
-            for (method, want, compute, tolerance, relative) in maps {
-                guard let want else { continue }
-                let itemName = "\(caseName) \(method)"
-                do {
-                    let got = try compute()
+            for method in ExplainMethod.allCases {
+                for golden in method.spec.golden {
+                    guard let want = c.maps[golden.key] else { continue }
+                    let itemName = "\(caseName) \(golden.key)"
+                    if let problem = method.problem(explainer, layerGiven: g.targetLayer != nil) {
+                        outcomes.append(Outcome(name: itemName, error: problem))
+                        continue
+                    }
+                    let got = golden.compute(explainer, pass, c.classes)
                     guard want.count == got.count, zip(want, got).allSatisfy({ pair in pair.0.count == pair.1.height && pair.0.allSatisfy { $0.count == pair.1.width } }) else {
                         outcomes.append(Outcome(name: itemName, error: "expected \(got.count) maps of \(got.first?.height ?? 0) x \(got.first?.width ?? 0)"))
                         continue
@@ -118,11 +134,11 @@ public enum ExplanationVerifier {
                     // Per image, so that a failure names it.
                     var problems: [String] = []
                     for (i, (m, wm)) in zip(got, want).enumerated() {
-                        if let e = compare(m.values, wm.flatMap { $0 }, tolerance: tolerance, relative: relative, width: m.width) { problems.append("image \(i): \(e)") }
+                        if let e = compare(m.values, wm.flatMap { $0 }, tolerance: golden.tolerance, relative: golden.relative, width: m.width) {
+                            problems.append("image \(i): \(e)")
+                        }
                     }
                     outcomes.append(Outcome(name: itemName, error: problems.isEmpty ? nil : problems.joined(separator: "; ")))
-                } catch {
-                    outcomes.append(Outcome(name: itemName, error: "\(error)"))
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Training
 import Foundation
 
 /// `compare.html`: runs overlaid. A table of final figures with each run's distinguishing

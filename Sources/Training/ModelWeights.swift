@@ -20,17 +20,23 @@ public enum ModelWeights {
                 guard let t = tensors[entry.name] else {
                     // PyTorch's step counter of batch norm does not change what a model computes.
                     if optional && entry.name.hasSuffix("num_batches_tracked") { continue }
-                    throw ExplainError("\(path): no tensor \(entry.name) (shape \(entry.shape)), which \(model.architecture.rawValue) needs")
+                    throw WeightsError("\(path): no tensor \(entry.name) (shape \(entry.shape)), which \(model.architecture.rawValue) needs")
                 }
                 guard t.shape == entry.shape else {
-                    throw ExplainError("\(path): tensor \(entry.name) has shape \(t.shape), expected \(entry.shape) for \(model.architecture.rawValue) with \(model.classes) classes")
+                    throw WeightsError("\(path): tensor \(entry.name) has shape \(t.shape), expected \(entry.shape) for \(model.architecture.rawValue) with \(model.classes) classes")
                 }
                 t.values.withUnsafeBufferPointer { (store.values + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
             }
         }
         let unknown = tensors.keys.filter { !expected.contains($0) }.sorted()
         guard unknown.isEmpty else {
-            throw ExplainError("\(path): tensor\(unknown.count == 1 ? "" : "s") \(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", ..." : "") not in \(model.architecture.rawValue) (another model or head?)")
+            throw WeightsError("\(path): tensor\(unknown.count == 1 ? "" : "s") \(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", ..." : "") not in \(model.architecture.rawValue) (another model or head?)")
         }
     }
+}
+
+/// Weights that do not fit a model: the message names the file and the tensor.
+public struct WeightsError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,5 @@
+import Settings
+import Training
 import Checkpoint
 import Data
 import Distributed
@@ -76,6 +78,8 @@ public enum Bench {
         /// sgemm on one thread: one core's rate, for the machine's peak (cores x this).
         public var sgemmGflopsPerCore: Double
         public var models: [ModelResult]
+        /// The classification loss the loss line timed (`--loss`).
+        public var loss: String
         public var lossMicroseconds: Double
         public var lossShareOfMLPStep: Double?
         public var dataLoadSeconds: Double
@@ -89,7 +93,7 @@ public enum Bench {
             case blasCore = "blas_core"
             case sgemmGflops = "sgemm_gflops"
             case sgemmGflopsPerCore = "sgemm_gflops_per_core"
-            case models
+            case models, loss
             case lossMicroseconds = "loss_us"
             case lossShareOfMLPStep = "loss_share_of_mlp_step"
             case dataLoadSeconds = "data_load_s"
@@ -124,30 +128,32 @@ public enum Bench {
             config.model = architecture
             config.epochs = 1
             config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
-            config.runDir = NSTemporaryDirectory() + "ddp-train-bench-\(getpid())"
-            let trainer = try Trainer(config: config, comm: comm, log: log)
-            try trainer.beginEpoch(0)
+            config = config.resolved(comm: comm, log: log)
+            let dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+            let trainer = try TrainStep(config: config, dataset: dataset, model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
+                                        comm: comm)
+            try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
             let count = max(steps[architecture] ?? 20, 2)
             let warmup = min(5, count)
-            for s in 0..<warmup { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
             try comm.barrier()
             trainer.reducer.resetTiming()
             let allocationsBefore = AllocationCounter.count
             let elapsed = try seconds {
                 for s in 0..<count {
-                    _ = try trainer.trainStep(epoch: 0, step: (warmup + s) % trainer.sampler.stepsPerEpoch, lr: 0.01)
+                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: warmup + s)
                 }
             }
             let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
             var layers: [LayerTime]?
             if profile {
                 // A separate profiled pass, so that timing calls do not slow the measurement above.
-                trainer.phaseSeconds = Array(repeating: 0, count: Trainer.Phase.allCases.count)
-                for s in 0..<count { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+                trainer.phaseSeconds = Array(repeating: 0, count: TrainStep.Phase.allCases.count)
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
                 let phases = trainer.phaseSeconds ?? []
                 trainer.phaseSeconds = nil
                 trainer.model.layerSeconds = []
-                for s in 0..<count { _ = try trainer.trainStep(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01) }
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
                 let t = trainer.model.layerSeconds ?? []
                 let model = trainer.model
                 let all = model.features + [model.classifier]
@@ -155,7 +161,7 @@ public enum Bench {
                 // Backward computes two products per forward one (input and weight gradients), one
                 // in a layer that needs no input gradient.
                 let flops = all.map { Double($0.forwardFLOPs) }  // this rank's batch: the last forward
-                layers = Trainer.Phase.allCases.map { p in
+                layers = TrainStep.Phase.allCases.map { p in
                     LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count), backwardMs: 0)
                 } + zip(model.layerNames, model.tapNames + ["logits"]).enumerated().map { i, names in
                     let f = t[2 * i] / Double(count), b = t[2 * i + 1] / Double(count)
@@ -188,8 +194,8 @@ public enum Bench {
             log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
         }
 
-        // Loss forward + backward, B = 128, K = 10, D = 256 (the IB loss, which also returns dL/dh).
-        let lossTime = lossMicroseconds(batch: 128, classes: 10, features: 256)
+        // Loss forward + backward, B = 128, K = 10, D = 256 (--loss; the IB losses also return dL/dh).
+        let lossTime = lossMicroseconds(base.settings, batch: 128, classes: 10, features: 256)
         let mlpStep = results.first { $0.model == "mlp" }?.stepMilliseconds
 
         // Checkpoint write and read of an mlp with SGD momentum.
@@ -197,27 +203,35 @@ public enum Bench {
         return Report(
             worldSize: comm.size, blasThreads: BLASRuntime.threads, blasCore: BLASRuntime.coreName, sgemmGflops: sgemm,
             sgemmGflopsPerCore: perCore,
-            models: results, lossMicroseconds: lossTime, lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
+            models: results, loss: base.loss.rawValue, lossMicroseconds: lossTime, lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
             dataLoadSeconds: dataSeconds, checkpointBytes: bytes,
             checkpointWriteMBs: Double(raw) / write / 1e6, checkpointReadMBs: Double(raw) / read / 1e6)
     }
 
-    /// Microseconds of one IB loss forward + backward.
-    static func lossMicroseconds(batch b: Int, classes k: Int, features d: Int) -> Double {
-        let loss = LossFunction(LossConfig(kind: .ib), classes: k, featureDimension: d)
+    /// Microseconds of one forward + backward of the classification loss `settings` name (its
+    /// second phase; CRL mining its local batch).
+    static func lossMicroseconds(_ settings: Settings, batch b: Int, classes k: Int, features d: Int) -> Double {
+        var settings = settings
+        settings.crlMining = .local
+        let term = settings.loss.spec.make(settings, k, d)
         var rng = RandomSource(seed: 1)
         let logits = Tensor(shape: [b, k]), h = Tensor(shape: [b, d])
-        for i in 0..<logits.count { logits[i] = rng.nextUniform() * 4 - 2 }
+        let dz = Tensor(shape: [b, k]), dh = Tensor(shape: [b, d])
+        for i in 0..<logits.count { logits[i] = rng.nextUniform() * 2 - 1 }
         for i in 0..<h.count { h[i] = rng.nextUniform() }
         let targets = UnsafeMutablePointer<Int32>.allocate(capacity: b)
         defer { targets.deallocate() }
         for i in 0..<b { targets[i] = Int32(i % k) }
-        let weights = [Double](repeating: 1, count: k)
+        let weights = [Double](repeating: 1, count: k), counts = [Int](repeating: b / k + 1, count: k)
+        let batch = LossBatch(scores: logits, features: h, targets: targets, count: b, weights: weights, omega: 0.5, counts: counts,
+                              normalizer: Double(b), share: 1)
         let repeats = 2000
         var sink = 0.0
         let t = seconds {
             for _ in 0..<repeats {
-                sink += loss.compute(logits: logits, targets: targets, features: h, weights: weights, normalizer: Double(b))
+                dz.fill(0)
+                dh.fill(0)
+                sink += term.accumulate(batch, scoresGradient: dz, featureGradient: dh)
             }
         }
         precondition(sink.isFinite)
@@ -275,7 +289,7 @@ public enum Bench {
             }
         }
         lines.append("")
-        lines.append(String(format: "loss forward+backward (ib, B=128, K=10): %.1f us%@", r.lossMicroseconds,
+        lines.append(String(format: "loss forward+backward (%@, B=128, K=10): %.1f us%@", r.loss, r.lossMicroseconds,
                             r.lossShareOfMLPStep.map { String(format: " = %.2f%% of an mlp step", 100 * $0) } ?? ""))
         lines.append(String(format: "data loading (training and test sets): %.3f s", r.dataLoadSeconds))
         lines.append(String(format: "checkpoint (mlp + momentum, %d bytes on disk): write %.0f MB/s, read %.0f MB/s",

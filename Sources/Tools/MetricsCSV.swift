@@ -1,3 +1,4 @@
+import Training
 import Foundation
 
 /// `metrics.csv` beside `metrics.jsonl`, for spreadsheets: one row per epoch, the scalar

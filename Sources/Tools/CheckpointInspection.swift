@@ -1,3 +1,4 @@
+import Training
 import Checkpoint
 import Foundation
 

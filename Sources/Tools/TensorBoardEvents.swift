@@ -1,3 +1,4 @@
+import Training
 import Foundation
 
 /// TensorBoard's event file, written by hand: records of (length u64 LE, masked CRC-32C of the

@@ -1,3 +1,4 @@
+import Training
 import Foundation
 
 /// Heap allocations counted by `benchmarks/malloc_count.c` when it is preloaded

@@ -1,0 +1,118 @@
+import Data
+import Distributed
+import Losses
+import NN
+import Settings
+import Tensor
+
+extension Options {
+    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0, "Post-hoc logit adjustment at evaluation (Menon et al. 2021): also predict argmax z - tau log(prior), prior from the global training counts, and record those figures beside the raw ones (*_posthoc). 0 = off.", check: .closed(0, 10, note: "0: off")) }
+}
+
+/// Test-set evaluation of a model, sharded over ranks (rank r takes samples r, r + W, ...):
+/// the confusion matrices are summed, so every rank returns the whole test set's figures. The
+/// retrieval metrics take every rank's shard of the features (all-gathered, N x D floats), each
+/// rank ranking its own queries against all of them. Training evaluates after every epoch;
+/// `eval` evaluates a loaded model.
+public final class Evaluator {
+    let comm: Communicator
+    let model: Model
+    let test: Split
+    let batches: BatchAssembler
+    /// Test samples per rank and forward pass.
+    let batchSize: Int
+    let gather: LabelledRowGather
+    /// Called after every batch (training's stall watchdog).
+    var heartbeat: (() -> Void)?
+
+    /// - batchSize: `--eval-batch-size`, or the rank's training batch of `trainingBatch`.
+    public init(model: Model, test: Split, mean: [Float], std: [Float], batchSize: Int?, trainingBatch: Int, comm: Communicator) {
+        self.comm = comm
+        self.model = model
+        self.test = test
+        batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: model.inputLayout == .channelMajor, augment: false, seed: 0)
+        self.batchSize = batchSize ?? max(1, (trainingBatch + comm.size - 1) / comm.size)
+        gather = LabelledRowGather(comm: comm)
+    }
+
+    /// The figures of the model as it stands (collective).
+    /// - trainCounts: the global training class counts, which group the classes into many /
+    ///   medium / few and give the post-hoc prior
+    /// - posthocTau: `--posthoc-tau` (0: no post-hoc figures)
+    public func evaluate(trainCounts: [Int], posthocTau: Double) throws -> Evaluation {
+        let k = model.classes, d = model.featureDimension
+        let total = test.count
+        let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
+        gather.reserve(rows: mine, width: d)
+        var filled = 0
+        var confusion = [Int64](repeating: 0, count: k * k)
+        // Post-hoc logit adjustment: argmax z - tau log(prior), the prior from the training counts.
+        let posthocOffsets: [Float]? = posthocTau > 0 && trainCounts.count == k
+            ? PosthocAdjustment.offsets(counts: trainCounts, tau: posthocTau).map(Float.init) : nil
+        var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
+        var predictions = [Int32](repeating: 0, count: total)
+        let batch = batchSize
+        let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        defer { picked.deallocate() }
+        var next = comm.rank
+        while next < total {
+            var n = 0
+            while n < batch, next < total {
+                picked[n] = next
+                n += 1
+                next += comm.size
+            }
+            heartbeat?()
+            batches.assemble(indices: picked, positions: picked, count: n, epoch: 0)
+            let (logits, features) = model.forward(batches.input, training: false)
+            for i in 0..<n {
+                for j in 0..<d { gather.send[filled * (d + 1) + j] = features.data[i * d + j] }
+                gather.send[filled * (d + 1) + d] = Float(batches.targets[i])
+                filled += 1
+                let row = logits.data + i * k
+                let best = Softmax.argmax(row, count: k)
+                confusion[Int(batches.targets[i]) * k + best] += 1
+                predictions[picked[i]] = Int32(best)
+                if let offsets = posthocOffsets {
+                    let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k, offsets: $0.baseAddress!) }
+                    posthocConfusion[Int(batches.targets[i]) * k + adjusted] += 1
+                }
+            }
+        }
+        try comm.allReduceSum(&confusion)
+        if posthocOffsets != nil { try comm.allReduceSum(&posthocConfusion) }
+        try comm.allReduceSum(&predictions)  // each sample was predicted on one rank
+        let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
+        var evaluation = Evaluation(confusion: matrix, trainCounts: trainCounts)
+        evaluation.predictions = predictions
+        if posthocOffsets != nil {
+            let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
+            evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
+        }
+        evaluation.retrieval = try retrieval(dimension: d, total: total)
+        return evaluation
+    }
+
+    /// Gathers the test features (in `gather.send`) into test-set order and ranks this rank's
+    /// queries against all.
+    func retrieval(dimension d: Int, total: Int) throws -> RetrievalMetrics {
+        let k = model.classes, w = comm.size
+        for r in 0..<w { gather.counts[r] = r < total ? (total - r + w - 1) / w : 0 }
+        _ = try gather.gather(width: d) { r, i in r + i * w }
+        heartbeat?()
+        let queries = Array(stride(from: comm.rank, to: total, by: w))
+        var sums = gather.withGathered { x, y in
+            RetrievalMetrics.sums(queries: queries, embeddings: x, labels: y, count: total, dimension: d, classes: k)
+        }
+        try comm.allReduceSum(&sums)
+        return RetrievalMetrics(sums: sums, classes: k)
+    }
+
+    /// Averages the model's batch-norm running statistics over ranks (each rank saw other batches).
+    public static func averageBatchNormBuffers(_ model: Model, comm: Communicator) throws {
+        guard comm.size > 1, model.buffers.count > 0 else { return }
+        try comm.allReduceSum(model.buffers.valueBuffer)
+        let scale = 1 / Float(comm.size)
+        for i in 0..<model.buffers.count { model.buffers.values[i] *= scale }
+    }
+}

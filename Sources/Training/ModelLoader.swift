@@ -1,0 +1,132 @@
+import Checkpoint
+import Data
+import Distributed
+import Foundation
+import NN
+
+/// A trained model ready to use: its weights, what it needs of the data, its test split.
+public struct LoadedModel {
+    public var model: Model
+    /// The checkpoint's configuration; for a safetensors file, the defaults with its model.
+    public var config: TrainConfig
+    /// Classes, their names, the normalisation, the training counts.
+    public var statistics: DataStatistics
+    /// The test split, normalised as in training by `statistics`.
+    public var test: Split
+    /// The global training class counts (the card's, or the training set's for older files).
+    public var trainCounts: [Int]
+
+    public init(model: Model, config: TrainConfig, statistics: DataStatistics, test: Split, trainCounts: [Int]) {
+        self.model = model
+        self.config = config
+        self.statistics = statistics
+        self.test = test
+        self.trainCounts = trainCounts
+    }
+}
+
+/// Models for every command: a fresh one for training, or a trained one from a checkpoint or a
+/// `.safetensors` file for `eval`, `explain` and the rest (collective: every rank returns the
+/// same model, errors end every rank alike). Nobody builds a Trainer to get a model.
+public enum ModelLoader {
+    /// The model `config` trains on `dataset`, initialised from the seed (or `--init-from`), with
+    /// rank 0's parameters and buffers on every rank.
+    public static func fresh(_ config: TrainConfig, dataset: Dataset, comm: Communicator) throws -> Model {
+        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        guard min(shape.height, shape.width) >= config.model.minimumSide else {
+            throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
+        }
+        let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed), head: config.head,
+                               convolutions: config.convBackend)
+        if let path = config.initFrom {
+            let rank = comm.rank
+            try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }
+        }
+        // Same start everywhere: rank 0's initial parameters and buffers (or --init-from's).
+        try comm.broadcast(model.parameters.valueBuffer)
+        try comm.broadcast(model.buffers.valueBuffer)
+        return model
+    }
+
+    /// A checkpoint (its configuration names the model and the data) or a `.safetensors` file
+    /// (the model from `architecture` or its metadata). With the model's card only the test files
+    /// are read; without one, the data as in training. Batch-norm statistics are the mean of the
+    /// checkpoint's ranks'.
+    /// - data: another data directory than the file's
+    public static func load(_ path: String, data: String? = nil, architecture: Architecture? = nil, comm: Communicator,
+                            log: Log) throws -> LoadedModel {
+        path.hasSuffix(".safetensors") ? try safetensors(path, data: data, architecture: architecture, comm: comm)
+                                       : try checkpoint(path, data: data, comm: comm, log: log)
+    }
+
+    static func checkpoint(_ path: String, data: String?, comm: Communicator, log: Log) throws -> LoadedModel {
+        // Rank 0 reads and checks the file; the others receive its manifest and tensors.
+        var contents: CheckpointFile.Contents?
+        let manifest: String = try comm.agree {
+            guard comm.rank == 0 else { return "" }
+            let c = try CheckpointFile.read(path: path)
+            _ = try TrainingState.decode(manifest: c.manifest, path: path)
+            contents = c
+            return String(decoding: c.manifest, as: UTF8.self)
+        }
+        let state = try comm.agree { try TrainingState.decode(manifest: Data(try comm.broadcast(string: manifest).utf8), path: path) }
+        var config = state.config
+        if let data { config.data = data }
+        config.convBackend = config.convolutionBackend(log: log)
+        let dataset = try state.card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
+            ?? Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: 0, head: config.head,
+                               convolutions: config.convBackend)
+        let worldSize = state.worldSize, nb = model.buffers.count
+        var buffers = [Float](repeating: 0, count: nb * worldSize)
+        try comm.agree {
+            guard let c = contents else { return }
+            try CheckpointModel.validate(c, model: model, worldSize: worldSize, saved: state.config.model, wanted: config.model, path: path)
+            CheckpointModel.loadParameters(c, into: model)
+            buffers = CheckpointModel.buffers(c, model: model, worldSize: worldSize)
+        }
+        try comm.broadcast(model.parameters.valueBuffer)
+        try comm.broadcast(&buffers)
+        // The mean over the checkpoint's ranks, as training's final evaluation takes it.
+        let scale = 1 / Float(worldSize)
+        for j in 0..<nb {
+            var s: Float = 0
+            for r in 0..<worldSize { s += buffers[r * nb + j] }
+            model.buffers.values[j] = worldSize == 1 ? s : s * scale
+        }
+        let counts = state.card?.data.trainCounts ?? dataset.counts
+        return LoadedModel(model: model, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
+                           trainCounts: counts)
+    }
+
+    /// The model from `architecture` or the file's metadata; its card (metadata) gives the
+    /// classes, their names and the normalisation; without one (another program's file) they
+    /// come from the data as in training.
+    static func safetensors(_ path: String, data: String?, architecture: Architecture?, comm: Communicator) throws -> LoadedModel {
+        let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(path) }
+        let card = try comm.agree { try ModelCard.from(metadata: metadata, path: path, architecture: architecture) }
+        let model = try comm.agree {
+            guard let a = architecture ?? card?.model ?? metadata["model"].flatMap(Architecture.init(rawValue:)) else {
+                throw DataError.mismatch("\(path): the file does not say which model it holds (no \"model\" in its metadata): give --model")
+            }
+            return a
+        }
+        var config = TrainConfig()
+        config.model = model
+        if let data { config.data = data }
+        let dataset = try card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
+            ?? Dataset.load(config.dataConfig, seed: 0, comm: comm)
+        let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
+        // A cosine head (`head.W`, D x K*S; the card says S) or the architecture's linear layer.
+        var head = card?.parsedHead ?? .linear
+        if card == nil, let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
+            head = .cosine(subCenters: w.shape[1] / dataset.classes)
+        }
+        let built = Model.make(model, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
+        try comm.agree { try ModelWeights.load(path, tensors: tensors, into: built) }
+        let counts = card?.data.trainCounts ?? dataset.counts
+        return LoadedModel(model: built, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
+                           trainCounts: counts)
+    }
+}

@@ -1,0 +1,221 @@
+import Data
+import Distributed
+import Dispatch
+import Foundation
+import Losses
+import NN
+import Tensor
+
+/// What runs one optimiser step on this rank: the model's forward, the loss terms (with what
+/// they asked for: the global batch gathered, a weighted mean), backward with bucketed
+/// all-reduce, a global non-finite check, the update. No allocation once the buffers are sized.
+/// `bench` runs it alone; `Trainer` runs it over epochs.
+public final class TrainStep {
+    let config: TrainConfig
+    let comm: Communicator
+    public let model: Model
+    public let optimizer: Optimizer
+    public let loss: TrainingLoss
+    public let sampler: DistributedSampler
+    public let reducer: GradientReducer
+    let batches: BatchAssembler
+    /// This step's sample indices, their positions in the epoch and their rows in the global batch.
+    let indices: UnsafeMutablePointer<Int>, positions: UnsafeMutablePointer<Int>, rows: UnsafeMutablePointer<Int>
+    /// The global batch's rows and labels as a loss term asked for them.
+    let gather: LabelledRowGather
+    /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
+    private var reduction: [Double] = [0, 0, 0]
+    var pendingError: Error?
+    /// When set, seconds per `Phase` are added here (bench --profile).
+    public var phaseSeconds: [Double]?
+    /// Fault injection for tests: `DDP_TRAIN_FAULT_NAN=R:A-B` makes rank R's gradients NaN in
+    /// the steps A...B (0-based, counting every attempted step).
+    let nanFault: (rank: Int, steps: ClosedRange<Int>)?
+    /// The epoch's order, counts, class weights and Omega (`beginEpoch`).
+    var statistics = EpochStatistics()
+
+    /// The step of `config` (resolved) for `model` on `dataset`'s training split.
+    public init(config: TrainConfig, dataset: Dataset, model: Model, comm: Communicator) throws {
+        self.config = config
+        self.comm = comm
+        self.model = model
+        let seed = UInt64(config.seed)
+        // One BLAS thread: backward adds into zeroed gradients (sgemm with beta 1) and the optimiser
+        // clears them in its pass. Several: each OpenBLAS thread clears its own part of a weight
+        // gradient (beta 0) and the optimiser leaves the gradients alone, so that no part moves
+        // between cores twice a step (see BLAS.gemm).
+        model.parameters.accumulatesGradients = BLASRuntime.threads == 1
+        optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
+        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension,
+                            secondPhaseStart: config.resolvedIBStart)
+        guard config.batchSize >= comm.size else {
+            throw CollectiveFailure(rank: 0, message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
+        }
+        sampler = DistributedSampler(count: dataset.train.count, globalCount: dataset.sharded ? dataset.globalTrainCount : dataset.train.count,
+                                     batchSize: config.batchSize, rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
+                                     end: config.dropLast ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
+        batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std, channelMajor: model.inputLayout == .channelMajor,
+                                 augment: config.augment, seed: seed)
+        var layerOffsets = model.features.compactMap(\.parameterOffset)
+        if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
+        reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
+                                  layerOffsets: layerOffsets,
+                                  firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
+                                  nonBlocking: config.bucketMode == .overlap)
+        let capacity = config.batchSize + 1
+        indices = .allocate(capacity: capacity)
+        positions = .allocate(capacity: capacity)
+        rows = .allocate(capacity: capacity)
+        gather = LabelledRowGather(comm: comm)
+        nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
+        let reducer = reducer
+        model.gradientsReady = { [unowned self] offset in
+            do { try reducer.gradientsReady(from: offset) } catch { self.pendingError = error }
+        }
+    }
+
+    deinit {
+        indices.deallocate()
+        positions.deallocate()
+        rows.deallocate()
+    }
+
+    static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let rank = Int(parts[0]) else { return nil }
+        let bounds = parts[1].split(separator: "-").compactMap { Int($0) }
+        guard let first = bounds.first, let last = bounds.last, first <= last else { return nil }
+        return (rank, first...last)
+    }
+
+    /// The outcome of one optimiser step.
+    public struct Result {
+        /// The global batch's loss (sum of the ranks' contributions).
+        public var loss: Double
+        public var skipped: Bool
+        /// Samples in the global batch.
+        public var samples: Int
+        /// Whether some rank was asked to stop (SIGTERM, SIGINT).
+        public var stopRequested = false
+    }
+
+    /// Step `step` of `epoch` (after `beginEpoch(epoch)`); `globalStep` counts every attempted step.
+    public func run(epoch: Int, step: Int, lr: Float, globalStep: Int) throws -> Result {
+        let terms = loss.terms(epoch: epoch)
+        let needs = loss.needs(epoch: epoch)
+        let n = sampler.indices(step: step, order: statistics.order, into: indices, positions: positions)
+        // The ranks' shares add up to the global batch, sharded or not; the last batch of an
+        // epoch is smaller than --batch-size.
+        let globalSamples = sampler.globalRange(step: step).count
+        // With accumulatesGradients the gradients are zero here (the last update or skip cleared
+        // them) and backward adds into them; otherwise backward overwrites them.
+        reducer.reset()
+        var contribution = 0.0
+        let weights = statistics.weights
+
+        // The mean's denominator over the global batch: the batch size, or the sum of the
+        // class weights of the labels for a weighted mean (one all-reduce of a number).
+        var normalizer = Double(globalSamples)
+        var clock = phaseSeconds == nil ? 0 : Self.now()
+        if n > 0 { batches.assemble(indices: indices, positions: positions, count: n, epoch: epoch) }
+        mark(.data, &clock)
+        if needs.weightedMean, weights != nil {
+            var local = [n > 0 ? loss.localNormalizer(epoch: epoch, targets: batches.targets, batch: n, weights: weights) : 0]
+            try comm.allReduceSum(&local)
+            normalizer = local[0]
+        }
+
+        // A rank without samples this step still takes part in the terms' gathers (and their
+        // state, such as center loss's centres, moves on every rank after the step); it
+        // contributes zero gradients.
+        var scores = loss.scoresGradient, features = loss.featureGradient
+        if n > 0 {
+            (scores, features) = model.forward(batches.input, training: true)
+            mark(.forward, &clock)
+        } else if !model.parameters.accumulatesGradients {
+            model.parameters.zeroGradients()
+        }
+        loss.clearGradients(batch: n, classes: model.classes, features: model.featureDimension)
+        for term in terms {
+            var batch = LossBatch(scores: scores, features: features, targets: batches.targets, count: n, weights: weights,
+                                  omega: statistics.omega, counts: statistics.counts, normalizer: normalizer,
+                                  share: Double(n) / Double(globalSamples))
+            let width = term.needs.gatherWidth
+            if width > 0 {
+                batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width, count: n, step: step)
+            }
+            contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient, featureGradient: loss.featureGradient)
+        }
+        if n > 0 {
+            mark(.loss, &clock)
+            if let fault = nanFault, fault.rank == comm.rank, fault.steps.contains(globalStep) {
+                loss.scoresGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
+            }
+            model.backward(logitsGradient: loss.scoresGradient, featureGradient: needs.features ? loss.featureGradient : nil)
+            mark(.backward, &clock)
+        }
+        if let error = pendingError { pendingError = nil; throw error }
+        try reducer.finish()
+
+        // One all-reduce decides for every rank: a non-finite loss or gradient anywhere skips the step.
+        reduction[0] = (reducer.localNonFinite || !contribution.isFinite) ? 1 : 0
+        reduction[1] = contribution.isFinite ? contribution : 0
+        reduction[2] = StopSignal.isRequested ? 1 : 0
+        try comm.allReduceSum(&reduction)
+        let stop = reduction[2] > 0
+        mark(.communication, &clock)
+        if reduction[0] > 0 {
+            if model.parameters.accumulatesGradients { model.parameters.zeroGradients() }
+            return Result(loss: .nan, skipped: true, samples: globalSamples, stopRequested: stop)
+        }
+        optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr,
+                       zeroingGradients: model.parameters.accumulatesGradients)
+        for term in terms { term.stepTaken() }
+        mark(.optimizer, &clock)
+        return Result(loss: reduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
+    }
+
+    // MARK: - Phase timing (bench --profile)
+
+    /// Parts of a step, for `phaseSeconds`.
+    public enum Phase: Int, CaseIterable, Sendable {
+        case data, forward, loss, backward, communication, optimizer
+        public var name: String {
+            ["batch assembly", "forward", "loss", "backward (+ buckets started)", "wait for all-reduce + checks", "optimizer"][rawValue]
+        }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+    @inline(__always)
+    func mark(_ phase: Phase, _ clock: inout Double) {
+        guard phaseSeconds != nil else { return }
+        let t = Self.now()
+        phaseSeconds![phase.rawValue] += t - clock
+        clock = t
+    }
+
+    /// All-gathers the ranks' rows (B, width) and labels into global-batch order, as a loss
+    /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
+    /// The buffers stay valid until the next gather.
+    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
+        let stride = width + 1
+        for r in 0..<comm.size { gather.counts[r] = sampler.localBatchSize(step: step, rank: r) }
+        gather.reserve(rows: n, width: width)
+        if let source {
+            for i in 0..<n {
+                for c in 0..<width { gather.send[i * stride + c] = source[i * width + c] }
+                gather.send[i * stride + width] = Float(batches.targets[i])
+            }
+        }
+        let total = try gather.gather(width: width) { r, i in
+            let row = sampler.globalRow(step: step, rank: r, local: i)
+            if r == comm.rank { rows[i] = row }
+            return row
+        }
+        return gather.withGathered { s, l in
+            GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: rows, ranks: comm.size)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import struct ArgumentParser.ArgumentHelp
+import struct ArgumentParser.ValidationError
+import Settings
+
+/// Subcommands' options that are training options take their help, default and check from the
+/// one definition (`Options`), not from literals of their own.
+enum OptionBridge {
+    /// The option's help with its default, as `train --help` shows it (`default` replaces it).
+    static func help<Value>(_ option: Option<Value>, default text: String? = nil) -> ArgumentHelp {
+        let shown = text ?? option.helpDefault
+        return ArgumentHelp(option.help + (shown.map { " (default: \($0))" } ?? ""), valueName: option.valueName)
+    }
+
+    /// Refuses a value the option's check refuses, with its message.
+    static func check<Value>(_ option: Option<Value>, _ value: Value) throws {
+        var settings = Settings()
+        settings[option] = value
+        if let problem = option.problem(in: settings) { throw ValidationError(problem) }
+    }
+}
