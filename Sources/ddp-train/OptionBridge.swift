@@ -5,10 +5,10 @@ import Settings
 /// Subcommands' options that are training options take their help, default and check from the
 /// one definition (`Options`), not from literals of their own.
 enum OptionBridge {
-    /// The option's help with its default, as `train --help` shows it (`default` replaces it).
+    /// The option's help (ArgumentParser adds the default of a property that has one; `default`
+    /// says it for one that has none).
     static func help<Value>(_ option: Option<Value>, default text: String? = nil) -> ArgumentHelp {
-        let shown = text ?? option.helpDefault
-        return ArgumentHelp(option.help + (shown.map { " (default: \($0))" } ?? ""), valueName: option.valueName)
+        ArgumentHelp(option.help + (text.map { " (default: \($0))" } ?? ""), valueName: option.valueName)
     }
 
     /// Refuses a value the option's check refuses, with its message.

@@ -3,7 +3,7 @@ import struct Settings.Options
 
 /// `--threads` for every subcommand that runs a job (`train` has it among its options).
 struct ThreadsOption: ParsableArguments {
-    @ArgumentParser.Option(help: OptionBridge.help(Options().threads))
+    @ArgumentParser.Option(help: OptionBridge.help(Options().threads, default: Options().threads.helpDefault))
     var threads: Int?
 
     func validate() throws { try OptionBridge.check(Options().threads, threads) }

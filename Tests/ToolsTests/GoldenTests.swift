@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Tools
 @testable import Training
 
 /// Every case of the golden file (Tests/golden/losses.json, computed with PyTorch in float64).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Tools
 @testable import Training
 
 /// Every case of Tests/golden/metric_losses.json (PyTorch and pytorch-metric-learning, float64):

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Tools
 @testable import Training
 
 /// report.html shows the retrieval figures of the runs that have them, and only those.
