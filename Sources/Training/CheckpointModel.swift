@@ -48,7 +48,7 @@ enum CheckpointModel {
         var all = [Float](repeating: 0, count: nb * worldSize)
         for r in 0..<worldSize {
             for e in model.buffers.entries {
-                let v = c.values(of: CheckpointNames.buffer(e.name, rank: r))!
+                let v = Array(c.values(of: CheckpointNames.buffer(e.name, rank: r))!)
                 for j in 0..<e.count { all[r * nb + e.offset + j] = v[j] }
             }
         }

@@ -19,8 +19,8 @@ public final class TrainStep {
     public let sampler: DistributedSampler
     public let reducer: GradientReducer
     let batches: BatchAssembler
-    /// This step's sample indices, their positions in the epoch and their rows in the global batch.
-    let indices: UnsafeMutablePointer<Int>, positions: UnsafeMutablePointer<Int>, rows: UnsafeMutablePointer<Int>
+    /// This step's samples.
+    let slots: BatchSlots
     /// The global batch's rows and labels as a loss term asked for them.
     let gather: LabelledRowGather
     /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
@@ -62,22 +62,13 @@ public final class TrainStep {
                                   layerOffsets: layerOffsets,
                                   firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
                                   nonBlocking: config.bucketMode == .overlap)
-        let capacity = config.batchSize + 1
-        indices = .allocate(capacity: capacity)
-        positions = .allocate(capacity: capacity)
-        rows = .allocate(capacity: capacity)
+        slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
         let reducer = reducer
         model.gradientsReady = { [unowned self] offset in
             do { try reducer.gradientsReady(from: offset) } catch { self.pendingError = error }
         }
-    }
-
-    deinit {
-        indices.deallocate()
-        positions.deallocate()
-        rows.deallocate()
     }
 
     static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {
@@ -104,7 +95,7 @@ public final class TrainStep {
     public func run(epoch: Int, step: Int, lr: Float, globalStep: Int) throws -> Result {
         let terms = loss.terms(epoch: epoch)
         let needs = loss.needs(epoch: epoch)
-        let n = sampler.indices(step: step, order: statistics.order, into: indices, positions: positions)
+        let n = sampler.indices(step: step, order: statistics.order, into: slots.indices, positions: slots.positions)
         // The ranks' shares add up to the global batch, sharded or not; the last batch of an
         // epoch is smaller than --batch-size.
         let globalSamples = sampler.globalRange(step: step).count
@@ -118,7 +109,7 @@ public final class TrainStep {
         // class weights of the labels for a weighted mean (one all-reduce of a number).
         var normalizer = Double(globalSamples)
         var clock = phaseSeconds == nil ? 0 : Self.now()
-        if n > 0 { batches.assemble(indices: indices, positions: positions, count: n, epoch: epoch) }
+        if n > 0 { batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch) }
         mark(.data, &clock)
         if needs.weightedMean, weights != nil {
             var local = [n > 0 ? loss.localNormalizer(epoch: epoch, targets: batches.targets, batch: n, weights: weights) : 0]
@@ -211,11 +202,31 @@ public final class TrainStep {
         }
         let total = try gather.gather(width: width) { r, i in
             let row = sampler.globalRow(step: step, rank: r, local: i)
-            if r == comm.rank { rows[i] = row }
+            if r == comm.rank { slots.rows[i] = row }
             return row
         }
         return gather.withGathered { s, l in
-            GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: rows, ranks: comm.size)
+            GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: slots.rows, ranks: comm.size)
         }
+    }
+}
+
+/// A step's samples on this rank: their indices in the split, their positions in the epoch
+/// (which seed their augmentation) and their rows in the global batch. Sized once.
+final class BatchSlots {
+    let indices: UnsafeMutablePointer<Int>
+    let positions: UnsafeMutablePointer<Int>
+    let rows: UnsafeMutablePointer<Int>
+
+    init(capacity: Int) {
+        indices = .allocate(capacity: capacity)
+        positions = .allocate(capacity: capacity)
+        rows = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        indices.deallocate()
+        positions.deallocate()
+        rows.deallocate()
     }
 }

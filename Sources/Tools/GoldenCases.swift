@@ -1,0 +1,97 @@
+/// The golden files' formats (`Tests/golden/losses.json`, `longtail_losses.json`,
+/// `metric_losses.json`; docs/losses.md): what `GoldenVerifier` checks.
+extension GoldenVerifier {
+    struct File: Decodable {
+        var losses: [LossCase]?
+        var classWeights: [WeightCase]?
+        var longTailCounts: [LongTailCase]?
+        var metricLosses: [MetricCase]?
+        var posthoc: [PosthocCase]?
+        enum CodingKeys: String, CodingKey {
+            case posthoc = "posthoc_logit_adjustment"
+            case losses
+            case classWeights = "class_weights"
+            case longTailCounts = "long_tail_counts"
+            case metricLosses = "metric_losses"
+        }
+    }
+
+    struct MetricCase: Decodable {
+        var loss: String
+        var params: [String: Double]
+        var n: Int, k: Int, d: Int
+        var embeddings: [[Double]]
+        var target: [Int]
+        var W: [[Double]]?
+        var centers: [[Double]]?
+        var expected: Expected
+        struct Expected: Decodable {
+            var loss: Double
+            var dembeddings: [[Double]]
+            var dW: [[Double]]?
+            var centersAfter: [[Double]]?
+            enum CodingKeys: String, CodingKey {
+                case loss, dembeddings, dW
+                case centersAfter = "centers_after"
+            }
+        }
+    }
+
+    struct LossCase: Decodable {
+        var loss: String
+        var params: [String: Double]
+        var classWeights: String?
+        var globalCounts: [Int]
+        var weight: [Double]?
+        var n: Int, k: Int, d: Int
+        var logits: [[Double]]
+        var target: [Int]
+        var h: [[Double]]
+        var expected: Expected
+        struct Expected: Decodable {
+            var loss: Double
+            var dlogits: [[Double]]
+            var dh: [[Double]]
+        }
+        enum CodingKeys: String, CodingKey {
+            case loss, params, weight, n, k, d, logits, target, h, expected
+            case classWeights = "class_weights"
+            case globalCounts = "global_counts"
+        }
+    }
+
+    struct PosthocCase: Decodable {
+        var tau: Double
+        var globalCounts: [Int]
+        var logits: [[Double]]
+        var expected: [[Double]]
+        enum CodingKeys: String, CodingKey {
+            case tau, logits, expected
+            case globalCounts = "global_counts"
+        }
+    }
+
+    struct WeightCase: Decodable {
+        var counts: [Int]
+        var ib: [Double]
+        var cb: [Double]
+        var crlOmega: Double
+        enum CodingKeys: String, CodingKey {
+            case counts, ib
+            case cb = "cb_0.9999"
+            case crlOmega = "crl_omega"
+        }
+    }
+
+    struct LongTailCase: Decodable {
+        var perClass: Int
+        var classes: Int
+        var ratio: Double
+        var exp: [Int]
+        var step: [Int]
+        enum CodingKeys: String, CodingKey {
+            case perClass = "per_class"
+            case classes, ratio, exp, step
+        }
+    }
+}
