@@ -69,9 +69,10 @@ public final class Explainer {
 
     /// One pass over `input` (the model's input layout) with the gradient of logit `classes[b]`
     /// of each image b. Batch norm in evaluation mode; the images are independent.
-    public func pass(_ input: Tensor, classes: [Int]) -> Pass {
+    /// - reluGradient: how the ReLUs pass the gradient back (guided backpropagation, deconvnet)
+    public func pass(_ input: Tensor, classes: [Int], reluGradient: ReLUGradient = .exact) -> Pass {
         let k = model.classes
-        let t = model.tappedPass(input, tap: target) { logits in
+        let t = model.tappedPass(input, tap: target, reluGradient: reluGradient) { logits in
             var seed = [Float](repeating: 0, count: logits.count)
             for (i, c) in classes.enumerated() { seed[i * k + c] = 1 }
             return seed
@@ -91,11 +92,43 @@ public final class Explainer {
             let wk = weight(k), base = (k * p.batch + b) * h * w
             for i in 0..<(h * w) { m.values[i] += wk * Double(p.featureMap[base + i]) }
         }
+        return shown(m)
+    }
+
+    /// `sum_k f(k, i)` at every position i of image b's feature map: the elementwise CAMs
+    /// (HiResCAM, Layer-CAM), shown as the others.
+    func elementwise(_ p: Pass, image b: Int, term: (_ activation: Double, _ gradient: Double) -> Double) -> ExplanationMap {
+        let (ch, h, w) = p.featureShape
+        var m = ExplanationMap(height: h, width: w, values: [Double](repeating: 0, count: h * w))
+        for k in 0..<ch {
+            let base = (k * p.batch + b) * h * w
+            for i in 0..<(h * w) { m.values[i] += term(Double(p.featureMap[base + i]), Double(p.featureGradient[base + i])) }
+        }
+        return shown(m)
+    }
+
+    /// A class activation map as pytorch-grad-cam shows it: ReLU, scaled to [0, 1], resized
+    /// to the input (OpenCV's bilinear rule), scaled again.
+    func shown(_ raw: ExplanationMap) -> ExplanationMap {
+        var m = raw
         for i in m.values.indices { m.values[i] = max(m.values[i], 0) }
         Self.scale(&m)
         var out = BilinearResize.resize(m, height: model.inputShape.height, width: model.inputShape.width)
         Self.scale(&out)
         return out
+    }
+
+    /// Maps from a gradient (or attribution) in the input's layout: each image's sum over channels.
+    public func inputMaps(_ values: [Float], batch: Int) -> [ExplanationMap] {
+        let s = model.inputShape, hw = s.height * s.width
+        return (0..<batch).map { b in
+            var m = [Double](repeating: 0, count: hw)
+            for c in 0..<s.channels {
+                let base = model.inputLayout == .rows ? b * s.count + c * hw : (c * batch + b) * hw
+                for i in 0..<hw { m[i] += Double(values[base + i]) }
+            }
+            return ExplanationMap(height: s.height, width: s.width, values: m)
+        }
     }
 
     /// `m - min(m)`, then divided by `1e-7 + max` (pytorch-grad-cam's `scale_cam_image`).

@@ -1,8 +1,8 @@
 extension ExplainMethodSpec {
     /// `--method gradcam` (pytorch-grad-cam `GradCAM`).
-    public static let gradcam = ExplainMethodSpec(
-        needsFeatureMap: true, maps: { e, p, _ in e.gradcam(p) },
-        golden: [GoldenMaps("gradcam", tolerance: 2e-3, relative: false) { e, p, _ in e.gradcam(p) }])
+    public static let gradcam = ExplainMethodSpec(key: "gradcam", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+        e.gradcam(x.pass)
+    }
 }
 
 extension Explainer {

@@ -1,8 +1,8 @@
 extension ExplainMethodSpec {
     /// `--method gradcam++` (pytorch-grad-cam `GradCAMPlusPlus`).
-    public static let gradcamPlusPlus = ExplainMethodSpec(
-        needsFeatureMap: true, maps: { e, p, _ in e.gradcamPlusPlus(p) },
-        golden: [GoldenMaps("gradcam_plus_plus", tolerance: 2e-3, relative: false) { e, p, _ in e.gradcamPlusPlus(p) }])
+    public static let gradcamPlusPlus = ExplainMethodSpec(key: "gradcam_plus_plus", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+        e.gradcamPlusPlus(x.pass)
+    }
 }
 
 extension Explainer {

@@ -13,6 +13,10 @@ public final class BasicBlock: Layer {
     public let inChannels: Int, planes: Int, stride: Int
     public var needsInputGradient = true
     let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
+    /// How both ReLUs pass the gradient back (exactly, but for explanations).
+    public var reluGradient = ReLUGradient.exact {
+        didSet { relu1.gradient = reluGradient }
+    }
     let conv2: Conv2d, bn2: BatchNorm2d
     private var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
@@ -85,7 +89,7 @@ public final class BasicBlock: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("BasicBlock.backward before forward") }
         sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
-        Kernels.reluBackward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
+        reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         var g = bn2.backward(sumGradient)
         g = conv2.backward(g)
         g = relu1.backward(g)

@@ -22,6 +22,9 @@ public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     public let hasBias: Bool
     public var needsInputGradient = true
+    /// Forward computes each output as one double-precision sum in a fixed order (`forwardExact`):
+    /// explanations' passes through max pooling set it, training never does.
+    public var exactForward = false
     /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
     public private(set) var backend: ConvolutionBackend
     /// oneDNN's primitives for the last input shapes (batch, height, width), newest first.
@@ -93,6 +96,10 @@ public final class Conv2d: Layer {
         output.ensureShape(outChannels, g.b, g.oh, g.ow)
         let n = g.b * g.p
         let w = store.values + weightOffset
+        if exactForward {
+            forwardExact(input, g)
+            return output
+        }
         if let convolution = oneDNN(g) {
             let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
                                          y: output.data, workspace: workspace.buffer(count: convolution.workspaceFloats))
@@ -230,4 +237,44 @@ public final class Workspace {
 extension Conv2d {
     public func outputName(input: String) -> String { name }
     public func outputIsFeatureMap(input: Bool) -> Bool { true }
+}
+
+extension Conv2d {
+    /// The forward convolution with each output the double-precision sum of its products in one
+    /// order (bias, then channel, row, column of the kernel), rounded once: equal input patches,
+    /// such as a uniform background, give bit-equal outputs, so ties that are ties in exact
+    /// arithmetic stay ties for the max pooling that follows (PyTorch's first-maximum rule). The
+    /// fast paths (sgemm blocking, oneDNN's vectorisation and Winograd) leave such outputs a few
+    /// ulps apart, which one at random.
+    func forwardExact(_ input: Tensor, _ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) {
+        let x = input.data, weights = store.values + weightOffset, out = output.data
+        let bias: UnsafeMutablePointer<Float>? = hasBias ? store.values + biasOffset : nil
+        let (inC, k, stride, padding, n) = (inChannels, kernel, self.stride, self.padding, g.b * g.p)
+        Parallel.forEach(outChannels) { range in
+            var sums = [Double](repeating: 0, count: n)
+            for o in range {
+                for i in 0..<n { sums[i] = bias.map { Double($0[o]) } ?? 0 }
+                for c in 0..<inC {
+                    for ky in 0..<k {
+                        for kx in 0..<k {
+                            let wv = Double(weights[((o * inC + c) * k + ky) * k + kx])
+                            for b in 0..<g.b {
+                                let plane = x + (c * g.b + b) * g.h * g.w
+                                for oy in 0..<g.oh {
+                                    let iy = oy * stride - padding + ky
+                                    guard iy >= 0 && iy < g.h else { continue }
+                                    let row = (b * g.oh + oy) * g.ow
+                                    for ox in 0..<g.ow {
+                                        let ix = ox * stride - padding + kx
+                                        if ix >= 0 && ix < g.w { sums[row + ox] += wv * Double(plane[iy * g.w + ix]) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                for i in 0..<n { out[o * n + i] = Float(sums[i]) }
+            }
+        }
+    }
 }

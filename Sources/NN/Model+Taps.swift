@@ -55,7 +55,18 @@ extension Model {
     /// One pass in evaluation mode over `input`: the logits, then back-propagation of
     /// `logitsGradient(logits)` (B, K) to the input, recording layer `tap`'s output and the
     /// gradient there. Parameter gradients are left as they were.
-    public func tappedPass(_ input: Tensor, tap: Int?, logitsGradient: ([Float]) -> [Float]) -> Tapped {
+    /// - reluGradient: how every ReLU passes the gradient back (`.exact` but for guided
+    ///   backpropagation and deconvnet); restored after the pass
+    public func tappedPass(_ input: Tensor, tap: Int?, reluGradient: ReLUGradient = .exact,
+                           logitsGradient: ([Float]) -> [Float]) -> Tapped {
+        setReLUGradient(reluGradient)
+        // Ties of max pooling as in exact arithmetic: equal patches must give equal outputs.
+        let exact = features.contains { $0 is MaxPool2d }
+        setExactConvolutions(exact)
+        defer {
+            setReLUGradient(.exact)
+            setExactConvolutions(false)
+        }
         var t = input
         var output: [Float] = [], shape: [Int] = []
         for (i, layer) in features.enumerated() {
@@ -84,5 +95,24 @@ extension Model {
             g = layer.backward(g)
         }
         return Tapped(logits: logits, output: output, outputShape: shape, outputGradient: outputGradient, inputGradient: Array(g.buffer))
+    }
+}
+
+extension Model {
+    /// Sets how every ReLU of the model, blocks' included, passes the gradient back.
+    func setReLUGradient(_ rule: ReLUGradient) {
+        for layer in features {
+            if let relu = layer as? ReLU { relu.gradient = rule }
+            if let block = layer as? BasicBlock { block.reluGradient = rule }
+        }
+    }
+}
+
+extension Model {
+    /// Sets `exactForward` of every convolution (explanations through max pooling).
+    func setExactConvolutions(_ exact: Bool) {
+        for layer in features {
+            if let conv = layer as? Conv2d { conv.exactForward = exact }
+        }
     }
 }

@@ -1,6 +1,8 @@
 import Tensor
 
-/// Max pooling with a square window on channel-major activations.
+/// Max pooling with a square window on channel-major activations. The gradient goes to the
+/// first maximum of each window in scan order, as PyTorch's; explanations' passes make ties in
+/// exact arithmetic exact ties (`Conv2d.exactForward`).
 ///
 /// - input: (C, B, H, W) -> output (C, B, OH, OW)
 public final class MaxPool2d: Layer {
@@ -33,7 +35,6 @@ public final class MaxPool2d: Layer {
         }
         if kernel == 2, stride == 2 {
             forward2x2(input.data, planes: c * b, h: h, w: w, oh: oh, ow: ow)
-            if !training { firstNearMaximum(input.data, planes: c * b, h: h, w: w, oh: oh, ow: ow) }
             return output
         }
         for plane in 0..<(c * b) {
@@ -56,32 +57,7 @@ public final class MaxPool2d: Layer {
                 }
             }
         }
-        if !training { firstNearMaximum(input.data, planes: c * b, h: h, w: w, oh: oh, ow: ow) }
         return output
-    }
-
-    /// In evaluation mode (explanations take gradients there) the gradient goes to the first
-    /// element in scan order within 1e-5 (relative) of the window's maximum. Values equal in
-    /// exact arithmetic, such as a convolution over a uniform background, come out of a matrix
-    /// product a few ulps apart, differently for each BLAS kernel; without this, which of them
-    /// receives the gradient would depend on the kernel. The output stays the exact maximum.
-    private func firstNearMaximum(_ input: UnsafePointer<Float>, planes: Int, h: Int, w: Int, oh: Int, ow: Int) {
-        let output = output.data, argmax = argmax, kernel = kernel, stride = stride
-        Parallel.forEach(planes, grain: 16) { range in
-            for plane in range {
-                let x = input + plane * h * w, y = output + plane * oh * ow, idx = argmax + plane * oh * ow
-                for o in 0..<(oh * ow) {
-                    let oy = o / ow, ox = o % ow, best = y[o], floor = best - 1e-5 * abs(best)
-                    search: for ky in 0..<kernel {
-                        let row = (oy * stride + ky) * w + ox * stride
-                        for kx in 0..<kernel where x[row + kx] >= floor {
-                            idx[o] = Int32(row + kx)
-                            break search
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// 2x2 windows, stride 2: the common case, without inner loops. Ties keep the first

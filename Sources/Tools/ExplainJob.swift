@@ -58,6 +58,8 @@ public enum ExplainJob {
         public var out: String
         public var json = false
         public var lime = Lime()
+        /// Integrated gradients' steps, SmoothGrad's noise, occlusion's window.
+        public var settings = ExplainSettings()
 
         public init(source: String, out: String) {
             self.source = source
@@ -175,6 +177,7 @@ public enum ExplainJob {
         if r.method == .lime, r.lime.patch < 1 || r.lime.samples < 2 {
             throw ExplainError("LIME needs --patch >= 1 and --samples >= 2")
         }
+        if let problem = r.settings.problem { throw ExplainError(problem) }
         return explainer
     }
 
@@ -190,7 +193,10 @@ public enum ExplainJob {
         let target = r.target.resolve(label: label) { predicted }
         let map: ExplanationMap
         if let maps = r.method.spec.maps {
-            map = maps(explainer, explainer.pass(input, classes: [target]), [target])[0]
+            var settings = r.settings
+            settings.seed = r.settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15  // the image's noise, whatever the rank
+            map = maps(explainer, ExplainInput(input: input, classes: [target], pass: explainer.pass(input, classes: [target]),
+                                               settings: settings))[0]
         } else {
             let lime = limeFor(index, r)
             map = lime.fit(model, masks: lime.masks(model), probabilities: limeProbabilities)

@@ -20,6 +20,27 @@ public enum ExplanationVerifier {
     struct File: Decodable {
         var inputs: [[[[Double]]]]
         var models: [GoldenModel]
+        /// The methods' parameters the maps were made with (captum's defaults when absent).
+        var settings: Settings?
+    }
+
+    struct Settings: Decodable {
+        var integratedGradientsSteps: Int?
+        var occlusionWindow: Int?
+        var occlusionStride: Int?
+        enum CodingKeys: String, CodingKey {
+            case integratedGradientsSteps = "integrated_gradients_steps"
+            case occlusionWindow = "occlusion_window"
+            case occlusionStride = "occlusion_stride"
+        }
+
+        var resolved: ExplainSettings {
+            var s = ExplainSettings()
+            if let v = integratedGradientsSteps { s.steps = v }
+            if let v = occlusionWindow { s.window = v }
+            if let v = occlusionStride { s.stride = v }
+            return s
+        }
     }
 
     struct GoldenModel: Decodable {
@@ -77,7 +98,8 @@ public enum ExplanationVerifier {
         for (mi, g) in file.models.enumerated() {
             let name = "models[\(mi)] \(g.model)"
             do {
-                outcomes += try check(g, name: name, inputs: file.inputs, shape: (n, c, h, w), directory: directory)
+                outcomes += try check(g, name: name, inputs: file.inputs, shape: (n, c, h, w), settings: file.settings?.resolved ?? ExplainSettings(),
+                                      directory: directory)
             } catch {
                 outcomes.append(Outcome(name: name, error: "\(error)"))
             }
@@ -86,7 +108,8 @@ public enum ExplanationVerifier {
     }
 
     static func check(_ g: GoldenModel, name: String, inputs: [[[[Double]]]], shape: (n: Int, c: Int, h: Int, w: Int),
-                      directory: String) throws -> [Outcome] {
+                      settings: ExplainSettings, directory: String) throws -> [Outcome] {
+        if let problem = settings.problem { throw ExplainError("settings: \(problem)") }
         guard let architecture = Architecture(rawValue: g.model) else {
             throw ExplainError("model \"\(g.model)\": expected one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -126,7 +149,7 @@ public enum ExplanationVerifier {
                         outcomes.append(Outcome(name: itemName, error: problem))
                         continue
                     }
-                    let got = golden.compute(explainer, pass, c.classes)
+                    let got = golden.compute(explainer, ExplainInput(input: input, classes: c.classes, pass: pass, settings: settings))
                     guard want.count == got.count, zip(want, got).allSatisfy({ pair in pair.0.count == pair.1.height && pair.0.allSatisfy { $0.count == pair.1.width } }) else {
                         outcomes.append(Outcome(name: itemName, error: "expected \(got.count) maps of \(got.first?.height ?? 0) x \(got.first?.width ?? 0)"))
                         continue

@@ -10,7 +10,7 @@ import Training
 struct ExplainCommand: ParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain a trained model's decisions on test images: saliency, CAM, Grad-CAM, Grad-CAM++ or LIME maps as PNGs and a gallery (index.html).",
+        abstract: "Explain a trained model's decisions on test images: gradient, CAM-family, perturbation or LIME maps (--method) as PNGs and a gallery (index.html).",
         discussion: """
             SOURCE is a checkpoint (its configuration names the model and the data) or a .safetensors \
             weights file (the model from --model or the file's metadata). Under mpirun the images are \
@@ -58,8 +58,23 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(help: "LIME: side of the square patches, in pixels.")
     var patch: Int = 4
 
-    @Option(help: "LIME: seed of the masks (each image's masks derive from it and the image's index).")
+    @Option(help: "LIME and SmoothGrad: seed of the masks and the noise (each image's derive from it and the image's index).")
     var seed: UInt64 = 0
+
+    @Option(help: "Integrated gradients: Gauss-Legendre steps from the zero baseline.")
+    var steps: Int = ExplainSettings().steps
+
+    @Option(help: "SmoothGrad: noisy copies of each image.")
+    var noiseSamples: Int = ExplainSettings().noiseSamples
+
+    @Option(help: "SmoothGrad: standard deviation of the Gaussian noise (in normalised input units).")
+    var noiseStdev: Double = ExplainSettings().noiseStdev
+
+    @Option(help: "Occlusion: side of the square window, in pixels.")
+    var window: Int = ExplainSettings().window
+
+    @Option(help: "Occlusion: stride of the window, in pixels.")
+    var stride: Int = ExplainSettings().stride
 
     @OptionGroup var threads: ThreadsOption
 
@@ -74,6 +89,19 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         guard ExplainJob.Target(target) != nil else { throw ValidationError("--target \(target): expected predicted, true or a class number") }
         guard samples >= 2, samples <= 1_000_000 else { throw ValidationError("--samples \(samples): expected 2 to 1000000") }
         guard patch >= 1, patch <= 4096 else { throw ValidationError("--patch \(patch): expected 1 to 4096") }
+        if let problem = settings.problem { throw ValidationError(problem) }
+    }
+
+    /// The methods' settings the options give.
+    var settings: ExplainSettings {
+        var s = ExplainSettings()
+        s.steps = steps
+        s.noiseSamples = noiseSamples
+        s.noiseStdev = noiseStdev
+        s.seed = seed
+        s.window = window
+        s.stride = stride
+        return s
     }
 
     func run(comm: Communicator) throws -> Int32 {
@@ -86,6 +114,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         r.layer = layer
         r.json = json
         r.lime = Lime(samples: samples, patch: patch, seed: seed)
+        r.settings = settings
         if !indices.isEmpty {
             r.selection = .indices(indices)
         } else if let n = misclassified, let c = klass {

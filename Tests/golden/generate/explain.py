@@ -26,12 +26,14 @@ class CNN(nn.Module):
     def __init__(self, c=1, k=10):
         super().__init__()
         self.conv1, self.conv2, self.conv3 = nn.Conv2d(c, 32, 3, padding=1), nn.Conv2d(32, 64, 3, padding=1), nn.Conv2d(64, 128, 3, padding=1)
-        self.relu3 = nn.ReLU()  # its output is the target layer relu(conv3)
+        # ReLU modules (captum's guided backpropagation and deconvnet hook them); relu3's output
+        # is the target layer relu(conv3).
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
         self.fc = nn.Linear(128, k)
 
     def features(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.max_pool2d(self.relu1(self.conv1(x)), 2)
+        x = F.max_pool2d(self.relu2(self.conv2(x)), 2)
         return self.relu3(self.conv3(x))
 
     def forward(self, x):
@@ -51,12 +53,13 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()
         self.pad = planes // 4 if stride != 1 or inp != planes else 0
 
     def forward(self, x):
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
         short = x if self.pad == 0 else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
-        return F.relu(out + short)
+        return self.relu2(out + short)
 
 
 class ResNet32(nn.Module):
@@ -64,7 +67,7 @@ class ResNet32(nn.Module):
 
     def __init__(self, c=1, k=10):
         super().__init__()
-        self.conv1, self.bn1 = nn.Conv2d(c, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16)
+        self.conv1, self.bn1, self.relu = nn.Conv2d(c, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()
         inp = 16
         for stage, planes in enumerate([16, 32, 64]):
             blocks = []
@@ -75,7 +78,7 @@ class ResNet32(nn.Module):
         self.linear = nn.Linear(64, k)
 
     def features(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn1(self.conv1(x)))
         return self.layer3(self.layer2(self.layer1(x)))
 
     def forward(self, x):
@@ -128,10 +131,13 @@ def resize(m, h, w):
     return cv2.resize(np.asarray(m, dtype=np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def maps(model, x, classes):
-    """Every method's maps for image b's class classes[b]."""
-    from captum.attr import Saliency
-    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
+SETTINGS = {"integrated_gradients_steps": 50, "occlusion_window": 4, "occlusion_stride": 2}
+
+
+def maps(model, x, classes, settings=SETTINGS):
+    """Every deterministic method's maps for image b's class classes[b] (docs/explain.md)."""
+    from captum.attr import Deconvolution, GuidedBackprop, GuidedGradCam, IntegratedGradients, Occlusion, Saliency
+    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     n, _, h, w = x.shape
     out = {}
@@ -146,19 +152,52 @@ def maps(model, x, classes):
         shown.append(resize(m / m.max(), h, w))
     out["cam"] = np.stack(shown)
     targets = [ClassifierOutputTarget(c) for c in classes]
-    for key, method in (("gradcam", GradCAM), ("gradcam_plus_plus", GradCAMPlusPlus)):
+    for key, method in (("gradcam", GradCAM), ("gradcam_plus_plus", GradCAMPlusPlus), ("xgradcam", XGradCAM),
+                        ("hirescam", HiResCAM), ("layercam", LayerCAM), ("scorecam", ScoreCAM)):
         with method(model=model, target_layers=[model.target()]) as cam:
             out[key] = cam(input_tensor=x, targets=targets)
+    # Signed attributions in the input's shape, summed over channels.
+    signed = {
+        "deconvnet": lambda: Deconvolution(model).attribute(x.clone(), target=classes),
+        "guided_backprop": lambda: GuidedBackprop(model).attribute(x.clone(), target=classes),
+        "guided_gradcam": lambda: GuidedGradCam(model, model.target()).attribute(x.clone(), target=classes),
+        "integrated_gradients": lambda: IntegratedGradients(model).attribute(x.clone(), target=classes,
+                                                                              n_steps=settings["integrated_gradients_steps"]),
+        "occlusion": lambda: Occlusion(model).attribute(
+            x.clone(), target=classes, baselines=0,
+            sliding_window_shapes=(x.shape[1], settings["occlusion_window"], settings["occlusion_window"]),
+            strides=(x.shape[1], settings["occlusion_stride"], settings["occlusion_stride"])),
+    }
+    for key, attribute in signed.items():
+        out[key] = attribute().detach().sum(1)
     return out
 
 
+SIGNED_ABSOLUTE = ("saliency", "cam_raw", "logits", "deconvnet", "guided_backprop", "guided_gradcam", "integrated_gradients", "occlusion")
+
+
 def tolerance(key):
-    return (1e-4, True) if key in ("saliency", "cam_raw", "logits") else (2e-3, False)
+    return (1e-4, True) if key in SIGNED_ABSOLUTE else (2e-3, False)
 
 
 def main():
-    a = common.arguments(__doc__, "explain/explain.json",
-                         lambda p: p.add_argument("--init", type=int, metavar="SEED", help="new random weights from SEED"))
+    def extra(p):
+        p.add_argument("--init", type=int, metavar="SEED", help="new random weights from SEED")
+        p.add_argument("--extend", metavar="FILE", help="add the maps FILE lacks (same inputs, weights and classes) and write --out")
+    a = common.arguments(__doc__, "explain/explain.json", extra)
+    if a.extend:
+        file = json.load(open(a.extend))
+        directory = os.path.dirname(os.path.abspath(a.extend))
+        x = torch.tensor(file["inputs"], dtype=torch.float32)
+        file["settings"] = {**SETTINGS, **file.get("settings", {})}
+        for g in file["models"]:
+            model = load(g["model"], os.path.join(directory, g["weights"]))
+            for c in g["cases"]:
+                for key, value in maps(model, x, c["classes"], file["settings"]).items():
+                    if key not in c:
+                        c[key] = common.tolist(torch.as_tensor(np.asarray(value, dtype=np.float64)), 8)
+        common.write(file, a.out)
+        return
     if a.recompute:
         file = json.load(open(a.recompute))
         directory = os.path.dirname(os.path.abspath(a.recompute))
@@ -171,8 +210,10 @@ def main():
             bound = 1e-4 * max(1.0, abs(np.array(g["logits"])).max())
             common.close(logits.tolist(), g["logits"], f"{g['model']} logits", problems, tolerance=bound)
             for c in g["cases"]:
-                got = maps(model, x, c["classes"])
+                got = maps(model, x, c["classes"], {**SETTINGS, **file.get("settings", {})})
                 for key, value in got.items():
+                    if key not in c:
+                        continue
                     t, relative = tolerance(key)
                     want = np.array(c[key])
                     error = np.abs(np.asarray(value, dtype=np.float64) - want).max()
@@ -204,7 +245,7 @@ def main():
     import captum
     import pytorch_grad_cam
     common.write({"generator": f"PyTorch {torch.__version__}, captum {captum.__version__}, pytorch-grad-cam {getattr(pytorch_grad_cam, '__version__', '1.5.7')}",
-                  "seed": seed, "normalisation": {"mean": MEAN, "std": STD}, "test_indices": indices,
+                  "seed": seed, "settings": SETTINGS, "normalisation": {"mean": MEAN, "std": STD}, "test_indices": indices,
                   "inputs": common.tolist(x, 8), "models": models}, a.out)
 
 
