@@ -65,6 +65,8 @@ public struct ExplainSettings: Sendable, Equatable {
     /// Occlusion: the square window's side and its stride, in pixels.
     public var window = 4
     public var stride = 2
+    /// Faithfulness: the deletion and insertion curves' steps (`Faithfulness`).
+    public var faithfulnessSteps = 20
 
     public init() {}
 
@@ -74,6 +76,7 @@ public struct ExplainSettings: Sendable, Equatable {
         if !(1...10_000).contains(noiseSamples) { return "--noise-samples \(noiseSamples): expected 1 to 10000" }
         if !(noiseStdev >= 0 && noiseStdev <= 100) { return "--noise-stdev \(noiseStdev): expected 0 to 100" }
         if !(1...4096).contains(window) || !(1...4096).contains(stride) { return "--window \(window) and --stride \(stride): expected 1 to 4096 pixels" }
+        if !(1...1000).contains(faithfulnessSteps) { return "--faithfulness-steps \(faithfulnessSteps): expected 1 to 1000" }
         return nil
     }
 }

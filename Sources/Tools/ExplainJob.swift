@@ -75,13 +75,21 @@ public enum ExplainJob {
         public var target: Int
         public var probabilities: [Double]
         public var map: ExplanationMap
+        /// The map's deletion and insertion curves.
+        public var faithfulness: Faithfulness
     }
 
     /// The model, its test set (normalised as in training) and its classes.
     typealias Loaded = LoadedModel
 
     /// Explains the selected images and writes the files (collective); returns the items.
-    public static func run(_ r: Request, comm: Communicator, log: Log) throws -> [Item] {
+    /// What `run` explained: the images and their maps' faithfulness summed up.
+    public struct Outcome: Sendable {
+        public var items: [Item]
+        public var faithfulness: FaithfulnessSummary
+    }
+
+    public static func run(_ r: Request, comm: Communicator, log: Log) throws -> Outcome {
         try run(r, loaded: try ModelLoader.load(r.source, data: r.data, architecture: r.model, comm: comm, log: log), comm: comm)
     }
 
@@ -102,10 +110,10 @@ public enum ExplainJob {
         r.selection = .indices(indices)
         r.json = true
         return try run(r, loaded: LoadedModel(model: model, config: final.config, statistics: final.statistics, test: final.test,
-                                              trainCounts: final.statistics.trainCounts), comm: comm)
+                                              trainCounts: final.statistics.trainCounts), comm: comm).items
     }
 
-    static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> [Item] {
+    static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> Outcome {
         // Everything that can be refused is refused here, on every rank alike, before any pass.
         let explainer = try comm.agree { try validate(r, loaded: loaded) }
         let indices = try select(r.selection, loaded: loaded, comm: comm)
@@ -115,7 +123,8 @@ public enum ExplainJob {
         // Image i on rank i mod W, which also draws its PNG; the numbers are summed over ranks
         // (zeros elsewhere: exact), the PNGs gathered in rank order.
         let hw = loaded.model.inputShape.height * loaded.model.inputShape.width
-        let width = 4 + k + hw
+        let points = r.settings.faithfulnessSteps + 1
+        let width = 4 + k + hw + 2 * points
         var results = [Double](repeating: 0, count: indices.count * width)
         var pngs: [UInt8] = []
         let lime = r.method == .lime ? try limeSamples(indices, request: r, loaded: loaded, comm: comm) : []
@@ -132,6 +141,10 @@ public enum ExplainJob {
             results[row + 3] = Double(png.count)
             for j in 0..<k { results[row + 4 + j] = item.probabilities[j] }
             for j in 0..<hw { results[row + 4 + k + j] = item.map.values[j] }
+            for j in 0..<points {
+                results[row + 4 + k + hw + j] = item.faithfulness.deletion[j]
+                results[row + 4 + k + hw + points + j] = item.faithfulness.insertion[j]
+            }
         }
         try comm.allReduceSum(&results)
         let gathered = try comm.allGather(pngs)
@@ -140,7 +153,9 @@ public enum ExplainJob {
             let row = i * width
             return Item(index: index, label: Int(loaded.test.labels[index]), predicted: Int(results[row]), target: Int(results[row + 1]),
                         probabilities: Array(results[(row + 4)..<(row + 4 + k)]),
-                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 4 + k)..<(row + width)])))
+                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 4 + k)..<(row + 4 + k + hw)])),
+                        faithfulness: Faithfulness(deletion: Array(results[(row + 4 + k + hw)..<(row + 4 + k + hw + points)]),
+                                                   insertion: Array(results[(row + 4 + k + hw + points)..<(row + width)])))
         }
         // Rank r's bytes are its images' PNGs in order.
         var offsets = [Int](repeating: 0, count: indices.count), next = 0
@@ -151,12 +166,13 @@ public enum ExplainJob {
             }
         }
         let images = indices.indices.map { i in Data(gathered[offsets[i]..<(offsets[i] + Int(results[i * width + 3]))]) }
+        let faithfulness = FaithfulnessSummary(items, trainCounts: loaded.trainCounts)
         try comm.agree {
             guard comm.rank == 0 else { return }
             _ = try ExplainOutput.write(items, pngs: images, request: r, model: loaded.model.architecture.rawValue,
-                                       classes: loaded.statistics)
+                                       classes: loaded.statistics, faithfulness: faithfulness)
         }
-        return items
+        return Outcome(items: items, faithfulness: faithfulness)
     }
 
     /// The explainer for the request, or why the request cannot be done.
@@ -201,7 +217,10 @@ public enum ExplainJob {
             let lime = limeFor(index, r)
             map = lime.fit(model, masks: lime.masks(model), probabilities: limeProbabilities)
         }
-        return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map)
+        let faithfulness = Faithfulness.measure(model, image: normalized(index, loaded), map: map, target: target,
+                                                steps: r.settings.faithfulnessSteps)
+        return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map,
+                    faithfulness: faithfulness)
     }
 
     /// LIME for test image `index`: its masks come from the seed and the index, not the rank.

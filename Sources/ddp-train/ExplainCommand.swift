@@ -49,8 +49,11 @@ struct ExplainCommand: ParsableCommand, JobCommand {
 
     @OptionGroup var data: ModelDataOption
 
-    @Flag(help: "Also write the raw maps (maps.json).")
+    @Flag(help: "Also write the raw maps and faithfulness curves (maps.json), and print the faithfulness summary as one JSON object (the summary line goes to standard error).")
     var json = false
+
+    @Option(help: "Faithfulness: steps of the deletion and insertion curves.")
+    var faithfulnessSteps: Int = ExplainSettings().faithfulnessSteps
 
     @Option(help: "LIME: masked images per explained image.")
     var samples: Int = 1000
@@ -101,6 +104,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         s.seed = seed
         s.window = window
         s.stride = stride
+        s.faithfulnessSteps = faithfulnessSteps
         return s
     }
 
@@ -122,9 +126,20 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         } else {
             r.selection = .perClass(perClass ?? 2)
         }
-        let items = try ExplainJob.run(r, comm: comm, log: log)
-        let wrong = items.filter { $0.predicted != $0.label }.count
-        log.info("\(method.rawValue): \(items.count) image\(items.count == 1 ? "" : "s") (\(wrong) misclassified) explained on \(comm.size) rank\(comm.size == 1 ? "" : "s"); gallery: \(out)/index.html")
+        let outcome = try ExplainJob.run(r, comm: comm, log: log)
+        let items = outcome.items, wrong = items.filter { $0.predicted != $0.label }.count
+        let all = outcome.faithfulness.groups.last!.mean
+        let line = "\(method.rawValue): \(items.count) image\(items.count == 1 ? "" : "s") (\(wrong) misclassified) explained on \(comm.size) rank\(comm.size == 1 ? "" : "s"); gallery: \(out)/index.html"
+            + String(format: "; faithfulness: deletion AUC %.3f, insertion AUC %.3f", all.deletionArea, all.insertionArea)
+        guard comm.rank == 0 else { return 0 }
+        if json {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            var summary = outcome.faithfulness.json
+            summary["method"] = method.rawValue
+            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            log.info(line)
+        }
         return 0
     }
 }

@@ -96,3 +96,25 @@ import Testing
         #expect(map.values.allSatisfy { $0 == 0 } || abs((map.values.max() ?? 0) - 1) < 1e-6)
     }
 }
+
+/// Deletion and insertion: a map that ranks the pixels the model uses first is more faithful
+/// (smaller deletion area, larger insertion area) than one that ranks them last.
+@Suite struct FaithfulnessTests {
+    @Test func areaOfEvenlySampledCurves() {
+        #expect(Faithfulness.area([0.3, 0.3, 0.3]) == 0.3)
+        #expect(abs(Faithfulness.area([1, 0.75, 0.5, 0.25, 0]) - 0.5) < 1e-15)
+    }
+
+    @Test func theMapOfTheUsedPatchIsTheFaithfulOne() throws {
+        let (model, image) = ExplainTests().onePatchModel(patchRow: 3, patchColumn: 2)
+        var right = ExplanationMap(height: 28, width: 28, values: [Double](repeating: 0, count: 784))
+        for y in 12..<16 { for x in 8..<12 { right.values[y * 28 + x] = 1 } }
+        let wrong = ExplanationMap(height: 28, width: 28, values: right.values.map { 1 - $0 })
+        let good = Faithfulness.measure(model, image: image, map: right, target: 3, steps: 28)
+        let bad = Faithfulness.measure(model, image: image, map: wrong, target: 3, steps: 28)
+        #expect(good.deletion.count == 29 && good.insertion.count == 29)
+        #expect(good.deletion.first == bad.deletion.first && good.insertion.first == bad.insertion.first)
+        #expect(good.deletionArea < bad.deletionArea - 0.1, "deletion \(good.deletionArea) vs \(bad.deletionArea)")
+        #expect(good.insertionArea > bad.insertionArea + 0.1, "insertion \(good.insertionArea) vs \(bad.insertionArea)")
+    }
+}

@@ -44,7 +44,7 @@ mlp=$(ls "$TMP"/mlp/checkpoints/*.ckpt | tail -1)
 
 # Grad-CAM of one image per class: 1 and 2 ranks write the same files.
 for n in 1 2; do
-  run "$n" explain "$cnn" --per-class 1 --json --threads 1 --out "$TMP/gc$n" > "$TMP/gc$n.log" 2>&1 || { cat "$TMP/gc$n.log"; fail "explain gradcam on $n ranks"; }
+  run "$n" explain "$cnn" --per-class 1 --json --threads 1 --out "$TMP/gc$n" > "$TMP/gc$n.json" 2> "$TMP/gc$n.log" || { cat "$TMP/gc$n.log"; fail "explain gradcam on $n ranks"; }
 done
 grep -q "gradcam: 10 images .* explained on 2 ranks; gallery: $TMP/gc2/index.html" "$TMP/gc2.log" || { cat "$TMP/gc2.log"; fail "explain summary line"; }
 [ "$(ls "$TMP"/gc1/*-gradcam.png | wc -l)" -eq 10 ] || fail "expected 10 PNGs"
@@ -52,7 +52,7 @@ grep -q "gradcam: 10 images .* explained on 2 ranks; gallery: $TMP/gc2/index.htm
 for f in maps.json index.html $(cd "$TMP/gc1" && ls *.png); do
   cmp -s "$TMP/gc1/$f" "$TMP/gc2/$f" || fail "$f differs between 1 and 2 ranks"
 done
-python3 - "$TMP/gc1/maps.json" <<'PY' || fail "maps.json"
+python3 - "$TMP/gc1/maps.json" "$TMP/gc2.json" <<'PY' || fail "maps.json"
 import json, sys
 d = json.load(open(sys.argv[1]))
 items = d["items"]
@@ -61,8 +61,20 @@ assert sorted(i["label"] for i in items) == list(range(10))
 for i in items:
     assert len(i["map"]) == 28 * 28 and min(i["map"]) >= 0 and max(i["map"]) <= 1 + 1e-6
     assert abs(sum(i["probabilities"]) - 1) < 1e-6 and i["target"] == i["predicted"]
+    # Deletion and insertion curves: 21 points from the image's own probability of its target.
+    assert len(i["deletion"]) == len(i["insertion"]) == 21, (len(i["deletion"]), len(i["insertion"]))
+    assert abs(i["deletion"][0] - i["probabilities"][i["target"]]) < 1e-5 and abs(i["insertion"][-1] - i["probabilities"][i["target"]]) < 1e-5
+    assert all(0 <= a <= 1 for a in (i["deletion_auc"], i["insertion_auc"]))
+# The summary: per class, and by many / medium / few classes, the same as the items' means.
+f = d["faithfulness"]
+assert f["all"]["images"] == 10 and abs(f["all"]["deletion_auc"] - sum(i["deletion_auc"] for i in items) / 10) < 1e-9, f["all"]
+assert sum(f[g]["images"] for g in ("many", "medium", "few") if g in f) == 10
+assert sorted(f["per_class"]) == [str(c) for c in range(10)]
+printed = json.loads(open(sys.argv[2]).read())
+assert printed["method"] == "gradcam" and printed["all"] == f["all"], printed
 PY
-pass "explain --method gradcam: 10 PNGs, a gallery and maps.json, identical on 1 and 2 ranks"
+grep -q "Faithfulness" "$TMP/gc1/index.html" && grep -q "deletion AUC" "$TMP/gc1/index.html" || fail "the gallery shows no faithfulness"
+pass "explain --method gradcam: 10 PNGs, a gallery and maps.json (with deletion and insertion curves), identical on 1 and 2 ranks"
 
 # LIME on the mlp, its 4 x 2 chunks of masked images split over 3 ranks, gives the maps of one
 # process (the masks are seeded per image).
