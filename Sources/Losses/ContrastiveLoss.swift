@@ -8,9 +8,10 @@ extension Options {
 extension EmbeddingLossSpec {
     /// `--metric-loss contrastive`: every pair of the global batch (PML's ContrastiveLoss).
     public static let contrastive = EmbeddingLossSpec(
-        options: { [Options().posMargin, Options().negMargin] },
+        options: { [Options().posMargin, Options().negMargin, Options().miner, Options().tripletMargin] },
         golden: [GoldenParameter("pos_margin") { $0.posMargin = $1 }, GoldenParameter("neg_margin") { $0.negMargin = $1 }]
     ) { s, _, d, weight in
-        EmbeddingLoss(.contrastive(posMargin: s.posMargin, negMargin: s.negMargin), dimension: d, weight: weight)
+        EmbeddingLoss(.contrastive(posMargin: s.posMargin, negMargin: s.negMargin, miner: s.miner, minerMargin: s.tripletMargin),
+                      dimension: d, weight: weight)
     }
 }

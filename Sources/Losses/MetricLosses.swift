@@ -12,8 +12,10 @@ import Tensor
 /// fit the largest batch. Memory is O(N^2 + N D): no list of pairs or triplets.
 public final class MetricLosses {
     public enum Kind: Sendable {
-        case triplet(margin: Double)
-        case contrastive(posMargin: Double, negMargin: Double)
+        case triplet(margin: Double, miner: Miner = .none)
+        /// With a miner, the pairs of the mined triplets (anchor-positive, anchor-negative, each
+        /// once per triplet, as PML converts them), mined with `minerMargin`.
+        case contrastive(posMargin: Double, negMargin: Double, miner: Miner = .none, minerMargin: Double = 0.05)
         case npairs
         case quadruplet(margin1: Double, margin2: Double)
     }
@@ -21,6 +23,8 @@ public final class MetricLosses {
     public let kind: Kind
     /// dL/d(embeddings) of the last `evaluate`, (N, D).
     public private(set) var gradient = Buffer()
+    /// Triplets the miner kept in the last `evaluate` (triplet and contrastive losses).
+    public private(set) var minedTriplets = 0
     // Normalised rows (N, D) and norms (N); distances and their gradient (N, N); the
     // gradient of the normalised rows (N, D); N-pairs' pairs and similarities (N).
     private var e = Buffer(), norms = Buffer(), dist = Buffer(), dD = Buffer(), dD2 = Buffer(), dE = Buffer()
@@ -37,7 +41,10 @@ public final class MetricLosses {
         dE.reserve(n * d)
         dist.reserve(n * n)
         dD.reserve(n * n)
-        if case .quadruplet = kind { dD2.reserve(n * n) }
+        switch kind {
+        case .quadruplet, .contrastive: dD2.reserve(n * n)
+        default: break
+        }
         norms.reserve(n)
         sims.reserve(n)
         if anchors.count < n {
@@ -48,8 +55,10 @@ public final class MetricLosses {
         dE.zero(n * d)
         let loss: Double
         switch kind {
-        case .triplet(let margin): loss = triplet(labels: labels, rows: n, columns: d, margin: margin)
-        case .contrastive(let posMargin, let negMargin): loss = contrastive(labels: labels, rows: n, columns: d, posMargin: posMargin, negMargin: negMargin)
+        case .triplet(let margin, let miner): loss = triplet(labels: labels, rows: n, columns: d, margin: margin, miner: miner)
+        case .contrastive(let posMargin, let negMargin, let miner, let minerMargin):
+            loss = contrastive(labels: labels, rows: n, columns: d, posMargin: posMargin, negMargin: negMargin, miner: miner,
+                               minerMargin: minerMargin)
         case .npairs: loss = npairs(labels: labels, rows: n, columns: d)
         case .quadruplet(let m1, let m2): loss = quadruplet(labels: labels, rows: n, columns: d, margin1: m1, margin2: m2)
         }
@@ -59,24 +68,21 @@ public final class MetricLosses {
 
     // MARK: - The losses: each fills dE (the gradient of the normalised rows)
 
-    /// Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled by
+    /// Each active mined triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled by
     /// 1 / (active triplets) at the end.
-    private func triplet(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, margin: Double) -> Double {
+    private func triplet(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, margin: Double, miner: Miner) -> Double {
         distances(rows: n, columns: d, squared: false)
         let dist = dist.p, dD = dD.p
         dD.update(repeating: 0, count: n * n)
         var total = 0.0, active = 0
-        for a in 0..<n {
-            for p in 0..<n where p != a && y[p] == y[a] {
-                for q in 0..<n where y[q] != y[a] {
-                    let v = dist[a * n + p] - dist[a * n + q] + margin
-                    if v > 0 {
-                        total += v
-                        active += 1
-                        dD[a * n + p] += 1
-                        dD[a * n + q] -= 1
-                    }
-                }
+        minedTriplets = 0
+        forEachMinedTriplet(labels: y, rows: n, margin: margin, miner: miner) { a, p, q in
+            let v = dist[a * n + p] - dist[a * n + q] + margin
+            if v > 0 {
+                total += v
+                active += 1
+                dD[a * n + p] += 1
+                dD[a * n + q] -= 1
             }
         }
         if active > 0 { for i in 0..<(n * n) { dD[i] /= Double(active) } }
@@ -84,38 +90,77 @@ public final class MetricLosses {
         return active == 0 ? 0 : total / Double(active)
     }
 
-    /// Mean over the non-zero positive terms relu(d - pos) plus mean over the non-zero negative
-    /// terms relu(neg - d), over ordered pairs.
-    private func contrastive(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, posMargin: Double, negMargin: Double) -> Double {
-        distances(rows: n, columns: d, squared: false)
-        let dist = dist.p, dD = dD.p
-        var posSum = 0.0, negSum = 0.0, posCount = 0, negCount = 0
-        for i in 0..<n {
-            for j in 0..<n where j != i {
-                if y[i] == y[j] {
-                    let v = dist[i * n + j] - posMargin
-                    if v > 0 { posSum += v; posCount += 1 }
-                } else {
-                    let v = negMargin - dist[i * n + j]
-                    if v > 0 { negSum += v; negCount += 1 }
-                }
-            }
-        }
-        for i in 0..<n {
-            for j in 0..<n {
-                var g = 0.0
-                if j != i {
-                    if y[i] == y[j] {
-                        if dist[i * n + j] - posMargin > 0 { g = 1 / Double(posCount) }
-                    } else if negMargin - dist[i * n + j] > 0 {
-                        g = -1 / Double(negCount)
+    /// Calls `body(a, p, q)` for every triplet (anchor, positive, negative) the miner keeps, on
+    /// the distances `dist`, and counts them in `minedTriplets`.
+    private func forEachMinedTriplet(labels y: UnsafePointer<Int32>, rows n: Int, margin: Double, miner: Miner,
+                                     _ body: (Int, Int, Int) -> Void) {
+        let dist = dist.p
+        minedTriplets = 0
+        if miner == .batchHard {
+            for a in 0..<n {
+                var p = -1, q = -1
+                for j in 0..<n where j != a {
+                    if y[j] == y[a] {
+                        if p < 0 || dist[a * n + j] > dist[a * n + p] { p = j }
+                    } else if q < 0 || dist[a * n + j] < dist[a * n + q] {
+                        q = j
                     }
                 }
-                dD[i * n + j] = g
+                guard p >= 0, q >= 0 else { continue }
+                minedTriplets += 1
+                body(a, p, q)
+            }
+            return
+        }
+        for a in 0..<n {
+            for p in 0..<n where p != a && y[p] == y[a] {
+                for q in 0..<n where y[q] != y[a] && miner.keeps(dist[a * n + q] - dist[a * n + p], margin: margin) {
+                    minedTriplets += 1
+                    body(a, p, q)
+                }
             }
         }
+    }
+
+    /// Mean over the non-zero positive terms relu(d - pos) plus mean over the non-zero negative
+    /// terms relu(neg - d), over ordered pairs, or over the pairs of the mined triplets (each
+    /// as often as a triplet has it).
+    private func contrastive(labels y: UnsafePointer<Int32>, rows n: Int, columns d: Int, posMargin: Double, negMargin: Double,
+                             miner: Miner, minerMargin: Double) -> Double {
+        distances(rows: n, columns: d, squared: false)
+        let dist = dist.p, dD = dD.p, uses = dD2.p  // how often each ordered pair counts
+        if miner == .none {
+            for i in 0..<n { for j in 0..<n { uses[i * n + j] = j == i ? 0 : 1 } }
+        } else {
+            uses.update(repeating: 0, count: n * n)
+            forEachMinedTriplet(labels: y, rows: n, margin: minerMargin, miner: miner) { a, p, q in
+                uses[a * n + p] += 1
+                uses[a * n + q] += 1
+            }
+        }
+        var posSum = 0.0, negSum = 0.0, posCount = 0.0, negCount = 0.0
+        for i in 0..<(n * n) where uses[i] > 0 {
+            if y[i / n] == y[i % n] {
+                let v = dist[i] - posMargin
+                if v > 0 { posSum += uses[i] * v; posCount += uses[i] }
+            } else {
+                let v = negMargin - dist[i]
+                if v > 0 { negSum += uses[i] * v; negCount += uses[i] }
+            }
+        }
+        for i in 0..<(n * n) {
+            var g = 0.0
+            if uses[i] > 0 {
+                if y[i / n] == y[i % n] {
+                    if dist[i] - posMargin > 0 { g = uses[i] / posCount }
+                } else if negMargin - dist[i] > 0 {
+                    g = -uses[i] / negCount
+                }
+            }
+            dD[i] = g
+        }
         distanceBackward(rows: n, columns: d, squared: false)
-        return (posCount == 0 ? 0 : posSum / Double(posCount)) + (negCount == 0 ? 0 : negSum / Double(negCount))
+        return (posCount == 0 ? 0 : posSum / posCount) + (negCount == 0 ? 0 : negSum / negCount)
     }
 
     /// PML's NPairsLoss: one (anchor, positive) pair per label (the label's first two samples in

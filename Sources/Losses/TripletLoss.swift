@@ -6,9 +6,9 @@ extension Options {
 
 extension EmbeddingLossSpec {
     /// `--metric-loss triplet`: every triplet of the global batch (PML's TripletMarginLoss).
-    public static let triplet = EmbeddingLossSpec(options: { [Options().tripletMargin] },
+    public static let triplet = EmbeddingLossSpec(options: { [Options().tripletMargin, Options().miner] },
                                                   golden: [GoldenParameter("margin") { $0.tripletMargin = $1 }]) { s, _, d, weight in
-        EmbeddingLoss(.triplet(margin: s.tripletMargin), dimension: d, weight: weight)
+        EmbeddingLoss(.triplet(margin: s.tripletMargin, miner: s.miner), dimension: d, weight: weight)
     }
 }
 

@@ -7,7 +7,10 @@ extension GoldenVerifier {
         var longTailCounts: [LongTailCase]?
         var metricLosses: [MetricCase]?
         var posthoc: [PosthocCase]?
+        /// miners.json: triplet losses over mined triplets.
+        var miners: [MinerCase]?
         enum CodingKeys: String, CodingKey {
+            case miners = "cases"
             case posthoc = "posthoc_logit_adjustment"
             case losses
             case classWeights = "class_weights"
@@ -92,6 +95,23 @@ extension GoldenVerifier {
         enum CodingKeys: String, CodingKey {
             case perClass = "per_class"
             case classes, ratio, exp, step
+        }
+    }
+
+    /// A triplet loss with a miner (pytorch-metric-learning, float64): the triplets mined, the
+    /// loss and its gradient with respect to the (unnormalised) embeddings.
+    struct MinerCase: Decodable {
+        var loss: String
+        var miner: String
+        var margin: Double
+        var embeddings: [[Double]]
+        var labels: [Int]
+        var minedTriplets: Int
+        var value: Double
+        var grad: [[Double]]
+        enum CodingKeys: String, CodingKey {
+            case loss, miner, margin, embeddings, labels, value, grad
+            case minedTriplets = "mined_triplets"
         }
     }
 }

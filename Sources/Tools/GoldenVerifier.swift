@@ -47,6 +47,9 @@ public enum GoldenVerifier {
         for (i, c) in (file.metricLosses ?? []).enumerated() {
             outcomes.append(check(c, index: "metric_losses[\(i)]"))
         }
+        for (i, c) in (file.miners ?? []).enumerated() {
+            outcomes.append(check(c, index: "cases[\(i)]"))
+        }
         for (i, c) in (file.posthoc ?? []).enumerated() {
             outcomes.append(check(c, index: "posthoc_logit_adjustment[\(i)]"))
         }
@@ -178,6 +181,35 @@ public enum GoldenVerifier {
             }
         }
         return Outcome(index: index, kind: c.loss, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// A triplet loss over mined triplets through the training path: `--metric-loss triplet`
+    /// with `--miner` and `--triplet-margin`, on the case's batch as one rank's whole global batch.
+    static func check(_ c: MinerCase, index: String) -> Outcome {
+        let label = "\(c.loss) (miner \(c.miner), margin \(c.margin))"
+        guard c.loss == "triplet", let miner = Miner(rawValue: c.miner) else {
+            return Outcome(index: index, kind: label, error: "expected loss triplet and a miner of \(Miner.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let n = c.embeddings.count, d = c.embeddings.first?.count ?? 0
+        guard n >= 1, d >= 1, c.embeddings.allSatisfy({ $0.count == d }), c.labels.count == n, c.grad.count == n,
+              c.labels.allSatisfy({ $0 >= 0 && $0 < Dataset.maxClasses }) else {
+            return Outcome(index: index, kind: label, error: "shapes: expected n x d embeddings, n labels and an n x d gradient")
+        }
+        var settings = Settings()
+        settings.metricLoss = .triplet
+        settings.miner = miner
+        settings.tripletMargin = c.margin
+        let term = EmbeddingLossSpec.triplet.term(settings, classes: (c.labels.max() ?? 0) + 1, featureDimension: d)
+        let metric = MetricCase(loss: c.loss, params: [:], n: n, k: (c.labels.max() ?? 0) + 1, d: d, embeddings: c.embeddings,
+                                target: c.labels, expected: .init(loss: c.value, dembeddings: c.grad))
+        let (value, dh) = applyGathered(term, metric)
+        var problems: [String] = []
+        if let mined = (term as? EmbeddingLoss)?.losses.minedTriplets, mined != c.minedTriplets {
+            problems.append("mined \(mined) triplets, expected \(c.minedTriplets)")
+        }
+        if let e = valueError(value, c.value) { problems.append("loss \(value) vs \(c.value) (error \(e))") }
+        if let e = gradientError(dh.array.map(Double.init), c.grad.flatMap { $0 }) { problems.append("dembeddings max error \(e)") }
+        return Outcome(index: index, kind: label, error: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
     /// A loss term over a gathered global batch on the case's batch as one rank's whole global

@@ -129,6 +129,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         var out = Self.parser.options.compactMap { $0.problem(in: settings) }
         if self.dropLast, self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: an epoch ends one way") }
         out += self.loss.spec.problems(settings)
+        out += MetricLossKind.problems(settings)
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) and \(self.bucketMib)")
         }

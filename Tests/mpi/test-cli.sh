@@ -88,6 +88,20 @@ grep -q "^losses\[13\] .*dlogits" "$TMP/broken-lt.log" && grep -q "^posthoc_logi
   && grep -qE "^52 passed, 2 failed$" "$TMP/broken-lt.log" || { cat "$TMP/broken-lt.log"; fail "the failing long-tail cases are not named"; }
 pass "verify-losses longtail_losses.json: $(tail -1 "$TMP/verify-lt.log"); damaged loss and post-hoc cases are named"
 
+# Miners (pytorch-metric-learning's TripletMarginMiner types and BatchHardMiner) with the triplet loss.
+"$BIN" verify-losses Tests/golden/miners.json > "$TMP/verify-miners.log" || { cat "$TMP/verify-miners.log"; fail "verify-losses on miners.json"; }
+grep -qE "^40 passed, 0 failed$" "$TMP/verify-miners.log" || fail "verify-losses on miners.json: $(tail -1 "$TMP/verify-miners.log")"
+python3 -c "
+import json, sys
+d = json.load(open('Tests/golden/miners.json'))
+d['cases'][7]['mined_triplets'] += 1
+d['cases'][24]['grad'][3][1] += 0.01
+json.dump(d, open(sys.argv[1], 'w'))" "$TMP/broken-miners.json"
+if "$BIN" verify-losses "$TMP/broken-miners.json" > "$TMP/broken-miners.log"; then fail "verify-losses passed a wrong miner case"; fi
+grep -q "^cases\[7\] triplet (miner .*mined" "$TMP/broken-miners.log" && grep -q "^cases\[24\] .*dembeddings" "$TMP/broken-miners.log" \
+  && grep -qE "^38 passed, 2 failed$" "$TMP/broken-miners.log" || { cat "$TMP/broken-miners.log"; fail "the failing miner cases are not named"; }
+pass "verify-losses miners.json: $(tail -1 "$TMP/verify-miners.log"); a wrong count of mined triplets and a wrong gradient are named"
+
 # 5. report, inspect, export, eval on the default run.
 rm "$rundir/report.html"
 "$BIN" report "$rundir" > /dev/null && grep -q "<svg" "$rundir/report.html" || fail "report did not regenerate report.html"

@@ -62,6 +62,7 @@ run 1 --loss arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-ever
 run 1 --loss subcenter-arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init-sub" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the sub-centre head)"
 metric=("arcface" "cosface" "sphereface" "subcenter-arcface" "ce --metric-loss contrastive" "ce --metric-loss triplet"
+        "ce --metric-loss triplet --miner semihard --triplet-margin 0.2" "ce --metric-loss contrastive --miner batch-hard"
         "ce --metric-loss npairs" "ce --metric-loss quadruplet" "ib --ib-start-epoch 0 --metric-loss center --metric-weight 0.1"
         "ldam --class-weights cb" "balanced-softmax" "logit-adjusted --class-weights ib" "vs --class-weights ib")
 # Three ranks against one (a world size that is not a power of two): the gathering and summing
