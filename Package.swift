@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings", "NN", "Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings", "NN", "Checkpoint", "Tensor"]),
         .testTarget(name: "ToolsTests", dependencies: ["Tools", "Training", "Settings"]),
     ]
 )

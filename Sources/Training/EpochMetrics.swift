@@ -37,6 +37,10 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var precisionAt1PerClass: [Double]?
     public var rPrecisionPerClass: [Double]?
     public var mapAtRPerClass: [Double]?
+    /// How the test features cluster by class (`ClusterQuality`; nil in files of older versions).
+    public var nmi: Double?
+    public var ami: Double?
+    public var varianceRatio: Double?
     /// The post-hoc adjusted predictions' figures (`--posthoc-tau`; nil when off).
     public var testAccPosthoc: Double?
     public var balancedAccPosthoc: Double?
@@ -69,6 +73,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case precisionAt1PerClass = "precision_at_1_per_class"
         case rPrecisionPerClass = "r_precision_per_class"
         case mapAtRPerClass = "map_at_r_per_class"
+        case nmi, ami
+        case varianceRatio = "variance_ratio"
         case testAccPosthoc = "test_acc_posthoc"
         case balancedAccPosthoc = "balanced_acc_posthoc"
         case manyPosthoc = "many_posthoc"
@@ -92,7 +98,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
          ("many", many), ("medium", medium), ("few", few), ("omega", omega), ("samples_per_s", samplesPerS),
          ("epoch_seconds", epochSeconds), ("exposed_comm_seconds", exposedCommSeconds),
          ("precision_at_1", precisionAt1), ("r_precision", rPrecision), ("map_at_r", mapAtR),
-         ("few_precision_at_1", fewPrecisionAt1), ("test_acc_posthoc", testAccPosthoc),
+         ("few_precision_at_1", fewPrecisionAt1), ("nmi", nmi), ("ami", ami), ("variance_ratio", varianceRatio),
+         ("test_acc_posthoc", testAccPosthoc),
          ("balanced_acc_posthoc", balancedAccPosthoc), ("many_posthoc", manyPosthoc),
          ("medium_posthoc", mediumPosthoc), ("few_posthoc", fewPosthoc)]
     }
@@ -106,6 +113,13 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         fewPosthoc = f?.few
         perClassAccPosthoc = f?.perClass
         confusionPosthoc = f?.confusion
+    }
+
+    /// Sets the cluster figures.
+    public mutating func setClusters(_ c: ClusterQuality?) {
+        nmi = c?.nmi
+        ami = c?.ami
+        varianceRatio = c?.varianceRatio
     }
 
     /// Sets the retrieval figures.
@@ -130,6 +144,8 @@ public struct Evaluation: Sendable {
     public var few: Double
     /// Retrieval with the features as embeddings (`RetrievalMetrics`), when computed.
     public var retrieval: RetrievalMetrics?
+    /// How the features cluster by class, when computed.
+    public var clusters: ClusterQuality?
     /// The predicted class of each test sample (empty when not recorded).
     public var predictions: [Int32] = []
     /// The figures of the post-hoc adjusted predictions (`--posthoc-tau`), when on.

@@ -90,6 +90,9 @@ public final class Evaluator {
             evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
         evaluation.retrieval = try retrieval(dimension: d, total: total)
+        // The features just gathered, in test-set order, the same on every rank.
+        evaluation.clusters = gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) }
+        heartbeat?()
         return evaluation
     }
 

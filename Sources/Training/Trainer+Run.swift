@@ -163,6 +163,7 @@ extension Trainer {
             lossPhase: step.lossKind(epoch: epoch).rawValue,
             exposedCommSeconds: step.reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
         metrics.setRetrieval(e.retrieval)
+        metrics.setClusters(e.clusters)
         metrics.setPosthoc(e.posthoc)
         return metrics
     }

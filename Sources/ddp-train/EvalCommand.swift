@@ -53,6 +53,11 @@ struct EvalCommand: ParsableCommand, JobCommand {
                     object["few_posthoc"] = p.few
                     object["per_class_acc_posthoc"] = p.perClass
                 }
+                if let c = e.clusters {
+                    object["nmi"] = c.nmi
+                    object["ami"] = c.ami
+                    object["variance_ratio"] = c.varianceRatio
+                }
                 if let r = e.retrieval {
                     object["precision_at_1"] = r.precisionAt1
                     object["r_precision"] = r.rPrecision
@@ -70,6 +75,10 @@ struct EvalCommand: ParsableCommand, JobCommand {
                 if let r = e.retrieval {
                     print(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
                                  100 * r.precisionAt1, 100 * r.rPrecision, 100 * r.mapAtR))
+                }
+                if let c = e.clusters {
+                    print(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / inter-class variance %.3f",
+                                 c.nmi, c.ami, c.varianceRatio))
                 }
             }
         }
