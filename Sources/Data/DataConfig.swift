@@ -11,14 +11,18 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var augment: Bool = false
     /// Drop the last incomplete global batch of each epoch instead of padding by wrapping.
     public var dropLast: Bool = false
+    /// `--holdout-classes`: classes left out of training (`Holdout`), none when empty.
+    public var holdout: [Int] = []
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
-                imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false, dropLast: Bool = false) {
+                imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false, dropLast: Bool = false,
+                holdout: [Int] = []) {
         self.directory = directory
         self.imbalanceRatio = imbalanceRatio
         self.imbalanceProfile = imbalanceProfile
         self.classes = classes
         self.augment = augment
         self.dropLast = dropLast
+        self.holdout = holdout
     }
 }

@@ -13,6 +13,9 @@ public final class Dataset {
     public let train: Split
     /// The test set, as given (every rank holds it; evaluation is sharded).
     public let test: Split
+    /// The test images of the classes held out of training (`--holdout-classes`), renumbered
+    /// 0..<held-out count; nil without a holdout. `test` then holds the seen classes' images.
+    public let unseenTest: Split?
     public let classes: Int
     /// The classes' names when the data directory says them (`ClassNames`).
     public let classNames: [String]?
@@ -28,7 +31,8 @@ public final class Dataset {
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
-         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float]) {
+         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil) {
+        self.unseenTest = unseenTest
         self.train = train
         self.test = test
         self.classes = classes
@@ -137,9 +141,20 @@ public final class Dataset {
             let part = config.imbalanceRatio == 1 ? split : split.subset(indices)
             if selected == nil { selected = part } else { try selected!.append(part) }
         }
-        let train = selected ?? Split(pixels: .bytes([]), labels: [], channels: testSplit.channels,
+        var train = selected ?? Split(pixels: .bytes([]), labels: [], channels: testSplit.channels,
                                       height: testSplit.height, width: testSplit.width)
 
+        // Classes held out of training: the long-tail profile is drawn over all classes, then
+        // the held-out ones leave the training set; their test images are kept apart.
+        if !config.holdout.isEmpty {
+            let holdout = try comm.agree { try Holdout(config.holdout, total: k) }
+            train = holdout.seenPart(train)
+            let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
+            return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
+                           classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
+                           originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets), mean: mean, std: std,
+                           unseenTest: holdout.heldOutPart(testSplit))
+        }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std)
@@ -156,12 +171,19 @@ public final class Dataset {
             if let problem = known.problem(describing: test) {
                 throw DataError.mismatch("\(config.directory): the model's data statistics do not fit its test images: \(problem)")
             }
-            try test.validateLabels(classes: known.classes, file: Self.testLabelFile(layout))
+            // With a holdout the model knows the seen classes; the test labels span all of them.
+            try test.validateLabels(classes: known.classes + config.holdout.count, file: Self.testLabelFile(layout))
             return test
         }
         let empty = Split(pixels: .bytes([]), labels: [], channels: test.channels, height: test.height, width: test.width)
-        return Dataset(train: empty, test: test, classes: known.classes, classNames: known.classNames, layout: layout, sharded: false,
-                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std)
+        var seenTest = test, unseen: Split?
+        if !config.holdout.isEmpty {
+            let holdout = try comm.agree { try Holdout(config.holdout, total: known.classes + config.holdout.count) }
+            seenTest = holdout.seenPart(test)
+            unseen = holdout.heldOutPart(test)
+        }
+        return Dataset(train: empty, test: seenTest, classes: known.classes, classNames: known.classNames, layout: layout, sharded: false,
+                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std, unseenTest: unseen)
     }
 
     static func readTest(_ layout: DatasetLayout) throws -> Split {

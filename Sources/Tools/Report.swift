@@ -188,6 +188,9 @@ public enum Report {
         guard let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR else { return [] }
         var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))")]
         if let few = f.fewPrecisionAt1 { rows.append(("retrieval: few-class precision@1", pct(few))) }
+        if let p1 = f.unseenPrecisionAt1, let rp = f.unseenRPrecision, let map = f.unseenMapAtR {
+            rows.append(("unseen classes (held out of training): precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))"))
+        }
         if let nmi = f.nmi, let ami = f.ami, let ratio = f.varianceRatio {
             rows.append(("clusters (k-means of the test features): NMI / AMI; intra / inter-class variance",
                          String(format: "%.3f / %.3f; %.3f", nmi, ami, ratio)))

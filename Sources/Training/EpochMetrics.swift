@@ -37,6 +37,10 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var precisionAt1PerClass: [Double]?
     public var rPrecisionPerClass: [Double]?
     public var mapAtRPerClass: [Double]?
+    /// Retrieval among the classes held out of training (`--holdout-classes`), when held out.
+    public var unseenPrecisionAt1: Double?
+    public var unseenRPrecision: Double?
+    public var unseenMapAtR: Double?
     /// How the test features cluster by class (`ClusterQuality`; nil in files of older versions).
     public var nmi: Double?
     public var ami: Double?
@@ -75,6 +79,9 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case mapAtRPerClass = "map_at_r_per_class"
         case nmi, ami
         case varianceRatio = "variance_ratio"
+        case unseenPrecisionAt1 = "unseen_precision_at_1"
+        case unseenRPrecision = "unseen_r_precision"
+        case unseenMapAtR = "unseen_map_at_r"
         case testAccPosthoc = "test_acc_posthoc"
         case balancedAccPosthoc = "balanced_acc_posthoc"
         case manyPosthoc = "many_posthoc"
@@ -99,6 +106,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
          ("epoch_seconds", epochSeconds), ("exposed_comm_seconds", exposedCommSeconds),
          ("precision_at_1", precisionAt1), ("r_precision", rPrecision), ("map_at_r", mapAtR),
          ("few_precision_at_1", fewPrecisionAt1), ("nmi", nmi), ("ami", ami), ("variance_ratio", varianceRatio),
+         ("unseen_precision_at_1", unseenPrecisionAt1), ("unseen_r_precision", unseenRPrecision), ("unseen_map_at_r", unseenMapAtR),
          ("test_acc_posthoc", testAccPosthoc),
          ("balanced_acc_posthoc", balancedAccPosthoc), ("many_posthoc", manyPosthoc),
          ("medium_posthoc", mediumPosthoc), ("few_posthoc", fewPosthoc)]
@@ -113,6 +121,13 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         fewPosthoc = f?.few
         perClassAccPosthoc = f?.perClass
         confusionPosthoc = f?.confusion
+    }
+
+    /// Sets the held-out classes' retrieval figures.
+    public mutating func setUnseen(_ r: RetrievalMetrics?) {
+        unseenPrecisionAt1 = r?.precisionAt1
+        unseenRPrecision = r?.rPrecision
+        unseenMapAtR = r?.mapAtR
     }
 
     /// Sets the cluster figures.
@@ -146,6 +161,8 @@ public struct Evaluation: Sendable {
     public var retrieval: RetrievalMetrics?
     /// How the features cluster by class, when computed.
     public var clusters: ClusterQuality?
+    /// Retrieval among the held-out classes' test images (`--holdout-classes`).
+    public var unseenRetrieval: RetrievalMetrics?
     /// The predicted class of each test sample (empty when not recorded).
     public var predictions: [Int32] = []
     /// The figures of the post-hoc adjusted predictions (`--posthoc-tau`), when on.

@@ -19,6 +19,8 @@ public final class Evaluator {
     let model: Model
     let test: Split
     let batches: BatchAssembler
+    /// The held-out classes' test images (`--holdout-classes`), for retrieval only.
+    let unseen: BatchAssembler?
     /// Test samples per rank and forward pass.
     let batchSize: Int
     let gather: LabelledRowGather
@@ -26,11 +28,15 @@ public final class Evaluator {
     var heartbeat: (() -> Void)?
 
     /// - batchSize: `--eval-batch-size`, or the rank's training batch of `trainingBatch`.
-    public init(model: Model, test: Split, mean: [Float], std: [Float], batchSize: Int?, trainingBatch: Int, comm: Communicator) {
+    /// - unseen: the held-out classes' test images (`Dataset.unseenTest`)
+    public init(model: Model, test: Split, unseen: Split? = nil, mean: [Float], std: [Float], batchSize: Int?, trainingBatch: Int,
+                comm: Communicator) {
         self.comm = comm
         self.model = model
         self.test = test
-        batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: model.inputLayout == .channelMajor, augment: false, seed: 0)
+        let channelMajor = model.inputLayout == .channelMajor
+        batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: channelMajor, augment: false, seed: 0)
+        self.unseen = unseen.map { BatchAssembler(split: $0, mean: mean, std: std, channelMajor: channelMajor, augment: false, seed: 0) }
         self.batchSize = batchSize ?? max(1, (trainingBatch + comm.size - 1) / comm.size)
         gather = LabelledRowGather(comm: comm)
     }
@@ -89,17 +95,46 @@ public final class Evaluator {
             let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
             evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
-        evaluation.retrieval = try retrieval(dimension: d, total: total)
+        evaluation.retrieval = try retrieval(dimension: d, total: total, classes: k)
         // The features just gathered, in test-set order, the same on every rank.
         evaluation.clusters = gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) }
         heartbeat?()
+        if let unseen { evaluation.unseenRetrieval = try unseenRetrieval(unseen) }
         return evaluation
+    }
+
+    /// Retrieval among the held-out classes' test images (sharded as the test set).
+    func unseenRetrieval(_ assembler: BatchAssembler) throws -> RetrievalMetrics {
+        let d = model.featureDimension, total = assembler.split.count
+        let classes = Int(assembler.split.labels.max() ?? 0) + 1
+        let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
+        gather.reserve(rows: mine, width: d)
+        let picked = UnsafeMutablePointer<Int>.allocate(capacity: batchSize)
+        defer { picked.deallocate() }
+        var next = comm.rank, filled = 0
+        while next < total {
+            var n = 0
+            while n < batchSize, next < total {
+                picked[n] = next
+                n += 1
+                next += comm.size
+            }
+            heartbeat?()
+            assembler.assemble(indices: picked, positions: picked, count: n, epoch: 0)
+            let features = model.forward(assembler.input, training: false).features
+            for i in 0..<n {
+                for j in 0..<d { gather.send[filled * (d + 1) + j] = features.data[i * d + j] }
+                gather.send[filled * (d + 1) + d] = Float(assembler.targets[i])
+                filled += 1
+            }
+        }
+        return try retrieval(dimension: d, total: total, classes: classes)
     }
 
     /// Gathers the test features (in `gather.send`) into test-set order and ranks this rank's
     /// queries against all.
-    func retrieval(dimension d: Int, total: Int) throws -> RetrievalMetrics {
-        let k = model.classes, w = comm.size
+    func retrieval(dimension d: Int, total: Int, classes k: Int) throws -> RetrievalMetrics {
+        let w = comm.size
         for r in 0..<w { gather.counts[r] = r < total ? (total - r + w - 1) / w : 0 }
         _ = try gather.gather(width: d) { r, i in r + i * w }
         heartbeat?()

@@ -15,8 +15,11 @@ public struct LoadedModel {
     public var test: Split
     /// The global training class counts (the card's, or the training set's for older files).
     public var trainCounts: [Int]
+    /// The test images of the classes held out of training (`--holdout-classes`), if any.
+    public var unseenTest: Split?
 
-    public init(model: Model, config: TrainConfig, statistics: DataStatistics, test: Split, trainCounts: [Int]) {
+    public init(model: Model, config: TrainConfig, statistics: DataStatistics, test: Split, trainCounts: [Int], unseenTest: Split? = nil) {
+        self.unseenTest = unseenTest
         self.model = model
         self.config = config
         self.statistics = statistics
@@ -97,7 +100,7 @@ public enum ModelLoader {
         }
         let counts = state.card?.data.trainCounts ?? dataset.counts
         return LoadedModel(model: model, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
-                           trainCounts: counts)
+                           trainCounts: counts, unseenTest: dataset.unseenTest)
     }
 
     /// The model from `architecture` or the file's metadata; its card (metadata) gives the

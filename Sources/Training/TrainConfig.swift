@@ -65,7 +65,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
-                   classes: self.classes, augment: self.augment, dropLast: self.dropLast)
+                   classes: self.classes, augment: self.augment, dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [])
     }
 
     /// The model's last layer: the cosine head for the margin losses.

@@ -12,6 +12,7 @@ extension Options {
     public var classes: Option<Int?> { Option("classes", nil, "Number of classes.", defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest label + 1 for NumPy", check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
     public var augment: Option<Bool> { Option("augment", false, "Random crop (4-pixel padding) and horizontal flip of 32x32 colour training images.") }
     public var dropLast: Option<Bool> { Option("drop-last", false, "Drop each epoch's last incomplete global batch (by default it is taken, smaller).") }
+    public var holdoutClasses: Option<ClassList?> { Option("holdout-classes", nil, "Classes kept out of training (7,8,9): the model learns the others; retrieval on the held-out classes' test images (unseen_precision_at_1, unseen_r_precision, unseen_map_at_r) measures how its features serve classes it never saw.", valueName: "classes") }
     public var padToWorldSize: Option<Bool> { Option("pad-to-world-size", false, "Pad each epoch by wrapping to a multiple of the world size, as PyTorch's DistributedSampler: a few samples are seen twice per epoch, so whole epochs depend on the number of ranks.") }
     // Model and class weights
     public var model: Option<Architecture> { Option("model", Architecture.mlp, "Model.") }
@@ -52,7 +53,7 @@ extension Options {
 public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data", [Options().data, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
-                             Options().dropLast, Options().padToWorldSize]),
+                             Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
         OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
                                        Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
         OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight] + MetricLossKind.allOptions),

@@ -164,6 +164,7 @@ extension Trainer {
             exposedCommSeconds: step.reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
         metrics.setRetrieval(e.retrieval)
         metrics.setClusters(e.clusters)
+        metrics.setUnseen(e.unseenRetrieval)
         metrics.setPosthoc(e.posthoc)
         return metrics
     }

@@ -42,7 +42,8 @@ public final class Trainer {
             }
         }
         step = try TrainStep(config: config, dataset: dataset, model: model, comm: comm)
-        evaluator = Evaluator(model: model, test: dataset.test, mean: dataset.mean, std: dataset.std, batchSize: config.evalBatchSize,
+        evaluator = Evaluator(model: model, test: dataset.test, unseen: dataset.unseenTest, mean: dataset.mean, std: dataset.std,
+                              batchSize: config.evalBatchSize,
                               trainingBatch: config.batchSize, comm: comm)
         schedule = config.lrSchedule
 

@@ -36,7 +36,8 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let loaded = try ModelLoader.load(checkpoint, data: data.data, comm: comm, log: log)
         var config = loaded.config
         if let posthocTau { config.posthocTau = posthocTau }
-        let evaluator = Evaluator(model: loaded.model, test: loaded.test, mean: loaded.statistics.mean, std: loaded.statistics.std,
+        let evaluator = Evaluator(model: loaded.model, test: loaded.test, unseen: loaded.unseenTest, mean: loaded.statistics.mean,
+                                  std: loaded.statistics.std,
                                   batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
         let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau)
         if comm.rank == 0 {
@@ -52,6 +53,11 @@ struct EvalCommand: ParsableCommand, JobCommand {
                     object["medium_posthoc"] = p.medium
                     object["few_posthoc"] = p.few
                     object["per_class_acc_posthoc"] = p.perClass
+                }
+                if let u = e.unseenRetrieval {
+                    object["unseen_precision_at_1"] = u.precisionAt1
+                    object["unseen_r_precision"] = u.rPrecision
+                    object["unseen_map_at_r"] = u.mapAtR
                 }
                 if let c = e.clusters {
                     object["nmi"] = c.nmi
@@ -75,6 +81,10 @@ struct EvalCommand: ParsableCommand, JobCommand {
                 if let r = e.retrieval {
                     print(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
                                  100 * r.precisionAt1, 100 * r.rPrecision, 100 * r.mapAtR))
+                }
+                if let u = e.unseenRetrieval {
+                    print(String(format: "unseen classes (held out of training): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
+                                 100 * u.precisionAt1, 100 * u.rPrecision, 100 * u.mapAtR))
                 }
                 if let c = e.clusters {
                     print(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / inter-class variance %.3f",

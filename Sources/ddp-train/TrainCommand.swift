@@ -97,6 +97,10 @@ struct TrainCommand: ParsableCommand, JobCommand {
             log.info(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%, few-class precision@1 %.2f%%",
                             100 * p1, 100 * rp, 100 * map, 100 * few))
         }
+        if let p1 = f.unseenPrecisionAt1, let rp = f.unseenRPrecision, let map = f.unseenMapAtR {
+            log.info(String(format: "unseen classes (held out of training): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
+                            100 * p1, 100 * rp, 100 * map))
+        }
         if let nmi = f.nmi, let ami = f.ami, let ratio = f.varianceRatio {
             log.info(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / inter-class variance %.3f",
                             nmi, ami, ratio))

@@ -49,3 +49,34 @@ done
 cmp -s "$TMP/partial-50/final.safetensors" "$TMP/partial-64/final.safetensors" \
   || fail "a partial sharded batch is scaled differently from a full one: $(python3 Tests/mpi/safetensors_diff.py "$TMP/partial-50/final.safetensors" "$TMP/partial-64/final.safetensors" 0)"
 pass "a partial sharded batch (50 of 64) trains as a full batch of 50, bit for bit"
+
+# Classes held out of training (--holdout-classes): the model learns the other 7, their test
+# images give the accuracy, the held-out classes' test images retrieval among themselves; eval of
+# the checkpoint on 1 and 2 ranks gives the run's figures; bad lists are refused, nothing written.
+run 2 --holdout-classes 7,8,9 --epochs 1 --max-steps 40 --threads 1 --no-report-explanations --run-dir "$TMP/holdout" > "$TMP/holdout.log" 2>&1 \
+  || { cat "$TMP/holdout.log"; fail "training with --holdout-classes"; }
+grep -q "unseen classes (held out of training): precision@1" "$TMP/holdout.log" || { cat "$TMP/holdout.log"; fail "no unseen-class line"; }
+ckpt=$(ls "$TMP"/holdout/checkpoints/*.ckpt | tail -1)
+for n in 1 2; do
+  run "$n" eval "$ckpt" --json --threads 1 > "$TMP/holdout-eval$n.json" 2> /dev/null || fail "eval of the holdout checkpoint on $n ranks"
+done
+python3 - "$TMP/holdout/metrics.jsonl" "$TMP/holdout-eval1.json" "$TMP/holdout-eval2.json" "$TMP/holdout/final.safetensors" <<'PY' || fail "holdout figures"
+import json, struct, sys
+done = [json.loads(l) for l in open(sys.argv[1])][-1]
+evals = [json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[2:4]]
+assert len(done["class_counts"]) == 7 and len(done["per_class_acc"]) == 7, done["class_counts"]
+# Retrieval sums per rank add up in another order on 2 ranks: equal to rounding.
+for key in ("unseen_precision_at_1", "unseen_r_precision", "unseen_map_at_r", "test_acc"):
+    assert max(abs(e[key] - done[key]) for e in evals) <= 1e-12, (key, [e[key] for e in evals], done[key])
+assert 0 < done["unseen_precision_at_1"] <= 1
+raw = open(sys.argv[4], "rb").read()
+header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+assert header["fc3.weight"]["shape"] == [7, 256], header["fc3.weight"]
+assert json.loads(header["__metadata__"]["class_names"])[-1] == "Shirt", header["__metadata__"]
+PY
+for bad in 12 1,1 0,1,2,3,4,5,6,7,8 x; do
+  if run 1 --holdout-classes "$bad" --epochs 1 --max-steps 1 --threads 1 --run-dir "$TMP/holdout-bad" > "$TMP/holdout-bad.log" 2>&1; then fail "--holdout-classes $bad accepted"; fi
+  grep -q -- "--holdout-classes" "$TMP/holdout-bad.log" || { cat "$TMP/holdout-bad.log"; fail "--holdout-classes $bad: no message naming the option"; }
+done
+[ ! -e "$TMP/holdout-bad" ] || fail "a run directory was written for a bad --holdout-classes"
+pass "--holdout-classes 7,8,9: 7 classes trained, retrieval on the held-out classes in metrics.jsonl and eval (1 and 2 ranks alike); bad lists refused"
