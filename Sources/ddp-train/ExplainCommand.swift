@@ -52,6 +52,9 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Flag(help: "Also write the raw maps and faithfulness curves (maps.json), and print the faithfulness summary as one JSON object (the summary line goes to standard error).")
     var json = false
 
+    @Flag(help: "Instead of maps: each image's strongest feature maps of --layer (the last feature map by default) and the first layer's filters, in features.html and filters.png.")
+    var features = false
+
     @Option(help: "Faithfulness: steps of the deletion and insertion curves.")
     var faithfulnessSteps: Int = ExplainSettings().faithfulnessSteps
 
@@ -125,6 +128,11 @@ struct ExplainCommand: ParsableCommand, JobCommand {
             r.selection = .misclassified(n, ofClass: c)
         } else {
             r.selection = .perClass(perClass ?? 2)
+        }
+        if features {
+            let layer = try ExplainJob.features(r, comm: comm, log: log)
+            log.info("features of \(layer): \(out)/features.html, the first layer's filters: \(out)/filters.png")
+            return 0
         }
         let outcome = try ExplainJob.run(r, comm: comm, log: log)
         let items = outcome.items, wrong = items.filter { $0.predicted != $0.label }.count

@@ -118,3 +118,22 @@ import Testing
         #expect(good.insertionArea > bad.insertionArea + 0.1, "insertion \(good.insertionArea) vs \(bad.insertionArea)")
     }
 }
+
+/// The visualisation of intermediate layers: channels ranked by their mean activation, and the
+/// first layer's filters as a grid.
+@Suite struct FeatureViewTests {
+    @Test func strongestChannelsComeFirst() throws {
+        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 8, convolutions: .im2col)
+        var rng = RandomSource(seed: 9)
+        let input = Tensor(shape: [1, 2, 28, 28], values: (0..<(2 * 784)).map { _ in Float(rng.nextNormal()) })
+        let explainer = try Explainer(model: model)
+        let views = FeatureView.strongest(explainer, input: input, images: 2, count: 5)
+        #expect(views.count == 2 && views.allSatisfy { $0.count == 5 })
+        for channels in views {
+            #expect(zip(channels, channels.dropFirst()).allSatisfy { $0.mean >= $1.mean })
+            for c in channels { #expect(abs(c.map.values.reduce(0, +) / Double(c.map.values.count) - c.mean) < 1e-9) }
+        }
+        let filters = try #require(FeatureView.filters(model))
+        #expect(filters.count == 32 && filters.rgb.count == filters.height * filters.width * 3)
+    }
+}

@@ -76,6 +76,15 @@ PY
 grep -q "Faithfulness" "$TMP/gc1/index.html" && grep -q "deletion AUC" "$TMP/gc1/index.html" || fail "the gallery shows no faithfulness"
 pass "explain --method gradcam: 10 PNGs, a gallery and maps.json (with deletion and insertion curves), identical on 1 and 2 ranks"
 
+# The visualisation of intermediate layers: the strongest feature maps and the first filters.
+run 1 explain "$cnn" --features --layer "relu(conv2)" --indices 0 1 --threads 1 --out "$TMP/features" > "$TMP/features.log" 2>&1 \
+  || { cat "$TMP/features.log"; fail "explain --features"; }
+[ "$(grep -o "data:image/png;base64" "$TMP/features/features.html" | wc -l)" -eq 19 ] || fail "features.html: expected the filters and 2 x (input + 8 maps)"
+grep -q "channel .*, mean" "$TMP/features/features.html" && [ -s "$TMP/features/filters.png" ] || fail "features.html or filters.png"
+if run 1 explain "$mlp" --features --threads 1 --out "$TMP/features-mlp" > "$TMP/features-mlp.log" 2>&1; then fail "--features on the mlp accepted"; fi
+grep -q "needs a feature map" "$TMP/features-mlp.log" && [ ! -e "$TMP/features-mlp" ] || { cat "$TMP/features-mlp.log"; fail "--features on the mlp: no clear refusal"; }
+pass "explain --features: the 8 strongest maps of relu(conv2) per image and the first layer's filters; refused for the mlp"
+
 # LIME on the mlp, its 4 x 2 chunks of masked images split over 3 ranks, gives the maps of one
 # process (the masks are seeded per image).
 for n in 1 3; do
