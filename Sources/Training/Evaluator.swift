@@ -48,33 +48,14 @@ public final class Evaluator {
     public func evaluate(trainCounts: [Int], posthocTau: Double) throws -> Evaluation {
         let k = model.classes, d = model.featureDimension
         let total = test.count
-        let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
-        gather.reserve(rows: mine, width: d)
-        var filled = 0
         var confusion = [Int64](repeating: 0, count: k * k)
         // Post-hoc logit adjustment: argmax z - tau log(prior), the prior from the training counts.
         let posthocOffsets: [Float]? = posthocTau > 0 && trainCounts.count == k
             ? PosthocAdjustment.offsets(counts: trainCounts, tau: posthocTau).map(Float.init) : nil
         var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
         var predictions = [Int32](repeating: 0, count: total)
-        let batch = batchSize
-        let picked = UnsafeMutablePointer<Int>.allocate(capacity: batch)
-        defer { picked.deallocate() }
-        var next = comm.rank
-        while next < total {
-            var n = 0
-            while n < batch, next < total {
-                picked[n] = next
-                n += 1
-                next += comm.size
-            }
-            heartbeat?()
-            batches.assemble(indices: picked, positions: picked, count: n, epoch: 0)
-            let (logits, features) = model.forward(batches.input, training: false)
+        try forEachBatch(of: batches, total: total) { picked, n, logits in
             for i in 0..<n {
-                for j in 0..<d { gather.send[filled * (d + 1) + j] = features.data[i * d + j] }
-                gather.send[filled * (d + 1) + d] = Float(batches.targets[i])
-                filled += 1
                 let row = logits.data + i * k
                 let best = Softmax.argmax(row, count: k)
                 confusion[Int(batches.targets[i]) * k + best] += 1
@@ -105,8 +86,17 @@ public final class Evaluator {
 
     /// Retrieval among the held-out classes' test images (sharded as the test set).
     func unseenRetrieval(_ assembler: BatchAssembler) throws -> RetrievalMetrics {
-        let d = model.featureDimension, total = assembler.split.count
-        let classes = Int(assembler.split.labels.max() ?? 0) + 1
+        let total = assembler.split.count
+        try forEachBatch(of: assembler, total: total) { _, _, _ in }
+        return try retrieval(dimension: model.featureDimension, total: total, classes: Int(assembler.split.labels.max() ?? 0) + 1)
+    }
+
+    /// This rank's shard of `assembler`'s split (samples rank, rank + W, ...) in batches of
+    /// `batchSize`: each batch's features and label go into `gather.send` (for `retrieval`), and
+    /// `body` gets the batch's sample indices, count and logits.
+    func forEachBatch(of assembler: BatchAssembler, total: Int,
+                      _ body: (UnsafeMutablePointer<Int>, Int, Tensor) throws -> Void) throws {
+        let d = model.featureDimension
         let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
         gather.reserve(rows: mine, width: d)
         let picked = UnsafeMutablePointer<Int>.allocate(capacity: batchSize)
@@ -121,14 +111,14 @@ public final class Evaluator {
             }
             heartbeat?()
             assembler.assemble(indices: picked, positions: picked, count: n, epoch: 0)
-            let features = model.forward(assembler.input, training: false).features
+            let (logits, features) = model.forward(assembler.input, training: false)
             for i in 0..<n {
                 for j in 0..<d { gather.send[filled * (d + 1) + j] = features.data[i * d + j] }
                 gather.send[filled * (d + 1) + d] = Float(assembler.targets[i])
                 filled += 1
             }
+            try body(picked, n, logits)
         }
-        return try retrieval(dimension: d, total: total, classes: classes)
     }
 
     /// Gathers the test features (in `gather.send`) into test-set order and ranks this rank's
