@@ -11,13 +11,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev, libdnnl-dev)
+        // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev, libdnnl-dev, libpng-dev, libturbojpeg0-dev)
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // oneDNN's convolutions, loaded at run time when libdnnl.so.2 is there (Debian: libdnnl-dev).
         .target(name: "COneDNN", linkerSettings: [.linkedLibrary("dl")]),
+        // PNG and JPEG decoding for image folders and tar shards (Debian: libpng-dev, libturbojpeg0-dev).
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg")]),
 
         // MARK: - Library targets, each depending only on those above it
         .target(name: "Settings"),
@@ -25,7 +27,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Data", dependencies: ["CZlib", "Tensor", "Distributed", "Settings"]),
+        .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),
         .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),

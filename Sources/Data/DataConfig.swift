@@ -13,10 +13,19 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var dropLast: Bool = false
     /// `--holdout-classes`: classes left out of training (`Holdout`), none when empty.
     public var holdout: [Int] = []
+    /// Image folders and tar shards: `--image-size` (height, width) to resize every image to,
+    /// `--channels` (1 or 3) to convert to; nil: the first training image's.
+    public var imageSize: [Int]?
+    public var channels: Int?
+    /// Where decoded image sets are kept for later runs (nil: decoded each time).
+    public var cache: String?
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false, dropLast: Bool = false,
-                holdout: [Int] = []) {
+                holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.cache = cache
         self.directory = directory
         self.imbalanceRatio = imbalanceRatio
         self.imbalanceProfile = imbalanceProfile

@@ -19,6 +19,8 @@ public final class Dataset {
     public let classes: Int
     /// The classes' names when the data directory says them (`ClassNames`).
     public let classNames: [String]?
+    /// What loading did that the log should say (image sets decoded or read from the cache).
+    public let notes: [String]
     public let layout: DatasetLayout
     public let sharded: Bool
     /// Global class sizes of the training set before and after sub-sampling.
@@ -31,7 +33,8 @@ public final class Dataset {
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
-         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil) {
+         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil, notes: [String] = []) {
+        self.notes = notes
         self.unseenTest = unseenTest
         self.train = train
         self.test = test
@@ -56,6 +59,8 @@ public final class Dataset {
         var defaultClasses: Int?
         // Each entry: (shard index, split, file for label errors).
         var myShards: [(Int, Split, String)] = []
+        // Image folders and tar shards: decoded over the ranks (or read from the cache) first.
+        let images = try loadImages(layout, config: config, known: nil, comm: comm)
 
         let (loadedShards, loadedTest) = try comm.agree { () throws -> ([(Int, Split, String)], Split) in
             switch layout {
@@ -76,6 +81,9 @@ public final class Dataset {
                 let mine = isSharded ? shards.indices.filter { $0 % comm.size == comm.rank } : Array(shards.indices)
                 let loaded = try mine.map { ($0, try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels), shards[$0].labels) }
                 return (loaded, try readTest(layout))
+            case .imageFolder, .tarShards:
+                defaultClasses = images!.names?.count
+                return ([(0, images!.train!, Self.trainImageFile(layout, shard: 0))], images!.test)
             }
         }
         myShards = loadedShards
@@ -107,9 +115,15 @@ public final class Dataset {
             throw CollectiveFailure(rank: 0, message: "\(config.directory): \(source) gives \(classes) classes; expected 2...\(Self.maxClasses)")
         }
         let k = classes
-        let names = try comm.agree {
+        let names = try comm.agree { () throws -> [String]? in
             for (_, split, file) in myShards { try split.validateLabels(classes: k, file: file) }
             try testSplit.validateLabels(classes: k, file: Self.testLabelFile(layout))
+            if let listed = images?.names {
+                guard listed.count == k else {
+                    throw DataError.mismatch("\(config.directory): \(listed.count) class names listed, but there are \(k) classes")
+                }
+                return listed
+            }
             return try ClassNames.find(in: config.directory, layout: layout, classes: k)
         }
 
@@ -153,11 +167,32 @@ public final class Dataset {
             return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets), mean: mean, std: std,
-                           unseenTest: holdout.heldOutPart(testSplit))
+                           unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [])
         }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
-                       originalCounts: original, counts: targets, mean: mean, std: std)
+                       originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [])
+    }
+
+    /// An image folder's or tar shards' splits decoded to the configured (or the model's,
+    /// `known`) size and channels, with their class names; nil for the other layouts. The
+    /// training split is left out when `known` is given.
+    static func loadImages(_ layout: DatasetLayout, config: DataConfig, known: DataStatistics?, comm: Communicator)
+        throws -> (train: Split?, test: Split, names: [String]?, notes: [String])? {
+        guard let listing = try comm.agree({ try ImageListing(layout, knownNames: known.map { $0.classNames ?? [] }) }) else { return nil }
+        let shape = known?.inputShape
+        let target = try comm.agree {
+            try listing.target(channels: shape.map { $0[0] } ?? config.channels, size: shape.map { Array($0[1...]) } ?? config.imageSize)
+        }
+        var notes: [String] = []
+        var train: Split?
+        if let source = listing.train {
+            let (split, note) = try ImageSet.load(source, target: target, cache: config.cache, comm: comm)
+            train = split
+            notes.append(note)
+        }
+        let (test, note) = try ImageSet.load(listing.test, target: target, cache: config.cache, comm: comm)
+        return (train, test, listing.classNames, notes + [note])
     }
 
     /// The test set of `config.directory` alone, with the classes, normalisation and training
@@ -165,8 +200,9 @@ public final class Dataset {
     /// that carries its `DataStatistics`. The training files are not read.
     public static func load(_ config: DataConfig, known: DataStatistics, comm: Communicator) throws -> Dataset {
         let layout = try comm.agree { try DatasetLayout.detectTest(in: config.directory) }
+        let images = try loadImages(layout, config: config, known: known, comm: comm)
         let test = try comm.agree { () throws -> Split in
-            let test = try readTest(layout)
+            let test = try images?.test ?? readTest(layout)
             try checkTest(test, layout: layout)
             if let problem = known.problem(describing: test) {
                 throw DataError.mismatch("\(config.directory): the model's data statistics do not fit its test images: \(problem)")
@@ -183,7 +219,8 @@ public final class Dataset {
             unseen = holdout.heldOutPart(test)
         }
         return Dataset(train: empty, test: seenTest, classes: known.classes, classNames: known.classNames, layout: layout, sharded: false,
-                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std, unseenTest: unseen)
+                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std, unseenTest: unseen,
+                       notes: images?.notes ?? [])
     }
 
     static func readTest(_ layout: DatasetLayout) throws -> Split {
@@ -192,6 +229,7 @@ public final class Dataset {
         case .cifar10(_, let test): return try CIFARReader.split(test, labelBytes: 1)
         case .cifar100(_, let test): return try CIFARReader.split(test, labelBytes: 2)
         case .npy(_, let images, let labels, _): return try NPYReader.split(images: images, labels: labels)
+        case .imageFolder, .tarShards: throw DataError.mismatch("image sets are decoded over the ranks (Dataset.loadImages)")
         }
     }
 
@@ -220,6 +258,8 @@ public final class Dataset {
         case .cifar10(let batches, _): return batches.joined(separator: ", ")
         case .cifar100(let train, _): return train
         case .npy(let shards, _, _, _): return shards[min(shard, shards.count - 1)].images
+        case .imageFolder(_, let train, _): return train
+        case .tarShards(let train, _): return train.count == 1 ? train[0] : "\(train[0]) ... (\(train.count) shards)"
         }
     }
 
@@ -229,6 +269,8 @@ public final class Dataset {
         case .cifar10(_, let test): return test
         case .cifar100(_, let test): return test
         case .npy(_, let images, _, _): return images
+        case .imageFolder(_, _, let test): return test
+        case .tarShards(_, let test): return test.count == 1 ? test[0] : "\(test[0]) ... (\(test.count) shards)"
         }
     }
 
@@ -238,6 +280,8 @@ public final class Dataset {
         case .cifar10(_, let test): return test
         case .cifar100(_, let test): return test
         case .npy(_, _, let labels, _): return labels
+        case .imageFolder(_, _, let test): return test
+        case .tarShards(_, let test): return test.count == 1 ? test[0] : "\(test[0]) ... (\(test.count) shards)"
         }
     }
 

@@ -10,6 +10,12 @@ public enum DatasetLayout: Equatable, Sendable {
     case cifar100(train: String, test: String)
     /// NumPy arrays; `trainShards` holds (images, labels) pairs, one pair when not sharded.
     case npy(trainShards: [(images: String, labels: String)], testImages: String, testLabels: String, sharded: Bool)
+    /// torchvision's ImageFolder: `root/train/CLASS/*.png|jpg`, `root/test/...` or `root/val/...`
+    /// (`train` is empty when only the test folder is there).
+    case imageFolder(root: String, train: String, test: String)
+    /// WebDataset tar shards (`KEY.png|jpg` + `KEY.cls`): the training shards `--data` names and
+    /// the test shards beside them (`test*.tar`, else `val*.tar`).
+    case tarShards(train: [String], test: [String])
 
     /// The default data set: Debian's `dataset-fashion-mnist`.
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
@@ -21,6 +27,8 @@ public enum DatasetLayout: Equatable, Sendable {
         case .cifar10: return "cifar10"
         case .cifar100: return "cifar100"
         case .npy(_, _, _, let sharded): return sharded ? "npy-sharded" : "npy"
+        case .imageFolder: return "image-folder"
+        case .tarShards: return "tar-shards"
         }
     }
 
@@ -31,12 +39,15 @@ public enum DatasetLayout: Equatable, Sendable {
         case let (.cifar100(a1, a2), .cifar100(b1, b2)): return a1 == b1 && a2 == b2
         case let (.npy(a1, a2, a3, a4), .npy(b1, b2, b3, b4)):
             return a1.map { [$0.images, $0.labels] } == b1.map { [$0.images, $0.labels] } && a2 == b2 && a3 == b3 && a4 == b4
+        case let (.imageFolder(a1, a2, a3), .imageFolder(b1, b2, b3)): return [a1, a2, a3] == [b1, b2, b3]
+        case let (.tarShards(a1, a2), .tarShards(b1, b2)): return a1 == b1 && a2 == b2
         default: return false
         }
     }
 
     /// Recognises the layout of `directory`, or throws a `DataError` listing what was looked for.
     public static func detect(in directory: String) throws -> DatasetLayout {
+        if let shards = try tarShards(directory) { return shards }
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let exists = fm.fileExists(atPath: directory, isDirectory: &isDir)
@@ -97,7 +108,40 @@ public enum DatasetLayout: Equatable, Sendable {
                 return .npy(trainShards: shards, testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: true)
             }
         }
+        if let (train, test) = ImageFolder.splits(of: directory) {
+            return .imageFolder(root: directory, train: train, test: test)
+        }
+        let tars = files.filter { $0.hasPrefix("train") && isTar($0) }.sorted { NaturalOrder.compare($0, $1) < 0 }
+        if !tars.isEmpty { return .tarShards(train: tars.map(path), test: try testShards(beside: tars.map(path)[0])) }
         throw DataError.unrecognised(directory: directory)
+    }
+
+    static func isTar(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return lower.hasSuffix(".tar") || lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz")
+    }
+
+    /// `--data` as tar shards: a pattern (`train-{00000..00099}.tar`) or one `.tar` file; nil
+    /// for anything else.
+    static func tarShards(_ pattern: String) throws -> DatasetLayout? {
+        guard pattern.contains("{") || isTar(pattern) else { return nil }
+        let train = try ShardPattern.expand(pattern)
+        for shard in train where !FileManager.default.fileExists(atPath: shard) {
+            throw DataError.missing(path: shard, hint: "--data \(pattern) names \(train.count) shard(s); each must exist")
+        }
+        return .tarShards(train: train, test: try testShards(beside: train[0]))
+    }
+
+    /// The test shards in the directory of `shard`: `test*.tar` (or .tar.gz), else `val*.tar`.
+    static func testShards(beside shard: String) throws -> [String] {
+        let directory = (shard as NSString).deletingLastPathComponent
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        for prefix in ["test", "val"] {
+            let found = files.filter { $0.hasPrefix(prefix) && isTar($0) }.sorted { NaturalOrder.compare($0, $1) < 0 }
+            if !found.isEmpty { return found.map { (directory as NSString).appendingPathComponent($0) } }
+        }
+        throw DataError.missing(path: (directory as NSString).appendingPathComponent("test-00000.tar"),
+                                hint: "tar shards need their test set beside them: test-*.tar (or val-*.tar) in \(directory.isEmpty ? "." : directory)")
     }
 
     /// The layout of a directory for its test set alone (evaluating a model that carries its
@@ -118,6 +162,9 @@ public enum DatasetLayout: Equatable, Sendable {
             if files.contains("test.bin") { return .cifar100(train: "", test: path("test.bin")) }
             if files.contains("test_images.npy"), files.contains("test_labels.npy") {
                 return .npy(trainShards: [], testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: false)
+            }
+            for name in ["test", "val"] where ImageFolder.isDirectory(path(name)) {
+                return .imageFolder(root: directory, train: "", test: path(name))
             }
             throw DataError.unrecognised(directory: directory)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Data
 import Distributed
 import Settings
@@ -65,7 +66,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
-                   classes: self.classes, augment: self.augment, dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [])
+                   classes: self.classes, augment: self.augment, dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [],
+                   imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache)
+    }
+
+    /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).
+    public var imageCache: String? {
+        if let cache = self.cache { return cache }
+        guard !self.runDir.isEmpty else { return nil }
+        let parent = (self.runDir as NSString).deletingLastPathComponent
+        return ((parent.isEmpty ? "." : parent) as NSString).appendingPathComponent(".image-cache")
     }
 
     /// The model's last layer: the cosine head for the margin losses.

@@ -6,7 +6,10 @@ import Settings
 // The train command's options that are not a loss's (those are declared beside their losses).
 extension Options {
     // Data
-    public var data: Option<String> { Option("data", DatasetLayout.defaultDirectory, "Data directory: IDX (Fashion-MNIST, MNIST), CIFAR-10/100 binary, or NumPy .npy files (also sharded).", valueName: "dir") }
+    public var data: Option<String> { Option("data", DatasetLayout.defaultDirectory, "Data: a directory of IDX (Fashion-MNIST, MNIST), CIFAR-10/100 binary or NumPy .npy files (also sharded), an image folder (train/CLASS/*.png|jpg, test/ or val/), or WebDataset tar shards ('shards/train-{00000..00099}.tar', test-*.tar beside them).", valueName: "dir") }
+    public var imageSize: Option<ImageSize?> { Option("image-size", nil, "Image folders and tar shards: resize every image to H x W (28 or 32x32).", defaultText: "the first training image's size; another size is an error", valueName: "HxW") }
+    public var channels: Option<Int?> { Option("channels", nil, "Image folders and tar shards: 1 (grey) or 3 (RGB) channels.", defaultText: "the first training image's", check: OptionCheck { $0 == 1 || $0 == 3 ? nil : "must be 1 or 3, got \($0)" }.whenSet) }
+    public var cache: Option<String?> { Option("cache", nil, "Image folders and tar shards: where the decoded images are kept, so that later runs do not decode again.", defaultText: "RUNDIR/../.image-cache", valueName: "dir") }
     public var imbalanceRatio: Option<Double> { Option("imbalance-ratio", 100.0, "Largest over smallest class size after sub-sampling the training set (1 = as given).", check: .atLeast(1)) }
     public var imbalanceProfile: Option<ImbalanceProfile> { Option("imbalance-profile", ImbalanceProfile.exp, "Long-tail profile.") }
     public var classes: Option<Int?> { Option("classes", nil, "Number of classes.", defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest label + 1 for NumPy", check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
@@ -52,7 +55,7 @@ extension Options {
 /// losses' options come from their specs (`LossKind.allOptions`, `MetricLossKind.allOptions`).
 public enum TrainOptions {
     public static let groups: [OptionGroup] = [
-        OptionGroup("Data", [Options().data, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
+        OptionGroup("Data", [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
                              Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
         OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
                                        Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),

@@ -33,7 +33,10 @@ public final class Trainer {
         self.comm = comm
         self.log = log
         self.outputs = outputs
+        // One run directory for the job, chosen by rank 0 (image sets are cached beside it).
+        config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
         dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+        for note in dataset.notes { log.info(note) }
         let model = try ModelLoader.fresh(config, dataset: dataset, comm: comm)
         if config.syncBatchnorm, comm.size > 1 {
             let c = comm
@@ -47,8 +50,6 @@ public final class Trainer {
                               trainingBatch: config.batchSize, comm: comm)
         schedule = config.lrSchedule
 
-        // One run directory for the job, chosen by rank 0.
-        config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
         self.config = config
         run = RunDirectory(path: config.runDir)
         state = TrainingState(config: config)
