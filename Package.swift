@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libopenmpi-dev, libopenblas-dev, libzstd-dev, zlib1g-dev, libdnnl-dev, libpng-dev, libturbojpeg0-dev)
@@ -30,9 +31,13 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),
+        // ONNX's protobuf messages, generated once from onnx.proto (Sources/ONNX/generate.sh).
+        .target(name: "ONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["onnx.proto", "generate.sh"]),
         .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
         // What is not training: golden verifiers, doctor, bench, explain jobs, report, compare, TensorBoard.
-        .target(name: "Tools", dependencies: ["Training", "Explain", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        .target(name: "Tools", dependencies: ["Training", "Explain", "ONNX", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint",
+                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(
             name: "ddp-train",
             dependencies: [
@@ -51,7 +56,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "Distributed"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Distributed", "Explain"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings", "NN", "Checkpoint", "Tensor"]),

@@ -12,12 +12,13 @@ public final class BasicBlock: Layer {
     public let name: String
     public let inChannels: Int, planes: Int, stride: Int
     public var needsInputGradient = true
-    let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU()
+    public let conv1: Conv2d, bn1: BatchNorm2d
+    let relu1 = ReLU()
     /// How both ReLUs pass the gradient back (exactly, but for explanations).
     public var reluGradient = ReLUGradient.exact {
         didSet { relu1.gradient = reluGradient }
     }
-    let conv2: Conv2d, bn2: BatchNorm2d
+    public let conv2: Conv2d, bn2: BatchNorm2d
     private var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// Gradient of the sum before the final ReLU.

@@ -165,6 +165,8 @@ public struct Evaluation: Sendable {
     public var unseenRetrieval: RetrievalMetrics?
     /// The predicted class of each test sample (empty when not recorded).
     public var predictions: [Int32] = []
+    /// The test samples' logits (N x K, test-set order) when the evaluator keeps them.
+    public var logits: [Float]?
     /// The figures of the post-hoc adjusted predictions (`--posthoc-tau`), when on.
     public var posthoc: AccuracyFigures?
 

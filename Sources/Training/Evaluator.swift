@@ -26,6 +26,8 @@ public final class Evaluator {
     let gather: LabelledRowGather
     /// Called after every batch (training's stall watchdog).
     var heartbeat: (() -> Void)?
+    /// Keep every test sample's logits in the evaluation (`eval --logits`).
+    public var keepLogits = false
 
     /// - batchSize: `--eval-batch-size`, or the rank's training batch of `trainingBatch`.
     /// - unseen: the held-out classes' test images (`Dataset.unseenTest`)
@@ -54,9 +56,11 @@ public final class Evaluator {
             ? PosthocAdjustment.offsets(counts: trainCounts, tau: posthocTau).map(Float.init) : nil
         var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
         var predictions = [Int32](repeating: 0, count: total)
+        var kept = [Float](repeating: 0, count: keepLogits ? total * k : 0)
         try forEachBatch(of: batches, total: total) { picked, n, logits in
             for i in 0..<n {
                 let row = logits.data + i * k
+                if keepLogits { for j in 0..<k { kept[picked[i] * k + j] = row[j] } }
                 let best = Softmax.argmax(row, count: k)
                 confusion[Int(batches.targets[i]) * k + best] += 1
                 predictions[picked[i]] = Int32(best)
@@ -72,6 +76,10 @@ public final class Evaluator {
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
         var evaluation = Evaluation(confusion: matrix, trainCounts: trainCounts)
         evaluation.predictions = predictions
+        if keepLogits {
+            try comm.allReduceSum(&kept)  // each row was filled on one rank, zeros elsewhere
+            evaluation.logits = kept
+        }
         if posthocOffsets != nil {
             let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
             evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)

@@ -4,14 +4,20 @@ import Foundation
 public final class Log: @unchecked Sendable {
     public let rank: Int
     public let worldSize: Int
-    /// Whether rank 0's standard error is a terminal (progress bars) or a log file (one line per epoch).
+    /// Whether rank 0 writes to a terminal (a progress line within each epoch) or to log files
+    /// (one line per epoch). Under mpirun only standard output is a terminal (Open MPI forwards
+    /// it through a pty, standard error through a pipe), so either one counts.
     public let interactive: Bool
+    /// Where the progress line goes: standard output when it is a terminal, else standard error.
+    private let progressOutput: FileHandle
     public var quiet = false
 
     public init(rank: Int, worldSize: Int) {
         self.rank = rank
         self.worldSize = worldSize
-        interactive = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        let out = isatty(STDOUT_FILENO) != 0, err = isatty(STDERR_FILENO) != 0
+        interactive = (out || err) && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        progressOutput = out ? FileHandle.standardOutput : FileHandle.standardError
     }
 
     /// A line on standard output from rank 0.
@@ -33,14 +39,14 @@ public final class Log: @unchecked Sendable {
     /// Rewrites the progress line on a terminal (rank 0 only).
     public func progress(_ text: String) {
         guard rank == 0, interactive, !quiet else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
+        progressOutput.write(Data("\r\u{1B}[2K\(text)".utf8))
         progressShown = true
     }
 
     /// Removes the progress line before other output.
     public func clearProgress() {
         guard progressShown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        progressOutput.write(Data("\r\u{1B}[2K".utf8))
         progressShown = false
     }
 }

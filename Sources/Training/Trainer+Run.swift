@@ -89,6 +89,7 @@ extension Trainer {
             if stopped, state.stepInEpoch < steps { break }
 
             // End of the epoch: statistics, evaluation, metrics, checkpoint.
+            if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
             try Evaluator.averageBatchNormBuffers(model, comm: comm)
             let evaluation = try evaluate()
             lastEvaluation = (epoch, state.globalStep, evaluation)

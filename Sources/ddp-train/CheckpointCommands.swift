@@ -27,15 +27,20 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
-/// `ddp-train export CKPT --format safetensors OUT`.
+/// `ddp-train export CKPT --format safetensors|onnx OUT`.
 struct ExportCommand: ParsableCommand {
-    enum Format: String, ExpressibleByArgument, CaseIterable { case safetensors }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case safetensors, onnx }
 
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's weights (every parameter and batch-norm buffer by name) for PyTorch users.")
+        abstract: "Write a checkpoint's weights for PyTorch users (safetensors: every parameter and batch-norm buffer by name) or the model for ONNX runtimes (onnx).",
+        discussion: """
+            onnx: input "input" (N, C, H, W), normalised as the metadata says ((pixel / 255 - mean) / std per channel); \
+            outputs "logits" (N, classes) and "features" (N, D). The metadata holds the model, head, class names, \
+            mean, std and training class counts. The checkpoint may also be a final.safetensors.
+            """)
 
-    @Argument(help: "The checkpoint file.")
+    @Argument(help: "The checkpoint file (for onnx also a final.safetensors).")
     var checkpoint: String
 
     @Option(help: "Output format.")
@@ -45,6 +50,11 @@ struct ExportCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        if format == .onnx {
+            let nodes = try OnnxExport.write(from: checkpoint, to: output)
+            print("wrote an ONNX graph of \(nodes) nodes (opset \(OnnxExport.opset)) to \(output)")
+            return
+        }
         let tensors = try CheckpointInspection.weights(path: checkpoint)
         let info = try CheckpointInspection(path: checkpoint)
         var metadata = info.card?.metadata ?? ["format": "pt", "producer": "ddp-train", "model": info.config.model.rawValue]

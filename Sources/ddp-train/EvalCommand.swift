@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Data
 import Distributed
 import Foundation
 import struct Settings.Options
@@ -23,6 +24,9 @@ struct EvalCommand: ParsableCommand, JobCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: ArgumentHelp("Also write the test samples' logits (N x classes, float32, test-set order) to this .npy file.", valueName: "file"))
+    var logits: String?
+
     @OptionGroup var threads: ThreadsOption
 
     var blasThreads: Int? { threads.threads }
@@ -39,7 +43,12 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let evaluator = Evaluator(model: loaded.model, test: loaded.test, unseen: loaded.unseenTest, mean: loaded.statistics.mean,
                                   std: loaded.statistics.std,
                                   batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
+        evaluator.keepLogits = logits != nil
         let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau)
+        if comm.rank == 0, let file = logits, let values = e.logits {
+            let k = loaded.model.classes
+            try NPYWriter.write(values.withUnsafeBytes { NPYWriter.bytes(descr: "<f4", shape: [values.count / max(k, 1), k], body: $0) }, to: file)
+        }
         if comm.rank == 0 {
             if json {
                 var object: [String: Any] = ["checkpoint": checkpoint, "test_acc": e.accuracy, "balanced_acc": e.balanced,

@@ -90,9 +90,12 @@ struct TrainCommand: ParsableCommand, JobCommand {
         StopSignal.install()
         let summary = try trainer.train()
         guard let f = summary.final else { return StopSignal.exitStatus }
-        log.info(String(format: "done: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%, worst class %d (%.2f%%)",
-                        100 * f.testAcc, 100 * f.balancedAcc, 100 * f.many, 100 * f.medium, 100 * f.few,
-                        summary.worstClass, 100 * f.perClassAcc[summary.worstClass]))
+        // "worst class 6 (Shirt): 12.30%" where the data names its classes, else "worst class 6 (12.30%)".
+        let worst = summary.worstClass, worstAcc = String(format: "%.2f%%", 100 * f.perClassAcc[worst])
+        let worstText = trainer.dataset.classNames.map { names in names.indices.contains(worst) ? "\(worst) (\(names[worst])): \(worstAcc)" : nil }
+            .flatMap { $0 } ?? "\(worst) (\(worstAcc))"
+        log.info(String(format: "done: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%, worst class ",
+                        100 * f.testAcc, 100 * f.balancedAcc, 100 * f.many, 100 * f.medium, 100 * f.few) + worstText)
         if let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR, let few = f.fewPrecisionAt1 {
             log.info(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%, few-class precision@1 %.2f%%",
                             100 * p1, 100 * rp, 100 * map, 100 * few))

@@ -17,3 +17,13 @@ run() {
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
+
+# test_python PACKAGE...: prints the path of a Python that has the packages (a virtual
+# environment shared by the test scripts; the packages are the tests' own, never ddp-train's).
+test_python() {
+  local venv=${DDP_TRAIN_TEST_VENV:-/tmp/ddp-train-test-venv}
+  "$venv/bin/python" -c "" 2>/dev/null || python3 -m venv "$venv" >&2
+  "$venv/bin/python" -c "import $(echo "$@" | sed 's/pillow/PIL/; s/ /, /g')" 2>/dev/null \
+    || "$venv/bin/pip" install -q --disable-pip-version-check "$@" >&2
+  echo "$venv/bin/python"
+}
