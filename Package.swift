@@ -22,12 +22,15 @@ let package = Package(
         // PNG and JPEG decoding for image folders and tar shards (Debian: libpng-dev, libturbojpeg0-dev).
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("turbojpeg")]),
 
+        // 16-bit float conversions and sums (F16C when present) for --grad-compression.
+        .target(name: "CHalf"),
+
         // MARK: - Library targets, each depending only on those above it
         .target(name: "Settings"),
         .target(name: "Tensor", dependencies: ["CBLAS", "COneDNN"]),
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
-        .target(name: "Distributed", dependencies: ["CMPI"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CHalf"]),
         .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),
@@ -55,7 +58,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CHalf"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed", "Explain"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),

@@ -11,6 +11,7 @@ static inline MPI_Datatype cmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype cmpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Datatype cmpi_int32(void) { return MPI_INT32_T; }
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Datatype cmpi_uint16(void) { return MPI_UINT16_T; }
 static inline MPI_Op cmpi_op_sum(void) { return MPI_SUM; }
 static inline MPI_Op cmpi_op_max(void) { return MPI_MAX; }
 static inline MPI_Op cmpi_op_min(void) { return MPI_MIN; }

@@ -1,12 +1,15 @@
 /// The element types a `Communicator` can reduce, broadcast and gather.
 public enum ScalarKind: Sendable {
     case float, double, int64, int32, byte
+    /// 16-bit floats held as `UInt16` bit patterns (sum only): compressed gradients.
+    case bfloat16, float16
 
     /// Size of one element in bytes.
     public var byteCount: Int {
         switch self {
         case .float, .int32: return 4
         case .double, .int64: return 8
+        case .bfloat16, .float16: return 2
         case .byte: return 1
         }
     }

@@ -11,6 +11,10 @@ import Foundation
 /// started with a non-blocking all-reduce; Open MPI progresses only inside MPI
 /// calls, so each report also polls the buckets in flight. `finish` starts the
 /// rest and waits; the time spent waiting there is the exposed communication.
+///
+/// With `compression`, each bucket is rounded into a 16-bit copy that is summed
+/// instead, and widened back into the gradients when its sum arrives. One rank
+/// rounds too, so that one process computes what N ranks do.
 public final class GradientReducer {
     public struct Bucket: Sendable, Equatable {
         public var lower: Int
@@ -35,11 +39,23 @@ public final class GradientReducer {
     public var nonBlocking: Bool
     /// Seconds spent in blocking bucket reductions since `resetTiming` (part of the exposed time).
     private var blockingSeconds = 0.0
+    public let compression: GradientCompression
+    /// The 16-bit copy of the gradients that is summed when compressing (allocated once).
+    private let wire: UnsafeMutablePointer<UInt16>?
+    /// Bytes this rank sends into the all-reduces per step (the buffer at its wire width).
+    public var bytesPerStep: Int { buckets.reduce(0) { $0 + $1.count } * compression.bytesPerElement }
 
     /// - layerOffsets: the lowest offset of each layer's parameters (any order)
     public init(comm: Communicator, gradients: UnsafeMutablePointer<Float>, count: Int, layerOffsets: [Int],
-                firstBucketBytes: Int, bucketBytes: Int, nonBlocking: Bool = true) {
+                firstBucketBytes: Int, bucketBytes: Int, nonBlocking: Bool = true, compression: GradientCompression = .none) {
         self.comm = comm
+        self.compression = compression
+        if compression != .none {
+            wire = .allocate(capacity: max(count, 1))
+            wire!.initialize(repeating: 0, count: max(count, 1))
+        } else {
+            wire = nil
+        }
         self.nonBlocking = nonBlocking
         self.gradients = gradients
         buckets = Self.plan(count: count, layerOffsets: layerOffsets,
@@ -47,6 +63,8 @@ public final class GradientReducer {
         requests = Array(repeating: nil, count: buckets.count)
         spent = Array(repeating: nil, count: buckets.count)
     }
+
+    deinit { wire?.deallocate() }
 
     /// Buckets from the top of the buffer down, cut at layer boundaries.
     public static func plan(count: Int, layerOffsets: [Int], firstBucket: Int, bucket: Int) -> [Bucket] {
@@ -83,6 +101,7 @@ public final class GradientReducer {
             if let r = requests[i], try comm.test(r) {
                 spent[i] = r
                 requests[i] = nil
+                widen(i)
             }
         }
     }
@@ -99,6 +118,7 @@ public final class GradientReducer {
                 try comm.wait(r)
                 spent[i] = r
                 requests[i] = nil
+                widen(i)
             }
         }
         exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9 + blockingSeconds
@@ -134,14 +154,29 @@ public final class GradientReducer {
         let b = buckets[i]
         let p = gradients + b.lower
         if !Self.allFinite(p, count: b.count) { localNonFinite = true }
-        guard comm.size > 1 else { return }
+        var buffer = UnsafeMutableRawPointer(p)
+        var kind = ScalarKind.float
+        if let wire, let wireKind = compression.kind {
+            compression.compress(p, into: wire + b.lower, count: b.count)
+            buffer = UnsafeMutableRawPointer(wire + b.lower)
+            kind = wireKind
+        }
+        guard comm.size > 1 else { widen(i); return }
         if nonBlocking {
-            requests[i] = try comm.startAllReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum, reusing: spent[i])
+            requests[i] = try comm.startAllReduce(buffer, count: b.count, kind: kind, op: .sum, reusing: spent[i])
             spent[i] = nil
         } else {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try comm.allReduce(UnsafeMutableRawPointer(p), count: b.count, kind: .float, op: .sum)
+            try comm.allReduce(buffer, count: b.count, kind: kind, op: .sum)
+            widen(i)
             blockingSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
+    }
+
+    /// Copies bucket `i`'s 16-bit sum back into the gradients (nothing without compression).
+    private func widen(_ i: Int) {
+        guard let wire else { return }
+        let b = buckets[i]
+        compression.decompress(wire + b.lower, into: gradients + b.lower, count: b.count)
     }
 }

@@ -1,3 +1,4 @@
+import CHalf
 import CMPI
 import Foundation
 
@@ -81,7 +82,7 @@ public final class MPICommunicator: Communicator {
 
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
         try Self.check(
-            MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), Self.mpiOp(op), comm),
+            MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), try Self.mpiOp(op, kind), comm),
             "MPI_Allreduce")
     }
 
@@ -95,7 +96,7 @@ public final class MPICommunicator: Communicator {
             request = Request()
         }
         try Self.check(
-            MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), Self.mpiOp(op), comm, &request.handle),
+            MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), Self.datatype(kind), try Self.mpiOp(op, kind), comm, &request.handle),
             "MPI_Iallreduce")
         return request
     }
@@ -150,10 +151,29 @@ public final class MPICommunicator: Communicator {
         case .int64: return cmpi_int64()
         case .int32: return cmpi_int32()
         case .byte: return cmpi_byte()
+        case .bfloat16, .float16: return cmpi_uint16()
         }
     }
 
-    private static func mpiOp(_ op: ReduceOp) -> MPI_Op? {
+    /// Sums of 16-bit floats: user operations on `MPI_UINT16_T`, each pair added in float32
+    /// and rounded back (created on first use, after `MPI_Init`).
+    nonisolated(unsafe) private static var halfSums: (bfloat16: MPI_Op?, float16: MPI_Op?)?
+
+    private static func mpiOp(_ op: ReduceOp, _ kind: ScalarKind) throws -> MPI_Op? {
+        if kind == .bfloat16 || kind == .float16 {
+            guard op == .sum else { throw CommunicatorError(call: "MPI_Op", reason: "16-bit floats are only summed") }
+            if halfSums == nil {
+                var bf: MPI_Op? = nil, fp: MPI_Op? = nil
+                try check(MPI_Op_create({ input, output, length, _ in
+                    half_bf16_sum(input!.assumingMemoryBound(to: UInt16.self), output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
+                }, 1, &bf), "MPI_Op_create")
+                try check(MPI_Op_create({ input, output, length, _ in
+                    half_fp16_sum(input!.assumingMemoryBound(to: UInt16.self), output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
+                }, 1, &fp), "MPI_Op_create")
+                halfSums = (bf, fp)
+            }
+            return kind == .bfloat16 ? halfSums!.bfloat16 : halfSums!.float16
+        }
         switch op {
         case .sum: return cmpi_op_sum()
         case .max: return cmpi_op_max()

@@ -27,6 +27,8 @@ public enum Bench {
         public var shareOfPeak: Double
         public var exposedCommMillisecondsPerStep: Double
         public var exposedCommShare: Double
+        /// Bytes each rank sends into the gradient all-reduces per step (`--grad-compression` halves them).
+        public var gradientBytesPerStep: Int
         /// Heap allocations per step after warm-up (nil without benchmarks/malloc_count.so preloaded).
         public var allocationsPerStep: Double?
         /// With --profile: milliseconds per step in each layer's forward and backward.
@@ -46,6 +48,7 @@ public enum Bench {
             case shareOfPeak = "share_of_peak"
             case exposedCommMillisecondsPerStep = "exposed_comm_ms_per_step"
             case exposedCommShare = "exposed_comm_share"
+            case gradientBytesPerStep = "gradient_bytes_per_step"
             case allocationsPerStep = "allocations_per_step"
             case profile
         }
@@ -190,7 +193,7 @@ public enum Bench {
                 forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
                 shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
                 exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
-                exposedCommShare: exposed / slowest, allocationsPerStep: allocations, profile: layers))
+                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.reducer.bytesPerStep, allocationsPerStep: allocations, profile: layers))
             log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
         }
 
@@ -269,11 +272,11 @@ public enum Bench {
                             r.worldSize, r.worldSize == 1 ? "" : "s", r.blasThreads, r.blasThreads == 1 ? "" : "s", r.blasCore, r.sgemmGflops,
                             r.sgemmGflopsPerCore, cores, r.sgemmGflopsPerCore, Double(cores) * r.sgemmGflopsPerCore)]
         lines.append("")
-        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  exposed comm  allocs/step")
+        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  exposed comm  grad MB  allocs/step")
         for m in r.models {
-            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %@",
+            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %7.2f  %@",
                                 m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
-                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, 100 * m.shareOfPeak, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
+                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, 100 * m.shareOfPeak, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare, Double(m.gradientBytesPerStep) / 1e6,
                                 m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
         }
         for m in r.models {

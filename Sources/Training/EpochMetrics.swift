@@ -53,6 +53,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var fewPosthoc: Double?
     public var perClassAccPosthoc: [Double]?
     public var confusionPosthoc: [[Int]]?
+    /// With `--profile`: rank 0's seconds per phase of the epoch (`EpochProfile`).
+    public var profile: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
         case event, epoch, step, lr
@@ -89,6 +91,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case fewPosthoc = "few_posthoc"
         case perClassAccPosthoc = "per_class_acc_posthoc"
         case confusionPosthoc = "confusion_posthoc"
+        case profile
     }
 
     /// Mean precision@1 of the few classes (the bottom 30% by training count).

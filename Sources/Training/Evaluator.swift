@@ -1,4 +1,5 @@
 import Data
+import Foundation
 import Distributed
 import Losses
 import NN
@@ -26,6 +27,8 @@ public final class Evaluator {
     let gather: LabelledRowGather
     /// Called after every batch (training's stall watchdog).
     var heartbeat: (() -> Void)?
+    /// Where evaluation's time goes (`--profile`).
+    var profile: EpochProfile?
     /// Keep every test sample's logits in the evaluation (`eval --logits`).
     public var keepLogits = false
 
@@ -57,6 +60,7 @@ public final class Evaluator {
         var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
         var predictions = [Int32](repeating: 0, count: total)
         var kept = [Float](repeating: 0, count: keepLogits ? total * k : 0)
+        let t0 = DispatchTime.now().uptimeNanoseconds
         try forEachBatch(of: batches, total: total) { picked, n, logits in
             for i in 0..<n {
                 let row = logits.data + i * k
@@ -84,12 +88,18 @@ public final class Evaluator {
             let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
             evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
-        evaluation.retrieval = try retrieval(dimension: d, total: total, classes: k)
+        profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        evaluation.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }
         // The features just gathered, in test-set order, the same on every rank.
-        evaluation.clusters = gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) }
+        evaluation.clusters = measure(.clusters) { gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) } }
         heartbeat?()
-        if let unseen { evaluation.unseenRetrieval = try unseenRetrieval(unseen) }
+        if let unseen { evaluation.unseenRetrieval = try measure(.retrieval) { try unseenRetrieval(unseen) } }
         return evaluation
+    }
+
+    private func measure<T>(_ phase: EpochProfile.Phase, _ body: () throws -> T) rethrows -> T {
+        guard let profile else { return try body() }
+        return try profile.measure(phase, body)
     }
 
     /// Retrieval among the held-out classes' test images (sharded as the test set).

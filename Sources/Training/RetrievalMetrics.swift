@@ -44,6 +44,8 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                         var distances = [Float](repeating: 0, count: n)
                         var keys = [UInt64]()
                         keys.reserveCapacity(n)
+                        var sample = [Float]()
+                        sample.reserveCapacity(256)
                         for r in range {
                             let query = queries[start + r], y = labels[query]
                             let relevant = perClass[Int(y)] - 1
@@ -51,7 +53,7 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                             let dot = dots.data + r * n
                             for j in 0..<n { distances[j] = max(norm[query] + norm[j] - 2 * dot[j], 0) }
                             distances[query] = .infinity  // never its own neighbour
-                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys)
+                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys, sample: &sample)
                             var hits = 0, ap = 0.0
                             for rank in 0..<m where labels[Int(keys[rank] & 0xffff_ffff)] == y {
                                 hits += 1
@@ -77,15 +79,38 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
     }
 
     /// Puts the `r` nearest references into `keys[0..<r]`, nearest first (ties by index), each
-    /// key the distance's bits (non-negative floats order as their bits) above the index:
-    /// the r-th smallest distance by selection, then a sort of the keys within it.
-    static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64]) -> Int {
+    /// key the distance's bits (non-negative floats order as their bits) above the index.
+    ///
+    /// Only candidates need keys: a threshold from a sorted sample of the distances (its
+    /// quantile a quarter above r / n, plus a margin) keeps about 1.25 r of the n, and when at
+    /// least r distances lie at or below it, the r nearest are among them (each is at most the
+    /// r-th smallest distance, which is at most the threshold). Otherwise every distance is a
+    /// candidate. Then the r-th smallest by selection and a sort of the keys within it; no
+    /// allocation once `keys` and `sample` have grown.
+    static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64], sample: inout [Float]) -> Int {
         let n = distances.count
         keys.removeAll(keepingCapacity: true)
-        for j in 0..<n { keys.append(UInt64(distances[j].bitPattern) << 32 | UInt64(j)) }
+        var threshold = Float.infinity
+        let samples = 256
+        if n > 4 * samples, r < n / 2 {
+            sample.removeAll(keepingCapacity: true)
+            let stride = n / samples
+            for i in 0..<samples { sample.append(distances[i * stride]) }
+            sample.withUnsafeMutableBufferPointer { Self.sortInPlace($0) }
+            let index = min(samples - 1, (5 * r * samples) / (4 * n) + 8)
+            threshold = sample[index]
+        }
+        distances.withUnsafeBufferPointer { d in
+            for j in 0..<n where d[j] <= threshold { keys.append(UInt64(d[j].bitPattern) << 32 | UInt64(j)) }
+        }
+        if keys.count < r {
+            keys.removeAll(keepingCapacity: true)
+            for j in 0..<n { keys.append(UInt64(distances[j].bitPattern) << 32 | UInt64(j)) }
+        }
+        let m = keys.count
         // Quickselect on the keys (all distinct): keys[0..<r] the r smallest.
         keys.withUnsafeMutableBufferPointer { k in
-            var lo = 0, hi = n - 1
+            var lo = 0, hi = m - 1
             let target = r - 1
             while lo < hi {
                 let pivot = k[(lo + hi) / 2]
@@ -97,10 +122,44 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                 }
                 if target <= j { hi = j } else if target >= i { lo = i } else { break }
             }
-            var head = UnsafeMutableBufferPointer(rebasing: k[0..<r])
-            head.sort()
+            Self.sortInPlace(UnsafeMutableBufferPointer(rebasing: k[0..<r]))
         }
         return r
+    }
+
+    /// An in-place quicksort (median of three, insertion sort below 24 elements): the standard
+    /// library's sort allocates a merge buffer on every call.
+    static func sortInPlace<T: Comparable>(_ a: UnsafeMutableBufferPointer<T>) {
+        var lo = 0, hi = a.count - 1
+        while hi - lo >= 24 {
+            let mid = lo + (hi - lo) / 2
+            if a[mid] < a[lo] { a.swapAt(mid, lo) }
+            if a[hi] < a[lo] { a.swapAt(hi, lo) }
+            if a[hi] < a[mid] { a.swapAt(hi, mid) }
+            let pivot = a[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while pivot < a[j] { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            // Recurse into the smaller side, loop on the larger (stack depth log n).
+            if j - lo < hi - i {
+                if lo < j { sortInPlace(UnsafeMutableBufferPointer(rebasing: a[lo...j])) }
+                lo = i
+            } else {
+                if i < hi { sortInPlace(UnsafeMutableBufferPointer(rebasing: a[i...hi])) }
+                hi = j
+            }
+        }
+        if hi > lo {
+            for i in (lo + 1)...hi {
+                let v = a[i]
+                var j = i - 1
+                while j >= lo, v < a[j] { a[j + 1] = a[j]; j -= 1 }
+                a[j + 1] = v
+            }
+        }
     }
 
     /// The metrics from summed `sums`.

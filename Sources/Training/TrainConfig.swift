@@ -6,6 +6,8 @@ import Losses
 import NN
 import Tensor
 
+extension GradientCompression: OptionEnum {}
+
 /// How gradient buckets are all-reduced.
 public enum BucketMode: String, Codable, CaseIterable, Sendable, OptionEnum {
     /// Blocking when every rank runs on one host, overlapping otherwise.

@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import Losses
 import NN
 import Settings
@@ -38,6 +39,8 @@ extension Options {
     public var threads: Option<Int?> { Option("threads", nil, "BLAS threads per rank.", defaultText: "cores on this host / ranks on this host", check: OptionCheck.range(1, 4096).whenSet) }
     public var bucketFirstMib: Option<Double> { Option("bucket-first-mib", 1.0, "Size of the first gradient bucket in MiB (sent as soon as the last layers are done).") }
     public var bucketMib: Option<Double> { Option("bucket-mib", 25.0, "Size of the other gradient buckets in MiB.") }
+    public var gradCompression: Option<GradientCompression> { Option("grad-compression", GradientCompression.none, "Gradients on the wire: none (float32), bf16 or fp16 (rounded to 16 bits, summed in 16 bits, widened: half the bytes, as PyTorch DDP's compression hooks; one rank rounds too).") }
+    public var profile: Option<Bool> { Option("profile", false, "Time where each epoch goes (steps, evaluation, retrieval, clusters, checkpoint, logging): a line per epoch and a \"profile\" object in metrics.jsonl.") }
     public var bucketMode: Option<BucketMode> { Option("bucket-mode", BucketMode.auto, "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).") }
     public var convBackend: Option<ConvolutionBackend> { Option("conv-backend", ConvolutionBackend.auto, "Convolutions: onednn (oneDNN's direct convolutions; Winograd from 64 channels on AVX-512), im2col (unfolding and OpenBLAS sgemm, the reference), auto (onednn when libdnnl.so.2 is found). config.json records the one used.") }
     public var stallTimeout: Option<Double?> { Option("stall-timeout", nil, "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never.", defaultText: "\(Int(TrainConfig.defaultStallTimeout))", check: OptionCheck { $0 >= 0 && $0 <= 1e7 ? nil : "must be in 0...10000000 seconds (0: never), got \($0)" }.whenSet) }
@@ -62,7 +65,7 @@ public enum TrainOptions {
         OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight] + MetricLossKind.allOptions),
         OptionGroup("Optimisation", [Options().epochs, Options().batchSize, Options().lr, Options().momentum, Options().nesterov,
                                      Options().weightDecay, Options().warmupEpochs, Options().schedule, Options().lrMilestones,
-                                     Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm]),
+                                     Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm, Options().gradCompression]),
         running,
     ]
 
@@ -71,5 +74,5 @@ public enum TrainOptions {
         OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().convBackend, Options().stallTimeout,
                                 Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
                                 Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
-                                Options().tensorboard])
+                                Options().tensorboard, Options().profile])
 }

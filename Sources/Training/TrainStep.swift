@@ -61,7 +61,7 @@ public final class TrainStep {
         reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
                                   layerOffsets: layerOffsets,
                                   firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
-                                  nonBlocking: config.bucketMode == .overlap)
+                                  nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
         slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])

@@ -31,6 +31,9 @@ extension Trainer {
             watchdog = nil
         }
         let steps = step.sampler.stepsPerEpoch
+        let profile = config.profile ? EpochProfile() : nil
+        evaluator.profile = profile
+        defer { evaluator.profile = nil }
         var lastEvaluation: (epoch: Int, step: Int, result: Evaluation)?
         var stopped = false
 
@@ -83,10 +86,11 @@ extension Trainer {
                     return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
                 }
                 if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
-                    try saveCheckpoint()
+                    try timed(.checkpoint, profile) { try saveCheckpoint() }
                 }
             }
             if stopped, state.stepInEpoch < steps { break }
+            profile?.add(.steps, trainSeconds)
 
             // End of the epoch: statistics, evaluation, metrics, checkpoint.
             if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
@@ -96,16 +100,26 @@ extension Trainer {
             let line = metrics(event: "epoch", epoch: epoch, lr: lr, evaluation: evaluation, samples: samples,
                                trainSeconds: trainSeconds, epochSeconds: Date().timeIntervalSince(epochStart))
             state.metrics.append(line)
-            log.clearProgress()
-            log.info(Self.summaryLine(line, epochs: config.epochs))
+            try timed(.logging, profile) {
+                log.clearProgress()
+                log.info(Self.summaryLine(line, epochs: config.epochs))
+            }
             state.epoch += 1
             state.stepInEpoch = 0
             state.epochLossSum = 0
             state.epochLossSteps = 0
             state.epochSkipped = 0
-            try writeMetrics()
+            try timed(.logging, profile) { try writeMetrics() }
             if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
-                if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try saveCheckpoint() }
+                if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint, profile) { try saveCheckpoint() } }
+            }
+            if let profile {
+                // The epoch's line was written (and checkpointed) before its checkpoint was timed:
+                // add the profile to it and write the metrics again (that write counts to the next epoch).
+                let figures = profile.finishEpoch()
+                state.metrics[state.metrics.count - 1].profile = figures
+                log.info(EpochProfile.line(figures))
+                try writeMetrics()
             }
         }
 
@@ -135,6 +149,11 @@ extension Trainer {
             try outputs.writeReport(state.metrics, config: config, classNames: dataset.classNames, run: run)
         }
         return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)
+    }
+
+    /// Runs `body`, adding its time to `phase` of `profile` when profiling.
+    func timed(_ phase: EpochProfile.Phase, _ profile: EpochProfile?, _ body: () throws -> Void) throws {
+        if let profile { try profile.measure(phase, body) } else { try body() }
     }
 
     /// The epoch's order, its global class counts (summed over ranks) and, from them, the class

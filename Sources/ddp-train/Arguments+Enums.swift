@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Explain
 import Losses
 import NN
@@ -8,6 +9,7 @@ import Training
 // bench takes --models and --bucket-mode.
 extension Architecture: ExpressibleByArgument {}
 extension BucketMode: ExpressibleByArgument {}
+extension GradientCompression: ExpressibleByArgument {}
 extension ConvolutionBackend: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension MetricLossKind: ExpressibleByArgument {}

@@ -37,6 +37,9 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().bucketMode))
     var bucketMode: BucketMode = Options().bucketMode.defaultValue
 
+    @Option(help: OptionBridge.help(Options().gradCompression))
+    var gradCompression: GradientCompression = Options().gradCompression.defaultValue
+
     @Option(help: OptionBridge.help(Options().convBackend))
     var convBackend: ConvolutionBackend = Options().convBackend.defaultValue
 
@@ -66,6 +69,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.batchSize = batchSize
         base.threads = threads.threads
         base.bucketMode = bucketMode
+        base.gradCompression = gradCompression
         base.convBackend = convBackend
         base.loss = loss
         base.metricLoss = metricLoss

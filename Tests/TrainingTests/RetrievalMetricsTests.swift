@@ -51,6 +51,40 @@ import Testing
         #expect(got.precisionAt1 > 0.2 && got.precisionAt1 < 1)  // neither trivial case
     }
 
+    /// The r nearest by a sampled threshold equal the first r of a full sort (ties by index):
+    /// random distances, heavy ties, and distances whose sampled positions are the smallest
+    /// (too few candidates under the threshold: every distance becomes one).
+    @Test(arguments: [0, 1, 2]) func rankNearestMatchesAFullSort(pattern: Int) {
+        let n = 3000
+        var state: UInt64 = 77 + UInt64(pattern)
+        let distances: [Float] = (0..<n).map { j in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u = Float(state >> 40) / Float(1 << 24)
+            switch pattern {
+            case 0: return u * 10
+            case 1: return Float(Int(u * 6))              // six values, thousands of ties
+            default: return j % (n / 256) == 0 ? u * 1e-3 : 1 + u  // the sample sees only the smallest
+            }
+        }
+        let order = (0..<n).sorted { distances[$0] != distances[$1] ? distances[$0] < distances[$1] : $0 < $1 }
+        for r in [1, 2, 17, 299, 300, 1000, 1499] {
+            var d = distances, keys: [UInt64] = [], sample: [Float] = []
+            let m = RetrievalMetrics.rankNearest(r, distances: &d, keys: &keys, sample: &sample)
+            #expect(m == r)
+            #expect(keys.prefix(r).map { Int($0 & 0xffff_ffff) } == Array(order.prefix(r)), "pattern \(pattern), r \(r)")
+        }
+    }
+
+    @Test func inPlaceSortSorts() {
+        for n in [0, 1, 2, 23, 24, 25, 100, 1000] {
+            var state = UInt64(n)
+            var a: [UInt64] = (0..<n).map { _ in state = state &* 6364136223846793005 &+ 1; return state >> 50 }
+            let want = a.sorted()
+            a.withUnsafeMutableBufferPointer { RetrievalMetrics.sortInPlace($0) }
+            #expect(a == want)
+        }
+    }
+
     @Test func shardsOfQueriesAddUp() {
         let (x, y) = data(n: 200, d: 6, k: 5, seed: 9)
         let whole = RetrievalMetrics.sums(queries: Array(0..<200), embeddings: x, labels: y, count: 200, dimension: 6, classes: 5)

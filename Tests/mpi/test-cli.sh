@@ -46,6 +46,27 @@ if "$BIN" --config "$TMP/bad.json" > "$TMP/badcfg.log" 2>&1; then fail "unknown 
 grep -q "unknown key 'epochz'" "$TMP/badcfg.log" || { cat "$TMP/badcfg.log"; fail "no message for an unknown key"; }
 pass "--config JSON and TOML reach config.json; the command line overrides; unknown keys refused"
 
+# --profile: a line per epoch and a "profile" object in its metrics line whose phases add up
+# to the epoch (other_s is what no phase holds).
+run 2 --epochs 2 --profile --run-dir "$TMP/prof" > "$TMP/prof.log" 2>&1 || { cat "$TMP/prof.log"; fail "--profile"; }
+[ "$(grep -c '^profile: steps ' "$TMP/prof.log")" = 2 ] || { cat "$TMP/prof.log"; fail "--profile prints no line per epoch"; }
+python3 - "$TMP/prof/metrics.jsonl" <<'PY' || fail "--profile: metrics.jsonl lacks a consistent profile"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+epochs = [l for l in lines if l["event"] == "epoch"]
+assert len(epochs) == 2, len(epochs)
+for l in epochs:
+    p = l["profile"]
+    phases = ["steps_s", "evaluation_s", "retrieval_s", "clusters_s", "checkpoint_s", "logging_s", "other_s"]
+    assert all(p[k] >= 0 for k in phases), p
+    assert abs(sum(p[k] for k in phases) - p["epoch_s"]) < 1e-6 * max(1, p["epoch_s"]) + 1e-9, p
+    assert p["steps_s"] > 0 and p["evaluation_s"] > 0 and p["retrieval_s"] > 0, p
+assert "profile" not in [l for l in lines if l["event"] == "done"][0]
+PY
+run 1 --epochs 1 --max-steps 2 --run-dir "$TMP/noprof" > /dev/null 2>&1 || fail "a run without --profile"
+! grep -q '"profile"' "$TMP/noprof/metrics.jsonl" || fail "metrics.jsonl has a profile without --profile"
+pass "--profile: a line per epoch; metrics.jsonl's phases add up to the epoch; none without it"
+
 # 3. Invalid values are refused before any work, listing the valid ones.
 if "$BIN" --loss nonsense > "$TMP/loss.log" 2>&1; then fail "--loss nonsense accepted"; fi
 grep -q "expected one of ce, focal, ib, ib-focal, crl, arcface, cosface, sphereface, subcenter-arcface, ldam, balanced-softmax, logit-adjusted, vs, got 'nonsense'" "$TMP/loss.log" || { cat "$TMP/loss.log"; fail "the valid losses are not listed"; }

@@ -117,6 +117,35 @@ for n in 1 2; do
 done
 pass "two BLAS threads per rank (gradients overwritten) agree with one (gradients accumulated and cleared)"
 
+# --grad-compression: gradients rounded to 16 bits on the wire and summed in 16 bits. One
+# process rounds its whole gradient once; 2 ranks round each half and the sum, so they
+# differ by the format's rounding (bf16: 2^-8 relative per rounding, fp16: 2^-11 plus
+# underflow of gradients below 6e-8), not by float32's. Measured 12 steps of the mlp:
+# bf16 3.1e-3, fp16 9.5e-4 of the update apart; tolerances GC_TOL_BF16 and GC_TOL_FP16
+# are 2-3x that. Each must also differ from float32 (the rounding happened).
+GC_TOL_BF16=${GC_TOL_BF16:-1e-2}
+GC_TOL_FP16=${GC_TOL_FP16:-3e-3}
+for c in bf16 fp16; do
+  for n in 1 2; do
+    run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+      --grad-compression $c --run-dir "$TMP/gc-$c-$n" > "$TMP/gc-$c-$n.log" 2>&1 || { cat "$TMP/gc-$c-$n.log"; fail "--grad-compression $c on $n ranks"; }
+  done
+  tol=$GC_TOL_BF16; [ $c = fp16 ] && tol=$GC_TOL_FP16
+  diff=$(diff_update "$TMP/gc-$c-1/final.safetensors" "$TMP/gc-$c-2/final.safetensors" "$tol" "$INIT") \
+    || fail "--grad-compression $c: 1 and 2 ranks differ by $diff of the update (tolerance $tol)"
+  if same=$(diff_update "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/gc-$c-1/final.safetensors" 1e-5 "$INIT"); then
+    fail "--grad-compression $c gives float32's parameters ($same): nothing was rounded"
+  fi
+  grep -q "\"grad-compression\" : \"$c\"" "$TMP/gc-$c-2/config.json" || fail "config.json does not record --grad-compression $c"
+  echo "  --grad-compression $c: 1 and 2 ranks $diff apart (tolerance $tol); $same from float32"
+done
+# The non-blocking path widens each bucket when its sum arrives: the same sums as blocking.
+run 2 --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+  --grad-compression bf16 --bucket-mode overlap --bucket-first-mib 0.25 --run-dir "$TMP/gc-overlap" > /dev/null 2>&1 || fail "--grad-compression bf16 --bucket-mode overlap"
+diff=$(diff_update "$TMP/gc-bf16-2/final.safetensors" "$TMP/gc-overlap/final.safetensors" "$EQ_TOL" "$INIT") \
+  || fail "--grad-compression bf16: overlapping and blocking buckets differ by $diff"
+pass "--grad-compression bf16 and fp16: 1 and 2 ranks agree within the 16-bit rounding, and differ from float32"
+
 # The weighting must matter: a different seed gives clearly different parameters.
 run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 --seed 1 \
   --run-dir "$TMP/other-seed" > /dev/null 2>&1
