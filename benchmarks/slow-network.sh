@@ -6,7 +6,8 @@
 #
 #   sudo bash benchmarks/slow-network.sh [RATE ...]     RATE as tc writes it (default: none 1gbit 100mbit)
 #
-# Environment: MODELS (default "mlp cnn resnet32"), STEPS (bench --steps, default 100).
+# Environment: MODELS (default "mlp cnn resnet32"), STEPS (bench --steps, default 100),
+# MODES (default "blocking overlap"), COMPRESSIONS (--grad-compression values, default "none bf16").
 # Prints a markdown table; needs root (namespaces) and a kernel with the tbf qdisc.
 set -euo pipefail
 source "$(dirname "$0")/../Tests/mpi/common.bash"
@@ -15,28 +16,32 @@ netns_up 2 || { echo "slow-network: cannot create network namespaces here: $NETN
 [ $# -gt 0 ] || set -- none 1gbit 100mbit
 MODELS=${MODELS:-"mlp cnn resnet32"}
 STEPS=${STEPS:-100}
+MODES=${MODES:-"blocking overlap"}
+COMPRESSIONS=${COMPRESSIONS:-"none bf16"}
 hosts="$NET.1:1,$NET.2:1"
 
 mrun "$hosts" 2 bench --allreduce --threads 1 > "$TMP/allreduce.txt" 2> /dev/null || { echo "bench --allreduce failed" >&2; exit 1; }
 echo "TCP between 2 network namespaces (veth + bridge), 2 ranks:"
 sed 's/^/    /' "$TMP/allreduce.txt"
 echo
-echo "| link rate | model | mode | step ms | exposed comm ms / step | share of the step |"
-echo "|---|---|---|---|---|---|"
+echo "| link rate | model | mode | gradients | MB / step | step ms | exposed comm ms / step | share of the step |"
+echo "|---|---|---|---|---|---|---|---|"
 for rate in "$@"; do
   for i in 1 2; do
     netns_exec "$i" tc qdisc del dev "$(netns_dev "$i")" root 2> /dev/null || true
     [ "$rate" = none ] || netns_exec "$i" tc qdisc add dev "$(netns_dev "$i")" root tbf rate "$rate" burst 256kb latency 100ms
   done
   for model in $MODELS; do
-    for mode in blocking overlap; do
-      mrun "$hosts" 2 bench --models "$model" --steps "$STEPS" --threads 1 --bucket-mode "$mode" --json > "$TMP/b.json" 2> "$TMP/b.err" \
-        || { cat "$TMP/b.err" >&2; exit 1; }
-      python3 - "$TMP/b.json" "$rate" "$model" "$mode" <<'PY'
+    for mode in $MODES; do
+      for compression in $COMPRESSIONS; do
+        mrun "$hosts" 2 bench --models "$model" --steps "$STEPS" --threads 1 --bucket-mode "$mode" --grad-compression "$compression" \
+          --json > "$TMP/b.json" 2> "$TMP/b.err" || { cat "$TMP/b.err" >&2; exit 1; }
+        python3 - "$TMP/b.json" "$rate" "$model" "$mode" "$compression" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["models"][0]
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {m['step_ms']:.2f} | {m['exposed_comm_ms_per_step']:.2f} | {100 * m['exposed_comm_share']:.0f}% |")
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {sys.argv[5]} | {m['gradient_bytes_per_step'] / 1e6:.2f} | {m['step_ms']:.2f} | {m['exposed_comm_ms_per_step']:.2f} | {100 * m['exposed_comm_share']:.0f}% |")
 PY
+      done
     done
   done
 done

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what ddp-train needs and is missing: OpenMPI, OpenBLAS, zstd, zlib, oneDNN,
 # libjpeg-turbo and libpng (image folders and tar shards),
-# pkg-config, python3 and the zstd tool (test scripts) and the real Fashion-MNIST
+# pkg-config, python3, python3-venv (the tests install Pillow, NumPy, onnx and onnxruntime
+# into their own virtual environment) and the zstd tool (test scripts) and the real Fashion-MNIST
 # (Debian's dataset-fashion-mnist). As root or with sudo it installs them (apt-get update
 # first); otherwise it prints the exact command and fails.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config python3 zstd dataset-fashion-mnist)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libdnnl-dev libturbojpeg0-dev libpng-dev pkg-config python3 python3-venv zstd dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
