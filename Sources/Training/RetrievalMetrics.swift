@@ -46,6 +46,7 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                         keys.reserveCapacity(n)
                         var sample = [Float]()
                         sample.reserveCapacity(256)
+                        var scratch = [UInt64](repeating: 0, count: n)
                         for r in range {
                             let query = queries[start + r], y = labels[query]
                             let relevant = perClass[Int(y)] - 1
@@ -53,7 +54,7 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                             let dot = dots.data + r * n
                             for j in 0..<n { distances[j] = max(norm[query] + norm[j] - 2 * dot[j], 0) }
                             distances[query] = .infinity  // never its own neighbour
-                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys, sample: &sample)
+                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys, sample: &sample, scratch: &scratch)
                             var hits = 0, ap = 0.0
                             for rank in 0..<m where labels[Int(keys[rank] & 0xffff_ffff)] == y {
                                 hits += 1
@@ -85,9 +86,10 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
     /// quantile a quarter above r / n, plus a margin) keeps about 1.25 r of the n, and when at
     /// least r distances lie at or below it, the r nearest are among them (each is at most the
     /// r-th smallest distance, which is at most the threshold). Otherwise every distance is a
-    /// candidate. Then the r-th smallest by selection and a sort of the keys within it; no
-    /// allocation once `keys` and `sample` have grown.
-    static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64], sample: inout [Float]) -> Int {
+    /// candidate. The candidates, built in index order, are then sorted stably by distance (a
+    /// radix sort), which orders them by key; no allocation once the buffers have grown.
+    static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64], sample: inout [Float],
+                            scratch: inout [UInt64]) -> Int {
         let n = distances.count
         keys.removeAll(keepingCapacity: true)
         var threshold = Float.infinity
@@ -107,24 +109,40 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
             keys.removeAll(keepingCapacity: true)
             for j in 0..<n { keys.append(UInt64(distances[j].bitPattern) << 32 | UInt64(j)) }
         }
-        let m = keys.count
-        // Quickselect on the keys (all distinct): keys[0..<r] the r smallest.
-        keys.withUnsafeMutableBufferPointer { k in
-            var lo = 0, hi = m - 1
-            let target = r - 1
-            while lo < hi {
-                let pivot = k[(lo + hi) / 2]
-                var i = lo, j = hi
-                while i <= j {
-                    while k[i] < pivot { i += 1 }
-                    while k[j] > pivot { j -= 1 }
-                    if i <= j { k.swapAt(i, j); i += 1; j -= 1 }
-                }
-                if target <= j { hi = j } else if target >= i { lo = i } else { break }
-            }
-            Self.sortInPlace(UnsafeMutableBufferPointer(rebasing: k[0..<r]))
-        }
+        // The candidates are in index order: a stable sort by distance puts them in key order.
+        Self.radixSortByHighWord(&keys, scratch: &scratch)
         return r
+    }
+
+    /// Sorts `keys`, which arrive in ascending order of their low words, by their high words,
+    /// stably, so that they end in ascending order: least significant digit first, 8 bits a
+    /// pass, a pass skipped when every key has the same digit there (distances of one query
+    /// share their top bits). `scratch` grows once; the counts live on the stack.
+    static func radixSortByHighWord(_ keys: inout [UInt64], scratch: inout [UInt64]) {
+        let m = keys.count
+        guard m > 1 else { return }
+        if scratch.count < m { scratch = [UInt64](repeating: 0, count: max(m, 2 * scratch.count)) }
+        keys.withUnsafeMutableBufferPointer { a in
+            scratch.withUnsafeMutableBufferPointer { b in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { count in
+                    var src = a.baseAddress!, dst = b.baseAddress!
+                    for shift in stride(from: UInt64(32), to: 64, by: 8) {
+                        count.initialize(repeating: 0)
+                        for i in 0..<m { count[Int((src[i] >> shift) & 0xff)] += 1 }
+                        if count[Int((src[0] >> shift) & 0xff)] == m { continue }
+                        var sum = 0
+                        for d in 0..<256 { let c = count[d]; count[d] = sum; sum += c }
+                        for i in 0..<m {
+                            let d = Int((src[i] >> shift) & 0xff)
+                            dst[count[d]] = src[i]
+                            count[d] += 1
+                        }
+                        swap(&src, &dst)
+                    }
+                    if src != a.baseAddress! { a.baseAddress!.update(from: src, count: m) }
+                }
+            }
+        }
     }
 
     /// An in-place quicksort (median of three, insertion sort below 24 elements): the standard

@@ -68,10 +68,26 @@ import Testing
         }
         let order = (0..<n).sorted { distances[$0] != distances[$1] ? distances[$0] < distances[$1] : $0 < $1 }
         for r in [1, 2, 17, 299, 300, 1000, 1499] {
-            var d = distances, keys: [UInt64] = [], sample: [Float] = []
-            let m = RetrievalMetrics.rankNearest(r, distances: &d, keys: &keys, sample: &sample)
+            var d = distances, keys: [UInt64] = [], sample: [Float] = [], scratch: [UInt64] = []
+            let m = RetrievalMetrics.rankNearest(r, distances: &d, keys: &keys, sample: &sample, scratch: &scratch)
             #expect(m == r)
             #expect(keys.prefix(r).map { Int($0 & 0xffff_ffff) } == Array(order.prefix(r)), "pattern \(pattern), r \(r)")
+        }
+    }
+
+    /// The radix sort orders keys whose low words ascend by their high words, stably, whatever
+    /// digits the high words share (a single pass, several, none).
+    @Test func radixSortOrdersKeys() {
+        for (n, spread) in [(0, 1), (1, 1), (2, 1), (100, 1), (100, 300), (5000, 1 << 20), (5000, 1 << 31), (777, 3)] {
+            var state = UInt64(n + spread)
+            var keys: [UInt64] = (0..<n).map { j in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return (UInt64(0x3f00_0000 + Int((state >> 33) % UInt64(spread))) << 32) | UInt64(j)
+            }
+            let want = keys.sorted()
+            var scratch: [UInt64] = []
+            RetrievalMetrics.radixSortByHighWord(&keys, scratch: &scratch)
+            #expect(keys == want, "n \(n), spread \(spread)")
         }
     }
 
