@@ -69,4 +69,11 @@ public protocol Communicator: AnyObject {
     func barrier() throws
     /// Ends the whole job at once, with `message` printed by this rank.
     func abort(_ message: String, code: Int32) -> Never
+    /// The record of this rank's last collectives, when the communicator keeps one
+    /// (`RecordingCommunicator`).
+    var flightRecorder: FlightRecorder? { get }
+}
+
+extension Communicator {
+    public var flightRecorder: FlightRecorder? { nil }
 }

@@ -162,6 +162,7 @@ public final class GradientReducer {
             kind = wireKind
         }
         guard comm.size > 1 else { widen(i); return }
+        comm.flightRecorder?.nextBucket(i)
         if nonBlocking {
             requests[i] = try comm.startAllReduce(buffer, count: b.count, kind: kind, op: .sum, reusing: spent[i])
             spent[i] = nil

@@ -18,6 +18,8 @@ public struct RunDirectory: Sendable {
     public var checkpointDirectory: String { path + "/checkpoints" }
     public var finalWeights: String { path + "/final.safetensors" }
     public var reportFile: String { path + "/report.html" }
+    /// Each rank's flight record (its last collectives), written on a stall, error, signal or abort.
+    public var flightDirectory: String { path + "/flight" }
 
     /// `runs/<date-time>` in the current directory.
     public static func defaultPath(now: Date = Date()) -> String {

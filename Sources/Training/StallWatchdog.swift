@@ -46,19 +46,42 @@ public final class StallWatchdog: @unchecked Sendable {
 
     private func watch() {
         let interval = max(0.05, min(timeout / 4, 5))
+        var lastWake = DispatchTime.now().uptimeNanoseconds
         while running.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: interval)
             guard running.load(ordering: .acquiring) else { return }
+            // A wake far later than asked: this process did not run (kill -STOP, a paused host).
+            let wake = DispatchTime.now().uptimeNanoseconds
+            let overslept = Double(wake &- lastWake) * 1e-9 - interval
+            lastWake = wake
             let idle = Double(DispatchTime.now().uptimeNanoseconds &- lastBeat.load(ordering: .acquiring)) * 1e-9
             if idle >= timeout {
                 let p = position.load(ordering: .relaxed)
                 let epoch = Int(p >> 32), step = Int(p & 0xFFFF_FFFF)
-                comm.abort("""
+                let message = """
                     error: no training step completed for \(Int(idle)) s (--stall-timeout \(timeout)); this rank last \
                     finished epoch \(epoch + 1), step \(step) and waits for the others. A rank may be stopped or \
                     deadlocked, or its host unreachable; ending the job.
-                    """, code: 1)
+                    """
+                comm.abort(message + flightReport(message, interval: interval, suspended: overslept >= 1 ? overslept : nil), code: 1)
             }
         }
+    }
+
+    /// Writes this rank's flight record, gives the other ranks' watchdogs (which fire within
+    /// `interval` of this one) time to write theirs, and returns rank 0's account of who is
+    /// behind. The other ranks wait twice as long, so rank 0 normally speaks and ends the job;
+    /// when rank 0 left no record, the lowest rank that did speaks instead.
+    private func flightReport(_ message: String, interval: Double, suspended: Double?) -> String {
+        guard let recorder = comm.flightRecorder, recorder.dump(reason: "stall", message: message, suspended: suspended) != nil,
+              let directory = recorder.directory else { return "" }
+        let grace = interval + 1
+        Thread.sleep(forTimeInterval: comm.rank == 0 ? grace : 2 * grace)
+        guard let analysis = try? FlightAnalysis.read(directory: directory) else { return "" }
+        let speaker = analysis.files.map(\.rank).min()
+        guard comm.rank == 0 || (analysis.missing.contains(0) && speaker == comm.rank) else {
+            return "\nflight record: \(recorder.path ?? directory)"
+        }
+        return "\n" + analysis.summary + "\nflight records: \(directory) (read them with: ddp-train flight \((directory as NSString).deletingLastPathComponent))"
     }
 }

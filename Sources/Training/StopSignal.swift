@@ -1,6 +1,7 @@
 import Foundation
 
-/// SIGTERM and SIGINT (a scheduler's preemption notice, Ctrl-C) ask the run to stop
+/// SIGTERM, SIGUSR1 and SIGINT (a scheduler's preemption notice: Slurm's `--signal=USR1@60`
+/// or its SIGTERM before the kill; Ctrl-C) ask the run to stop
 /// at the next step boundary: every rank learns of it through the step's all-reduce,
 /// the job writes a checkpoint and exits with status 143, and `--resume auto`
 /// continues exactly there.
@@ -14,6 +15,7 @@ public enum StopSignal {
     public static func install() {
         let handler: @convention(c) (Int32) -> Void = { _ in StopSignal.requested = 1 }
         signal(SIGTERM, handler)
+        signal(SIGUSR1, handler)
         signal(SIGINT, handler)
     }
 

@@ -24,6 +24,10 @@ extension Trainer {
             try run.writeConfig(config)
             try outputs.writeMetrics(state.metrics, run: run, config: config)
         }
+        if let recorder = comm.flightRecorder {
+            // Flight records go to RUNDIR/flight, marked with this job's identifier.
+            recorder.setDestination(directory: run.flightDirectory, job: try comm.broadcast(string: UUID().uuidString))
+        }
         let timeout = config.stallTimeout ?? TrainConfig.defaultStallTimeout
         if timeout > 0 { watchdog = StallWatchdog(timeout: timeout, comm: comm) }
         defer {
@@ -50,6 +54,7 @@ extension Trainer {
             while state.stepInEpoch < steps {
                 if let limit = config.maxSteps, state.globalStep >= limit { stopped = true; break }
                 lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
+                comm.flightRecorder?.at(epoch: epoch, step: state.stepInEpoch + 1)
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: lr, globalStep: state.globalStep)
                 trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -82,7 +87,9 @@ extension Trainer {
                     try writeMetrics()
                     let path = run.checkpointPath(step: state.globalStep)
                     log.clearProgress()
-                    log.info("stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto")
+                    let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto"
+                    comm.flightRecorder?.dump(reason: "signal", message: note)
+                    log.info(note)
                     return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
                 }
                 if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {

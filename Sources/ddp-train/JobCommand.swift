@@ -34,7 +34,7 @@ enum Launch {
         do {
             if MPICommunicator.launchedByMPI {
                 mpi = try MPICommunicator.initialize()
-                comm = mpi!
+                comm = RecordingCommunicator(mpi!)  // the flight recorder of every collective
             } else {
                 comm = SingleProcessCommunicator()
             }
@@ -54,7 +54,10 @@ enum Launch {
             }
             code = 1
         } catch {
-            if comm.size > 1 { comm.abort("error: \(error)", code: 1) }
+            if comm.size > 1 {
+                comm.flightRecorder?.dump(reason: "error", message: "\(error)")
+                comm.abort("error: \(error)", code: 1)
+            }
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             code = 1
         }

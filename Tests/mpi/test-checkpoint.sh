@@ -74,6 +74,31 @@ grep -q "stopped by a signal at step" "$TMP/sig.log" || { cat "$TMP/sig.log"; fa
 cmp "$TMP/sigwhole/final.safetensors" "$TMP/sig/final.safetensors" || fail "stopped by SIGTERM and resumed differs from uninterrupted"
 pass "SIGTERM: checkpoint at the next step, exit 143, resumed = uninterrupted bit for bit ($(grep -o 'step [0-9]* (epoch [0-9]*, step [0-9]* of it)' "$TMP/sig.log"))"
 
+# SIGUSR1 (Slurm's --signal=USR1@60) to one rank of two: every rank learns of it in the next
+# step's all-reduce, the job checkpoints and exits 143, each rank leaves a flight record
+# (reason "signal"), and resuming gives the uninterrupted 2-rank run bit for bit.
+run 2 "${sig[@]}" --run-dir "$TMP/usr1whole" > /dev/null 2>&1 || fail "uninterrupted 2-rank run"
+run 2 "${sig[@]}" --run-dir "$TMP/usr1" > "$TMP/usr1.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do [ -s "$TMP/usr1/metrics.jsonl" ] && grep -q '"epoch"' "$TMP/usr1/metrics.jsonl" && break; sleep 0.05; done
+victim=""
+for p in $(pgrep -f -- "--run-dir $TMP/usr1\$" || true); do
+  [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] || continue
+  tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
+done
+[ -n "$victim" ] || { kill $launcher 2>/dev/null; cat "$TMP/usr1.log"; fail "SIGUSR1: rank 1 not found"; }
+kill -USR1 "$victim"
+status=0; wait $launcher || status=$?
+[ "$status" -eq 143 ] || { cat "$TMP/usr1.log"; fail "SIGUSR1: exit status $status, expected 143"; }
+[ "$(grep -c "stopped by a signal at step" "$TMP/usr1.log")" -eq 1 ] || { cat "$TMP/usr1.log"; fail "SIGUSR1: not one stop message"; }
+for r in 0 1; do
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["reason"]=="signal", d["reason"]' "$TMP/usr1/flight/rank-$r.json" \
+    || fail "SIGUSR1: rank $r left no flight record with reason signal"
+done
+run 2 "${sig[@]}" --resume auto --run-dir "$TMP/usr1" > "$TMP/usr1b.log" 2>&1 || { cat "$TMP/usr1b.log"; fail "resume after SIGUSR1"; }
+cmp "$TMP/usr1whole/final.safetensors" "$TMP/usr1/final.safetensors" || fail "stopped by SIGUSR1 and resumed differs from uninterrupted (2 ranks)"
+pass "SIGUSR1 to rank 1 of 2: checkpoint at the next step, exit 143, flight records, resumed = uninterrupted bit for bit"
+
 # 4. Size: mlp with SGD momentum, against raw float32 parameters + momentum.
 "$BIN" inspect --json "$TMP/whole/checkpoints/$(ls "$TMP/whole/checkpoints" | tail -1)" > "$TMP/size.json"
 python3 - "$TMP/size.json" <<'PY' || fail "checkpoint not smaller than 0.95 x raw"

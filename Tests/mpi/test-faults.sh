@@ -95,11 +95,24 @@ grep -q "10 consecutive steps had a non-finite loss or gradient" "$TMP/nan10.log
 [ "$(grep -c "consecutive steps" "$TMP/nan10.log")" -eq 1 ] || fail "the stop message came from more than one rank"
 pass "NaN gradients on rank 1 for good: the job stops after 10 consecutive skips with one message"
 
-# A stopped rank (kill -STOP) would leave the other waiting in a collective forever: the stall
-# watchdog ends the whole job with one message once no step completed for --stall-timeout.
-run 2 --epochs 200 --threads 1 --stall-timeout 5 --run-dir "$TMP/stall" > "$TMP/stall.log" 2>&1 &
+# find_rank_1 RUN_DIR: like find_rank, but sets `victim` to rank 1 (from its environment).
+find_rank_1() {
+  find_rank "$1" || return 1
+  victim=""
+  for p in $(pgrep -f -- "--run-dir $1" || true); do
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] || continue
+    tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
+  done
+  [ -n "$victim" ]
+}
+
+# A stopped rank (kill -STOP) would leave the others waiting in a collective forever: the stall
+# watchdog ends the whole job with one message once no step completed for --stall-timeout, and
+# the flight records (each rank's last collectives) name rank 1 as the one behind.
+run 3 --epochs 200 --threads 1 --stall-timeout 5 --run-dir "$TMP/stall" > "$TMP/stall.log" 2>&1 &
 launcher=$!
-wait_for 300 find_rank "$TMP/stall" || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/stall.log"; fail "the stall job did not start"; }
+wait_for 300 find_rank_1 "$TMP/stall" || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/stall.log"; fail "the stall job did not start"; }
+sleep 2
 kill -STOP "$victim"
 start=$(date +%s)
 if ! wait_for 300 launcher_gone; then
@@ -110,3 +123,16 @@ kill -9 "$victim" 2>/dev/null || true
 wait $launcher && fail "the job exited 0 after a rank was stopped" || true
 grep -q "no training step completed for [0-9]* s (--stall-timeout 5.0)" "$TMP/stall.log" || { cat "$TMP/stall.log"; fail "no watchdog message"; }
 pass "a stopped rank: the stall watchdog ended the job $(( $(date +%s) - start ))s later with a message"
+grep -q "^Rank 1 is behind. .*Waiting: rank 0 in #[0-9]* (.*epoch [0-9]*, step [0-9]*)" "$TMP/stall.log" || { cat "$TMP/stall.log"; fail "rank 0's stall message does not name rank 1 and the collective the others wait in"; }
+[ "$(grep -c "is behind" "$TMP/stall.log")" -eq 1 ] || { cat "$TMP/stall.log"; fail "the flight account came from more than one rank"; }
+for r in 0 2; do
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["reason"]=="stall" and d["rank"]==int(sys.argv[2]) and d["collectives"][-1].get("end") is None' \
+    "$TMP/stall/flight/rank-$r.json" "$r" || fail "rank $r's flight record is missing or does not end inside a collective"
+done
+"$BIN" flight "$TMP/stall" > "$TMP/flight.txt" || { cat "$TMP/flight.txt"; fail "ddp-train flight failed"; }
+grep -q "^Rank 1 is behind" "$TMP/flight.txt" || { cat "$TMP/flight.txt"; fail "ddp-train flight does not name rank 1"; }
+"$BIN" flight --json "$TMP/stall" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["behind"]==[1] and d["waiting"][:1]==[0] and d["collective"]["seq"]>0, d' \
+  || fail "ddp-train flight --json: behind is not [1]"
+"$BIN" flight "$TMP/nowhere" > "$TMP/flight-none.txt" 2>&1 && fail "ddp-train flight on a directory without records exited 0"
+grep -q "no flight records here" "$TMP/flight-none.txt" || { cat "$TMP/flight-none.txt"; fail "no clear message for a directory without records"; }
+pass "flight records: $(grep -o "^Rank 1 is behind.*" "$TMP/stall.log" | head -c 300)"

@@ -64,6 +64,12 @@ status=0; wait $job || status=$?
 grep -q "no training step completed for" "$TMP/down.log" || { cat "$TMP/down.log"; fail "link down: no stall message"; }
 netns_link 2 up
 pass "host 2's link down: the stall watchdog ends the job with a message (exit $status)"
+# Both ranks wait inside a collective, so the flight records say the ranks could not reach one
+# another rather than blaming one of them.
+grep -q "^Every rank .*could not reach one another" "$TMP/down.log" || { cat "$TMP/down.log"; fail "link down: the flight account does not say the ranks could not reach one another"; }
+"$BIN" flight --json "$TMP/down" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["behind"]==[] and d["waiting"]==[0,1], d' \
+  || fail "link down: ddp-train flight --json does not show both ranks waiting and none behind"
+pass "link down: $(grep -o "^Every rank [^:]*" "$TMP/down.log")"
 
 # A host whose processes are killed: the job ends with a message.
 mrun "$NET.1:1,$NET.2:1" 2 "${long[@]}" --run-dir "$TMP/killed" > "$TMP/killed.log" 2>&1 &
