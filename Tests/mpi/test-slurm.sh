@@ -91,3 +91,36 @@ done
 grep -q '"world_size":2' "$TMP/run/metrics.jsonl" || { cat "$out"; fail "the job did not run on 2 ranks"; }
 grep -q '"event":"done"' "$TMP/run/metrics.jsonl" || fail "the run did not finish"
 pass "Slurm: sbatch --ntasks=2 cluster/slurm.sbatch trained on 2 ranks and wrote the run directory"
+
+# Preemption: USR1 (what --signal=USR1@60 sends before the time limit) to the job's tasks. The
+# run checkpoints at the next step and exits 143; the batch script requeues the job, which
+# resumes (--resume auto) and finishes, every epoch in metrics.jsonl once.
+epochs=12
+job=$(cd "$TMP" && RUN_DIR="$TMP/pre" DDP_TRAIN_BIN="$BIN" sbatch --parsable --ntasks=2 --chdir="$TMP" \
+  "$OLDPWD/cluster/slurm.sbatch" --epochs $epochs --checkpoint-every 1 --no-report-explanations) || fail "sbatch refused the preemption job"
+for _ in $(seq 1 600); do grep -q '"event":"epoch"' "$TMP/pre/metrics.jsonl" 2>/dev/null && break; sleep 0.2; done
+grep -q '"event":"epoch"' "$TMP/pre/metrics.jsonl" 2>/dev/null || { cat "$TMP/ddp-train-$job.out" 2>/dev/null; fail "the preemption job did not start training"; }
+scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 failed"
+for _ in $(seq 1 600); do
+  state=$(scontrol show job "$job" 2>/dev/null | grep -o "JobState=[A-Z_]*" | cut -d= -f2)
+  restarts=$(scontrol show job "$job" 2>/dev/null | grep -o "Restarts=[0-9]*" | cut -d= -f2)
+  # Slurm holds a requeued job back for a while (its begin time); the test does not wait for that.
+  [ "${restarts:-0}" -ge 1 ] && [ "$state" = PENDING ] && scontrol update JobId="$job" StartTime=now > /dev/null 2>&1
+  [ "${restarts:-0}" -ge 1 ] && case "$state" in COMPLETED|FAILED|CANCELLED*|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac && break
+  [ "${restarts:-0}" -eq 0 ] && case "$state" in COMPLETED|FAILED|CANCELLED*|TIMEOUT) true ;; *) false ;; esac && break
+  sleep 1
+done
+out="$TMP/ddp-train-$job.out"
+grep -q "stopped by a signal at step" "$out" || { cat "$out"; fail "USR1: no checkpoint-and-stop message"; }
+grep -q "requeueing job $job" "$out" || { cat "$out"; fail "USR1: the batch script did not requeue the job"; }
+[ "$state" = COMPLETED ] && [ "${restarts:-0}" -ge 1 ] || { cat "$out"; scontrol show job "$job"; fail "USR1: the requeued job ended $state after ${restarts:-0} restarts"; }
+python3 - "$TMP/pre/metrics.jsonl" $epochs <<'PY' || { cat "$out"; fail "USR1: metrics.jsonl does not hold every epoch once"; }
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+epochs = [d["epoch"] for d in lines if d.get("event") == "epoch"]
+assert epochs == list(range(int(sys.argv[2]))), epochs
+assert sum(d.get("event") == "done" for d in lines) == 1
+PY
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["reason"]=="signal"' "$TMP/pre/flight/rank-0.json" || fail "USR1: no flight record with reason signal"
+pass "Slurm preemption: USR1 to the tasks checkpointed ($(grep -o "stopped by a signal at step [0-9]*" "$out")), the job requeued itself and finished: $epochs epochs, each once"
+
