@@ -156,5 +156,6 @@ public struct FlightAnalysis: Sendable {
 /// A flight directory that cannot be read.
 public struct FlightError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

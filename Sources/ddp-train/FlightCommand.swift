@@ -16,7 +16,7 @@ struct FlightCommand: ParsableCommand {
     @Argument(help: "The run directory (or its flight/ directory).")
     var runDirectory: String
 
-    @Flag(help: "Print one JSON object: behind, missing, lagging, waiting, collective, summary.")
+    @Flag(help: "Print one JSON object: behind, missing, lagging, suspended, waiting, collective, summary.")
     var json = false
 
     struct Report: Encodable {
@@ -26,6 +26,7 @@ struct FlightCommand: ParsableCommand {
         var behind: [Int]
         var missing: [Int]
         var lagging: [Int]
+        var suspended: [Int]
         var waiting: [Int]
         var collective: FlightEntry?
         var summary: String
@@ -38,12 +39,12 @@ struct FlightCommand: ParsableCommand {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("\(runDirectory): no flight records here (expected a run directory with flight/rank-R.json; ranks write them on a stall, an error, a signal or an abort)")
+            throw FlightError(message: "\(runDirectory): no flight records here (expected a run directory with flight/rank-R.json; ranks write them on a stall, an error, a signal or an abort)")
         }
         let analysis = try FlightAnalysis.read(directory: directory)
         if json {
             let report = Report(directory: directory, job: analysis.files.first?.job, size: analysis.size, behind: analysis.behind,
-                                missing: analysis.missing, lagging: analysis.lagging, waiting: analysis.waiting,
+                                missing: analysis.missing, lagging: analysis.lagging, suspended: analysis.suspended, waiting: analysis.waiting,
                                 collective: analysis.collective, summary: analysis.summary)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
