@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "COneDNN"]),
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
-        .target(name: "Distributed", dependencies: ["CMPI", "CHalf"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CHalf", "Checkpoint"]),
         .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Synchronization
 
@@ -135,18 +136,16 @@ public final class FlightRecorder: @unchecked Sendable {
         guard let (directory, job) = destination.withLock({ $0 }) else { return nil }
         guard replacing || !written.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
         written.store(true, ordering: .releasing)
-        let ring = ring.withLock { ($0.epoch, $0.step) }
+        let position = ring.withLock { (epoch: $0.epoch, step: $0.step) }
         let file = FlightFile(job: job, rank: rank, size: size, host: host, pid: Int(getpid()), reason: reason, message: message,
-                              writtenAt: Date().timeIntervalSince1970, epoch: Int(ring.0) + 1, step: Int(ring.1),
+                              writtenAt: Date().timeIntervalSince1970, epoch: Int(position.epoch) + 1, step: Int(position.step),
                               collectives: entries(), suspended: suspended)
         let path = Self.path(directory: directory, rank: rank)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let temporary = path + ".tmp-\(getpid())"
-            try encoder.encode(file).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else { unlink(temporary); return nil }
+            try AtomicFile.write(path, data: encoder.encode(file))
             return path
         } catch {
             return nil

@@ -54,7 +54,9 @@ public final class StallWatchdog: @unchecked Sendable {
             let wake = DispatchTime.now().uptimeNanoseconds
             let overslept = Double(wake &- lastWake) * 1e-9 - interval
             lastWake = wake
-            let idle = Double(DispatchTime.now().uptimeNanoseconds &- lastBeat.load(ordering: .acquiring)) * 1e-9
+            // A beat that lands after `wake` was read is newer than it: no idle time, not a wrap.
+            let last = lastBeat.load(ordering: .acquiring)
+            let idle = wake > last ? Double(wake - last) * 1e-9 : 0
             if idle >= timeout {
                 let p = position.load(ordering: .relaxed)
                 let epoch = Int(p >> 32), step = Int(p & 0xFFFF_FFFF)
