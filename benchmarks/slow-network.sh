@@ -7,7 +7,8 @@
 #   sudo bash benchmarks/slow-network.sh [RATE ...]     RATE as tc writes it (default: none 1gbit 100mbit)
 #
 # Environment: MODELS (default "mlp cnn resnet32"), STEPS (bench --steps, default 100),
-# MODES (default "blocking overlap"), COMPRESSIONS (--grad-compression values, default "none bf16").
+# MODES (default "blocking overlap"), COMPRESSIONS (--grad-compression values, default "none bf16"),
+# BENCH_ARGS (more bench options, e.g. "--bucket-first-mib 0.1").
 # Prints a markdown table; needs root (namespaces) and a kernel with the tbf qdisc.
 set -euo pipefail
 source "$(dirname "$0")/../Tests/mpi/common.bash"
@@ -35,7 +36,7 @@ for rate in "$@"; do
     for mode in $MODES; do
       for compression in $COMPRESSIONS; do
         mrun "$hosts" 2 bench --models "$model" --steps "$STEPS" --threads 1 --bucket-mode "$mode" --grad-compression "$compression" \
-          --json > "$TMP/b.json" 2> "$TMP/b.err" || { cat "$TMP/b.err" >&2; exit 1; }
+          ${BENCH_ARGS:-} --json > "$TMP/b.json" 2> "$TMP/b.err" || { cat "$TMP/b.err" >&2; exit 1; }
         python3 - "$TMP/b.json" "$rate" "$model" "$mode" "$compression" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["models"][0]

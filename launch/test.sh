@@ -2,7 +2,7 @@
 # Every test, from a fresh machine: installs what is missing, builds, runs the
 # single-process suite (swift test), the multi-rank scripts under Tests/mpi (the hostile-input
 # set among them), the fuzz targets (Tests/fuzz/run.sh), the single-process suite under ASan
-# and TSan, then the numerics-sensitive tests again under every other OpenBLAS kernel (with the
+# and TSan, then the numerics-sensitive tests again under every other OpenBLAS sgemm kernel (with the
 # im2col convolutions, which run on OpenBLAS) and, on AVX-512 machines, with oneDNN held to AVX2.
 #
 # TEST_KERNELS: "all" (default: every kernel `ddp-train doctor --blas-kernels` lists),
@@ -54,15 +54,19 @@ runnable=" $(.build/release/ddp-train doctor --blas-kernels | tr '\n' ' ') "
 kernels=${TEST_KERNELS:-all}
 [ "$kernels" = all ] && kernels=$runnable
 [ "$kernels" = none ] && kernels=""
+# Kernels with the same single-precision code run once: OpenBLAS's Zen target takes Haswell's
+# sgemm kernel, and Cooperlake is SkylakeX plus bf16 kernels (sbgemm) the program never calls.
+sgemm_family() { case "${1,,}" in zen) echo haswell ;; cooperlake) echo skylakex ;; *) echo "${1,,}" ;; esac; }
+done_families=" $(sgemm_family "$OPENBLAS_CORETYPE") "
 start=$(date +%s)
 for k in $kernels; do
-  [ "${k,,}" = "${OPENBLAS_CORETYPE,,}" ] && continue
-  # OpenBLAS 0.3.21's Zen target runs Haswell's sgemm kernel: the same numerics, run once.
-  if [ "$k" = Zen ] && [[ " $kernels " == *" Haswell "* ]]; then continue; fi
+  family=$(sgemm_family "$k")
+  [[ "$done_families" == *" $family "* ]] && continue
   if [[ "$runnable" != *" $k "* ]]; then
     echo "test: skipping OPENBLAS_CORETYPE=$k: this CPU cannot run it (it can run:$runnable)"
     continue
   fi
+  done_families+="$family "
   echo "test: numerics under OPENBLAS_CORETYPE=$k, im2col convolutions"
   export DDP_TRAIN_NO_ONEDNN=1
   OPENBLAS_CORETYPE=$k swift test -c release --parallel --num-workers 2 --filter 'TensorTests|NNTests|LossesTests|ExplainTests|TrainingTests'

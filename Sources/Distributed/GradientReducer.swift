@@ -6,11 +6,14 @@ import Foundation
 /// Parameters lie in the buffer in forward order, so backward finishes them
 /// from the top of the buffer down. Buckets are cut at layer boundaries from
 /// the top: the first is about `firstBucketBytes` (small, so communication
-/// starts early), the others about `bucketBytes`. When the model reports that
-/// everything at or above an offset is final, every bucket lying there is
-/// started with a non-blocking all-reduce; Open MPI progresses only inside MPI
-/// calls, so each report also polls the buckets in flight. `finish` starts the
-/// rest and waits; the time spent waiting there is the exposed communication.
+/// starts early), the others about `bucketBytes`, neither more than a quarter of
+/// all the gradients: a model smaller than the first bucket would otherwise send
+/// everything at the end of backward, with nothing to overlap. When the model
+/// reports that everything at or above an offset is final, every bucket lying
+/// there is started with a non-blocking all-reduce, and the buckets in flight are
+/// polled (the MPI communicator's progress thread also advances them while a
+/// layer computes). `finish` starts the rest and waits; the time spent waiting
+/// there is the exposed communication.
 ///
 /// With `compression`, each bucket is rounded into a 16-bit copy that is summed
 /// instead, and widened back into the gradients when its sum arrives. One rank
@@ -58,8 +61,9 @@ public final class GradientReducer {
         }
         self.nonBlocking = nonBlocking
         self.gradients = gradients
+        let quarter = max(1, count / 4)
         buckets = Self.plan(count: count, layerOffsets: layerOffsets,
-                            firstBucket: max(1, firstBucketBytes / 4), bucket: max(1, bucketBytes / 4))
+                            firstBucket: max(1, min(firstBucketBytes / 4, quarter)), bucket: max(1, min(bucketBytes / 4, quarter)))
         requests = Array(repeating: nil, count: buckets.count)
         spent = Array(repeating: nil, count: buckets.count)
     }

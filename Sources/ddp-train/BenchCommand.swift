@@ -37,6 +37,12 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().bucketMode))
     var bucketMode: BucketMode = Options().bucketMode.defaultValue
 
+    @Option(help: OptionBridge.help(Options().bucketFirstMib))
+    var bucketFirstMib: Double = Options().bucketFirstMib.defaultValue
+
+    @Option(help: OptionBridge.help(Options().bucketMib))
+    var bucketMib: Double = Options().bucketMib.defaultValue
+
     @Option(help: OptionBridge.help(Options().gradCompression))
     var gradCompression: GradientCompression = Options().gradCompression.defaultValue
 
@@ -54,7 +60,13 @@ struct BenchCommand: ParsableCommand, JobCommand {
 
     var blasThreads: Int? { threads.threads }
 
-    func validate() throws { try OptionBridge.check(Options().batchSize, batchSize) }
+    func validate() throws {
+        try OptionBridge.check(Options().batchSize, batchSize)
+        var buckets = TrainConfig()
+        buckets.bucketFirstMib = bucketFirstMib
+        buckets.bucketMib = bucketMib
+        if let problem = buckets.problems().first { throw ValidationError(problem) }
+    }
 
     func run(comm: Communicator) throws -> Int32 {
         if allreduce {
@@ -69,6 +81,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.batchSize = batchSize
         base.threads = threads.threads
         base.bucketMode = bucketMode
+        base.bucketFirstMib = bucketFirstMib
+        base.bucketMib = bucketMib
         base.gradCompression = gradCompression
         base.convBackend = convBackend
         base.loss = loss

@@ -61,4 +61,19 @@ import Testing
             #expect(reducer.localNonFinite)
         }
     }
+
+    /// A model smaller than the first bucket still gets several buckets, so that backward has
+    /// something to overlap with.
+    @Test func bucketsAreAtMostAQuarterOfTheGradients() {
+        let layers = Array(stride(from: 0, to: 1000, by: 50))  // 20 layers of 50
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: 1000)
+        defer { g.deallocate() }
+        let big = GradientReducer(comm: SingleProcessCommunicator(), gradients: g, count: 1000,
+                                  layerOffsets: layers, firstBucketBytes: 1 << 20, bucketBytes: 25 << 20)
+        #expect(big.buckets.map(\.count) == [250, 250, 250, 250])
+        #expect(big.buckets.first == Bucket(lower: 750, upper: 1000))
+        let small = GradientReducer(comm: SingleProcessCommunicator(), gradients: g, count: 1000,
+                                    layerOffsets: layers, firstBucketBytes: 400, bucketBytes: 800)
+        #expect(small.buckets.map(\.count) == [100] + Array(repeating: 200, count: 4) + [100])
+    }
 }
