@@ -1,4 +1,4 @@
-// oneDNN's fp32 convolutions for ddp-train (see include/onednn_conv.h).
+// oneDNN's fp32 (and bf16) convolutions for ddp-train (see include/onednn_conv.h).
 //
 // Each convolution holds one primitive per direction, created for one batch shape with the
 // formats oneDNN prefers ("any": blocked, e.g. nChw16c), and reorders between those and the
@@ -257,7 +257,7 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
 }
 
 static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, char *error, size_t error_size);
+                        dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size);
 
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
 static int is_reference(dnnl_primitive_desc_t pd) {
@@ -267,12 +267,12 @@ static int is_reference(dnnl_primitive_desc_t pd) {
 }
 
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, char *error, size_t error_size) {
-    if (winograd) {
-        ddp_conv *conv = create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, error, error_size);
+                          int winograd, int bf16, char *error, size_t error_size) {
+    if (winograd && !bf16) {
+        ddp_conv *conv = create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, error, error_size);
         if (conv) return conv;
     }
-    return create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, error, error_size);
+    return create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, error, error_size);
 }
 
 /// The primitive of the convolution `desc` (whose initialisation returned `init`), refusing
@@ -289,8 +289,11 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
     return st;
 }
 
+/// With `bf16`, the convolutions read their inputs, weights and incoming gradients in bfloat16
+/// (reordered from the caller's float32) and write float32: outputs, input gradients and weight
+/// gradients (which the optimiser applies to float32 master weights).
 static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, char *error, size_t error_size) {
+                        dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = NULL;
     if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
@@ -301,14 +304,20 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
     dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)n * h * w, w, 1};
     dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)n * oh * ow, ow, 1};
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
-    dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w;
+    // What the primitives read (src, weights, diff_dst) is in `low`; what they write (dst,
+    // diff_src, diff_weights) in float32. Both are float32 without bf16.
+    dnnl_data_type_t low = bf16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w, any_ddst, any_dsrc, any_dw;
     p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
     p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
     p_dnnl_memory_desc_init_by_tag(&user_w, 4, w_dims, dnnl_f32, dnnl_oihw);
     p_dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a);
-    p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, low, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any);
-    p_dnnl_memory_desc_init_by_tag(&any_w, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_w, 4, w_dims, low, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_ddst, 4, dst_dims, low, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dsrc, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dw, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
 
     dnnl_primitive_attr_t attr;
     if (p_dnnl_primitive_attr_create(&attr)) FAIL("oneDNN: no primitive attributes");
@@ -324,18 +333,20 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
     const dnnl_memory_desc_t *f_src = query(conv->pd[0], dnnl_query_src_md);
     const dnnl_memory_desc_t *f_w = query(conv->pd[0], dnnl_query_weights_md);
     const dnnl_memory_desc_t *f_dst = query(conv->pd[0], dnnl_query_dst_md);
-    st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_w, NULL, f_dst,
-                                                                             strides, padding, padding),
+    // (In bfloat16 the forward's output is float32 and the gradient coming back bfloat16: the
+    // backward passes take their own formats for it.)
+    st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_dw, NULL,
+                                                                             bf16 ? &any_ddst : f_dst, strides, padding, padding),
                  &wd, attr, conv->pd[0]);
-    if (st) st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_w, NULL,
-                                                                                     &any_dst, strides, padding, padding),
+    if (st) st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_dw, NULL,
+                                                                                     &any_ddst, strides, padding, padding),
                          &wd, attr, conv->pd[0]);
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no backward-weights convolution (status %d)", (int)st); }
     const dnnl_memory_desc_t *w_ddst = query(conv->pd[2], dnnl_query_diff_dst_md);
-    st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, f_src, &any_w, w_ddst, strides,
-                                                                          padding, padding),
+    st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, bf16 ? &any_dsrc : f_src, &any_w,
+                                                                          w_ddst, strides, padding, padding),
                  &bd, attr, conv->pd[0]);
-    if (st) st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_src, &any_w, &any_dst,
+    if (st) st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_dsrc, &any_w, &any_ddst,
                                                                                   strides, padding, padding),
                          &bd, attr, conv->pd[0]);
     p_dnnl_primitive_attr_destroy(attr);
@@ -475,8 +486,8 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
     return 0;
 }
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, char *error, size_t error_size) {
-    (void)winograd;
+                          int winograd, int bf16, char *error, size_t error_size) {
+    (void)winograd; (void)bf16;
     (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
     snprintf(error, error_size, "%s", ddp_onednn_status());
     return NULL;

@@ -27,6 +27,8 @@ public final class Conv2d: Layer {
     public var exactForward = false
     /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
     public private(set) var backend: ConvolutionBackend
+    /// `.bf16`: oneDNN's bfloat16 primitives (the im2col path is always float32).
+    public let precision: Precision
     /// oneDNN's primitives for the last input shapes (batch, height, width), newest first.
     private var primitives: [(shape: SIMD3<Int>, convolution: OneDNNConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
@@ -42,9 +44,11 @@ public final class Conv2d: Layer {
     private let inputGradient = Tensor(shape: [1, 1, 1, 1])
 
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool, store: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto) {
+                bias: Bool, store: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto,
+                precision: Precision = .fp32) {
         self.name = name
         self.backend = backend.resolved
+        self.precision = precision
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -197,7 +201,7 @@ extension Conv2d {
         var reason = ""
         guard let made = OneDNNConvolution(batch: g.b, inChannels: inChannels, outChannels: outChannels, height: g.h,
                                            width: g.w, kernel: kernel, stride: stride, padding: padding, bias: hasBias,
-                                           error: &reason)
+                                           bfloat16: precision == .bf16, error: &reason)
         else {
             fallbackReason = reason
             backend = .im2col

@@ -17,6 +17,9 @@ public enum OneDNN {
     /// `ONEDNN_MAX_CPU_ISA` in the environment lowers it.
     public static var isa: String { dispatchedISA }
 
+    /// Whether its kernels run bfloat16 natively (AVX512_BF16 or AMX), not emulated.
+    public static var hasNativeBF16: Bool { isa == "avx512_core_bf16" || isa == "avx512_core_amx" }
+
     /// OpenMP threads of its primitives; `BLASRuntime.setThreads` sets them with BLAS's.
     static func setThreads(_ count: Int) {
         guard isAvailable else { return }
@@ -44,13 +47,14 @@ public final class OneDNNConvolution {
     }
 
     /// nil, with the reason in `error`, when oneDNN is missing or cannot run this shape.
+    /// - bfloat16: read x, the weights and dy as bfloat16 (float32 in and out; direct, never Winograd)
     public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
-                 padding: Int, bias: Bool, error: inout String) {
+                 padding: Int, bias: Bool, bfloat16: Bool = false, error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
         let winograd = Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride)
         guard let made = ddp_conv_create(Int32(batch), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
                                          Int32(kernel), Int32(stride), Int32(padding), bias ? 1 : 0, winograd ? 1 : 0,
-                                         &message, message.count)
+                                         bfloat16 ? 1 : 0, &message, message.count)
         else {
             error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             return nil

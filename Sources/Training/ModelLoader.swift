@@ -40,7 +40,7 @@ public enum ModelLoader {
             throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
         }
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed), head: config.head,
-                               convolutions: config.convBackend)
+                               convolutions: config.convBackend, precision: config.precision)
         if let path = config.initFrom {
             let rank = comm.rank
             try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }

@@ -145,6 +145,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) and \(self.bucketMib)")
         }
+        if self.precision == .bf16 {
+            if self.model == .mlp { out.append("--precision bf16 computes the convolutions in bfloat16, and --model mlp has none") }
+            if self.convBackend == .im2col { out.append("--precision bf16 runs on oneDNN; --conv-backend im2col computes in float32 only") }
+        }
         return out
     }
 }

@@ -39,6 +39,7 @@ extension Options {
     public var threads: Option<Int?> { Option("threads", nil, "BLAS threads per rank.", defaultText: "cores on this host / ranks on this host", check: OptionCheck.range(1, 4096).whenSet) }
     public var bucketFirstMib: Option<Double> { Option("bucket-first-mib", 1.0, "Size of the first gradient bucket in MiB (sent as soon as the last layers are done); at most a quarter of the gradients.") }
     public var bucketMib: Option<Double> { Option("bucket-mib", 25.0, "Size of the other gradient buckets in MiB; at most a quarter of the gradients.") }
+    public var precision: Option<Precision> { Option("precision", Precision.fp32, "Arithmetic of the convolutions in training: fp32, or bf16 (oneDNN's bfloat16 convolutions, float32 accumulation and master weights; needs a CPU with AVX512_BF16). eval, explain and export compute in fp32.") }
     public var gradCompression: Option<GradientCompression> { Option("grad-compression", GradientCompression.none, "Gradients on the wire: none (float32), bf16 or fp16 (rounded to 16 bits, summed in 16 bits, widened: half the bytes, as PyTorch DDP's compression hooks; one rank rounds too).") }
     public var profile: Option<Bool> { Option("profile", false, "Time where each epoch goes (steps, evaluation, retrieval, clusters, checkpoint, logging): a line per epoch and a \"profile\" object in metrics.jsonl.") }
     public var bucketMode: Option<BucketMode> { Option("bucket-mode", BucketMode.auto, "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).") }
@@ -71,7 +72,7 @@ public enum TrainOptions {
 
     /// Options of how a run executes, not of what it computes (a resume may change them freely).
     public static let running =
-        OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().convBackend, Options().stallTimeout,
+        OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().convBackend, Options().precision, Options().stallTimeout,
                                 Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
                                 Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
                                 Options().tensorboard, Options().profile])

@@ -30,6 +30,8 @@ public final class Trainer {
     /// - outputs: what the run writes besides checkpoints (metrics.jsonl alone by default)
     public init(config: TrainConfig, comm: Communicator, log: Log, outputs: RunOutputs = MetricsFile()) throws {
         var config = config.resolved(comm: comm, log: log)
+        let precision = config.precision
+        try comm.agree { if let problem = precision.machineProblem { throw CollectiveFailure(rank: comm.rank, message: problem) } }
         self.comm = comm
         self.log = log
         self.outputs = outputs

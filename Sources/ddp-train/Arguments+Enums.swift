@@ -11,6 +11,7 @@ extension Architecture: ExpressibleByArgument {}
 extension BucketMode: ExpressibleByArgument {}
 extension GradientCompression: ExpressibleByArgument {}
 extension ConvolutionBackend: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension MetricLossKind: ExpressibleByArgument {}
 extension ExplainMethod: ExpressibleByArgument {}

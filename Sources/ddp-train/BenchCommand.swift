@@ -49,6 +49,9 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().convBackend))
     var convBackend: ConvolutionBackend = Options().convBackend.defaultValue
 
+    @Option(help: OptionBridge.help(Options().precision))
+    var precision: Precision = Options().precision.defaultValue
+
     @Option(help: OptionBridge.help(Options().loss, default: "\(Options().loss.defaultValue.rawValue); a two-phase loss runs its second phase"))
     var loss: LossKind = Options().loss.defaultValue
 
@@ -66,6 +69,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         buckets.bucketFirstMib = bucketFirstMib
         buckets.bucketMib = bucketMib
         if let problem = buckets.problems().first { throw ValidationError(problem) }
+        if let problem = precision.machineProblem { throw ValidationError(problem) }
     }
 
     func run(comm: Communicator) throws -> Int32 {
@@ -85,6 +89,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.bucketMib = bucketMib
         base.gradCompression = gradCompression
         base.convBackend = convBackend
+        base.precision = precision
         base.loss = loss
         base.metricLoss = metricLoss
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]

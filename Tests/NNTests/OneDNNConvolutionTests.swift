@@ -100,4 +100,48 @@ struct OneDNNConvolutionTests {
         #expect(convolutions.count == 31)
         #expect(convolutions.allSatisfy { $0.backend == backend.resolved })
     }
+
+    /// `--precision bf16`: oneDNN's bfloat16 convolutions against the float32 im2col reference.
+    /// Rounding x, the weights and dy to bfloat16 (8 significant bits) leaves errors of about
+    /// 1e-3 of the largest value, far above float32's, below 1e-2. Where oneDNN runs AVX-512 it has
+    /// bfloat16 kernels (native with AVX512_BF16, emulated without); elsewhere the layer must say
+    /// why it fell back to float32 im2col.
+    @Test(arguments: [(16, 16, 1, false, 14), (16, 32, 2, false, 14), (32, 64, 1, true, 9), (3, 5, 1, true, 9)])
+    func bfloat16MatchesFloat32WithinRounding(c: Int, k: Int, stride: Int, bias: Bool, side: Int) {
+        let storeA = ParameterStore(), storeB = ParameterStore()
+        let low = Conv2d("c", inChannels: c, outChannels: k, kernel: 3, stride: stride, padding: 1, bias: bias,
+                         store: storeA, workspace: Workspace(), backend: .onednn, precision: .bf16)
+        let reference = Conv2d("c", inChannels: c, outChannels: k, kernel: 3, stride: stride, padding: 1, bias: bias,
+                               store: storeB, workspace: Workspace(), backend: .im2col)
+        for s in [storeA, storeB] {
+            s.allocate()
+            s.initialize(seed: 11)
+            s.accumulatesGradients = false
+        }
+        let batch = 4
+        let x = randomValues(c * batch * side * side, seed: 12)
+        let a = low.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
+        let b = reference.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
+        let dy = randomValues(b.count, seed: 13)
+        let dxA = low.backward(Tensor(shape: b.shape, values: dy))
+        let dxB = reference.backward(Tensor(shape: b.shape, values: dy))
+        // Relative to the largest reference value: a weight gradient sums hundreds of products,
+        // and where they cancel its own size says nothing of the rounding.
+        func error(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) -> Float {
+            var d: Float = 0, m: Float = 0
+            for i in 0..<n { d = max(d, abs(p[i] - q[i])); m = max(m, abs(q[i])) }
+            return d / max(m, 1e-30)
+        }
+        let errors = [error(a.data, b.data, b.count), error(dxA.data, dxB.data, dxB.count),
+                      error(storeA.gradients, storeB.gradients, storeB.count)]
+        if OneDNN.isa.hasPrefix("avx512") {
+            #expect(low.backend == .onednn, "\(low.fallbackReason ?? "")")
+            #expect(errors.allSatisfy { $0 < 1e-2 }, "forward, input and weight gradients: \(errors)")
+            // float32 would agree to about 1e-7: each of the three passes read bfloat16.
+            #expect(errors.allSatisfy { $0 > 1e-5 }, "not rounded to bfloat16: \(errors)")
+        } else {
+            #expect(low.backend == .im2col && low.fallbackReason != nil)
+            #expect(errors.allSatisfy { $0 < 1e-4 }, "\(errors)")
+        }
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Settings
 import Testing
+import NN
+import Tensor
 @testable import Training
 
 /// Options are defined once: the parser, config.json and --help all come from that definition.
@@ -33,6 +35,17 @@ import Testing
         #expect(throws: OptionError.self) { try parse(["--drw-epoch", "soon"]) }
         c = try parse(["--loss", "balanced-softmax", "--class-weights", "ib"])
         #expect(c.problems().contains { $0.contains("balanced-softmax takes no class weights") })
+    }
+
+    /// bf16 is for convolutions on oneDNN: the mlp and im2col are refused by name.
+    @Test func bfloat16NeedsConvolutionsOnOneDNN() throws {
+        #expect(try parse(["--precision", "bf16", "--model", "cnn"]).problems().isEmpty)
+        #expect(try parse(["--precision", "bf16", "--model", "mlp"]).problems().contains { $0.contains("--model mlp has none") })
+        #expect(try parse(["--precision", "bf16", "--model", "resnet32", "--conv-backend", "im2col"]).problems()
+                    .contains { $0.contains("--conv-backend im2col computes in float32 only") })
+        #expect(try parse(["--model", "mlp"]).precision == .fp32)
+        #expect(Precision.fp32.machineProblem == nil)
+        #expect((Precision.bf16.machineProblem == nil) == (OneDNN.isAvailable && OneDNN.hasNativeBF16))
     }
 
     @Test func refusesWithTheOptionNamed() {

@@ -169,3 +169,25 @@ for case in "${bad_values[@]}"; do
   [ ! -e "$TMP/bad-value" ] || fail "$option: a run directory was created"
 done
 pass "${#bad_values[@]} senseless option values refused with the reason, nothing written"
+
+# --precision bf16: trains a cnn on 2 ranks where oneDNN runs bfloat16 natively; is refused at
+# start on every rank with one message (exit 1) where it does not (oneDNN held to AVX2 here);
+# the mlp (no convolutions) is refused everywhere, before anything is written.
+isa=$("$BIN" doctor --json | python3 -c "import json, sys; print(json.load(sys.stdin)['ranks'][0]['onednn_isa'])")
+if [ "$isa" = avx512_core_bf16 ] || [ "$isa" = avx512_core_amx ]; then
+  run 2 --model cnn --precision bf16 --epochs 1 --max-steps 4 --run-dir "$TMP/bf16" > "$TMP/bf16.log" 2>&1 \
+    || { cat "$TMP/bf16.log"; fail "--precision bf16 on a CPU with AVX512_BF16"; }
+  python3 -c "import json, sys; assert json.load(open(sys.argv[1]))['precision'] == 'bf16'" "$TMP/bf16/config.json" || fail "config.json does not record --precision bf16"
+  pass "--precision bf16 trains the cnn on 2 ranks ($isa)"
+fi
+if ONEDNN_MAX_CPU_ISA=AVX2 run 2 --model cnn --precision bf16 --epochs 1 --max-steps 4 --run-dir "$TMP/bf16-avx2" \
+     > "$TMP/bf16-avx2.log" 2>&1; then
+  fail "--precision bf16 accepted with oneDNN held to AVX2"
+fi
+# (mpirun's own banner can land inside rank 0's line: taken out before counting, as in test-hostile.sh)
+[ "$(perl -0777 -pe 's/-{20,}\n.*?-{20,}\n//gs' "$TMP/bf16-avx2.log" | grep -c "needs a CPU with AVX512_BF16")" -eq 1 ] || { cat "$TMP/bf16-avx2.log"; fail "--precision bf16 on AVX2: not one clear refusal"; }
+pass "--precision bf16 refused with one message where oneDNN runs AVX2"
+if "$BIN" --model mlp --precision bf16 --run-dir "$TMP/bf16-mlp" > "$TMP/bf16-mlp.log" 2>&1; then fail "--precision bf16 accepted for the mlp"; fi
+grep -q -- "--model mlp has none" "$TMP/bf16-mlp.log" || { cat "$TMP/bf16-mlp.log"; fail "--precision bf16 with the mlp: no reason"; }
+[ ! -e "$TMP/bf16-mlp" ] || fail "--precision bf16 with the mlp: a run directory was created"
+pass "--precision bf16 with the mlp refused by name"

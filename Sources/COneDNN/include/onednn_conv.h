@@ -1,4 +1,4 @@
-// A small C binding of oneDNN's fp32 convolution (forward training, backward data,
+// A small C binding of oneDNN's fp32 or bf16 convolution (forward training, backward data,
 // backward weights) for activations laid out (C, B, H, W) and weights (O, I, kH, kW).
 //
 // oneDNN is loaded at run time (dlopen of libdnnl.so.2, the 2.x C API): a build without
@@ -26,9 +26,11 @@ typedef struct ddp_conv ddp_conv;
 
 /// A convolution of a (c, n, h, w) input with k filters of size kernel x kernel, for one batch
 /// size; Winograd's F(4x4, 3x3) when `winograd` is 1 and oneDNN has it for this shape, else
-/// direct. NULL on failure, with the reason in `error`.
+/// direct. With `bf16` 1 the primitives read x, the weights and dy as bfloat16 (converted from
+/// the caller's float32 inside the workspace) and write y, dx and dw in float32 (direct only).
+/// NULL on failure, with the reason in `error`.
 ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, char *error, size_t error_size);
+                          int winograd, int bf16, char *error, size_t error_size);
 void ddp_conv_destroy(ddp_conv *conv);
 /// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
 size_t ddp_conv_workspace_floats(const ddp_conv *conv);
