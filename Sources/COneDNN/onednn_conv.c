@@ -168,6 +168,12 @@ struct ddp_conv {
     dnnl_memory_t bias;
     size_t workspace_floats, scratch_offset, weight_count;
     size_t plain_dw_offset;                     // the weights' gradient in (O, I, kH, kW)
+    // The forward's converted input kept for backward weights, which reads x in the same format:
+    // one reorder of x per step instead of two. Allocated by the first backward (a primitive
+    // only evaluated never holds one); valid from a forward until `ddp_conv_forget_input`.
+    int keeps_input;                            // the forward's and backward's x formats agree
+    float *kept;
+    int kept_valid;
 };
 
 static size_t floats_of(const dnnl_memory_desc_t *md) {
@@ -209,18 +215,23 @@ static float *aligned(float *workspace) {
     return (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
 }
 
-/// The slot's data in oneDNN's format: a reorder of `user` into the workspace, or `user` itself.
-static dnnl_status_t bring_in(slot *s, const float *user, float *base, dnnl_memory_t *result) {
+/// The slot's data in oneDNN's format: a reorder of `user` into `place`, or `user` itself.
+static dnnl_status_t bring_in_at(slot *s, const float *user, float *place, dnnl_memory_t *result) {
     if (!s->in) {
         p_dnnl_memory_set_data_handle(s->memory, (void *)user);
         *result = s->memory;
         return dnnl_success;
     }
     p_dnnl_memory_set_data_handle(s->user, (void *)user);
-    p_dnnl_memory_set_data_handle(s->memory, base + s->offset);
+    p_dnnl_memory_set_data_handle(s->memory, place);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->user}, {DNNL_ARG_TO, s->memory}};
     *result = s->memory;
     return p_dnnl_primitive_execute(s->in, stream, 2, args);
+}
+
+/// The slot's data in oneDNN's format, reordered into its place in the workspace if need be.
+static dnnl_status_t bring_in(slot *s, const float *user, float *base, dnnl_memory_t *result) {
+    return bring_in_at(s, user, base + s->offset, result);
 }
 
 /// Where a primitive writes the slot: the workspace, or `user` directly when the layouts agree.
@@ -249,6 +260,7 @@ void ddp_conv_destroy(ddp_conv *conv) {
                      &conv->ddiff_dst, &conv->dweights, &conv->ddiff_src};
     for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) free_slot(slots[i]);
     if (conv->bias) p_dnnl_memory_destroy(conv->bias);
+    free(conv->kept);
     free(conv);
 }
 
@@ -377,6 +389,7 @@ static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int strid
     size_t activations = cursor;
     if (!make_slot(&conv->bsrc, query(conv->pd[2], dnnl_query_src_md), &user_src, &cursor, 1, 0))
         FAIL("oneDNN: no reorder for the backward-weights source");
+    conv->keeps_input = conv->src.in && conv->bsrc.in && p_dnnl_memory_desc_equal(&conv->src.md, &conv->bsrc.md);
     // Backward data's output takes the source's place once backward weights is done with it.
     size_t after_src = cursor;
     cursor = activations;
@@ -432,21 +445,37 @@ int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const
                      float *workspace) {
     float *base = aligned(workspace);
     dnnl_memory_t src, wei, dst;
-    dnnl_status_t st = bring_in(&conv->src, x, base, &src);
+    conv->kept_valid = 0;
+    dnnl_status_t st = bring_in_at(&conv->src, x, conv->kept ? conv->kept : base + conv->src.offset, &src);
     if (!st) st = bring_in(&conv->weights, weights, base, &wei);
     if (st) return (int)st;
     dst = place_out(&conv->dst, y, base);
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
                                {DNNL_ARG_SCRATCHPAD, scratchpad(conv, 0, base)}, {DNNL_ARG_BIAS, conv->bias}};
     if (conv->has_bias) p_dnnl_memory_set_data_handle(conv->bias, (void *)bias);
-    return (int)run(conv, 0, args, conv->has_bias ? 5 : 4, &conv->dst, y);
+    st = run(conv, 0, args, conv->has_bias ? 5 : 4, &conv->dst, y);
+    conv->kept_valid = !st && conv->kept;
+    return (int)st;
 }
+
+void ddp_conv_forget_input(ddp_conv *conv) { conv->kept_valid = 0; }
 
 int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
                       int accumulate, float *dx, float *workspace) {
     float *base = aligned(workspace);
     dnnl_memory_t src, ddst, dwei;
-    dnnl_status_t st = bring_in(&conv->bsrc, x, base, &src);
+    dnnl_status_t st = dnnl_success;
+    if (conv->kept_valid) {  // x as the forward converted it
+        p_dnnl_memory_set_data_handle(conv->bsrc.memory, conv->kept);
+        src = conv->bsrc.memory;
+    } else {
+        st = bring_in(&conv->bsrc, x, base, &src);
+        // From now on the forward keeps its converted x for this primitive's backward.
+        if (!st && conv->keeps_input && !conv->kept) {
+            size_t bytes = floats_of(&conv->src.md) * sizeof(float);
+            conv->kept = aligned_alloc(64, bytes);
+        }
+    }
     if (!st) st = bring_in(&conv->bdiff_dst, dy, base, &ddst);
     if (st) return (int)st;
     float *plain = base + conv->plain_dw_offset;
@@ -493,6 +522,7 @@ ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int str
     return NULL;
 }
 void ddp_conv_destroy(ddp_conv *conv) { (void)conv; }
+void ddp_conv_forget_input(ddp_conv *conv) { (void)conv; }
 size_t ddp_conv_workspace_floats(const ddp_conv *conv) { (void)conv; return 0; }
 const char *ddp_conv_implementation(const ddp_conv *conv, int which) { (void)conv; (void)which; return "none"; }
 int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,

@@ -101,6 +101,7 @@ public final class Conv2d: Layer {
         let n = g.b * g.p
         let w = store.values + weightOffset
         if exactForward {
+            for p in primitives { p.convolution.forgetInput() }  // backward must read this x
             forwardExact(input, g)
             return output
         }

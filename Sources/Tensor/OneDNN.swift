@@ -69,6 +69,11 @@ public final class OneDNNConvolution {
     /// (`jit:avx512_core`, `brgconv:avx512_core`, ...).
     public var implementations: [String] { (0..<3).map { String(cString: ddp_conv_implementation(handle, Int32($0))) } }
 
+    /// Once it has run backward, the forward keeps its converted x for the next backward (which
+    /// reads that copy, not x: one reorder fewer per step). A forward computed elsewhere must
+    /// call this first.
+    public func forgetInput() { ddp_conv_forget_input(handle) }
+
     /// - x: (inC, B, H, W), weights: (outC, inC, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
     /// Returns false when oneDNN failed (nothing is then promised about y).
     public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

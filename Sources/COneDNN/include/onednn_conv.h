@@ -40,6 +40,10 @@ const char *ddp_conv_implementation(const ddp_conv *conv, int which);
 /// y (k, n, oh, ow) = conv(x (c, n, h, w), w (k, c, kh, kw)) + bias (k, or NULL). 0 on success.
 int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
                      float *workspace);
+/// After a training step's first backward, the forward keeps its converted x for the backward
+/// that follows (which then reads that copy, not x): call this when x changes without a
+/// forward through this primitive (a forward computed elsewhere).
+void ddp_conv_forget_input(ddp_conv *conv);
 /// dw (k, c, kh, kw) = dL/dw (overwritten, or added to when accumulate is 1), and when dx is not
 /// NULL, dx (c, n, h, w) = dL/dx (overwritten). 0 on success.
 int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
