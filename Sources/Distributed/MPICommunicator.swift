@@ -122,11 +122,7 @@ public final class MPICommunicator: Communicator {
     public func test(_ request: CommunicatorRequest) throws -> Bool {
         guard let request = request as? Request else { preconditionFailure("request of another communicator") }
         return try progress.locked {
-            if !request.done {
-                var flag: Int32 = 0
-                request.failure = MPI_Test(&request.handle, &flag, cmpi_status_ignore())
-                request.done = flag != 0 || request.failure != cmpi_success()
-            }
+            request.poll()
             try Self.check(request.failure, "MPI_Test")
             return request.done
         }

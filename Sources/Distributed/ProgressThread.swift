@@ -17,8 +17,16 @@ final class ProgressThread: @unchecked Sendable {
     final class Request: CommunicatorRequest {
         var handle: MPI_Request? = cmpi_request_null()
         var done = false
-        /// An MPI error code met by the progress thread's `MPI_Test` (reported by the next test or wait).
+        /// An MPI error code met by a test (reported by the owner's next test or wait).
         var failure: Int32 = 0
+
+        /// One `MPI_Test` unless done; a failure also ends the request. Call with the lock held.
+        func poll() {
+            guard !done else { return }
+            var flag: Int32 = 0
+            failure = MPI_Test(&handle, &flag, cmpi_status_ignore())
+            done = flag != 0 || failure != cmpi_success()
+        }
     }
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -98,11 +106,7 @@ final class ProgressThread: @unchecked Sendable {
             var i = 0
             while i < pending.count {
                 let r = pending[i]
-                if !r.done {
-                    var flag: Int32 = 0
-                    let rc = MPI_Test(&r.handle, &flag, cmpi_status_ignore())
-                    if rc != cmpi_success() { r.failure = rc; r.done = true } else if flag != 0 { r.done = true }
-                }
+                r.poll()
                 if r.done {
                     pending.swapAt(i, pending.count - 1)
                     pending.removeLast()
