@@ -42,11 +42,7 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                     let norm = nb.baseAddress!
                     Parallel.forEach(rows, grain: 16) { range in
                         var distances = [Float](repeating: 0, count: n)
-                        var keys = [UInt64]()
-                        keys.reserveCapacity(n)
-                        var sample = [Float]()
-                        sample.reserveCapacity(256)
-                        var scratch = [UInt64](repeating: 0, count: n)
+                        var keys = [UInt64](repeating: 0, count: n), scratch = keys, sample = [Float]()
                         for r in range {
                             let query = queries[start + r], y = labels[query]
                             let relevant = perClass[Int(y)] - 1
@@ -82,44 +78,73 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
     /// Puts the `r` nearest references into `keys[0..<r]`, nearest first (ties by index), each
     /// key the distance's bits (non-negative floats order as their bits) above the index.
     ///
-    /// Only candidates need keys: a threshold from a sorted sample of the distances (its
-    /// quantile a quarter above r / n, plus a margin) keeps about 1.25 r of the n, and when at
-    /// least r distances lie at or below it, the r nearest are among them (each is at most the
-    /// r-th smallest distance, which is at most the threshold). Otherwise every distance is a
-    /// candidate. The candidates, built in index order, are then sorted stably by distance (a
-    /// radix sort), which orders them by key; no allocation once the buffers have grown.
+    /// Only candidates need keys: a threshold from a sample of the distances (its quantile a
+    /// quarter above r / n, plus a margin, found by selection) keeps about 1.25 r of the n, and
+    /// when at least r distances lie at or below it, the r nearest are among them (each is at
+    /// most the r-th smallest distance, which is at most the threshold). Otherwise every
+    /// distance is a candidate. The candidates, written in index order without a branch, are
+    /// then sorted stably by distance (a radix sort), which orders them by key. `keys` and
+    /// `scratch` grow to n once; no allocation after that.
     static func rankNearest(_ r: Int, distances: inout [Float], keys: inout [UInt64], sample: inout [Float],
                             scratch: inout [UInt64]) -> Int {
         let n = distances.count
-        keys.removeAll(keepingCapacity: true)
+        if keys.count < n { keys = [UInt64](repeating: 0, count: max(n, 2 * keys.count)) }
         var threshold = Float.infinity
         let samples = 256
         if n > 4 * samples, r < n / 2 {
-            sample.removeAll(keepingCapacity: true)
+            if sample.count != samples { sample = [Float](repeating: 0, count: samples) }
             let stride = n / samples
-            for i in 0..<samples { sample.append(distances[i * stride]) }
-            sample.withUnsafeMutableBufferPointer { Self.sortInPlace($0) }
+            for i in 0..<samples { sample[i] = distances[i * stride] }
             let index = min(samples - 1, (5 * r * samples) / (4 * n) + 8)
-            threshold = sample[index]
+            threshold = sample.withUnsafeMutableBufferPointer { Self.select(index, in: $0) }
         }
-        distances.withUnsafeBufferPointer { d in
-            for j in 0..<n where d[j] <= threshold { keys.append(UInt64(d[j].bitPattern) << 32 | UInt64(j)) }
+        func candidates(below threshold: Float) -> Int {
+            distances.withUnsafeBufferPointer { d in
+                keys.withUnsafeMutableBufferPointer { k in
+                    var m = 0
+                    for j in 0..<n {
+                        k[m] = UInt64(d[j].bitPattern) << 32 | UInt64(j)
+                        m += d[j] <= threshold ? 1 : 0
+                    }
+                    return m
+                }
+            }
         }
-        if keys.count < r {
-            keys.removeAll(keepingCapacity: true)
-            for j in 0..<n { keys.append(UInt64(distances[j].bitPattern) << 32 | UInt64(j)) }
-        }
+        var m = candidates(below: threshold)
+        if m < r { m = candidates(below: .infinity) }
         // The candidates are in index order: a stable sort by distance puts them in key order.
-        Self.radixSortByHighWord(&keys, scratch: &scratch)
+        Self.radixSortByHighWord(&keys, count: m, scratch: &scratch)
         return r
     }
 
-    /// Sorts `keys`, which arrive in ascending order of their low words, by their high words,
-    /// stably, so that they end in ascending order: least significant digit first, 8 bits a
-    /// pass, a pass skipped when every key has the same digit there (distances of one query
+    /// The `k`-th smallest element of `a` (0-based), by selection (Hoare's partitions, median of
+    /// three); `a` is reordered.
+    static func select<T: Comparable>(_ k: Int, in a: UnsafeMutableBufferPointer<T>) -> T {
+        var lo = 0, hi = a.count - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            if a[mid] < a[lo] { a.swapAt(mid, lo) }
+            if a[hi] < a[lo] { a.swapAt(hi, lo) }
+            if a[hi] < a[mid] { a.swapAt(hi, mid) }
+            let pivot = a[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while pivot < a[j] { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            // a[lo...j] <= pivot <= a[i...hi], and everything strictly between equals the pivot.
+            if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+        }
+        return a[k]
+    }
+
+    /// Sorts `keys[0..<count]` (all of them by default), which arrive in ascending order of
+    /// their low words, by their high words, stably, so that they end in ascending order: least
+    /// significant digit first, 8 bits a pass, a pass skipped when every key has the same digit there (distances of one query
     /// share their top bits). `scratch` grows once; the counts live on the stack.
-    static func radixSortByHighWord(_ keys: inout [UInt64], scratch: inout [UInt64]) {
-        let m = keys.count
+    static func radixSortByHighWord(_ keys: inout [UInt64], count: Int? = nil, scratch: inout [UInt64]) {
+        let m = count ?? keys.count
         guard m > 1 else { return }
         if scratch.count < m { scratch = [UInt64](repeating: 0, count: max(m, 2 * scratch.count)) }
         keys.withUnsafeMutableBufferPointer { a in
@@ -141,41 +166,6 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                     }
                     if src != a.baseAddress! { a.baseAddress!.update(from: src, count: m) }
                 }
-            }
-        }
-    }
-
-    /// An in-place quicksort (median of three, insertion sort below 24 elements): the standard
-    /// library's sort allocates a merge buffer on every call.
-    static func sortInPlace<T: Comparable>(_ a: UnsafeMutableBufferPointer<T>) {
-        var lo = 0, hi = a.count - 1
-        while hi - lo >= 24 {
-            let mid = lo + (hi - lo) / 2
-            if a[mid] < a[lo] { a.swapAt(mid, lo) }
-            if a[hi] < a[lo] { a.swapAt(hi, lo) }
-            if a[hi] < a[mid] { a.swapAt(hi, mid) }
-            let pivot = a[mid]
-            var i = lo, j = hi
-            while i <= j {
-                while a[i] < pivot { i += 1 }
-                while pivot < a[j] { j -= 1 }
-                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-            }
-            // Recurse into the smaller side, loop on the larger (stack depth log n).
-            if j - lo < hi - i {
-                if lo < j { sortInPlace(UnsafeMutableBufferPointer(rebasing: a[lo...j])) }
-                lo = i
-            } else {
-                if i < hi { sortInPlace(UnsafeMutableBufferPointer(rebasing: a[i...hi])) }
-                hi = j
-            }
-        }
-        if hi > lo {
-            for i in (lo + 1)...hi {
-                let v = a[i]
-                var j = i - 1
-                while j >= lo, v < a[j] { a[j + 1] = a[j]; j -= 1 }
-                a[j + 1] = v
             }
         }
     }

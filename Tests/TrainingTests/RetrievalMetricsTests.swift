@@ -91,13 +91,20 @@ import Testing
         }
     }
 
-    @Test func inPlaceSortSorts() {
-        for n in [0, 1, 2, 23, 24, 25, 100, 1000] {
-            var state = UInt64(n)
-            var a: [UInt64] = (0..<n).map { _ in state = state &* 6364136223846793005 &+ 1; return state >> 50 }
-            let want = a.sorted()
-            a.withUnsafeMutableBufferPointer { RetrievalMetrics.sortInPlace($0) }
-            #expect(a == want)
+    /// Selection returns what a full sort has at k, for every k, with ties and without.
+    @Test func selectFindsTheKthSmallest() {
+        for (n, values) in [(1, 5), (2, 5), (23, 1000), (24, 3), (25, 1000), (256, 7), (256, 1 << 20), (1000, 2)] {
+            var state = UInt64(n * 31 + values)
+            let a: [Float] = (0..<n).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float((state >> 33) % UInt64(values))
+            }
+            let sorted = a.sorted()
+            for k in 0..<n {
+                var b = a
+                let got = b.withUnsafeMutableBufferPointer { RetrievalMetrics.select(k, in: $0) }
+                #expect(got == sorted[k], "n \(n), values \(values), k \(k)")
+            }
         }
     }
 
