@@ -2,12 +2,23 @@
 # Side-by-side training speed of ddp-train and PyTorch on this machine (samples/s, training only,
 # after warm-up; best of REPEATS runs). PyTorch parts run only when `python3 -c "import torch"` works.
 #   bash benchmarks/compare.sh            (after swift build -c release)
+#   MODELS="mlp cnn" bash benchmarks/compare.sh      only these models (default: mlp cnn resnet32)
+#   ISA=avx2 bash benchmarks/compare.sh   both programs held to AVX2 on an AVX-512 machine:
+#       OpenBLAS's Haswell kernels and oneDNN at AVX2 for ddp-train; ATen's AVX2 kernels, MKL at
+#       AVX2 and oneDNN at AVX2 for PyTorch (an emulation of an AVX2-only CPU, not one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/ddp-train
 REPEATS=${REPEATS:-3}
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 cores=$(nproc --all)
+MODELS=${MODELS:-mlp cnn resnet32}
+case "${ISA:-native}" in
+  native) ;;
+  avx2) export OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 \
+          ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ;;
+  *) echo "compare.sh: ISA must be native or avx2, not '$ISA'" >&2; exit 64 ;;
+esac
 
 best() { sort -n | tail -1; }
 ours() {  # ours RANKS THREADS MODEL STEPS [extra bench options]
@@ -37,6 +48,7 @@ echo "| model | setting | ddp-train samples/s | PyTorch samples/s | ratio |"
 echo "|---|---|---|---|---|"
 for spec in "mlp 1000 300" "cnn 40 30" "resnet32 6 5"; do
   read -r model ours_steps torch_steps <<< "$spec"
+  case " $MODELS " in *" $model "*) ;; *) continue ;; esac
   for setting in "1 $cores" "1 1" "$cores 1"; do
     read -r ranks threads <<< "$setting"
     a=$(ours "$ranks" "$threads" "$model" "$ours_steps")
