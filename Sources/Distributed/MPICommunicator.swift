@@ -18,6 +18,11 @@ public final class MPICommunicator: Communicator {
     public let hostName: String
     /// Advances non-blocking all-reduces while the rank computes; every MPI call takes its lock.
     private let progress = ProgressThread()
+    /// Blocking float sums through shared memory, where every rank is on this host and the host
+    /// has more ranks than cores (`DDP_TRAIN_SHARED_SUM`: 1 forces it on one host, 0 turns it off).
+    private var sharedSum: SharedMemorySum?
+    /// Whether blocking float sums go through a shared-memory window instead of MPI_Allreduce.
+    public var sumsThroughSharedMemory: Bool { sharedSum != nil }
 
     /// Initialises MPI (thread level serialized: a progress thread takes turns with the
     /// training thread) and returns the world communicator.
@@ -39,6 +44,11 @@ public final class MPICommunicator: Communicator {
         if provided >= cmpi_thread_serialized(), world.size > 1,
            ProcessInfo.processInfo.environment["DDP_TRAIN_PROGRESS_THREAD"] != "0" {
             world.progress.start()
+        }
+        let setting = ProcessInfo.processInfo.environment["DDP_TRAIN_SHARED_SUM"]
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if world.size > 1, world.localSize == world.size, setting != "0", setting == "1" || world.localSize > cores {
+            world.sharedSum = SharedMemorySum(comm: world.comm, rank: world.rank, size: world.size)
         }
         return world
     }
@@ -90,6 +100,7 @@ public final class MPICommunicator: Communicator {
 
     /// Ends MPI at a normal exit.
     public func finalize() {
+        sharedSum?.free()
         progress.stop()
         _ = MPI_Finalize()
     }
@@ -97,6 +108,9 @@ public final class MPICommunicator: Communicator {
     // MARK: - Collectives
 
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
+        if kind == .float, op == .sum, let sharedSum, sharedSum.fits(count) {
+            return try progress.locked { try sharedSum.sum(buffer.assumingMemoryBound(to: Float.self), count: count) }
+        }
         let datatype = Self.datatype(kind), mpiOp = try Self.mpiOp(op, kind)
         try progress.locked {
             try Self.check(MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), datatype, mpiOp, comm), "MPI_Allreduce")

@@ -134,6 +134,14 @@ public enum Doctor {
         try comm.allReduceMax(&m)
         ok = ok && m == [Double(w - 1), 0]
 
+        // Blocking float sums of several sizes, one not a multiple of the ranks, larger then
+        // smaller (a shared-memory window grows, then serves a smaller sum).
+        for count in [100_003, 5, 300_007] {
+            var v = (0..<count).map { Float(r + $0 % 7) }
+            try comm.allReduceSum(&v)
+            ok = ok && v.indices.allSatisfy { v[$0] == Float(triangle + w * ($0 % 7)) }
+        }
+
         var big = [Float](repeating: 1, count: 1 << 18)
         try big.withUnsafeMutableBytes { raw in
             let request = try comm.startAllReduce(raw.baseAddress!, count: 1 << 18, kind: .float, op: .sum)

@@ -21,6 +21,14 @@ PY
   pass "doctor and collectives on $n ranks"
 done
 
+# Blocking float sums through the shared-memory window (forced; a host with more ranks than
+# cores takes it by itself) and through MPI only, on 3 ranks: doctor's sums with known answers.
+for shared in 1 0; do
+  DDP_TRAIN_SHARED_SUM=$shared run 3 doctor --json --threads 1 > "$TMP/doctor-shared$shared.json"
+  python3 -c "import json, sys; r = json.load(open(sys.argv[1])); assert r['allreduce_ok'] is True, r" "$TMP/doctor-shared$shared.json"
+  pass "collectives on 3 ranks with DDP_TRAIN_SHARED_SUM=$shared"
+done
+
 "$BIN" doctor --json > "$TMP/doctor1.json"
 python3 - "$TMP/doctor1.json" <<'PY'
 import json, sys

@@ -43,6 +43,10 @@ agree() {
 
 losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal --ib-start-epoch 0" "crl --crl-mining global")
 for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
+# The gradients summed through the shared-memory window (what a host with more ranks than
+# cores does by itself; forced here, so that it runs on any machine), and through MPI only.
+DDP_TRAIN_SHARED_SUM=1 agree "ce --bucket-mode blocking" "$INIT" "2 3"
+DDP_TRAIN_SHARED_SUM=0 agree "ce --bucket-mode overlap" "$INIT" "3"
 
 # The convolutions (oneDNN, or im2col where it is missing) on each rank's share of the batch:
 # the cnn (its conv3 runs Winograd's algorithm on AVX-512) and resnet32 (batch norm with each
