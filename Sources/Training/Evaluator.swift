@@ -50,7 +50,8 @@ public final class Evaluator {
     /// - trainCounts: the global training class counts, which group the classes into many /
     ///   medium / few and give the post-hoc prior
     /// - posthocTau: `--posthoc-tau` (0: no post-hoc figures)
-    public func evaluate(trainCounts: [Int], posthocTau: Double) throws -> Evaluation {
+    /// - retrieval: whether to measure retrieval and clusters of the features (every rank alike)
+    public func evaluate(trainCounts: [Int], posthocTau: Double, retrieval measuresRetrieval: Bool = true) throws -> Evaluation {
         let k = model.classes, d = model.featureDimension
         let total = test.count
         var confusion = [Int64](repeating: 0, count: k * k)
@@ -89,6 +90,7 @@ public final class Evaluator {
             evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
         profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        guard measuresRetrieval else { heartbeat?(); return evaluation }
         evaluation.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }
         // The features just gathered, in test-set order, the same on every rank.
         evaluation.clusters = measure(.clusters) { gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) } }

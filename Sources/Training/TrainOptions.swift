@@ -45,6 +45,7 @@ extension Options {
     public var bucketMode: Option<BucketMode> { Option("bucket-mode", BucketMode.auto, "Gradient buckets: overlap (non-blocking all-reduces during backward), blocking (one all-reduce as each bucket is ready), auto (blocking on one host, overlap across hosts).") }
     public var convBackend: Option<ConvolutionBackend> { Option("conv-backend", ConvolutionBackend.auto, "Convolutions: onednn (oneDNN's direct convolutions; Winograd from 64 channels on AVX-512), im2col (unfolding and OpenBLAS sgemm, the reference), auto (onednn when libdnnl.so.2 is found). config.json records the one used.") }
     public var stallTimeout: Option<Double?> { Option("stall-timeout", nil, "End the job (every rank, with a message) when no training step or evaluation batch completes for this many seconds: a stopped or deadlocked rank, an unreachable host. 0 = never.", defaultText: "\(Int(TrainConfig.defaultStallTimeout))", check: OptionCheck { $0 >= 0 && $0 <= 1e7 ? nil : "must be in 0...10000000 seconds (0: never), got \($0)" }.whenSet) }
+    public var retrievalEvery: Option<Int> { Option("retrieval-every", 1, "Measure retrieval (precision@1, R-precision, MAP@R; the held-out classes' too) and clusters (NMI, AMI) of the test features every this many epochs and after the last (0: never); they take about half of a default epoch.", check: .atLeast(0)) }
     public var evalBatchSize: Option<Int?> { Option("eval-batch-size", nil, "Test samples per rank and forward pass in evaluation.", defaultText: "the rank's training batch, which keeps memory at what training needs", check: OptionCheck.range(1, TrainConfig.maxBatchSize).whenSet) }
     public var runDir: Option<String> { Option("run-dir", "", "Run directory.", defaultText: "runs/<date-time>", valueName: "dir") }
     public var checkpointEvery: Option<Int> { Option("checkpoint-every", 1, "Write a checkpoint every this many epochs (0 = only at the end).", check: .atLeast(0)) }
@@ -73,7 +74,7 @@ public enum TrainOptions {
     /// Options of how a run executes, not of what it computes (a resume may change them freely).
     public static let running =
         OptionGroup("Running", [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode, Options().convBackend, Options().precision, Options().stallTimeout,
-                                Options().evalBatchSize, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
+                                Options().evalBatchSize, Options().retrievalEvery, Options().runDir, Options().checkpointEvery, Options().checkpointEverySteps,
                                 Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
                                 Options().tensorboard, Options().profile])
 }

@@ -102,7 +102,7 @@ extension Trainer {
             // End of the epoch: statistics, evaluation, metrics, checkpoint.
             if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
             try Evaluator.averageBatchNormBuffers(model, comm: comm)
-            let evaluation = try evaluate()
+            let evaluation = try evaluate(epoch: epoch)
             lastEvaluation = (epoch, state.globalStep, evaluation)
             let line = metrics(event: "epoch", epoch: epoch, lr: lr, evaluation: evaluation, samples: samples,
                                trainSeconds: trainSeconds, epochSeconds: Date().timeIntervalSince(epochStart))
@@ -140,7 +140,7 @@ extension Trainer {
             evaluation = last.result
         } else {
             if step.statistics.counts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
-            evaluation = try evaluate()
+            evaluation = try evaluate(epoch: nil)
         }
         let epoch = min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0)
         let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
@@ -198,9 +198,10 @@ extension Trainer {
 
     /// One plain line per epoch (cluster logs).
     static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
-        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f  P@1 %.1f%%  %.0f samples/s  %.1fs",
+        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
                m.epoch + 1, epochs, m.step, m.lr, m.trainLoss, m.lossPhase, 100 * m.testAcc, 100 * m.balancedAcc,
-               100 * m.many, 100 * m.medium, 100 * m.few, 100 * (m.precisionAt1 ?? .nan), m.samplesPerS, m.epochSeconds)
+               100 * m.many, 100 * m.medium, 100 * m.few, m.precisionAt1.map { String(format: "  P@1 %.1f%%", 100 * $0) } ?? "",
+               m.samplesPerS, m.epochSeconds)
     }
 
     func showProgress(epoch: Int, step: Int, steps: Int, samples: Int, seconds: Double) {

@@ -72,8 +72,12 @@ public final class Trainer {
         return ModelCard(model: model, data: dataset.statistics(trainCounts: counts.isEmpty ? nil : counts))
     }
 
-    /// The test figures of the model as it stands, with the epoch's class counts.
-    func evaluate() throws -> Evaluation {
-        try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau)
+    /// The test figures of the model as it stands, with the epoch's class counts; retrieval and
+    /// clusters every `--retrieval-every` epochs (counted from 1), after the last and at the end
+    /// (`epoch` nil).
+    func evaluate(epoch: Int?) throws -> Evaluation {
+        let every = config.retrievalEvery
+        let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.epochs } ?? true
+        return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau, retrieval: retrieval)
     }
 }

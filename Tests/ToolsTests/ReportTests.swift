@@ -34,9 +34,20 @@ import Testing
     @Test func noRetrievalInOlderRuns() throws {
         let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 2, retrieval: false)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
+        // (the configuration table names the option retrieval-every, so look for the parts)
         #expect(!html.contains("Retrieval"))
-        #expect(!html.contains("retrieval"))
+        #expect(!html.contains("retrieval:") && !html.contains("retrieval precision@1"))
         #expect(html.contains("Per-class accuracy and training counts"))
+    }
+
+    /// `--retrieval-every 2`: epochs without retrieval between measured ones; the final figures
+    /// and the curve come from the measured epochs.
+    @Test func retrievalOfSomeEpochs() throws {
+        let metrics = (0..<4).map { line("epoch", epoch: $0, retrieval: $0 % 2 == 1) } + [line("done", epoch: 3, retrieval: true)]
+        let html = Report.html(metrics: metrics, config: TrainConfig())
+        #expect(html.contains("Retrieval on the test features"))
+        #expect(html.contains("84.25% / 50.00% / 37.50%"))  // the done line's (epoch 3)
+        #expect(!html.contains("NaN") && !html.contains("nan,"))
     }
 
     @Test func classesNamedWhenKnown() throws {

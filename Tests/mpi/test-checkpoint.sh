@@ -6,7 +6,7 @@
 source "$(dirname "$0")/common.bash"
 
 # 1. mlp, 2 ranks, 3 epochs (IB from epoch 1), stopped at step 100 (mid-epoch) and at 234 (an epoch's end).
-common=(--epochs 3 --threads 1 --checkpoint-every-steps 40)
+common=(--epochs 3 --threads 1 --checkpoint-every-steps 40 --retrieval-every 0)
 run 2 "${common[@]}" --run-dir "$TMP/whole" > "$TMP/whole.log" 2>&1 || { cat "$TMP/whole.log"; fail "uninterrupted run"; }
 run 2 "${common[@]}" --max-steps 100 --run-dir "$TMP/parts" > /dev/null 2>&1 || fail "first part"
 run 2 "${common[@]}" --max-steps 234 --resume auto --run-dir "$TMP/parts" > "$TMP/part2.log" 2>&1 || fail "second part"
@@ -19,7 +19,7 @@ pass "mlp on 2 ranks: interrupted at steps 100 and 234 and resumed = uninterrupt
 
 # 1b. Center loss: its centres are state (checkpointed, restored on resume), so a resumed
 # run equals the uninterrupted one bit for bit, weights and centres.
-center=(--loss ce --metric-loss center --metric-weight 0.1 --epochs 2 --threads 1 --checkpoint-every-steps 40)
+center=(--loss ce --metric-loss center --metric-weight 0.1 --epochs 2 --threads 1 --checkpoint-every-steps 40 --retrieval-every 0)
 run 2 "${center[@]}" --run-dir "$TMP/cwhole" > /dev/null 2>&1 || fail "center loss uninterrupted"
 run 2 "${center[@]}" --max-steps 100 --run-dir "$TMP/cparts" > /dev/null 2>&1 || fail "center loss first part"
 run 2 "${center[@]}" --resume auto --run-dir "$TMP/cparts" > "$TMP/cpart2.log" 2>&1 || fail "center loss second part"

@@ -155,6 +155,25 @@ for key in ("precision_at_1", "r_precision", "map_at_r"):
 PY
 pass "retrieval metrics: in metrics.jsonl with per-class lists; 1, 2 and 3 ranks give the same figures"
 
+# --retrieval-every 2 over 3 epochs measures retrieval and clusters after epochs 2 and 3 (the
+# last) only; the epoch lines without them have no P@1; 0 measures none, not even at the end.
+run 2 --epochs 3 --batch-size 2000 --retrieval-every 2 --checkpoint-every 0 --threads 1 \
+  --run-dir "$TMP/every2" > "$TMP/every2.log" 2>&1 || { cat "$TMP/every2.log"; fail "--retrieval-every 2"; }
+run 2 --epochs 1 --max-steps 2 --retrieval-every 0 --checkpoint-every 0 --threads 1 \
+  --run-dir "$TMP/every0" > "$TMP/every0.log" 2>&1 || { cat "$TMP/every0.log"; fail "--retrieval-every 0"; }
+python3 - "$TMP/every2/metrics.jsonl" "$TMP/every0/metrics.jsonl" <<'PY' || fail "--retrieval-every"
+import json, sys
+two, zero = ([json.loads(l) for l in open(p)] for p in sys.argv[1:])
+measured = [l["epoch"] for l in two if l["event"] == "epoch" and l.get("precision_at_1") is not None]
+assert measured == [1, 2], measured
+assert all((l.get("nmi") is not None) == (l["epoch"] in (1, 2)) for l in two if l["event"] == "epoch"), two
+assert two[-1]["event"] == "done" and two[-1]["precision_at_1"] is not None
+assert all(l.get("precision_at_1") is None and l.get("nmi") is None for l in zero), zero
+assert all(l["test_acc"] > 0 for l in zero + two)
+PY
+[ "$(grep -c 'P@1' "$TMP/every2.log")" -eq 2 ] || fail "--retrieval-every 2: P@1 on other lines than the measured epochs'"
+pass "--retrieval-every 2 measures retrieval and clusters after epochs 2 and 3 only; 0 never"
+
 # Option values that make no sense are refused with the reason before anything starts: NaN and
 # infinity, negative numbers (parsed, then refused by range), sizes no allocation could hold.
 bad_values=("--lr -0.1:--lr must be a positive" "--lr nan:--lr must be a positive" "--lr inf:--lr must be a positive"

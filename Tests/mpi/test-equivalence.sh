@@ -14,13 +14,14 @@
 # lost from a batch of 120 by 8e-3 (coherent terms) to 9e-2 (random ones). Tolerances:
 # EQ_TOL for the 12-step mlp runs (5x above one flip, 4x below one lost sample),
 # BN_TOL for resnet32's single step (5x above one flip; local statistics give 1.6).
+# The runs compare weights only: no retrieval, clusters or report explanations (about 1 s a run).
 source "$(dirname "$0")/common.bash"
 EQ_TOL=${EQ_TOL:-2e-3}
 BN_TOL=${BN_TOL:-2e-2}
 diff_update() { python3 Tests/mpi/safetensors_diff.py "$1" "$2" "$3" --init "$4"; }
 
 # The initial weights every run below starts from (seed 0).
-run 1 --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init" > /dev/null 2>&1 \
+run 1 --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --run-dir "$TMP/init" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights)"
 INIT="$TMP/init/final.safetensors"
 
@@ -30,7 +31,7 @@ agree() {
   local loss=$1 init=$2 ranks=${3:-2 3 4} name=${1// /_} n diff
   for n in 1 $ranks; do
     # shellcheck disable=SC2086
-    run "$n" --loss $loss --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 \
+    run "$n" --loss $loss --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations \
       --threads 1 --run-dir "$TMP/$name-$n" > "$TMP/$name-$n.log" 2>&1 || { cat "$TMP/$name-$n.log"; fail "$loss on $n ranks"; }
   done
   for n in $ranks; do
@@ -51,7 +52,7 @@ DDP_TRAIN_SHARED_SUM=0 agree "ce --bucket-mode overlap" "$INIT" "3"
 # The convolutions (oneDNN, or im2col where it is missing) on each rank's share of the batch:
 # the cnn (its conv3 runs Winograd's algorithm on AVX-512) and resnet32 (batch norm with each
 # rank's statistics differs by design: --sync-batchnorm). Their own initial weights.
-run 1 --model cnn --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init-cnn" > /dev/null 2>&1 \
+run 1 --model cnn --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --run-dir "$TMP/init-cnn" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the cnn)"
 agree "ce --model cnn" "$TMP/init-cnn/final.safetensors" "2 3"
 
@@ -61,9 +62,9 @@ agree "ce --model cnn" "$TMP/init-cnn/final.safetensors" "2 3"
 # EQ_LOSS_TERMS=none skips them (the reruns under other BLAS kernels: their products are the
 # mlp's, which the losses above already cover).
 if [ "${EQ_LOSS_TERMS:-all}" != none ]; then
-run 1 --loss arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init-head" > /dev/null 2>&1 \
+run 1 --loss arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --run-dir "$TMP/init-head" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the cosine head)"
-run 1 --loss subcenter-arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --threads 1 --run-dir "$TMP/init-sub" > /dev/null 2>&1 \
+run 1 --loss subcenter-arcface --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --run-dir "$TMP/init-sub" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the sub-centre head)"
 metric=("arcface" "cosface" "sphereface" "subcenter-arcface" "ce --metric-loss contrastive" "ce --metric-loss triplet"
         "ce --metric-loss triplet --miner semihard --triplet-margin 0.2" "ce --metric-loss contrastive --miner batch-hard"
@@ -86,7 +87,7 @@ fi
 # rounding over many steps, see test-elastic.sh) (with --pad-to-world-size, PyTorch's
 # wrapping, 2 to 4 ranks see 1 to 3 samples twice per epoch and part ways).
 python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/prime" 0 1201 300
-whole=(--data "$TMP/prime" --imbalance-ratio 1 --loss ce --class-weights ib --batch-size 120 --epochs 2 --checkpoint-every 0
+whole=(--data "$TMP/prime" --imbalance-ratio 1 --loss ce --class-weights ib --batch-size 120 --epochs 2 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations
        --threads 1 --no-report-explanations --no-tensorboard)
 run 1 "${whole[@]}" --max-steps 0 --run-dir "$TMP/whole-init" > /dev/null 2>&1 || fail "initial weights of the whole-epoch runs"
 for n in 1 2 3 4; do
@@ -104,7 +105,7 @@ pass "two whole epochs of 1201 samples (a last batch of one): 1, 2, 3, 4 ranks a
 
 # The non-blocking bucket path (the default across hosts) gives the same parameters.
 for n in 2 3; do
-  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 \
     --bucket-mode overlap --bucket-first-mib 0.25 --run-dir "$TMP/overlap-$n" > /dev/null 2>&1 || fail "overlapping buckets on $n ranks"
   diff=$(diff_update "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/overlap-$n/final.safetensors" "$EQ_TOL" "$INIT") \
     || fail "--bucket-mode overlap on $n ranks differs: $diff"
@@ -114,7 +115,7 @@ pass "--bucket-mode overlap (non-blocking buckets, a small first one): 2 and 3 r
 # Two BLAS threads (backward overwrites the gradients) train as one (backward adds into
 # gradients the optimiser cleared), in one process and on 2 ranks.
 for n in 1 2; do
-  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 2 \
+  run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 2 \
     --run-dir "$TMP/threads2-$n" > /dev/null 2>&1 || fail "--threads 2 on $n ranks"
   diff=$(diff_update "$TMP/ib_--ib-start-epoch_0-1/final.safetensors" "$TMP/threads2-$n/final.safetensors" "$EQ_TOL" "$INIT") \
     || fail "--threads 2 on $n ranks differs from one thread: $diff"
@@ -131,7 +132,7 @@ GC_TOL_BF16=${GC_TOL_BF16:-1e-2}
 GC_TOL_FP16=${GC_TOL_FP16:-3e-3}
 for c in bf16 fp16; do
   for n in 1 2; do
-    run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+    run "$n" --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 \
       --grad-compression $c --run-dir "$TMP/gc-$c-$n" > "$TMP/gc-$c-$n.log" 2>&1 || { cat "$TMP/gc-$c-$n.log"; fail "--grad-compression $c on $n ranks"; }
   done
   tol=$GC_TOL_BF16; [ $c = fp16 ] && tol=$GC_TOL_FP16
@@ -144,14 +145,14 @@ for c in bf16 fp16; do
   echo "  --grad-compression $c: 1 and 2 ranks $diff apart (tolerance $tol); $same from float32"
 done
 # The non-blocking path widens each bucket when its sum arrives: the same sums as blocking.
-run 2 --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 \
+run 2 --loss ib --ib-start-epoch 0 --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 \
   --grad-compression bf16 --bucket-mode overlap --bucket-first-mib 0.25 --run-dir "$TMP/gc-overlap" > /dev/null 2>&1 || fail "--grad-compression bf16 --bucket-mode overlap"
 diff=$(diff_update "$TMP/gc-bf16-2/final.safetensors" "$TMP/gc-overlap/final.safetensors" "$EQ_TOL" "$INIT") \
   || fail "--grad-compression bf16: overlapping and blocking buckets differ by $diff"
 pass "--grad-compression bf16 and fp16: 1 and 2 ranks agree within the 16-bit rounding, and differ from float32"
 
 # The weighting must matter: a different seed gives clearly different parameters.
-run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --threads 1 --seed 1 \
+run 1 --loss ce --batch-size 120 --max-steps 12 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --seed 1 \
   --run-dir "$TMP/other-seed" > /dev/null 2>&1
 if diff_update "$TMP/ce-1/final.safetensors" "$TMP/other-seed/final.safetensors" "$EQ_TOL" "$INIT" > /dev/null; then
   fail "the comparison cannot tell two seeds apart"
@@ -169,7 +170,7 @@ pass "the comparison tells two seeds apart"
 # channel, moves every layer below. Local statistics differ by about 1.6.
 python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/small" 0 2000 100
 bn=(--data "$TMP/small" --model resnet32 --loss ce --batch-size 16 --max-steps 1 --epochs 1 --threads 1
-    --imbalance-ratio 1 --checkpoint-every 0 --eval-batch-size 100)
+    --imbalance-ratio 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --eval-batch-size 100)
 run 1 "${bn[@]}" --max-steps 0 --run-dir "$TMP/bn0" > /dev/null 2>&1 || fail "resnet32 initial weights"
 run 1 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn1" > /dev/null 2>&1 || fail "resnet32 sync-BN on 1 rank"
 run 2 "${bn[@]}" --sync-batchnorm --run-dir "$TMP/bn2" > /dev/null 2>&1 || fail "resnet32 sync-BN on 2 ranks"
