@@ -21,8 +21,6 @@ public final class MPICommunicator: Communicator {
     /// Blocking float sums through shared memory, where every rank is on this host and the host
     /// has more ranks than cores (`DDP_TRAIN_SHARED_SUM`: 1 forces it on one host, 0 turns it off).
     private var sharedSum: SharedMemorySum?
-    /// Whether blocking float sums go through a shared-memory window instead of MPI_Allreduce.
-    public var sumsThroughSharedMemory: Bool { sharedSum != nil }
 
     /// Initialises MPI (thread level serialized: a progress thread takes turns with the
     /// training thread) and returns the world communicator.
@@ -108,8 +106,9 @@ public final class MPICommunicator: Communicator {
     // MARK: - Collectives
 
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
-        if kind == .float, op == .sum, let sharedSum, sharedSum.fits(count) {
-            return try progress.locked { try sharedSum.sum(buffer.assumingMemoryBound(to: Float.self), count: count) }
+        if kind == .float, op == .sum, let sharedSum, sharedSum.fits(count),
+           try progress.locked({ try sharedSum.sum(buffer.assumingMemoryBound(to: Float.self), count: count) }) {
+            return
         }
         let datatype = Self.datatype(kind), mpiOp = try Self.mpiOp(op, kind)
         try progress.locked {

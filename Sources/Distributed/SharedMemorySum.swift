@@ -28,14 +28,19 @@ final class SharedMemorySum {
         self.size = size
     }
 
-    /// Whether a sum of `count` floats goes through the window (the same answer on every rank).
-    func fits(_ count: Int) -> Bool { (size + 1) * count * MemoryLayout<Float>.size <= Self.maxWindowBytes }
+    /// Why the window is not used (set on every rank alike when one rank could not allocate it).
+    private(set) var unavailable: String?
 
-    /// Sums `buffer` over the ranks in place (collective).
-    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
-        guard count > 0 else { return }
+    /// Whether a sum of `count` floats goes through the window (the same answer on every rank).
+    func fits(_ count: Int) -> Bool {
+        unavailable == nil && count > 0 && (size + 1) * count * MemoryLayout<Float>.size <= Self.maxWindowBytes
+    }
+
+    /// Sums `buffer` over the ranks in place (collective); false, with nothing summed, when the
+    /// window could not be had on some rank (the caller sums through MPI, now and from then on).
+    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> Bool {
         if count > capacity { try allocate(count) }
-        guard let base else { return }
+        guard let base, unavailable == nil else { return false }
         (base + rank * capacity).update(from: buffer, count: count)
         try fence()
         let lower = count * rank / size, upper = count * (rank + 1) / size
@@ -49,6 +54,7 @@ final class SharedMemorySum {
         }
         try fence()
         buffer.update(from: result, count: count)
+        return true
     }
 
     /// Frees the window (collective); at the end of MPI.
@@ -69,20 +75,41 @@ final class SharedMemorySum {
         try MPICommunicator.check(MPI_Win_sync(window), "MPI_Win_sync")
     }
 
-    /// A window of `count` floats per slot, held by rank 0 in one piece (collective).
+    /// A window of `count` floats per slot, held by rank 0 in one piece (collective). Where
+    /// any rank cannot have it (no one-sided shared-memory component, too little /dev/shm), every
+    /// rank learns so through one all-reduce and the window is given up for good; rank 0 says why.
     private func allocate(_ count: Int) throws {
         free()
         let bytes = rank == 0 ? (size + 1) * count * MemoryLayout<Float>.size : 0
         var mine: UnsafeMutableRawPointer?
         var win: MPI_Win?
-        try MPICommunicator.check(
-            MPI_Win_allocate_shared(MPI_Aint(bytes), Int32(MemoryLayout<Float>.size), cmpi_info_null(), comm, &mine, &win),
-            "MPI_Win_allocate_shared")
+        var failure: String?
+        let rc = MPI_Win_allocate_shared(MPI_Aint(bytes), Int32(MemoryLayout<Float>.size), cmpi_info_null(), comm, &mine, &win)
         var length: MPI_Aint = 0
         var unit: Int32 = 0
         var shared: UnsafeMutableRawPointer?
-        try MPICommunicator.check(MPI_Win_shared_query(win, 0, &length, &unit, &shared), "MPI_Win_shared_query")
-        try MPICommunicator.check(MPI_Win_lock_all(cmpi_mode_nocheck(), win), "MPI_Win_lock_all")
+        if rc != cmpi_success() {
+            failure = "MPI_Win_allocate_shared: \(MPICommunicator.errorString(rc))"
+            win = nil
+        } else if MPI_Win_set_errhandler(win, cmpi_errors_return()) != cmpi_success()
+                    || MPI_Win_shared_query(win, 0, &length, &unit, &shared) != cmpi_success() || shared == nil
+                    || MPI_Win_lock_all(cmpi_mode_nocheck(), win) != cmpi_success() {
+            failure = "the shared window of rank 0 could not be mapped"
+        }
+        var ok: Int32 = failure == nil ? 1 : 0, all: Int32 = 0
+        try MPICommunicator.check(MPI_Allreduce(&ok, &all, 1, cmpi_int32(), cmpi_op_min(), comm), "MPI_Allreduce")
+        if all == 0 {
+            if win != nil {
+                if failure == nil { _ = MPI_Win_unlock_all(win) }
+                _ = MPI_Win_free(&win)
+            }
+            unavailable = failure ?? "another rank could not allocate the shared window"
+            if rank == 0 {
+                FileHandle.standardError.write(Data(
+                    "warning: gradients are summed through MPI_Allreduce: no shared-memory window (\(unavailable!))\n".utf8))
+            }
+            return
+        }
         window = win
         base = shared?.assumingMemoryBound(to: Float.self)
         capacity = count

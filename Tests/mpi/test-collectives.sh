@@ -28,6 +28,15 @@ for shared in 1 0; do
   python3 -c "import json, sys; r = json.load(open(sys.argv[1])); assert r['allreduce_ok'] is True, r" "$TMP/doctor-shared$shared.json"
   pass "collectives on 3 ranks with DDP_TRAIN_SHARED_SUM=$shared"
 done
+# Where no shared window can be had (here: Open MPI's one-sided sm component left out), the
+# sums fall back to MPI on every rank, and rank 0 says so once.
+DDP_TRAIN_SHARED_SUM=1 OMPI_MCA_osc=pt2pt run 3 doctor --json --threads 1 > "$TMP/doctor-noshm.json" 2> "$TMP/doctor-noshm.err" \
+  || { cat "$TMP/doctor-noshm.err"; fail "doctor without a shared window"; }
+python3 -c "import json, sys; r = json.load(open(sys.argv[1])); assert r['allreduce_ok'] is True, r" "$TMP/doctor-noshm.json" \
+  || fail "sums without a shared window"
+[ "$(grep -c "warning: gradients are summed through MPI_Allreduce: no shared-memory window" "$TMP/doctor-noshm.err")" -eq 1 ] \
+  || { cat "$TMP/doctor-noshm.err"; fail "not one warning that the shared window is missing"; }
+pass "no shared window: the sums fall back to MPI on every rank, one warning"
 
 "$BIN" doctor --json > "$TMP/doctor1.json"
 python3 - "$TMP/doctor1.json" <<'PY'
