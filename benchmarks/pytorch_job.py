@@ -18,13 +18,13 @@ metrics line. Models, data and loss come from pytorch_reference.py.
 Prints one JSON line per epoch (with the phases' seconds) and one with the wall time from
 start to exit. PyTorch is not a dependency of ddp-train or its CI.
 """
-import argparse, json, os, tempfile, time
+import json, os, tempfile, time
 T0 = time.perf_counter()
 import torch
 import torch.nn.functional as F
 import torch.distributed as dist
 from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
-from pytorch_reference import CNN, MLP, ResNet32, ib_loss, idx, long_tail
+from pytorch_reference import arguments, ib_loss, idx, make_model, start, training_set
 
 
 def lr_at(epoch, base, epochs, ib_start, warmup=5):
@@ -87,38 +87,15 @@ def kmeans(x, k, iterations=20, seed=0x6B6D):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet32"])
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.1)
-    args = p.parse_args()
-
-    distributed = "RANK" in os.environ
-    if distributed:
-        dist.init_process_group("gloo")
-    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)
-    torch.manual_seed(0)
-
-    x = idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
-    y = idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))
-    x, y = long_tail(x, y, 100, 0)
-    x = x.float() / 255
-    mean, std = x.mean(), x.std()
-    x = (x - mean) / std
+    args = arguments(epochs=(int, 30), lr=(float, 0.1))
+    distributed, rank, world = start(args.threads)
+    x, y, k, weight, mean, std = training_set(args.data)
     tx = (idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).float() / 255 - mean) / std
     ty = idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz"))
-    k = int(y.max()) + 1
-    counts = torch.bincount(y, minlength=k).double()
-    weight = ((1 / counts) / (1 / counts).sum() * k).float()
-    ranked = counts.argsort(descending=True)
+    ranked = torch.bincount(y, minlength=k).argsort(descending=True)
     many, few = ranked[:k // 3], ranked[k - k // 3:]  # the largest and the smallest thirds of the classes
 
-    net = {"mlp": lambda: MLP(x[0].numel(), k), "cnn": lambda: CNN(x.shape[1], k), "resnet32": lambda: ResNet32(x.shape[1], k)}[args.model]()
+    net = make_model(args.model, x, k)
     model = torch.nn.parallel.DistributedDataParallel(net) if distributed else net
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=2e-4)
     ib_start = args.epochs // 2

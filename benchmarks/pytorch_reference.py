@@ -105,36 +105,56 @@ def ib_loss(logits, target, h, weight, alpha=1000.0):
     return (F.cross_entropy(logits, target, reduction="none", weight=weight) * ib).mean()
 
 
-def main():
+def arguments(**extra):
+    """The options both scripts share, and the script's own (name=(type, default))."""
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet32"])
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--warmup", type=int, default=5)
-    args = p.parse_args()
+    for name, (kind, default) in extra.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    return p.parse_args()
 
+
+def start(threads):
+    """The process group under torchrun, threads, denormals and the seed: (distributed, rank, world)."""
     distributed = "RANK" in os.environ
     if distributed:
         dist.init_process_group("gloo")
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     # ddp-train flushes denormals to zero; give PyTorch the same (its default keeps them, which
     # can slow long runs down several times on x86).
     torch.set_flush_denormal(True)
     torch.manual_seed(0)
+    return distributed, rank, world
 
-    x = idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
-    y = idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))
+
+def training_set(data):
+    """The long-tailed training set, normalised: x, y, the classes k, IB's class weights, and
+    the training set's mean and standard deviation (for the test set)."""
+    x = idx(os.path.join(data, "train-images-idx3-ubyte.gz"))
+    y = idx(os.path.join(data, "train-labels-idx1-ubyte.gz"))
     x, y = long_tail(x, y, 100, 0)
     x = x.float() / 255
-    x = (x - x.mean()) / x.std()
+    mean, std = x.mean(), x.std()
+    x = (x - mean) / std
     k = int(y.max()) + 1
     counts = torch.bincount(y, minlength=k).double()
     weight = ((1 / counts) / (1 / counts).sum() * k).float()
+    return x, y, k, weight, mean, std
 
-    model = {"mlp": lambda: MLP(x[0].numel(), k), "cnn": lambda: CNN(x.shape[1], k), "resnet32": lambda: ResNet32(x.shape[1], k)}[args.model]()
+
+def make_model(name, x, k):
+    return {"mlp": lambda: MLP(x[0].numel(), k), "cnn": lambda: CNN(x.shape[1], k), "resnet32": lambda: ResNet32(x.shape[1], k)}[name]()
+
+
+def main():
+    args = arguments(steps=(int, 200), warmup=(int, 5))
+    distributed, rank, world = start(args.threads)
+    x, y, k, weight, _, _ = training_set(args.data)
+    model = make_model(args.model, x, k)
     if distributed:
         model = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=2e-4)
