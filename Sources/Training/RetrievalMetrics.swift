@@ -141,8 +141,9 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
 
     /// Sorts `keys[0..<count]` (all of them by default), which arrive in ascending order of
     /// their low words, by their high words, stably, so that they end in ascending order: least
-    /// significant digit first, 8 bits a pass, a pass skipped when every key has the same digit there (distances of one query
-    /// share their top bits). `scratch` grows once; the counts live on the stack.
+    /// significant digit first, 8 bits a pass, a pass skipped when every key has the same digit
+    /// there (distances of one query share their top bits). `scratch` grows once; the counts
+    /// live on the stack.
     static func radixSortByHighWord(_ keys: inout [UInt64], count: Int? = nil, scratch: inout [UInt64]) {
         let m = count ?? keys.count
         guard m > 1 else { return }
