@@ -65,9 +65,13 @@ import json, struct, sys
 done = [json.loads(l) for l in open(sys.argv[1])][-1]
 evals = [json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[2:4]]
 assert len(done["class_counts"]) == 7 and len(done["per_class_acc"]) == 7, done["class_counts"]
-# Retrieval sums per rank add up in another order on 2 ranks: equal to rounding.
-for key in ("unseen_precision_at_1", "unseen_r_precision", "unseen_map_at_r", "test_acc"):
-    assert max(abs(e[key] - done[key]) for e in evals) <= 1e-12, (key, [e[key] for e in evals], done[key])
+# Retrieval sums per rank add up in another order on 2 ranks, and eval on 1 rank computes the
+# features in batches of another size, which some sgemm kernels (Haswell's) round differently in
+# the last bits: a near tie among the 3,000 held-out images can flip (one flip moves precision@1
+# by 3.3e-4, R-precision by 3.3e-7). A lost or doubled shard moves them by percents.
+assert max(abs(e["test_acc"] - done["test_acc"]) for e in evals) <= 1e-12, ([e["test_acc"] for e in evals], done["test_acc"])
+for key in ("unseen_precision_at_1", "unseen_r_precision", "unseen_map_at_r"):
+    assert max(abs(e[key] - done[key]) for e in evals) <= 2e-3, (key, [e[key] for e in evals], done[key])
 assert 0 < done["unseen_precision_at_1"] <= 1
 raw = open(sys.argv[4], "rb").read()
 header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
