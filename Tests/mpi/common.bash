@@ -9,10 +9,15 @@ export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMP
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
+# mpirun's local processes authenticate to it with the kernel's peer credentials (PMIx's
+# "native"), not munge: where munge is installed but its daemon is gone (a stale socket),
+# PMIx retries it for about 2 s on every launch. A user's PMIX_MCA_psec is kept.
+export_psec() { export PMIX_MCA_psec=${PMIX_MCA_psec:-native}; }
+
 # run N ARGS...: the binary under mpirun with N ranks (one BLAS thread each)
 run() {
   local n=$1; shift
-  timeout 600 mpirun -n "$n" --oversubscribe --bind-to none "$BIN" "$@"
+  ( export_psec; exec timeout 600 mpirun -n "$n" --oversubscribe --bind-to none "$BIN" "$@" )
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

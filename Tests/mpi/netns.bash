@@ -63,8 +63,8 @@ netns_exec() { local i=$1; shift; ip netns exec "${P}h$i" "$@"; }
 # mrun "ADDR:SLOTS,..." N ARGS...: mpirun from host 1 over TCP only.
 mrun() {
   local hosts=$1 n=$2; shift 2
-  timeout 300 ip netns exec "${P}h1" unshare --uts sh -c 'hostname host1; exec "$@"' sh \
+  ( export_psec; exec timeout 300 ip netns exec "${P}h1" unshare --uts sh -c 'hostname host1; exec "$@"' sh \
     mpirun --mca plm_rsh_agent "$TMP/agent.sh" --mca btl self,tcp --mca btl_tcp_if_include "$NET.0/24" \
     --mca oob_tcp_if_include "$NET.0/24" --mca oob_tcp_keepalive_time 15 --mca oob_tcp_keepalive_intvl 3 \
-    --mca oob_tcp_keepalive_probes 3 --host "$hosts" -n "$n" --oversubscribe --bind-to none "$BIN" "$@"
+    --mca oob_tcp_keepalive_probes 3 --host "$hosts" -n "$n" --oversubscribe --bind-to none "$BIN" "$@" )
 }
