@@ -27,21 +27,6 @@ start=$(date +%s)
 swift test -c release --skip-build --parallel --num-workers 2
 echo "test: swift test took $(( $(date +%s) - start ))s"
 
-# While the multi-rank tests run, the builds of the later stages (the fuzz targets, the
-# sanitizers' debug builds) compile in the background at idle priority (SCHED_IDLE, else nice
-# 19): those tests leave a core idle much of the time (MPI start-up, fault timeouts, daemons),
-# and the compiler takes only what they leave. Its output is printed after them.
-builds_log=$(mktemp)
-SANITIZERS=${SANITIZERS:-all} setsid -w bash -c '
-  chrt --idle -p 0 $$ > /dev/null 2>&1 || renice -n 19 -p $$ > /dev/null
-  start=$(date +%s)
-  bash Tests/fuzz/run.sh build
-  [ "$SANITIZERS" = none ] || bash Tests/sanitizers/run.sh build
-  echo "test: background builds took $(( $(date +%s) - start ))s"
-' > "$builds_log" 2>&1 &
-builds=$!
-trap 'kill -- -$builds 2> /dev/null || true; rm -f "$builds_log"' EXIT
-
 start=$(date +%s)
 for t in Tests/mpi/test-*.sh; do
   echo "test: $t"
@@ -51,12 +36,6 @@ for t in Tests/mpi/test-*.sh; do
 done
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
 
-start=$(date +%s)
-status=0; wait $builds || status=$?
-cat "$builds_log"
-[ $status -eq 0 ] || { echo "FAIL: the fuzz targets' or the sanitizers' build (exit $status)" >&2; exit 1; }
-echo "test: waited $(( $(date +%s) - start ))s for the background builds"
-
 # libFuzzer on every reader of outside input, for a bounded time (FUZZ_SECONDS per target).
 bash Tests/fuzz/run.sh
 
@@ -64,7 +43,7 @@ bash Tests/fuzz/run.sh
 # SANITIZERS=none skips them).
 if [ "${SANITIZERS:-all}" != none ]; then
   start=$(date +%s)
-  bash Tests/sanitizers/run.sh test
+  bash Tests/sanitizers/run.sh
   echo "test: sanitizers took $(( $(date +%s) - start ))s"
 fi
 

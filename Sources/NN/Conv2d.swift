@@ -256,22 +256,30 @@ extension Conv2d {
         let bias: UnsafeMutablePointer<Float>? = hasBias ? store.values + biasOffset : nil
         let (inC, k, stride, padding, n) = (inChannels, kernel, self.stride, self.padding, g.b * g.p)
         Parallel.forEach(outChannels) { range in
-            var sums = [Double](repeating: 0, count: n)
+            let sums = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            defer { sums.deallocate() }
             for o in range {
-                for i in 0..<n { sums[i] = bias.map { Double($0[o]) } ?? 0 }
+                sums.update(repeating: bias.map { Double($0[o]) } ?? 0, count: n)
                 for c in 0..<inC {
                     for ky in 0..<k {
                         for kx in 0..<k {
                             let wv = Double(weights[((o * inC + c) * k + ky) * k + kx])
+                            // The columns whose input column ox * stride - padding + kx lies inside the image.
+                            let first = kx >= padding ? 0 : (padding - kx + stride - 1) / stride
+                            let lastInside = g.w - 1 + padding - kx
+                            let end = lastInside < 0 ? 0 : min(g.ow, lastInside / stride + 1)
+                            guard first < end else { continue }
                             for b in 0..<g.b {
                                 let plane = x + (c * g.b + b) * g.h * g.w
                                 for oy in 0..<g.oh {
                                     let iy = oy * stride - padding + ky
                                     guard iy >= 0 && iy < g.h else { continue }
-                                    let row = (b * g.oh + oy) * g.ow
-                                    for ox in 0..<g.ow {
-                                        let ix = ox * stride - padding + kx
-                                        if ix >= 0 && ix < g.w { sums[row + ox] += wv * Double(plane[iy * g.w + ix]) }
+                                    let row = sums + (b * g.oh + oy) * g.ow
+                                    let source = plane + iy * g.w + kx - padding  // column ox reads source[ox * stride]
+                                    if stride == 1 {
+                                        for ox in first..<end { row[ox] += wv * Double(source[ox]) }
+                                    } else {
+                                        for ox in first..<end { row[ox] += wv * Double(source[ox * stride]) }
                                     }
                                 }
                             }

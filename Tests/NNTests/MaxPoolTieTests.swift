@@ -53,6 +53,38 @@ import Testing
         }
     }
 
+    /// The exact forward is, bit for bit, each output's double sum in its stated order (bias, then
+    /// channel, kernel row, kernel column, skipping the padding), for strides and paddings that
+    /// leave columns and rows of the kernel outside the image.
+    @Test(arguments: [(1, 3, 1), (2, 3, 1), (2, 5, 2), (3, 3, 0), (1, 5, 3), (2, 1, 0)])
+    func exactForwardIsTheOrderedDoubleSum(stride: Int, kernel: Int, padding: Int) {
+        let (inC, outC, b, h, w) = (3, 4, 2, 9, 7)
+        let store = ParameterStore(), workspace = Workspace()
+        let conv = Conv2d("c", inChannels: inC, outChannels: outC, kernel: kernel, stride: stride, padding: padding, bias: true,
+                          store: store, workspace: workspace, backend: .im2col)
+        store.allocate()
+        var rng = RandomSource(seed: UInt64(stride * 100 + kernel * 10 + padding))
+        for i in 0..<store.count { store.values[i] = Float(rng.nextNormal()) }
+        let input = Tensor(shape: [inC, b, h, w])
+        for i in 0..<input.count { input.data[i] = Float(rng.nextNormal()) }
+        conv.exactForward = true
+        let out = conv.forward(input, training: false)
+        let (oh, ow) = ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
+        #expect(out.shape == [outC, b, oh, ow])
+        let weights = store.values, bias = store.values + outC * inC * kernel * kernel
+        var mismatches = 0
+        for o in 0..<outC { for n in 0..<b { for y in 0..<oh { for x in 0..<ow {
+            var sum = Double(bias[o])
+            for c in 0..<inC { for ky in 0..<kernel { for kx in 0..<kernel {
+                let (iy, ix) = (y * stride - padding + ky, x * stride - padding + kx)
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                sum += Double(weights[((o * inC + c) * kernel + ky) * kernel + kx]) * Double(input.data[((c * b + n) * h + iy) * w + ix])
+            } } }
+            if out.data[((o * b + n) * oh + y) * ow + x] != Float(sum) { mismatches += 1 }
+        } } } }
+        #expect(mismatches == 0, "\(mismatches) of \(outC * b * oh * ow) outputs differ from the ordered double sum")
+    }
+
     /// The cnn's saliency on images with flat regions and random weights equals a double-precision
     /// reference that applies the first-maximum rule to exact values.
     @Test(arguments: [(ConvolutionBackend.im2col, UInt64(1)), (.onednn, 2), (.im2col, 3), (.onednn, 4)])

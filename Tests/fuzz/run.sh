@@ -17,8 +17,6 @@ swift build -c release --scratch-path .build-fuzz --product fuzz-inputs \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld 2>&1 | grep -E "error:|Compiling|complete" | tail -3
 FUZZER="$PWD/.build-fuzz/release/fuzz-inputs"
 echo "fuzz: build took $(( $(date +%s) - start ))s"
-# `run.sh build` stops here (launch/test.sh builds in the background while other tests run).
-[ "${1:-}" != build ] || exit 0
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -60,7 +60,7 @@ pass "a checkpoint of another model is refused with the reason; the run director
 
 # SIGTERM (a scheduler's preemption notice): checkpoint at the next step, exit 143; resuming
 # gives the uninterrupted run bit for bit.
-sig=(--epochs 8 --threads 1 --checkpoint-every 2)
+sig=(--epochs 8 --threads 1 --checkpoint-every 2 --retrieval-every 0)
 "$BIN" "${sig[@]}" --run-dir "$TMP/sigwhole" > /dev/null 2>&1 || fail "uninterrupted single-process run"
 "$BIN" "${sig[@]}" --run-dir "$TMP/sig" > "$TMP/sig.log" 2>&1 &
 pid=$!

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The single-process suite under AddressSanitizer and ThreadSanitizer: debug builds of their own
-# (.build-asan, .build-tsan). `run.sh build` only builds them (launch/test.sh does that in the
-# background while the multi-rank tests run), `run.sh test` runs the builds there are, and
-# `run.sh` does both. The one suppression (lsan.supp) is a leak inside Foundation.
+# (.build-asan, .build-tsan), built first, then the tests run on them (--skip-build).
+# `run.sh build` only builds them, `run.sh test` runs the builds there are, `run.sh` does
+# both. The one suppression (lsan.supp) is a leak inside Foundation.
 #
 # The tests run without oneDNN (DDP_TRAIN_NO_ONEDNN, the im2col path): ThreadSanitizer cannot
 # see the synchronisation inside libgomp, which is not instrumented, and would report its
