@@ -24,13 +24,15 @@ let package = Package(
 
         // 16-bit float conversions and sums (F16C when present) for --grad-compression.
         .target(name: "CHalf"),
+        // A futex barrier for the ranks of one host, in their shared-memory window.
+        .target(name: "CHostBarrier"),
 
         // MARK: - Library targets, each depending only on those above it
         .target(name: "Settings"),
         .target(name: "Tensor", dependencies: ["CBLAS", "COneDNN"]),
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
-        .target(name: "Distributed", dependencies: ["CMPI", "CHalf", "Checkpoint"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CHalf", "CHostBarrier", "Checkpoint"]),
         .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
         .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),

@@ -72,8 +72,21 @@ public protocol Communicator: AnyObject {
     /// The record of this rank's last collectives, when the communicator keeps one
     /// (`RecordingCommunicator`).
     var flightRecorder: FlightRecorder? { get }
+    /// One copy of `count` parameters and `stateCount` optimiser floats for all ranks, holding
+    /// rank 0's `values` and `state`, where the ranks share a host with fewer cores than ranks
+    /// (`SharedParameters`); nil elsewhere, on every rank alike. Collective.
+    func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters?
+    /// `SharedParameters.reduce`: the gradients' sums on this rank's slice and the scalars' sums.
+    func reduce(_ shared: SharedParameters, scalars: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws
+    /// `SharedParameters.finish`: every rank has updated its slice.
+    func finish(_ shared: SharedParameters) throws
 }
 
 extension Communicator {
     public var flightRecorder: FlightRecorder? { nil }
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? { nil }
+    public func reduce(_ shared: SharedParameters, scalars: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws {
+        try shared.reduce(scalars, clearing: clearing)
+    }
+    public func finish(_ shared: SharedParameters) throws { try shared.finish() }
 }

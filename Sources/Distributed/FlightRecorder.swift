@@ -5,6 +5,8 @@ import Synchronization
 /// What kind of collective a flight record holds.
 public enum CollectiveKind: UInt8, Sendable, Codable, CaseIterable {
     case allReduce, startAllReduce, broadcast, allGather, barrier
+    /// The shared-memory sum of a step and the barrier after its update (`SharedParameters`).
+    case sharedSum, sharedBarrier
 
     /// The name in flight files and messages.
     public var name: String {
@@ -14,6 +16,8 @@ public enum CollectiveKind: UInt8, Sendable, Codable, CaseIterable {
         case .broadcast: return "broadcast"
         case .allGather: return "all-gather"
         case .barrier: return "barrier"
+        case .sharedSum: return "shared-memory gradient sum"
+        case .sharedBarrier: return "shared-memory barrier"
         }
     }
 }

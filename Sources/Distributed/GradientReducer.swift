@@ -129,6 +129,9 @@ public final class GradientReducer {
         blockingSeconds = 0
     }
 
+    /// Adds `seconds` of communication waited for elsewhere (the shared-memory sum of a step).
+    public func addExposed(_ seconds: Double) { exposedSeconds += seconds }
+
     public func resetTiming() {
         exposedSeconds = 0
         blockingSeconds = 0
@@ -137,7 +140,7 @@ public final class GradientReducer {
     /// Whether every value is finite: x * 0 is 0 for finite x and NaN for NaN and infinities.
     /// Four independent sums, so that the loop runs at memory speed rather than at one
     /// addition's latency per eight floats.
-    static func allFinite(_ p: UnsafePointer<Float>, count n: Int) -> Bool {
+    public static func allFinite(_ p: UnsafePointer<Float>, count n: Int) -> Bool {
         typealias V = SIMD8<Float>
         var a0 = V(), a1 = V(), a2 = V(), a3 = V()
         let raw = UnsafeRawPointer(p)

@@ -21,6 +21,8 @@ public final class MPICommunicator: Communicator {
     /// Blocking float sums through shared memory, where every rank is on this host and the host
     /// has more ranks than cores (`DDP_TRAIN_SHARED_SUM`: 1 forces it on one host, 0 turns it off).
     private var sharedSum: SharedMemorySum?
+    /// Every window of shared parameters made (freed at the end of MPI).
+    private var sharedParameters: [SharedParameters] = []
 
     /// Initialises MPI (thread level serialized: a progress thread takes turns with the
     /// training thread) and returns the world communicator.
@@ -46,7 +48,8 @@ public final class MPICommunicator: Communicator {
         let setting = ProcessInfo.processInfo.environment["DDP_TRAIN_SHARED_SUM"]
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         if world.size > 1, world.localSize == world.size, setting != "0", setting == "1" || world.localSize > cores {
-            world.sharedSum = SharedMemorySum(comm: world.comm, rank: world.rank, size: world.size)
+            world.sharedSum = SharedMemorySum(comm: world.comm, rank: world.rank, size: world.size,
+                                              oversubscribed: world.localSize > cores)
         }
         return world
     }
@@ -99,11 +102,32 @@ public final class MPICommunicator: Communicator {
     /// Ends MPI at a normal exit.
     public func finalize() {
         sharedSum?.free()
+        for shared in sharedParameters { shared.free() }
         progress.stop()
         _ = MPI_Finalize()
     }
 
     // MARK: - Collectives
+
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? {
+        // DDP_TRAIN_SHARED_PARAMETERS=0 keeps a copy per rank (gradients still summed in the window).
+        guard let sharedSum, sharedSum.unavailable == nil, count > 0,
+              ProcessInfo.processInfo.environment["DDP_TRAIN_SHARED_PARAMETERS"] != "0" else { return nil }
+        let bytes = SharedParameters.layout(count: count, stateCount: stateCount, size: size).total
+        guard bytes <= SharedMemorySum.maxWindowBytes else { return nil }
+        switch try HostWindow.allocate(comm: comm, rank: rank, size: size, byteCount: bytes, oversubscribed: sharedSum.oversubscribed) {
+        case .success(let window):
+            let shared = SharedParameters(window: window, rank: rank, size: size, count: count, stateCount: stateCount)
+            try shared.adopt(values: values, state: state)
+            sharedParameters.append(shared)
+            return shared
+        case .failure(let why):
+            if rank == 0 {
+                FileHandle.standardError.write(Data("warning: every rank keeps its own copy of the parameters: no shared-memory window (\(why.reason))\n".utf8))
+            }
+            return nil
+        }
+    }
 
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
         if kind == .float, op == .sum, let sharedSum, sharedSum.fits(count),

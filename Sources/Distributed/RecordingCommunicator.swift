@@ -72,6 +72,22 @@ public final class RecordingCommunicator: Communicator {
         recorder.end(seq)
     }
 
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? {
+        try inner.shareParameters(count: count, stateCount: stateCount, values: values, state: state)
+    }
+
+    public func reduce(_ shared: SharedParameters, scalars: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws {
+        let seq = recorder.begin(.sharedSum, bytes: shared.count * MemoryLayout<Float>.size)
+        try inner.reduce(shared, scalars: scalars, clearing: clearing)
+        recorder.end(seq)
+    }
+
+    public func finish(_ shared: SharedParameters) throws {
+        let seq = recorder.begin(.sharedBarrier, bytes: 0)
+        try inner.finish(shared)
+        recorder.end(seq)
+    }
+
     public func barrier() throws {
         let seq = recorder.begin(.barrier, bytes: 0)
         try inner.barrier()

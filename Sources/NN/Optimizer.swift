@@ -30,7 +30,8 @@ public final class Optimizer {
     public let config: OptimizerConfig
     public let count: Int
     /// SGD: momentum buffer; AdamW: first moment then second moment (2 x count).
-    public let state: UnsafeMutableBufferPointer<Float>
+    public private(set) var state: UnsafeMutableBufferPointer<Float>
+    private var ownsState = true
     /// Steps taken (AdamW's bias correction).
     public var stepCount: Int = 0
 
@@ -42,8 +43,16 @@ public final class Optimizer {
         state.initialize(repeating: 0)
     }
 
-    deinit { state.deallocate() }
+    deinit { if ownsState { state.deallocate() } }
 
+    /// From now on the state is `newState` (`state.count` floats that outlive the optimiser, such
+    /// as a window shared by the ranks of a host); its own buffer is freed. The caller has put
+    /// the state there.
+    public func adopt(state newState: UnsafeMutablePointer<Float>) {
+        if ownsState { state.deallocate() }
+        ownsState = false
+        state = UnsafeMutableBufferPointer(start: newState, count: state.count)
+    }
     /// Names of the state buffers, for checkpoints and inspection.
     public var stateNames: [String] {
         config.kind == .adamw ? ["exp_avg", "exp_avg_sq"] : ["momentum_buffer"]
@@ -54,12 +63,15 @@ public final class Optimizer {
     /// SGD (dampening 0): `d = g + wd p; buf = m buf + d; d = nesterov ? d + m buf : buf; p -= lr d`.
     /// AdamW: `p *= 1 - lr wd; m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2; p -= lr m1^ / (sqrt(m2^) + eps)`.
     /// With `zeroingGradients`, the gradients are set to zero in the same pass (what the next
-    /// step's `zeroGradients()` would do, without another sweep over memory).
-    public func step(parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>, lr: Float,
-                     zeroingGradients: Bool = false) {
+    /// step's `zeroGradients()` would do, without another sweep over memory). With `range`, only
+    /// those elements are updated (a rank's slice of parameters shared by the ranks of a host).
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, lr: Float,
+                     zeroingGradients: Bool = false, range: Range<Int>? = nil) {
         stepCount += 1
-        guard let s = state.baseAddress else { return }
-        let wd = config.weightDecay, n = count
+        guard let state = state.baseAddress else { return }
+        let lower = range?.lowerBound ?? 0
+        let p = parameters + lower, g = gradients + lower, s = state + lower
+        let wd = config.weightDecay, n = range?.count ?? count
         switch config.kind {
         case .sgd:
             let m = config.momentum, nesterov = config.nesterov
@@ -90,7 +102,7 @@ public final class Optimizer {
             let c1 = 1 - Foundation.pow(b1, t), c2 = 1 - Foundation.pow(b2, t)
             let stepSize = lr / c1
             let c2root = c2.squareRoot()
-            let m1 = s, m2 = s + n
+            let m1 = s, m2 = s + count
             let decay = 1 - lr * wd
             for i in 0..<n {
                 p[i] *= decay

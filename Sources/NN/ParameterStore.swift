@@ -43,6 +43,8 @@ public final class ParameterStore {
     /// pass) and overwrites on several (see `Trainer.init`).
     public var accumulatesGradients = true
     private var allocated = false
+    /// False once the values and gradients live in memory the store does not own (`adopt`).
+    private var ownsBuffers = true
 
     public init(hasGradients: Bool = true) {
         self.hasGradients = hasGradients
@@ -51,8 +53,24 @@ public final class ParameterStore {
     }
 
     deinit {
-        values.deallocate()
-        gradients.deallocate()
+        if ownsBuffers {
+            values.deallocate()
+            gradients.deallocate()
+        }
+    }
+
+    /// From now on the values and gradients are `values` and `gradients` (`count` floats each,
+    /// memory that outlives the store, such as a window shared by the ranks of a host); its own
+    /// buffers are freed. The caller has put the values there.
+    public func adopt(values newValues: UnsafeMutablePointer<Float>, gradients newGradients: UnsafeMutablePointer<Float>) {
+        precondition(allocated && hasGradients, "adopt() before allocate() or without gradients")
+        if ownsBuffers {
+            values.deallocate()
+            gradients.deallocate()
+        }
+        ownsBuffers = false
+        values = newValues
+        gradients = newGradients
     }
 
     /// Reserves a tensor and returns its offset.

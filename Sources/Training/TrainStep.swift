@@ -18,6 +18,9 @@ public final class TrainStep {
     public let loss: TrainingLoss
     public let sampler: DistributedSampler
     public let reducer: GradientReducer
+    /// The parameters, state and gradient slots that the ranks of a host with fewer cores than
+    /// ranks share (`SharedParameters`): each rank sums and updates its slice. Nil elsewhere.
+    public let shared: SharedParameters?
     let batches: BatchAssembler
     /// This step's samples.
     let slots: BatchSlots
@@ -46,6 +49,14 @@ public final class TrainStep {
         // between cores twice a step (see BLAS.gemm).
         model.parameters.accumulatesGradients = BLASRuntime.threads == 1
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
+        // Compressed gradients keep a copy per rank: the ranks sum their 16-bit roundings.
+        shared = config.gradCompression != .none ? nil
+            : try comm.shareParameters(count: model.parameters.count, stateCount: optimizer.state.count,
+                                       values: model.parameters.values, state: optimizer.state.baseAddress!)
+        if let shared {
+            model.parameters.adopt(values: shared.values, gradients: shared.gradients)
+            optimizer.adopt(state: shared.state)
+        }
         loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension,
                             secondPhaseStart: config.resolvedIBStart)
         guard config.batchSize >= comm.size else {
@@ -66,7 +77,7 @@ public final class TrainStep {
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
         let reducer = reducer
-        model.gradientsReady = { [unowned self] offset in
+        model.gradientsReady = shared != nil ? nil : { [unowned self] offset in
             do { try reducer.gradientsReady(from: offset) } catch { self.pendingError = error }
         }
     }
@@ -147,6 +158,7 @@ public final class TrainStep {
             mark(.backward, &clock)
         }
         if let error = pendingError { pendingError = nil; throw error }
+        if let shared { return try finishShared(shared, contribution: contribution, terms: terms, lr: lr, samples: globalSamples, clock: &clock) }
         try reducer.finish()
 
         // One all-reduce decides for every rank: a non-finite loss or gradient anywhere skips the step.
@@ -165,6 +177,37 @@ public final class TrainStep {
         for term in terms { term.stepTaken() }
         mark(.optimizer, &clock)
         return Result(loss: reduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
+    }
+
+    /// The end of a step on parameters shared by the ranks of a host: the gradients' and the
+    /// flags' sums (one shared-memory round that decides as the all-reduce above does), this
+    /// rank's slice of the update, and a barrier before any rank's next forward.
+    private func finishShared(_ shared: SharedParameters, contribution: Double, terms: [LossTerm], lr: Float, samples: Int,
+                              clock: inout Double) throws -> Result {
+        reduction[0] = (!GradientReducer.allFinite(shared.gradients, count: shared.count) || !contribution.isFinite) ? 1 : 0
+        reduction[1] = contribution.isFinite ? contribution : 0
+        reduction[2] = StopSignal.isRequested ? 1 : 0
+        let t0 = Self.now()
+        // With accumulatesGradients the slots must be zero at the next backward: the sum clears
+        // the slices it reads, the update (or, for a skipped step, a pass here) slot 0's.
+        let clearing = model.parameters.accumulatesGradients
+        try reduction.withUnsafeMutableBufferPointer { try comm.reduce(shared, scalars: $0, clearing: clearing) }
+        let waited = Self.now() - t0
+        let stop = reduction[2] > 0
+        mark(.communication, &clock)
+        let skipped = reduction[0] > 0
+        if !skipped {
+            optimizer.step(parameters: shared.values, gradients: shared.summed, lr: lr, zeroingGradients: clearing, range: shared.slice)
+        } else if clearing {
+            (shared.summed + shared.slice.lowerBound).update(repeating: 0, count: shared.slice.count)
+        }
+        let t1 = Self.now()
+        try comm.finish(shared)
+        reducer.addExposed(waited + Self.now() - t1)
+        mark(.optimizer, &clock)
+        if skipped { return Result(loss: .nan, skipped: true, samples: samples, stopRequested: stop) }
+        for term in terms { term.stepTaken() }
+        return Result(loss: reduction[1], skipped: false, samples: samples, stopRequested: stop)
     }
 
     // MARK: - Phase timing (bench --profile)

@@ -184,6 +184,35 @@ import Testing
         }
     }
 
+    /// Ranks that share one parameter buffer and one state buffer (`adopt`), each updating its
+    /// slice (`range`), give the whole update bit for bit, AdamW's second moment included.
+    @Test(arguments: [OptimizerConfig(kind: .sgd, momentum: 0.9, weightDecay: 0.01),
+                      OptimizerConfig(kind: .sgd, momentum: 0, weightDecay: 0.01),
+                      OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0.01),
+                      OptimizerConfig(kind: .adamw, weightDecay: 0.01)])
+    func slicesOfSharedStateGiveTheWholeUpdate(config: OptimizerConfig) {
+        let n = 37, ranks = 3
+        var whole = (0..<n).map { Float($0) * 0.1 - 1 }
+        let shared = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        shared.initialize(from: whole, count: n)
+        defer { shared.deallocate() }
+        let single = Optimizer(config, parameterCount: n)
+        let state = UnsafeMutablePointer<Float>.allocate(capacity: single.state.count)
+        state.initialize(repeating: 0, count: single.state.count)
+        defer { state.deallocate() }
+        let parts = (0..<ranks).map { _ in Optimizer(config, parameterCount: n) }
+        for part in parts { part.adopt(state: state) }
+        for step in 0..<4 {
+            var g = (0..<n).map { Float(($0 * 7 + step) % 5) - 2 }
+            single.step(parameters: &whole, gradients: &g, lr: 0.1)
+            for (r, part) in parts.enumerated() {
+                part.step(parameters: shared, gradients: &g, lr: 0.1, range: n * r / ranks ..< n * (r + 1) / ranks)
+            }
+            #expect(Array(UnsafeBufferPointer(start: shared, count: n)) == whole)
+            #expect(Array(UnsafeBufferPointer(start: state, count: single.state.count)) == Array(single.state))
+        }
+    }
+
     @Test func sgdNesterovStepByHand() {
         var p: [Float] = [1.0], g: [Float] = [0.5]
         let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0), parameterCount: 1)

@@ -17,6 +17,26 @@ cmp "$TMP/whole/final.safetensors" "$TMP/parts/final.safetensors" || fail "resum
 [ "$(grep -c '"event":"epoch"' "$TMP/parts/metrics.jsonl")" -eq 3 ] || fail "metrics.jsonl of the resumed run does not hold 3 epochs"
 pass "mlp on 2 ranks: interrupted at steps 100 and 234 and resumed = uninterrupted, bit for bit"
 
+# 1a. One copy of the parameters for the ranks of a host with more ranks than cores
+# (SharedParameters; forced by DDP_TRAIN_SHARED_SUM=1 so that it runs on any machine), 3 ranks,
+# NaN gradients on rank 1 in steps 20-21 (a skipped step must leave the shared gradients clear):
+# the same weights as a copy per rank (DDP_TRAIN_SHARED_PARAMETERS=0, the gradients summed in
+# the same order), bit for bit, and interrupted at step 100 and resumed = uninterrupted.
+shared=(--epochs 2 --threads 1 --checkpoint-every-steps 40 --retrieval-every 0)
+export DDP_TRAIN_FAULT_NAN=1:20-21
+DDP_TRAIN_SHARED_SUM=1 run 3 "${shared[@]}" --run-dir "$TMP/swhole" > "$TMP/swhole.log" 2>&1 || { cat "$TMP/swhole.log"; fail "shared parameters, uninterrupted"; }
+grep -q "^parameters: one copy in shared memory for the 3 ranks" "$TMP/swhole.log" || { cat "$TMP/swhole.log"; fail "3 ranks with DDP_TRAIN_SHARED_SUM=1 did not share their parameters"; }
+grep -q '"skipped_steps":2' "$TMP/swhole/metrics.jsonl" || { cat "$TMP/swhole/metrics.jsonl"; fail "the NaN steps were not skipped"; }
+DDP_TRAIN_SHARED_SUM=1 DDP_TRAIN_SHARED_PARAMETERS=0 run 3 "${shared[@]}" --run-dir "$TMP/scopies" > "$TMP/scopies.log" 2>&1 || { cat "$TMP/scopies.log"; fail "a copy per rank"; }
+grep -q "^parameters: one copy" "$TMP/scopies.log" && fail "DDP_TRAIN_SHARED_PARAMETERS=0 still shared the parameters"
+cmp "$TMP/swhole/final.safetensors" "$TMP/scopies/final.safetensors" || fail "shared parameters and a copy per rank give different weights"
+DDP_TRAIN_SHARED_SUM=1 run 3 "${shared[@]}" --max-steps 100 --run-dir "$TMP/sparts" > /dev/null 2>&1 || fail "shared parameters, first part"
+DDP_TRAIN_SHARED_SUM=1 run 3 "${shared[@]}" --resume auto --run-dir "$TMP/sparts" > "$TMP/spart2.log" 2>&1 || { cat "$TMP/spart2.log"; fail "shared parameters, second part"; }
+grep -q "resumed from .*step-00000100.ckpt" "$TMP/spart2.log" || { cat "$TMP/spart2.log"; fail "shared parameters: did not resume at step 100"; }
+cmp "$TMP/swhole/final.safetensors" "$TMP/sparts/final.safetensors" || fail "shared parameters: the resumed run differs from the uninterrupted one"
+unset DDP_TRAIN_FAULT_NAN
+pass "3 ranks sharing one copy of the parameters (2 NaN steps skipped) = a copy per rank, and resumed at step 100 = uninterrupted, bit for bit"
+
 # 1b. Center loss: its centres are state (checkpointed, restored on resume), so a resumed
 # run equals the uninterrupted one bit for bit, weights and centres.
 center=(--loss ce --metric-loss center --metric-weight 0.1 --epochs 2 --threads 1 --checkpoint-every-steps 40 --retrieval-every 0)
