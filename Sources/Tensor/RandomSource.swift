@@ -77,6 +77,7 @@ public struct RandomSource: RandomNumberGenerator, Sendable, Codable, Equatable 
     }
 
     /// Fisher-Yates shuffle of `values` in place.
+    @inlinable  // specialised where it is called: a generic swapAt allocated on every swap
     public mutating func shuffle<T>(_ values: inout [T]) {
         if values.count < 2 { return }
         for i in stride(from: values.count - 1, to: 0, by: -1) {
