@@ -92,8 +92,17 @@ public final class Evaluator {
         profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         guard measuresRetrieval else { heartbeat?(); return evaluation }
         evaluation.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }
-        // The features just gathered, in test-set order, the same on every rank.
-        evaluation.clusters = measure(.clusters) { gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) } }
+        // The features just gathered, in test-set order, the same on every rank: rank 0 clusters
+        // them and sends the figures (8 ranks on 2 cores would each run the same k-means).
+        evaluation.clusters = try measure(.clusters) {
+            var figures = [0.0, 0.0, 0.0]
+            if comm.rank == 0 {
+                let q = gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) }
+                figures = [q.nmi, q.ami, q.varianceRatio]
+            }
+            try comm.broadcast(&figures)
+            return ClusterQuality(nmi: figures[0], ami: figures[1], varianceRatio: figures[2])
+        }
         heartbeat?()
         if let unseen { evaluation.unseenRetrieval = try measure(.retrieval) { try unseenRetrieval(unseen) } }
         return evaluation
