@@ -47,8 +47,10 @@ losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal -
 # products are the same mlp's, and the cases below compare with IB's one-process run.
 [ "${EQ_LOSS_TERMS:-all}" != none ] || losses=("ce" "ib --ib-start-epoch 0")
 for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
-# The gradients summed through the shared-memory window (what a host with more ranks than
-# cores does by itself; forced here, so that it runs on any machine), and through MPI only.
+# One copy of the parameters in a shared-memory window, each rank summing and updating its
+# slice (what a host with more ranks than cores does by itself, as do the 3- and 4-rank runs
+# above on 2 cores; forced here, so that it runs on any machine), and the sums through MPI only.
+# test-checkpoint.sh checks it against a copy per rank with the gradients summed in the window.
 DDP_TRAIN_SHARED_SUM=1 agree "ce --bucket-mode blocking" "$INIT" "2 3"
 DDP_TRAIN_SHARED_SUM=0 agree "ce --bucket-mode overlap" "$INIT" "3"
 
