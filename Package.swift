@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CHalf"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CHalf", "CHostBarrier"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Distributed", "Explain"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
