@@ -51,13 +51,25 @@ final class SharedMemorySum {
         if upper > lower {
             (result + lower).update(from: base + lower, count: upper - lower)
             for q in 1..<size {
-                let slot = base + q * capacity
-                for i in lower..<upper { result[i] += slot[i] }
+                Self.add(base + q * capacity + lower, into: result + lower, count: upper - lower, clearing: false)
             }
         }
         try window.wait()
         buffer.update(from: result, count: count)
         return true
+    }
+
+    /// `sum[i] += slot[i]` for `count` elements, and with `clearing` `slot[i] = 0` (the sums of
+    /// both windows, in one place). Memory-bound: a sixteen-wide version measured no faster.
+    static func add(_ slot: UnsafeMutablePointer<Float>, into sum: UnsafeMutablePointer<Float>, count n: Int, clearing: Bool) {
+        if clearing {
+            for i in 0..<n {
+                sum[i] += slot[i]
+                slot[i] = 0
+            }
+        } else {
+            for i in 0..<n { sum[i] += slot[i] }
+        }
     }
 
     /// Frees the window (collective); at the end of MPI.

@@ -92,15 +92,7 @@ public final class SharedParameters {
         let lower = slice.lowerBound, n = slice.count
         let result = summed + lower
         for q in 1..<size {
-            let slot = slots + q * count + lower
-            if clearing {
-                for i in 0..<n {
-                    result[i] += slot[i]
-                    slot[i] = 0
-                }
-            } else {
-                for i in 0..<n { result[i] += slot[i] }
-            }
+            SharedMemorySum.add(slots + q * count + lower, into: result, count: n, clearing: clearing)
         }
     }
 
