@@ -9,18 +9,16 @@ import Foundation
 final class HostWindow {
     /// The bytes after the barrier's cache line, 64-byte aligned.
     let bytes: UnsafeMutableRawPointer
-    let byteCount: Int
     private var window: MPI_Win?
     private let barrier: UnsafeMutablePointer<host_barrier>
     private let parties: UInt32
     /// Checks of the barrier before a waiting rank sleeps (0 where ranks outnumber cores).
     private let spins: UInt32
 
-    private init(window: MPI_Win?, base: UnsafeMutableRawPointer, byteCount: Int, parties: Int, oversubscribed: Bool) {
+    private init(window: MPI_Win?, base: UnsafeMutableRawPointer, parties: Int, oversubscribed: Bool) {
         self.window = window
         barrier = base.assumingMemoryBound(to: host_barrier.self)
         bytes = base + Self.header
-        self.byteCount = byteCount
         self.parties = UInt32(parties)
         spins = oversubscribed ? 0 : 20_000
     }
@@ -62,7 +60,7 @@ final class HostWindow {
             return .failure(HostWindowUnavailable(reason: failure ?? "another rank could not allocate the shared window"))
         }
         _ = MPI_Win_sync(win)
-        return .success(HostWindow(window: win, base: shared!, byteCount: byteCount, parties: size, oversubscribed: oversubscribed))
+        return .success(HostWindow(window: win, base: shared!, parties: size, oversubscribed: oversubscribed))
     }
 
     /// Waits for every rank of the window; every rank's stores before it are visible after it

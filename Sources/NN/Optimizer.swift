@@ -53,6 +53,7 @@ public final class Optimizer {
         ownsState = false
         state = UnsafeMutableBufferPointer(start: newState, count: state.count)
     }
+
     /// Names of the state buffers, for checkpoints and inspection.
     public var stateNames: [String] {
         config.kind == .adamw ? ["exp_avg", "exp_avg_sq"] : ["momentum_buffer"]
