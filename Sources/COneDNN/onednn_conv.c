@@ -25,7 +25,7 @@
 // MARK: - Loading
 
 #define DDP_DNNL_FUNCTIONS(X) \
-    X(dnnl_version) X(dnnl_get_effective_cpu_isa) X(dnnl_engine_create) X(dnnl_stream_create) \
+    X(dnnl_version) X(dnnl_get_effective_cpu_isa) X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_destroy) \
     X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_strides) X(dnnl_memory_desc_init_by_tag) \
     X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size) X(dnnl_memory_create) X(dnnl_memory_destroy) \
     X(dnnl_memory_set_data_handle) X(dnnl_convolution_forward_desc_init) \
@@ -40,13 +40,13 @@ DDP_DNNL_FUNCTIONS(DDP_DECLARE)
 static void (*p_omp_set_num_threads)(int);
 static int (*p_omp_get_thread_num)(void);
 static int (*p_omp_get_num_threads)(void);
+static int (*p_omp_get_max_threads)(void);
 static void (*p_GOMP_parallel)(void (*)(void *), void *, unsigned, unsigned);
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int loaded;
 static char status_text[256] = "oneDNN not loaded";
 static dnnl_engine_t engine;
-static dnnl_stream_t stream;
 
 static void load(void) {
     if (getenv("DDP_TRAIN_NO_ONEDNN")) {
@@ -73,14 +73,14 @@ static void load(void) {
     p_omp_set_num_threads = (void (*)(int))dlsym(lib, "omp_set_num_threads");
     p_omp_get_thread_num = (int (*)(void))dlsym(lib, "omp_get_thread_num");
     p_omp_get_num_threads = (int (*)(void))dlsym(lib, "omp_get_num_threads");
+    p_omp_get_max_threads = (int (*)(void))dlsym(lib, "omp_get_max_threads");
     p_GOMP_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(lib, "GOMP_parallel");
     const dnnl_version_t *v = p_dnnl_version();
     if (v->major != 2) {
         snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d found, the 2.x API is needed", v->major, v->minor, v->patch);
         return;
     }
-    if (p_dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success
-        || p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+    if (p_dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
         snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d: no CPU engine", v->major, v->minor, v->patch);
         return;
     }
@@ -157,6 +157,8 @@ typedef struct {
 } slot;
 
 struct ddp_conv {
+    // Its own stream: the parts of a batch split over threads run at the same time.
+    dnnl_stream_t stream;
     dnnl_primitive_desc_t pd[3];
     dnnl_primitive_t prim[3];
     dnnl_memory_t scratch[3];
@@ -216,7 +218,7 @@ static float *aligned(float *workspace) {
 }
 
 /// The slot's data in oneDNN's format: a reorder of `user` into `place`, or `user` itself.
-static dnnl_status_t bring_in_at(slot *s, const float *user, float *place, dnnl_memory_t *result) {
+static dnnl_status_t bring_in_at(dnnl_stream_t stream, slot *s, const float *user, float *place, dnnl_memory_t *result) {
     if (!s->in) {
         p_dnnl_memory_set_data_handle(s->memory, (void *)user);
         *result = s->memory;
@@ -230,8 +232,8 @@ static dnnl_status_t bring_in_at(slot *s, const float *user, float *place, dnnl_
 }
 
 /// The slot's data in oneDNN's format, reordered into its place in the workspace if need be.
-static dnnl_status_t bring_in(slot *s, const float *user, float *base, dnnl_memory_t *result) {
-    return bring_in_at(s, user, base + s->offset, result);
+static dnnl_status_t bring_in(dnnl_stream_t stream, slot *s, const float *user, float *base, dnnl_memory_t *result) {
+    return bring_in_at(stream, s, user, base + s->offset, result);
 }
 
 /// Where a primitive writes the slot: the workspace, or `user` directly when the layouts agree.
@@ -240,7 +242,7 @@ static dnnl_memory_t place_out(slot *s, float *user, float *base) {
     return s->memory;
 }
 
-static dnnl_status_t take_out(slot *s, float *user) {
+static dnnl_status_t take_out(dnnl_stream_t stream, slot *s, float *user) {
     if (!s->out) return dnnl_success;
     p_dnnl_memory_set_data_handle(s->user, user);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, s->memory}, {DNNL_ARG_TO, s->user}};
@@ -260,6 +262,7 @@ void ddp_conv_destroy(ddp_conv *conv) {
                      &conv->ddiff_dst, &conv->dweights, &conv->ddiff_src};
     for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) free_slot(slots[i]);
     if (conv->bias) p_dnnl_memory_destroy(conv->bias);
+    if (conv->stream) p_dnnl_stream_destroy(conv->stream);
     free(conv->kept);
     free(conv);
 }
@@ -268,7 +271,7 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
     return p_dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
                         dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size);
 
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
@@ -278,13 +281,23 @@ static int is_reference(dnnl_primitive_desc_t pd) {
     return strncmp(name, "ref", 3) == 0;
 }
 
-ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, char *error, size_t error_size) {
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          int winograd, int bf16, int single_thread, char *error, size_t error_size) {
+    if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
+    // oneDNN plans a primitive's work for the threads it may use when it is created, and runs
+    // it on one thread inside another parallel region: a primitive for one part of a split
+    // batch must be planned for one thread, or it would do only that thread's share.
+    int threads = p_omp_get_max_threads ? p_omp_get_max_threads() : 1;
+    if (single_thread) ddp_onednn_set_threads(1);
+    ddp_conv *conv = NULL;
     if (winograd && !bf16) {
-        ddp_conv *conv = create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, error, error_size);
-        if (conv) return conv;
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, error, error_size);
     }
-    return create(n, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, error, error_size);
+    if (!conv) {
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, error, error_size);
+    }
+    if (single_thread) ddp_onednn_set_threads(threads);
+    return conv;
 }
 
 /// The primitive of the convolution `desc` (whose initialisation returned `init`), refusing
@@ -304,17 +317,19 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
 /// With `bf16`, the convolutions read their inputs, weights and incoming gradients in bfloat16
 /// (reordered from the caller's float32) and write float32: outputs, input gradients and weight
 /// gradients (which the optimiser applies to float32 master weights).
-static ddp_conv *create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
                         dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = NULL;
     if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
     conv = calloc(1, sizeof *conv);
     if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
+    if (p_dnnl_stream_create(&conv->stream, engine, dnnl_stream_default_flags)) FAIL("oneDNN: no CPU stream");
     int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
     dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow}, w_dims = {k, c, kernel, kernel}, b_dims = {k};
-    dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)n * h * w, w, 1};
-    dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)n * oh * ow, ow, 1};
+    // (C, B, H, W) with B = batch_stride samples, of which these n are a run.
+    dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)batch_stride * h * w, w, 1};
+    dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)batch_stride * oh * ow, ow, 1};
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
     // What the primitives read (src, weights, diff_dst) is in `low`; what they write (dst,
     // diff_src, diff_weights) in float32. Both are float32 without bf16.
@@ -435,9 +450,9 @@ static dnnl_memory_t scratchpad(ddp_conv *conv, int which, float *base) {
 /// Runs primitive `which` on `args`, then moves its output from `out`'s slot to `user`, and
 /// waits for both.
 static dnnl_status_t run(ddp_conv *conv, int which, const dnnl_exec_arg_t *args, int nargs, slot *out, float *user) {
-    dnnl_status_t st = p_dnnl_primitive_execute(conv->prim[which], stream, nargs, args);
-    if (!st) st = take_out(out, user);
-    if (!st) st = p_dnnl_stream_wait(stream);
+    dnnl_status_t st = p_dnnl_primitive_execute(conv->prim[which], conv->stream, nargs, args);
+    if (!st) st = take_out(conv->stream, out, user);
+    if (!st) st = p_dnnl_stream_wait(conv->stream);
     return st;
 }
 
@@ -446,8 +461,8 @@ int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const
     float *base = aligned(workspace);
     dnnl_memory_t src, wei, dst;
     conv->kept_valid = 0;
-    dnnl_status_t st = bring_in_at(&conv->src, x, conv->kept ? conv->kept : base + conv->src.offset, &src);
-    if (!st) st = bring_in(&conv->weights, weights, base, &wei);
+    dnnl_status_t st = bring_in_at(conv->stream, &conv->src, x, conv->kept ? conv->kept : base + conv->src.offset, &src);
+    if (!st) st = bring_in(conv->stream, &conv->weights, weights, base, &wei);
     if (st) return (int)st;
     dst = place_out(&conv->dst, y, base);
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
@@ -469,14 +484,14 @@ int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const flo
         p_dnnl_memory_set_data_handle(conv->bsrc.memory, conv->kept);
         src = conv->bsrc.memory;
     } else {
-        st = bring_in(&conv->bsrc, x, base, &src);
+        st = bring_in(conv->stream, &conv->bsrc, x, base, &src);
         // From now on the forward keeps its converted x for this primitive's backward.
         if (!st && conv->keeps_input && !conv->kept) {
             size_t bytes = floats_of(&conv->src.md) * sizeof(float);
             conv->kept = aligned_alloc(64, bytes);
         }
     }
-    if (!st) st = bring_in(&conv->bdiff_dst, dy, base, &ddst);
+    if (!st) st = bring_in(conv->stream, &conv->bdiff_dst, dy, base, &ddst);
     if (st) return (int)st;
     float *plain = base + conv->plain_dw_offset;
     dwei = place_out(&conv->bdiff_weights, plain, base);
@@ -493,10 +508,10 @@ int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const flo
     if (!dx) return 0;
     dnnl_memory_t wei, dd = ddst, dsrc;
     if (!conv->ddiff_dst_shared) {
-        st = bring_in(&conv->ddiff_dst, dy, base, &dd);
+        st = bring_in(conv->stream, &conv->ddiff_dst, dy, base, &dd);
         if (st) return (int)st;
     }
-    st = bring_in(&conv->dweights, weights, base, &wei);
+    st = bring_in(conv->stream, &conv->dweights, weights, base, &wei);
     if (st) return (int)st;
     dsrc = place_out(&conv->ddiff_src, dx, base);
     dnnl_exec_arg_t dargs[4] = {{DNNL_ARG_DIFF_DST, dd}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc},
@@ -514,9 +529,9 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
     (void)count; (void)threads; (void)body; (void)context;
     return 0;
 }
-ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, char *error, size_t error_size) {
-    (void)winograd; (void)bf16;
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          int winograd, int bf16, int single_thread, char *error, size_t error_size) {
+    (void)winograd; (void)bf16; (void)batch_stride; (void)single_thread;
     (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
     snprintf(error, error_size, "%s", ddp_onednn_status());
     return NULL;

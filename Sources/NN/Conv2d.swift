@@ -29,8 +29,8 @@ public final class Conv2d: Layer {
     public private(set) var backend: ConvolutionBackend
     /// `.bf16`: oneDNN's bfloat16 primitives (the im2col path is always float32).
     public let precision: Precision
-    /// oneDNN's primitives for the last input shapes (batch, height, width), newest first.
-    private var primitives: [(shape: SIMD3<Int>, convolution: OneDNNConvolution)] = []
+    /// oneDNN's primitives for the last input shapes (batch, height, width, parts), newest first.
+    private var primitives: [(shape: SIMD4<Int>, convolution: OneDNNSplitConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
     public internal(set) var fallbackReason: String?
     private let store: ParameterStore
@@ -190,19 +190,21 @@ public final class Conv2d: Layer {
 // MARK: - oneDNN
 
 extension Conv2d {
-    /// oneDNN's primitives for the geometry `g`, created on first use (nil on the im2col path).
-    /// A shape oneDNN cannot take moves this layer to im2col for good.
-    private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNConvolution? {
+    /// oneDNN's primitives for the geometry `g`, created on first use (nil on the im2col path),
+    /// with the batch split over the rank's threads (`ConvolutionSplit`). A shape oneDNN cannot
+    /// take moves this layer to im2col for good.
+    private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNSplitConvolution? {
         guard backend == .onednn else { return nil }
-        let shape = SIMD3(g.b, g.h, g.w)  // not an array: no allocation per call
+        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads)
+        let shape = SIMD4(g.b, g.h, g.w, parts)  // not an array: no allocation per call
         if let i = primitives.firstIndex(where: { $0.shape == shape }) {
             if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
             return primitives[0].convolution
         }
         var reason = ""
-        guard let made = OneDNNConvolution(batch: g.b, inChannels: inChannels, outChannels: outChannels, height: g.h,
-                                           width: g.w, kernel: kernel, stride: stride, padding: padding, bias: hasBias,
-                                           bfloat16: precision == .bf16, error: &reason)
+        guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels, outChannels: outChannels,
+                                                height: g.h, width: g.w, kernel: kernel, stride: stride, padding: padding,
+                                                bias: hasBias, bfloat16: precision == .bf16, error: &reason)
         else {
             fallbackReason = reason
             backend = .im2col

@@ -43,15 +43,13 @@ public enum BLAS {
             alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `y += alpha * x` over `count` floats.
+    /// `y += alpha * x` over `count` floats, on the calling thread. (The callers add a batch's
+    /// gradients, tens of kilobytes. OpenBLAS's saxpy hands more than 10,000 floats to its
+    /// threads, which then spin in `sched_yield` for about 0.1 s waiting for more: once a step,
+    /// that kept a core a third busy beside oneDNN's threads in every convolution; see
+    /// docs/benchmarks.md.)
     @inlinable
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
-    }
-
-    /// Dot product of `count` floats.
-    @inlinable
-    public static func dot(count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(count), x, 1, y, 1)
+        for i in 0..<count { y[i] += alpha * x[i] }
     }
 }

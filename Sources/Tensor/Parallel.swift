@@ -19,6 +19,25 @@ public enum Parallel {
         let run: (Range<Int>) -> Void
     }
 
+    /// Calls `body(i)` for each i in `0..<parts`, each on its own of oneDNN's OpenMP threads (a
+    /// parallel region, inside which oneDNN's primitives run on the calling thread); one after
+    /// the other when oneDNN is not loaded.
+    public static func eachPart(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 {
+            if parts == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { work in
+            var shared = Body(run: { range in for i in range { work(i) } })
+            let ran = withUnsafeMutablePointer(to: &shared) { context in
+                ddp_parallel_for(parts, Int32(parts), { context, lo, hi in
+                    context!.assumingMemoryBound(to: Body.self).pointee.run(lo..<hi)
+                }, context)
+            }
+            if ran == 0 { shared.run(0..<parts) }
+        }
+    }
+
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when threads > 1
     /// and there are at least `grain` items per thread.
     public static func forEach(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {

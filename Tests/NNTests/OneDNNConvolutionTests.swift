@@ -73,6 +73,52 @@ struct OneDNNConvolutionTests {
         #expect(pair.onednn.implementations.allSatisfy { !$0.hasPrefix("ref") }, "\(pair.onednn.implementations)")
     }
 
+    /// A batch split over threads (`OneDNNSplitConvolution`, one part per thread) gives what the
+    /// whole batch gives: outputs and input gradients sample by sample, the weights' gradient as
+    /// the parts' sum (overwritten and accumulated), for parts of unequal size. The primitives are
+    /// made on a thread that would give oneDNN 4 threads: a part planned for 4 but run on one
+    /// (inside the parts' parallel region) would do a quarter of its work.
+    @Test(arguments: [(2, 8), (3, 7), (2, 17)])
+    func splitBatchMatchesWholeBatch(parts: Int, batch: Int) throws {
+        let (c, k, side) = (16, 32, 14)
+        final class Failures: @unchecked Sendable { var list: [String] = [] }  // written by the thread, read after it
+        let failures = Failures()
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            defer { finished.signal() }
+            OneDNN.setThreads(4)
+            var reason = ""
+            guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k, height: side, width: side,
+                                                     kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false, error: &reason),
+                  let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k, height: side,
+                                                     width: side, kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false,
+                                                     error: &reason)
+            else { failures.list.append("no primitives: \(reason)"); return }
+            let x = randomValues(c * batch * side * side, seed: 21), w = randomValues(k * c * 9, seed: 22)
+            let bias = randomValues(k, seed: 23), dy = randomValues(k * batch * side * side, seed: 24)
+            let ws = Tensor(shape: [max(whole.workspaceFloats, split.workspaceFloats)])
+            var y = [[Float]](), dx = [[Float]](), dw = [[Float]]()
+            for convolution in [whole, split] {
+                let out = Tensor(shape: [k * batch * side * side]), inGrad = Tensor(shape: [c * batch * side * side])
+                let wGrad = Tensor(shape: [k * c * 9])
+                var ok = convolution.forward(x: x, weights: w, bias: bias, y: out.data, workspace: ws.data)
+                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: false, dx: inGrad.data,
+                                                workspace: ws.data)
+                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: true, dx: nil, workspace: ws.data)
+                if !ok { failures.list.append("oneDNN failed") }
+                y.append(Array(out.buffer)); dx.append(Array(inGrad.buffer)); dw.append(Array(wGrad.buffer))
+            }
+            if split.partCount != parts { failures.list.append("\(split.partCount) parts, asked for \(parts)") }
+            let errors = [worst(y[1], y[0], count: y[0].count), worst(dx[1], dx[0], count: dx[0].count),
+                          worst(dw[1], dw[0], count: dw[0].count)]
+            if !(errors[0] < 1e-5 && errors[1] < 1e-5 && errors[2] < 1e-4) {
+                failures.list.append("forward, input and weight gradients differ: \(errors)")
+            }
+        }.start()
+        finished.wait()
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+
     /// A NaN left in the gradients (a skipped step) is overwritten, not kept.
     @Test func overwritesNaNGradients() {
         let pair = Pair(c: 4, k: 8, stride: 1, bias: true, seed: 3)

@@ -28,9 +28,12 @@ typedef struct ddp_conv ddp_conv;
 /// size; Winograd's F(4x4, 3x3) when `winograd` is 1 and oneDNN has it for this shape, else
 /// direct. With `bf16` 1 the primitives read x, the weights and dy as bfloat16 (converted from
 /// the caller's float32 inside the workspace) and write y, dx and dw in float32 (direct only).
-/// NULL on failure, with the reason in `error`.
-ddp_conv *ddp_conv_create(int n, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, char *error, size_t error_size);
+/// The activations' batch stride is `batch_stride` samples (>= n): the n samples may be a run
+/// of a larger (c, batch_stride, h, w) batch, x, y, dy and dx then pointing at its first sample.
+/// With `single_thread` 1 the primitives are planned for one thread: one part of a batch that
+/// `ddp_parallel_for`'s threads split. NULL on failure, with the reason in `error`.
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
+                          int winograd, int bf16, int single_thread, char *error, size_t error_size);
 void ddp_conv_destroy(ddp_conv *conv);
 /// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
 size_t ddp_conv_workspace_floats(const ddp_conv *conv);

@@ -1,0 +1,104 @@
+/// One convolution whose batch is split over a rank's threads: each thread runs oneDNN's
+/// primitives, planned for one thread, on its run of samples, as a rank with one thread runs
+/// its share of the global batch. One set of primitives running on all the threads instead
+/// scales poorly on some machines (AVX2, oneDNN 2.6: resnet32's residual blocks 1.3x slower on
+/// two threads than on two ranks with half the batch each; see docs/benchmarks.md).
+///
+/// The input and output of each part are runs of the (C, B, H, W) activations; the weights'
+/// gradient is the first part's, plus the others' (each written into the workspace first), in
+/// part order: the sum a rank's all-reduce makes, in one order, so that one run repeats itself.
+public final class OneDNNSplitConvolution {
+    /// A part: samples `start ..< start + count`, its primitives and where its workspace starts.
+    private struct Part {
+        let start: Int, count: Int
+        let convolution: OneDNNConvolution
+        let workspaceOffset: Int
+    }
+
+    private let parts: [Part]
+    private let weightCount: Int
+    private let inputPlane: Int, outputPlane: Int
+    /// Where the weights' gradients of parts 1... are kept before they are added to part 0's.
+    private let partialsOffset: Int
+    /// Each part's outcome of the last call.
+    private let succeeded: UnsafeMutablePointer<Bool>
+    /// Floats of workspace each call needs.
+    public let workspaceFloats: Int
+    /// Number of parts (1: one set of primitives on all threads).
+    public var partCount: Int { parts.count }
+
+    /// `parts` runs of the batch of nearly equal size (1: not split); nil, with the reason in
+    /// `error`, when oneDNN cannot run a part.
+    public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int,
+                 stride: Int, padding: Int, bias: Bool, bfloat16: Bool, error: inout String) {
+        let count = max(1, min(requested, batch))
+        var made: [Part] = []
+        var offset = 0
+        for t in 0..<count {
+            let start = batch * t / count, end = batch * (t + 1) / count
+            guard let convolution = OneDNNConvolution(batch: end - start, inChannels: inChannels, outChannels: outChannels,
+                                                      height: height, width: width, kernel: kernel, stride: stride,
+                                                      padding: padding, bias: bias, bfloat16: bfloat16, batchStride: batch,
+                                                      singleThreaded: count > 1, error: &error)
+            else { return nil }
+            made.append(Part(start: start, count: end - start, convolution: convolution, workspaceOffset: offset))
+            offset += (convolution.workspaceFloats + 15) / 16 * 16
+        }
+        parts = made
+        weightCount = outChannels * inChannels * kernel * kernel
+        inputPlane = height * width
+        let oh = Kernels.outputSize(height, kernel: kernel, stride: stride, padding: padding)
+        outputPlane = oh * Kernels.outputSize(width, kernel: kernel, stride: stride, padding: padding)
+        partialsOffset = offset
+        workspaceFloats = offset + (count - 1) * weightCount
+        succeeded = .allocate(capacity: count)
+        succeeded.initialize(repeating: true, count: count)
+    }
+
+    deinit { succeeded.deallocate() }
+
+    /// oneDNN's implementations (of the first part): forward, backward data, backward weights.
+    public var implementations: [String] { parts[0].convolution.implementations }
+
+    /// See `OneDNNConvolution.forgetInput`.
+    public func forgetInput() { for part in parts { part.convolution.forgetInput() } }
+
+    /// - x: (inC, B, H, W), weights: (outC, inC, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
+    /// Returns false when oneDNN failed in some part.
+    public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) -> Bool {
+        if parts.count == 1 { return parts[0].convolution.forward(x: x, weights: weights, bias: bias, y: y, workspace: workspace) }
+        Parallel.eachPart(parts.count) { t in
+            let part = parts[t]
+            succeeded[t] = part.convolution.forward(x: x + part.start * inputPlane, weights: weights, bias: bias,
+                                                    y: y + part.start * outputPlane, workspace: workspace + part.workspaceOffset)
+        }
+        return allSucceeded
+    }
+
+    /// dW (outC, inC, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
+    /// = dL/dx (overwritten) unless it is nil. Returns false when oneDNN failed in some part.
+    public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                         dw: UnsafeMutablePointer<Float>, accumulate: Bool, dx: UnsafeMutablePointer<Float>?,
+                         workspace: UnsafeMutablePointer<Float>) -> Bool {
+        if parts.count == 1 {
+            return parts[0].convolution.backward(x: x, dy: dy, weights: weights, dw: dw, accumulate: accumulate, dx: dx,
+                                                 workspace: workspace)
+        }
+        let partials = workspace + partialsOffset
+        Parallel.eachPart(parts.count) { t in
+            let part = parts[t]
+            succeeded[t] = part.convolution.backward(
+                x: x + part.start * inputPlane, dy: dy + part.start * outputPlane, weights: weights,
+                dw: t == 0 ? dw : partials + (t - 1) * weightCount, accumulate: t == 0 && accumulate,
+                dx: dx.map { $0 + part.start * inputPlane }, workspace: workspace + part.workspaceOffset)
+        }
+        for t in 1..<parts.count {
+            let partial = partials + (t - 1) * weightCount
+            for i in 0..<weightCount { dw[i] += partial[i] }
+        }
+        return allSucceeded
+    }
+
+    private var allSucceeded: Bool { (0..<parts.count).allSatisfy { succeeded[$0] } }
+}
