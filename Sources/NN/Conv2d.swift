@@ -195,7 +195,7 @@ extension Conv2d {
     /// take moves this layer to im2col for good.
     private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNSplitConvolution? {
         guard backend == .onednn else { return nil }
-        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads)
+        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads, winograd: isWinograd)
         let shape = SIMD4(g.b, g.h, g.w, parts)  // not an array: no allocation per call
         if let i = primitives.firstIndex(where: { $0.shape == shape }) {
             if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
@@ -213,6 +213,12 @@ extension Conv2d {
         primitives.insert((shape, made), at: 0)
         if primitives.count > 4 { primitives.removeLast() }
         return made
+    }
+
+    /// Whether oneDNN runs this layer with Winograd's algorithm (float32 only).
+    private var isWinograd: Bool {
+        precision == .fp32
+            && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride)
     }
 
     /// oneDNN's implementations for the last input shape: forward, backward data, backward weights.
