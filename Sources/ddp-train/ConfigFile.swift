@@ -44,6 +44,7 @@ enum ConfigFile {
             guard validKeys.contains(key) else {
                 throw Failure(description: "--config \(path): unknown key '\(ConfigParser.clip(key))'; valid keys: \(validKeys.sorted().joined(separator: ", "))")
             }
+
             switch value {
             case .null:
                 continue
@@ -62,8 +63,28 @@ enum ConfigFile {
             case .string, .number:
                 out += ["--\(key)", scalar(value) ?? ""]
             }
+            if case .array(let list) = value {
+                try check(key: key, values: list.compactMap(scalar), path: path)
+            } else if let text = scalar(value) {
+                try check(key: key, values: [text], path: path)
+            }
         }
         return out
+    }
+
+    /// Parses and checks one key's value as the option would, so that a bad value is reported
+    /// with the file it came from (the command line's own parse would name only the option).
+    static func check(key: String, values: [String], path: String) throws {
+        guard let option = TrainConfig.parser.options.first(where: { $0.name == key }), option.arity != .flag else { return }
+        var scratch = Settings()
+        do {
+            try option.parse(values, into: &scratch)
+        } catch {
+            throw Failure(description: "--config \(path): \(error)")
+        }
+        if let problem = option.problem(in: scratch) {
+            throw Failure(description: "--config \(path): \(problem)")
+        }
     }
 
     /// The command-line text of a string or number.

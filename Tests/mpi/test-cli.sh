@@ -44,7 +44,14 @@ PY
 printf '{"epochz": 1}\n' > "$TMP/bad.json"
 if "$BIN" --config "$TMP/bad.json" > "$TMP/badcfg.log" 2>&1; then fail "unknown config key accepted"; fi
 grep -q "unknown key 'epochz'" "$TMP/badcfg.log" || { cat "$TMP/badcfg.log"; fail "no message for an unknown key"; }
-pass "--config JSON and TOML reach config.json; the command line overrides; unknown keys refused"
+# A bad value is reported with the file it came from (and the range check of the option).
+printf '{"lr": 0.1, "epochs": "ten"}\n' > "$TMP/badvalue.json"
+printf 'epochs = -3\n' > "$TMP/badrange.toml"
+for f in "$TMP/badvalue.json" "$TMP/badrange.toml"; do
+  if "$BIN" --config "$f" > "$TMP/badcfg.log" 2>&1; then fail "a bad value in $f accepted"; fi
+  grep -q -- "--config $f: --epochs" "$TMP/badcfg.log" || { cat "$TMP/badcfg.log"; fail "the message for a bad value does not name $f"; }
+done
+pass "--config JSON and TOML reach config.json; the command line overrides; unknown keys and bad values refused, naming the file"
 
 # --profile: a line per epoch and a "profile" object in its metrics line whose phases add up
 # to the epoch (other_s is what no phase holds).
