@@ -65,7 +65,7 @@ extension Array where Element == Double {
     /// The softmax of the values (through `Softmax.normalize`).
     var softmax: [Double] {
         var p = self
-        p.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: $0.count) }
+        _ = p.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: $0.count) }
         return p
     }
 }
