@@ -320,9 +320,7 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
 static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
                         dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
-    ddp_conv *conv = NULL;
-    if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
-    conv = calloc(1, sizeof *conv);
+    ddp_conv *conv = calloc(1, sizeof *conv);  // (ddp_conv_create has loaded oneDNN)
     if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
     if (p_dnnl_stream_create(&conv->stream, engine, dnnl_stream_default_flags)) FAIL("oneDNN: no CPU stream");
     int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;

@@ -93,10 +93,7 @@ public final class OneDNNSplitConvolution {
                 dw: t == 0 ? dw : partials + (t - 1) * weightCount, accumulate: t == 0 && accumulate,
                 dx: dx.map { $0 + part.start * inputPlane }, workspace: workspace + part.workspaceOffset)
         }
-        for t in 1..<parts.count {
-            let partial = partials + (t - 1) * weightCount
-            for i in 0..<weightCount { dw[i] += partial[i] }
-        }
+        for t in 1..<parts.count { BLAS.axpy(count: weightCount, alpha: 1, x: partials + (t - 1) * weightCount, y: dw) }
         return allSucceeded
     }
 

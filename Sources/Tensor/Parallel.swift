@@ -19,6 +19,11 @@ public enum Parallel {
         let run: (Range<Int>) -> Void
     }
 
+    /// `eachPart`'s body, crossing into the OpenMP threads.
+    struct PartBody: @unchecked Sendable {
+        let run: (Int) -> Void
+    }
+
     /// Calls `body(i)` for each i in `0..<parts`, each on its own of oneDNN's OpenMP threads (a
     /// parallel region, inside which oneDNN's primitives run on the calling thread); one after
     /// the other when oneDNN is not loaded.
@@ -28,13 +33,14 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { work in
-            var shared = Body(run: { range in for i in range { work(i) } })
+            var shared = PartBody(run: work)  // the closure itself: no context allocated per call
             let ran = withUnsafeMutablePointer(to: &shared) { context in
                 ddp_parallel_for(parts, Int32(parts), { context, lo, hi in
-                    context!.assumingMemoryBound(to: Body.self).pointee.run(lo..<hi)
+                    let part = context!.assumingMemoryBound(to: PartBody.self).pointee
+                    for i in lo..<hi { part.run(i) }
                 }, context)
             }
-            if ran == 0 { shared.run(0..<parts) }
+            if ran == 0 { for i in 0..<parts { work(i) } }
         }
     }
 

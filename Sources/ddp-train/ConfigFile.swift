@@ -44,7 +44,6 @@ enum ConfigFile {
             guard validKeys.contains(key) else {
                 throw Failure(description: "--config \(path): unknown key '\(ConfigParser.clip(key))'; valid keys: \(validKeys.sorted().joined(separator: ", "))")
             }
-
             switch value {
             case .null:
                 continue
@@ -55,18 +54,16 @@ enum ConfigFile {
                 throw Failure(description: "--config \(path): '\(key)' must be true or false")
             case .array(let list):
                 if list.isEmpty { continue }
-                out.append("--\(key)")
-                for element in list {
+                let texts = try list.map { element in
                     guard let text = scalar(element) else { throw Failure(description: "--config \(path): '\(key)' holds a null or true/false where a value was expected") }
-                    out.append(text)
+                    return text
                 }
+                try check(key: key, values: texts, path: path)
+                out += ["--\(key)"] + texts
             case .string, .number:
-                out += ["--\(key)", scalar(value) ?? ""]
-            }
-            if case .array(let list) = value {
-                try check(key: key, values: list.compactMap(scalar), path: path)
-            } else if let text = scalar(value) {
+                let text = scalar(value) ?? ""
                 try check(key: key, values: [text], path: path)
+                out += ["--\(key)", text]
             }
         }
         return out
