@@ -104,8 +104,13 @@ scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 failed"
 for _ in $(seq 1 600); do
   state=$(scontrol show job "$job" 2>/dev/null | grep -o "JobState=[A-Z_]*" | cut -d= -f2)
   restarts=$(scontrol show job "$job" 2>/dev/null | grep -o "Restarts=[0-9]*" | cut -d= -f2)
-  # Slurm holds a requeued job back for a while (its begin time); the test does not wait for that.
-  [ "${restarts:-0}" -ge 1 ] && [ "$state" = PENDING ] && scontrol update JobId="$job" StartTime=now > /dev/null 2>&1
+  # Slurm holds a requeued job back for a while (its begin time); the test does not wait for that,
+  # but lets 2 s pass after the requeue first: slurmd refuses a launch whose credential dates from
+  # the second it revoked the killed run's ("Job credential revoked"), and the job then fails.
+  if [ "${restarts:-0}" -ge 1 ] && [ "$state" = PENDING ]; then
+    pending=$((${pending:-0} + 1))
+    [ "$pending" -ge 3 ] && scontrol update JobId="$job" StartTime=now > /dev/null 2>&1
+  fi
   [ "${restarts:-0}" -ge 1 ] && case "$state" in COMPLETED|FAILED|CANCELLED*|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac && break
   [ "${restarts:-0}" -eq 0 ] && case "$state" in COMPLETED|FAILED|CANCELLED*|TIMEOUT) true ;; *) false ;; esac && break
   sleep 1
