@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(name: "fuzz-inputs", dependencies: ["Data", "Checkpoint", "Training"]),
 
         // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS", "COneDNN"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CHalf", "CHostBarrier"]),

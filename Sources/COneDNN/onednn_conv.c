@@ -5,9 +5,11 @@
 // caller's (C, B, H, W) activations and (O, I, kH, kW) weights. Every buffer lives in the
 // caller's workspace (scratchpad mode "user"): no allocation per call.
 #include "onednn_conv.h"
+#include "blocked_conversion.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int loaded;
 static char status_text[256] = "oneDNN not loaded";
 static dnnl_engine_t engine;
+static int bf16_conversion_available;  // the program's bfloat16 conversion can run (see below)
 
 static void load(void) {
     if (getenv("DDP_TRAIN_NO_ONEDNN")) {
@@ -85,6 +88,8 @@ static void load(void) {
         return;
     }
     snprintf(status_text, sizeof status_text, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+    const char *fast = getenv("DDP_TRAIN_FAST_CONVERSIONS");
+    bf16_conversion_available = ddp_bf16_blocked_available() && !(fast && strcmp(fast, "0") == 0);
     loaded = 1;
 }
 
@@ -154,6 +159,11 @@ typedef struct {
     dnnl_memory_t user;    // the caller's layout, handle set before each use
     dnnl_primitive_t in;   // user -> md (NULL when the layouts are equal)
     dnnl_primitive_t out;  // md -> user
+    // Set when user -> md is float32 (C, B, H, W) activations (`run`) -> bfloat16 nChw16c: the
+    // program's conversion replaces oneDNN's reorder (the same bits, faster), on run_threads.
+    int to_bf16;
+    ddp_activation_run run;
+    int run_threads;
 } slot;
 
 struct ddp_conv {
@@ -217,8 +227,59 @@ static float *aligned(float *workspace) {
     return (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
 }
 
+// MARK: - The program's own conversions
+
+/// 0 turns the program's conversions off (oneDNN's reorders run instead), for tests; atomic: a
+/// test sets it while other tests' convolutions may run (DDP_TRAIN_FAST_CONVERSIONS=0 turns the
+/// conversion off for a whole run, at load).
+static _Atomic int fast_conversions = 1;
+
+void ddp_conv_set_fast_conversions(int on) { fast_conversions = on; }
+
+int ddp_conv_program_conversions(const ddp_conv *conv) {
+    return conv->src.to_bf16 + conv->bsrc.to_bf16 + conv->bdiff_dst.to_bf16 + conv->ddiff_dst.to_bf16;
+}
+
+typedef struct {
+    const float *x;
+    ddp_activation_run run;
+    uint16_t *out;
+} conversion_job;
+
+static void conversion_body(void *context, long begin, long end) {
+    conversion_job *job = context;
+    ddp_bf16_blocked_from_cbhw(job->x, job->run, job->out, begin, end);
+}
+
+/// `user` into `place` as bfloat16 nChw16c, on the threads oneDNN's reorder would have used.
+static void convert_to_bf16(const slot *s, const float *user, float *place) {
+    conversion_job job = {user, s->run, (uint16_t *)place};
+    long units = (long)s->run.n * ((s->run.c + 15) / 16);
+    if (s->run_threads <= 1 || !ddp_parallel_for(units, s->run_threads, conversion_body, &job)) {
+        conversion_body(&job, 0, units);
+    }
+}
+
+/// Takes the program's conversion instead of oneDNN's reorder for `s` when it brings float32
+/// (C, B, H, W) activations (`run`, of `dims`) into bfloat16 nChw16c and this CPU can run it.
+static void use_bf16_conversion(slot *s, ddp_activation_run run, const dnnl_dims_t dims, int threads) {
+    dnnl_memory_desc_t blocked;
+    if (!bf16_conversion_available || !s->in) return;
+    if (p_dnnl_memory_desc_init_by_tag(&blocked, 4, dims, dnnl_bf16, dnnl_aBcd16b)) return;
+    if (!p_dnnl_memory_desc_equal(&blocked, &s->md)) return;
+    s->to_bf16 = 1;
+    s->run = run;
+    s->run_threads = threads;
+}
+
 /// The slot's data in oneDNN's format: a reorder of `user` into `place`, or `user` itself.
 static dnnl_status_t bring_in_at(dnnl_stream_t stream, slot *s, const float *user, float *place, dnnl_memory_t *result) {
+    if (s->to_bf16 && fast_conversions) {
+        convert_to_bf16(s, user, place);
+        p_dnnl_memory_set_data_handle(s->memory, place);
+        *result = s->memory;
+        return dnnl_success;
+    }
     if (!s->in) {
         p_dnnl_memory_set_data_handle(s->memory, (void *)user);
         *result = s->memory;
@@ -297,6 +358,16 @@ ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, i
         conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, error, error_size);
     }
     if (single_thread) ddp_onednn_set_threads(threads);
+    if (conv && bf16) {
+        int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
+        int used = single_thread ? 1 : threads;
+        dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow};
+        ddp_activation_run x = {n, c, batch_stride, (long)h * w}, y = {n, k, batch_stride, (long)oh * ow};
+        use_bf16_conversion(&conv->src, x, src_dims, used);
+        use_bf16_conversion(&conv->bsrc, x, src_dims, used);
+        use_bf16_conversion(&conv->bdiff_dst, y, dst_dims, used);
+        use_bf16_conversion(&conv->ddiff_dst, y, dst_dims, used);
+    }
     return conv;
 }
 
@@ -536,6 +607,8 @@ ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, i
 }
 void ddp_conv_destroy(ddp_conv *conv) { (void)conv; }
 void ddp_conv_forget_input(ddp_conv *conv) { (void)conv; }
+void ddp_conv_set_fast_conversions(int on) { (void)on; }
+int ddp_conv_program_conversions(const ddp_conv *conv) { (void)conv; return 0; }
 size_t ddp_conv_workspace_floats(const ddp_conv *conv) { (void)conv; return 0; }
 const char *ddp_conv_implementation(const ddp_conv *conv, int which) { (void)conv; (void)which; return "none"; }
 int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,

@@ -20,6 +20,10 @@ public enum OneDNN {
     /// Whether its kernels run bfloat16 natively (AVX512_BF16 or AMX), not emulated.
     public static var hasNativeBF16: Bool { isa == "avx512_core_bf16" || isa == "avx512_core_amx" }
 
+    /// Off: oneDNN's reorders convert every bfloat16 input, not the program's conversion
+    /// (`OneDNNConvolution.programConversions`; the same bits, slower). For tests.
+    static func setProgramConversions(_ on: Bool) { ddp_conv_set_fast_conversions(on ? 1 : 0) }
+
     /// OpenMP threads of its primitives; `BLASRuntime.setThreads` sets them with BLAS's.
     static func setThreads(_ count: Int) {
         guard isAvailable else { return }
@@ -72,6 +76,10 @@ public final class OneDNNConvolution {
     /// The implementations oneDNN chose: forward, backward data, backward weights
     /// (`jit:avx512_core`, `brgconv:avx512_core`, ...).
     public var implementations: [String] { (0..<3).map { String(cString: ddp_conv_implementation(handle, Int32($0))) } }
+
+    /// How many of its bfloat16 inputs (x forward, x and dy backward) the program converts
+    /// itself, faster than oneDNN 2.6's reorder (where the CPU has AVX512_BF16); 0 in float32.
+    public var programConversions: Int { Int(ddp_conv_program_conversions(handle)) }
 
     /// Once it has run backward, the forward keeps its converted x for the next backward (which
     /// reads that copy, not x: one reorder fewer per step). A forward computed elsewhere must

@@ -60,6 +60,9 @@ public final class OneDNNSplitConvolution {
     /// oneDNN's implementations (of the first part): forward, backward data, backward weights.
     public var implementations: [String] { parts[0].convolution.implementations }
 
+    /// See `OneDNNConvolution.programConversions` (summed over the parts).
+    public var programConversions: Int { parts.reduce(0) { $0 + $1.convolution.programConversions } }
+
     /// See `OneDNNConvolution.forgetInput`.
     public func forgetInput() { for part in parts { part.convolution.forgetInput() } }
 

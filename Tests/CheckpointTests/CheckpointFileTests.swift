@@ -54,7 +54,7 @@ struct SeededGenerator: RandomNumberGenerator {
         var rng = SeededGenerator(state: 42)
         let a = (0..<count).map { _ in Float.random(in: -0.05...0.05, using: &rng) }
         let b: [Float] = [1, 2, 3, 4, 5, 6]
-        try a.withUnsafeBufferPointer { pa in
+        _ = try a.withUnsafeBufferPointer { pa in
             try b.withUnsafeBufferPointer { pb in
                 try CheckpointFile.write(path: path, manifest: Data("{\"hello\": 1}".utf8),
                                          tensors: [.init(name: "a", shape: [count], values: pa), .init(name: "b", shape: [2, 3], values: pb)],
@@ -90,7 +90,7 @@ struct SeededGenerator: RandomNumberGenerator {
         _ = try writeSample(path)
         let good = [UInt8](FileManager.default.contents(atPath: path)!)
         func reason(_ bytes: [UInt8]) -> String {
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             do { _ = try CheckpointFile.read(path: path); return "accepted" } catch { return "\(error)" }
         }
         #expect(reason(Array(good.prefix(good.count / 2))).contains("truncated"))
@@ -128,7 +128,7 @@ struct SeededGenerator: RandomNumberGenerator {
                         let digest = hash.digest()
                         for i in 0..<8 { bytes[32 + i] = UInt8((digest >> (8 * UInt64(i))) & 255) }
                     }
-                    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+                    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
                     do {
                         _ = try CheckpointFile.read(path: path)
                         Issue.record("accepted size field \(field) = \(value)")

@@ -119,6 +119,59 @@ struct OneDNNConvolutionTests {
         #expect(failures.list.isEmpty, "\(failures.list)")
     }
 
+    /// The program's own float32 -> bfloat16 nChw16c conversion (where the CPU has AVX512_BF16)
+    /// against oneDNN's reorder: y, dx and dW bit for bit, with padded channel blocks (24, 40),
+    /// planes that are not a multiple of 16 positions, runs of a split batch, the conversion
+    /// spread over threads, and values where rounding matters (halfway cases, a denormal, -0,
+    /// the largest float). One test: it turns the conversion off for the whole process.
+    @Test func bfloat16ConversionMatchesOneDNNReorder() {
+        // (in channels, out channels, side, batch, parts, threads)
+        let cases = [(16, 16, 14, 4, 1, 1), (24, 40, 7, 3, 1, 2), (40, 16, 5, 6, 2, 4), (3, 24, 9, 5, 1, 2)]
+        final class Failures: @unchecked Sendable { var list: [String] = [] }  // written by the thread, read after it
+        let failures = Failures()
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            defer { finished.signal(); OneDNN.setProgramConversions(true) }
+            for (c, k, side, batch, parts, threads) in cases {
+                OneDNN.setThreads(threads)
+                var reason = ""
+                guard let conv = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k, height: side,
+                                                        width: side, kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: true,
+                                                        error: &reason)
+                else {
+                    // Where oneDNN has no bfloat16 kernels (AVX2) there is nothing to convert.
+                    if OneDNN.isa.hasPrefix("avx512") { failures.list.append("\(c)->\(k): no primitives: \(reason)") }
+                    continue
+                }
+                // (With 3 input channels oneDNN may take other formats for x: no expectation.)
+                let expected = OneDNN.hasNativeBF16 && CPUFeatures.current.avx512bf16
+                if c >= 16, (conv.programConversions > 0) != expected {
+                    failures.list.append("\(c)->\(k): \(conv.programConversions) inputs converted by the program, expected \(expected ? "some" : "none")")
+                }
+                var x = randomValues(c * batch * side * side, seed: 31), w = randomValues(k * c * 9, seed: 32)
+                let bias = randomValues(k, seed: 33), dy = randomValues(k * batch * side * side, seed: 34)
+                for (i, v) in [Float(1.00390625), 1.01171875, -1.00390625, .leastNormalMagnitude / 8, -0.0, .greatestFiniteMagnitude].enumerated() {
+                    x[i * 7] = v
+                }
+                let ws = Tensor(shape: [conv.workspaceFloats])
+                var results = [[Float]]()
+                for programs in [true, false] {
+                    OneDNN.setProgramConversions(programs)
+                    let y = Tensor(shape: [k * batch * side * side]), dx = Tensor(shape: [c * batch * side * side])
+                    let dw = Tensor(shape: [k * c * 9])
+                    var ok = conv.forward(x: x, weights: w, bias: bias, y: y.data, workspace: ws.data)
+                    ok = ok && conv.backward(x: x, dy: dy, weights: w, dw: dw.data, accumulate: false, dx: dx.data, workspace: ws.data)
+                    if !ok { failures.list.append("\(c)->\(k): oneDNN failed") }
+                    results.append(Array(y.buffer) + Array(dx.buffer) + Array(dw.buffer))
+                }
+                let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+                if differing > 0 { failures.list.append("\(c)->\(k), batch \(batch) in \(parts): \(differing) values differ") }
+            }
+        }.start()
+        finished.wait()
+        #expect(failures.list.isEmpty, "\(failures.list)")
+    }
+
     /// A NaN left in the gradients (a skipped step) is overwritten, not kept.
     @Test func overwritesNaNGradients() {
         let pair = Pair(c: 4, k: 8, stride: 1, bias: true, seed: 3)
