@@ -333,7 +333,7 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
 }
 
 static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size);
+                        dnnl_alg_kind_t algorithm, int bf16, int threads, char *error, size_t error_size);
 
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
 static int is_reference(dnnl_primitive_desc_t pd) {
@@ -349,25 +349,16 @@ ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, i
     // it on one thread inside another parallel region: a primitive for one part of a split
     // batch must be planned for one thread, or it would do only that thread's share.
     int threads = p_omp_get_max_threads ? p_omp_get_max_threads() : 1;
+    int used = single_thread ? 1 : threads;  // the threads its primitives (and conversions) run on
     if (single_thread) ddp_onednn_set_threads(1);
     ddp_conv *conv = NULL;
     if (winograd && !bf16) {
-        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, error, error_size);
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, used, error, error_size);
     }
     if (!conv) {
-        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, error, error_size);
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, used, error, error_size);
     }
     if (single_thread) ddp_onednn_set_threads(threads);
-    if (conv && bf16) {
-        int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
-        int used = single_thread ? 1 : threads;
-        dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow};
-        ddp_activation_run x = {n, c, batch_stride, (long)h * w}, y = {n, k, batch_stride, (long)oh * ow};
-        use_bf16_conversion(&conv->src, x, src_dims, used);
-        use_bf16_conversion(&conv->bsrc, x, src_dims, used);
-        use_bf16_conversion(&conv->bdiff_dst, y, dst_dims, used);
-        use_bf16_conversion(&conv->ddiff_dst, y, dst_dims, used);
-    }
     return conv;
 }
 
@@ -386,10 +377,11 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
 }
 
 /// With `bf16`, the convolutions read their inputs, weights and incoming gradients in bfloat16
-/// (reordered from the caller's float32) and write float32: outputs, input gradients and weight
-/// gradients (which the optimiser applies to float32 master weights).
+/// (converted from the caller's float32) and write float32: outputs, input gradients and weight
+/// gradients (which the optimiser applies to float32 master weights). `threads`: those the
+/// primitives are planned for, on which the program's conversions run too.
 static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, int bf16, char *error, size_t error_size) {
+                        dnnl_alg_kind_t algorithm, int bf16, int threads, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = calloc(1, sizeof *conv);  // (ddp_conv_create has loaded oneDNN)
     if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
@@ -483,6 +475,13 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     if (!make_slot(&conv->ddiff_dst, d_ddst, &user_dst, &cursor, 1, 0))
         FAIL("oneDNN: no reorder for the backward-data output gradient");
     size_t backward_floats = cursor;
+    if (bf16) {  // x and dy into bfloat16 nChw16c by the program where it can (the same bits)
+        ddp_activation_run x = {n, c, batch_stride, (long)h * w}, y = {n, k, batch_stride, (long)oh * ow};
+        use_bf16_conversion(&conv->src, x, src_dims, threads);
+        use_bf16_conversion(&conv->bsrc, x, src_dims, threads);
+        use_bf16_conversion(&conv->bdiff_dst, y, dst_dims, threads);
+        use_bf16_conversion(&conv->ddiff_dst, y, dst_dims, threads);
+    }
 
     size_t scratch = 0;
     for (int i = 0; i < 3; i++) {
