@@ -31,7 +31,12 @@ start=$(date +%s)
 for t in Tests/mpi/test-*.sh; do
   echo "test: $t"
   t0=$(date +%s)
-  bash "$t"
+  case $t in
+    # The fault and chaos tests run the program as a CPU that OpenBLAS does not know runs it:
+    # re-executed at start, with no OPENBLAS_CORETYPE from outside.
+    */test-faults.sh | */test-chaos.sh) env -u OPENBLAS_CORETYPE DDP_TRAIN_FORCE_REEXEC=1 bash "$t" ;;
+    *) bash "$t" ;;
+  esac
   echo "test: $t took $(( $(date +%s) - t0 ))s"
 done
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"

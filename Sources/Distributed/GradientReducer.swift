@@ -1,5 +1,17 @@
 import Foundation
 
+/// How gradients travel between ranks: the same sums, in another order (docs/architecture.md).
+public enum SumPath: String, Sendable {
+    /// One rank: nothing to sum.
+    case single
+    /// `MPI_Allreduce` or `MPI_Iallreduce` of each bucket.
+    case mpi
+    /// Each bucket through a shared-memory window of the host's ranks (`SharedMemorySum`).
+    case sharedMemory
+    /// One copy of the parameters for the host's ranks, each summing a slice (`SharedParameters`).
+    case sharedParameters
+}
+
 /// Sums a flat gradient buffer over all ranks in buckets that go out while
 /// backward still runs (PyTorch DDP's scheme).
 ///

@@ -129,6 +129,11 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    public func prepareSums(count: Int) throws -> Bool {
+        guard let sharedSum, sharedSum.fits(count) else { return false }
+        return try progress.locked { try sharedSum.reserve(count) }
+    }
+
     public func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws {
         if kind == .float, op == .sum, let sharedSum, sharedSum.fits(count),
            try progress.locked({ try sharedSum.sum(buffer.assumingMemoryBound(to: Float.self), count: count) }) {

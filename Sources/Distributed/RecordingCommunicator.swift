@@ -76,6 +76,10 @@ public final class RecordingCommunicator: Communicator {
         try inner.shareParameters(count: count, stateCount: stateCount, values: values, state: state)
     }
 
+    public func prepareSums(count: Int) throws -> Bool {
+        try inner.prepareSums(count: count)
+    }
+
     public func reduce(_ shared: SharedParameters, scalars: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws {
         let seq = recorder.begin(.sharedSum, bytes: shared.count * MemoryLayout<Float>.size)
         try inner.reduce(shared, scalars: scalars, clearing: clearing)

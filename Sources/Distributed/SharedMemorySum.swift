@@ -39,6 +39,12 @@ final class SharedMemorySum {
         unavailable == nil && count > 0 && (size + 1) * count * MemoryLayout<Float>.size <= Self.maxWindowBytes
     }
 
+    /// Makes the window hold sums of `count` floats (collective); whether it can.
+    func reserve(_ count: Int) throws -> Bool {
+        if count > capacity, unavailable == nil { try allocate(count) }
+        return unavailable == nil
+    }
+
     /// Sums `buffer` over the ranks in place (collective); false, with nothing summed, when the
     /// window could not be had on some rank (the caller sums through MPI, now and from then on).
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> Bool {

@@ -142,7 +142,9 @@ public enum BLASRuntime {
     ///   warning; a kernel the CPU cannot run throws `BLASKernelError` (it would crash).
     /// - Otherwise, when OpenBLAS picked a generic kernel (Debian's 0.3.21 does not recognise
     ///   some recent CPUs), the program re-executes itself once with a fitting
-    ///   `OPENBLAS_CORETYPE`: OpenBLAS reads it only when it loads.
+    ///   `OPENBLAS_CORETYPE`: OpenBLAS reads it only when it loads. `DDP_TRAIN_FORCE_REEXEC=1`
+    ///   takes that path on any CPU (with the kernel OpenBLAS would fit), so that the tests run
+    ///   the program as such a CPU runs it.
     public static func ensureFittingKernel() throws -> String? {
         let env = ProcessInfo.processInfo.environment
         if env["DDP_TRAIN_BLAS_REEXEC"] == nil, let set = env["OPENBLAS_CORETYPE"], !set.isEmpty {
@@ -150,15 +152,42 @@ public enum BLASRuntime {
             if case .cannotRun = verdict { throw BLASKernelError(message: verdict.message ?? "") }
             return verdict.message
         }
-        guard let wanted = betterCoreType(for: .current, current: coreName) else { return nil }
+        let forced = env["DDP_TRAIN_FORCE_REEXEC"] == "1"
+        guard let wanted = betterCoreType(for: .current, current: coreName)
+                ?? (forced ? fittingCoreType(for: .current) ?? coreName : nil) else { return nil }
         if env["DDP_TRAIN_BLAS_REEXEC"] != nil {
+            guard coreName.lowercased() != wanted.lowercased() else { return nil }
             return "OpenBLAS still runs its \(coreName) kernel after OPENBLAS_CORETYPE=\(wanted); matrix products will be slow"
         }
         setenv("OPENBLAS_CORETYPE", wanted, 1)
         setenv("DDP_TRAIN_BLAS_REEXEC", "1", 1)
+        // The program's own file, not /proc/self/exe: the process keeps the name users, `ps`,
+        // `pgrep` and Slurm's accounting know it by (the kernel names it after the file run).
+        execv(executablePath, CommandLine.unsafeArgv)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv returns only on failure: carry on with the slow kernel.
         return "could not re-execute with OPENBLAS_CORETYPE=\(wanted) (errno \(errno)); matrix products will be slow"
+    }
+
+    /// The path of the running program's file (`/proc/self/exe` resolved), or `/proc/self/exe`
+    /// where it cannot be resolved or the file is gone (replaced by a rebuild).
+    public static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        guard n > 0 else { return "/proc/self/exe" }
+        let path = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return access(path, X_OK) == 0 ? path : "/proc/self/exe"
+    }
+
+    /// Gives the process the name of its program's file again where a re-execution through
+    /// `/proc/self/exe` named it `exe` (the path fallback above).
+    public static func keepProcessName() {
+        guard ProcessInfo.processInfo.environment["DDP_TRAIN_BLAS_REEXEC"] != nil,
+              let current = try? String(contentsOfFile: "/proc/self/comm", encoding: .utf8),
+              current.trimmingCharacters(in: .whitespacesAndNewlines) == "exe",
+              let program = CommandLine.arguments.first.map({ ($0 as NSString).lastPathComponent }), !program.isEmpty
+        else { return }
+        try? String(program.prefix(15)).write(toFile: "/proc/self/comm", atomically: false, encoding: .utf8)
     }
 
     /// BLAS threads per rank: the host's cores shared among the ranks on this

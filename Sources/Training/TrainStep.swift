@@ -18,6 +18,8 @@ public final class TrainStep {
     public let loss: TrainingLoss
     public let sampler: DistributedSampler
     public let reducer: GradientReducer
+    /// How the gradients are summed over the ranks (the same on every rank).
+    public let sumPath: SumPath
     /// The parameters, state and gradient slots that the ranks of a host with fewer cores than
     /// ranks share (`SharedParameters`): each rank sums and updates its slice. Nil elsewhere.
     public let shared: SharedParameters?
@@ -73,6 +75,16 @@ public final class TrainStep {
                                   layerOffsets: layerOffsets,
                                   firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
                                   nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
+        if comm.size == 1 {
+            sumPath = .single
+        } else if shared != nil {
+            sumPath = .sharedParameters
+        } else if !reducer.nonBlocking, reducer.compression == .none,
+                  try comm.prepareSums(count: reducer.buckets.map(\.count).max() ?? 0) {
+            sumPath = .sharedMemory
+        } else {
+            sumPath = .mpi
+        }
         slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])

@@ -77,8 +77,13 @@ struct TrainCommand: ParsableCommand, JobCommand {
         log.info("ddp-train: \(comm.size) rank\(comm.size == 1 ? "" : "s"), run directory \(trainer.run.path)")
         log.info("configuration: " + String(decoding: try RunDirectory.json(trainer.config), as: UTF8.self))
         log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), \(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), \(trainer.dataset.test.count) test samples")
-        if trainer.step.shared != nil {
+        switch trainer.step.sumPath {
+        case .sharedParameters:
             log.info("parameters: one copy in shared memory for the \(comm.size) ranks of this host (more ranks than cores); each rank sums and updates 1/\(comm.size) of them")
+        case .sharedMemory:
+            log.info("gradients: summed in shared memory by the \(comm.size) ranks of this host; each rank sums 1/\(comm.size) of them")
+        case .single, .mpi:
+            break
         }
         if resume == nil, comm.rank == 0, !trainer.run.checkpoints().isEmpty {
             log.warn("\(trainer.run.path) already holds checkpoints; starting fresh (pass --resume auto to continue that run)")

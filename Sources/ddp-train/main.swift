@@ -14,6 +14,7 @@ do {
     if Launch.rankFromEnvironment == 0 { FileHandle.standardError.write(Data("error: \(error)\n".utf8)) }
     exit(1)
 }
+BLASRuntime.keepProcessName()
 BLASRuntime.flushDenormalsEverywhere()
 
 // 2. Expand --recipe and --config into options placed before the command line's own,

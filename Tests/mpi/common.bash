@@ -20,6 +20,19 @@ run() {
   ( export_psec; exec timeout 600 mpirun -n "$n" --oversubscribe --bind-to none "$BIN" "$@" )
 }
 
+# ranks_of PATTERN: the pids of the ranks whose command line matches PATTERN (pgrep -f): the
+# processes running $BIN's file, whatever they are called (on a CPU OpenBLAS does not know, or
+# under DDP_TRAIN_FORCE_REEXEC=1, a rank is the program re-executed). mpirun and timeout, whose
+# command lines hold the same words, run other files.
+ranks_of() {
+  local exe p
+  exe=$(readlink -f "$BIN")
+  for p in $(pgrep -f -- "$1" || true); do
+    [ "$(readlink /proc/"$p"/exe 2> /dev/null)" = "$exe" ] && echo "$p"
+  done
+  return 0
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 

@@ -55,7 +55,7 @@ RUN="$DISK/run"
 newest_step() { { ls "$RUN/checkpoints" 2> /dev/null || true; } | sed -n 's/^step-0*\([0-9][0-9]*\)\.ckpt$/\1/p' | sort -n | tail -1; }
 # rank_pid R: the pid of rank R (its environment says so).
 rank_pid() {
-  for p in $(pgrep -x ddp-train || true); do
+  for p in $(ranks_of "--run-dir $RUN"); do
     tr '\0' '\n' < /proc/"$p"/environ 2> /dev/null | grep -q "^DDP_CHAOS=$SEED$" || continue
     tr '\0' '\n' < /proc/"$p"/environ 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo "$p"; return 0; }
   done

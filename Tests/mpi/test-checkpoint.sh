@@ -102,8 +102,7 @@ run 2 "${sig[@]}" --run-dir "$TMP/usr1" > "$TMP/usr1.log" 2>&1 &
 launcher=$!
 for _ in $(seq 1 600); do [ -s "$TMP/usr1/metrics.jsonl" ] && grep -q '"epoch"' "$TMP/usr1/metrics.jsonl" && break; sleep 0.05; done
 victim=""
-for p in $(pgrep -f -- "--run-dir $TMP/usr1\$" || true); do
-  [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] || continue
+for p in $(ranks_of "--run-dir $TMP/usr1\$"); do
   tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
 done
 [ -n "$victim" ] || { kill $launcher 2>/dev/null; cat "$TMP/usr1.log"; fail "SIGUSR1: rank 1 not found"; }

@@ -47,11 +47,7 @@ losses=("ce" "ce --class-weights ib" "focal" "ib --ib-start-epoch 0" "ib-focal -
 # products are the same mlp's, and the cases below compare with IB's one-process run.
 [ "${EQ_LOSS_TERMS:-all}" != none ] || losses=("ce" "ib --ib-start-epoch 0")
 for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
-# One copy of the parameters in a shared-memory window, each rank summing and updating its
-# slice (what a host with more ranks than cores does by itself, as do the 3- and 4-rank runs
-# above on 2 cores; forced here, so that it runs on any machine), and the sums through MPI only.
-# test-checkpoint.sh checks it against a copy per rank with the gradients summed in the window.
-DDP_TRAIN_SHARED_SUM=1 agree "ce --bucket-mode blocking" "$INIT" "2 3"
+# The sum paths (MPI, a shared-memory sum, shared parameters) over whole epochs: test-whole-epochs.sh.
 DDP_TRAIN_SHARED_SUM=0 agree "ce --bucket-mode overlap" "$INIT" "3"
 
 # The convolutions (oneDNN, or im2col where it is missing) on each rank's share of the batch:
@@ -85,28 +81,6 @@ for loss in "${metric[@]}"; do
   esac
 done
 fi
-
-# Whole epochs: 1201 training samples (prime) in batches of 120 end each epoch with a batch of
-# one sample, which one rank takes while the others take none. Without padding every rank
-# count trains as one process over two whole epochs (class-weighted CE: the IB loss amplifies
-# rounding over many steps, see test-elastic.sh) (with --pad-to-world-size, PyTorch's
-# wrapping, 2 to 4 ranks see 1 to 3 samples twice per epoch and part ways).
-python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/prime" 0 1201 300
-whole=(--data "$TMP/prime" --imbalance-ratio 1 --loss ce --class-weights ib --batch-size 120 --epochs 2 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations
-       --threads 1 --no-report-explanations --no-tensorboard)
-run 1 "${whole[@]}" --max-steps 0 --run-dir "$TMP/whole-init" > /dev/null 2>&1 || fail "initial weights of the whole-epoch runs"
-for n in 1 2 3 4; do
-  run "$n" "${whole[@]}" --run-dir "$TMP/whole-$n" > "$TMP/whole-$n.log" 2>&1 || { cat "$TMP/whole-$n.log"; fail "two whole epochs on $n ranks"; }
-done
-for n in 2 3 4; do
-  diff=$(diff_update "$TMP/whole-1/final.safetensors" "$TMP/whole-$n/final.safetensors" "$EQ_TOL" "$TMP/whole-init/final.safetensors") \
-    || fail "two whole epochs: 1 and $n ranks differ by $diff of the update (tolerance $EQ_TOL)"
-done
-run 3 "${whole[@]}" --pad-to-world-size --run-dir "$TMP/whole-pad" > /dev/null 2>&1 || fail "--pad-to-world-size on 3 ranks"
-if padded=$(diff_update "$TMP/whole-1/final.safetensors" "$TMP/whole-pad/final.safetensors" "$EQ_TOL" "$TMP/whole-init/final.safetensors"); then
-  fail "--pad-to-world-size on 3 ranks equals one process ($padded): the whole-epoch test cannot tell"
-fi
-pass "two whole epochs of 1201 samples (a last batch of one): 1, 2, 3, 4 ranks agree ($diff of the update); PyTorch's padding on 3 ranks does not ($padded)"
 
 # The non-blocking bucket path (the default across hosts) gives the same parameters.
 for n in 2 3; do

@@ -4,13 +4,11 @@
 # job's end is reported with the seconds it took, not judged by them.
 source "$(dirname "$0")/common.bash"
 
-# find_rank RUN_DIR: sets `victim` to a rank (a process named ddp-train whose command line
+# find_rank RUN_DIR: sets `victim` to a rank (a process of the program whose command line
 # holds RUN_DIR); succeeds once there is one and the job trains (config.json is written).
 find_rank() {
   victim=""
-  for p in $(pgrep -f -- "--run-dir $1" || true); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] && victim=$p
-  done
+  for p in $(ranks_of "--run-dir $1"); do victim=$p; done
   [ -n "$victim" ] && [ -f "$1/config.json" ]
 }
 launcher_gone() { ! kill -0 "$launcher" 2>/dev/null; }
@@ -28,6 +26,15 @@ wait_for() {
 run 2 --epochs 200 --run-dir "$TMP/kill" --threads 1 > "$TMP/kill.log" 2>&1 &
 launcher=$!
 wait_for 300 find_rank "$TMP/kill" || { kill -9 $launcher 2>/dev/null || true; cat "$TMP/kill.log"; fail "the job did not start training within 300 s"; }
+# A rank keeps the program's name (ps, pgrep -x, Slurm's accounting), also where it re-executed
+# itself for OpenBLAS (always under DDP_TRAIN_FORCE_REEXEC=1, which launch/test.sh sets here).
+name=$(basename "$(readlink -f "$BIN")" | cut -c1-15)
+[ "$(cat /proc/"$victim"/comm)" = "$name" ] || fail "a rank is named '$(cat /proc/"$victim"/comm)', not '$name'"
+if [ "${DDP_TRAIN_FORCE_REEXEC:-}" = 1 ]; then
+  tr '\0' '\n' < /proc/"$victim"/environ | grep -qx DDP_TRAIN_BLAS_REEXEC=1 \
+    || fail "DDP_TRAIN_FORCE_REEXEC=1: the rank did not re-execute itself"
+  pass "ranks re-executed for OpenBLAS keep their name ($name)"
+fi
 start=$(date +%s)
 kill -9 "$victim"
 if ! wait_for 300 launcher_gone; then
@@ -99,8 +106,7 @@ pass "NaN gradients on rank 1 for good: the job stops after 10 consecutive skips
 find_rank_1() {
   find_rank "$1" || return 1
   victim=""
-  for p in $(pgrep -f -- "--run-dir $1" || true); do
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = "ddp-train" ] || continue
+  for p in $(ranks_of "--run-dir $1"); do
     tr '\0' '\n' < /proc/"$p"/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
   done
   [ -n "$victim" ]
