@@ -5,7 +5,8 @@ import Foundation
 /// `MPI_Win_allocate_shared`), for hosts that hold more ranks than cores (`mpirun -n 8` on two).
 ///
 /// Each rank copies its buffer into its own slot; after a barrier it sums one slice (1/N of
-/// the elements) of every slot, in rank order, into the result area; after a second barrier
+/// the elements) of every slot into the result area, in the order of MPI's all-reduce
+/// (`RankOrderSum`, so that the sums have the bits of that path); after a second barrier
 /// it copies the whole result back. Every element is thus summed once, the same way for every
 /// rank, and the ranks need two barriers (`HostWindow`'s, in which waiting ranks sleep) in
 /// place of the message rounds of an all-reduce, each of which waits for two ranks that take
@@ -55,27 +56,11 @@ final class SharedMemorySum {
         let lower = count * rank / size, upper = count * (rank + 1) / size
         let result = base + size * capacity
         if upper > lower {
-            (result + lower).update(from: base + lower, count: upper - lower)
-            for q in 1..<size {
-                Self.add(base + q * capacity + lower, into: result + lower, count: upper - lower, clearing: false)
-            }
+            RankOrderSum.sum(slots: base + lower, stride: capacity, ranks: size, count: upper - lower, into: result + lower, clearing: false)
         }
         try window.wait()
         buffer.update(from: result, count: count)
         return true
-    }
-
-    /// `sum[i] += slot[i]` for `count` elements, and with `clearing` `slot[i] = 0` (the sums of
-    /// both windows, in one place). Memory-bound: a sixteen-wide version measured no faster.
-    static func add(_ slot: UnsafeMutablePointer<Float>, into sum: UnsafeMutablePointer<Float>, count n: Int, clearing: Bool) {
-        if clearing {
-            for i in 0..<n {
-                sum[i] += slot[i]
-                slot[i] = 0
-            }
-        } else {
-            for i in 0..<n { sum[i] += slot[i] }
-        }
     }
 
     /// Frees the window (collective); at the end of MPI.

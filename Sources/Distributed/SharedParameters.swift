@@ -8,8 +8,8 @@ import Foundation
 /// and updated by their own rank, and evict each other from the caches: the update alone ran
 /// eight times for one result. Here every rank reads the one copy of the weights in forward
 /// and backward and writes its gradients into its slot. `reduce` waits for every rank, then
-/// each rank sums its slice (1/N of the elements) of every slot, in rank order, into slot 0,
-/// and the step's few scalars (loss, flags) of every rank; each rank then updates its slice of
+/// each rank sums its slice (1/N of the elements) of every slot into slot 0 (in MPI's order,
+/// `RankOrderSum`), and the step's few scalars (loss, flags) of every rank; each rank then updates its slice of
 /// the weights and state from those sums, and `finish` waits for every rank again before the
 /// next forward. The sums are those of `SharedMemorySum`, element by element. Where backward adds
 /// into the gradients, the sum clears the slots it has read and the update slot 0's slice, in
@@ -76,24 +76,21 @@ public final class SharedParameters {
 
     /// After every rank wrote its gradients and `local` (at most `scalarCapacity` numbers): sums
     /// this rank's slice of the gradients into `summed`, and every rank's `local` into `local`,
-    /// in rank order (collective). With `clearing`, the slices of slots 1... are left zero (the
+    /// in MPI's order (collective). With `clearing`, the slices of slots 1... are left zero (the
     /// next backward adds into them; the update clears slot 0's).
     func reduce(_ local: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws {
         precondition(local.count <= Self.scalarCapacity)
         let mine = scalars + rank * Self.scalarCapacity
         for i in 0..<local.count { mine[i] = local[i] }
         try window.wait()
-        for i in 0..<local.count {
-            var total = 0.0
-            for q in 0..<size { total += scalars[q * Self.scalarCapacity + i] }
-            local[i] = total
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: RankOrderSum.levels(size)) { stack in
+            for i in 0..<local.count {
+                local[i] = RankOrderSum.sum(ranks: size, stack: stack.baseAddress!) { q in scalars[q * Self.scalarCapacity + i] }
+            }
         }
         guard !slice.isEmpty else { return }
-        let lower = slice.lowerBound, n = slice.count
-        let result = summed + lower
-        for q in 1..<size {
-            SharedMemorySum.add(slots + q * count + lower, into: result, count: n, clearing: clearing)
-        }
+        let lower = slice.lowerBound
+        RankOrderSum.sum(slots: slots + lower, stride: count, ranks: size, count: slice.count, into: summed + lower, clearing: clearing)
     }
 
     /// Waits for every rank (collective): the updates of all slices are done, and no rank reads a
