@@ -141,9 +141,6 @@ public final class GradientReducer {
         blockingSeconds = 0
     }
 
-    /// Adds `seconds` of communication waited for elsewhere (the shared-memory sum of a step).
-    public func addExposed(_ seconds: Double) { exposedSeconds += seconds }
-
     public func resetTiming() {
         exposedSeconds = 0
         blockingSeconds = 0

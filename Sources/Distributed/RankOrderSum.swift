@@ -9,7 +9,7 @@
 /// in a balanced binary tree in rank order: for 4 ranks (r0 + r1) + (r2 + r3), for 3 ranks
 /// (r0 + r1) + r2, for 6 ranks ((r0 + r1) + (r2 + r3)) + (r4 + r5). Float addition is commutative,
 /// so how MPI orders the two operands of each addition does not matter.
-enum RankOrderSum {
+public enum RankOrderSum {
     /// The sum of `value(0) ... value(n - 1)` in recursive-doubling order; `stack` holds at least
     /// `levels(n)` values of scratch.
     @inline(__always)
@@ -28,6 +28,13 @@ enum RankOrderSum {
             stack[level] = u
         }
         return stack[p.trailingZeroBitCount]
+    }
+
+    /// `value(0) + ... + value(n - 1)` in this order: what a sum over `n` ranks of those values gives.
+    public static func sum(count n: Int, _ value: (Int) -> Float) -> Float {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: levels(n)) { stack in
+            sum(ranks: n, stack: stack.baseAddress!, value)
+        }
     }
 
     /// Scratch values `sum` needs for `n` ranks.

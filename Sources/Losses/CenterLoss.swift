@@ -72,7 +72,7 @@ extension EmbeddingLossSpec {
     /// `--metric-loss center`.
     public static let center = EmbeddingLossSpec(
         options: { [Options().centerAlpha] }, defaultWeight: 0.01,
-        golden: [GoldenParameter("lambda") { $0.metricWeight = $1 }, GoldenParameter("alpha") { $0.centerAlpha = $1 }]
+        golden: [GoldenParameter("lambda") { $0.embeddingWeight = $1 }, GoldenParameter("alpha") { $0.centerAlpha = $1 }]
     ) { s, classes, d, weight in
         CenterLoss(classes: classes, dimension: d, lambda: weight, alpha: s.centerAlpha)
     }

@@ -1,8 +1,31 @@
 import Settings
+import Tensor
+
+/// Cross-entropy with optional class weights, PyTorch's weighted mean: `sum_i w_yi CE_i / sum_i w_yi`
+/// (the denominator summed over ranks: `LossBatch.normalizer`).
+public final class CrossEntropyLoss: LossTerm {
+    public let classes: Int
+    let softmax = SoftmaxRows()
+
+    public init(classes: Int) { self.classes = classes }
+
+    public var needs: LossNeeds { LossNeeds(weightedMean: true) }
+
+    public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
+        guard batch.count > 0 else { return 0 }
+        let k = classes, inv = 1 / batch.normalizer
+        softmax.compute(batch.scores, classes: k)
+        var total = 0.0
+        for i in 0..<batch.count {
+            let y = Int(batch.targets[i]), w = batch.weights?[y] ?? 1
+            total += softmax.crossEntropy(i, logits: batch.scores, target: y, weight: w, classes: k)
+            softmax.addCrossEntropyGradient(i, target: y, factor: w * inv, into: scoresGradient.data, classes: k)
+        }
+        return total * inv
+    }
+}
 
 extension LossSpec {
     /// `--loss ce`: cross-entropy, optionally class-weighted (PyTorch's weighted mean).
-    public static let crossEntropy = LossSpec(options: { [] }) { settings, classes, d in
-        LossFunction(LossConfig(settings, variant: .ce), classes: classes, featureDimension: d)
-    }
+    public static let crossEntropy = LossSpec(options: { [] }) { _, classes, _ in CrossEntropyLoss(classes: classes) }
 }

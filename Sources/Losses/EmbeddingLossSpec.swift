@@ -1,7 +1,7 @@
 import Settings
 
 /// `--metric-loss`: a loss on the features `h` added to the classification loss.
-public enum MetricLossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
+public enum EmbeddingLossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     case none, contrastive, triplet, npairs, quadruplet, center
 
     /// The loss's spec, nil for none. Each spec is in the loss's own file.
@@ -43,19 +43,19 @@ public struct EmbeddingLossSpec: Sendable {
 
     /// The term `settings` describe (lambda from `--metric-weight` or the default).
     public func term(_ settings: Settings, classes: Int, featureDimension d: Int) -> LossTerm {
-        make(settings, classes, d, settings.metricWeight ?? defaultWeight)
+        make(settings, classes, d, settings.embeddingWeight ?? defaultWeight)
     }
 }
 
 extension Options {
-    public var metricLoss: Option<MetricLossKind> { Option("metric-loss", MetricLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).") }
-    public var metricWeight: Option<Double?> { Option("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: EmbeddingLossSpec.defaultWeightsText, check: OptionCheck.atLeast(0).whenSet) }
+    public var embeddingLoss: Option<EmbeddingLossKind> { Option("metric-loss", EmbeddingLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).") }
+    public var embeddingWeight: Option<Double?> { Option("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: EmbeddingLossSpec.defaultWeightsText, check: OptionCheck.atLeast(0).whenSet) }
 }
 
 extension EmbeddingLossSpec {
     /// "center 0.01, 1 otherwise" from the specs.
     static var defaultWeightsText: String {
-        let special = MetricLossKind.allCases.compactMap { k in k.spec.flatMap { $0.defaultWeight != 1 ? "\(k.rawValue) \($0.defaultWeight)" : nil } }
+        let special = EmbeddingLossKind.allCases.compactMap { k in k.spec.flatMap { $0.defaultWeight != 1 ? "\(k.rawValue) \($0.defaultWeight)" : nil } }
         return (special + ["1 otherwise"]).joined(separator: ", ")
     }
 }

@@ -35,11 +35,45 @@ extension Options {
     public var miner: Option<Miner> { Option("miner", Miner.none, "Triplets the triplet and contrastive losses use, mined over the global batch (pytorch-metric-learning's TripletMarginMiner types and BatchHardMiner; margin: --triplet-margin).") }
 }
 
-extension MetricLossKind {
+extension Miner {
+    /// Calls `body(a, p, q)` for every triplet (anchor, positive, negative) this miner keeps, on
+    /// the distances `dist` (N, N) of `labels`; returns how many it kept.
+    func forEachTriplet(distances dist: UnsafePointer<Double>, labels y: UnsafePointer<Int32>, count n: Int, margin: Double,
+                        _ body: (Int, Int, Int) -> Void) -> Int {
+        var kept = 0
+        if self == .batchHard {
+            for a in 0..<n {
+                var p = -1, q = -1
+                for j in 0..<n where j != a {
+                    if y[j] == y[a] {
+                        if p < 0 || dist[a * n + j] > dist[a * n + p] { p = j }
+                    } else if q < 0 || dist[a * n + j] < dist[a * n + q] {
+                        q = j
+                    }
+                }
+                guard p >= 0, q >= 0 else { continue }
+                kept += 1
+                body(a, p, q)
+            }
+            return kept
+        }
+        for a in 0..<n {
+            for p in 0..<n where p != a && y[p] == y[a] {
+                for q in 0..<n where y[q] != y[a] && keeps(dist[a * n + q] - dist[a * n + p], margin: margin) {
+                    kept += 1
+                    body(a, p, q)
+                }
+            }
+        }
+        return kept
+    }
+}
+
+extension EmbeddingLossKind {
     /// Options given that the embedding loss does not read (`--miner` without a loss that mines).
     public static func problems(_ settings: Settings) -> [String] {
         guard settings.miner != .none else { return [] }
-        let reads = settings.metricLoss.spec?.options().contains { $0.name == Options().miner.name } ?? false
-        return reads ? [] : ["--miner \(settings.miner.rawValue) applies to --metric-loss triplet or contrastive, got --metric-loss \(settings.metricLoss.rawValue)"]
+        let reads = settings.embeddingLoss.spec?.options().contains { $0.name == Options().miner.name } ?? false
+        return reads ? [] : ["--miner \(settings.miner.rawValue) applies to --metric-loss triplet or contrastive, got --metric-loss \(settings.embeddingLoss.rawValue)"]
     }
 }

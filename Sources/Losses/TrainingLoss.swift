@@ -1,57 +1,60 @@
 import Settings
 import Tensor
 
-/// The loss a run trains with: the classification term `--loss` names (plain CE before
-/// `--ib-start-epoch` for the losses that train in two phases) plus the `--metric-loss` term.
-/// The trainer asks for `terms(epoch:)` and provides what each declares in `needs`.
+/// Which classification term a training phase trains with.
+public enum ClassificationTerm: Sendable, Equatable {
+    /// Plain cross-entropy: the first phase of a two-phase loss (`LossSpec.twoPhase`).
+    case crossEntropy
+    /// The loss `--loss` names.
+    case main
+}
+
+/// The loss a run trains with: the classification term `--loss` names (and, for the losses that
+/// train in two phases, the plain CE of their first phase) plus the `--metric-loss` embedding
+/// term. The trainer asks for the terms of the epoch's phase (`TrainingPhases`) and provides
+/// what each declares in `needs`.
 public final class TrainingLoss {
     public let classification: LossTerm
-    /// The first phase's loss (plain CE) of the losses that train in two phases.
-    public let firstPhase: LossTerm?
-    /// The epoch the second phase starts.
-    public let secondPhaseStart: Int?
-    public let metric: LossTerm?
+    /// Plain CE, for the first phase of the losses that train in two phases.
+    public let crossEntropy: LossTerm?
+    public let embedding: LossTerm?
     /// dL/dscores (B, K) and dL/dh (B, D) of the step, the sum of the terms'.
     public let scoresGradient = Tensor(shape: [1, 1])
     public let featureGradient = Tensor(shape: [1, 1])
-    /// The terms of each phase and what they need together, built once (a step allocates nothing).
-    private let phases: [(terms: [LossTerm], needs: LossNeeds)]
+    /// The terms with the main and with the plain CE classification term and what each set needs,
+    /// built once (a step allocates nothing).
+    private let main: (terms: [LossTerm], needs: LossNeeds)
+    private let plain: (terms: [LossTerm], needs: LossNeeds)
 
-    public init(classification: LossTerm, firstPhase: LossTerm? = nil, secondPhaseStart: Int? = nil, metric: LossTerm? = nil) {
+    public init(classification: LossTerm, crossEntropy: LossTerm? = nil, embedding: LossTerm? = nil) {
         self.classification = classification
-        self.firstPhase = firstPhase
-        self.secondPhaseStart = secondPhaseStart
-        self.metric = metric
-        phases = [firstPhase ?? classification, classification].map { main in
-            let terms = [main] + (metric.map { [$0] } ?? [])
+        self.crossEntropy = crossEntropy
+        self.embedding = embedding
+        func set(_ first: LossTerm) -> ([LossTerm], LossNeeds) {
+            let terms = [first] + (embedding.map { [$0] } ?? [])
             return (terms, terms.reduce(LossNeeds()) { $0.union($1.needs) })
         }
+        main = set(classification)
+        plain = set(crossEntropy ?? classification)
     }
 
-    /// The loss `settings` describe, from the specs of `--loss` and `--metric-loss`;
-    /// `secondPhaseStart` is the resolved `--ib-start-epoch`.
-    public convenience init(_ settings: Settings, classes: Int, featureDimension d: Int, secondPhaseStart: Int?) {
+    /// The loss `settings` describe, from the specs of `--loss` and `--metric-loss`.
+    public convenience init(_ settings: Settings, classes: Int, featureDimension d: Int) {
         let spec = settings.loss.spec
-        let first: LossTerm? = spec.twoPhase ? LossSpec.crossEntropy.make(settings, classes, d) : nil
-        self.init(classification: spec.make(settings, classes, d), firstPhase: first, secondPhaseStart: spec.twoPhase ? secondPhaseStart : nil,
-                  metric: settings.metricLoss.spec?.term(settings, classes: classes, featureDimension: d))
+        self.init(classification: spec.make(settings, classes, d),
+                  crossEntropy: spec.twoPhase ? LossSpec.crossEntropy.make(settings, classes, d) : nil,
+                  embedding: settings.embeddingLoss.spec?.term(settings, classes: classes, featureDimension: d))
     }
 
-    /// Whether `epoch` is in the first phase (plain CE) of a two-phase loss.
-    public func inFirstPhase(epoch: Int) -> Bool {
-        guard firstPhase != nil, let start = secondPhaseStart else { return false }
-        return epoch < start
-    }
+    /// The terms a phase with `term` applies, classification first.
+    public func terms(_ term: ClassificationTerm) -> [LossTerm] { term == .main ? main.terms : plain.terms }
 
-    /// The terms applied in `epoch`, classification first.
-    public func terms(epoch: Int) -> [LossTerm] { phases[inFirstPhase(epoch: epoch) ? 0 : 1].terms }
-
-    /// What the terms of `epoch` need together.
-    public func needs(epoch: Int) -> LossNeeds { phases[inFirstPhase(epoch: epoch) ? 0 : 1].needs }
+    /// What those terms need together.
+    public func needs(_ term: ClassificationTerm) -> LossNeeds { term == .main ? main.needs : plain.needs }
 
     /// Every term's persistent state, by name (checkpointed).
     public var state: [(name: String, tensor: Tensor)] {
-        ([classification] + (firstPhase.map { [$0] } ?? []) + (metric.map { [$0] } ?? [])).flatMap(\.state)
+        ([classification] + (crossEntropy.map { [$0] } ?? []) + (embedding.map { [$0] } ?? [])).flatMap(\.state)
     }
 
     /// Zeroes the step's gradients for `batch` samples, `classes` scores and `d` features.
@@ -64,8 +67,8 @@ public final class TrainingLoss {
 
     /// The mean's local denominator: `sum_i w[y_i]` when a term wants a weighted mean and there
     /// are weights, else the batch size.
-    public func localNormalizer(epoch: Int, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
-        guard needs(epoch: epoch).weightedMean, let weights else { return Double(batch) }
+    public func localNormalizer(_ term: ClassificationTerm, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
+        guard needs(term).weightedMean, let weights else { return Double(batch) }
         var s = 0.0
         for i in 0..<batch { s += weights[Int(targets[i])] }
         return s

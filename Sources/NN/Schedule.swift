@@ -3,9 +3,9 @@ import Foundation
 
 /// Learning-rate schedules.
 public enum ScheduleKind: String, Codable, CaseIterable, Sendable, OptionEnum {
-    /// The IB paper's recipe (see docs/losses.md): warm-up, base, then x0.01 from the
-    /// IB start epoch (IB losses) and x0.0001 / x0.000001 from 80% / 90% of the epochs;
-    /// other losses: warm-up, base, x0.01 from 80%, x0.0001 from 90%.
+    /// The IB paper's recipe (see docs/losses.md): warm-up, base, then x0.01 from 80% and
+    /// x0.0001 from 90% of the epochs, times the training phase's factor (x0.01 in the IB
+    /// losses' second phase: x0.0001 and x0.000001 at the end).
     case ibPaper = "ib-paper"
     /// x0.1 at each milestone epoch (default: 50% and 75% of the epochs).
     case step
@@ -15,51 +15,48 @@ public enum ScheduleKind: String, Codable, CaseIterable, Sendable, OptionEnum {
     case constant
 }
 
-/// A learning-rate schedule: base rate, linear warm-up over the first epochs,
-/// then the chosen decay.
+/// A learning-rate schedule: base rate, linear warm-up over the first epochs, then the chosen
+/// decay, times the factor of the training phase the epoch is in (the training loop knows the
+/// phases; a schedule knows none).
 public struct Schedule: Codable, Sendable, Equatable {
     public var kind: ScheduleKind
     public var baseLR: Float
     public var epochs: Int
     public var warmupEpochs: Int
-    /// For `ib-paper`: the epoch the IB loss starts, nil for losses without a second phase.
-    public var ibStartEpoch: Int?
     /// For `step`: the epochs where the rate is multiplied by 0.1.
     public var milestones: [Int]
 
-    public init(kind: ScheduleKind, baseLR: Float, epochs: Int, warmupEpochs: Int, ibStartEpoch: Int? = nil, milestones: [Int]? = nil) {
+    public init(kind: ScheduleKind, baseLR: Float, epochs: Int, warmupEpochs: Int, milestones: [Int]? = nil) {
         self.kind = kind
         self.baseLR = baseLR
         self.epochs = epochs
         self.warmupEpochs = warmupEpochs
-        self.ibStartEpoch = ibStartEpoch
         self.milestones = milestones ?? [epochs / 2, epochs * 3 / 4]
     }
 
-    /// The rate for step `step` (0-based) of `stepsPerEpoch` in epoch `epoch` (0-based).
+    /// The rate for step `step` (0-based) of `stepsPerEpoch` in epoch `epoch` (0-based), in a
+    /// phase whose rate is `phaseFactor` times the schedule's (after warm-up).
     ///
     /// Warm-up is per epoch as in the IB-Loss and LDAM-DRW code: epoch e < warm-up runs at
     /// base x (e + 1) / warm-up.
-    public func learningRate(epoch: Int, step: Int = 0, stepsPerEpoch: Int = 1) -> Float {
+    public func learningRate(epoch: Int, step: Int = 0, stepsPerEpoch: Int = 1, phaseFactor: Double = 1) -> Float {
         if epoch < warmupEpochs {
             return baseLR * Float(epoch + 1) / Float(warmupEpochs)
         }
         let e = Double(epoch), total = Double(epochs)
+        let multiplier: Double
         switch kind {
         case .constant:
-            return baseLR
+            multiplier = 1
         case .step:
-            let passed = milestones.filter { epoch >= $0 }.count
-            return baseLR * Float(Foundation.pow(0.1, Double(passed)))
+            multiplier = Foundation.pow(0.1, Double(milestones.filter { epoch >= $0 }.count))
         case .cosine:
             let span = Double(max(epochs - warmupEpochs, 1) * max(stepsPerEpoch, 1))
             let t = Double((epoch - warmupEpochs) * max(stepsPerEpoch, 1) + step)
-            return baseLR * Float(0.5 * (1 + cos(Double.pi * min(t / span, 1))))
+            multiplier = 0.5 * (1 + cos(Double.pi * min(t / span, 1)))
         case .ibPaper:
-            if e >= 0.9 * total { return baseLR * (ibStartEpoch == nil ? 1e-4 : 1e-6) }
-            if e >= 0.8 * total { return baseLR * (ibStartEpoch == nil ? 1e-2 : 1e-4) }
-            if let start = ibStartEpoch, epoch >= start { return baseLR * 1e-2 }
-            return baseLR
+            multiplier = e >= 0.9 * total ? 1e-4 : (e >= 0.8 * total ? 1e-2 : 1)
         }
+        return baseLR * Float(multiplier * phaseFactor)
     }
 }

@@ -138,13 +138,13 @@ public enum Bench {
             try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
             let count = max(steps[architecture] ?? 20, 2)
             let warmup = min(5, count)
-            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
+            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
             try comm.barrier()
-            trainer.reducer.resetTiming()
+            trainer.resetTiming()
             let allocationsBefore = AllocationCounter.count
             let elapsed = try seconds {
                 for s in 0..<count {
-                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: warmup + s)
+                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.stepsPerEpoch, lr: 0.01, globalStep: warmup + s)
                 }
             }
             let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
@@ -152,11 +152,11 @@ public enum Bench {
             if profile {
                 // A separate profiled pass, so that timing calls do not slow the measurement above.
                 trainer.phaseSeconds = Array(repeating: 0, count: TrainStep.Phase.allCases.count)
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
                 let phases = trainer.phaseSeconds ?? []
                 trainer.phaseSeconds = nil
                 trainer.model.layerSeconds = []
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.sampler.stepsPerEpoch, lr: 0.01, globalStep: s) }
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
                 let t = trainer.model.layerSeconds ?? []
                 let model = trainer.model
                 let all = model.features + [model.classifier]
@@ -178,7 +178,7 @@ public enum Bench {
             }
             // The job is as fast as its slowest rank.
             let slowest = try comm.globalMax(elapsed)
-            let exposed = try comm.globalMax(trainer.reducer.exposedSeconds)
+            let exposed = try comm.globalMax(trainer.exposedSeconds)
             let stepSeconds = slowest / Double(count)
             let model = trainer.model
             let forward = model.forwardFLOPsPerSample()
@@ -193,7 +193,7 @@ public enum Bench {
                 forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
                 shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
                 exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
-                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.reducer.bytesPerStep, allocationsPerStep: allocations, profile: layers))
+                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep, allocationsPerStep: allocations, profile: layers))
             log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
         }
 

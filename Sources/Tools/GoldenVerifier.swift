@@ -146,11 +146,11 @@ public enum GoldenVerifier {
         if let head = LossKind.allCases.first(where: { $0.goldenName == c.loss && $0.spec.head != .linear }) {
             return checkHead(c, kind: head, index: index)
         }
-        guard let kind = MetricLossKind.allCases.first(where: { $0.rawValue == c.loss }), let spec = kind.spec else {
+        guard let kind = EmbeddingLossKind.allCases.first(where: { $0.rawValue == c.loss }), let spec = kind.spec else {
             return Outcome(index: index, kind: c.loss, error: "unknown metric loss \"\(c.loss)\"")
         }
         var settings = Settings()
-        settings.metricLoss = kind
+        settings.embeddingLoss = kind
         if let unknown = settings.apply(golden: c.params, spec.golden) {
             return Outcome(index: index, kind: c.loss, error: "unknown parameter \"\(unknown)\" of \(c.loss)")
         }
@@ -196,7 +196,7 @@ public enum GoldenVerifier {
             return Outcome(index: index, kind: label, error: "shapes: expected n x d embeddings, n labels and an n x d gradient")
         }
         var settings = Settings()
-        settings.metricLoss = .triplet
+        settings.embeddingLoss = .triplet
         settings.miner = miner
         settings.tripletMargin = c.margin
         let term = EmbeddingLossSpec.triplet.term(settings, classes: (c.labels.max() ?? 0) + 1, featureDimension: d)
@@ -204,7 +204,7 @@ public enum GoldenVerifier {
                                 target: c.labels, expected: .init(loss: c.value, dembeddings: c.grad))
         let (value, dh) = applyGathered(term, metric)
         var problems: [String] = []
-        if let mined = (term as? EmbeddingLoss)?.losses.minedTriplets, mined != c.minedTriplets {
+        if let mined = (term as? EmbeddingLoss)?.objective.minedTriplets, mined != c.minedTriplets {
             problems.append("mined \(mined) triplets, expected \(c.minedTriplets)")
         }
         if let e = valueError(value, c.value) { problems.append("loss \(value) vs \(c.value) (error \(e))") }

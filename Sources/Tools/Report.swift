@@ -110,7 +110,7 @@ public enum Report {
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""
-        let lossName = config.loss.rawValue + (config.metricLoss == .none ? "" : " + \(config.metricLoss.rawValue)")
+        let lossName = config.loss.rawValue + (config.embeddingLoss == .none ? "" : " + \(config.embeddingLoss.rawValue)")
         let title = "ddp-train: \(config.model.rawValue), \(lossName) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
         body += "<h1>\(escape(title))</h1>\n"
         if let f = final {

@@ -1,4 +1,6 @@
 import Checkpoint
+import Distributed
+import Foundation
 import NN
 
 /// Names of tensors inside a checkpoint.
@@ -53,5 +55,26 @@ enum CheckpointModel {
             }
         }
         return all
+    }
+
+    /// Sets `model`'s batch-norm buffers from rank 0's validated `contents` (collective): the
+    /// buffers of `ownRank` when given, else the mean of the checkpoint's ranks', summed in MPI's
+    /// order and scaled as training's end-of-epoch averaging does, so that a loaded model
+    /// evaluates as the run that wrote it did.
+    static func restoreBuffers(_ contents: CheckpointFile.Contents?, model: Model, savedWorldSize w: Int, ownRank: Int?,
+                               comm: Communicator) throws {
+        let nb = model.buffers.count
+        guard nb > 0 else { return }
+        var all = contents.map { buffers($0, model: model, worldSize: w) } ?? [Float](repeating: 0, count: nb * w)
+        try comm.broadcast(&all)
+        if let rank = ownRank {
+            for j in 0..<nb { model.buffers.values[j] = all[rank * nb + j] }
+            return
+        }
+        let scale = 1 / Float(w)
+        for j in 0..<nb {
+            let s = RankOrderSum.sum(count: w) { all[$0 * nb + j] }
+            model.buffers.values[j] = w == 1 ? s : s * scale
+        }
     }
 }

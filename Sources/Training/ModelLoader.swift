@@ -63,16 +63,10 @@ public enum ModelLoader {
     }
 
     static func checkpoint(_ path: String, data: String?, comm: Communicator, log: Log) throws -> LoadedModel {
-        // Rank 0 reads and checks the file; the others receive its manifest and tensors.
-        var contents: CheckpointFile.Contents?
-        let manifest: String = try comm.agree {
-            guard comm.rank == 0 else { return "" }
-            let c = try CheckpointFile.read(path: path)
-            _ = try TrainingState.decode(manifest: c.manifest, path: path)
-            contents = c
-            return String(decoding: c.manifest, as: UTF8.self)
+        guard let found = try CheckpointReading.read([path], skipDamaged: false, comm: comm, log: log) else {
+            throw CheckpointError.invalid(path: path, reason: "not found")
         }
-        let state = try comm.agree { try TrainingState.decode(manifest: Data(try comm.broadcast(string: manifest).utf8), path: path) }
+        let state = found.state
         var config = state.config
         if let data { config.data = data }
         config.convBackend = config.convolutionBackend(log: log)
@@ -81,23 +75,14 @@ public enum ModelLoader {
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: 0, head: config.head,
                                convolutions: config.convBackend)
-        let worldSize = state.worldSize, nb = model.buffers.count
-        var buffers = [Float](repeating: 0, count: nb * worldSize)
         try comm.agree {
-            guard let c = contents else { return }
-            try CheckpointModel.validate(c, model: model, worldSize: worldSize, saved: state.config.model, wanted: config.model, path: path)
+            guard let c = found.contents else { return }
+            try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model, wanted: config.model, path: path)
             CheckpointModel.loadParameters(c, into: model)
-            buffers = CheckpointModel.buffers(c, model: model, worldSize: worldSize)
         }
         try comm.broadcast(model.parameters.valueBuffer)
-        try comm.broadcast(&buffers)
         // The mean over the checkpoint's ranks, as training's final evaluation takes it.
-        let scale = 1 / Float(worldSize)
-        for j in 0..<nb {
-            var s: Float = 0
-            for r in 0..<worldSize { s += buffers[r * nb + j] }
-            model.buffers.values[j] = worldSize == 1 ? s : s * scale
-        }
+        try CheckpointModel.restoreBuffers(found.contents, model: model, savedWorldSize: state.worldSize, ownRank: nil, comm: comm)
         let counts = state.card?.data.trainCounts ?? dataset.counts
         return LoadedModel(model: model, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
                            trainCounts: counts, unseenTest: dataset.unseenTest)

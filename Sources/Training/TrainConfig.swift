@@ -63,9 +63,6 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     // MARK: - Derived settings
 
-    /// The IB start epoch with its default (epochs / 2) applied; nil for losses without an IB phase.
-    public var resolvedIBStart: Int? { self.loss.spec.twoPhase ? (self.ibStartEpoch ?? self.epochs / 2) : nil }
-
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
                    classes: self.classes, augment: self.augment, dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [],
@@ -95,7 +92,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     public var lrSchedule: Schedule {
         Schedule(kind: self.schedule, baseLR: Float(self.lr), epochs: self.epochs, warmupEpochs: self.warmupEpochs,
-                 ibStartEpoch: resolvedIBStart, milestones: self.lrMilestones)
+                 milestones: self.lrMilestones)
     }
 
     /// The convolution backend that runs: `auto` resolved, `onednn` without oneDNN refused with
@@ -141,7 +138,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         var out = Self.parser.options.compactMap { $0.problem(in: settings) }
         if self.dropLast, self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: an epoch ends one way") }
         out += self.loss.spec.problems(settings)
-        out += MetricLossKind.problems(settings)
+        out += EmbeddingLossKind.problems(settings)
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) and \(self.bucketMib)")
         }

@@ -57,14 +57,14 @@ extension Options {
 }
 
 /// The train command's options in `--help` order: the list `TrainConfig` codes and parses. The
-/// losses' options come from their specs (`LossKind.allOptions`, `MetricLossKind.allOptions`).
+/// losses' options come from their specs (`LossKind.allOptions`, `EmbeddingLossKind.allOptions`).
 public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data", [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio, Options().imbalanceProfile, Options().classes, Options().augment,
                              Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
         OptionGroup("Model and loss", [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
                                        Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
-        OptionGroup("Embedding loss", [Options().metricLoss, Options().metricWeight] + MetricLossKind.allOptions),
+        OptionGroup("Embedding loss", [Options().embeddingLoss, Options().embeddingWeight] + EmbeddingLossKind.allOptions),
         OptionGroup("Optimisation", [Options().epochs, Options().batchSize, Options().lr, Options().momentum, Options().nesterov,
                                      Options().weightDecay, Options().warmupEpochs, Options().schedule, Options().lrMilestones,
                                      Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm, Options().gradCompression]),

@@ -6,23 +6,22 @@ import Losses
 import NN
 import Tensor
 
-/// What runs one optimiser step on this rank: the model's forward, the loss terms (with what
-/// they asked for: the global batch gathered, a weighted mean), backward with bucketed
-/// all-reduce, a global non-finite check, the update. No allocation once the buffers are sized.
-/// `bench` runs it alone; `Trainer` runs it over epochs.
+/// What runs one optimiser step on this rank: the model's forward, the loss terms of the epoch's
+/// phase (with what they asked for: the global batch gathered, a weighted mean), backward, the
+/// gradients' and the step's scalars' sums over the ranks (`GradientSync`), a global non-finite
+/// check, the update. No allocation once the buffers are sized. `bench` runs it alone; `Trainer`
+/// runs it over epochs and saves and restores what it holds through `TrainStep+Checkpoint`.
 public final class TrainStep {
     let config: TrainConfig
     let comm: Communicator
     public let model: Model
-    public let optimizer: Optimizer
-    public let loss: TrainingLoss
-    public let sampler: DistributedSampler
-    public let reducer: GradientReducer
+    let optimizer: Optimizer
+    let loss: TrainingLoss
+    let sampler: DistributedSampler
+    /// The phases of the run: which loss term and class weighting apply in an epoch.
+    public let phases: TrainingPhases
     /// How the gradients are summed over the ranks (the same on every rank).
-    public let sumPath: SumPath
-    /// The parameters, state and gradient slots that the ranks of a host with fewer cores than
-    /// ranks share (`SharedParameters`): each rank sums and updates its slice. Nil elsewhere.
-    public let shared: SharedParameters?
+    let sync: GradientSync
     let batches: BatchAssembler
     /// This step's samples.
     let slots: BatchSlots
@@ -37,7 +36,7 @@ public final class TrainStep {
     /// the steps A...B (0-based, counting every attempted step).
     let nanFault: (rank: Int, steps: ClosedRange<Int>)?
     /// The epoch's order, counts, class weights and Omega (`beginEpoch`).
-    var statistics = EpochStatistics()
+    public internal(set) var statistics = EpochStatistics()
 
     /// The step of `config` (resolved) for `model` on `dataset`'s training split.
     public init(config: TrainConfig, dataset: Dataset, model: Model, comm: Communicator) throws {
@@ -45,53 +44,61 @@ public final class TrainStep {
         self.comm = comm
         self.model = model
         let seed = UInt64(config.seed)
+        guard config.batchSize >= comm.size else {
+            throw CollectiveFailure(rank: 0, message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
+        }
         // One BLAS thread: backward adds into zeroed gradients (sgemm with beta 1) and the optimiser
         // clears them in its pass. Several: each OpenBLAS thread clears its own part of a weight
         // gradient (beta 0) and the optimiser leaves the gradients alone, so that no part moves
         // between cores twice a step (see BLAS.gemm).
         model.parameters.accumulatesGradients = BLASRuntime.threads == 1
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
-        // Compressed gradients keep a copy per rank: the ranks sum their 16-bit roundings.
-        shared = config.gradCompression != .none ? nil
-            : try comm.shareParameters(count: model.parameters.count, stateCount: optimizer.state.count,
-                                       values: model.parameters.values, state: optimizer.state.baseAddress!)
-        if let shared {
-            model.parameters.adopt(values: shared.values, gradients: shared.gradients)
-            optimizer.adopt(state: shared.state)
-        }
-        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension,
-                            secondPhaseStart: config.resolvedIBStart)
-        guard config.batchSize >= comm.size else {
-            throw CollectiveFailure(rank: 0, message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
-        }
+        phases = TrainingPhases(config)
+        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension)
         sampler = DistributedSampler(count: dataset.train.count, globalCount: dataset.sharded ? dataset.globalTrainCount : dataset.train.count,
                                      batchSize: config.batchSize, rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
                                      end: config.dropLast ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
         batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std, channelMajor: model.inputLayout == .channelMajor,
                                  augment: config.augment, seed: seed)
-        var layerOffsets = model.features.compactMap(\.parameterOffset)
-        if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
-        reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
-                                  layerOffsets: layerOffsets,
-                                  firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
-                                  nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
-        if comm.size == 1 {
-            sumPath = .single
-        } else if shared != nil {
-            sumPath = .sharedParameters
-        } else if !reducer.nonBlocking, reducer.compression == .none,
-                  try comm.prepareSums(count: reducer.buckets.map(\.count).max() ?? 0) {
-            sumPath = .sharedMemory
-        } else {
-            sumPath = .mpi
-        }
+        sync = try Self.gradientSync(config: config, model: model, optimizer: optimizer, comm: comm)
         slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
-        let reducer = reducer
-        model.gradientsReady = shared != nil ? nil : { [unowned self] offset in
-            do { try reducer.gradientsReady(from: offset) } catch { self.pendingError = error }
+        let sync = sync
+        model.gradientsReady = sync.gradientsReady.map { ready in
+            { [unowned self] offset in
+                do { try ready(offset) } catch { self.pendingError = error }
+            }
         }
+    }
+
+    /// One copy of the parameters where the ranks of a host outnumber its cores (compressed
+    /// gradients keep a copy per rank: the ranks sum their 16-bit roundings), else buckets
+    /// all-reduced (through a shared-memory sum where `Communicator.prepareSums` says so).
+    static func gradientSync(config: TrainConfig, model: Model, optimizer: Optimizer, comm: Communicator) throws -> GradientSync {
+        let shared = config.gradCompression != .none ? nil
+            : try comm.shareParameters(count: model.parameters.count, stateCount: optimizer.state.count,
+                                       values: model.parameters.values, state: optimizer.state.baseAddress!)
+        if let shared {
+            model.parameters.adopt(values: shared.values, gradients: shared.gradients)
+            optimizer.adopt(state: shared.state)
+            return SharedParameterSync(comm: comm, shared: shared)
+        }
+        var layerOffsets = model.features.compactMap(\.parameterOffset)
+        if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
+        let reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
+                                      layerOffsets: layerOffsets,
+                                      firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
+                                      nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
+        let path: SumPath
+        if comm.size == 1 {
+            path = .single
+        } else if !reducer.nonBlocking, reducer.compression == .none, try comm.prepareSums(count: reducer.buckets.map(\.count).max() ?? 0) {
+            path = .sharedMemory
+        } else {
+            path = .mpi
+        }
+        return AllReduceSync(comm: comm, reducer: reducer, gradients: model.parameters.gradients, count: model.parameters.count, path: path)
     }
 
     static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {
@@ -102,6 +109,18 @@ public final class TrainStep {
         guard let first = bounds.first, let last = bounds.last, first <= last else { return nil }
         return (rank, first...last)
     }
+
+    // MARK: - What the trainer reads
+
+    /// How the gradients are summed over the ranks.
+    public var sumPath: SumPath { sync.path }
+    /// Optimiser steps of an epoch.
+    public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
+    /// Seconds waited for other ranks since `resetTiming`.
+    public var exposedSeconds: Double { sync.exposedSeconds }
+    public func resetTiming() { sync.resetTiming() }
+    /// Bytes this rank sends into the all-reduces per step (0 with shared parameters).
+    public var gradientBytesPerStep: Int { (sync as? AllReduceSync)?.reducer.bytesPerStep ?? 0 }
 
     /// The outcome of one optimiser step.
     public struct Result {
@@ -116,15 +135,15 @@ public final class TrainStep {
 
     /// Step `step` of `epoch` (after `beginEpoch(epoch)`); `globalStep` counts every attempted step.
     public func run(epoch: Int, step: Int, lr: Float, globalStep: Int) throws -> Result {
-        let terms = loss.terms(epoch: epoch)
-        let needs = loss.needs(epoch: epoch)
+        let term = phases.phase(at: epoch).term
+        let terms = loss.terms(term), needs = loss.needs(term)
         let n = sampler.indices(step: step, order: statistics.order, into: slots.indices, positions: slots.positions)
         // The ranks' shares add up to the global batch, sharded or not; the last batch of an
         // epoch is smaller than --batch-size.
         let globalSamples = sampler.globalRange(step: step).count
         // With accumulatesGradients the gradients are zero here (the last update or skip cleared
         // them) and backward adds into them; otherwise backward overwrites them.
-        reducer.reset()
+        sync.begin()
         var contribution = 0.0
         let weights = statistics.weights
 
@@ -135,7 +154,7 @@ public final class TrainStep {
         if n > 0 { batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch) }
         mark(.data, &clock)
         if needs.weightedMean, weights != nil {
-            var local = [n > 0 ? loss.localNormalizer(epoch: epoch, targets: batches.targets, batch: n, weights: weights) : 0]
+            var local = [n > 0 ? loss.localNormalizer(term, targets: batches.targets, batch: n, weights: weights) : 0]
             try comm.allReduceSum(&local)
             normalizer = local[0]
         }
@@ -170,56 +189,29 @@ public final class TrainStep {
             mark(.backward, &clock)
         }
         if let error = pendingError { pendingError = nil; throw error }
-        if let shared { return try finishShared(shared, contribution: contribution, terms: terms, lr: lr, samples: globalSamples, clock: &clock) }
-        try reducer.finish()
 
-        // One all-reduce decides for every rank: a non-finite loss or gradient anywhere skips the step.
-        reduction[0] = (reducer.localNonFinite || !contribution.isFinite) ? 1 : 0
+        // One sum decides for every rank: a non-finite loss or gradient anywhere skips the step.
+        reduction[0] = contribution.isFinite ? 0 : 1
         reduction[1] = contribution.isFinite ? contribution : 0
         reduction[2] = StopSignal.isRequested ? 1 : 0
-        try comm.allReduceSum(&reduction)
-        let stop = reduction[2] > 0
-        mark(.communication, &clock)
-        if reduction[0] > 0 {
-            if model.parameters.accumulatesGradients { model.parameters.zeroGradients() }
-            return Result(loss: .nan, skipped: true, samples: globalSamples, stopRequested: stop)
-        }
-        optimizer.step(parameters: model.parameters.values, gradients: model.parameters.gradients, lr: lr,
-                       zeroingGradients: model.parameters.accumulatesGradients)
-        for term in terms { term.stepTaken() }
-        mark(.optimizer, &clock)
-        return Result(loss: reduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
-    }
-
-    /// The end of a step on parameters shared by the ranks of a host: the gradients' and the
-    /// flags' sums (one shared-memory round that decides as the all-reduce above does), this
-    /// rank's slice of the update, and a barrier before any rank's next forward.
-    private func finishShared(_ shared: SharedParameters, contribution: Double, terms: [LossTerm], lr: Float, samples: Int,
-                              clock: inout Double) throws -> Result {
-        reduction[0] = (!GradientReducer.allFinite(shared.gradients, count: shared.count) || !contribution.isFinite) ? 1 : 0
-        reduction[1] = contribution.isFinite ? contribution : 0
-        reduction[2] = StopSignal.isRequested ? 1 : 0
-        let t0 = Self.now()
-        // With accumulatesGradients the slots must be zero at the next backward: the sum clears
-        // the slices it reads, the update (or, for a skipped step, a pass here) slot 0's.
+        // With accumulatesGradients the gradients must be zero at the next backward: the update
+        // (or `discard`) clears the summed range, the sync what else it read.
         let clearing = model.parameters.accumulatesGradients
-        try reduction.withUnsafeMutableBufferPointer { try comm.reduce(shared, scalars: $0, clearing: clearing) }
-        let waited = Self.now() - t0
-        let stop = reduction[2] > 0
+        try reduction.withUnsafeMutableBufferPointer { try sync.sum(scalars: $0, clearing: clearing) }
         mark(.communication, &clock)
         let skipped = reduction[0] > 0
-        if !skipped {
-            optimizer.step(parameters: shared.values, gradients: shared.summed, lr: lr, zeroingGradients: clearing, range: shared.slice)
-        } else if clearing {
-            (shared.summed + shared.slice.lowerBound).update(repeating: 0, count: shared.slice.count)
+        if skipped {
+            sync.discard(clearing: clearing)
+        } else {
+            optimizer.step(parameters: model.parameters.values, gradients: sync.gradients, lr: lr, zeroingGradients: clearing,
+                           range: sync.range)
         }
-        let t1 = Self.now()
-        try comm.finish(shared)
-        reducer.addExposed(waited + Self.now() - t1)
+        try sync.end()
         mark(.optimizer, &clock)
-        if skipped { return Result(loss: .nan, skipped: true, samples: samples, stopRequested: stop) }
+        let stop = reduction[2] > 0
+        if skipped { return Result(loss: .nan, skipped: true, samples: globalSamples, stopRequested: stop) }
         for term in terms { term.stepTaken() }
-        return Result(loss: reduction[1], skipped: false, samples: samples, stopRequested: stop)
+        return Result(loss: reduction[1], skipped: false, samples: globalSamples, stopRequested: stop)
     }
 
     // MARK: - Phase timing (bench --profile)
@@ -240,48 +232,5 @@ public final class TrainStep {
         let t = Self.now()
         phaseSeconds![phase.rawValue] += t - clock
         clock = t
-    }
-
-    /// All-gathers the ranks' rows (B, width) and labels into global-batch order, as a loss
-    /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
-    /// The buffers stay valid until the next gather.
-    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
-        let stride = width + 1
-        for r in 0..<comm.size { gather.counts[r] = sampler.localBatchSize(step: step, rank: r) }
-        gather.reserve(rows: n, width: width)
-        if let source {
-            for i in 0..<n {
-                for c in 0..<width { gather.send[i * stride + c] = source[i * width + c] }
-                gather.send[i * stride + width] = Float(batches.targets[i])
-            }
-        }
-        let total = try gather.gather(width: width) { r, i in
-            let row = sampler.globalRow(step: step, rank: r, local: i)
-            if r == comm.rank { slots.rows[i] = row }
-            return row
-        }
-        return gather.withGathered { s, l in
-            GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: slots.rows, ranks: comm.size)
-        }
-    }
-}
-
-/// A step's samples on this rank: their indices in the split, their positions in the epoch
-/// (which seed their augmentation) and their rows in the global batch. Sized once.
-final class BatchSlots {
-    let indices: UnsafeMutablePointer<Int>
-    let positions: UnsafeMutablePointer<Int>
-    let rows: UnsafeMutablePointer<Int>
-
-    init(capacity: Int) {
-        indices = .allocate(capacity: capacity)
-        positions = .allocate(capacity: capacity)
-        rows = .allocate(capacity: capacity)
-    }
-
-    deinit {
-        indices.deallocate()
-        positions.deallocate()
-        rows.deallocate()
     }
 }

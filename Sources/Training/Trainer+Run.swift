@@ -34,105 +34,145 @@ extension Trainer {
             watchdog?.stop()
             watchdog = nil
         }
-        let steps = step.sampler.stepsPerEpoch
         let profile = config.profile ? EpochProfile() : nil
         evaluator.profile = profile
         defer { evaluator.profile = nil }
-        var lastEvaluation: (epoch: Int, step: Int, result: Evaluation)?
-        var stopped = false
-
-        while state.epoch < config.epochs, !stopped {
-            let epoch = state.epoch
-            try beginEpoch(epoch)
-            let epochStart = Date()
-            var trainSeconds = 0.0
-            var samples = 0
-            var lr: Float = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
-            step.reducer.resetTiming()
-            var lastShown = Date.distantPast
-
-            while state.stepInEpoch < steps {
-                if let limit = config.maxSteps, state.globalStep >= limit { stopped = true; break }
-                lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps)
-                comm.flightRecorder?.at(epoch: epoch, step: state.stepInEpoch + 1)
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: lr, globalStep: state.globalStep)
-                trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-                samples += result.samples
-                state.globalStep += 1
-                state.stepInEpoch += 1
-                watchdog?.beat(epoch: epoch, step: state.stepInEpoch)
-                if result.skipped {
-                    state.epochSkipped += 1
-                    state.totalSkipped += 1
-                    state.consecutiveSkips += 1
-                    if comm.rank == 0 {
-                        log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
-                    }
-                    if state.consecutiveSkips >= 10 {
-                        throw CollectiveFailure(rank: 0, message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or gradient (last at epoch \(epoch), step \(state.globalStep)); stopping.\nHINT: lower --lr, or check the data for NaN values.")
-                    }
-                } else {
-                    state.consecutiveSkips = 0
-                    state.epochLossSum += result.loss
-                    state.epochLossSteps += 1
-                }
-                if log.interactive, Date().timeIntervalSince(lastShown) > 0.2 {
-                    lastShown = Date()
-                    showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: samples, seconds: trainSeconds)
-                }
-                if result.stopRequested {
-                    // Every rank saw the request in the same step: checkpoint and leave together.
-                    try saveCheckpoint()
-                    try writeMetrics()
-                    let path = run.checkpointPath(step: state.globalStep)
-                    log.clearProgress()
-                    let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto"
-                    comm.flightRecorder?.dump(reason: "signal", message: note)
-                    log.info(note)
-                    return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
-                }
-                if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
-                    try timed(.checkpoint, profile) { try saveCheckpoint() }
-                }
-            }
-            if stopped, state.stepInEpoch < steps { break }
-            profile?.add(.steps, trainSeconds)
-
-            // End of the epoch: statistics, evaluation, metrics, checkpoint.
-            if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
-            try Evaluator.averageBatchNormBuffers(model, comm: comm)
-            let evaluation = try evaluate(epoch: epoch)
-            lastEvaluation = (epoch, state.globalStep, evaluation)
-            let line = metrics(event: "epoch", epoch: epoch, lr: lr, evaluation: evaluation, samples: samples,
-                               trainSeconds: trainSeconds, epochSeconds: Date().timeIntervalSince(epochStart))
-            state.metrics.append(line)
-            try timed(.logging, profile) {
-                log.clearProgress()
-                log.info(Self.summaryLine(line, epochs: config.epochs))
-            }
-            state.epoch += 1
-            state.stepInEpoch = 0
-            state.epochLossSum = 0
-            state.epochLossSteps = 0
-            state.epochSkipped = 0
-            try timed(.logging, profile) { try writeMetrics() }
-            if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
-                if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint, profile) { try saveCheckpoint() } }
-            }
-            if let profile {
-                // The epoch's line was written (and checkpointed) before its checkpoint was timed:
-                // add the profile to it and write the metrics again (that write counts to the next epoch).
-                let figures = profile.finishEpoch()
-                state.metrics[state.metrics.count - 1].profile = figures
-                log.info(EpochProfile.line(figures))
-                try writeMetrics()
+        var lastEvaluation: (step: Int, result: Evaluation)?
+        while state.epoch < config.epochs {
+            switch try trainEpoch(profile: profile) {
+            case .completed(let epochRun):
+                lastEvaluation = (state.globalStep, try endEpoch(epochRun, profile: profile))
+            case .stepLimit:
+                return try finish(lastEvaluation: lastEvaluation)
+            case .stopped(let summary):
+                return summary
             }
         }
+        return try finish(lastEvaluation: lastEvaluation)
+    }
 
-        // The end: the final checkpoint (before batch-norm statistics are averaged, so that a
-        // run resumed from it continues exactly), one more evaluation if steps ran since the
-        // last, the done line, the final weights.
+    /// How an epoch's steps ended.
+    enum EpochEnd {
+        /// Every step ran.
+        case completed(EpochRun)
+        /// `--max-steps` was reached inside the epoch (or at its start).
+        case stepLimit
+        /// A signal stopped the job: it checkpointed and says so.
+        case stopped(RunSummary)
+    }
+
+    /// What an epoch's steps measured, for its metrics line.
+    struct EpochRun {
+        var epoch: Int
+        var lr: Float
+        var samples: Int
+        var trainSeconds: Double
+        var start: Date
+    }
+
+    /// The epoch's steps, from where the state stands.
+    func trainEpoch(profile: EpochProfile?) throws -> EpochEnd {
+        let epoch = state.epoch, steps = step.stepsPerEpoch
+        let factor = step.phases.phase(at: epoch).lrFactor
+        try beginEpoch(epoch)
+        var run = EpochRun(epoch: epoch, lr: schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps, phaseFactor: factor),
+                           samples: 0, trainSeconds: 0, start: Date())
+        step.resetTiming()
+        var lastShown = Date.distantPast
+        while state.stepInEpoch < steps {
+            if let limit = config.maxSteps, state.globalStep >= limit { return .stepLimit }
+            run.lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps, phaseFactor: factor)
+            comm.flightRecorder?.at(epoch: epoch, step: state.stepInEpoch + 1)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: run.lr, globalStep: state.globalStep)
+            run.trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            run.samples += result.samples
+            state.globalStep += 1
+            state.stepInEpoch += 1
+            watchdog?.beat(epoch: epoch, step: state.stepInEpoch)
+            try count(result, epoch: epoch)
+            if log.interactive, Date().timeIntervalSince(lastShown) > 0.2 {
+                lastShown = Date()
+                showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: run.samples, seconds: run.trainSeconds)
+            }
+            if result.stopRequested { return .stopped(try stopBySignal(epoch: epoch)) }
+            if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
+                try timed(.checkpoint, profile) { try saveCheckpoint() }
+            }
+        }
+        profile?.add(.steps, run.trainSeconds)
+        return .completed(run)
+    }
+
+    /// A step's outcome in the epoch's and the run's counts; ten skipped steps in a row end the job.
+    func count(_ result: TrainStep.Result, epoch: Int) throws {
+        guard result.skipped else {
+            state.consecutiveSkips = 0
+            state.epochLossSum += result.loss
+            state.epochLossSteps += 1
+            return
+        }
+        state.epochSkipped += 1
+        state.totalSkipped += 1
+        state.consecutiveSkips += 1
+        if comm.rank == 0 {
+            log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
+        }
+        if state.consecutiveSkips >= 10 {
+            throw CollectiveFailure(rank: 0, message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or gradient (last at epoch \(epoch), step \(state.globalStep)); stopping.\nHINT: lower --lr, or check the data for NaN values.")
+        }
+    }
+
+    /// Every rank saw a stop request in the same step: checkpoint and leave together.
+    func stopBySignal(epoch: Int) throws -> RunSummary {
+        try saveCheckpoint()
+        try writeMetrics()
+        let path = run.checkpointPath(step: state.globalStep)
+        log.clearProgress()
+        let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto"
+        comm.flightRecorder?.dump(reason: "signal", message: note)
+        log.info(note)
+        return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
+    }
+
+    /// The end of an epoch: batch-norm statistics averaged, the evaluation, the metrics line, the
+    /// checkpoint. Returns the evaluation.
+    func endEpoch(_ epochRun: EpochRun, profile: EpochProfile?) throws -> Evaluation {
+        let epoch = epochRun.epoch
+        if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
+        try Evaluator.averageBatchNormBuffers(model, comm: comm)
+        let evaluation = try evaluate(epoch: epoch)
+        let line = metrics(event: "epoch", epoch: epoch, lr: epochRun.lr, evaluation: evaluation, samples: epochRun.samples,
+                           trainSeconds: epochRun.trainSeconds, epochSeconds: Date().timeIntervalSince(epochRun.start))
+        state.metrics.append(line)
+        try timed(.logging, profile) {
+            log.clearProgress()
+            log.info(Self.summaryLine(line, epochs: config.epochs))
+        }
+        state.epoch += 1
+        state.stepInEpoch = 0
+        state.epochLossSum = 0
+        state.epochLossSteps = 0
+        state.epochSkipped = 0
+        try timed(.logging, profile) { try writeMetrics() }
+        if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
+            if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint, profile) { try saveCheckpoint() } }
+        }
+        if let profile {
+            // The epoch's line was written (and checkpointed) before its checkpoint was timed:
+            // add the profile to it and write the metrics again (that write counts to the next epoch).
+            let figures = profile.finishEpoch()
+            state.metrics[state.metrics.count - 1].profile = figures
+            log.info(EpochProfile.line(figures))
+            try writeMetrics()
+        }
+        return evaluation
+    }
+
+    /// The end: the final checkpoint (before batch-norm statistics are averaged, so that a run
+    /// resumed from it continues exactly), one more evaluation if steps ran since the last, the
+    /// done line, the final weights and the report.
+    func finish(lastEvaluation: (step: Int, result: Evaluation)?) throws -> RunSummary {
         try saveCheckpoint()
         try Evaluator.averageBatchNormBuffers(model, comm: comm)
         let evaluation: Evaluation
@@ -142,9 +182,9 @@ extension Trainer {
             if step.statistics.counts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
             evaluation = try evaluate(epoch: nil)
         }
-        let epoch = min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0)
-        let done = metrics(event: "done", epoch: max(epoch, 0), lr: schedule.learningRate(epoch: max(epoch, 0)),
-                           evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
+        let epoch = max(min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0), 0)
+        let lr = schedule.learningRate(epoch: epoch, phaseFactor: step.phases.phase(at: epoch).lrFactor)
+        let done = metrics(event: "done", epoch: epoch, lr: lr, evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
         state.metrics.append(done)
         let final = FinalModel(model: model, evaluation: evaluation, test: dataset.test, statistics: dataset.statistics(), run: run,
                                config: config)
@@ -187,8 +227,8 @@ extension Trainer {
             classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes), omega: step.statistics.omega,
             samplesPerS: finalLine ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
-            lossPhase: step.lossKind(epoch: epoch).rawValue,
-            exposedCommSeconds: step.reducer.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
+            lossPhase: step.phases.phase(at: epoch).lossName,
+            exposedCommSeconds: step.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
         metrics.setRetrieval(e.retrieval)
         metrics.setClusters(e.clusters)
         metrics.setUnseen(e.unseenRetrieval)

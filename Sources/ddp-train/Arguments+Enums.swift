@@ -13,5 +13,5 @@ extension GradientCompression: ExpressibleByArgument {}
 extension ConvolutionBackend: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
-extension MetricLossKind: ExpressibleByArgument {}
+extension EmbeddingLossKind: ExpressibleByArgument {}
 extension ExplainMethod: ExpressibleByArgument {}

@@ -55,8 +55,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().loss, default: "\(Options().loss.defaultValue.rawValue); a two-phase loss runs its second phase"))
     var loss: LossKind = Options().loss.defaultValue
 
-    @Option(help: OptionBridge.help(Options().metricLoss))
-    var metricLoss: MetricLossKind = Options().metricLoss.defaultValue
+    @Option(help: OptionBridge.help(Options().embeddingLoss))
+    var metricLoss: EmbeddingLossKind = Options().embeddingLoss.defaultValue
 
     @Flag(help: "Instead of the models: time a float32 all-reduce by message size (4 B to 64 MiB) and fit latency and bandwidth (docs/scaling.md).")
     var allreduce = false
@@ -91,7 +91,7 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.convBackend = convBackend
         base.precision = precision
         base.loss = loss
-        base.metricLoss = metricLoss
+        base.embeddingLoss = metricLoss
         let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
         let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, profile: profile, log: log)
         if comm.rank == 0 {

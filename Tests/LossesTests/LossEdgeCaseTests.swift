@@ -5,14 +5,14 @@ import Tensor
 @testable import Losses
 
 @Suite struct LossEdgeCaseTests {
-    @Test(arguments: LossFunction.Variant.allCases)
-    func hugeLogitsStayFinite(kind: LossFunction.Variant) {
-        let loss = LossFunction(LossConfig(kind: kind), classes: 3, featureDimension: 2)
+    @Test(arguments: [LossKind.ce, .focal, .ib, .ibFocal, .crl])
+    func hugeLogitsStayFinite(kind: LossKind) {
+        let loss = LossCase(kind).make(classes: 3, features: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
-        let value = evaluate(loss, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
-        #expect(value.isFinite)
-        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
-        #expect(loss.featureGradient.array.allSatisfy { $0.isFinite })
+        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        #expect(out.value.isFinite)
+        #expect(out.dz.allSatisfy { $0.isFinite })
+        #expect(out.dh.allSatisfy { $0.isFinite })
     }
 
     /// The long-tail family adjusts huge logits and stays finite, rare classes included.
@@ -38,33 +38,33 @@ import Tensor
     /// At +-1e4 the softmax is exactly one-hot or split in two, so weighted CE has a known value:
     /// losses 0, 2e4, 1e4 + ln 2 and ln 2 with class weights 1, 1, 3, 2, over their sum 7.
     @Test func hugeLogitsGiveTheLimitValues() {
-        let loss = LossFunction(LossConfig(kind: .ce), classes: 3, featureDimension: 2)
+        let loss = LossCase(.ce).make(classes: 3, features: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
-        let value = evaluate(loss, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
         let ln2 = log(2.0)
-        #expect(abs(value - (2e4 + 3 * (1e4 + ln2) + 2 * ln2) / 7) < 1e-2)
-        let dz = loss.logitsGradient.array
+        #expect(abs(out.value - (2e4 + 3 * (1e4 + ln2) + 2 * ln2) / 7) < 1e-2)
+        let dz = out.dz
         let want: [Double] = [0, 0, 0, -1, 1, 0, 1.5, 1.5, -3, 1, -1, 0].map { $0 / 7 }
         for i in 0..<12 { #expect(abs(Double(dz[i]) - want[i]) < 1e-6, "dz[\(i)] = \(dz[i]), expected \(want[i])") }
     }
 
     @Test func ibWithCertainPredictionIsFiniteAndNearAlphaOverEpsilon() {
         // p[y] -> 1: g -> 0, the influence factor tends to alpha / 0.001 but stays finite.
-        let loss = LossFunction(LossConfig(kind: .ib, ibAlpha: 1000), classes: 3, featureDimension: 2)
-        let value = evaluate(loss, logits: [60, 0, 0], targets: [0], h: [1, 1], weights: nil)
-        #expect(value.isFinite && value >= 0)
-        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+        let loss = LossCase(.ib) { $0.ibAlpha = 1000 }.make(classes: 3, features: 2)
+        let out = evaluate(loss, classes: 3, logits: [60, 0, 0], targets: [0], h: [1, 1], weights: nil)
+        #expect(out.value.isFinite && out.value >= 0)
+        #expect(out.dz.allSatisfy { $0.isFinite })
         // CE = 2 e^-60 and ib ~ 1000 / 0.001: the product is tiny but finite.
-        #expect(value < 1e-10)
+        #expect(out.value < 1e-10)
     }
 
     @Test func ibWithZeroFeatures() {
-        let loss = LossFunction(LossConfig(kind: .ib, ibAlpha: 1000), classes: 3, featureDimension: 4)
-        let value = evaluate(loss, logits: [1, 2, 3, 0.5, 0.1, -1], targets: [0, 1], h: [0, 0, 0, 0, 0, 0, 0, 0], weights: nil)
-        #expect(value.isFinite)
+        let loss = LossCase(.ib) { $0.ibAlpha = 1000 }.make(classes: 3, features: 4)
+        let out = evaluate(loss, classes: 3, logits: [1, 2, 3, 0.5, 0.1, -1], targets: [0, 1], h: [0, 0, 0, 0, 0, 0, 0, 0], weights: nil)
+        #expect(out.value.isFinite)
         // f = 0: ib = alpha / epsilon = 1e6 exactly; dh = 0 because sign(0) = 0.
-        #expect(loss.featureGradient.array.allSatisfy { $0 == 0 })
-        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+        #expect(out.dh.allSatisfy { $0 == 0 })
+        #expect(out.dz.allSatisfy { $0.isFinite })
     }
 
     @Test func emptyClassIsAnErrorNamingTheClass() throws {
@@ -95,31 +95,31 @@ import Tensor
 
     /// CRL with a batch where every class is too large to be a minority: only the CE part remains.
     @Test func crlWithoutMinorityClassIsItsCEPart() {
-        let ce = LossFunction(LossConfig(kind: .ce), classes: 2, featureDimension: 1)
+        let ce = LossCase(.ce).make(classes: 2, features: 1)
         // Two classes of 4 in a batch of 8 with rho = 0.4: 4 > 3.2, so neither is a minority class.
         let logits = randomArray(8 * 2, seed: 3)
         let targets: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1]
         let rectifier = ClassRectification(classes: 2, kappa: 25, margin: 0.5, rho: 0.4)
         #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 8) }.isEmpty)
-        let strict = LossFunction(LossConfig(kind: .crl, crlEta: 0.5, crlRho: 0.4), classes: 2, featureDimension: 1)
+        let strict = LossCase(.crl) { $0.crlEta = 0.5; $0.crlRho = 0.4 }.make(classes: 2, features: 1)
         let omega = 0.6
-        let value = evaluate(strict, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil, omega: omega)
-        let plain = evaluate(ce, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil)
-        #expect(abs(value - (1 - 0.5 * omega) * plain) < 1e-9)
-        for (a, b) in zip(strict.logitsGradient.array, ce.logitsGradient.array) {
+        let rectified = evaluate(strict, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil, omega: omega)
+        let plain = evaluate(ce, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil)
+        #expect(abs(rectified.value - (1 - 0.5 * omega) * plain.value) < 1e-9)
+        for (a, b) in zip(rectified.dz, plain.dz) {
             #expect(abs(Double(a) - (1 - 0.5 * omega) * Double(b)) < 1e-6)
         }
     }
 
     @Test func crlWithOneClassOnly() {
-        let loss = LossFunction(LossConfig(kind: .crl, crlEta: 0.5), classes: 3, featureDimension: 1)
+        let loss = LossCase(.crl) { $0.crlEta = 0.5 }.make(classes: 3, features: 1)
         let rectifier = ClassRectification(classes: 3, kappa: 25, margin: 0.5, rho: 0.5)
         let targets: [Int32] = [1, 1, 1, 1]
         // One class holding the whole batch exceeds rho * N: no minority class, no triples.
         #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 4) }.isEmpty)
-        let value = evaluate(loss, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0], weights: nil, omega: 0.5)
-        #expect(value.isFinite)
-        #expect(loss.logitsGradient.array.allSatisfy { $0.isFinite })
+        let out = evaluate(loss, classes: 3, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0], weights: nil, omega: 0.5)
+        #expect(out.value.isFinite)
+        #expect(out.dz.allSatisfy { $0.isFinite })
     }
 
     @Test func crlMinoritySelectionFollowsTheDefinition() {

@@ -30,18 +30,18 @@ import Testing
 
     @Test func defaultsOfSharedOptionsComeFromTheSpecs() {
         #expect(Options().margin.helpDefault == "arcface 28.6, cosface 0.35, sphereface 4, subcenter-arcface 28.6, ldam 0.5")
-        #expect(Options().metricWeight.helpDefault == "center 0.01, 1 otherwise")
+        #expect(Options().embeddingWeight.helpDefault == "center 0.01, 1 otherwise")
         #expect(ClassWeightSetting.auto.resolved(for: .focal) == .ib && ClassWeightSetting.auto.resolved(for: .ce) == .none)
     }
 
-    @Test(arguments: MetricLossKind.allCases)
-    func embeddingSpecBuildsItsTerm(kind: MetricLossKind) {
+    @Test(arguments: EmbeddingLossKind.allCases)
+    func embeddingSpecBuildsItsTerm(kind: EmbeddingLossKind) {
         guard let spec = kind.spec else {
             #expect(kind == .none)
             return
         }
         var settings = Settings()
-        settings.metricLoss = kind
+        settings.embeddingLoss = kind
         let term = spec.term(settings, classes: 3, featureDimension: 2)
         #expect(term.needs.features)
         #expect((term is CenterLoss) == (kind == .center))

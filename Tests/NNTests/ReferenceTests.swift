@@ -236,13 +236,18 @@ import Testing
     }
 
     @Test func schedules() {
-        let ib = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5, ibStartEpoch: 100)
-        #expect(abs(ib.learningRate(epoch: 0) - 0.02) < 1e-7)
-        #expect(abs(ib.learningRate(epoch: 4) - 0.1) < 1e-7)
-        #expect(ib.learningRate(epoch: 99) == 0.1)
-        #expect(abs(ib.learningRate(epoch: 100) - 1e-3) < 1e-9)
-        #expect(abs(ib.learningRate(epoch: 160) - 1e-5) < 1e-11)
-        #expect(abs(ib.learningRate(epoch: 180) - 1e-7) < 1e-13)
+        // The IB losses' second phase runs at 0.01 of the schedule (TrainingPhases gives the factor).
+        let ib = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5)
+        let factor = { (epoch: Int) in epoch >= 100 ? 0.01 : 1 }
+        let rate = { (epoch: Int) in ib.learningRate(epoch: epoch, phaseFactor: factor(epoch)) }
+        #expect(abs(rate(0) - 0.02) < 1e-7)
+        #expect(abs(rate(4) - 0.1) < 1e-7)
+        #expect(rate(99) == 0.1)
+        #expect(abs(rate(100) - 1e-3) < 1e-9)
+        #expect(abs(rate(160) - 1e-5) < 1e-11)
+        #expect(abs(rate(180) - 1e-7) < 1e-13)
+        // The same floats as base x 1e-2, 1e-4 and 1e-6 written as single literals (earlier releases).
+        #expect(rate(100) == Float(0.1) * Float(1e-2) && rate(160) == Float(0.1) * Float(1e-4) && rate(180) == Float(0.1) * Float(1e-6))
         let plain = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5)
         #expect(plain.learningRate(epoch: 150) == 0.1)
         #expect(abs(plain.learningRate(epoch: 160) - 1e-3) < 1e-9)

@@ -17,7 +17,7 @@ import Tensor
         let c = try parse(["--lr", "0.05", "--epochs=7", "--augment", "--no-augment", "--lr-milestones", "3", "5",
                            "--loss", "subcenter-arcface", "--metric-loss", "center", "--margin", "20"])
         #expect(c.lr == 0.05 && c.epochs == 7 && c.augment == false && c.lrMilestones == [3, 5])
-        #expect(c.loss == .subcenterArcface && c.metricLoss == .center && c.margin == 20)
+        #expect(c.loss == .subcenterArcface && c.embeddingLoss == .center && c.margin == 20)
         #expect(c.batchSize == Options().batchSize.defaultValue)
     }
 
@@ -65,7 +65,7 @@ import Tensor
         #expect(try JSONDecoder().decode(TrainConfig.self, from: data) == c)
         // A checkpoint of an older version lacks newer keys: they take their defaults.
         let old = try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"lr": 0.3, "loss": "ce"}"#.utf8))
-        #expect(old.lr == 0.3 && old.loss == .ce && old.metricLoss == .none && old.epochs == 30)
+        #expect(old.lr == 0.3 && old.loss == .ce && old.embeddingLoss == .none && old.epochs == 30)
         #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"learning-rate": 1}"#.utf8)) }
     }
 

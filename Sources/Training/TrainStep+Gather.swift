@@ -1,0 +1,47 @@
+import Distributed
+import Losses
+
+/// A step's samples on this rank: their indices in the split, their positions in the epoch
+/// (which seed their augmentation) and their rows in the global batch. Sized once.
+final class BatchSlots {
+    let indices: UnsafeMutablePointer<Int>
+    let positions: UnsafeMutablePointer<Int>
+    let rows: UnsafeMutablePointer<Int>
+
+    init(capacity: Int) {
+        indices = .allocate(capacity: capacity)
+        positions = .allocate(capacity: capacity)
+        rows = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        indices.deallocate()
+        positions.deallocate()
+        rows.deallocate()
+    }
+}
+
+extension TrainStep {
+    /// All-gathers the ranks' rows (B, width) and labels into global-batch order, as a loss
+    /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
+    /// The buffers stay valid until the next gather.
+    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
+        let stride = width + 1
+        for r in 0..<comm.size { gather.counts[r] = sampler.localBatchSize(step: step, rank: r) }
+        gather.reserve(rows: n, width: width)
+        if let source {
+            for i in 0..<n {
+                for c in 0..<width { gather.send[i * stride + c] = source[i * width + c] }
+                gather.send[i * stride + width] = Float(batches.targets[i])
+            }
+        }
+        let total = try gather.gather(width: width) { r, i in
+            let row = sampler.globalRow(step: step, rank: r, local: i)
+            if r == comm.rank { slots.rows[i] = row }
+            return row
+        }
+        return gather.withGathered { s, l in
+            GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: slots.rows, ranks: comm.size)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Losses
+import NN
+
+/// The phases of a training run, resolved once from its configuration: for every epoch, which
+/// classification term trains, with which class weighting, at which factor of the learning-rate
+/// schedule. The loss, the schedule, the metrics (`loss_phase`), the report and the summary
+/// read them; a checkpoint stores only a position (the epoch), so a resumed run is in the same
+/// phase.
+///
+/// Where phases begin: a two-phase loss (`LossSpec.twoPhase`: IB, IB-focal) trains plain CE
+/// before `--ib-start-epoch` and itself from there, at 0.01 of the `ib-paper` schedule;
+/// `--drw-epoch` turns the class weights on (deferred re-weighting). A new kind of phase is a
+/// boundary and what changes there, in `init`.
+public struct TrainingPhases: Sendable, Equatable {
+    /// A stretch of epochs with the same rules.
+    public struct Phase: Sendable, Equatable {
+        /// The epochs of the phase (0-based, the end excluded).
+        public var epochs: Range<Int>
+        /// The classification term: plain CE in a two-phase loss's first phase, else the loss's own.
+        public var term: ClassificationTerm
+        /// The loss trained, as `loss_phase` names it (`ce` in a two-phase loss's first phase).
+        public var lossName: String
+        /// The class weighting of the epoch's class weights.
+        public var weighting: ClassWeighting
+        /// The schedule's rate is multiplied by this after warm-up.
+        public var lrFactor: Double
+        /// Why the phase begins where it does (`IB starts`, `DRW: class weights on`), empty for the first.
+        public var begins: [String]
+    }
+
+    public let phases: [Phase]
+
+    /// The phases of `config`, whose `ib-start-epoch` default is resolved (`TrainConfig.resolve`).
+    public init(_ config: TrainConfig) {
+        let epochs = max(config.epochs, 1)
+        let spec = config.loss.spec
+        let secondTerm = spec.twoPhase ? (config.ibStartEpoch ?? config.epochs / 2) : nil
+        let drw = config.drwEpoch?.epoch(of: config.epochs)
+        // ib-paper runs a two-phase loss at 0.01 of its rate from the second term on, or from 80%
+        // of the epochs when that comes first (the IB paper's end decays, x1e-4 and x1e-6).
+        let lastFifth = (0...epochs).first { Double($0) >= 0.8 * Double(config.epochs) } ?? epochs
+        let slower = config.schedule == .ibPaper ? secondTerm.map { min($0, lastFifth) } : nil
+        var starts: [Int: [String]] = [0: []]
+        if let s = secondTerm, s > 0, s < epochs { starts[s, default: []].append("\(config.loss.rawValue) starts") }
+        if let d = drw, d > 0, d < epochs { starts[d, default: []].append("DRW: class weights on") }
+        if let f = slower, f > 0, f < epochs, f != secondTerm { starts[f, default: []].append("learning rate x0.01") }
+        let bounds = starts.keys.sorted()
+        phases = bounds.indices.map { i in
+            let first = bounds[i], end = i + 1 < bounds.count ? bounds[i + 1] : epochs
+            let main = secondTerm.map { first >= $0 } ?? true
+            let weighted = main && (drw.map { first >= $0 } ?? true)
+            return Phase(epochs: first..<end, term: main ? .main : .crossEntropy,
+                         lossName: main ? config.loss.rawValue : LossKind.ce.rawValue,
+                         weighting: weighted ? config.classWeights.resolved(for: config.loss) : .none,
+                         lrFactor: slower.map { first >= $0 } == true ? 0.01 : 1,
+                         begins: starts[first] ?? [])
+        }
+    }
+
+    /// The phase `epoch` is in (the last one past the end).
+    public func phase(at epoch: Int) -> Phase {
+        phases.last { $0.epochs.lowerBound <= epoch } ?? phases[0]
+    }
+}
