@@ -12,7 +12,7 @@ public enum ComparePage {
 
     /// The page, classes named as the first run's card names them.
     public static func html(_ c: Comparison) -> String {
-        let classNames = Report.classNames(of: RunDirectory(path: c.runs[0].path)).flatMap { $0.count == c.runs[0].final.perClassAcc.count ? $0 : nil }
+        let classNames = Report.classNames(of: RunDirectory(path: c.runs[0].path)).flatMap { $0.count == c.runs[0].final.figures.test.perClass.count ? $0 : nil }
         let e = Report.escape
         var body = "<h1>ddp-train compare: \(c.runs.count) runs</h1>\n"
         let first = c.runs[0].config
@@ -28,13 +28,13 @@ public enum ComparePage {
                     (label(run), color(i), (0..<longest).map { $0 < run.epochs.count ? value(run.epochs[$0]) : .nan })
                 }
             }
-            body += "<h2>Balanced accuracy</h2>\n" + Report.lineChart(x: x, series: series(\.balancedAcc), percent: true)
+            body += "<h2>Balanced accuracy</h2>\n" + Report.lineChart(x: x, series: series(\.figures.test.balanced), percent: true)
             body += "<h2>Few-class accuracy (the 30% of classes with the fewest training samples)</h2>\n"
-                + Report.lineChart(x: x, series: series(\.few), percent: true)
+                + Report.lineChart(x: x, series: series(\.figures.test.few), percent: true)
         }
-        let counts = c.runs[0].final.classCounts
-        let k = c.runs[0].final.perClassAcc.count
-        let order = Evaluation.ranked(trainCounts: (0..<k).map { counts.indices.contains($0) ? counts[$0] : 0 })
+        let counts = c.runs[0].final.training.classCounts
+        let k = c.runs[0].final.figures.test.perClass.count
+        let order = AccuracyFigures.ranked(trainCounts: (0..<k).map { counts.indices.contains($0) ? counts[$0] : 0 })
         func classLabel(_ k: Int) -> String {
             let name = classNames.flatMap { $0.indices.contains(k) ? " " + $0[k] : nil } ?? ""
             return "\(k)\(name)" + (counts.indices.contains(k) ? " (n=\(counts[k]))" : "")
@@ -104,7 +104,7 @@ public enum ComparePage {
             let y = 4 + group * Double(row)
             s += "<text x=\"\(labelW - 8)\" y=\"\(y + group / 2)\" text-anchor=\"end\">\(Report.escape(label(k)))</text>"
             for (i, run) in c.runs.enumerated() {
-                let v = run.final.perClassAcc.indices.contains(k) ? run.final.perClassAcc[k] : 0
+                let v = run.final.figures.test.perClass.indices.contains(k) ? run.final.figures.test.perClass[k] : 0
                 s += "<rect x=\"\(labelW)\" y=\"\(y + barH * Double(i))\" width=\"\(String(format: "%.1f", scale * v))\" height=\"\(barH - 1)\" fill=\"\(color(i))\"><title>\(Report.escape(run.name)): \(Report.pct(v))</title></rect>"
             }
             s += "\n"
@@ -115,8 +115,8 @@ public enum ComparePage {
     /// Per class, each later run's accuracy minus the first run's, around a zero line.
     static func differenceBars(_ c: Comparison, order: [Int], label: (Int) -> String) -> String {
         let others = Array(c.runs.enumerated().dropFirst())
-        let base = c.runs[0].final.perClassAcc
-        let diffs = others.map { _, run in order.map { k in (run.final.perClassAcc.indices.contains(k) ? run.final.perClassAcc[k] : 0) - (base.indices.contains(k) ? base[k] : 0) } }
+        let base = c.runs[0].final.figures.test.perClass
+        let diffs = others.map { _, run in order.map { k in (run.final.figures.test.perClass.indices.contains(k) ? run.final.figures.test.perClass[k] : 0) - (base.indices.contains(k) ? base[k] : 0) } }
         // The axis reaches the largest difference rounded up to 10 points (at least 10).
         let largest = max(((diffs.flatMap { $0 }.map(abs).max() ?? 0) * 10).rounded(.up) / 10, 0.1)
         let n = others.count, labelW = 190.0, barH = 9.0, gap = 8.0, w = 900.0

@@ -28,14 +28,14 @@ public struct Comparison {
     }
 
     public static let columns: [Column] = [
-        Column(key: "test_acc", heading: "test acc", value: { $0.testAcc }),
-        Column(key: "balanced_acc", heading: "balanced", value: { $0.balancedAcc }),
-        Column(key: "many", heading: "many", value: { $0.many }),
-        Column(key: "medium", heading: "medium", value: { $0.medium }),
-        Column(key: "few", heading: "few", value: { $0.few }),
-        Column(key: "precision_at_1", heading: "P@1", value: { $0.precisionAt1 }),
-        Column(key: "test_acc_posthoc", heading: "post-hoc acc", value: { $0.testAccPosthoc }),
-        Column(key: "few_posthoc", heading: "post-hoc few", value: { $0.fewPosthoc }),
+        Column(key: "test_acc", heading: "test acc", value: { $0.figures.test.accuracy }),
+        Column(key: "balanced_acc", heading: "balanced", value: { $0.figures.test.balanced }),
+        Column(key: "many", heading: "many", value: { $0.figures.test.many }),
+        Column(key: "medium", heading: "medium", value: { $0.figures.test.medium }),
+        Column(key: "few", heading: "few", value: { $0.figures.test.few }),
+        Column(key: "precision_at_1", heading: "P@1", value: { $0.figures.retrieval?.precisionAt1 }),
+        Column(key: "test_acc_posthoc", heading: "post-hoc acc", value: { $0.figures.posthoc?.accuracy }),
+        Column(key: "few_posthoc", heading: "post-hoc few", value: { $0.figures.posthoc?.few }),
     ]
 
     /// The columns every run has.
@@ -56,8 +56,8 @@ public struct Comparison {
             for (name, x, y) in settings where x != y {
                 throw ComparisonError("\(first.path) and \(run.path) trained on different data (\(name) \(x) vs \(y)): their figures do not compare")
             }
-            guard first.final.perClassAcc.count == run.final.perClassAcc.count else {
-                throw ComparisonError("\(first.path) has \(first.final.perClassAcc.count) classes, \(run.path) \(run.final.perClassAcc.count): different class sets do not compare")
+            guard first.final.figures.test.perClass.count == run.final.figures.test.perClass.count else {
+                throw ComparisonError("\(first.path) has \(first.final.figures.test.perClass.count) classes, \(run.path) \(run.final.figures.test.perClass.count): different class sets do not compare")
             }
         }
         let options = TrainConfig.parser.options.filter { o in !TrainOptions.running.options.contains { $0.name == o.name } }
@@ -96,7 +96,7 @@ public struct Comparison {
             var object: [String: Any] = ["run": run.name, "path": run.path, "epochs": run.epochs.count,
                                          "options": Dictionary(options(of: run), uniquingKeysWith: { a, _ in a })]
             for c in presentColumns { object[c.key] = c.value(run.final) }
-            object["per_class_acc"] = run.final.perClassAcc
+            object["per_class_acc"] = run.final.figures.test.perClass
             return object
         }
     }

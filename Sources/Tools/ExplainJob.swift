@@ -100,7 +100,7 @@ public enum ExplainJob {
     static func worstClasses(_ final: FinalModel, classes: Int = 2, perClass: Int = 4, directory: String,
                              comm: Communicator) throws -> [Item] {
         let evaluation = final.evaluation, model = final.model
-        let recall = evaluation.perClass, labels = final.test.labels, predicted = evaluation.predictions
+        let recall = evaluation.figures.test.perClass, labels = final.test.labels, predicted = evaluation.predictions
         guard predicted.count == labels.count else { return [] }
         let worst = recall.indices.sorted { recall[$0] != recall[$1] ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
         let indices = worst.flatMap { c in labels.indices.filter { Int(labels[$0]) == c && predicted[$0] != labels[$0] }.prefix(perClass) }

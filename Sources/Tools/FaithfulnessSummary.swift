@@ -27,7 +27,7 @@ public struct FaithfulnessSummary: Sendable, Equatable {
 
     public init(_ items: [ExplainJob.Item], trainCounts: [Int]) {
         perClass = Dictionary(grouping: items, by: \.label).mapValues(Mean.init)
-        let (many, medium, few) = Evaluation.groups(trainCounts: trainCounts)
+        let (many, medium, few) = AccuracyFigures.groups(trainCounts: trainCounts)
         groups = [("many", many), ("medium", medium), ("few", few)].compactMap { name, classes in
             let members = items.filter { classes.contains($0.label) }
             return members.isEmpty ? nil : (name, Mean(members))

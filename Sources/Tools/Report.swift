@@ -105,7 +105,7 @@ public enum Report {
 
     static func html(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]? = nil,
                      explanations: Explanations? = nil) -> String {
-        let names = classNames.flatMap { n in metrics.allSatisfy({ $0.perClassAcc.count == n.count }) ? n : nil }
+        let names = classNames.flatMap { n in metrics.allSatisfy({ $0.figures.test.perClass.count == n.count }) ? n : nil }
         func label(_ c: Int) -> String { names.map { "\(c) \($0[c])" } ?? "\(c)" }
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
@@ -114,14 +114,14 @@ public enum Report {
         let title = "ddp-train: \(config.model.rawValue), \(lossName) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
         body += "<h1>\(escape(title))</h1>\n"
         if let f = final {
-            let worst = f.perClassAcc.indices.min { f.perClassAcc[$0] < f.perClassAcc[$1] } ?? 0
+            let t = f.figures.test, worst = t.worstClass
             body += "<table class=\"summary\">"
             for (name, value) in [
-                ("test accuracy", pct(f.testAcc)), ("balanced accuracy", pct(f.balancedAcc)),
-                ("many / medium / few", "\(pct(f.many)) / \(pct(f.medium)) / \(pct(f.few))"),
-                ("worst class", "\(label(worst)) (\(pct(f.perClassAcc.isEmpty ? 0 : f.perClassAcc[worst])))"),
-                ("steps", "\(f.step) (\(f.skippedSteps) skipped)"), ("ranks", "\(f.worldSize)"),
-                ("samples/s (training)", String(format: "%.0f", f.samplesPerS)),
+                ("test accuracy", pct(t.accuracy)), ("balanced accuracy", pct(t.balanced)),
+                ("many / medium / few", "\(pct(t.many)) / \(pct(t.medium)) / \(pct(t.few))"),
+                ("worst class", "\(label(worst)) (\(pct(t.perClass.isEmpty ? 0 : t.perClass[worst])))"),
+                ("steps", "\(f.step) (\(f.training.skippedSteps) skipped)"), ("ranks", "\(f.training.worldSize)"),
+                ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
             ] + posthocSummary(f, tau: config.posthocTau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
@@ -129,29 +129,33 @@ public enum Report {
         }
         if !epochs.isEmpty {
             let x = epochs.map { Double($0.epoch + 1) }
-            body += "<h2>Training loss</h2>\n" + lineChart(x: x, series: [("train loss", "#1f77b4", epochs.map(\.trainLoss))], percent: false)
+            let tests = epochs.map(\.figures.test)
+            body += "<h2>Training loss</h2>\n"
+                + lineChart(x: x, series: [("train loss", "#1f77b4", epochs.map(\.training.trainLoss))], percent: false)
             body += "<h2>Test accuracy</h2>\n" + lineChart(x: x, series: [
-                ("accuracy", "#1f77b4", epochs.map(\.testAcc)), ("balanced accuracy", "#ff7f0e", epochs.map(\.balancedAcc)),
+                ("accuracy", "#1f77b4", tests.map(\.accuracy)), ("balanced accuracy", "#ff7f0e", tests.map(\.balanced)),
             ], percent: true)
             body += "<h2>Many / medium / few classes</h2>\n" + lineChart(x: x, series: [
-                ("many (top 30%)", "#2ca02c", epochs.map(\.many)), ("medium (middle 40%)", "#9467bd", epochs.map(\.medium)),
-                ("few (bottom 30%)", "#d62728", epochs.map(\.few)),
+                ("many (top 30%)", "#2ca02c", tests.map(\.many)), ("medium (middle 40%)", "#9467bd", tests.map(\.medium)),
+                ("few (bottom 30%)", "#d62728", tests.map(\.few)),
             ], percent: true)
-            if epochs.contains(where: { $0.precisionAt1 != nil }) {
+            if epochs.contains(where: { $0.figures.retrieval != nil }) {
+                let r = epochs.map(\.figures.retrieval)
                 body += "<h2>Retrieval on the test features (each test sample a query against the others)</h2>\n" + lineChart(x: x, series: [
-                    ("precision@1", "#1f77b4", epochs.map { $0.precisionAt1 ?? .nan }),
+                    ("precision@1", "#1f77b4", r.map { $0?.precisionAt1 ?? .nan }),
                     ("few-class precision@1", "#d62728", epochs.map { $0.fewPrecisionAt1 ?? .nan }),
-                    ("R-precision", "#2ca02c", epochs.map { $0.rPrecision ?? .nan }),
-                    ("MAP@R", "#9467bd", epochs.map { $0.mapAtR ?? .nan }),
+                    ("R-precision", "#2ca02c", r.map { $0?.rPrecision ?? .nan }),
+                    ("MAP@R", "#9467bd", r.map { $0?.mapAtR ?? .nan }),
                 ], percent: true)
             }
         }
         if let f = final {
-            let retrieval = f.precisionAt1PerClass.flatMap { $0.count == f.perClassAcc.count ? $0 : nil }
+            let t = f.figures.test
+            let retrieval = f.figures.retrieval.flatMap { $0.precisionAt1PerClass.count == t.perClass.count ? $0.precisionAt1PerClass : nil }
             body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and training counts</h2>\n"
-                + classBars(accuracy: f.perClassAcc, counts: f.classCounts, precisionAt1: retrieval, names: names)
-            if !f.confusion.isEmpty {
-                body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(f.confusion, names: names)
+                + classBars(accuracy: t.perClass, counts: f.training.classCounts, precisionAt1: retrieval, names: names)
+            if !t.confusion.isEmpty {
+                body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(t.confusion, names: names)
             }
             if let explanations { body += explanationSection(explanations) }
         }
@@ -178,22 +182,22 @@ public enum Report {
 
     /// The summary's retrieval rows, when the run measured retrieval.
     static func posthocSummary(_ f: EpochMetrics, tau: Double) -> [(String, String)] {
-        guard let acc = f.testAccPosthoc, let balanced = f.balancedAccPosthoc, let many = f.manyPosthoc, let medium = f.mediumPosthoc,
-              let few = f.fewPosthoc else { return [] }
-        return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced", "\(pct(acc)) / \(pct(balanced))"),
-                ("post-hoc adjusted: many / medium / few", "\(pct(many)) / \(pct(medium)) / \(pct(few))")]
+        guard let p = f.figures.posthoc else { return [] }
+        return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced", "\(pct(p.accuracy)) / \(pct(p.balanced))"),
+                ("post-hoc adjusted: many / medium / few", "\(pct(p.many)) / \(pct(p.medium)) / \(pct(p.few))")]
     }
 
     static func retrievalSummary(_ f: EpochMetrics) -> [(String, String)] {
-        guard let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR else { return [] }
-        var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))")]
+        guard let r = f.figures.retrieval else { return [] }
+        var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(r.precisionAt1)) / \(pct(r.rPrecision)) / \(pct(r.mapAtR))")]
         if let few = f.fewPrecisionAt1 { rows.append(("retrieval: few-class precision@1", pct(few))) }
-        if let p1 = f.unseenPrecisionAt1, let rp = f.unseenRPrecision, let map = f.unseenMapAtR {
-            rows.append(("unseen classes (held out of training): precision@1 / R-precision / MAP@R", "\(pct(p1)) / \(pct(rp)) / \(pct(map))"))
+        if let u = f.figures.unseen {
+            rows.append(("unseen classes (held out of training): precision@1 / R-precision / MAP@R",
+                         "\(pct(u.precisionAt1)) / \(pct(u.rPrecision)) / \(pct(u.mapAtR))"))
         }
-        if let nmi = f.nmi, let ami = f.ami, let ratio = f.varianceRatio {
+        if let c = f.figures.clusters {
             rows.append(("clusters (k-means of the test features): NMI / AMI; intra / inter-class variance",
-                         String(format: "%.3f / %.3f; %.3f", nmi, ami, ratio)))
+                         String(format: "%.3f / %.3f; %.3f", c.nmi, c.ami, c.varianceRatio)))
         }
         return rows
     }

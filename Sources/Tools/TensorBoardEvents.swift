@@ -11,9 +11,9 @@ public enum TensorBoardEvents {
     /// The scalars of one epoch's metrics line, by tag.
     public static func scalars(_ m: EpochMetrics) -> [(String, Double)] {
         m.scalars.compactMap { tag, value in value.map { (tag, $0) } }
-            + m.perClassAcc.enumerated().map { ("per_class/\($0.offset)", $0.element) }
-            + m.classWeights.enumerated().map { ("class_weight/\($0.offset)", $0.element) }
-            + (m.perClassAccPosthoc ?? []).enumerated().map { ("per_class_posthoc/\($0.offset)", $0.element) }
+            + m.figures.test.perClass.enumerated().map { ("per_class/\($0.offset)", $0.element) }
+            + m.training.classWeights.enumerated().map { ("class_weight/\($0.offset)", $0.element) }
+            + (m.figures.posthoc?.perClass ?? []).enumerated().map { ("per_class_posthoc/\($0.offset)", $0.element) }
     }
 
     /// The whole file for the epoch lines of `lines`: wall times from `start` on, each epoch
@@ -26,7 +26,7 @@ public enum TensorBoardEvents {
         append(record: version.bytes, to: &out)
         var time = start
         for m in lines where m.event == "epoch" {
-            time += max(m.epochSeconds, 0)
+            time += max(m.training.epochSeconds, 0)
             var summary = Protobuf()
             for (tag, value) in scalars(m) {
                 var v = Protobuf()

@@ -9,7 +9,6 @@ public struct RunSummary: Sendable {
     public var runDirectory: String
     /// The "done" line; nil when a signal stopped the run.
     public var final: EpochMetrics?
-    public var worstClass: Int
     /// Set when a signal stopped the run early: the checkpoint it wrote.
     public var interruptedAt: String?
 }
@@ -132,7 +131,7 @@ extension Trainer {
         let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto"
         comm.flightRecorder?.dump(reason: "signal", message: note)
         log.info(note)
-        return RunSummary(runDirectory: run.path, final: nil, worstClass: 0, interruptedAt: path)
+        return RunSummary(runDirectory: run.path, final: nil, interruptedAt: path)
     }
 
     /// The end of an epoch: batch-norm statistics averaged, the evaluation, the metrics line, the
@@ -195,7 +194,7 @@ extension Trainer {
             try SafeTensors.write(WeightsExport.tensors(of: model), to: run.finalWeights, metadata: card.metadata)
             try outputs.writeReport(state.metrics, config: config, classNames: dataset.classNames, run: run)
         }
-        return RunSummary(runDirectory: run.path, final: done, worstClass: evaluation.worstClass, interruptedAt: nil)
+        return RunSummary(runDirectory: run.path, final: done, interruptedAt: nil)
     }
 
     /// Runs `body`, adding its time to `phase` of `profile` when profiling.
@@ -216,32 +215,27 @@ extension Trainer {
 
     func metrics(event: String, epoch: Int, lr: Float, evaluation e: Evaluation, samples: Int,
                  trainSeconds: Double, epochSeconds: Double) -> EpochMetrics {
-        let previous = state.metrics.last { $0.event == "epoch" }
+        let previous = state.metrics.last { $0.event == "epoch" }?.training
         let finalLine = event == "done"
-        var metrics = EpochMetrics(
-            event: event, epoch: epoch, step: state.globalStep, lr: Double(lr),
-            trainLoss: finalLine ? (previous?.trainLoss ?? state.epochLossSum / Double(max(state.epochLossSteps, 1)))
-                                 : state.epochLossSum / Double(max(state.epochLossSteps, 1)),
-            testAcc: e.accuracy, balancedAcc: e.balanced, many: e.many, medium: e.medium, few: e.few,
-            perClassAcc: e.perClass, classCounts: step.statistics.counts,
-            classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes), omega: step.statistics.omega,
+        let meanLoss = state.epochLossSum / Double(max(state.epochLossSteps, 1))
+        let training = TrainingFigures(
+            trainLoss: finalLine ? (previous?.trainLoss ?? meanLoss) : meanLoss, lossPhase: step.phases.phase(at: epoch).lossName,
+            classCounts: step.statistics.counts, classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes),
+            omega: step.statistics.omega,
             samplesPerS: finalLine ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
-            lossPhase: step.phases.phase(at: epoch).lossName,
-            exposedCommSeconds: step.exposedSeconds, worldSize: comm.size, confusion: e.confusion)
-        metrics.setRetrieval(e.retrieval)
-        metrics.setClusters(e.clusters)
-        metrics.setUnseen(e.unseenRetrieval)
-        metrics.setPosthoc(e.posthoc)
-        return metrics
+            exposedCommSeconds: step.exposedSeconds, worldSize: comm.size)
+        return EpochMetrics(event: event, epoch: epoch, step: state.globalStep, lr: Double(lr), training: training, figures: e.figures)
     }
 
     /// One plain line per epoch (cluster logs).
     static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
-        String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
-               m.epoch + 1, epochs, m.step, m.lr, m.trainLoss, m.lossPhase, 100 * m.testAcc, 100 * m.balancedAcc,
-               100 * m.many, 100 * m.medium, 100 * m.few, m.precisionAt1.map { String(format: "  P@1 %.1f%%", 100 * $0) } ?? "",
-               m.samplesPerS, m.epochSeconds)
+        let t = m.figures.test
+        return String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
+                      m.epoch + 1, epochs, m.step, m.lr, m.training.trainLoss, m.training.lossPhase, 100 * t.accuracy, 100 * t.balanced,
+                      100 * t.many, 100 * t.medium, 100 * t.few,
+                      m.figures.retrieval.map { String(format: "  P@1 %.1f%%", 100 * $0.precisionAt1) } ?? "",
+                      m.training.samplesPerS, m.training.epochSeconds)
     }
 
     func showProgress(epoch: Int, step: Int, steps: Int, samples: Int, seconds: Double) {

@@ -98,28 +98,9 @@ struct TrainCommand: ParsableCommand, JobCommand {
         StopSignal.install()
         let summary = try trainer.train()
         guard let f = summary.final else { return StopSignal.exitStatus }
-        // "worst class 6 (Shirt): 12.30%" where the data names its classes, else "worst class 6 (12.30%)".
-        let worst = summary.worstClass, worstAcc = String(format: "%.2f%%", 100 * f.perClassAcc[worst])
-        let worstText = trainer.dataset.classNames.map { names in names.indices.contains(worst) ? "\(worst) (\(names[worst])): \(worstAcc)" : nil }
-            .flatMap { $0 } ?? "\(worst) (\(worstAcc))"
-        log.info(String(format: "done: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%, worst class ",
-                        100 * f.testAcc, 100 * f.balancedAcc, 100 * f.many, 100 * f.medium, 100 * f.few) + worstText)
-        if let p1 = f.precisionAt1, let rp = f.rPrecision, let map = f.mapAtR, let few = f.fewPrecisionAt1 {
-            log.info(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%, few-class precision@1 %.2f%%",
-                            100 * p1, 100 * rp, 100 * map, 100 * few))
-        }
-        if let p1 = f.unseenPrecisionAt1, let rp = f.unseenRPrecision, let map = f.unseenMapAtR {
-            log.info(String(format: "unseen classes (held out of training): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
-                            100 * p1, 100 * rp, 100 * map))
-        }
-        if let nmi = f.nmi, let ami = f.ami, let ratio = f.varianceRatio {
-            log.info(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / inter-class variance %.3f",
-                            nmi, ami, ratio))
-        }
-        if let acc = f.testAccPosthoc, let balanced = f.balancedAccPosthoc, let many = f.manyPosthoc, let medium = f.mediumPosthoc,
-           let few = f.fewPosthoc {
-            log.info(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
-                            trainer.config.posthocTau, 100 * acc, 100 * balanced, 100 * many, 100 * medium, 100 * few))
+        for line in ResultText.lines(f.figures, head: "done", worstClass: ResultText.worstClass(f.figures, names: trainer.dataset.classNames),
+                                     posthocTau: trainer.config.posthocTau, trainCounts: f.training.classCounts) {
+            log.info(line)
         }
         log.info("run directory: \(summary.runDirectory)")
         return 0

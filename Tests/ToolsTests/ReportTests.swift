@@ -7,16 +7,15 @@ import Testing
 @Suite struct ReportTests {
     func line(_ event: String, epoch: Int, retrieval: Bool) -> EpochMetrics {
         let counts = [600, 300, 100, 60]
-        var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, trainLoss: 1.0 / Double(epoch + 1),
-                             testAcc: 0.7, balancedAcc: 0.65, many: 0.9, medium: 0.6, few: 0.4, perClassAcc: [0.9, 0.7, 0.6, 0.4],
-                             classCounts: counts, classWeights: [1, 1, 1, 1], omega: 0, samplesPerS: 1000, epochSeconds: 1,
-                             skippedSteps: 0, lossPhase: "ce", exposedCommSeconds: 0, worldSize: 1,
-                             confusion: [[9, 1, 0, 0], [1, 7, 2, 0], [0, 4, 6, 0], [1, 2, 3, 4]])
+        let test = AccuracyFigures(confusion: [[9, 1, 0, 0], [1, 7, 2, 0], [0, 4, 6, 0], [1, 2, 3, 4]], accuracy: 0.7,
+                                   perClass: [0.9, 0.7, 0.6, 0.4], balanced: 0.65, many: 0.9, medium: 0.6, few: 0.4)
+        let training = TrainingFigures(trainLoss: 1.0 / Double(epoch + 1), lossPhase: "ce", classCounts: counts, classWeights: [1, 1, 1, 1],
+                                       omega: 0, samplesPerS: 1000, epochSeconds: 1, skippedSteps: 0, exposedCommSeconds: 0, worldSize: 1)
+        var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, training: training, figures: TestFigures(test: test))
         if retrieval {
-            m.precisionAt1 = 0.8125 + 0.01 * Double(epoch)
-            m.rPrecision = 0.5
-            m.mapAtR = 0.375
-            m.precisionAt1PerClass = [0.95, 0.85, 0.75, 0.3125]
+            m.figures.retrieval = RetrievalMetrics(precisionAt1: 0.8125 + 0.01 * Double(epoch), rPrecision: 0.5, mapAtR: 0.375,
+                                                   precisionAt1PerClass: [0.95, 0.85, 0.75, 0.3125], rPrecisionPerClass: [],
+                                                   mapAtRPerClass: [])
         }
         return m
     }
@@ -62,7 +61,7 @@ import Testing
 
     @Test func posthocShownWhenOn() throws {
         var done = line("done", epoch: 1, retrieval: false)
-        done.setPosthoc(AccuracyFigures(confusion: [[8, 2, 0, 0], [1, 7, 2, 0], [0, 2, 8, 0], [0, 1, 1, 8]], trainCounts: [600, 300, 100, 60]))
+        done.figures.posthoc = AccuracyFigures(confusion: [[8, 2, 0, 0], [1, 7, 2, 0], [0, 2, 8, 0], [0, 1, 1, 8]], trainCounts: [600, 300, 100, 60])
         var config = TrainConfig()
         config.posthocTau = 1
         let html = Report.html(metrics: [line("epoch", epoch: 0, retrieval: false), done], config: config)

@@ -87,14 +87,14 @@ public final class Evaluator {
         }
         if posthocOffsets != nil {
             let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
-            evaluation.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
+            evaluation.figures.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
         profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         guard measuresRetrieval else { heartbeat?(); return evaluation }
-        evaluation.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }
+        evaluation.figures.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }
         // The features just gathered, in test-set order, the same on every rank: rank 0 clusters
         // them and sends the figures (8 ranks on 2 cores would each run the same k-means).
-        evaluation.clusters = try measure(.clusters) {
+        evaluation.figures.clusters = try measure(.clusters) {
             var figures = [0.0, 0.0, 0.0]
             if comm.rank == 0 {
                 let q = gather.withGathered { x, y in ClusterQuality.measure(x, labels: y, count: total, dimension: d) }
@@ -104,7 +104,7 @@ public final class Evaluator {
             return ClusterQuality(nmi: figures[0], ami: figures[1], varianceRatio: figures[2])
         }
         heartbeat?()
-        if let unseen { evaluation.unseenRetrieval = try measure(.retrieval) { try unseenRetrieval(unseen) } }
+        if let unseen { evaluation.figures.unseen = try measure(.retrieval) { try unseenRetrieval(unseen) } }
         return evaluation
     }
 

@@ -171,6 +171,12 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
         }
     }
 
+    public init(precisionAt1: Double, rPrecision: Double, mapAtR: Double, precisionAt1PerClass: [Double],
+                rPrecisionPerClass: [Double], mapAtRPerClass: [Double]) {
+        (self.precisionAt1, self.rPrecision, self.mapAtR) = (precisionAt1, rPrecision, mapAtR)
+        (self.precisionAt1PerClass, self.rPrecisionPerClass, self.mapAtRPerClass) = (precisionAt1PerClass, rPrecisionPerClass, mapAtRPerClass)
+    }
+
     /// The metrics from summed `sums`.
     public init(sums s: [Double], classes k: Int) {
         var total = [0.0, 0.0, 0.0], queries = 0.0
