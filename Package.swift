@@ -27,44 +27,47 @@ let package = Package(
         // A futex barrier for the ranks of one host, in their shared-memory window.
         .target(name: "CHostBarrier"),
 
-        // MARK: - Library targets, each depending only on those above it
+        // MARK: - Library targets, each depending only on those above it (docs/architecture.md)
+        // Crash-safe writes and whole-file reads, for checkpoints, run files and flight records.
+        .target(name: "Files"),
+        // Options (one definition each), their values, the command line's and config files' parsers.
         .target(name: "Settings"),
         .target(name: "Tensor", dependencies: ["CBLAS", "COneDNN"]),
         .target(name: "NN", dependencies: ["Tensor", "Settings"]),
         .target(name: "Losses", dependencies: ["Tensor", "Settings"]),
-        .target(name: "Distributed", dependencies: ["CMPI", "CHalf", "CHostBarrier", "Checkpoint"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "CHalf", "CHostBarrier", "Files"]),
+        .target(name: "Checkpoint", dependencies: ["CZstd", "Files"]),
         .target(name: "Data", dependencies: ["CZlib", "CImageCodecs", "Tensor", "Distributed", "Settings"]),
-        .target(name: "Checkpoint", dependencies: ["CZstd"]),
         .target(name: "Explain", dependencies: ["CZlib", "Tensor", "NN"]),
         // ONNX's protobuf messages, generated once from onnx.proto (Sources/ONNX/generate.sh).
         .target(name: "ONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["onnx.proto", "generate.sh"]),
-        .target(name: "Training", dependencies: ["Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
-        // What is not training: golden verifiers, doctor, bench, explain jobs, report, compare, TensorBoard.
-        .target(name: "Tools", dependencies: ["Training", "Explain", "ONNX", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint",
-                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "Training", dependencies: ["Files", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint"]),
+        // What is not training: reports, verifiers, diagnostics, explanation jobs, export.
+        .target(name: "Tools", dependencies: ["Files", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint",
+                                             "Explain", "ONNX", "Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .executableTarget(
             name: "ddp-train",
             dependencies: [
-                "Tools",
-                "Training",
-                "Explain",
+                "Files", "Settings", "Tensor", "NN", "Losses", "Distributed", "Data", "Checkpoint", "Explain", "Training", "Tools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // libFuzzer targets for the readers of outside input; Tests/fuzz/run.sh builds and runs them.
-        .executableTarget(name: "fuzz-inputs", dependencies: ["Data", "Checkpoint", "Training"]),
+        .executableTarget(name: "fuzz-inputs", dependencies: ["Settings", "Data", "Checkpoint", "Training"]),
+        // A test harness (Tests/mpi/test-checkpoint.sh): writes checkpoints in a loop while the test kills it.
+        .executableTarget(name: "checkpoint-stress", dependencies: ["Checkpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Single-process tests (`swift test`); multi-rank tests are Tests/mpi/*.sh
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CBLAS", "COneDNN"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensor", "Settings"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "CHalf", "CHostBarrier"]),
-        .testTarget(name: "DataTests", dependencies: ["Data", "Distributed", "Explain"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Distributed", "Explain", "Tensor"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "CZlib"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings", "NN", "Checkpoint", "Tensor"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Settings", "NN", "Checkpoint", "Tensor", "Data"]),
         .testTarget(name: "ToolsTests", dependencies: ["Tools", "Training", "Settings"]),
     ]
 )

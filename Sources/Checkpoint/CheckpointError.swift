@@ -2,7 +2,6 @@
 public enum CheckpointError: Error, CustomStringConvertible {
     case compression(String)
     case invalid(path: String, reason: String)
-    case io(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -10,8 +9,6 @@ public enum CheckpointError: Error, CustomStringConvertible {
             return "zstd: \(reason)"
         case .invalid(let path, let reason):
             return "\(path): not a valid checkpoint: \(reason)"
-        case .io(let path, let reason):
-            return "\(path): \(reason)"
         }
     }
 }

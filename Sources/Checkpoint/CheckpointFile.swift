@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The checkpoint file format (docs/checkpoint-format.md).

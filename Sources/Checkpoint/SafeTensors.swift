@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// Writes the safetensors format (Hugging Face), which PyTorch users load with

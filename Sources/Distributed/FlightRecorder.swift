@@ -1,4 +1,4 @@
-import Checkpoint
+import Files
 import Foundation
 import Synchronization
 

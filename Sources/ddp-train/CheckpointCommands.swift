@@ -63,38 +63,3 @@ struct ExportCommand: ParsableCommand {
         print("wrote \(tensors.count) tensors to \(output)")
     }
 }
-
-/// Writes large checkpoints in a loop: the crash-safety test kills it at random moments.
-struct CheckpointStressCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "checkpoint-stress", shouldDisplay: false)
-
-    @Argument var directory: String
-    @Option var megabytes: Int = 64
-    @Option var count: Int = 1_000_000
-    /// Instead of writing: read every checkpoint in the directory; fail if one does not load.
-    @Flag var verify = false
-
-    func run() throws {
-        if verify {
-            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".ckpt") && !$0.hasPrefix(".") }
-            for f in files.sorted() { _ = try CheckpointFile.read(path: directory + "/" + f) }
-            print("\(files.count) checkpoints load")
-            return
-        }
-        let n = megabytes * 262_144
-        var values = [Float](repeating: 0, count: n)
-        for i in 0..<n { values[i] = Float(i % 1000) * 0.001 }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for step in 1...count {
-            values[0] = Float(step)
-            // Keep the two newest.
-            try? FileManager.default.removeItem(atPath: directory + String(format: "/step-%08d.ckpt", step - 2))
-            try values.withUnsafeBufferPointer { v in
-                let manifest = Data("{\"step\": \(step)}".utf8)
-                try CheckpointFile.write(path: directory + String(format: "/step-%08d.ckpt", step), manifest: manifest,
-                                         tensors: [.init(name: "values", shape: [n], values: v)], level: 1)
-            }
-            FileHandle.standardOutput.write(Data("wrote \(step)\n".utf8))
-        }
-    }
-}

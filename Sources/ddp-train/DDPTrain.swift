@@ -11,7 +11,7 @@ struct DDPTrain: ParsableCommand {
             Every training option, with its default: ddp-train train --help
             """,
         subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, VerifyExplanationsCommand.self, ExplainCommand.self, InspectCommand.self,
-                      ExportCommand.self, ReportCommand.self, CompareCommand.self, BenchCommand.self, CheckpointStressCommand.self, FlightCommand.self],
+                      ExportCommand.self, ReportCommand.self, CompareCommand.self, BenchCommand.self, FlightCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 }

@@ -1,6 +1,7 @@
 import Checkpoint
 import Data
 import Foundation
+import Settings
 import Training
 
 // libFuzzer targets for every reader of outside input. Built only by Tests/fuzz/run.sh

@@ -130,15 +130,18 @@ assert info["compression_ratio"] < 0.95
 PY
 pass "mlp + momentum checkpoint below 0.95 x raw float32"
 
+# The harness that writes checkpoints in a loop: a test executable built beside the program.
+STRESS="$(dirname "$BIN")/checkpoint-stress"
+[ -x "$STRESS" ] || fail "build first: $STRESS is missing (swift build -c release)"
 # 5. Crash safety: SIGKILL at many moments while 64 MB checkpoints are written.
 mkdir -p "$TMP/stress"
 for i in $(seq 1 12); do
-  "$BIN" checkpoint-stress "$TMP/stress" --megabytes 64 > "$TMP/stress.log" 2>&1 &
+  "$STRESS" "$TMP/stress" --megabytes 64 > "$TMP/stress.log" 2>&1 &
   pid=$!
   sleep "0.$(( (RANDOM % 9) + 1 ))$(( RANDOM % 10 ))"
   kill -9 $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
-  "$BIN" checkpoint-stress "$TMP/stress" --verify > /dev/null 2>&1 || { ls -la "$TMP/stress"; fail "a checkpoint does not load after kill $i"; }
+  "$STRESS" "$TMP/stress" --verify > /dev/null 2>&1 || { ls -la "$TMP/stress"; fail "a checkpoint does not load after kill $i"; }
 done
 ls "$TMP/stress"/step-*.ckpt > /dev/null 2>&1 || fail "no checkpoint was ever completed"
 pass "12 kills while writing: every checkpoint on disk loads"

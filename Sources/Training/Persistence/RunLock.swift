@@ -1,3 +1,4 @@
+import Files
 import Checkpoint
 import Foundation
 
@@ -17,19 +18,19 @@ public final class RunLock {
         path = directory + "/lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CheckpointError.io(path: path, reason: "cannot open the run directory's lock: \(String(cString: strerror(errno)))")
+            throw FileError(path: path, reason: "cannot open the run directory's lock: \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(fd)
             if busy {
-                throw CheckpointError.io(path: directory, reason: """
+                throw FileError(path: directory, reason: """
                     in use by another job (\(holder.isEmpty ? "holder unknown" : holder)); \
                     choose another --run-dir, or wait for that job to end
                     """)
             }
-            throw CheckpointError.io(path: path, reason: "cannot lock the run directory: \(String(cString: strerror(errno)))")
+            throw FileError(path: path, reason: "cannot lock the run directory: \(String(cString: strerror(errno)))")
         }
         descriptor = fd
         let text = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName) since \(ISO8601DateFormatter().string(from: Date()))\n"

@@ -133,7 +133,7 @@ public enum ConfigParser {
                 case "false": return .bool(false)
                 case "": throw fail("expected a value, found \(describe(current))")
                 default:
-                    let number = word.replacingOccurrences(of: "_", with: "")
+                    let number = String(word.filter { $0 != "_" })
                     guard Double(number) != nil || ["inf", "+inf", "-inf", "nan", "+nan", "-nan"].contains(number) else {
                         throw fail("expected a string, number, boolean or array, found '\(clip(word))'")
                     }

@@ -1,3 +1,4 @@
+import Files
 import Training
 import Checkpoint
 import Foundation
@@ -84,7 +85,7 @@ public enum Report {
     /// The lines of a `metrics.jsonl`, each checked; an error names the file and the line.
     static func readMetrics(_ path: String) throws -> [EpochMetrics] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CheckpointError.io(path: path, reason: "cannot read: is \((path as NSString).deletingLastPathComponent) a run directory?")
+            throw FileError(path: path, reason: "cannot read: is \((path as NSString).deletingLastPathComponent) a run directory?")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
@@ -93,7 +94,7 @@ public enum Report {
             do {
                 lines.append(try decoder.decode(EpochMetrics.self, from: Data(line.utf8)))
             } catch {
-                throw CheckpointError.io(path: path, reason: "line \(i + 1) is not a metrics record: \(error)")
+                throw FileError(path: path, reason: "line \(i + 1) is not a metrics record: \(error)")
             }
         }
         return lines

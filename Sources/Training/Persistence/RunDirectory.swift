@@ -1,3 +1,4 @@
+import Files
 import Checkpoint
 import Foundation
 
@@ -34,7 +35,7 @@ public struct RunDirectory: Sendable {
     public func create() throws -> RunLock {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw CheckpointError.io(path: path, reason: "exists and is not a directory; expected a run directory")
+            throw FileError(path: path, reason: "exists and is not a directory; expected a run directory")
         }
         // Say what is in the way (a file where a directory should be, a directory this user may
         // not write to) instead of Foundation's error code.
@@ -44,7 +45,7 @@ public struct RunDirectory: Sendable {
             prefix += "/" + part
             guard FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) else { break }
             guard isDirectory.boolValue else {
-                throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(prefix) is a file")
+                throw FileError(path: path, reason: "cannot create the run directory: \(prefix) is a file")
             }
             deepest = prefix
         }
@@ -52,7 +53,7 @@ public struct RunDirectory: Sendable {
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
         } catch {
             let reason = FileManager.default.isWritableFile(atPath: deepest) ? error.localizedDescription : "\(deepest) is not writable"
-            throw CheckpointError.io(path: path, reason: "cannot create the run directory: \(reason)")
+            throw FileError(path: path, reason: "cannot create the run directory: \(reason)")
         }
         let lock = try RunLock(directory: path)
         AtomicFile.removeStaleTemporaries(in: path)

@@ -1,3 +1,4 @@
+import Files
 import Training
 import Checkpoint
 import Data

@@ -16,7 +16,7 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/" + temporaryPrefix + url.lastPathComponent + ".\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.io(path: temporary, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileError(path: temporary, reason: "cannot create: \(String(cString: strerror(errno)))") }
         var ok = false
         defer {
             if !ok {
@@ -30,17 +30,17 @@ public enum AtomicFile {
                 let n = Glibc.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw CheckpointError.io(path: temporary, reason: "write failed: \(String(cString: strerror(errno)))")
+                    throw FileError(path: temporary, reason: "write failed: \(String(cString: strerror(errno)))")
                 }
                 offset += n
             }
         }
-        guard fsync(fd) == 0 else { throw CheckpointError.io(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))") }
-        guard close(fd) == 0 else { throw CheckpointError.io(path: temporary, reason: "close failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw FileError(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))") }
+        guard close(fd) == 0 else { throw FileError(path: temporary, reason: "close failed: \(String(cString: strerror(errno)))") }
         ok = true
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
-            throw CheckpointError.io(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
+            throw FileError(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 {

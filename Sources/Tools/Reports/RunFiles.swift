@@ -1,3 +1,4 @@
+import Files
 import Checkpoint
 import Distributed
 import Foundation
