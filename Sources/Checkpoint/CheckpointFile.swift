@@ -69,7 +69,8 @@ public enum CheckpointFile {
         var entries: [Entry] = []
         var offset = 0
         for t in tensors {
-            entries.append(Entry(name: t.name, dtype: "F32", shape: t.shape, offset: offset, bytes: 4 * t.values.count, shuffled: true))
+            entries.append(Entry(name: t.name, dtype: "F32", shape: t.shape, offset: offset, bytes: 4 * t.values.count,
+                                 shuffled: true))
             offset += 4 * t.values.count
         }
         let table = try JSONEncoder().encode(entries)
@@ -83,7 +84,8 @@ public enum CheckpointFile {
         body += repeatElement(0, count: offset)
         body.withUnsafeMutableBytes { raw in
             for (t, e) in zip(tensors, entries) where !t.values.isEmpty {
-                ByteShuffle.shuffle(UnsafeRawPointer(t.values.baseAddress!), count: t.values.count, into: raw.baseAddress! + start + e.offset)
+                ByteShuffle.shuffle(UnsafeRawPointer(t.values.baseAddress!), count: t.values.count,
+                                    into: raw.baseAddress! + start + e.offset)
             }
         }
         let compressed = try body.withUnsafeBytes { try Zstd.compress($0, level: level) }
@@ -106,8 +108,11 @@ public enum CheckpointFile {
     public static func read(path: String) throws -> Contents {
         let bytes = try WholeFile.bytes(path)
         func invalid(_ reason: String) -> CheckpointError { .invalid(path: path, reason: reason) }
-        guard bytes.count >= headerSize else { throw invalid("truncated: \(bytes.count) bytes, the header alone is \(headerSize)") }
-        guard Array(bytes[0..<8]) == magic else { throw invalid("wrong magic \(bytes[0..<8].map { String(format: "%02x", $0) }.joined()), expected DDPTCKPT") }
+        guard bytes.count >= headerSize else { throw invalid("truncated: \(bytes.count) bytes, the header " +
+                                                             "alone is \(headerSize)") }
+        guard Array(bytes[0..<8]) == magic else {
+            throw invalid("wrong magic \(bytes[0..<8].map { String(format: "%02x", $0) }.joined()), expected DDPTCKPT")
+        }
         let v = readU32(bytes, 8)
         guard v == version else { throw invalid("format version \(v), this program reads version \(version)") }
         // The checksum covers the fixed header fields and everything after the header, so it is
@@ -119,7 +124,8 @@ public enum CheckpointFile {
         }
         let announced = readU64(bytes, 24)
         guard announced == UInt64(bytes.count - headerSize) else {
-            throw invalid("truncated or padded: \(bytes.count) bytes, the header announces \(announced) after its \(headerSize)")
+            throw invalid("truncated or padded: \(bytes.count) bytes, the header announces \(announced) " +
+                          "after its \(headerSize)")
         }
         guard hash.digest() == readU64(bytes, 32) else { throw invalid("checksum mismatch: the file is damaged") }
         let rawSize64 = readU64(bytes, 16)
@@ -137,7 +143,8 @@ public enum CheckpointFile {
         }
         guard body.count >= 16 else { throw invalid("body too short: \(body.count) bytes") }
         let tableLength64 = readU64(body, 0)
-        guard tableLength64 <= UInt64(body.count - 16) else { throw invalid("table length \(tableLength64) exceeds the body of \(body.count) bytes") }
+        guard tableLength64 <= UInt64(body.count - 16) else { throw invalid("table length \(tableLength64) exceeds " +
+            "the body of \(body.count) bytes") }
         let tableLength = Int(tableLength64)
         let entries: [Entry]
         do {
@@ -155,11 +162,14 @@ public enum CheckpointFile {
         var names = Set<String>()
         for e in entries {
             guard names.insert(e.name).inserted else { throw invalid("tensor \(e.name) listed twice in the table") }
-            guard e.dtype == "F32", e.offset >= 0, e.bytes >= 0, e.bytes % 4 == 0, e.offset <= blobBytes - e.bytes else {
-                throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) bytes) or has dtype \(e.dtype), expected F32")
+            guard e.dtype == "F32", e.offset >= 0, e.bytes >= 0, e.bytes % 4 == 0,
+                e.offset <= blobBytes - e.bytes else {
+                throw invalid("tensor \(e.name) lies outside the data (\(e.offset) + \(e.bytes) of \(blobBytes) " +
+                              "bytes) or has dtype \(e.dtype), expected F32")
             }
             guard let elements = elementCount(of: e.shape), elements == e.bytes / 4 else {
-                throw invalid("tensor \(e.name): shape \(e.shape) does not match its \(e.bytes) bytes (\(e.bytes / 4) floats)")
+                throw invalid("tensor \(e.name): shape \(e.shape) does not match its \(e.bytes) bytes " +
+                              "(\(e.bytes / 4) floats)")
             }
         }
         var blob = [Float](repeating: 0, count: blobBytes / 4)

@@ -27,9 +27,11 @@ public enum SafeTensors {
         var payload = Data()
         for t in tensors {
             let count = t.values.count
-            precondition(count == t.shape.reduce(1, *), "SafeTensors: \(t.name) has \(count) values for shape \(t.shape)")
+            precondition(count == t.shape.reduce(1, *),
+                         "SafeTensors: \(t.name) has \(count) values for shape \(t.shape)")
             let size = count * (t.integer ? 8 : 4)
-            header[t.name] = ["dtype": t.integer ? "I64" : "F32", "shape": t.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            header[t.name] = ["dtype": t.integer ? "I64" : "F32", "shape": t.shape,
+                              "data_offsets": [offset, offset + size]] as [String: Any]
             if t.integer {
                 var ints = t.values.map { Int64($0).littleEndian }
                 payload.append(Data(bytes: &ints, count: size))
@@ -60,7 +62,8 @@ public enum SafeTensors {
     }
 
     /// The tensors and the header's `__metadata__` (string values only, as the format says).
-    public static func readWithMetadata(_ path: String) throws -> (tensors: [String: (shape: [Int], values: [Float])], metadata: [String: String]) {
+    public static func readWithMetadata(_ path: String) throws -> (tensors: [String: (shape: [Int], values: [Float])],
+                                                                   metadata: [String: String]) {
         let bytes = try WholeFile.bytes(path)
         func invalid(_ reason: String) -> CheckpointError { .invalid(path: path, reason: reason) }
         guard bytes.count >= 8 else { throw invalid("truncated: \(bytes.count) bytes, the header length alone is 8") }
@@ -85,7 +88,8 @@ public enum SafeTensors {
         var out: [String: (shape: [Int], values: [Float])] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let range = info["data_offsets"] as? [Int], range.count == 2 else {
+                  let shape = info["shape"] as? [Int], let range = info["data_offsets"] as? [Int],
+                      range.count == 2 else {
                 throw invalid("tensor \(name): expected dtype, shape and data_offsets [start, end]")
             }
             let size: Int
@@ -99,13 +103,18 @@ public enum SafeTensors {
             }
             guard let elements = CheckpointFile.elementCount(of: shape),
                   elements.multipliedReportingOverflow(by: size) == (range[1] - range[0], false) else {
-                throw invalid("tensor \(name): shape \(shape) of \(dtype) does not match its \(range[1] - range[0]) bytes")
+                throw invalid("tensor \(name): shape \(shape) of \(dtype) does not match its " +
+                              "\(range[1] - range[0]) bytes")
             }
             let start = 8 + n + range[0], end = 8 + n + range[1]
             let values: [Float] = bytes[start..<end].withUnsafeBytes { raw in
                 size == 8
-                    ? (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-                    : (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                    ? (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0,
+                        as: Int64.self))) }
+                    : (0..<(raw.count / 4)).map {
+                        let bits = raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)
+                        return Float(bitPattern: UInt32(littleEndian: bits))
+                    }
             }
             out[name] = (shape, values)
         }

@@ -64,11 +64,13 @@ public final class BatchAssembler {
                 switch split.pixels {
                 case .bytes(let bytes):
                     bytes.withUnsafeBufferPointer { src in
-                        copyPlane(src.baseAddress! + i * size + ch * hw, to: dst, h: h, w: w, dy: dy, dx: dx, flip: flip, scale: sc, shift: sh)
+                        copyPlane(src.baseAddress! + i * size + ch * hw, to: dst, h: h, w: w, dy: dy, dx: dx,
+                                  flip: flip, scale: sc, shift: sh)
                     }
                 case .floats(let floats):
                     floats.withUnsafeBufferPointer { src in
-                        copyPlane(src.baseAddress! + i * size + ch * hw, to: dst, h: h, w: w, dy: dy, dx: dx, flip: flip, scale: sc, shift: sh)
+                        copyPlane(src.baseAddress! + i * size + ch * hw, to: dst, h: h, w: w, dy: dy, dx: dx,
+                                  flip: flip, scale: sc, shift: sh)
                     }
                 }
             }
@@ -77,7 +79,8 @@ public final class BatchAssembler {
 
     /// One image plane, shifted by (dy, dx) with zero padding (in raw pixel units) and optionally mirrored.
     @inline(__always)
-    private func copyPlane<T: BinaryInteger>(_ src: UnsafePointer<T>, to dst: UnsafeMutablePointer<Float>, h: Int, w: Int,
+    private func copyPlane<T: BinaryInteger>(_ src: UnsafePointer<T>, to dst: UnsafeMutablePointer<Float>, h: Int,
+                                             w: Int,
                                               dy: Int, dx: Int, flip: Bool, scale: Float, shift: Float) {
         if dy == 0 && dx == 0 && !flip {
             for j in 0..<(h * w) { dst[j] = Float(src[j]) * scale + shift }

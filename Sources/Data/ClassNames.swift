@@ -31,12 +31,15 @@ public enum ClassNames {
     /// One name per non-empty line (surrounding spaces trimmed); exactly `classes` of them.
     static func read(_ file: String, classes: Int) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw DataError.format(path: file, field: "class names", expected: "a readable text file", found: "no access")
+            throw DataError.format(path: file, field: "class names", expected: "a readable text file",
+                                   found: "no access")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError.format(path: file, field: "class names", expected: "UTF-8 text, one name per line", found: "other bytes")
+            throw DataError.format(path: file, field: "class names", expected: "UTF-8 text, one name per line",
+                                   found: "other bytes")
         }
-        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
         guard names.count == classes else {
             throw DataError.format(path: file, field: "class names", expected: "one name per class (\(classes) lines)",
                                    found: "\(names.count) names")

@@ -16,10 +16,12 @@ public enum DataError: Error, CustomStringConvertible {
         case .unrecognised(let directory):
             return """
                 \(directory): no data set layout recognised
-                HINT: expected IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz), \
+                HINT: expected IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
+                t10k-labels-idx1-ubyte, each raw or .gz), \
                 CIFAR-10 (data_batch_1..5.bin, test_batch.bin), CIFAR-100 (train.bin, test.bin) or NumPy \
-                (train_images.npy, train_labels.npy or train_images-00000.npy/train_labels-00000.npy shards, test_images.npy, test_labels.npy), \
-                an image folder (train/CLASS/*.png|jpg and test/CLASS/... or val/CLASS/...) or tar shards (train-*.tar and test-*.tar, \
+                (train_images.npy, train_labels.npy or train_images-00000.npy/train_labels-00000.npy shards, \
+                test_images.npy, test_labels.npy), an image folder (train/CLASS/*.png|jpg and test/CLASS/... or \
+                val/CLASS/...) or tar shards (train-*.tar and test-*.tar, \
                 or --data 'shards/train-{00000..00099}.tar')
                 """
         case .format(let path, let field, let expected, let found):

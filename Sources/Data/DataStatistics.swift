@@ -21,7 +21,8 @@ public struct DataStatistics: Codable, Sendable, Equatable {
         case trainCounts = "train_counts"
     }
 
-    public init(inputShape: [Int], classes: Int, classNames: [String]?, mean: [Float], std: [Float], trainCounts: [Int]) {
+    public init(inputShape: [Int], classes: Int, classNames: [String]?, mean: [Float], std: [Float],
+                trainCounts: [Int]) {
         self.inputShape = inputShape
         self.classes = classes
         self.classNames = classNames
@@ -36,14 +37,19 @@ public struct DataStatistics: Codable, Sendable, Equatable {
             return "input_shape \(inputShape), expected channels, height, width"
         }
         let channels = inputShape[0]
-        if classes < 2 || classes > Dataset.maxClasses { return "classes \(classes), expected 2...\(Dataset.maxClasses)" }
-        if let names = classNames, names.count != classes { return "class_names: \(names.count) names for \(classes) classes" }
+        if classes < 2
+            || classes > Dataset.maxClasses { return "classes \(classes), expected 2...\(Dataset.maxClasses)" }
+        if let names = classNames,
+            names.count != classes { return "class_names: \(names.count) names for \(classes) classes" }
         if mean.count != channels || std.count != channels {
             return "mean and std: \(mean.count) and \(std.count) values, expected one per channel (\(channels))"
         }
-        if !mean.allSatisfy(\.isFinite) || !std.allSatisfy({ $0.isFinite && $0 > 0 }) { return "mean and std: expected finite values, std positive" }
+        if !mean.allSatisfy(\.isFinite)
+            || !std.allSatisfy({ $0.isFinite
+            && $0 > 0 }) { return "mean and std: expected finite values, std positive" }
         if trainCounts.count != classes || trainCounts.contains(where: { $0 < 0 }) {
-            return "train_counts: \(trainCounts.count) counts for \(classes) classes, expected one per class, none negative"
+            return "train_counts: \(trainCounts.count) counts for \(classes) classes, expected one per " +
+                   "class, none negative"
         }
         return nil
     }
@@ -53,7 +59,8 @@ public struct DataStatistics: Codable, Sendable, Equatable {
         if let problem { return problem }
         let shape = [split.channels, split.height, split.width]
         guard shape == inputShape else {
-            return "the model takes \(inputShape.map(String.init).joined(separator: " x ")) images, these are \(shape.map(String.init).joined(separator: " x "))"
+            return "the model takes \(inputShape.map(String.init).joined(separator: " x ")) images, these are " +
+                   "\(shape.map(String.init).joined(separator: " x "))"
         }
         return nil
     }

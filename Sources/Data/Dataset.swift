@@ -33,7 +33,8 @@ public final class Dataset {
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
-         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil, notes: [String] = []) {
+         originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil,
+             notes: [String] = []) {
         self.notes = notes
         self.unseenTest = unseenTest
         self.train = train
@@ -79,7 +80,9 @@ public final class Dataset {
                 sharded = isSharded
                 shardFiles = shards
                 let mine = isSharded ? shards.indices.filter { $0 % comm.size == comm.rank } : Array(shards.indices)
-                let loaded = try mine.map { ($0, try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels), shards[$0].labels) }
+                let loaded = try mine.map { ($0,
+                                             try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels),
+                                             shards[$0].labels) }
                 return (loaded, try readTest(layout))
             case .imageFolder, .tarShards:
                 defaultClasses = images!.names?.count
@@ -93,10 +96,13 @@ public final class Dataset {
         try comm.agree {
             try checkTest(testSplit, layout: layout)
             for (index, split, _) in myShards
-            where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height, testSplit.width) {
+            where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height,
+                                                                  testSplit.width) {
                 throw DataError.mismatch("""
-                    training images (\(Self.trainImageFile(layout, shard: index))) are \(split.channels) x \(split.height) x \(split.width) \
-                    but test images (\(Self.testImageFile(layout))) are \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); \
+                    training images (\(Self.trainImageFile(layout, shard: index))) are \
+                    \(split.channels) x \(split.height) x \(split.width) but test images \
+                    (\(Self.testImageFile(layout))) are \
+                    \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); \
                     expected the same shape
                     """)
             }
@@ -112,7 +118,9 @@ public final class Dataset {
         }
         guard classes >= 2, classes <= Self.maxClasses else {
             let source = config.classes != nil ? "--classes" : "the largest label (\(classes - 1)) + 1"
-            throw CollectiveFailure(rank: 0, message: "\(config.directory): \(source) gives \(classes) classes; expected 2...\(Self.maxClasses)")
+            throw CollectiveFailure(rank: 0,
+                                    message: "\(config.directory): \(source) gives \(classes) classes; expected " +
+                                             "2...\(Self.maxClasses)")
         }
         let k = classes
         let names = try comm.agree { () throws -> [String]? in
@@ -120,7 +128,8 @@ public final class Dataset {
             try testSplit.validateLabels(classes: k, file: Self.testLabelFile(layout))
             if let listed = images?.names {
                 guard listed.count == k else {
-                    throw DataError.mismatch("\(config.directory): \(listed.count) class names listed, but there are \(k) classes")
+                    throw DataError.mismatch("\(config.directory): \(listed.count) class names listed, but " +
+                                             "there are \(k) classes")
                 }
                 return listed
             }
@@ -166,7 +175,8 @@ public final class Dataset {
             let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
             return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
-                           originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets), mean: mean, std: std,
+                           originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
+                               mean: mean, std: std,
                            unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [])
         }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
@@ -179,10 +189,13 @@ public final class Dataset {
     /// training split is left out when `known` is given.
     static func loadImages(_ layout: DatasetLayout, config: DataConfig, known: DataStatistics?, comm: Communicator)
         throws -> (train: Split?, test: Split, names: [String]?, notes: [String])? {
-        guard let listing = try comm.agree({ try ImageListing(layout, knownNames: known.map { $0.classNames ?? [] }) }) else { return nil }
+        guard let listing = try comm.agree({ try ImageListing(layout,
+                                                              knownNames: known.map { $0.classNames
+                                                              ?? [] }) }) else { return nil }
         let shape = known?.inputShape
         let target = try comm.agree {
-            try listing.target(channels: shape.map { $0[0] } ?? config.channels, size: shape.map { Array($0[1...]) } ?? config.imageSize)
+            try listing.target(channels: shape.map { $0[0] } ?? config.channels,
+                               size: shape.map { Array($0[1...]) } ?? config.imageSize)
         }
         var notes: [String] = []
         var train: Split?
@@ -205,21 +218,25 @@ public final class Dataset {
             let test = try images?.test ?? readTest(layout)
             try checkTest(test, layout: layout)
             if let problem = known.problem(describing: test) {
-                throw DataError.mismatch("\(config.directory): the model's data statistics do not fit its test images: \(problem)")
+                throw DataError.mismatch("\(config.directory): the model's data statistics do not fit its " +
+                                         "test images: \(problem)")
             }
             // With a holdout the model knows the seen classes; the test labels span all of them.
             try test.validateLabels(classes: known.classes + config.holdout.count, file: Self.testLabelFile(layout))
             return test
         }
-        let empty = Split(pixels: .bytes([]), labels: [], channels: test.channels, height: test.height, width: test.width)
+        let empty = Split(pixels: .bytes([]), labels: [], channels: test.channels, height: test.height,
+                          width: test.width)
         var seenTest = test, unseen: Split?
         if !config.holdout.isEmpty {
             let holdout = try comm.agree { try Holdout(config.holdout, total: known.classes + config.holdout.count) }
             seenTest = holdout.seenPart(test)
             unseen = holdout.heldOutPart(test)
         }
-        return Dataset(train: empty, test: seenTest, classes: known.classes, classNames: known.classNames, layout: layout, sharded: false,
-                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std, unseenTest: unseen,
+        return Dataset(train: empty, test: seenTest, classes: known.classes, classNames: known.classNames,
+                       layout: layout, sharded: false,
+                       originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std,
+                           unseenTest: unseen,
                        notes: images?.notes ?? [])
     }
 
@@ -229,14 +246,16 @@ public final class Dataset {
         case .cifar10(_, let test): return try CIFARReader.split(test, labelBytes: 1)
         case .cifar100(_, let test): return try CIFARReader.split(test, labelBytes: 2)
         case .npy(_, let images, let labels, _): return try NPYReader.split(images: images, labels: labels)
-        case .imageFolder, .tarShards: throw DataError.mismatch("image sets are decoded over the ranks (Dataset.loadImages)")
+        case .imageFolder,
+            .tarShards: throw DataError.mismatch("image sets are decoded over the ranks (Dataset.loadImages)")
         }
     }
 
     /// A test set to evaluate on: at least one image of at least one pixel.
     static func checkTest(_ test: Split, layout: DatasetLayout) throws {
         guard test.count > 0 else {
-            throw DataError.format(path: testImageFile(layout), field: "test images", expected: "at least one", found: "none")
+            throw DataError.format(path: testImageFile(layout), field: "test images", expected: "at least one",
+                                   found: "none")
         }
         guard test.channels >= 1, test.height >= 1, test.width >= 1 else {
             throw DataError.format(path: testImageFile(layout), field: "image shape", expected: "at least 1 x 1 x 1",
@@ -246,45 +265,10 @@ public final class Dataset {
 
     /// The statistics a model trained on this data carries, with the class sizes it trained with.
     public func statistics(trainCounts: [Int]? = nil) -> DataStatistics {
-        DataStatistics(inputShape: [test.channels, test.height, test.width], classes: classes, classNames: classNames, mean: mean, std: std, trainCounts: trainCounts ?? counts)
+        DataStatistics(inputShape: [test.channels, test.height, test.width], classes: classes, classNames: classNames,
+                       mean: mean, std: std, trainCounts: trainCounts ?? counts)
     }
 
     /// Largest class count: per-class arrays and the classes² confusion matrix must fit.
     public static let maxClasses = 10_000
-
-    static func trainImageFile(_ layout: DatasetLayout, shard: Int) -> String {
-        switch layout {
-        case .idx(let images, _, _, _): return images
-        case .cifar10(let batches, _): return batches.joined(separator: ", ")
-        case .cifar100(let train, _): return train
-        case .npy(let shards, _, _, _): return shards[min(shard, shards.count - 1)].images
-        case .imageFolder(_, let train, _): return train
-        case .tarShards(let train, _): return train.count == 1 ? train[0] : "\(train[0]) ... (\(train.count) shards)"
-        }
-    }
-
-    static func testImageFile(_ layout: DatasetLayout) -> String {
-        switch layout {
-        case .idx(_, _, let images, _): return images
-        case .cifar10(_, let test): return test
-        case .cifar100(_, let test): return test
-        case .npy(_, let images, _, _): return images
-        case .imageFolder(_, _, let test): return test
-        case .tarShards(_, let test): return test.count == 1 ? test[0] : "\(test[0]) ... (\(test.count) shards)"
-        }
-    }
-
-    static func testLabelFile(_ layout: DatasetLayout) -> String {
-        switch layout {
-        case .idx(_, _, _, let labels): return labels
-        case .cifar10(_, let test): return test
-        case .cifar100(_, let test): return test
-        case .npy(_, _, let labels, _): return labels
-        case .imageFolder(_, _, let test): return test
-        case .tarShards(_, let test): return test.count == 1 ? test[0] : "\(test[0]) ... (\(test.count) shards)"
-        }
-    }
-
-    /// The input shape of one sample.
-    public var inputShape: (channels: Int, height: Int, width: Int) { (test.channels, test.height, test.width) }
 }

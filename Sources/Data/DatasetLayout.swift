@@ -38,7 +38,8 @@ public enum DatasetLayout: Equatable, Sendable {
         case let (.cifar10(a1, a2), .cifar10(b1, b2)): return a1 == b1 && a2 == b2
         case let (.cifar100(a1, a2), .cifar100(b1, b2)): return a1 == b1 && a2 == b2
         case let (.npy(a1, a2, a3, a4), .npy(b1, b2, b3, b4)):
-            return a1.map { [$0.images, $0.labels] } == b1.map { [$0.images, $0.labels] } && a2 == b2 && a3 == b3 && a4 == b4
+            return a1.map { [$0.images, $0.labels] } == b1.map { [$0.images,
+                                                                  $0.labels] } && a2 == b2 && a3 == b3 && a4 == b4
         case let (.imageFolder(a1, a2, a3), .imageFolder(b1, b2, b3)): return [a1, a2, a3] == [b1, b2, b3]
         case let (.tarShards(a1, a2), .tarShards(b1, b2)): return a1 == b1 && a2 == b2
         default: return false
@@ -52,7 +53,8 @@ public enum DatasetLayout: Equatable, Sendable {
         var isDir: ObjCBool = false
         let exists = fm.fileExists(atPath: directory, isDirectory: &isDir)
         if exists, !isDir.boolValue {
-            throw DataError.format(path: directory, field: "--data", expected: "a directory holding a data set", found: "a file")
+            throw DataError.format(path: directory, field: "--data", expected: "a directory holding a data set",
+                                   found: "a file")
         }
         guard exists else {
             throw DataError.missing(path: directory, hint: directory == defaultDirectory
@@ -89,7 +91,8 @@ public enum DatasetLayout: Equatable, Sendable {
                 let images = "train_images-\(index).npy", labels = "train_labels-\(index).npy"
                 guard files.contains(images) else { break }
                 guard files.contains(labels) else {
-                    throw DataError.missing(path: path(labels), hint: "every train_images-NNNNN.npy needs its train_labels-NNNNN.npy")
+                    throw DataError.missing(path: path(labels),
+                                            hint: "every train_images-NNNNN.npy needs its train_labels-NNNNN.npy")
                 }
                 shards.append((path(images), path(labels)))
             }
@@ -97,15 +100,19 @@ public enum DatasetLayout: Equatable, Sendable {
             // the shards after it unread.
             let used = Set(shards.flatMap { [$0.0, $0.1] })
             let stray = files.filter { name in
-                (name.hasPrefix("train_images-") || name.hasPrefix("train_labels-")) && name.hasSuffix(".npy") && !used.contains(path(name))
+                (name.hasPrefix("train_images-") || name.hasPrefix("train_labels-")) && name.hasSuffix(".npy")
+                    && !used.contains(path(name))
             }.sorted()
             if let first = stray.first {
                 throw DataError.format(path: path(first), field: "shard number",
-                                       expected: "shards numbered 00000 to \(String(format: "%05d", max(shards.count - 1, 0))) without gaps (found \(shards.count) in a row)",
+                                       expected: "shards numbered 00000 to " +
+                                                 "\(String(format: "%05d", max(shards.count - 1, 0))) without gaps " +
+                                                 "(found \(shards.count) in a row)",
                                        found: "a shard after a gap")
             }
             if !shards.isEmpty {
-                return .npy(trainShards: shards, testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: true)
+                return .npy(trainShards: shards, testImages: path("test_images.npy"),
+                            testLabels: path("test_labels.npy"), sharded: true)
             }
         }
         if let (train, test) = ImageFolder.splits(of: directory) {
@@ -127,7 +134,8 @@ public enum DatasetLayout: Equatable, Sendable {
         guard pattern.contains("{") || isTar(pattern) else { return nil }
         let train = try ShardPattern.expand(pattern)
         for shard in train where !FileManager.default.fileExists(atPath: shard) {
-            throw DataError.missing(path: shard, hint: "--data \(pattern) names \(train.count) shard(s); each must exist")
+            throw DataError.missing(path: shard,
+                                    hint: "--data \(pattern) names \(train.count) shard(s); each must exist")
         }
         return .tarShards(train: train, test: try testShards(beside: train[0]))
     }
@@ -141,7 +149,8 @@ public enum DatasetLayout: Equatable, Sendable {
             if !found.isEmpty { return found.map { (directory as NSString).appendingPathComponent($0) } }
         }
         throw DataError.missing(path: (directory as NSString).appendingPathComponent("test-00000.tar"),
-                                hint: "tar shards need their test set beside them: test-*.tar (or val-*.tar) in \(directory.isEmpty ? "." : directory)")
+                                hint: "tar shards need their test set beside them: test-*.tar (or val-*.tar) in " +
+                                      "\(directory.isEmpty ? "." : directory)")
     }
 
     /// The layout of a directory for its test set alone (evaluating a model that carries its
@@ -161,7 +170,8 @@ public enum DatasetLayout: Equatable, Sendable {
             if files.contains("test_batch.bin") { return .cifar10(train: [], test: path("test_batch.bin")) }
             if files.contains("test.bin") { return .cifar100(train: "", test: path("test.bin")) }
             if files.contains("test_images.npy"), files.contains("test_labels.npy") {
-                return .npy(trainShards: [], testImages: path("test_images.npy"), testLabels: path("test_labels.npy"), sharded: false)
+                return .npy(trainShards: [], testImages: path("test_images.npy"), testLabels: path("test_labels.npy"),
+                            sharded: false)
             }
             for name in ["test", "val"] where ImageFolder.isDirectory(path(name)) {
                 return .imageFolder(root: directory, train: "", test: path(name))

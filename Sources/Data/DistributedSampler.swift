@@ -37,7 +37,8 @@ public struct DistributedSampler: Sendable {
 
     /// - count: samples this rank can index (all of them when not sharded)
     /// - globalCount: samples over all ranks
-    public init(count: Int, globalCount: Int, batchSize: Int, rank: Int, worldSize: Int, seed: UInt64, sharded: Bool, end: EpochEnd) {
+    public init(count: Int, globalCount: Int, batchSize: Int, rank: Int, worldSize: Int, seed: UInt64, sharded: Bool,
+                end: EpochEnd) {
         precondition(batchSize >= worldSize, "global batch \(batchSize) smaller than the world size \(worldSize)")
         self.count = count
         self.globalCount = globalCount
@@ -64,7 +65,8 @@ public struct DistributedSampler: Sendable {
     /// The epoch's order of sample indices (local indices when sharded).
     public func permutation(epoch: Int) -> [Int] {
         var order = Array(0..<count)
-        var rng = RandomSource(seed: seed, stream: sharded ? [0x5A4D, UInt64(epoch), UInt64(rank)] : [0x5A4D, UInt64(epoch)])
+        var rng = RandomSource(seed: seed,
+                               stream: sharded ? [0x5A4D, UInt64(epoch), UInt64(rank)] : [0x5A4D, UInt64(epoch)])
         rng.shuffle(&order)
         return order
     }
@@ -102,7 +104,8 @@ public struct DistributedSampler: Sendable {
 
     /// Writes this rank's sample indices of step `step` into `out` (capacity >= local batch size)
     /// and their global positions into `positions` (for augmentation streams); returns the count.
-    public func indices(step: Int, order: [Int], into out: UnsafeMutablePointer<Int>, positions: UnsafeMutablePointer<Int>) -> Int {
+    public func indices(step: Int, order: [Int], into out: UnsafeMutablePointer<Int>,
+                        positions: UnsafeMutablePointer<Int>) -> Int {
         let range = globalRange(step: step)
         var n = 0
         if sharded {

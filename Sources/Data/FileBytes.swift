@@ -57,13 +57,16 @@ public enum FileBytes {
                 case Z_OK:
                     continue
                 case Z_BUF_ERROR where stream.avail_in == 0:
-                    throw DataError.gzip(path: path, reason: "the stream ends early (truncated .gz file) at compressed byte offset \(input.count)")
+                    throw DataError.gzip(path: path,
+                                         reason: "the stream ends early (truncated .gz file) at compressed byte " +
+                                                 "offset \(input.count)")
                 case Z_BUF_ERROR:
                     continue
                 case Z_STREAM_END:
                     if stream.avail_in == 0 { return }
                     // Another gzip member follows.
-                    guard inflateReset(&stream) == Z_OK else { throw DataError.gzip(path: path, reason: "cannot read the next member") }
+                    guard inflateReset(&stream) == Z_OK else { throw DataError.gzip(path: path,
+                        reason: "cannot read the next member") }
                 default:
                     let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
                     let offset = input.count - Int(stream.avail_in)

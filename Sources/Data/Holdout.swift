@@ -15,13 +15,15 @@ public struct Holdout: Sendable, Equatable {
     public init(_ classes: [Int], total: Int) throws {
         let held = Array(Set(classes)).sorted()
         guard held.count == classes.count else {
-            throw DataError.mismatch("--holdout-classes \(classes.map(String.init).joined(separator: ",")): a class is given twice")
+            throw DataError.mismatch("--holdout-classes \(classes.map(String.init).joined(separator: ",")): a " +
+                                     "class is given twice")
         }
         if let bad = held.first(where: { !(0..<total).contains($0) }) {
             throw DataError.mismatch("--holdout-classes: class \(bad) is not in the data's classes 0..<\(total)")
         }
         guard total - held.count >= 2 else {
-            throw DataError.mismatch("--holdout-classes: \(held.count) of \(total) classes held out leaves \(total - held.count) to train; expected at least 2")
+            throw DataError.mismatch("--holdout-classes: \(held.count) of \(total) classes held out leaves " +
+                                     "\(total - held.count) to train; expected at least 2")
         }
         self.classes = held
         seen = (0..<total).filter { !held.contains($0) }
@@ -53,7 +55,8 @@ public struct ClassList: OptionValue, Sendable, Equatable {
 
     public static func parse(_ values: [String]) -> ClassList? {
         guard values.count == 1 else { return nil }
-        let parts = values[0].split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let parts = values[0].split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
         return ClassList(parts.compactMap { $0 })
     }

@@ -15,17 +15,22 @@ public enum IDXReader {
         guard b.count >= 16 else { throw DataError.truncated(path: path, offset: 0, expected: 16, found: b.count) }
         let magic = bigEndian32(b, 0)
         guard magic == 0x0000_0803 else {
-            throw DataError.format(path: path, field: "magic number", expected: "0x00000803 (IDX images: unsigned bytes, 3 dimensions)", found: hex(magic))
+            throw DataError.format(path: path, field: "magic number",
+                                   expected: "0x00000803 (IDX images: unsigned bytes, 3 dimensions)", found: hex(magic))
         }
         let (n, h, w) = (bigEndian32(b, 4), bigEndian32(b, 8), bigEndian32(b, 12))
-        guard h > 0, w > 0 else { throw DataError.format(path: path, field: "image size", expected: "positive rows and columns", found: "\(h)x\(w)") }
+        guard h > 0,
+            w > 0 else { throw DataError.format(path: path, field: "image size", expected: "positive rows and columns",
+                                                found: "\(h)x\(w)") }
         // The header's sizes in checked arithmetic, then against the file's length.
         guard let pixels = checkedProduct([n, h, w]), pixels <= Int.max - 16 else {
-            throw DataError.format(path: path, field: "image count and size", expected: "count x rows x cols that fits in memory",
+            throw DataError.format(path: path, field: "image count and size",
+                                   expected: "count x rows x cols that fits in memory",
                                    found: "\(n) x \(h) x \(w)")
         }
         let need = 16 + pixels
-        guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need, found: b.count) }
+        guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need,
+                                                               found: b.count) }
         // Drop the header and any trailing bytes in place: no second copy of the images.
         b.removeSubrange(need...)
         b.removeSubrange(..<16)
@@ -38,10 +43,12 @@ public enum IDXReader {
         guard b.count >= 8 else { throw DataError.truncated(path: path, offset: 0, expected: 8, found: b.count) }
         let magic = bigEndian32(b, 0)
         guard magic == 0x0000_0801 else {
-            throw DataError.format(path: path, field: "magic number", expected: "0x00000801 (IDX labels: unsigned bytes, 1 dimension)", found: hex(magic))
+            throw DataError.format(path: path, field: "magic number",
+                                   expected: "0x00000801 (IDX labels: unsigned bytes, 1 dimension)", found: hex(magic))
         }
         let n = bigEndian32(b, 4)
-        guard b.count >= 8 + n else { throw DataError.truncated(path: path, offset: b.count, expected: 8 + n, found: b.count) }
+        guard b.count >= 8 + n else { throw DataError.truncated(path: path, offset: b.count, expected: 8 + n,
+                                                                found: b.count) }
         return b[8..<(8 + n)].map { Int32($0) }
     }
 
@@ -50,7 +57,8 @@ public enum IDXReader {
         let (pixels, n, h, w) = try Self.images(images)
         let y = try Self.labels(labels)
         guard y.count == n else {
-            throw DataError.mismatch("\(images) holds \(n) images but \(labels) holds \(y.count) labels; expected the same count")
+            throw DataError.mismatch("\(images) holds \(n) images but \(labels) holds \(y.count) labels; " +
+                                     "expected the same count")
         }
         return Split(pixels: .bytes(pixels), labels: y, channels: 1, height: h, width: w)
     }

@@ -27,11 +27,13 @@ public enum ImageFolder {
     static func folders(in directory: String) throws -> [String] {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else {
-            throw DataError.format(path: directory, field: "folder", expected: "a readable directory", found: "no access")
+            throw DataError.format(path: directory, field: "folder", expected: "a readable directory",
+                                   found: "no access")
         }
         return names.filter { name in
             var isDir: ObjCBool = false
-            return !name.hasPrefix(".") && fm.fileExists(atPath: (directory as NSString).appendingPathComponent(name), isDirectory: &isDir)
+            return !name.hasPrefix(".") && fm.fileExists(atPath: (directory as NSString).appendingPathComponent(name),
+                                                         isDirectory: &isDir)
                 && isDir.boolValue
         }.sorted(by: codePointOrder)
     }
@@ -40,13 +42,15 @@ public enum ImageFolder {
     public static func classes(root: String, train: String) throws -> [String] {
         let found = try folders(in: train)
         guard !found.isEmpty else {
-            throw DataError.format(path: train, field: "class folders", expected: "one folder per class (train/CLASS/image.png)", found: "none")
+            throw DataError.format(path: train, field: "class folders",
+                                   expected: "one folder per class (train/CLASS/image.png)", found: "none")
         }
         let listed = (root as NSString).appendingPathComponent("classes.txt")
         guard FileManager.default.fileExists(atPath: listed) else { return found }
         let names = try ClassNames.read(listed, classes: found.count)
         if let missing = names.first(where: { !found.contains($0) }) {
-            throw DataError.format(path: listed, field: "class \"\(missing)\"", expected: "a folder of that name in \(train)", found: "none")
+            throw DataError.format(path: listed, field: "class \"\(missing)\"",
+                                   expected: "a folder of that name in \(train)", found: "none")
         }
         return names
     }
@@ -54,13 +58,15 @@ public enum ImageFolder {
     /// The image files of one split (`directory`/CLASS/...) with their labels, in natural
     /// name order. Every class folder must name a class; with `requireEvery`, every class
     /// needs at least one image (training).
-    public static func files(in directory: String, classes: [String], requireEvery: Bool) throws -> [(path: String, label: Int32)] {
+    public static func files(in directory: String, classes: [String],
+                             requireEvery: Bool) throws -> [(path: String, label: Int32)] {
         let label = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int32($0)) })
         var entries: [(name: String, path: String, label: Int32)] = []
         for folder in try folders(in: directory) {
             let path = (directory as NSString).appendingPathComponent(folder)
             guard let y = label[folder] else {
-                throw DataError.format(path: path, field: "class folder", expected: "one of the training classes (\(classes.joined(separator: ", ")))",
+                throw DataError.format(path: path, field: "class folder",
+                                       expected: "one of the training classes (\(classes.joined(separator: ", ")))",
                                        found: "a class the training set does not have")
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
@@ -68,17 +74,20 @@ public enum ImageFolder {
             for name in names where !name.hasPrefix(".") {
                 let file = (path as NSString).appendingPathComponent(name)
                 guard extensions.contains((name as NSString).pathExtension.lowercased()) else {
-                    throw DataError.format(path: file, field: "file name", expected: "an image ending in .png, .jpg or .jpeg", found: "another file")
+                    throw DataError.format(path: file, field: "file name",
+                                           expected: "an image ending in .png, .jpg or .jpeg", found: "another file")
                 }
                 entries.append((name, file, y))
                 any = true
             }
             if requireEvery, !any {
-                throw DataError.format(path: path, field: "class \"\(folder)\"", expected: "at least one image", found: "an empty folder")
+                throw DataError.format(path: path, field: "class \"\(folder)\"", expected: "at least one image",
+                                       found: "an empty folder")
             }
         }
         if requireEvery, let empty = classes.first(where: { c in !entries.contains { $0.label == label[c] } }) {
-            throw DataError.format(path: (directory as NSString).appendingPathComponent(empty), field: "class \"\(empty)\"",
+            throw DataError.format(path: (directory as NSString).appendingPathComponent(empty),
+                                   field: "class \"\(empty)\"",
                                    expected: "a folder with at least one image", found: "none")
         }
         entries.sort { a, b in
@@ -101,7 +110,8 @@ public enum NaturalOrder {
         let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
         var i = 0, j = 0
         while i < x.count, j < y.count {
-            if x[i].properties.numericType == .decimal, y[j].properties.numericType == .decimal, x[i].isASCII, y[j].isASCII {
+            if x[i].properties.numericType == .decimal, y[j].properties.numericType == .decimal, x[i].isASCII,
+                y[j].isASCII {
                 var i2 = i, j2 = j
                 while i2 < x.count, x[i2].isASCII, x[i2].properties.numericType == .decimal { i2 += 1 }
                 while j2 < y.count, y[j2].isASCII, y[j2].properties.numericType == .decimal { j2 += 1 }

@@ -17,7 +17,8 @@ struct ImageListing {
                 names = knownNames
             } else {
                 guard !trainDirectory.isEmpty else {
-                    throw DataError.mismatch("\(testDirectory): the model names no classes, so its test folders cannot be matched to its classes")
+                    throw DataError.mismatch("\(testDirectory): the model names no classes, so its test folders " +
+                                             "cannot be matched to its classes")
                 }
                 names = try ImageFolder.classes(root: root, train: trainDirectory)
             }
@@ -27,7 +28,8 @@ struct ImageListing {
             }
             let testFiles = try ImageFolder.files(in: testDirectory, classes: names, requireEvery: false)
             guard !testFiles.isEmpty else {
-                throw DataError.format(path: testDirectory, field: "test images", expected: "at least one (test/CLASS/image.png)", found: "none")
+                throw DataError.format(path: testDirectory, field: "test images",
+                                       expected: "at least one (test/CLASS/image.png)", found: "none")
             }
             test = ImageSource(units: testFiles.map { .file(path: $0.path, label: $0.label) }, split: "test")
             classNames = names
@@ -40,7 +42,8 @@ struct ImageListing {
                 classNames = knownNames
             } else if FileManager.default.fileExists(atPath: file) {
                 let text = String(decoding: try FileBytes.read(file), as: UTF8.self)
-                classNames = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                classNames = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
             }
         case .idx, .cifar10, .cifar100, .npy:
             return nil
@@ -50,7 +53,9 @@ struct ImageListing {
     /// The size and channels to decode to: what is given, the rest from the first training
     /// (else test) image.
     func target(channels: Int?, size: [Int]?) throws -> ImageTarget {
-        if let channels, let size { return ImageTarget(channels: channels, height: size[0], width: size[size.count - 1], resize: true) }
+        if let channels,
+            let size { return ImageTarget(channels: channels, height: size[0], width: size[size.count - 1],
+                                          resize: true) }
         let first = try (train ?? test).firstImage()
         return ImageTarget(channels: channels ?? first.channels, height: size?[0] ?? first.height,
                            width: size.map { $0[$0.count - 1] } ?? first.width, resize: size != nil)

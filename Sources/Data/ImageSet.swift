@@ -41,7 +41,8 @@ public struct ImageSource: Sendable {
             return image != nil
         }
         guard let image else {
-            throw DataError.format(path: first.path, field: "\(split) images", expected: "at least one sample", found: "none")
+            throw DataError.format(path: first.path, field: "\(split) images", expected: "at least one sample",
+                                   found: "none")
         }
         return image
     }
@@ -73,7 +74,8 @@ public struct ImageSource: Sendable {
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw DataError.format(path: path, field: "tar shard", expected: "a readable file", found: error.localizedDescription)
+            throw DataError.format(path: path, field: "tar shard", expected: "a readable file",
+                                   found: error.localizedDescription)
         }
     }
 }
@@ -83,7 +85,8 @@ public enum ImageSet {
     /// `source` decoded to `target` (collective): read from `cache` when every rank finds it
     /// there, otherwise each rank decodes its units, the ranks gather the results, and rank 0
     /// stores them in `cache` (when given) for later runs. Returns the split and a note for the log.
-    public static func load(_ source: ImageSource, target: ImageTarget, cache: String?, comm: Communicator) throws -> (Split, String) {
+    public static func load(_ source: ImageSource, target: ImageTarget, cache: String?,
+                            comm: Communicator) throws -> (Split, String) {
         let key = try comm.broadcast(string: comm.rank == 0 ? cacheKey(source, target: target) : "")
         let files = cache.map { dir in
             (images: (dir as NSString).appendingPathComponent("\(source.split)-\(key)-images.npy"),
@@ -92,7 +95,9 @@ public enum ImageSet {
         // The cache is used only when every rank can read it.
         var cached: Split?
         if let files { cached = try? NPYReader.split(images: files.images, labels: files.labels) }
-        if let c = cached, (c.channels, c.height, c.width) != (target.channels, target.height, target.width) || !c.isBytes { cached = nil }
+        if let c = cached,
+            (c.channels, c.height, c.width) != (target.channels, target.height,
+                                                target.width) || !c.isBytes { cached = nil }
         let missing: Int64 = try comm.globalMax(cached == nil ? 1 : 0)
         if missing == 0, let cached, let files {
             return (cached, "\(source.split) images: \(cached.count) read from the cache \(files.images)")
@@ -105,11 +110,14 @@ public enum ImageSet {
         try comm.allReduceSum(&counts)
         let pixels = try comm.allGather(mine.pixels)
         let labels = try comm.allGather(mine.labels)
-        let split = reassemble(pixels: pixels, labels: labels, counts: counts.map { Int($0) }, target: target, ranks: comm.size)
-        var note = "\(source.split) images: \(split.count) decoded in \(String(format: "%.1f", Date().timeIntervalSince(start))) s over \(comm.size) rank(s)"
+        let split = reassemble(pixels: pixels, labels: labels, counts: counts.map { Int($0) }, target: target,
+                               ranks: comm.size)
+        var note = "\(source.split) images: \(split.count) decoded in " +
+                   "\(String(format: "%.1f", Date().timeIntervalSince(start))) s over \(comm.size) rank(s)"
         if comm.rank == 0, let files {
             do {
-                try FileManager.default.createDirectory(atPath: (files.images as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: (files.images as NSString).deletingLastPathComponent,
+                                                        withIntermediateDirectories: true)
                 try write(split, images: files.images, labels: files.labels)
                 note += ", cached in \(files.images)"
             } catch {
@@ -144,7 +152,9 @@ public enum ImageSet {
         var out = image.converted(channels: target.channels)
         if (out.height, out.width) != (target.height, target.width) {
             guard target.resize else {
-                throw DataError.format(path: name, field: "image size", expected: "\(target.height) x \(target.width) like the first training image (or pass --image-size HxW to resize every image)",
+                throw DataError.format(path: name, field: "image size",
+                                       expected: "\(target.height) x \(target.width) like the first training image " +
+                                                 "(or pass --image-size HxW to resize every image)",
                                        found: "\(image.height) x \(image.width)")
             }
             out = out.resized(height: target.height, width: target.width)
@@ -157,7 +167,8 @@ public enum ImageSet {
     static func reassemble(pixels: [UInt8], labels: [Int32], counts: [Int], target: ImageTarget, ranks: Int) -> Split {
         let n = target.channels * target.height * target.width
         guard ranks > 1 else {
-            return Split(pixels: .bytes(pixels), labels: labels, channels: target.channels, height: target.height, width: target.width)
+            return Split(pixels: .bytes(pixels), labels: labels, channels: target.channels, height: target.height,
+                         width: target.width)
         }
         var cursor = [Int](repeating: 0, count: ranks)
         var total = [Int](repeating: 0, count: ranks)
@@ -180,7 +191,8 @@ public enum ImageSet {
             cursor[r] += c
             next += c
         }
-        return Split(pixels: .bytes(outPixels), labels: outLabels, channels: target.channels, height: target.height, width: target.width)
+        return Split(pixels: .bytes(outPixels), labels: outLabels, channels: target.channels, height: target.height,
+                     width: target.width)
     }
 
     /// Names the decoded split by what it was decoded from: every unit's path, size and
@@ -191,11 +203,13 @@ public enum ImageSet {
             for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
             hash = (hash ^ 0xff) &* 0x100_0000_01b3
         }
-        add("ddp-train decoded images v1 \(source.split) \(target.channels)x\(target.height)x\(target.width) resize \(target.resize)")
+        add("ddp-train decoded images v1 \(source.split) \(target.channels)x\(target.height)x\(target.width) " +
+            "resize \(target.resize)")
         for unit in source.units {
             var st = stat()
             let known = stat(unit.path, &st) == 0
-            add("\(unit.path) \(known ? Int(st.st_size) : -1) \(known ? Int(st.st_mtim.tv_sec) : 0).\(known ? Int(st.st_mtim.tv_nsec) : 0)")
+            add("\(unit.path) \(known ? Int(st.st_size) : -1) " +
+                "\(known ? Int(st.st_mtim.tv_sec) : 0).\(known ? Int(st.st_mtim.tv_nsec) : 0)")
             if case .file(_, let label) = unit { add("\(label)") }
         }
         return String(hash, radix: 16)
@@ -231,7 +245,8 @@ public struct ImageSize: OptionValue, Sendable, Equatable {
     public static func parse(_ values: [String]) -> ImageSize? {
         guard values.count == 1 else { return nil }
         let parts = values[0].lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard (1...2).contains(parts.count), parts.allSatisfy({ $0 != nil && (1...4096).contains($0!) }) else { return nil }
+        guard (1...2).contains(parts.count),
+            parts.allSatisfy({ $0 != nil && (1...4096).contains($0!) }) else { return nil }
         return ImageSize(height: parts[0]!, width: parts[parts.count - 1]!)
     }
 
@@ -240,7 +255,8 @@ public struct ImageSize: OptionValue, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         guard let size = Self.parse([try String(from: decoder)]) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected \(Self.expected)"))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "expected \(Self.expected)"))
         }
         self = size
     }

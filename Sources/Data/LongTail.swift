@@ -37,7 +37,8 @@ extension LongTail {
     /// position among that class's samples in data order) are kept: a seeded shuffle within
     /// each class picks them, so the choice depends on the seed only, not on the ranks.
     /// A class left empty is an error naming it.
-    public static func select(original: [Int], ratio: Double, profile: ImbalanceProfile, seed: UInt64) throws -> ([Int], [[Bool]]) {
+    public static func select(original: [Int], ratio: Double, profile: ImbalanceProfile, seed: UInt64) throws -> ([Int],
+        [[Bool]]) {
         let k = original.count
         for (c, n) in original.enumerated() where n == 0 {
             throw DataError.emptyClass(classIndex: c, reason: "the training set holds no sample of it")
@@ -49,7 +50,9 @@ extension LongTail {
         for c in 0..<k {
             let n = min(wanted[c], original[c])
             if n == 0 {
-                throw DataError.emptyClass(classIndex: c, reason: "--imbalance-ratio \(ratio) (\(profile.rawValue)) leaves it 0 of \(original[c]) samples; use a smaller ratio")
+                throw DataError.emptyClass(classIndex: c,
+                                           reason: "--imbalance-ratio \(ratio) (\(profile.rawValue)) leaves it 0 of " +
+                                                   "\(original[c]) samples; use a smaller ratio")
             }
             targets.append(n)
             var order = Array(0..<original[c])

@@ -15,7 +15,8 @@ public enum NPYReader {
         let b = try FileBytes.read(path)
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
         guard b.count >= 10, Swift.Array(b[0..<6]) == magic else {
-            throw DataError.format(path: path, field: "magic string", expected: "\\x93NUMPY (a .npy file)", found: "\(b.prefix(6).map { String($0) })")
+            throw DataError.format(path: path, field: "magic string", expected: "\\x93NUMPY (a .npy file)",
+                                   found: "\(b.prefix(6).map { String($0) })")
         }
         let major = Int(b[6])
         let headerLength: Int, start: Int
@@ -32,10 +33,12 @@ public enum NPYReader {
         }
         let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
         for key in ["descr", "fortran_order", "shape"] where header.components(separatedBy: "'\(key)':").count > 2 {
-            throw DataError.format(path: path, field: "header \(key)", expected: "given once", found: "given more than once")
+            throw DataError.format(path: path, field: "header \(key)", expected: "given once",
+                                   found: "given more than once")
         }
         guard let descr = field("descr", in: header) else {
-            throw DataError.format(path: path, field: "header descr", expected: "a dtype such as '|u1' or '<f4'", found: header)
+            throw DataError.format(path: path, field: "header descr", expected: "a dtype such as '|u1' or '<f4'",
+                                   found: header)
         }
         if let fortran = field("fortran_order", in: header), fortran.hasPrefix("True") {
             throw DataError.format(path: path, field: "fortran_order", expected: "False (C order)", found: "True")
@@ -46,18 +49,23 @@ public enum NPYReader {
         let tokens = shapeText.split(whereSeparator: { ",() ".contains($0) })
         let shape = tokens.compactMap { Int($0) }
         guard shape.count == tokens.count, shape.allSatisfy({ $0 >= 0 }) else {
-            throw DataError.format(path: path, field: "header shape", expected: "non-negative integer dimensions", found: shapeText)
+            throw DataError.format(path: path, field: "header shape", expected: "non-negative integer dimensions",
+                                   found: shapeText)
         }
         let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         guard let size = elementSize(dtype) else {
-            throw DataError.format(path: path, field: "dtype", expected: "uint8, int8/16/32/64, uint16/32/64 or float32 (little-endian)", found: dtype)
+            throw DataError.format(path: path, field: "dtype",
+                                   expected: "uint8, int8/16/32/64, uint16/32/64 or float32 (little-endian)",
+                                   found: dtype)
         }
         let dataStart = start + headerLength
         guard let bytes = checkedProduct(shape + [size]), bytes <= Int.max - dataStart else {
-            throw DataError.format(path: path, field: "header shape", expected: "a shape whose data fits in memory", found: "\(shapeText) of \(dtype)")
+            throw DataError.format(path: path, field: "header shape", expected: "a shape whose data fits in memory",
+                                   found: "\(shapeText) of \(dtype)")
         }
         let need = dataStart + bytes
-        guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need, found: b.count) }
+        guard b.count >= need else { throw DataError.truncated(path: path, offset: b.count, expected: need,
+                                                               found: b.count) }
         return Array(descr: dtype, shape: shape, data: Swift.Array(b[dataStart..<need]))
     }
 
@@ -93,7 +101,8 @@ public enum NPYReader {
         // Wider integers must fit a class index: clamping would hide what the file says.
         func narrow<T: BinaryInteger>(_ v: T, _ i: Int) throws -> Int32 {
             guard let x = Int32(exactly: v) else {
-                throw DataError.format(path: path, field: "label of sample \(i)", expected: "a class index (0 to \(Dataset.maxClasses - 1))", found: "\(v)")
+                throw DataError.format(path: path, field: "label of sample \(i)",
+                                       expected: "a class index (0 to \(Dataset.maxClasses - 1))", found: "\(v)")
             }
             return x
         }
@@ -104,11 +113,15 @@ public enum NPYReader {
             case "<i2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)) }
             case "<u2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
             case "<i4": return (0..<n).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
-            case "<u4": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self), $0) }
-            case "<i8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self), $0) }
-            case "<u8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self), $0) }
+            case "<u4": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self),
+                                                            $0) }
+            case "<i8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self),
+                                                            $0) }
+            case "<u8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self),
+                                                            $0) }
             default:
-                throw DataError.format(path: path, field: "dtype", expected: "an integer type for labels", found: a.descr)
+                throw DataError.format(path: path, field: "dtype", expected: "an integer type for labels",
+                                       found: a.descr)
             }
         }
     }
@@ -121,14 +134,18 @@ public enum NPYReader {
         case 3: (n, c, h, w) = (a.shape[0], 1, a.shape[1], a.shape[2])
         case 4: (n, c, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
         default:
-            throw DataError.format(path: path, field: "shape", expected: "(N, H, W) or (N, C, H, W) images", found: "\(a.shape)")
+            throw DataError.format(path: path, field: "shape", expected: "(N, H, W) or (N, C, H, W) images",
+                                   found: "\(a.shape)")
         }
         switch a.descr {
         case "|u1", "<u1", "u1":
-            return Split(pixels: .bytes(a.data), labels: Swift.Array(repeating: 0, count: n), channels: c, height: h, width: w)
+            return Split(pixels: .bytes(a.data), labels: Swift.Array(repeating: 0, count: n), channels: c, height: h,
+                         width: w)
         case "<f4":
-            let floats = a.data.withUnsafeBytes { raw in (0..<a.count).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
-            return Split(pixels: .floats(floats), labels: Swift.Array(repeating: 0, count: n), channels: c, height: h, width: w)
+            let floats = a.data.withUnsafeBytes { raw in (0..<a.count).map { raw.loadUnaligned(fromByteOffset: 4 * $0,
+                as: Float.self) } }
+            return Split(pixels: .floats(floats), labels: Swift.Array(repeating: 0, count: n), channels: c, height: h,
+                         width: w)
         default:
             throw DataError.format(path: path, field: "dtype", expected: "uint8 or float32 images", found: a.descr)
         }
@@ -139,7 +156,8 @@ public enum NPYReader {
         var s = try Self.images(images)
         let y = try Self.labels(labels)
         guard y.count == s.count else {
-            throw DataError.mismatch("\(images) holds \(s.count) images but \(labels) holds \(y.count) labels; expected the same count")
+            throw DataError.mismatch("\(images) holds \(s.count) images but \(labels) holds \(y.count) labels; " +
+                                     "expected the same count")
         }
         s.labels = y
         return s

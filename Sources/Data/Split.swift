@@ -41,18 +41,21 @@ public struct Split: Sendable {
         case .bytes(let b):
             var out = [UInt8](); out.reserveCapacity(indices.count * n)
             for i in indices { out.append(contentsOf: b[(i * n)..<((i + 1) * n)]) }
-            return Split(pixels: .bytes(out), labels: indices.map { labels[$0] }, channels: channels, height: height, width: width)
+            return Split(pixels: .bytes(out), labels: indices.map { labels[$0] }, channels: channels, height: height,
+                         width: width)
         case .floats(let f):
             var out = [Float](); out.reserveCapacity(indices.count * n)
             for i in indices { out.append(contentsOf: f[(i * n)..<((i + 1) * n)]) }
-            return Split(pixels: .floats(out), labels: indices.map { labels[$0] }, channels: channels, height: height, width: width)
+            return Split(pixels: .floats(out), labels: indices.map { labels[$0] }, channels: channels, height: height,
+                         width: width)
         }
     }
 
     /// Samples of `other` appended (same sample shape and pixel type).
     public mutating func append(_ other: Split) throws {
         guard other.channels == channels, other.height == height, other.width == width else {
-            throw DataError.mismatch("shards differ in sample shape: \(channels)x\(height)x\(width) and \(other.channels)x\(other.height)x\(other.width)")
+            throw DataError.mismatch("shards differ in sample shape: \(channels)x\(height)x\(width) and " +
+                                     "\(other.channels)x\(other.height)x\(other.width)")
         }
         switch (pixels, other.pixels) {
         case (.bytes(var a), .bytes(let b)): a += b; pixels = .bytes(a)

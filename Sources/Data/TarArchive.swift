@@ -18,11 +18,13 @@ public enum TarArchive {
             let header = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 512)])
             if header.allSatisfy({ $0 == 0 }) { return members }
             guard checksumMatches(header) else {
-                throw DataError.format(path: path, field: "tar header at byte offset \(offset)", expected: "a tar header with a valid checksum",
+                throw DataError.format(path: path, field: "tar header at byte offset \(offset)",
+                                       expected: "a tar header with a valid checksum",
                                        found: "other bytes (not a tar file, or a damaged one)")
             }
             guard let size = number(header, 124, 12) else {
-                throw DataError.format(path: path, field: "size of the member at byte offset \(offset)", expected: "an octal number", found: "other bytes")
+                throw DataError.format(path: path, field: "size of the member at byte offset \(offset)",
+                                       expected: "an octal number", found: "other bytes")
             }
             let start = offset + 512
             guard size <= bytes.count - start else {
@@ -114,10 +116,12 @@ public enum WebDataset {
         func finish() throws {
             guard let k = key else { return }
             guard let image else {
-                throw DataError.format(path: path, field: "sample \"\(k)\"", expected: "an image (\(k).png, .jpg or .jpeg)", found: "none")
+                throw DataError.format(path: path, field: "sample \"\(k)\"",
+                                       expected: "an image (\(k).png, .jpg or .jpeg)", found: "none")
             }
             guard let label else {
-                throw DataError.format(path: path, field: "sample \"\(k)\"", expected: "a class index (\(k).cls)", found: "none")
+                throw DataError.format(path: path, field: "sample \"\(k)\"", expected: "a class index (\(k).cls)",
+                                       found: "none")
             }
             samples.append(Sample(key: k, image: image, label: label))
         }
@@ -134,14 +138,16 @@ public enum WebDataset {
             switch ext {
             case "png", "jpg", "jpeg":
                 guard image == nil else {
-                    throw DataError.format(path: path, field: "sample \"\(k)\"", expected: "one image", found: "more than one (\(member.name))")
+                    throw DataError.format(path: path, field: "sample \"\(k)\"", expected: "one image",
+                                           found: "more than one (\(member.name))")
                 }
                 image = member.offset..<(member.offset + member.size)
             case "cls":
                 let text = String(decoding: bytes[member.offset..<(member.offset + member.size)], as: UTF8.self)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
                 guard let y = Int32(text), y >= 0 else {
-                    throw DataError.format(path: path, field: "\(member.name)", expected: "a class index (0, 1, 2, ...)", found: "\"\(text.prefix(40))\"")
+                    throw DataError.format(path: path, field: "\(member.name)",
+                                           expected: "a class index (0, 1, 2, ...)", found: "\"\(text.prefix(40))\"")
                 }
                 label = y
             default:
@@ -159,7 +165,8 @@ public enum ShardPattern {
     public static func expand(_ pattern: String) throws -> [String] {
         guard let open = pattern.firstIndex(of: "{") else { return [pattern] }
         guard let close = pattern[open...].firstIndex(of: "}") else {
-            throw DataError.format(path: pattern, field: "--data", expected: "a closing } in the shard pattern", found: "none")
+            throw DataError.format(path: pattern, field: "--data", expected: "a closing } in the shard pattern",
+                                   found: "none")
         }
         let head = String(pattern[..<open]), body = String(pattern[pattern.index(after: open)..<close])
         let tail = try expand(String(pattern[pattern.index(after: close)...]))
@@ -167,7 +174,8 @@ public enum ShardPattern {
         if let range = body.range(of: "..") {
             let a = String(body[..<range.lowerBound]), b = String(body[range.upperBound...])
             guard let lo = Int(a), let hi = Int(b), lo >= 0, lo <= hi, hi - lo < 10_000_000 else {
-                throw DataError.format(path: pattern, field: "--data", expected: "a range {FIRST..LAST} of numbers, FIRST <= LAST", found: "{\(body)}")
+                throw DataError.format(path: pattern, field: "--data",
+                                       expected: "a range {FIRST..LAST} of numbers, FIRST <= LAST", found: "{\(body)}")
             }
             let width = a.count
             choices = (lo...hi).map { n in

@@ -86,7 +86,8 @@ extension Communicator {
     }
 
     /// Starts an in-place all-reduce with a new request.
-    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind, op: ReduceOp) throws -> CommunicatorRequest {
+    public func startAllReduce(_ buffer: UnsafeMutableRawPointer, count: Int, kind: ScalarKind,
+                               op: ReduceOp) throws -> CommunicatorRequest {
         try startAllReduce(buffer, count: count, kind: kind, op: op, reusing: nil)
     }
 

@@ -75,7 +75,8 @@ public protocol Communicator: AnyObject {
     /// One copy of `count` parameters and `stateCount` optimiser floats for all ranks, holding
     /// rank 0's `values` and `state`, where the ranks share a host with fewer cores than ranks
     /// (`SharedParameters`); nil elsewhere, on every rank alike. Collective.
-    func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters?
+    func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>,
+                         state: UnsafePointer<Float>) throws -> SharedParameters?
     /// Whether blocking float sums of up to `count` elements go through a shared-memory window
     /// among the ranks of one host (`SharedMemorySum`), made now if they do; the same answer on
     /// every rank. Collective.
@@ -88,7 +89,8 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
     public var flightRecorder: FlightRecorder? { nil }
-    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? { nil }
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>,
+                                state: UnsafePointer<Float>) throws -> SharedParameters? { nil }
     public func prepareSums(count: Int) throws -> Bool { false }
     public func reduce(_ shared: SharedParameters, scalars: UnsafeMutableBufferPointer<Double>, clearing: Bool) throws {
         try shared.reduce(scalars, clearing: clearing)

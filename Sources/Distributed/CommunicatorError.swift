@@ -11,6 +11,7 @@ public struct CommunicatorError: Error, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(call) failed: \(reason)\nHINT: check that every rank runs the same command and that mpirun's hosts can reach each other."
+        "\(call) failed: \(reason)\nHINT: check that every rank runs the same command and that mpirun's hosts " +
+        "can reach each other."
     }
 }

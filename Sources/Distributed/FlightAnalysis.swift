@@ -36,11 +36,13 @@ public struct FlightAnalysis: Sendable {
         size = files.map(\.size).max() ?? 0
         let present = Set(files.map(\.rank))
         missing = (0..<size).filter { !present.contains($0) }
-        let lastEntered = Dictionary(uniqueKeysWithValues: files.map { ($0.rank, $0.collectives.map(\.seq).max() ?? 0) })
+        let lastEntered = Dictionary(uniqueKeysWithValues: files.map { ($0.rank,
+            $0.collectives.map(\.seq).max() ?? 0) })
         let frontier = lastEntered.values.max() ?? 0
         let stopped = files.filter { ($0.suspended ?? 0) >= 1 }.map(\.rank)
         let waiters = files.filter { Self.inFlight($0) != nil && !stopped.contains($0.rank) }
-        let late = files.filter { f in !stopped.contains(f.rank) && Self.inFlight(f) == nil && lastEntered[f.rank]! < frontier }.map(\.rank)
+        let late = files.filter { f in !stopped.contains(f.rank) && Self.inFlight(f) == nil
+            && lastEntered[f.rank]! < frontier }.map(\.rank)
         suspended = stopped
         waiting = waiters.map(\.rank)
         lagging = late
@@ -66,7 +68,8 @@ public struct FlightAnalysis: Sendable {
         for name in names.sorted() {
             let path = "\(directory)/\(name)"
             do {
-                files.append(try JSONDecoder().decode(FlightFile.self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+                files.append(try JSONDecoder().decode(FlightFile.self,
+                                                      from: Data(contentsOf: URL(fileURLWithPath: path))))
             } catch {
                 throw FlightError(message: "\(path): not a flight record (\(error))")
             }
@@ -81,10 +84,12 @@ public struct FlightAnalysis: Sendable {
         if !behind.isEmpty {
             text.append("\(Self.capitalised(Self.ranks(behind))) \(behind.count == 1 ? "is" : "are") behind.")
             if !missing.isEmpty {
-                text.append("\(Self.capitalised(Self.ranks(missing))) left no flight record (stopped, killed, or its host unreachable).")
+                text.append("\(Self.capitalised(Self.ranks(missing))) left no flight record (stopped, killed, or " +
+                            "its host unreachable).")
             }
             for f in files where suspended.contains(f.rank) {
-                text.append("Rank \(f.rank) did not run for \(Self.seconds(f.suspended ?? 0)) before it wrote its record (stopped, as by kill -STOP, or paused).")
+                text.append("Rank \(f.rank) did not run for \(Self.seconds(f.suspended ?? 0)) before it wrote its " +
+                            "record (stopped, as by kill -STOP, or paused).")
             }
             for r in lagging {
                 guard let f = files.first(where: { $0.rank == r }) else { continue }
@@ -99,13 +104,17 @@ public struct FlightAnalysis: Sendable {
             let hosts = Dictionary(grouping: files, by: \.host).sorted { $0.key < $1.key }
                 .map { "\($0.key): \(Self.ranks($0.value.map(\.rank)))" }.joined(separator: ", ")
             let same = Set(files.compactMap { Self.inFlight($0)?.seq }).count == 1
-            text.append("Every rank \(same ? "entered collective #\(collective?.seq ?? 0) and none completed it" : "waits inside a collective"): "
-                        + "the ranks could not reach one another (a link down, a host gone, or a stalled network). Hosts: \(hosts).")
+            let state = same ? "entered collective #\(collective?.seq ?? 0) and none completed it"
+                : "waits inside a collective"
+            text.append("Every rank \(state): "
+                        + "the ranks could not reach one another (a link down, a host gone, or a stalled " +
+                          "network). Hosts: \(hosts).")
         } else if waiting.isEmpty {
             return "No rank is behind: no collective was in flight when the records were written."
         }
         let waits = files.filter { waiting.contains($0.rank) }.compactMap { f in Self.inFlight(f).map { (f, $0) } }
-            .map { f, e in "rank \(f.rank) in #\(e.seq) (\(Self.describe(e))) for \(Self.seconds(f.writtenAt - e.start))" }
+            .map { f, e in "rank \(f.rank) in #\(e.seq) (\(Self.describe(e))) for " +
+                           "\(Self.seconds(f.writtenAt - e.start))" }
         if !waits.isEmpty { text.append("Waiting: " + waits.joined(separator: "; ") + ".") }
         return text.joined(separator: " ")
     }
@@ -122,7 +131,8 @@ public struct FlightAnalysis: Sendable {
             let open = f.collectives.first { $0.end == nil }
             lines.append(Self.pad("\(r)", 6) + Self.pad(f.host, 18) + Self.pad(f.reason, 8)
                          + Self.pad(done.map { "#\($0.seq) \($0.kind), epoch \($0.epoch) step \($0.step)" } ?? "-", 38)
-                         + (open.map { "#\($0.seq) \($0.kind), epoch \($0.epoch) step \($0.step), \(Self.seconds(f.writtenAt - $0.start))" } ?? "-"))
+                         + (open.map { "#\($0.seq) \($0.kind), epoch \($0.epoch) step \($0.step), " +
+                                       "\(Self.seconds(f.writtenAt - $0.start))" } ?? "-"))
         }
         return lines
     }

@@ -96,7 +96,8 @@ public final class FlightRecorder: @unchecked Sendable {
             let seq = r.next
             r.next += 1
             let i = Int(seq % UInt64(capacity))
-            r.slots[i] = Slot(seq: seq, kind: kind, bytes: bytes, bucket: r.bucket, epoch: r.epoch, step: r.step, start: now, end: 0)
+            r.slots[i] = Slot(seq: seq, kind: kind, bytes: bytes, bucket: r.bucket, epoch: r.epoch, step: r.step,
+                              start: now, end: 0)
             r.bucket = -1
             return seq
         }
@@ -117,8 +118,10 @@ public final class FlightRecorder: @unchecked Sendable {
             let first = r.next > UInt64(capacity) ? r.next - UInt64(capacity) : 1
             return (first..<r.next).map { seq in
                 let s = r.slots[Int(seq % UInt64(capacity))]
-                return FlightEntry(seq: Int(s.seq), kind: s.kind.name, bytes: s.bytes, bucket: s.bucket >= 0 ? Int(s.bucket) : nil,
-                                   epoch: Int(s.epoch) + 1, step: Int(s.step), start: s.start, end: s.end > 0 ? s.end : nil)
+                return FlightEntry(seq: Int(s.seq), kind: s.kind.name, bytes: s.bytes,
+                                   bucket: s.bucket >= 0 ? Int(s.bucket) : nil,
+                                   epoch: Int(s.epoch) + 1, step: Int(s.step), start: s.start,
+                                       end: s.end > 0 ? s.end : nil)
             }
         }
     }
@@ -141,8 +144,10 @@ public final class FlightRecorder: @unchecked Sendable {
         guard replacing || !written.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
         written.store(true, ordering: .releasing)
         let position = ring.withLock { (epoch: $0.epoch, step: $0.step) }
-        let file = FlightFile(job: job, rank: rank, size: size, host: host, pid: Int(getpid()), reason: reason, message: message,
-                              writtenAt: Date().timeIntervalSince1970, epoch: Int(position.epoch) + 1, step: Int(position.step),
+        let file = FlightFile(job: job, rank: rank, size: size, host: host, pid: Int(getpid()), reason: reason,
+                              message: message,
+                              writtenAt: Date().timeIntervalSince1970, epoch: Int(position.epoch) + 1,
+                                  step: Int(position.step),
                               collectives: entries(), suspended: suspended)
         let path = Self.path(directory: directory, rank: rank)
         do {

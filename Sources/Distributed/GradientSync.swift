@@ -44,7 +44,8 @@ public final class AllReduceSync: GradientSync {
     private let comm: Communicator
     public private(set) var gradientsReady: ((Int) throws -> Void)?
 
-    public init(comm: Communicator, reducer: GradientReducer, gradients: UnsafeMutablePointer<Float>, count: Int, path: SumPath) {
+    public init(comm: Communicator, reducer: GradientReducer, gradients: UnsafeMutablePointer<Float>, count: Int,
+                path: SumPath) {
         self.comm = comm
         self.reducer = reducer
         self.gradients = gradients

@@ -29,7 +29,8 @@ final class HostWindow {
     /// A window of `byteCount` bytes for the ranks of `comm` (collective; they must all be on one
     /// host). Where any rank cannot have it (no one-sided shared-memory component, too little
     /// /dev/shm), every rank learns so through one all-reduce and gets the reason instead.
-    static func allocate(comm: MPI_Comm, rank: Int, size: Int, byteCount: Int, oversubscribed: Bool) throws -> Result<HostWindow, HostWindowUnavailable> {
+    static func allocate(comm: MPI_Comm, rank: Int, size: Int, byteCount: Int,
+                         oversubscribed: Bool) throws -> Result<HostWindow, HostWindowUnavailable> {
         let total = rank == 0 ? header + byteCount : 0
         var mine: UnsafeMutableRawPointer?
         var win: MPI_Win?
@@ -57,7 +58,8 @@ final class HostWindow {
                 if failure == nil { _ = MPI_Win_unlock_all(win) }
                 _ = MPI_Win_free(&win)
             }
-            return .failure(HostWindowUnavailable(reason: failure ?? "another rank could not allocate the shared window"))
+            return .failure(HostWindowUnavailable(reason: failure
+                ?? "another rank could not allocate the shared window"))
         }
         _ = MPI_Win_sync(win)
         return .success(HostWindow(window: win, base: shared!, parties: size, oversubscribed: oversubscribed))

@@ -69,7 +69,8 @@ public final class MPICommunicator: Communicator {
         var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
         var length: Int32 = 0
         _ = MPI_Get_library_version(&buffer, &length)
-        let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }.filter { $0 != 0 }, as: UTF8.self)
+        let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }.filter { $0 != 0 },
+                          as: UTF8.self)
         return text.split(separator: "\n").first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? text
     }
 
@@ -85,7 +86,8 @@ public final class MPICommunicator: Communicator {
         size = Int(s)
 
         var local: MPI_Comm? = cmpi_comm_null()
-        try Self.check(MPI_Comm_split_type(comm, cmpi_comm_type_shared(), r, cmpi_info_null(), &local), "MPI_Comm_split_type")
+        try Self.check(MPI_Comm_split_type(comm, cmpi_comm_type_shared(), r, cmpi_info_null(), &local),
+                       "MPI_Comm_split_type")
         var lr: Int32 = 0, ls: Int32 = 1
         try Self.check(MPI_Comm_rank(local, &lr), "MPI_Comm_rank")
         try Self.check(MPI_Comm_size(local, &ls), "MPI_Comm_size")
@@ -109,13 +111,15 @@ public final class MPICommunicator: Communicator {
 
     // MARK: - Collectives
 
-    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? {
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>,
+                                state: UnsafePointer<Float>) throws -> SharedParameters? {
         // DDP_TRAIN_SHARED_PARAMETERS=0 keeps a copy per rank (gradients still summed in the window).
         guard let sharedSum, sharedSum.unavailable == nil, count > 0,
               ProcessInfo.processInfo.environment["DDP_TRAIN_SHARED_PARAMETERS"] != "0" else { return nil }
         let bytes = SharedParameters.layout(count: count, stateCount: stateCount, size: size).total
         guard bytes <= SharedMemorySum.maxWindowBytes else { return nil }
-        switch try HostWindow.allocate(comm: comm, rank: rank, size: size, byteCount: bytes, oversubscribed: sharedSum.oversubscribed) {
+        switch try HostWindow.allocate(comm: comm, rank: rank, size: size, byteCount: bytes,
+                                       oversubscribed: sharedSum.oversubscribed) {
         case .success(let window):
             let shared = SharedParameters(window: window, rank: rank, size: size, count: count, stateCount: stateCount)
             try shared.adopt(values: values, state: state)
@@ -123,7 +127,8 @@ public final class MPICommunicator: Communicator {
             return shared
         case .failure(let why):
             if rank == 0 {
-                FileHandle.standardError.write(Data("warning: every rank keeps its own copy of the parameters: no shared-memory window (\(why.reason))\n".utf8))
+                FileHandle.standardError.write(Data(("warning: every rank keeps its own copy of the parameters: no " +
+                                                     "shared-memory window (\(why.reason))\n").utf8))
             }
             return nil
         }
@@ -155,7 +160,8 @@ public final class MPICommunicator: Communicator {
             request.done = false
             request.failure = 0
             try Self.check(
-                MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), datatype, mpiOp, comm, &request.handle), "MPI_Iallreduce")
+                MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), datatype, mpiOp, comm, &request.handle),
+                    "MPI_Iallreduce")
             progress.watch(request)
             return request
         }
@@ -233,10 +239,12 @@ public final class MPICommunicator: Communicator {
             if halfSums == nil {
                 var bf: MPI_Op? = nil, fp: MPI_Op? = nil
                 try check(MPI_Op_create({ input, output, length, _ in
-                    half_bf16_sum(input!.assumingMemoryBound(to: UInt16.self), output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
+                    half_bf16_sum(input!.assumingMemoryBound(to: UInt16.self),
+                                  output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
                 }, 1, &bf), "MPI_Op_create")
                 try check(MPI_Op_create({ input, output, length, _ in
-                    half_fp16_sum(input!.assumingMemoryBound(to: UInt16.self), output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
+                    half_fp16_sum(input!.assumingMemoryBound(to: UInt16.self),
+                                  output!.assumingMemoryBound(to: UInt16.self), Int(length!.pointee))
                 }, 1, &fp), "MPI_Op_create")
                 halfSums = (bf, fp)
             }

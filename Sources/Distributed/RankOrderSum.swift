@@ -65,7 +65,8 @@ public enum RankOrderSum {
             }
             UnsafeMutableRawPointer(result + i).storeBytes(of: v, as: V.self)
             if clearing {
-                for q in 1..<max(n, 1) { UnsafeMutableRawPointer(slots + q * stride + i).storeBytes(of: V(), as: V.self) }
+                for q in 1..<max(n,
+                                 1) { UnsafeMutableRawPointer(slots + q * stride + i).storeBytes(of: V(), as: V.self) }
             }
             i += 16
         }

@@ -72,7 +72,8 @@ public final class RecordingCommunicator: Communicator {
         recorder.end(seq)
     }
 
-    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>, state: UnsafePointer<Float>) throws -> SharedParameters? {
+    public func shareParameters(count: Int, stateCount: Int, values: UnsafePointer<Float>,
+                                state: UnsafePointer<Float>) throws -> SharedParameters? {
         try inner.shareParameters(count: count, stateCount: stateCount, values: values, state: state)
     }
 

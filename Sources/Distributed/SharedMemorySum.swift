@@ -56,7 +56,8 @@ final class SharedMemorySum {
         let lower = count * rank / size, upper = count * (rank + 1) / size
         let result = base + size * capacity
         if upper > lower {
-            RankOrderSum.sum(slots: base + lower, stride: capacity, ranks: size, count: upper - lower, into: result + lower, clearing: false)
+            RankOrderSum.sum(slots: base + lower, stride: capacity, ranks: size, count: upper - lower,
+                             into: result + lower, clearing: false)
         }
         try window.wait()
         buffer.update(from: result, count: count)
@@ -75,7 +76,8 @@ final class SharedMemorySum {
     /// window is given up for good on every rank; rank 0 says why.
     private func allocate(_ count: Int) throws {
         free()
-        switch try HostWindow.allocate(comm: comm, rank: rank, size: size, byteCount: (size + 1) * count * MemoryLayout<Float>.size,
+        switch try HostWindow.allocate(comm: comm, rank: rank, size: size,
+                                       byteCount: (size + 1) * count * MemoryLayout<Float>.size,
                                        oversubscribed: oversubscribed) {
         case .success(let w):
             window = w
@@ -84,8 +86,9 @@ final class SharedMemorySum {
         case .failure(let why):
             unavailable = why.reason
             if rank == 0 {
-                FileHandle.standardError.write(Data(
-                    "warning: gradients are summed through MPI_Allreduce: no shared-memory window (\(why.reason))\n".utf8))
+                let message = "warning: gradients are summed through MPI_Allreduce: no shared-memory window " +
+                    "(\(why.reason))\n"
+                FileHandle.standardError.write(Data(message.utf8))
             }
         }
     }

@@ -39,7 +39,8 @@ public final class SharedParameters {
     private let slots: UnsafeMutablePointer<Float>
 
     /// Bytes of the window for `count` parameters, `stateCount` state floats and `size` ranks.
-    static func layout(count: Int, stateCount: Int, size: Int) -> (scalars: Int, values: Int, state: Int, slots: Int, total: Int) {
+    static func layout(count: Int, stateCount: Int, size: Int) -> (scalars: Int, values: Int, state: Int, slots: Int,
+                                                                   total: Int) {
         func line(_ n: Int) -> Int { (n + 63) / 64 * 64 }
         let scalars = 0
         let values = line(scalars + size * scalarCapacity * MemoryLayout<Double>.size)
@@ -85,12 +86,14 @@ public final class SharedParameters {
         try window.wait()
         withUnsafeTemporaryAllocation(of: Double.self, capacity: RankOrderSum.levels(size)) { stack in
             for i in 0..<local.count {
-                local[i] = RankOrderSum.sum(ranks: size, stack: stack.baseAddress!) { q in scalars[q * Self.scalarCapacity + i] }
+                local[i] = RankOrderSum.sum(ranks: size,
+                                            stack: stack.baseAddress!) { q in scalars[q * Self.scalarCapacity + i] }
             }
         }
         guard !slice.isEmpty else { return }
         let lower = slice.lowerBound
-        RankOrderSum.sum(slots: slots + lower, stride: count, ranks: size, count: slice.count, into: summed + lower, clearing: clearing)
+        RankOrderSum.sum(slots: slots + lower, stride: count, ranks: size, count: slice.count, into: summed + lower,
+                         clearing: clearing)
     }
 
     /// Waits for every rank (collective): the updates of all slices are done, and no rank reads a

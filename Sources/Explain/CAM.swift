@@ -2,7 +2,8 @@ extension ExplainMethodSpec {
     /// `--method cam` (zhoubolei/CAM): the last feature map weighed by the linear head's class weights.
     public static let cam = ExplainMethodSpec(
         needsFeatureMap: true, needsLinearHead: true, maps: { e, x in e.cam(x.pass, classes: x.classes) },
-        golden: [GoldenMaps("cam_raw", tolerance: 1e-4, relative: true) { e, x in e.camRaw(x.pass, classes: x.classes) },
+        golden: [GoldenMaps("cam_raw", tolerance: 1e-4, relative: true) { e,
+            x in e.camRaw(x.pass, classes: x.classes) },
                  GoldenMaps("cam", tolerance: 2e-3, relative: false) { e, x in e.cam(x.pass, classes: x.classes) }])
 }
 

@@ -39,14 +39,16 @@ public enum ExplainMethod: String, CaseIterable, Sendable {
     public func problem(_ explainer: Explainer, layerGiven: Bool) -> String? {
         let model = explainer.model
         if spec.needsFeatureMap, explainer.target == nil {
-            return "--method \(rawValue) needs a feature map (a convolutional layer's output); \(model.architecture.rawValue) has none: use --method saliency or lime"
+            return "--method \(rawValue) needs a feature map (a convolutional layer's output); " +
+                   "\(model.architecture.rawValue) has none: use --method saliency or lime"
         }
         if spec.needsLinearHead {
             guard model.linearClassifierWeights != nil else {
                 return "--method \(rawValue) needs a linear last layer; this model has a cosine head: use gradcam"
             }
             guard !layerGiven || explainer.target == model.lastFeatureMap else {
-                return "--method \(rawValue) weighs the feature map the average pool feeds to the last layer; give no --layer"
+                return "--method \(rawValue) weighs the feature map the average pool feeds to the last " +
+                       "layer; give no --layer"
             }
         }
         return nil
@@ -75,8 +77,10 @@ public struct ExplainSettings: Sendable, Equatable {
         if !(1...10_000).contains(steps) { return "--steps \(steps): expected 1 to 10000" }
         if !(1...10_000).contains(noiseSamples) { return "--noise-samples \(noiseSamples): expected 1 to 10000" }
         if !(noiseStdev >= 0 && noiseStdev <= 100) { return "--noise-stdev \(noiseStdev): expected 0 to 100" }
-        if !(1...4096).contains(window) || !(1...4096).contains(stride) { return "--window \(window) and --stride \(stride): expected 1 to 4096 pixels" }
-        if !(1...1000).contains(faithfulnessSteps) { return "--faithfulness-steps \(faithfulnessSteps): expected 1 to 1000" }
+        if !(1...4096).contains(window) || !(1...4096).contains(stride) { return "--window \(window) and --stride " +
+            "\(stride): expected 1 to 4096 pixels" }
+        if !(1...1000).contains(faithfulnessSteps) { return "--faithfulness-steps " +
+                                                            "\(faithfulnessSteps): expected 1 to 1000" }
         return nil
     }
 }
@@ -124,7 +128,8 @@ public struct ExplainMethodSpec: Sendable {
     }
 
     /// A method whose maps are checked under one key: `golden(key)` computes what `maps` does.
-    init(key: String, tolerance: Double, relative: Bool, needsFeatureMap: Bool = false, signed: Bool = false, maps: @escaping Maps) {
+    init(key: String, tolerance: Double, relative: Bool, needsFeatureMap: Bool = false, signed: Bool = false,
+         maps: @escaping Maps) {
         self.init(needsFeatureMap: needsFeatureMap, signed: signed, maps: maps,
                   golden: [GoldenMaps(key, tolerance: tolerance, relative: relative, maps)])
     }

@@ -28,10 +28,11 @@ public struct ExplanationMap: Sendable, Equatable {
     }
 }
 
-/// Gradient-based explanations of a model's decisions (docs/explain.md): saliency, CAM,
-/// Grad-CAM and Grad-CAM++ as captum and pytorch-grad-cam compute them. One forward pass in
-/// evaluation mode and one backward pass from each image's target logit give the logits, the
-/// target layer's feature map `A`, its gradient and the input's gradient; the maps follow.
+/// What every explanation method (`ExplainMethod`: the 15 of docs/explain.md, gradient-based,
+/// CAM-family, perturbation and LIME, as captum and pytorch-grad-cam compute them) works from:
+/// the model and the layer whose feature map `A` the CAM family weighs. One forward pass in
+/// evaluation mode and one backward pass from each image's target logit give the logits, `A`,
+/// its gradient and the input's gradient (`Pass`); each method's file makes its map from them.
 public final class Explainer {
     public let model: Model
     /// Index in `model.features` of the layer whose output is `A`, nil without one (mlp).
@@ -42,10 +43,12 @@ public final class Explainer {
         self.model = model
         if let layer {
             guard let index = model.tapIndex(of: layer) else {
-                throw ExplainError("--layer \(layer): \(model.architecture.rawValue) has no such layer; it has \(model.tapNames.joined(separator: ", "))")
+                throw ExplainError("--layer \(layer): \(model.architecture.rawValue) has no such layer; it has " +
+                                   "\(model.tapNames.joined(separator: ", "))")
             }
             guard model.tapIsFeatureMap[index] else {
-                throw ExplainError("--layer \(layer): not a feature map (no spatial extent); the last one is \(model.lastFeatureMap.map { model.tapNames[$0] } ?? "none")")
+                throw ExplainError("--layer \(layer): not a feature map (no spatial extent); the last one is " +
+                                   "\(model.lastFeatureMap.map { model.tapNames[$0] } ?? "none")")
             }
             target = index
         } else {
@@ -97,12 +100,14 @@ public final class Explainer {
 
     /// `sum_k f(k, i)` at every position i of image b's feature map: the elementwise CAMs
     /// (HiResCAM, Layer-CAM), shown as the others.
-    func elementwise(_ p: Pass, image b: Int, term: (_ activation: Double, _ gradient: Double) -> Double) -> ExplanationMap {
+    func elementwise(_ p: Pass, image b: Int,
+                     term: (_ activation: Double, _ gradient: Double) -> Double) -> ExplanationMap {
         let (ch, h, w) = p.featureShape
         var m = ExplanationMap(height: h, width: w, values: [Double](repeating: 0, count: h * w))
         for k in 0..<ch {
             let base = (k * p.batch + b) * h * w
-            for i in 0..<(h * w) { m.values[i] += term(Double(p.featureMap[base + i]), Double(p.featureGradient[base + i])) }
+            for i in 0..<(h * w) { m.values[i] += term(Double(p.featureMap[base + i]),
+                                                       Double(p.featureGradient[base + i])) }
         }
         return shown(m)
     }

@@ -30,10 +30,13 @@ public struct Faithfulness: Sendable, Equatable {
 
     /// Both curves of `map` for one image, in one forward pass of 2 (steps + 1) images.
     /// - image: the normalised image, channel planes (C*H*W)
-    public static func measure(_ model: Model, image: [Float], map: ExplanationMap, target: Int, steps: Int) -> Faithfulness {
+    public static func measure(_ model: Model, image: [Float], map: ExplanationMap, target: Int,
+                               steps: Int) -> Faithfulness {
         let s = model.inputShape, hw = s.height * s.width, n = 2 * (steps + 1), k = model.classes
-        precondition(map.values.count == hw && image.count == s.count, "map \(map.height) x \(map.width) for input \(s)")
-        let order = map.values.indices.sorted { map.values[$0] != map.values[$1] ? map.values[$0] > map.values[$1] : $0 < $1 }
+        precondition(map.values.count == hw && image.count == s.count,
+                     "map \(map.height) x \(map.width) for input \(s)")
+        let order = map.values.indices.sorted { map.values[$0] != map.values[$1]
+            ? map.values[$0] > map.values[$1] : $0 < $1 }
         let batch = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
         for step in 0...steps {
             let count = (step * hw + steps / 2) / steps  // the first `count` pixels of the order
@@ -47,7 +50,8 @@ public struct Faithfulness: Sendable, Equatable {
             }
         }
         let logits = model.forward(batch, training: false).logits
-        let p = (0..<n).map { b in Softmax.probabilities(Array(UnsafeBufferPointer(start: logits.data + b * k, count: k)))[target] }
+        let p = (0..<n).map { b in Softmax.probabilities(Array(UnsafeBufferPointer(start: logits.data + b * k,
+            count: k)))[target] }
         return Faithfulness(deletion: Array(p[0...steps]), insertion: Array(p[(steps + 1)...]))
     }
 }

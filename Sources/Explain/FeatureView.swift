@@ -23,7 +23,8 @@ public enum FeatureView {
                 return Channel(channel: k, mean: values.reduce(0, +) / Double(max(h * w, 1)),
                                map: ExplanationMap(height: h, width: w, values: values))
             }
-            return Array(channels.sorted { $0.mean != $1.mean ? $0.mean > $1.mean : $0.channel < $1.channel }.prefix(count))
+            return Array(channels.sorted { $0.mean != $1.mean
+                ? $0.mean > $1.mean : $0.channel < $1.channel }.prefix(count))
         }
     }
 
@@ -49,7 +50,8 @@ public enum FeatureView {
     /// of each input channel averaged over the channels, or a linear layer's weights over the
     /// image) scaled from its minimum (black) to its maximum (white), enlarged, in a grid of
     /// `columns`; at most `limit` filters. Nil when the first layer has no weights.
-    public static func filters(_ model: Model, limit: Int = 64, columns: Int = 8) -> (rgb: [UInt8], height: Int, width: Int, count: Int)? {
+    public static func filters(_ model: Model, limit: Int = 64, columns: Int = 8) -> (rgb: [UInt8], height: Int,
+        width: Int, count: Int)? {
         guard let first = model.features.first, let offset = first.parameterOffset,
               let entry = model.parameters.entries.first(where: { $0.offset == offset }) else { return nil }
         let s = model.inputShape
@@ -69,7 +71,8 @@ public enum FeatureView {
         let weights = model.parameters.values + offset
         for f in 0..<n {
             var kernel = [Double](repeating: 0, count: h * w)
-            for ch in 0..<c { for i in 0..<(h * w) { kernel[i] += Double(weights[(f * c + ch) * h * w + i]) / Double(c) } }
+            for ch in 0..<c { for i in 0..<(h
+                * w) { kernel[i] += Double(weights[(f * c + ch) * h * w + i]) / Double(c) } }
             let unit = ExplanationMap(height: h, width: w, values: kernel).scaledToUnit
             let (r0, c0) = ((f / cols) * (th + gap), (f % cols) * (tw + gap))
             for y in 0..<th {

@@ -1,6 +1,7 @@
 extension ExplainMethodSpec {
     /// `--method gradcam` (pytorch-grad-cam `GradCAM`).
-    public static let gradcam = ExplainMethodSpec(key: "gradcam", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+    public static let gradcam = ExplainMethodSpec(key: "gradcam", tolerance: 2e-3, relative: false,
+                                                  needsFeatureMap: true) { e, x in
         e.gradcam(x.pass)
     }
 }

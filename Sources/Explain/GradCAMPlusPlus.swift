@@ -1,6 +1,7 @@
 extension ExplainMethodSpec {
     /// `--method gradcam++` (pytorch-grad-cam `GradCAMPlusPlus`).
-    public static let gradcamPlusPlus = ExplainMethodSpec(key: "gradcam_plus_plus", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+    public static let gradcamPlusPlus = ExplainMethodSpec(key: "gradcam_plus_plus", tolerance: 2e-3, relative: false,
+                                                          needsFeatureMap: true) { e, x in
         e.gradcamPlusPlus(x.pass)
     }
 }

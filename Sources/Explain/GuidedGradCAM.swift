@@ -2,7 +2,8 @@ extension ExplainMethodSpec {
     /// `--method guided-gradcam` (Selvaraju et al. 2017; captum `GuidedGradCam`): guided
     /// backpropagation times the layer's Grad-CAM (`relu(sum_k mean(G_k) A_k)`, not normalised)
     /// brought to the input's size by nearest-neighbour interpolation.
-    public static let guidedGradcam = ExplainMethodSpec(key: "guided_gradcam", tolerance: 1e-4, relative: true, needsFeatureMap: true,
+    public static let guidedGradcam = ExplainMethodSpec(key: "guided_gradcam", tolerance: 1e-4, relative: true,
+                                                        needsFeatureMap: true,
                                                         signed: true) { e, x in
         e.guidedGradcam(x)
     }

@@ -5,7 +5,8 @@ import Tensor
 extension ExplainMethodSpec {
     /// `--method integrated-gradients` (Sundararajan et al. 2017; captum `IntegratedGradients`
     /// with its defaults: zero baseline, `--steps` 50, Gauss-Legendre), summed over channels.
-    public static let integratedGradients = ExplainMethodSpec(key: "integrated_gradients", tolerance: 1e-4, relative: true,
+    public static let integratedGradients = ExplainMethodSpec(key: "integrated_gradients", tolerance: 1e-4,
+                                                              relative: true,
                                                               signed: true) { e, x in
         e.integratedGradients(x)
     }
@@ -44,7 +45,8 @@ extension Explainer {
         func legendre(_ t: Double) -> (Double, Double) {
             var previous = 1.0, current = t
             for k in stride(from: 2, through: n, by: 1) {
-                (previous, current) = (current, ((2 * Double(k) - 1) * t * current - (Double(k) - 1) * previous) / Double(k))
+                (previous, current) = (current,
+                                       ((2 * Double(k) - 1) * t * current - (Double(k) - 1) * previous) / Double(k))
             }
             return (current, Double(n) * (t * current - previous) / (t * t - 1))
         }

@@ -53,7 +53,8 @@ public struct Lime: Sendable {
 
     /// The target's softmax probability for the masked images `samples` (one forward pass):
     /// the same values whichever rank computes them.
-    public func probabilities(_ model: Model, image: [Float], target: Int, masks: [Double], samples range: Range<Int>) -> [Double] {
+    public func probabilities(_ model: Model, image: [Float], target: Int, masks: [Double],
+                              samples range: Range<Int>) -> [Double] {
         let s = model.inputShape, g = grid(model), p = g.rows * g.columns
         let k = model.classes, hw = s.height * s.width, n = range.count
         let input = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
@@ -100,7 +101,8 @@ public struct Lime: Sendable {
 
     /// Ridge regression with intercept and sample weights (scikit-learn's `Ridge`): centre x and
     /// y by their weighted means, solve `(Xc' W Xc + alpha I) beta = Xc' W yc` by Cholesky.
-    static func weightedRidge(x: [Double], y: [Double], weights w: [Double], rows n: Int, columns p: Int, alpha: Double) -> [Double] {
+    static func weightedRidge(x: [Double], y: [Double], weights w: [Double], rows n: Int, columns p: Int,
+                              alpha: Double) -> [Double] {
         let total = w.reduce(0, +)
         var xMean = [Double](repeating: 0, count: p), yMean = 0.0
         for i in 0..<n {

@@ -4,7 +4,8 @@ extension ExplainMethodSpec {
     /// `--method occlusion` (Zeiler and Fergus 2014; captum `Occlusion` with baseline 0): a
     /// `--window` square slid by `--stride` over every channel; each pixel gets the mean drop of
     /// the class logit over the windows that cover it (0 where none does).
-    public static let occlusion = ExplainMethodSpec(key: "occlusion", tolerance: 1e-4, relative: true, signed: true) { e, x in
+    public static let occlusion = ExplainMethodSpec(key: "occlusion", tolerance: 1e-4, relative: true,
+                                                    signed: true) { e, x in
         e.occlusion(x)
     }
 }
@@ -25,7 +26,8 @@ extension Explainer {
                     for ch in 0..<s.channels {
                         let base = model.inputLayout == .rows ? b * s.count + ch * hw : (ch * batch + b) * hw
                         for y in (r * stride)..<(r * stride + window) {
-                            for xx in (c * stride)..<(c * stride + window) { occluded.data[base + y * s.width + xx] = 0 }
+                            for xx in (c * stride)..<(c * stride
+                                + window) { occluded.data[base + y * s.width + xx] = 0 }
                         }
                     }
                 }
@@ -34,7 +36,8 @@ extension Explainer {
                     for xx in (c * stride)..<(c * stride + window) {
                         counts[y * s.width + xx] += 1
                         for b in 0..<batch {
-                            sums[b * hw + y * s.width + xx] += Double(original[b * k + x.classes[b]]) - Double(logits.data[b * k + x.classes[b]])
+                            sums[b * hw + y * s.width + xx] += Double(original[b * k + x.classes[b]])
+                                - Double(logits.data[b * k + x.classes[b]])
                         }
                     }
                 }

@@ -5,7 +5,8 @@ import Foundation
 public enum PNG {
     /// - pixels: height x width x 3 bytes, row-major.
     public static func encode(width: Int, height: Int, rgb pixels: [UInt8]) -> Data {
-        precondition(pixels.count == width * height * 3, "PNG.encode: \(pixels.count) bytes for \(width) x \(height) RGB")
+        precondition(pixels.count == width * height * 3,
+                     "PNG.encode: \(pixels.count) bytes for \(width) x \(height) RGB")
         // Each row starts with its filter type (0: none).
         var raw = [UInt8](repeating: 0, count: height * (1 + 3 * width))
         for y in 0..<height {

@@ -1,6 +1,7 @@
 extension ExplainMethodSpec {
     /// `--method saliency` (captum `Saliency(abs=True)`): the input gradient's largest magnitude over channels.
-    public static let saliency = ExplainMethodSpec(key: "saliency", tolerance: 1e-4, relative: true) { e, x in e.saliency(x.pass) }
+    public static let saliency = ExplainMethodSpec(key: "saliency", tolerance: 1e-4, relative: true) { e,
+        x in e.saliency(x.pass) }
 }
 
 extension Explainer {

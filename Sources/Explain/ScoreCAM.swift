@@ -5,7 +5,8 @@ extension ExplainMethodSpec {
     /// `--method scorecam` (Wang et al. 2020; pytorch-grad-cam `ScoreCAM`): each channel of the
     /// feature map, upsampled (bilinear, corners aligned) and scaled to [0, 1], masks the input;
     /// the softmax over channels of the masked inputs' class logits weighs the channels.
-    public static let scorecam = ExplainMethodSpec(key: "scorecam", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+    public static let scorecam = ExplainMethodSpec(key: "scorecam", tolerance: 2e-3, relative: false,
+                                                   needsFeatureMap: true) { e, x in
         e.scoreCAM(x)
     }
 }
@@ -25,14 +26,17 @@ extension Explainer {
             var scores = [Double](repeating: 0, count: ch)
             for start in stride(from: 0, to: ch, by: chunk) {
                 let n = min(chunk, ch - start)
-                let masked = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
+                let masked = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height,
+                    s.width])
                 for j in 0..<n {
-                    let mask = Self.alignedUpsample(p.featureMap, offset: ((start + j) * batch + b) * h * w, height: h, width: w,
+                    let mask = Self.alignedUpsample(p.featureMap, offset: ((start + j) * batch + b) * h * w, height: h,
+                                                    width: w,
                                                     toHeight: s.height, toWidth: s.width)
                     let lo = mask.min() ?? 0, hi = mask.max() ?? 0
                     for c in 0..<s.channels {
                         let base = model.inputLayout == .rows ? j * s.count + c * hw : (c * n + j) * hw
-                        for i in 0..<hw { masked.data[base + i] = image[c * hw + i] * Float((mask[i] - lo) / (hi - lo + 1e-8)) }
+                        for i in 0..<hw { masked.data[base + i] = image[c * hw + i]
+                            * Float((mask[i] - lo) / (hi - lo + 1e-8)) }
                     }
                 }
                 let logits = model.forward(masked, training: false).logits
@@ -45,7 +49,8 @@ extension Explainer {
 
     /// One (h, w) plane of `values` at `offset` resized to (H, W) bilinearly with aligned
     /// corners (PyTorch's `UpsamplingBilinear2d`).
-    static func alignedUpsample(_ values: [Float], offset: Int, height h: Int, width w: Int, toHeight oh: Int, toWidth ow: Int) -> [Double] {
+    static func alignedUpsample(_ values: [Float], offset: Int, height h: Int, width w: Int, toHeight oh: Int,
+                                toWidth ow: Int) -> [Double] {
         var out = [Double](repeating: 0, count: oh * ow)
         let sy = oh > 1 ? Double(h - 1) / Double(oh - 1) : 0, sx = ow > 1 ? Double(w - 1) / Double(ow - 1) : 0
         for y in 0..<oh {

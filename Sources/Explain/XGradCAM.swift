@@ -1,6 +1,7 @@
 extension ExplainMethodSpec {
     /// `--method xgradcam` (Fu et al. 2020; pytorch-grad-cam `XGradCAM`).
-    public static let xgradcam = ExplainMethodSpec(key: "xgradcam", tolerance: 2e-3, relative: false, needsFeatureMap: true) { e, x in
+    public static let xgradcam = ExplainMethodSpec(key: "xgradcam", tolerance: 2e-3, relative: false,
+                                                   needsFeatureMap: true) { e, x in
         e.xgradcam(x.pass)
     }
 }

@@ -16,7 +16,8 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/" + temporaryPrefix + url.lastPathComponent + ".\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw FileError(path: temporary, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileError(path: temporary,
+                                             reason: "cannot create: \(String(cString: strerror(errno)))") }
         var ok = false
         defer {
             if !ok {
@@ -35,8 +36,10 @@ public enum AtomicFile {
                 offset += n
             }
         }
-        guard fsync(fd) == 0 else { throw FileError(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))") }
-        guard close(fd) == 0 else { throw FileError(path: temporary, reason: "close failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw FileError(path: temporary,
+                                                    reason: "fsync failed: \(String(cString: strerror(errno)))") }
+        guard close(fd) == 0 else { throw FileError(path: temporary,
+                                                    reason: "close failed: \(String(cString: strerror(errno)))") }
         ok = true
         guard rename(temporary, path) == 0 else {
             unlink(temporary)

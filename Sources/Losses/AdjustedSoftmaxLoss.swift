@@ -41,7 +41,8 @@ public final class AdjustedSoftmaxLoss: LossTerm {
 
     public func accumulate(_ batch: LossBatch, scoresGradient: Tensor, featureGradient: Tensor) -> Double {
         if batch.counts != counts {
-            precondition(batch.counts.count == classes && problem(counts: batch.counts) == nil, "counts \(batch.counts)")
+            precondition(batch.counts.count == classes && problem(counts: batch.counts) == nil,
+                         "counts \(batch.counts)")
             counts = batch.counts
             adjustment.adjust(counts: counts, scale: &scale, offset: &offset, margin: &margin)
         }

@@ -20,7 +20,9 @@ public struct BalancedSoftmaxLoss: LogitAdjustment {
 extension LossSpec {
     /// `--loss balanced-softmax`: takes no class weights (the log prior takes their place).
     public static let balancedSoftmax = LossSpec(options: { [] }, problems: { s in
-        [.auto, .none].contains(s.classWeights) ? [] : ["--loss balanced-softmax takes no class weights (its log-prior adjustment takes their place), got --class-weights \(s.classWeights.rawValue)"]
+        [.auto, .none].contains(s.classWeights) ? [] : ["--loss balanced-softmax takes no class weights (its " +
+                                                        "log-prior adjustment takes their place), got " +
+                                                        "--class-weights \(s.classWeights.rawValue)"]
     }) { _, classes, _ in
         AdjustedSoftmaxLoss(BalancedSoftmaxLoss(), classes: classes)
     }

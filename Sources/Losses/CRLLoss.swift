@@ -10,11 +10,20 @@ public enum CRLMining: String, Codable, CaseIterable, Sendable, OptionEnum {
 }
 
 extension Options {
-    public var crlEta: Option<Double> { Option("crl-eta", 0.01, "CRL eta: the rectification term's weight is eta * Omega.", check: .atLeast(0)) }
-    public var crlKappa: Option<Int> { Option("crl-kappa", 25, "CRL kappa: hard positives and negatives per minority class.", check: .range(1, 1 << 20)) }
+    public var crlEta: Option<Double> { Option("crl-eta", 0.01,
+                                               "CRL eta: the rectification term's weight is eta * Omega.",
+                                               check: .atLeast(0)) }
+    public var crlKappa: Option<Int> { Option("crl-kappa", 25,
+                                              "CRL kappa: hard positives and negatives per minority class.",
+                                              check: .range(1, 1 << 20)) }
     public var crlMargin: Option<Double> { Option("crl-margin", 0.5, "CRL triplet margin.", check: .atLeast(0)) }
-    public var crlRho: Option<Double> { Option("crl-rho", 0.5, "CRL rho: minority classes cover at most this share of the batch.", check: OptionCheck { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1], got \($0)" }) }
-    public var crlMining: Option<CRLMining> { Option("crl-mining", CRLMining.local, "CRL mining over each rank's batch (local) or the all-gathered global batch (global).") }
+    public var crlRho: Option<Double> { Option("crl-rho", 0.5,
+                                               "CRL rho: minority classes cover at most this share of the batch.",
+                                               check: OptionCheck { $0 > 0 && $0 <= 1
+                                               ? nil : "must be in (0, 1], got \($0)" }) }
+    public var crlMining: Option<CRLMining> { Option("crl-mining", CRLMining.local,
+                                                     "CRL mining over each rank's batch (local) or the all-gathered " +
+                                                     "global batch (global).") }
 }
 
 /// Class rectification loss (Dong et al. 2017/2019): `(1 - alpha) CE + alpha L_crl` with
@@ -57,7 +66,8 @@ public final class CRLLoss: LossTerm {
         for i in 0..<batch.count {
             let y = Int(batch.targets[i]), w = batch.weights?[y] ?? 1
             total += softmax.crossEntropy(i, logits: batch.scores, target: y, weight: w, classes: k)
-            softmax.addCrossEntropyGradient(i, target: y, factor: ceScale * (w * inv), into: scoresGradient.data, classes: k)
+            softmax.addCrossEntropyGradient(i, target: y, factor: ceScale * (w * inv), into: scoresGradient.data,
+                                            classes: k)
         }
         return total * (ceScale * inv) + rectificationTerm(batch, alpha: alpha, into: scoresGradient.data)
     }

@@ -58,21 +58,24 @@ public final class CenterLoss: LossTerm {
     public func stepTaken() {
         let d = dimension, c = centers.data
         for k in 0..<classes where counts[k] > 0 {
-            for j in 0..<d { c[k * d + j] = Float(Double(c[k * d + j]) - alpha * pull[k * d + j] / Double(1 + counts[k])) }
+            for j in 0..<d { c[k * d + j] = Float(Double(c[k * d + j]) - alpha
+                * pull[k * d + j] / Double(1 + counts[k])) }
             counts[k] = 0
         }
     }
 }
 
 extension Options {
-    public var centerAlpha: Option<Double> { Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.", check: .closed(0, 1)) }
+    public var centerAlpha: Option<Double> { Option("center-alpha", 0.5, "Center loss: the centres' step size alpha.",
+                                                    check: .closed(0, 1)) }
 }
 
 extension EmbeddingLossSpec {
     /// `--metric-loss center`.
     public static let center = EmbeddingLossSpec(
         options: { [Options().centerAlpha] }, defaultWeight: 0.01,
-        golden: [GoldenParameter("lambda") { $0.embeddingWeight = $1 }, GoldenParameter("alpha") { $0.centerAlpha = $1 }]
+        golden: [GoldenParameter("lambda") { $0.embeddingWeight = $1 },
+                 GoldenParameter("alpha") { $0.centerAlpha = $1 }]
     ) { s, classes, d, weight in
         CenterLoss(classes: classes, dimension: d, lambda: weight, alpha: s.centerAlpha)
     }

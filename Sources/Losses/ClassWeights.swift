@@ -32,7 +32,10 @@ public enum ClassWeights {
             return Array(repeating: 1, count: counts.count)
         case .ib, .cb:
             if let empty = counts.firstIndex(where: { $0 <= 0 }) {
-                throw ClassCountError(classIndex: empty, reason: "no training samples, so \(weighting.rawValue) class weights are undefined (\(counts[empty]) samples); use a smaller --imbalance-ratio or --class-weights none")
+                throw ClassCountError(classIndex: empty,
+                                      reason: "no training samples, so \(weighting.rawValue) class weights are " +
+                                              "undefined (\(counts[empty]) samples); use a smaller --imbalance-ratio " +
+                                              "or --class-weights none")
             }
             let raw: [Double] = weighting == .ib
                 ? counts.map { 1 / Double($0) }

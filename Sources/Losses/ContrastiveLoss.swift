@@ -1,8 +1,12 @@
 import Settings
 
 extension Options {
-    public var posMargin: Option<Double> { Option("pos-margin", 0.0, "Contrastive loss: positive pairs count beyond this distance.", check: .marginLike) }
-    public var negMargin: Option<Double> { Option("neg-margin", 1.0, "Contrastive loss: negative pairs count within this distance.", check: .marginLike) }
+    public var posMargin: Option<Double> { Option("pos-margin", 0.0,
+                                                  "Contrastive loss: positive pairs count beyond this distance.",
+                                                  check: .marginLike) }
+    public var negMargin: Option<Double> { Option("neg-margin", 1.0,
+                                                  "Contrastive loss: negative pairs count within this distance.",
+                                                  check: .marginLike) }
 }
 
 /// PML's ContrastiveLoss: the mean over the non-zero positive terms `relu(d - pos)` plus the mean
@@ -22,7 +26,8 @@ public final class ContrastiveLoss: EmbeddingObjective {
         self.minerMargin = minerMargin
     }
 
-    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int,
+                         dimension d: Int) -> Double {
         g.distances(rows: n, columns: d, squared: false)
         let dist = g.dist.p, dD = g.dD.p, uses = g.scratch.p  // how often each ordered pair counts
         if miner == .none {
@@ -65,9 +70,11 @@ extension EmbeddingLossSpec {
     /// `--metric-loss contrastive`: every pair of the global batch (PML's ContrastiveLoss).
     public static let contrastive = EmbeddingLossSpec(
         options: { [Options().posMargin, Options().negMargin, Options().miner, Options().tripletMargin] },
-        golden: [GoldenParameter("pos_margin") { $0.posMargin = $1 }, GoldenParameter("neg_margin") { $0.negMargin = $1 }]
+        golden: [GoldenParameter("pos_margin") { $0.posMargin = $1 },
+                 GoldenParameter("neg_margin") { $0.negMargin = $1 }]
     ) { s, _, d, weight in
-        EmbeddingLoss(ContrastiveLoss(posMargin: s.posMargin, negMargin: s.negMargin, miner: s.miner, minerMargin: s.tripletMargin),
+        EmbeddingLoss(ContrastiveLoss(posMargin: s.posMargin, negMargin: s.negMargin, miner: s.miner,
+                                      minerMargin: s.tripletMargin),
                       dimension: d, weight: weight)
     }
 }

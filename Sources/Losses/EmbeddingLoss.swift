@@ -30,7 +30,8 @@ public final class EmbeddingLoss: LossTerm {
 
     /// The loss of a batch of `n` rows; its gradient is left in `geometry.gradient` (N, D).
     /// - rows: (N, D) row-major; labels: (N)
-    public func evaluate(rows x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+    public func evaluate(rows x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int,
+                         dimension d: Int) -> Double {
         geometry.begin(rows: x, count: n, dimension: d)
         let loss = objective.evaluate(geometry, labels: labels, count: n, dimension: d)
         geometry.finish(rows: n, columns: d)

@@ -31,9 +31,11 @@ public struct EmbeddingLossSpec: Sendable {
     public var defaultWeight = 1.0
     public var golden: [GoldenParameter] = []
     /// The term for `classes` classes and features of dimension `featureDimension`, weighted by `weight`.
-    public var make: @Sendable (_ settings: Settings, _ classes: Int, _ featureDimension: Int, _ weight: Double) -> LossTerm
+    public var make: @Sendable (_ settings: Settings, _ classes: Int, _ featureDimension: Int,
+                                _ weight: Double) -> LossTerm
 
-    public init(options: @escaping @Sendable () -> [any AnyOption], defaultWeight: Double = 1, golden: [GoldenParameter] = [],
+    public init(options: @escaping @Sendable () -> [any AnyOption], defaultWeight: Double = 1,
+                golden: [GoldenParameter] = [],
                 make: @escaping @Sendable (Settings, Int, Int, Double) -> LossTerm) {
         self.options = options
         self.defaultWeight = defaultWeight
@@ -48,14 +50,20 @@ public struct EmbeddingLossSpec: Sendable {
 }
 
 extension Options {
-    public var embeddingLoss: Option<EmbeddingLossKind> { Option("metric-loss", EmbeddingLossKind.none, "Embedding loss on the features h over the global batch, added to the classification loss: L = loss + lambda * metric(h).") }
-    public var embeddingWeight: Option<Double?> { Option("metric-weight", nil, "lambda, the embedding loss's weight.", defaultText: EmbeddingLossSpec.defaultWeightsText, check: OptionCheck.atLeast(0).whenSet) }
+    public var embeddingLoss: Option<EmbeddingLossKind> { Option("metric-loss", EmbeddingLossKind.none,
+                                                                 "Embedding loss on the features h over the global " +
+                                                                 "batch, added to the classification loss: L = loss " +
+                                                                 "+ lambda * metric(h).") }
+    public var embeddingWeight: Option<Double?> { Option("metric-weight", nil, "lambda, the embedding loss's weight.",
+                                                         defaultText: EmbeddingLossSpec.defaultWeightsText,
+                                                         check: OptionCheck.atLeast(0).whenSet) }
 }
 
 extension EmbeddingLossSpec {
     /// "center 0.01, 1 otherwise" from the specs.
     static var defaultWeightsText: String {
-        let special = EmbeddingLossKind.allCases.compactMap { k in k.spec.flatMap { $0.defaultWeight != 1 ? "\(k.rawValue) \($0.defaultWeight)" : nil } }
+        let special = EmbeddingLossKind.allCases.compactMap { k in k.spec.flatMap { $0.defaultWeight != 1
+            ? "\(k.rawValue) \($0.defaultWeight)" : nil } }
         return (special + ["1 otherwise"]).joined(separator: ", ")
     }
 }

@@ -3,7 +3,8 @@ import Settings
 import Tensor
 
 extension Options {
-    public var focalGamma: Option<Double> { Option("focal-gamma", 1.0, "Focal gamma (focal, ib-focal).", check: .atLeast(0)) }
+    public var focalGamma: Option<Double> { Option("focal-gamma", 1.0, "Focal gamma (focal, ib-focal).",
+                                                   check: .atLeast(0)) }
     public var focalScale: Option<Double> { Option("focal-scale", 1.0, "Focal scale (focal).", check: .positive) }
 }
 
@@ -30,9 +31,11 @@ public final class FocalLoss: LossTerm {
         var total = 0.0
         for i in 0..<batch.count {
             let y = Int(batch.targets[i]), w = batch.weights?[y] ?? 1
-            let (f, df) = Self.focal(softmax.crossEntropy(i, logits: batch.scores, target: y, weight: w, classes: k), gamma: gamma)
+            let (f, df) = Self.focal(softmax.crossEntropy(i, logits: batch.scores, target: y, weight: w, classes: k),
+                                     gamma: gamma)
             total += f
-            softmax.addCrossEntropyGradient(i, target: y, factor: (scale * df) * (w * inv), into: scoresGradient.data, classes: k)
+            softmax.addCrossEntropyGradient(i, target: y, factor: (scale * df) * (w * inv), into: scoresGradient.data,
+                                            classes: k)
         }
         return total * (scale * inv)
     }

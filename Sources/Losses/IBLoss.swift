@@ -3,7 +3,10 @@ import Tensor
 
 extension Options {
     public var ibAlpha: Option<Double> { Option("ib-alpha", 1000.0, "IB alpha (ib, ib-focal).", check: .positive) }
-    public var ibStartEpoch: Option<Int?> { Option("ib-start-epoch", nil, "Epoch the IB loss starts; plain CE before it.", defaultText: "epochs / 2", check: OptionCheck.range(0, 1_000_000).whenSet) }
+    public var ibStartEpoch: Option<Int?> { Option("ib-start-epoch", nil,
+                                                   "Epoch the IB loss starts; plain CE before it.",
+                                                   defaultText: "epochs / 2",
+                                                   check: OptionCheck.range(0, 1_000_000).whenSet) }
 }
 
 /// Influence-balanced loss (Park et al. 2021): each sample's (class-weighted) cross-entropy,

@@ -19,12 +19,14 @@ public struct LogitAdjustedLoss: LogitAdjustment {
 }
 
 extension Options {
-    public var laTau: Option<Double> { Option("la-tau", 1.0, "Logit-adjusted loss: tau in z + tau log(prior).", check: .closed(0, 10)) }
+    public var laTau: Option<Double> { Option("la-tau", 1.0, "Logit-adjusted loss: tau in z + tau log(prior).",
+                                              check: .closed(0, 10)) }
 }
 
 extension LossSpec {
     /// `--loss logit-adjusted`.
-    public static let logitAdjusted = LossSpec(options: { [Options().laTau] }, golden: [GoldenParameter("tau") { $0.laTau = $1 }]) { s, classes, _ in
+    public static let logitAdjusted = LossSpec(options: { [Options().laTau] },
+                                               golden: [GoldenParameter("tau") { $0.laTau = $1 }]) { s, classes, _ in
         AdjustedSoftmaxLoss(LogitAdjustedLoss(tau: s.laTau), classes: classes)
     }
 }

@@ -35,5 +35,7 @@ public enum LossKind: String, Codable, CaseIterable, Sendable, OptionEnum {
 }
 
 extension Options {
-    public var loss: Option<LossKind> { Option("loss", LossKind.ib, "Classification loss (docs/losses.md); the margin heads replace the last linear layer by a cosine head.") }
+    public var loss: Option<LossKind> { Option("loss", LossKind.ib,
+                                               "Classification loss (docs/losses.md); the margin heads replace the " +
+                                               "last linear layer by a cosine head.") }
 }

@@ -26,8 +26,10 @@ public struct LossSpec: Sendable {
     /// The loss term for `classes` scores and features of dimension `featureDimension`.
     public var make: @Sendable (_ settings: Settings, _ classes: Int, _ featureDimension: Int) -> LossTerm
 
-    public init(options: @escaping @Sendable () -> [any AnyOption], head: LossHead = .linear, defaultWeighting: ClassWeighting = .none,
-                twoPhase: Bool = false, marginDefault: Double? = nil, scaleDefault: Double? = nil, golden: [GoldenParameter] = [],
+    public init(options: @escaping @Sendable () -> [any AnyOption], head: LossHead = .linear,
+                defaultWeighting: ClassWeighting = .none,
+                twoPhase: Bool = false, marginDefault: Double? = nil, scaleDefault: Double? = nil,
+                    golden: [GoldenParameter] = [],
                 problems: @escaping @Sendable (Settings) -> [String] = { _ in [] },
                 make: @escaping @Sendable (Settings, Int, Int) -> LossTerm) {
         self.options = options

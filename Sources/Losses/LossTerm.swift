@@ -105,7 +105,8 @@ public struct GlobalBatch {
     /// Ranks that compute the same global term (its value is split among them).
     public var ranks: Int
 
-    public init(rows: UnsafePointer<Float>, width: Int, labels: UnsafePointer<Int32>, count: Int, localRows: UnsafePointer<Int>, ranks: Int) {
+    public init(rows: UnsafePointer<Float>, width: Int, labels: UnsafePointer<Int32>, count: Int,
+                localRows: UnsafePointer<Int>, ranks: Int) {
         self.rows = rows
         self.width = width
         self.labels = labels

@@ -3,9 +3,17 @@ import Settings
 import Tensor
 
 extension Options {
-    public var margin: Option<Double?> { Option("margin", nil, "Margin of a margin head: degrees for arcface and subcenter-arcface, a cosine for cosface, the integer multiplier m for sphereface, the largest class's margin for ldam.", defaultText: MarginLoss.defaultsText(\.marginDefault)) }
-    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits (and of ldam's).", defaultText: MarginLoss.defaultsText(\.scaleDefault), check: OptionCheck { $0 > 0 && $0 <= 10_000 ? nil : "must be in (0, 10000], got \($0)" }.whenSet) }
-    public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).", check: .range(1, 1000)) }
+    public var margin: Option<Double?> { Option("margin", nil,
+                                                "Margin of a margin head: degrees for arcface and subcenter-arcface, " +
+                                                "a cosine for cosface, the integer multiplier m for sphereface, the " +
+                                                "largest class's margin for ldam.",
+                                                defaultText: MarginLoss.defaultsText(\.marginDefault)) }
+    public var scale: Option<Double?> { Option("scale", nil, "Scale of a margin head's logits (and of ldam's).",
+                                               defaultText: MarginLoss.defaultsText(\.scaleDefault),
+                                               check: OptionCheck { $0 > 0 && $0 <= 10_000
+                                               ? nil : "must be in (0, 10000], got \($0)" }.whenSet) }
+    public var subCenters: Option<Int> { Option("sub-centers", 3, "Sub-centres per class (subcenter-arcface).",
+                                                check: .range(1, 1000)) }
 }
 
 /// The margin heads' loss on the cosine head's output (pytorch-metric-learning 2.9): mean
@@ -35,11 +43,14 @@ public final class MarginLoss: LossTerm {
     /// The spec of a margin head: `--margin` and `--scale`, or PML's defaults (`margin`, `scale`);
     /// `marginRange` checks `--margin` for this head.
     static func spec(_ kind: @escaping @Sendable (Double) -> Kind, margin: Double, scale: Double, marginName: String,
-                     head: LossHead = .cosine, marginRange: @escaping @Sendable (LossKind, Double) -> String?) -> LossSpec {
-        LossSpec(options: { [Options().margin, Options().scale] + (head == .cosineWithSubCenters ? [Options().subCenters] : []) },
+                     head: LossHead = .cosine,
+                         marginRange: @escaping @Sendable (LossKind, Double) -> String?) -> LossSpec {
+        LossSpec(options: { [Options().margin,
+                             Options().scale] + (head == .cosineWithSubCenters ? [Options().subCenters] : []) },
                  head: head, marginDefault: margin, scaleDefault: scale,
                  golden: [GoldenParameter(marginName) { $0.margin = $1 }, GoldenParameter("scale") { $0.scale = $1 }]
-                     + (head == .cosineWithSubCenters ? [GoldenParameter("sub_centers") { $0.subCenters = Int($1) }] : []),
+                     + (head == .cosineWithSubCenters
+                         ? [GoldenParameter("sub_centers") { $0.subCenters = Int($1) }] : []),
                  problems: { s in s.margin.flatMap { marginRange(s.loss, $0) }.map { [$0] } ?? [] }) { s, classes, _ in
             MarginLoss(kind: kind(s.margin ?? margin), scale: s.scale ?? scale, classes: classes)
         }

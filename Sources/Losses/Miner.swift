@@ -32,13 +32,17 @@ public enum Miner: String, Codable, CaseIterable, Sendable, OptionEnum {
 }
 
 extension Options {
-    public var miner: Option<Miner> { Option("miner", Miner.none, "Triplets the triplet and contrastive losses use, mined over the global batch (pytorch-metric-learning's TripletMarginMiner types and BatchHardMiner; margin: --triplet-margin).") }
+    public var miner: Option<Miner> { Option("miner", Miner.none,
+                                             "Triplets the triplet and contrastive losses use, mined over the global " +
+                                             "batch (pytorch-metric-learning's TripletMarginMiner types and " +
+                                             "BatchHardMiner; margin: --triplet-margin).") }
 }
 
 extension Miner {
     /// Calls `body(a, p, q)` for every triplet (anchor, positive, negative) this miner keeps, on
     /// the distances `dist` (N, N) of `labels`; returns how many it kept.
-    func forEachTriplet(distances dist: UnsafePointer<Double>, labels y: UnsafePointer<Int32>, count n: Int, margin: Double,
+    func forEachTriplet(distances dist: UnsafePointer<Double>, labels y: UnsafePointer<Int32>, count n: Int,
+                        margin: Double,
                         _ body: (Int, Int, Int) -> Void) -> Int {
         var kept = 0
         if self == .batchHard {
@@ -74,6 +78,7 @@ extension EmbeddingLossKind {
     public static func problems(_ settings: Settings) -> [String] {
         guard settings.miner != .none else { return [] }
         let reads = settings.embeddingLoss.spec?.options().contains { $0.name == Options().miner.name } ?? false
-        return reads ? [] : ["--miner \(settings.miner.rawValue) applies to --metric-loss triplet or contrastive, got --metric-loss \(settings.embeddingLoss.rawValue)"]
+        return reads ? [] : ["--miner \(settings.miner.rawValue) applies to --metric-loss triplet or contrastive, " +
+                             "got --metric-loss \(settings.embeddingLoss.rawValue)"]
     }
 }

@@ -11,7 +11,8 @@ public final class NPairsLoss: EmbeddingObjective {
 
     public init() {}
 
-    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int,
+                         dimension d: Int) -> Double {
         sims.reserve(n)
         if anchors.count < n {
             anchors = [Int](repeating: 0, count: n)
@@ -19,7 +20,8 @@ public final class NPairsLoss: EmbeddingObjective {
         }
         var count = 0
         for a in 0..<n {
-            guard !(0..<a).contains(where: { y[$0] == y[a] }), let p = ((a + 1)..<n).first(where: { y[$0] == y[a] }) else { continue }
+            guard !(0..<a).contains(where: { y[$0] == y[a] }),
+                let p = ((a + 1)..<n).first(where: { y[$0] == y[a] }) else { continue }
             // Insert by label: the pairs stay sorted.
             var slot = count
             while slot > 0 && y[anchors[slot - 1]] > y[a] {

@@ -1,8 +1,12 @@
 import Settings
 
 extension Options {
-    public var quadrupletMargin1: Option<Double> { Option("quadruplet-margin1", 1.0, "Quadruplet loss: margin of the triplet term.", check: .marginLike) }
-    public var quadrupletMargin2: Option<Double> { Option("quadruplet-margin2", 0.5, "Quadruplet loss: margin of the term over a fourth sample of a third class.", check: .marginLike) }
+    public var quadrupletMargin1: Option<Double> { Option("quadruplet-margin1", 1.0,
+                                                          "Quadruplet loss: margin of the triplet term.",
+                                                          check: .marginLike) }
+    public var quadrupletMargin2: Option<Double> { Option("quadruplet-margin2", 0.5,
+                                                          "Quadruplet loss: margin of the term over a fourth " +
+                                                          "sample of a third class.", check: .marginLike) }
 }
 
 /// Quadruplet loss (Chen et al. 2017) on squared distances of normalised rows: the triplet term
@@ -17,7 +21,8 @@ public final class QuadrupletLoss: EmbeddingObjective {
         self.margin2 = margin2
     }
 
-    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int,
+                         dimension d: Int) -> Double {
         g.distances(rows: n, columns: d, squared: true)
         let dist = g.dist.p, dD1 = g.dD.p, dD2 = g.scratch.p
         dD1.update(repeating: 0, count: n * n)
@@ -46,8 +51,10 @@ extension EmbeddingLossSpec {
     /// `--metric-loss quadruplet`: Chen et al. 2017 over the global batch.
     public static let quadruplet = EmbeddingLossSpec(
         options: { [Options().quadrupletMargin1, Options().quadrupletMargin2] },
-        golden: [GoldenParameter("margin1") { $0.quadrupletMargin1 = $1 }, GoldenParameter("margin2") { $0.quadrupletMargin2 = $1 }]
+        golden: [GoldenParameter("margin1") { $0.quadrupletMargin1 = $1 },
+                 GoldenParameter("margin2") { $0.quadrupletMargin2 = $1 }]
     ) { s, _, d, weight in
-        EmbeddingLoss(QuadrupletLoss(margin1: s.quadrupletMargin1, margin2: s.quadrupletMargin2), dimension: d, weight: weight)
+        EmbeddingLoss(QuadrupletLoss(margin1: s.quadrupletMargin1, margin2: s.quadrupletMargin2), dimension: d,
+                      weight: weight)
     }
 }

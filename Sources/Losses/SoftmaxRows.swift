@@ -46,7 +46,8 @@ public final class SoftmaxRows {
 
     /// `dz[i, j] += Float(factor * (p_ij - [j = y]))`: a multiple of cross-entropy's gradient.
     @inline(__always)
-    public func addCrossEntropyGradient(_ i: Int, target y: Int, factor: Double, into dz: UnsafeMutablePointer<Float>, classes k: Int) {
+    public func addCrossEntropyGradient(_ i: Int, target y: Int, factor: Double, into dz: UnsafeMutablePointer<Float>,
+                                        classes k: Int) {
         let pi = p + i * k, row = dz + i * k
         for j in 0..<k { row[j] += Float(factor * (pi[j] - (j == y ? 1 : 0))) }
     }

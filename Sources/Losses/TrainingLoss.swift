@@ -67,7 +67,8 @@ public final class TrainingLoss {
 
     /// The mean's local denominator: `sum_i w[y_i]` when a term wants a weighted mean and there
     /// are weights, else the batch size.
-    public func localNormalizer(_ term: ClassificationTerm, targets: UnsafePointer<Int32>, batch: Int, weights: [Double]?) -> Double {
+    public func localNormalizer(_ term: ClassificationTerm, targets: UnsafePointer<Int32>, batch: Int,
+                                weights: [Double]?) -> Double {
         guard needs(term).weightedMean, let weights else { return Double(batch) }
         var s = 0.0
         for i in 0..<batch { s += weights[Int(targets[i])] }

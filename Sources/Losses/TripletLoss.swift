@@ -18,7 +18,8 @@ public final class TripletLoss: EmbeddingObjective {
 
     /// Each active triplet adds 1 to dD[a, p] and -1 to dD[a, q]; the counts are scaled by
     /// 1 / (active triplets) at the end.
-    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> Double {
+    public func evaluate(_ g: EmbeddingGeometry, labels y: UnsafePointer<Int32>, count n: Int,
+                         dimension d: Int) -> Double {
         g.distances(rows: n, columns: d, squared: false)
         let dist = g.dist.p, dD = g.dD.p
         dD.update(repeating: 0, count: n * n)
@@ -41,7 +42,8 @@ public final class TripletLoss: EmbeddingObjective {
 extension EmbeddingLossSpec {
     /// `--metric-loss triplet`: every triplet of the global batch (PML's TripletMarginLoss).
     public static let triplet = EmbeddingLossSpec(options: { [Options().tripletMargin, Options().miner] },
-                                                  golden: [GoldenParameter("margin") { $0.tripletMargin = $1 }]) { s, _, d, weight in
+                                                  golden: [GoldenParameter("margin") { $0.tripletMargin = $1 }]) { s, _,
+                                                      d, weight in
         EmbeddingLoss(TripletLoss(margin: s.tripletMargin, miner: s.miner), dimension: d, weight: weight)
     }
 }

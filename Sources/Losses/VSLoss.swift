@@ -25,14 +25,18 @@ public struct VSLoss: LogitAdjustment {
 }
 
 extension Options {
-    public var vsGamma: Option<Double> { Option("vs-gamma", 0.3, "VS loss: gamma of the multiplicative scaling (n_max / n_c)^gamma.", check: .closed(0, 10)) }
-    public var vsTau: Option<Double> { Option("vs-tau", 1.0, "VS loss: tau of the additive term tau log(prior).", check: .closed(0, 10)) }
+    public var vsGamma: Option<Double> { Option("vs-gamma", 0.3,
+                                                "VS loss: gamma of the multiplicative scaling (n_max / n_c)^gamma.",
+                                                check: .closed(0, 10)) }
+    public var vsTau: Option<Double> { Option("vs-tau", 1.0, "VS loss: tau of the additive term tau log(prior).",
+                                              check: .closed(0, 10)) }
 }
 
 extension LossSpec {
     /// `--loss vs`.
     public static let vs = LossSpec(options: { [Options().vsGamma, Options().vsTau] },
-                                    golden: [GoldenParameter("gamma") { $0.vsGamma = $1 }, GoldenParameter("tau") { $0.vsTau = $1 }]) { s, classes, _ in
+                                    golden: [GoldenParameter("gamma") { $0.vsGamma = $1 },
+                                             GoldenParameter("tau") { $0.vsTau = $1 }]) { s, classes, _ in
         AdjustedSoftmaxLoss(VSLoss(gamma: s.vsGamma, tau: s.vsTau), classes: classes)
     }
 }

@@ -25,13 +25,15 @@ public final class BasicBlock: Layer {
     private let sumGradient = Tensor(shape: [1, 1, 1, 1])
 
     public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
-                store: ParameterStore, buffers: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto,
+                store: ParameterStore, buffers: ParameterStore, workspace: Workspace,
+                    backend: ConvolutionBackend = .auto,
                 precision: Precision = .fp32) {
         self.name = name
         self.inChannels = inChannels
         self.planes = planes
         self.stride = stride
-        conv1 = Conv2d("\(name).conv1", inChannels: inChannels, outChannels: planes, kernel: 3, stride: stride, padding: 1,
+        conv1 = Conv2d("\(name).conv1", inChannels: inChannels, outChannels: planes, kernel: 3, stride: stride,
+                       padding: 1,
                        bias: false, store: store, workspace: workspace, backend: backend, precision: precision)
         bn1 = BatchNorm2d("\(name).bn1", channels: planes, store: store, buffers: buffers)
         conv2 = Conv2d("\(name).conv2", inChannels: planes, outChannels: planes, kernel: 3, stride: 1, padding: 1,
@@ -39,7 +41,8 @@ public final class BasicBlock: Layer {
         bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
         bn2.overwritesOutputGradient = false  // its output gradient also feeds the shortcut
         precondition(stride == 1 ? inChannels == planes : inChannels + 2 * (planes / 4) == planes,
-                     "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels with stride \(stride)")
+                     "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels " +
+                     "with stride \(stride)")
     }
 
     public var parameterOffset: Int? { conv1.parameterOffset }

@@ -58,7 +58,8 @@ public final class BatchNorm2d: Layer {
 
     /// - input: (C, B, H, W) -> (C, B, H, W)
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        precondition(input.shape.count == 4 && input.shape[0] == channels, "BatchNorm2d(\(channels)) given input \(input.shape)")
+        precondition(input.shape.count == 4 && input.shape[0] == channels,
+                     "BatchNorm2d(\(channels)) given input \(input.shape)")
         self.input = input
         trainingForward = training
         output.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
@@ -75,7 +76,8 @@ public final class BatchNorm2d: Layer {
                         let shift = runMean[c]
                         let (s, s2) = Kernels.shiftedMoments(input.data + c * n, count: n, shift: shift)
                         sums[c] = Double(s) + Double(shift) * Double(n)
-                        sums[k + c] = Double(s2) + 2 * Double(shift) * Double(s) + Double(shift) * Double(shift) * Double(n)
+                        sums[k + c] = Double(s2) + 2 * Double(shift) * Double(s) + Double(shift) * Double(shift)
+                            * Double(n)
                     }
                 }
             }
@@ -126,7 +128,8 @@ public final class BatchNorm2d: Layer {
                 scratch.withUnsafeMutableBufferPointer { sums in
                     Parallel.forEach(k) { range in
                         for c in range {
-                            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n, count: n,
+                            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n,
+                                                                    count: n,
                                                                     mean: Float(mean[c]), invStd: Float(invStd[c]))
                             sums[c] = Double(sdy)
                             sums[k + c] = Double(sdyx)

@@ -3,7 +3,8 @@ import Tensor
 /// 2-D convolution on channel-major activations, through oneDNN or through sgemm.
 ///
 /// With `.onednn` (the default where the library is found), oneDNN's convolutions (direct, or
-/// Winograd where `OneDNNConvolution.prefersWinograd`) run in its blocked formats, with reorders from and to (C, B, H, W) inside `ddp_conv_*`; one set of
+/// Winograd where `OneDNNConvolution.prefersWinograd`) run in its blocked formats, with reorders from and to (C, B, H,
+/// W) inside `ddp_conv_*`; one set of
 /// primitives per input shape, the last few kept. A shape oneDNN cannot take falls back to the
 /// im2col path below, which is also the reference the tests check oneDNN against.
 ///
@@ -33,10 +34,10 @@ public final class Conv2d: Layer {
     private var primitives: [(shape: SIMD4<Int>, convolution: OneDNNSplitConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
     public internal(set) var fallbackReason: String?
-    private let store: ParameterStore
+    let store: ParameterStore
     private let workspace: Workspace
-    private let weightOffset: Int
-    private let biasOffset: Int
+    let weightOffset: Int
+    let biasOffset: Int
     private var input: Tensor?
     /// (outC, B, OH, OW)
     public let output = Tensor(shape: [1, 1, 1, 1])
@@ -57,7 +58,8 @@ public final class Conv2d: Layer {
         self.hasBias = bias
         self.store = store
         self.workspace = workspace
-        weightOffset = store.register("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], initializer: .kaimingNormal)
+        weightOffset = store.register("\(name).weight", shape: [outChannels, inChannels, kernel, kernel],
+                                      initializer: .kaimingNormal)
         biasOffset = bias ? store.register("\(name).bias", shape: [outChannels], initializer: .zeros) : -1
     }
 
@@ -94,7 +96,8 @@ public final class Conv2d: Layer {
     /// - input: (inC, B, H, W) -> (outC, B, OH, OW)
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.shape.count == 4 && input.shape[0] == inChannels,
-                     "Conv2d(\(inChannels) -> \(outChannels)) given input \(input.shape), expected (\(inChannels), B, H, W)")
+                     "Conv2d(\(inChannels) -> \(outChannels)) given input \(input.shape), expected " +
+                     "(\(inChannels), B, H, W)")
         self.input = input
         let g = geometry(input)
         output.ensureShape(outChannels, g.b, g.oh, g.ow)
@@ -107,7 +110,8 @@ public final class Conv2d: Layer {
         }
         if let convolution = oneDNN(g) {
             let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
-                                         y: output.data, workspace: workspace.buffer(count: convolution.workspaceFloats))
+                                         y: output.data,
+                                             workspace: workspace.buffer(count: convolution.workspaceFloats))
             precondition(ok, "Conv2d \(name): oneDNN's forward convolution failed")
             return output
         }
@@ -119,7 +123,8 @@ public final class Conv2d: Layer {
         }
         let beta: Float = hasBias ? 1 : 0
         if isPointwise {
-            BLAS.gemm(m: outChannels, n: n, k: ckk, a: w, lda: ckk, b: input.data, ldb: n, beta: beta, c: output.data, ldc: n)
+            BLAS.gemm(m: outChannels, n: n, k: ckk, a: w, lda: ckk, b: input.data, ldb: n, beta: beta, c: output.data,
+                      ldc: n)
             return output
         }
         let chunk = chunkSize(batch: g.b, plane: g.p)
@@ -161,7 +166,8 @@ public final class Conv2d: Layer {
             BLAS.gemm(transB: true, m: outChannels, n: ckk, k: n, a: dy, lda: n, b: input.data, ldb: n,
                       beta: accumulate ? 1 : 0, c: dw, ldc: ckk)
             guard needsInputGradient else { return outputGradient }
-            BLAS.gemm(transA: true, m: ckk, n: n, k: outChannels, a: w, lda: ckk, b: dy, ldb: n, c: inputGradient.data, ldc: n)
+            BLAS.gemm(transA: true, m: ckk, n: n, k: outChannels, a: w, lda: ckk, b: dy, ldb: n, c: inputGradient.data,
+                      ldc: n)
             return inputGradient
         }
         if needsInputGradient { inputGradient.fill(0) }
@@ -179,7 +185,8 @@ public final class Conv2d: Layer {
                 BLAS.gemm(transA: true, m: ckk, n: bc * g.p, k: outChannels, a: w, lda: ckk, b: dyc, ldb: n,
                           c: cols, ldc: bc * g.p)
                 Kernels.col2im(cols, channels: inChannels, batch: bc, height: g.h, width: g.w, kernel: kernel,
-                               stride: stride, padding: padding, channelStride: g.b * hw, into: inputGradient.data + b0 * hw)
+                               stride: stride, padding: padding, channelStride: g.b * hw,
+                                   into: inputGradient.data + b0 * hw)
             }
             b0 += bc
         }
@@ -202,8 +209,10 @@ extension Conv2d {
             return primitives[0].convolution
         }
         var reason = ""
-        guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels, outChannels: outChannels,
-                                                height: g.h, width: g.w, kernel: kernel, stride: stride, padding: padding,
+        guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels,
+                                                outChannels: outChannels,
+                                                height: g.h, width: g.w, kernel: kernel, stride: stride,
+                                                    padding: padding,
                                                 bias: hasBias, bfloat16: precision == .bf16, error: &reason)
         else {
             fallbackReason = reason
@@ -218,7 +227,8 @@ extension Conv2d {
     /// Whether oneDNN runs this layer with Winograd's algorithm (float32 only).
     private var isWinograd: Bool {
         precision == .fp32
-            && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride)
+            && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                                                 stride: stride)
     }
 
     /// oneDNN's implementations for the last input shape: forward, backward data, backward weights.
@@ -250,52 +260,4 @@ public final class Workspace {
 extension Conv2d {
     public func outputName(input: String) -> String { name }
     public func outputIsFeatureMap(input: Bool) -> Bool { true }
-}
-
-extension Conv2d {
-    /// The forward convolution with each output the double-precision sum of its products in one
-    /// order (bias, then channel, row, column of the kernel), rounded once: equal input patches,
-    /// such as a uniform background, give bit-equal outputs, so ties that are ties in exact
-    /// arithmetic stay ties for the max pooling that follows (PyTorch's first-maximum rule). The
-    /// fast paths (sgemm blocking, oneDNN's vectorisation and Winograd) leave such outputs a few
-    /// ulps apart, which one at random.
-    func forwardExact(_ input: Tensor, _ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) {
-        let x = input.data, weights = store.values + weightOffset, out = output.data
-        let bias: UnsafeMutablePointer<Float>? = hasBias ? store.values + biasOffset : nil
-        let (inC, k, stride, padding, n) = (inChannels, kernel, self.stride, self.padding, g.b * g.p)
-        Parallel.forEach(outChannels) { range in
-            let sums = UnsafeMutablePointer<Double>.allocate(capacity: n)
-            defer { sums.deallocate() }
-            for o in range {
-                sums.update(repeating: bias.map { Double($0[o]) } ?? 0, count: n)
-                for c in 0..<inC {
-                    for ky in 0..<k {
-                        for kx in 0..<k {
-                            let wv = Double(weights[((o * inC + c) * k + ky) * k + kx])
-                            // The columns whose input column ox * stride - padding + kx lies inside the image.
-                            let first = kx >= padding ? 0 : (padding - kx + stride - 1) / stride
-                            let lastInside = g.w - 1 + padding - kx
-                            let end = lastInside < 0 ? 0 : min(g.ow, lastInside / stride + 1)
-                            guard first < end else { continue }
-                            for b in 0..<g.b {
-                                let plane = x + (c * g.b + b) * g.h * g.w
-                                for oy in 0..<g.oh {
-                                    let iy = oy * stride - padding + ky
-                                    guard iy >= 0 && iy < g.h else { continue }
-                                    let row = sums + (b * g.oh + oy) * g.ow
-                                    let source = plane + iy * g.w + kx - padding  // column ox reads source[ox * stride]
-                                    if stride == 1 {
-                                        for ox in first..<end { row[ox] += wv * Double(source[ox]) }
-                                    } else {
-                                        for ox in first..<end { row[ox] += wv * Double(source[ox * stride]) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                for i in 0..<n { out[o * n + i] = Float(sums[i]) }
-            }
-        }
-    }
 }

@@ -76,7 +76,9 @@ public final class CosineClassifier: Layer {
         for i in 0..<b {
             for c in 0..<classes {
                 var best = c * s
-                for sub in 1..<max(s, 1) where cosines.data[i * n + c * s + sub] > cosines.data[i * n + best] { best = c * s + sub }
+                for sub in 1..<max(s,
+                                   1) where cosines.data[i * n + c * s + sub] > cosines.data[i * n + best] { best = c
+                                   * s + sub }
                 winners[i * classes + c] = Int32(best)
                 output.data[i * classes + c] = cosines.data[i * n + best]
             }
@@ -90,7 +92,8 @@ public final class CosineClassifier: Layer {
         columnGradient.ensureShape(b, n)
         columnGradient.fill(0)
         for i in 0..<b {
-            for c in 0..<classes { columnGradient.data[i * n + Int(winners[i * classes + c])] = outputGradient.data[i * classes + c] }
+            for c in 0..<classes { columnGradient.data[i * n + Int(winners[i * classes + c])] = outputGradient.data[i
+                * classes + c] }
         }
         // Through the unit columns: dWn (D, K*S) = E^T (D, B) x dCos (B, K*S), then the normalisation.
         BLAS.gemm(transA: true, m: d, n: n, k: b, a: unitInput.data, lda: d, b: columnGradient.data, ldb: n,
@@ -123,7 +126,8 @@ public final class CosineClassifier: Layer {
     }
 
     /// Rows to unit length (divided by max(norm, epsilon)) and their norms.
-    static func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, columns d: Int, into out: UnsafeMutablePointer<Float>,
+    static func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, columns d: Int,
+                              into out: UnsafeMutablePointer<Float>,
                               norms: UnsafeMutablePointer<Float>) {
         for i in 0..<rows {
             var sum: Float = 0

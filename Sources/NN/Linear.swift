@@ -35,7 +35,8 @@ public final class Linear: Layer {
     /// - input: (B, in) -> (B, out)
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let b = input.shape[0]
-        precondition(input.count == b * inFeatures, "Linear(\(inFeatures) -> \(outFeatures)) given input \(input.shape)")
+        precondition(input.count == b * inFeatures,
+                     "Linear(\(inFeatures) -> \(outFeatures)) given input \(input.shape)")
         self.input = input
         output.ensureShape(b, outFeatures)
         let w = store.values + weightOffset

@@ -13,7 +13,8 @@ extension Model {
     /// Convolutions run on `convolutions` (`auto`: oneDNN where it is found, else im2col), in
     /// `precision` on oneDNN.
     public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64,
-                            head: Head = .linear, convolutions: ConvolutionBackend = .auto, precision: Precision = .fp32) -> Model {
+                            head: Head = .linear, convolutions: ConvolutionBackend = .auto,
+                                precision: Precision = .fp32) -> Model {
         let store = ParameterStore()
         let buffers = ParameterStore(hasGradients: false)
         let workspace = Workspace()
@@ -26,7 +27,8 @@ extension Model {
         func top(_ name: String, _ d: Int) -> Layer {
             switch head {
             case .linear: return Linear(name, inFeatures: d, outFeatures: classes, store: store)
-            case .cosine(let s): return CosineClassifier("head", inFeatures: d, classes: classes, subCenters: s, store: store)
+            case .cosine(let s): return CosineClassifier("head", inFeatures: d, classes: classes, subCenters: s,
+                                                         store: store)
             }
         }
 
@@ -43,11 +45,14 @@ extension Model {
             layout = .channelMajor
             let c = inputShape.channels
             layers = [
-                Conv2d("conv1", inChannels: c, outChannels: 32, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace, backend: convolutions, precision: precision),
+                Conv2d("conv1", inChannels: c, outChannels: 32, kernel: 3, padding: 1, bias: true, store: store,
+                       workspace: workspace, backend: convolutions, precision: precision),
                 ReLU(), MaxPool2d(kernel: 2),
-                Conv2d("conv2", inChannels: 32, outChannels: 64, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace, backend: convolutions, precision: precision),
+                Conv2d("conv2", inChannels: 32, outChannels: 64, kernel: 3, padding: 1, bias: true, store: store,
+                       workspace: workspace, backend: convolutions, precision: precision),
                 ReLU(), MaxPool2d(kernel: 2),
-                Conv2d("conv3", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace, backend: convolutions, precision: precision),
+                Conv2d("conv3", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store,
+                       workspace: workspace, backend: convolutions, precision: precision),
                 ReLU(), GlobalAvgPool(),
             ]
             dimension = 128
@@ -55,7 +60,8 @@ extension Model {
         case .resnet32:
             layout = .channelMajor
             // Parameters are registered in forward order: the flat buffer's layout.
-            let stem = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 16, kernel: 3, padding: 1, bias: false,
+            let stem = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 16, kernel: 3, padding: 1,
+                              bias: false,
                               store: store, workspace: workspace, backend: convolutions, precision: precision)
             let bn = BatchNorm2d("bn1", channels: 16, store: store, buffers: buffers)
             norms.append(bn)
@@ -65,7 +71,8 @@ extension Model {
                 for index in 0..<5 {
                     let block = BasicBlock("layer\(stage + 1).\(index)", inChannels: inChannels, planes: planes,
                                            stride: index == 0 && stage > 0 ? 2 : 1,
-                                           store: store, buffers: buffers, workspace: workspace, backend: convolutions, precision: precision)
+                                           store: store, buffers: buffers, workspace: workspace, backend: convolutions,
+                                               precision: precision)
                     norms += block.batchNorms
                     layers.append(block)
                     inChannels = planes

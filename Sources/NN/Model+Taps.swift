@@ -94,7 +94,8 @@ extension Model {
             if i == tap { outputGradient = Array(g.buffer) }  // before the layer masks it in place
             g = layer.backward(g)
         }
-        return Tapped(logits: logits, output: output, outputShape: shape, outputGradient: outputGradient, inputGradient: Array(g.buffer))
+        return Tapped(logits: logits, output: output, outputShape: shape, outputGradient: outputGradient,
+                      inputGradient: Array(g.buffer))
     }
 }
 

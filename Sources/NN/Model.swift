@@ -100,7 +100,8 @@ public final class Model {
         var g = classifier.backward(logitsGradient)
         if layerSeconds != nil { layerSeconds![2 * features.count + 1] += Self.now() - t0 }
         if let featureGradient {
-            precondition(featureGradient.count == g.count, "featureGradient \(featureGradient.shape) for features \(g.shape)")
+            precondition(featureGradient.count == g.count,
+                         "featureGradient \(featureGradient.shape) for features \(g.shape)")
             BLAS.axpy(count: g.count, alpha: 1, x: featureGradient.data, y: g.data)
         }
         gradientsReady?(classifier.parameterOffset ?? 0)
@@ -122,7 +123,8 @@ public final class Model {
     }
 
     private func profiledForward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
-        if layerSeconds!.count != 2 * (features.count + 1) { layerSeconds = Array(repeating: 0, count: 2 * (features.count + 1)) }
+        if layerSeconds!.count != 2 * (features.count + 1) { layerSeconds = Array(repeating: 0,
+            count: 2 * (features.count + 1)) }
         var t = input
         for (i, layer) in features.enumerated() {
             let t0 = Self.now()

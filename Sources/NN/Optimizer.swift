@@ -117,7 +117,8 @@ public final class Optimizer {
 
     /// The common SGD case, eight floats at a time: `buf = m buf + g + wd p; p -= lr buf`.
     @inline(__always)
-    static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ s: UnsafeMutablePointer<Float>,
+    static func momentumStep(_ p: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                             _ s: UnsafeMutablePointer<Float>,
                              count n: Int, lr: Float, m: Float, wd: Float, zeroing: Bool) {
         typealias V = SIMD8<Float>
         let vm = V(repeating: m), vwd = V(repeating: wd), vlr = V(repeating: lr)

@@ -40,7 +40,7 @@ public final class ParameterStore {
     public let hasGradients: Bool
     /// Whether `backward` adds to the gradients (the layer contract, default) or overwrites them.
     /// The trainer accumulates on one BLAS thread (its optimiser clears the gradients in its own
-    /// pass) and overwrites on several (see `Trainer.init`).
+    /// pass) and overwrites on several (see `TrainStep.init`).
     public var accumulatesGradients = true
     private var allocated = false
     /// False once the values and gradients live in memory the store does not own (`adopt`).
@@ -62,7 +62,8 @@ public final class ParameterStore {
     /// From now on the values and gradients are `values` and `gradients` (`count` floats each,
     /// memory that outlives the store, such as a window shared by the ranks of a host); its own
     /// buffers are freed. The caller has put the values there.
-    public func adopt(values newValues: UnsafeMutablePointer<Float>, gradients newGradients: UnsafeMutablePointer<Float>) {
+    public func adopt(values newValues: UnsafeMutablePointer<Float>,
+                      gradients newGradients: UnsafeMutablePointer<Float>) {
         precondition(allocated && hasGradients, "adopt() before allocate() or without gradients")
         if ownsBuffers {
             values.deallocate()
@@ -121,9 +122,8 @@ public final class ParameterStore {
     }
 
     /// The values as a buffer.
-    public var valueBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values, count: count) }
-    /// The gradients as a buffer.
-    public var gradientBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: gradients, count: hasGradients ? count : 0) }
+    public var valueBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values,
+        count: count) }
 
     /// Copies of the values and gradients. (Prefer these to `Array(valueBuffer)`: the copy
     /// is made while the store is certainly alive.)

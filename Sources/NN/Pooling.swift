@@ -158,51 +158,11 @@ public final class GlobalAvgPool: Layer {
     }
 }
 
-/// From channel-major activations to rows: (C, B, H, W) -> (B, C*H*W), PyTorch's flattening order.
-public final class Flatten: Layer {
-    public var needsInputGradient = true
-    public let output = Tensor(shape: [1, 1])
-    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
-    private var inputShape = (c: 0, b: 0, h: 0, w: 0)
-
-    public init() {}
-
-    public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        inputShape = (c, b, h, w)
-        let hw = h * w
-        output.ensureShape(b, c * hw)
-        for ch in 0..<c {
-            for bi in 0..<b {
-                (output.data + bi * c * hw + ch * hw).update(from: input.data + (ch * b + bi) * hw, count: hw)
-            }
-        }
-        return output
-    }
-
-    public func backward(_ outputGradient: Tensor) -> Tensor {
-        let (c, b, h, w) = inputShape
-        let hw = h * w
-        inputGradient.ensureShape(c, b, h, w)
-        for ch in 0..<c {
-            for bi in 0..<b {
-                (inputGradient.data + (ch * b + bi) * hw).update(from: outputGradient.data + bi * c * hw + ch * hw, count: hw)
-            }
-        }
-        return inputGradient
-    }
-}
-
 extension MaxPool2d {
     public func outputName(input: String) -> String { "maxpool(\(input))" }
 }
 
 extension GlobalAvgPool {
     public func outputName(input: String) -> String { "avgpool(\(input))" }
-    public func outputIsFeatureMap(input: Bool) -> Bool { false }
-}
-
-extension Flatten {
-    public func outputName(input: String) -> String { "flatten(\(input))" }
     public func outputIsFeatureMap(input: Bool) -> Bool { false }
 }

@@ -17,7 +17,8 @@ public enum Precision: String, Codable, CaseIterable, Sendable, OptionEnum {
         guard self == .bf16 else { return nil }
         if !OneDNN.isAvailable { return "--precision bf16 runs on oneDNN's bfloat16 convolutions: \(OneDNN.status)" }
         if !OneDNN.hasNativeBF16 {
-            return "--precision bf16 needs a CPU with AVX512_BF16 (oneDNN runs \(OneDNN.isa) here, without it: bfloat16 would be emulated, if at all, more slowly than float32); use --precision fp32"
+            return "--precision bf16 needs a CPU with AVX512_BF16 (oneDNN runs \(OneDNN.isa) here, without it: " +
+                   "bfloat16 would be emulated, if at all, more slowly than float32); use --precision fp32"
         }
         return nil
     }

@@ -23,7 +23,8 @@ public final class ReLU: Layer {
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let y = rectified else { preconditionFailure("ReLU.backward before forward") }
-        precondition(outputGradient.count == y.count, "ReLU.backward given \(outputGradient.shape) for output \(y.shape)")
+        precondition(outputGradient.count == y.count,
+                     "ReLU.backward given \(outputGradient.shape) for output \(y.shape)")
         gradient.backward(output: y.data, outputGradient.data, outputGradient.data, count: y.count)
         return outputGradient
     }
@@ -45,7 +46,8 @@ public enum ReLUGradient: Sendable {
 
     /// `dx` from the ReLU's output `y` and `dy` (`dx` may be `dy`).
     @inlinable
-    public func backward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int) {
+    public func backward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                         count: Int) {
         switch self {
         case .exact: Kernels.reluBackward(output: y, dy, dx, count: count)
         case .guided: for i in 0..<count { dx[i] = y[i] > 0 && dy[i] > 0 ? dy[i] : 0 }

@@ -31,7 +31,8 @@ public enum ConfigParser {
         var seen: [String: Int] = [:]
         for (i, entry) in entries.enumerated() {
             if let first = seen[entry.key] {
-                throw Failure(line: entry.line, message: "key '\(clip(entry.key))' given twice (first on line \(entries[first].line))")
+                throw Failure(line: entry.line,
+                              message: "key '\(clip(entry.key))' given twice (first on line \(entries[first].line))")
             }
             seen[entry.key] = i
         }
@@ -92,7 +93,8 @@ public enum ConfigParser {
             while true {
                 skipSpace(newlines: true, comments: true)
                 guard let c = current else { return out }
-                if c == UInt8(ascii: "[") { throw fail("tables ([...]) are not options: write every option as name = value at the top level") }
+                if c == UInt8(ascii: "[") { throw fail("tables ([...]) are not options: write every option as name = " +
+                                                       "value at the top level") }
                 let start = line
                 let key = try tomlKey()
                 skipSpace(newlines: false, comments: false)
@@ -100,7 +102,8 @@ public enum ConfigParser {
                 skipSpace(newlines: false, comments: false)
                 let value = try tomlValue(depth: 0)
                 skipSpace(newlines: false, comments: true)
-                if let d = current, d != 0x0A { throw fail("unexpected \(describe(d)) after the value of '\(clip(key))'") }
+                if let d = current,
+                    d != 0x0A { throw fail("unexpected \(describe(d)) after the value of '\(clip(key))'") }
                 out.append((key, value, start))
             }
         }
@@ -115,7 +118,8 @@ public enum ConfigParser {
         }
 
         func isBare(_ c: UInt8) -> Bool {
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: "_")
         }
 
         mutating func tomlValue(depth: Int) throws -> Value {
@@ -134,7 +138,8 @@ public enum ConfigParser {
                 case "": throw fail("expected a value, found \(describe(current))")
                 default:
                     let number = String(word.filter { $0 != "_" })
-                    guard Double(number) != nil || ["inf", "+inf", "-inf", "nan", "+nan", "-nan"].contains(number) else {
+                    guard Double(number) != nil || ["inf", "+inf", "-inf", "nan", "+nan",
+                                                    "-nan"].contains(number) else {
                         throw fail("expected a string, number, boolean or array, found '\(clip(word))'")
                     }
                     return .number(number)
@@ -145,7 +150,8 @@ public enum ConfigParser {
         /// Letters, digits and the characters of numbers, up to the next delimiter.
         mutating func bareWord() -> String {
             let start = i
-            while let c = current, isBare(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":") { advance() }
+            while let c = current,
+                isBare(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":") { advance() }
             return String(decoding: bytes[start..<i], as: UTF8.self)
         }
 
@@ -165,7 +171,8 @@ public enum ConfigParser {
                 while true {
                     skipSpace(newlines: true, comments: false)
                     let start = line
-                    guard current == UInt8(ascii: "\"") else { throw fail("expected an option name in quotes, found \(describe(current))") }
+                    guard current == UInt8(ascii: "\"") else { throw fail("expected an option name in quotes, found " +
+                        "\(describe(current))") }
                     let key = try quoted(escapes: true)
                     skipSpace(newlines: true, comments: false)
                     try expect(":")
@@ -196,8 +203,11 @@ public enum ConfigParser {
                 case "false": return .bool(false)
                 case "null": return .null
                 default:
-                    guard !word.isEmpty, Double(word) != nil, !word.lowercased().contains("n"), !word.lowercased().contains("i") else {
-                        throw fail(word.isEmpty ? "expected a value, found \(describe(current))" : "expected a JSON value, found '\(clip(word))'")
+                    guard !word.isEmpty, Double(word) != nil, !word.lowercased().contains("n"),
+                        !word.lowercased().contains("i") else {
+                        throw fail(word.isEmpty
+                            ? "expected a value, found \(describe(current))" : "expected a JSON value, " +
+                                "found '\(clip(word))'")
                     }
                     return .number(word)
                 }
@@ -239,7 +249,8 @@ public enum ConfigParser {
                     case UInt8(ascii: "r"): out.append(0x0D)
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
                     case UInt8(ascii: "u"):
-                        guard i + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16),
+                        guard i + 4 <= bytes.count,
+                            let code = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16),
                               let scalar = UnicodeScalar(code) else { throw fail("bad \\u escape") }
                         for _ in 0..<4 { advance() }
                         out += Array(String(Character(scalar)).utf8)

@@ -45,7 +45,8 @@ public enum EpochPoint: OptionValue, Hashable {
         }
         let text = try c.decode(String.self)
         guard let value = Self.parse([text]) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected \(Self.expected), got \"\(text)\"")
+            throw DecodingError.dataCorruptedError(in: c,
+                                                   debugDescription: "expected \(Self.expected), got \"\(text)\"")
         }
         self = value
     }

@@ -15,7 +15,8 @@ public struct Option<Value: OptionValue>: AnyOption {
     /// The values it accepts (nil: any value of its type).
     public let check: OptionCheck<Value>?
 
-    public init(_ name: String, _ defaultValue: Value, _ help: String, defaultText: String? = nil, valueName: String? = nil,
+    public init(_ name: String, _ defaultValue: Value, _ help: String, defaultText: String? = nil,
+                valueName: String? = nil,
                 check: OptionCheck<Value>? = nil) {
         self.name = name
         self.defaultValue = defaultValue

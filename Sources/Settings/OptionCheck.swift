@@ -1,6 +1,6 @@
 /// What values an option accepts: a test that returns what is wrong with a value ("must be in
 /// 0...10, got 11"), nil when it is fine. Declared with the option (`Option(..., check: .atLeast(0))`),
-/// so its range lives beside its name, default and help; `Settings.problems` applies every one.
+/// so its range lives beside its name, default and help; `TrainConfig.problems()` applies every one.
 /// NaN and infinity fail every numeric check.
 public struct OptionCheck<Value>: Sendable {
     public let test: @Sendable (Value) -> String?
@@ -17,14 +17,16 @@ public struct OptionCheck<Value>: Sendable {
 extension OptionCheck where Value == Double {
     /// `lo <= v <= hi`: "must be in [lo, hi], got v" (`note` is added inside, e.g. "0: off").
     public static func closed(_ lo: Double, _ hi: Double, note: String? = nil) -> Self {
-        Self { v in v >= lo && v <= hi ? nil : "must be in [\(format(lo)), \(format(hi))]\(note.map { " (\($0))" } ?? ""), got \(v)" }
+        Self { v in v >= lo && v <= hi ? nil : "must be in [\(format(lo)), " +
+                                               "\(format(hi))]\(note.map { " (\($0))" } ?? ""), got \(v)" }
     }
     /// A finite number of at least `lo`.
     public static func atLeast(_ lo: Double) -> Self {
         Self { v in v >= lo && v.isFinite ? nil : "must be a finite number of at least \(format(lo)), got \(v)" }
     }
     /// A finite number above zero.
-    public static var positive: Self { Self { v in v > 0 && v.isFinite ? nil : "must be a positive finite number, got \(v)" } }
+    public static var positive: Self { Self { v in v > 0 && v.isFinite
+        ? nil : "must be a positive finite number, got \(v)" } }
 
     static func format(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
 }

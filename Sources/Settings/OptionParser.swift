@@ -38,7 +38,8 @@ public struct OptionParser: Sendable {
             if let option = byName[name] {
                 switch option.arity {
                 case .flag:
-                    if let attached { throw OptionError("--\(name) is a flag and takes no value, got '\(Self.clip(attached))'") }
+                    if let attached { throw OptionError("--\(name) is a flag and takes no value, got " +
+                                                        "'\(Self.clip(attached))'") }
                     try option.parse(["true"], into: &settings)
                 case .one:
                     if let attached {
@@ -58,7 +59,8 @@ public struct OptionParser: Sendable {
                     }
                     try option.parse(values, into: &settings)
                 }
-            } else if name.hasPrefix("no-"), let option = byName[String(name.dropFirst(3))], option.arity == .flag, attached == nil {
+            } else if name.hasPrefix("no-"), let option = byName[String(name.dropFirst(3))], option.arity == .flag,
+                attached == nil {
                 try option.parse(["false"], into: &settings)
             } else {
                 throw OptionError("unknown option '--\(Self.clip(name))'" + suggestion(for: name))
@@ -70,12 +72,14 @@ public struct OptionParser: Sendable {
     static func isOptionName(_ s: String) -> Bool {
         guard s.hasPrefix("-"), s.count > 1 else { return false }
         let rest = s.dropFirst()
-        return !(rest.first.map { $0.isNumber || $0 == "." } ?? false) && !["inf", "infinity", "nan"].contains(rest.lowercased())
+        return !(rest.first.map { $0.isNumber || $0 == "." } ?? false) && !["inf", "infinity",
+            "nan"].contains(rest.lowercased())
     }
 
     func suggestion(for name: String) -> String {
         let close = byName.keys.filter { $0.hasPrefix(String(name.prefix(3))) }.sorted()
-        return close.isEmpty ? "; see --help" : "; did you mean " + close.prefix(4).map { "--" + $0 }.joined(separator: ", ") + "?"
+        return close.isEmpty ? "; see --help" : "; did you mean "
+            + close.prefix(4).map { "--" + $0 }.joined(separator: ", ") + "?"
     }
 
     public static func clip(_ s: String) -> String { s.count > 80 ? String(s.prefix(80)) + "..." : s }
@@ -96,7 +100,8 @@ public struct OptionParser: Sendable {
                 var text = option.help
                 var notes: [String] = []
                 if option.expected.hasPrefix("one of ") { notes.append("values: " + option.expected.dropFirst(7)) }
-                if let d = option.helpDefault { notes.append("default: " + (option.arity == .flag ? (d == "true" ? "--\(option.name)" : "--no-\(option.name)") : d)) }
+                if let d = option.helpDefault { notes.append("default: "
+                    + (option.arity == .flag ? (d == "true" ? "--\(option.name)" : "--no-\(option.name)") : d)) }
                 if !notes.isEmpty { text += " (" + notes.joined(separator: "; ") + ")" }
                 out += Self.format(label: label, text: text, width: width)
             }

@@ -18,7 +18,4 @@ public struct Settings: Sendable {
         get { self[Options()[keyPath: path]] }
         set { self[Options()[keyPath: path]] = newValue }
     }
-
-    /// Whether `option` was given (on the command line, in a file or a checkpoint).
-    public func isSet(_ option: any AnyOption) -> Bool { values[option.name] != nil }
 }

@@ -115,11 +115,14 @@ public enum BLASRuntime {
             case .fits:
                 return nil
             case let .narrower(set, running, wouldFit):
-                let kernel = set.lowercased() == running.lowercased() ? "that kernel" : "OpenBLAS runs \(running) for it, which"
-                return "OPENBLAS_CORETYPE=\(set) is set: \(kernel) is narrower than this CPU's vector units; OPENBLAS_CORETYPE=\(wouldFit), or leaving it unset, makes matrix products faster"
+                let kernel = set.lowercased() == running.lowercased()
+                    ? "that kernel" : "OpenBLAS runs \(running) for it, which"
+                return "OPENBLAS_CORETYPE=\(set) is set: \(kernel) is narrower than this CPU's vector units; " +
+                       "OPENBLAS_CORETYPE=\(wouldFit), or leaving it unset, makes matrix products faster"
             case let .cannotRun(set, fits):
                 let hint = fits.map { " Set OPENBLAS_CORETYPE=\($0) or unset it." } ?? " Unset it."
-                return "OPENBLAS_CORETYPE=\(set) names a kernel whose instructions this CPU lacks: every matrix product would stop the program with an illegal instruction.\(hint)"
+                return "OPENBLAS_CORETYPE=\(set) names a kernel whose instructions this CPU lacks: every matrix " +
+                       "product would stop the program with an illegal instruction.\(hint)"
             }
         }
     }
@@ -157,7 +160,8 @@ public enum BLASRuntime {
                 ?? (forced ? fittingCoreType(for: .current) ?? coreName : nil) else { return nil }
         if env["DDP_TRAIN_BLAS_REEXEC"] != nil {
             guard coreName.lowercased() != wanted.lowercased() else { return nil }
-            return "OpenBLAS still runs its \(coreName) kernel after OPENBLAS_CORETYPE=\(wanted); matrix products will be slow"
+            return "OpenBLAS still runs its \(coreName) kernel after OPENBLAS_CORETYPE=\(wanted); matrix " +
+                   "products will be slow"
         }
         setenv("OPENBLAS_CORETYPE", wanted, 1)
         setenv("DDP_TRAIN_BLAS_REEXEC", "1", 1)

@@ -21,7 +21,8 @@ public enum Kernels {
 
     /// `dx[i] = y[i] > 0 ? dy[i] : 0`, where `y` is the ReLU's output.
     @inlinable
-    public static func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int) {
+    public static func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                    _ dx: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forEach(count, grain: 1 << 16) { r in
             typealias V = SIMD8<Float>
             var i = r.lowerBound
@@ -37,7 +38,8 @@ public enum Kernels {
 
     /// `sums[j] += sum_i x[i, j]` for `x` (m, n).
     @inlinable
-    public static func accumulateColumnSums(_ x: UnsafePointer<Float>, rows m: Int, columns n: Int, into sums: UnsafeMutablePointer<Float>) {
+    public static func accumulateColumnSums(_ x: UnsafePointer<Float>, rows m: Int, columns n: Int,
+                                            into sums: UnsafeMutablePointer<Float>) {
         for i in 0..<m {
             let row = x + i * n
             for j in 0..<n { sums[j] += row[j] }
@@ -62,15 +64,18 @@ public enum Kernels {
     ) {
         let cs = channelStride ?? b * h * w
         if s == 1, 2 * p == k - 1 {
-            sameIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs, into: cols)
+            sameIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs,
+                       into: cols)
         } else {
-            generalIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, channelStride: cs, into: cols)
+            generalIm2col(x, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p,
+                          channelStride: cs, into: cols)
         }
     }
 
     /// The output columns `first..<last` whose input column `ox * s - p + offset` lies inside `[0, width)`.
     @inline(__always)
-    static func insideColumns(outputs ow: Int, width w: Int, offset kj: Int, stride s: Int, padding p: Int) -> (Int, Int) {
+    static func insideColumns(outputs ow: Int, width w: Int, offset kj: Int, stride s: Int, padding p: Int) -> (Int,
+        Int) {
         let first = min(ow, max(0, (p - kj + s - 1) / s))
         let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
         return (first, last)
@@ -126,9 +131,11 @@ public enum Kernels {
     ) {
         let cs = channelStride ?? b * h * w
         if s == 1, 2 * p == k - 1 {
-            sameCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs, into: dx)
+            sameCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: cs,
+                       into: dx)
         } else {
-            generalCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, channelStride: cs, into: dx)
+            generalCol2im(cols, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p,
+                          channelStride: cs, into: dx)
         }
     }
 
@@ -174,7 +181,8 @@ public enum Kernels {
     /// (ki - p) rows and (kj - p) columns, so it is one contiguous copy followed by zeroing the
     /// positions that fall outside a plane.
     static func sameIm2col(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-                           kernel k: Int, padding p: Int, channelStride cs: Int, into cols: UnsafeMutablePointer<Float>) {
+                           kernel k: Int, padding p: Int, channelStride cs: Int,
+                               into cols: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {
@@ -199,7 +207,8 @@ public enum Kernels {
 
     /// Zeroes the positions (b, y, x) of a (B, H, W) block whose source (y + dy, x + dx) lies outside the plane.
     @inline(__always)
-    static func zeroOutside(_ row: UnsafeMutablePointer<Float>, batch b: Int, height h: Int, width w: Int, dy: Int, dx: Int) {
+    static func zeroOutside(_ row: UnsafeMutablePointer<Float>, batch b: Int, height h: Int, width w: Int, dy: Int,
+                            dx: Int) {
         let hw = h * w
         for bi in 0..<b {
             let plane = row + bi * hw
@@ -215,8 +224,10 @@ public enum Kernels {
 
     /// col2im for "same" convolutions: zero the columns' outside positions (they are scratch),
     /// then add each row into the block shifted back, one contiguous vector add per row.
-    static func sameCol2im(_ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
-                           kernel k: Int, padding p: Int, channelStride cs: Int, into dxOut: UnsafeMutablePointer<Float>) {
+    static func sameCol2im(_ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int,
+                           width w: Int,
+                           kernel k: Int, padding p: Int, channelStride cs: Int,
+                               into dxOut: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {

@@ -29,16 +29,19 @@ public final class OneDNNSplitConvolution {
 
     /// `parts` runs of the batch of nearly equal size (1: not split); nil, with the reason in
     /// `error`, when oneDNN cannot run a part.
-    public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int,
+    public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
+                 kernel: Int,
                  stride: Int, padding: Int, bias: Bool, bfloat16: Bool, error: inout String) {
         let count = max(1, min(requested, batch))
         var made: [Part] = []
         var offset = 0
         for t in 0..<count {
             let start = batch * t / count, end = batch * (t + 1) / count
-            guard let convolution = OneDNNConvolution(batch: end - start, inChannels: inChannels, outChannels: outChannels,
+            guard let convolution = OneDNNConvolution(batch: end - start, inChannels: inChannels,
+                                                      outChannels: outChannels,
                                                       height: height, width: width, kernel: kernel, stride: stride,
-                                                      padding: padding, bias: bias, bfloat16: bfloat16, batchStride: batch,
+                                                      padding: padding, bias: bias, bfloat16: bfloat16,
+                                                          batchStride: batch,
                                                       singleThreaded: count > 1, error: &error)
             else { return nil }
             made.append(Part(start: start, count: end - start, convolution: convolution, workspaceOffset: offset))
@@ -70,11 +73,13 @@ public final class OneDNNSplitConvolution {
     /// Returns false when oneDNN failed in some part.
     public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) -> Bool {
-        if parts.count == 1 { return parts[0].convolution.forward(x: x, weights: weights, bias: bias, y: y, workspace: workspace) }
+        if parts.count == 1 { return parts[0].convolution.forward(x: x, weights: weights, bias: bias, y: y,
+                                                                  workspace: workspace) }
         Parallel.eachPart(parts.count) { t in
             let part = parts[t]
             succeeded[t] = part.convolution.forward(x: x + part.start * inputPlane, weights: weights, bias: bias,
-                                                    y: y + part.start * outputPlane, workspace: workspace + part.workspaceOffset)
+                                                    y: y + part.start * outputPlane,
+                                                        workspace: workspace + part.workspaceOffset)
         }
         return allSucceeded
     }

@@ -33,7 +33,8 @@ public enum Softmax {
     /// The softmax of each row of `logits` (rows x columns, float) into `probabilities` (double,
     /// the same shape); each row's log-sum-exp into `logSumExp` (rows) when given.
     @inlinable
-    public static func rows(_ logits: UnsafePointer<Float>, rows: Int, columns k: Int, into probabilities: UnsafeMutablePointer<Double>,
+    public static func rows(_ logits: UnsafePointer<Float>, rows: Int, columns k: Int,
+                            into probabilities: UnsafeMutablePointer<Double>,
                             logSumExp: UnsafeMutablePointer<Double>? = nil) {
         for i in 0..<rows {
             let z = logits + i * k, p = probabilities + i * k

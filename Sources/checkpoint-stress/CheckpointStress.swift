@@ -7,7 +7,8 @@ import Foundation
 @main
 struct CheckpointStress: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "checkpoint-stress",
-        abstract: "Writes large checkpoints in a loop (Tests/mpi/test-checkpoint.sh kills it at random moments), or checks that every one loads.")
+        abstract: "Writes large checkpoints in a loop (Tests/mpi/test-checkpoint.sh kills it at random moments), or " +
+                  "checks that every one loads.")
 
     @Argument var directory: String
     @Option var megabytes: Int = 64
@@ -17,7 +18,8 @@ struct CheckpointStress: ParsableCommand {
 
     func run() throws {
         if verify {
-            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".ckpt") && !$0.hasPrefix(".") }
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".ckpt")
+                && !$0.hasPrefix(".") }
             for f in files.sorted() { _ = try CheckpointFile.read(path: directory + "/" + f) }
             print("\(files.count) checkpoints load")
             return

@@ -11,8 +11,10 @@ import Training
 struct BenchCommand: ParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure training speed (per rank and in total) of each model against the sgemm rate, exposed all-reduce time, loss, data loading and checkpoint throughput.",
-        discussion: "Works alone and under mpirun. Allocations per step appear with LD_PRELOAD of benchmarks/malloc_count.so.")
+        abstract: "Measure training speed (per rank and in total) of each model against the sgemm rate, exposed " +
+                  "all-reduce time, loss, data loading and checkpoint throughput.",
+        discussion: "Works alone and under mpirun. Allocations per step appear with LD_PRELOAD of " +
+                    "benchmarks/malloc_count.so.")
 
     @Option(parsing: .upToNextOption, help: "Models to measure.")
     var models: [Architecture] = Architecture.allCases
@@ -52,13 +54,15 @@ struct BenchCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().precision))
     var precision: Precision = Options().precision.defaultValue
 
-    @Option(help: OptionBridge.help(Options().loss, default: "\(Options().loss.defaultValue.rawValue); a two-phase loss runs its second phase"))
+    @Option(help: OptionBridge.help(Options().loss, default: Options().loss.defaultValue.rawValue +
+                                    "; a two-phase loss runs its second phase"))
     var loss: LossKind = Options().loss.defaultValue
 
     @Option(help: OptionBridge.help(Options().embeddingLoss))
     var metricLoss: EmbeddingLossKind = Options().embeddingLoss.defaultValue
 
-    @Flag(help: "Instead of the models: time a float32 all-reduce by message size (4 B to 64 MiB) and fit latency and bandwidth (docs/scaling.md).")
+    @Flag(help: ArgumentHelp("Instead of the models: time a float32 all-reduce by message size (4 B to 64 MiB) and " +
+                             "fit latency and bandwidth (docs/scaling.md)."))
     var allreduce = false
 
     var blasThreads: Int? { threads.threads }
@@ -75,7 +79,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
     func run(comm: Communicator) throws -> Int32 {
         if allreduce {
             let result = try AllReduceBench.run(comm: comm)
-            if comm.rank == 0 { print(json ? String(decoding: try RunDirectory.json(result), as: UTF8.self) : AllReduceBench.table(result)) }
+            if comm.rank == 0 { print(json ? String(decoding: try RunDirectory.json(result),
+                                                    as: UTF8.self) : AllReduceBench.table(result)) }
             return 0
         }
         let log = Log(rank: comm.rank, worldSize: comm.size)

@@ -33,9 +33,11 @@ struct ExportCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's weights for PyTorch users (safetensors: every parameter and batch-norm buffer by name) or the model for ONNX runtimes (onnx).",
+        abstract: "Write a checkpoint's weights for PyTorch users (safetensors: every parameter and batch-norm " +
+                  "buffer by name) or the model for ONNX runtimes (onnx).",
         discussion: """
-            onnx: input "input" (N, C, H, W), normalised as the metadata says ((pixel / 255 - mean) / std per channel); \
+            onnx: input "input" (N, C, H, W), normalised as the metadata says ((pixel / 255 - mean) / std per \
+            channel); \
             outputs "logits" (N, classes) and "features" (N, D). The metadata holds the model, head, class names, \
             mean, std and training class counts. The checkpoint may also be a final.safetensors.
             """)
@@ -57,7 +59,8 @@ struct ExportCommand: ParsableCommand {
         }
         let tensors = try CheckpointInspection.weights(path: checkpoint)
         let info = try CheckpointInspection(path: checkpoint)
-        var metadata = info.card?.metadata ?? ["format": "pt", "producer": "ddp-train", "model": info.config.model.rawValue]
+        var metadata = info.card?.metadata ?? ["format": "pt", "producer": "ddp-train",
+                                               "model": info.config.model.rawValue]
         metadata["source"] = checkpoint
         try SafeTensors.write(tensors, to: output, metadata: metadata)
         print("wrote \(tensors.count) tensors to \(output)")

@@ -9,9 +9,12 @@ import Training
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Runs side by side: one self-contained HTML page (final figures with each run's distinguishing options, balanced and few-class accuracy over epochs, per-class accuracy and its difference to the first run).")
+        abstract: "Runs side by side: one self-contained HTML page (final figures with each run's distinguishing " +
+                  "options, balanced and few-class accuracy over epochs, per-class accuracy and its " +
+                  "difference to the first run).")
 
-    @Argument(help: ArgumentHelp("Run directories (the first is the baseline of the differences).", valueName: "rundir"))
+    @Argument(help: ArgumentHelp("Run directories (the first is the baseline of the differences).",
+                                 valueName: "rundir"))
     var runs: [String]
 
     @Option(help: ArgumentHelp("The page to write.", valueName: "file"))
@@ -33,11 +36,14 @@ struct CompareCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: comparison.json, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(withJSONObject: comparison.json,
+                                                  options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
         try AtomicFile.write(out, data: Data(ComparePage.html(comparison).utf8))
-        print("wrote \(out): \(comparison.runs.count) runs" + (comparison.differing.isEmpty ? "" : ", differing in " + comparison.differing.map { "--" + $0 }.joined(separator: ", ")))
+        print("wrote \(out): \(comparison.runs.count) runs"
+            + (comparison.differing.isEmpty ? "" : ", differing in "
+            + comparison.differing.map { "--" + $0 }.joined(separator: ", ")))
     }
 }

@@ -22,12 +22,14 @@ enum ConfigFile {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw Failure(description: "--config \(path): no such file")
         }
-        guard !isDirectory.boolValue else { throw Failure(description: "--config \(path): is a directory; expected a JSON or TOML file") }
+        guard !isDirectory.boolValue else { throw Failure(description: "--config \(path): is a directory; expected " +
+            "a JSON or TOML file") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "--config \(path): cannot read the file")
         }
         guard data.count <= maxFileBytes else {
-            throw Failure(description: "--config \(path): \(data.count) bytes; expected a file of options (at most \(maxFileBytes) bytes)")
+            throw Failure(description: "--config \(path): \(data.count) bytes; expected a file of options (at most " +
+                                       "\(maxFileBytes) bytes)")
         }
         let toml = path.lowercased().hasSuffix(".toml")
         let entries: [(key: String, value: ConfigParser.Value)]
@@ -42,20 +44,23 @@ enum ConfigFile {
         var out: [String] = []
         for (key, value) in entries {
             guard validKeys.contains(key) else {
-                throw Failure(description: "--config \(path): unknown key '\(ConfigParser.clip(key))'; valid keys: \(validKeys.sorted().joined(separator: ", "))")
+                throw Failure(description: "--config \(path): unknown key '\(ConfigParser.clip(key))'; valid keys: " +
+                                           "\(validKeys.sorted().joined(separator: ", "))")
             }
             switch value {
             case .null:
                 continue
             case .bool(let b):
-                guard flags.contains(key) else { throw Failure(description: "--config \(path): '\(key)' takes a value, not true or false") }
+                guard flags.contains(key) else { throw Failure(description: "--config \(path): '\(key)' takes a " +
+                    "value, not true or false") }
                 out.append(b ? "--\(key)" : "--no-\(key)")
             case _ where flags.contains(key):
                 throw Failure(description: "--config \(path): '\(key)' must be true or false")
             case .array(let list):
                 if list.isEmpty { continue }
                 let texts = try list.map { element in
-                    guard let text = scalar(element) else { throw Failure(description: "--config \(path): '\(key)' holds a null or true/false where a value was expected") }
+                    guard let text = scalar(element) else { throw Failure(description: "--config \(path): '\(key)' " +
+                        "holds a null or true/false where a value was expected") }
                     return text
                 }
                 try check(key: key, values: texts, path: path)
@@ -72,7 +77,8 @@ enum ConfigFile {
     /// Parses and checks one key's value as the option would, so that a bad value is reported
     /// with the file it came from (the command line's own parse would name only the option).
     static func check(key: String, values: [String], path: String) throws {
-        guard let option = TrainConfig.parser.options.first(where: { $0.name == key }), option.arity != .flag else { return }
+        guard let option = TrainConfig.parser.options.first(where: { $0.name == key }),
+            option.arity != .flag else { return }
         var scratch = Settings()
         do {
             try option.parse(values, into: &scratch)

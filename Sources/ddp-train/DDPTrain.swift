@@ -10,8 +10,10 @@ struct DDPTrain: ParsableCommand {
               mpirun -n 8 .build/release/ddp-train --model mlp --loss ib
             Every training option, with its default: ddp-train train --help
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self, VerifyExplanationsCommand.self, ExplainCommand.self, InspectCommand.self,
-                      ExportCommand.self, ReportCommand.self, CompareCommand.self, BenchCommand.self, FlightCommand.self],
+        subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self,
+                      VerifyExplanationsCommand.self, ExplainCommand.self, InspectCommand.self,
+                      ExportCommand.self, ReportCommand.self, CompareCommand.self, BenchCommand.self,
+                          FlightCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 }

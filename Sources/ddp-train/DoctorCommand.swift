@@ -16,10 +16,13 @@ struct DoctorCommand: ParsableCommand, JobCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the readable report.")
     var json = false
 
-    @Flag(name: .long, help: "Print only the OPENBLAS_CORETYPE this program runs with, for scripts that run other BLAS programs (the tests).")
+    @Flag(name: .long,
+          help: ArgumentHelp("Print only the OPENBLAS_CORETYPE this program runs with, for scripts that run other " +
+                             "BLAS programs (the tests)."))
     var blasCoretype = false
 
-    @Flag(name: .long, help: "Print the OpenBLAS kernels this CPU can run, one per line (the tests run their numerics under each).")
+    @Flag(name: .long,
+          help: "Print the OpenBLAS kernels this CPU can run, one per line (the tests run their numerics under each).")
     var blasKernels = false
 
     @Option(name: .long, help: OptionBridge.help(Options().data))
@@ -31,7 +34,8 @@ struct DoctorCommand: ParsableCommand, JobCommand {
 
     func run(comm: Communicator) throws -> Int32 {
         if blasCoretype {
-            if comm.rank == 0 { print(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? BLASRuntime.coreName) }
+            if comm.rank == 0 { print(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+                ?? BLASRuntime.coreName) }
             return 0
         }
         if blasKernels {

@@ -24,7 +24,8 @@ struct EvalCommand: ParsableCommand, JobCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: ArgumentHelp("Also write the test samples' logits (N x classes, float32, test-set order) to this .npy file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the test samples' logits (N x classes, float32, test-set order) to this " +
+                               ".npy file.", valueName: "file"))
     var logits: String?
 
     @OptionGroup var threads: ThreadsOption
@@ -40,21 +41,25 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let loaded = try ModelLoader.load(checkpoint, data: data.data, comm: comm, log: log)
         var config = loaded.config
         if let posthocTau { config.posthocTau = posthocTau }
-        let evaluator = Evaluator(model: loaded.model, test: loaded.test, unseen: loaded.unseenTest, mean: loaded.statistics.mean,
+        let evaluator = Evaluator(model: loaded.model, test: loaded.test, unseen: loaded.unseenTest,
+                                  mean: loaded.statistics.mean,
                                   std: loaded.statistics.std,
                                   batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
         evaluator.keepLogits = logits != nil
         let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau)
         if comm.rank == 0, let file = logits, let values = e.logits {
             let k = loaded.model.classes
-            try NPYWriter.write(values.withUnsafeBytes { NPYWriter.bytes(descr: "<f4", shape: [values.count / max(k, 1), k], body: $0) }, to: file)
+            try NPYWriter.write(values.withUnsafeBytes { NPYWriter.bytes(descr: "<f4",
+                shape: [values.count / max(k, 1), k], body: $0) }, to: file)
         }
         if comm.rank == 0 {
             let f = e.figures
             if json {
-                print(try ResultText.json(f, extra: ["checkpoint": checkpoint], numbers: f.posthoc == nil ? [:] : ["posthoc_tau": config.posthocTau]))
+                print(try ResultText.json(f, extra: ["checkpoint": checkpoint],
+                                          numbers: f.posthoc == nil ? [:] : ["posthoc_tau": config.posthocTau]))
             } else {
-                for line in ResultText.lines(f, head: checkpoint, classLabel: loaded.statistics.label, posthocTau: config.posthocTau,
+                for line in ResultText.lines(f, head: checkpoint, classLabel: loaded.statistics.label,
+                                             posthocTau: config.posthocTau,
                                              trainCounts: loaded.trainCounts) {
                     print(line)
                 }

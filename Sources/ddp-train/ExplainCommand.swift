@@ -10,7 +10,8 @@ import Training
 struct ExplainCommand: ParsableCommand, JobCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Explain a trained model's decisions on test images: gradient, CAM-family, perturbation or LIME maps (--method) as PNGs and a gallery (index.html).",
+        abstract: "Explain a trained model's decisions on test images: gradient, CAM-family, perturbation or LIME " +
+                  "maps (--method) as PNGs and a gallery (index.html).",
         discussion: """
             SOURCE is a checkpoint (its configuration names the model and the data) or a .safetensors \
             weights file (the model from --model or the file's metadata). Under mpirun the images are \
@@ -26,7 +27,8 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(parsing: .upToNextOption, help: "Test-set positions of the images to explain.")
     var indices: [Int] = []
 
-    @Option(help: ArgumentHelp("The first N test images of each class (default 2 when no other selection is given).", valueName: "N"))
+    @Option(help: ArgumentHelp("The first N test images of each class (default 2 when no other selection is given).",
+                               valueName: "N"))
     var perClass: Int?
 
     @Option(help: ArgumentHelp("The first N misclassified test images of --class.", valueName: "N"))
@@ -35,10 +37,12 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(name: .customLong("class"), help: ArgumentHelp("The class of --misclassified.", valueName: "K"))
     var klass: Int?
 
-    @Option(help: ArgumentHelp("The class each map explains: predicted, true or a class number.", valueName: "predicted|true|K"))
+    @Option(help: ArgumentHelp("The class each map explains: predicted, true or a class number.",
+                               valueName: "predicted|true|K"))
     var target: String = "predicted"
 
-    @Option(help: "The feature map of CAM and Grad-CAM (default: the last one before the average pool, e.g. relu(conv3), layer3).")
+    @Option(help: ArgumentHelp("The feature map of CAM and Grad-CAM (default: the last one before the average pool, " +
+                               "e.g. relu(conv3), layer3)."))
     var layer: String?
 
     @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
@@ -49,10 +53,12 @@ struct ExplainCommand: ParsableCommand, JobCommand {
 
     @OptionGroup var data: ModelDataOption
 
-    @Flag(help: "Also write the raw maps and faithfulness curves (maps.json), and print the faithfulness summary as one JSON object (the summary line goes to standard error).")
+    @Flag(help: ArgumentHelp("Also write the raw maps and faithfulness curves (maps.json), and print the " +
+                             "faithfulness summary as one JSON object (the summary line goes to standard error)."))
     var json = false
 
-    @Flag(help: "Instead of maps: each image's strongest feature maps of --layer (the last feature map by default) and the first layer's filters, in features.html and filters.png.")
+    @Flag(help: ArgumentHelp("Instead of maps: each image's strongest feature maps of --layer (the last feature map " +
+                             "by default) and the first layer's filters, in features.html and filters.png."))
     var features = false
 
     @Option(help: "Faithfulness: steps of the deletion and insertion curves.")
@@ -64,7 +70,8 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(help: "LIME: side of the square patches, in pixels.")
     var patch: Int = 4
 
-    @Option(help: "LIME and SmoothGrad: seed of the masks and the noise (each image's derive from it and the image's index).")
+    @Option(help: ArgumentHelp("LIME and SmoothGrad: seed of the masks and the noise (each image's derive from it " +
+                               "and the image's index)."))
     var seed: UInt64 = 0
 
     @Option(help: "Integrated gradients: Gauss-Legendre steps from the zero baseline.")
@@ -91,9 +98,12 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         guard selections <= 1 else { throw ValidationError("give one of --indices, --per-class and --misclassified") }
         if misclassified != nil && klass == nil { throw ValidationError("--misclassified N needs --class K") }
         if klass != nil && misclassified == nil { throw ValidationError("--class K goes with --misclassified N") }
-        if let n = perClass ?? misclassified, n < 1 { throw ValidationError("--per-class and --misclassified take a count >= 1") }
-        guard ExplainJob.Target(target) != nil else { throw ValidationError("--target \(target): expected predicted, true or a class number") }
-        guard samples >= 2, samples <= 1_000_000 else { throw ValidationError("--samples \(samples): expected 2 to 1000000") }
+        if let n = perClass ?? misclassified,
+            n < 1 { throw ValidationError("--per-class and --misclassified take a count >= 1") }
+        guard ExplainJob.Target(target) != nil else { throw ValidationError("--target \(target): expected predicted, " +
+            "true or a class number") }
+        guard samples >= 2,
+            samples <= 1_000_000 else { throw ValidationError("--samples \(samples): expected 2 to 1000000") }
         guard patch >= 1, patch <= 4096 else { throw ValidationError("--patch \(patch): expected 1 to 4096") }
         if let problem = settings.problem { throw ValidationError(problem) }
     }
@@ -137,14 +147,17 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         let outcome = try ExplainJob.run(r, comm: comm, log: log)
         let items = outcome.items, wrong = items.filter { $0.predicted != $0.label }.count
         let all = outcome.faithfulness.groups.last!.mean
-        let line = "\(method.rawValue): \(items.count) image\(items.count == 1 ? "" : "s") (\(wrong) misclassified) explained on \(comm.size) rank\(comm.size == 1 ? "" : "s"); gallery: \(out)/index.html"
-            + String(format: "; faithfulness: deletion AUC %.3f, insertion AUC %.3f", all.deletionArea, all.insertionArea)
+        let line = "\(method.rawValue): \(items.count) image\(items.count == 1 ? "" : "s") (\(wrong) misclassified) " +
+                   "explained on \(comm.size) rank\(comm.size == 1 ? "" : "s"); gallery: \(out)/index.html"
+            + String(format: "; faithfulness: deletion AUC %.3f, insertion AUC %.3f", all.deletionArea,
+                     all.insertionArea)
         guard comm.rank == 0 else { return 0 }
         if json {
             FileHandle.standardError.write(Data((line + "\n").utf8))
             var summary = outcome.faithfulness.json
             summary["method"] = method.rawValue
-            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+            print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]),
+                         as: UTF8.self))
         } else {
             log.info(line)
         }

@@ -6,7 +6,8 @@ import Foundation
 struct FlightCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flight",
-        abstract: "Read a run's flight records (RUNDIR/flight/rank-R.json) and say which rank is behind, in which collective, at which step.",
+        abstract: "Read a run's flight records (RUNDIR/flight/rank-R.json) and say which rank is behind, in which " +
+                  "collective, at which step.",
         discussion: """
             Every rank of an MPI job keeps its last 512 collectives and writes them when the job stalls \
             (--stall-timeout), fails, is stopped by a signal or aborts. A rank without a record was stopped, \
@@ -39,12 +40,16 @@ struct FlightCommand: ParsableCommand {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FlightError(message: "\(runDirectory): no flight records here (expected a run directory with flight/rank-R.json; ranks write them on a stall, an error, a signal or an abort)")
+            throw FlightError(message: "\(runDirectory): no flight records here (expected a run directory with " +
+                                       "flight/rank-R.json; ranks write them on a stall, an error, a " +
+                                       "signal or an abort)")
         }
         let analysis = try FlightAnalysis.read(directory: directory)
         if json {
-            let report = Report(directory: directory, job: analysis.files.first?.job, size: analysis.size, behind: analysis.behind,
-                                missing: analysis.missing, lagging: analysis.lagging, suspended: analysis.suspended, waiting: analysis.waiting,
+            let report = Report(directory: directory, job: analysis.files.first?.job, size: analysis.size,
+                                behind: analysis.behind,
+                                missing: analysis.missing, lagging: analysis.lagging, suspended: analysis.suspended,
+                                    waiting: analysis.waiting,
                                 collective: analysis.collective, summary: analysis.summary)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -52,7 +57,8 @@ struct FlightCommand: ParsableCommand {
             return
         }
         let reasons = Set(analysis.files.map(\.reason)).sorted().joined(separator: ", ")
-        print("flight records in \(directory): \(analysis.files.count) of \(analysis.size) ranks (written on: \(reasons))")
+        print("flight records in \(directory): \(analysis.files.count) of \(analysis.size) ranks " +
+              "(written on: \(reasons))")
         for line in analysis.table { print(line) }
         print(analysis.summary)
     }

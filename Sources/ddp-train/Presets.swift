@@ -31,7 +31,8 @@ enum Presets {
     static func looksNegative(_ s: String) -> Bool {
         guard s.hasPrefix("-"), s.count > 1 else { return false }
         let rest = s.dropFirst().lowercased()
-        return rest.first.map { $0.isNumber || $0 == "." } == true || rest == "inf" || rest == "infinity" || rest == "nan"
+        return rest.first.map { $0.isNumber || $0 == "." } == true || rest == "inf" || rest == "infinity"
+            || rest == "nan"
     }
 
     static func expandPresets(_ arguments: [String]) throws -> [String] {
@@ -52,7 +53,8 @@ enum Presets {
         var inserted: [String] = []
         if let name = value(of: "--recipe", in: own) {
             guard let preset = Recipes.arguments(name) else {
-                throw ValidationError("unknown recipe '\(name)'; valid recipes: \(Recipes.names.joined(separator: ", "))")
+                throw ValidationError("unknown recipe '\(name)'; valid recipes: " +
+                                      "\(Recipes.names.joined(separator: ", "))")
             }
             inserted += preset
         }

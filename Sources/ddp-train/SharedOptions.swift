@@ -11,6 +11,7 @@ struct ThreadsOption: ParsableArguments {
 
 /// `--data` of a command that reads a trained model: another data directory than the model's.
 struct ModelDataOption: ParsableArguments {
-    @ArgumentParser.Option(help: OptionBridge.help(Options().data, default: "the checkpoint's; for a .safetensors file without a card, \(Options().data.defaultValue)"))
+    @ArgumentParser.Option(help: OptionBridge.help(Options().data, default: "the checkpoint's; for a .safetensors " +
+                                                   "file without a card, \(Options().data.defaultValue)"))
     var data: String?
 }

@@ -16,10 +16,12 @@ struct TrainCommand: ParsableCommand, JobCommand {
     @ArgumentParser.Option(help: ArgumentHelp("Preset: \(Recipes.names.joined(separator: ", ")).", valueName: "name"))
     var recipe: String?
 
-    @ArgumentParser.Option(help: ArgumentHelp("Options from a JSON or TOML file with the options' names as keys.", valueName: "file"))
+    @ArgumentParser.Option(help: ArgumentHelp("Options from a JSON or TOML file with the options' names as keys.",
+                                              valueName: "file"))
     var config: String?
 
-    @ArgumentParser.Option(help: ArgumentHelp("Resume: auto (the newest valid checkpoint of --run-dir; a fresh start if there is none) or a checkpoint path.", valueName: "auto|path"))
+    @ArgumentParser.Option(help: ArgumentHelp("Resume: auto (the newest valid checkpoint of --run-dir; a fresh start " +
+                                              "if there is none) or a checkpoint path.", valueName: "auto|path"))
     var resume: String?
 
     @Argument(parsing: .allUnrecognized, help: .hidden)
@@ -64,9 +66,13 @@ struct TrainCommand: ParsableCommand, JobCommand {
             PRESETS AND RESUMING:
 
             """
-        out += OptionParser.format(label: "--recipe <name>", text: "Preset: \(Recipes.names.joined(separator: ", ")).", width: 80)
-        out += OptionParser.format(label: "--config <file>", text: "Options from a JSON or TOML file with the options' names as keys.", width: 80)
-        out += OptionParser.format(label: "--resume <auto|path>", text: "Resume: auto (the newest valid checkpoint of --run-dir; a fresh start if there is none) or a checkpoint path.", width: 80)
+        out += OptionParser.format(label: "--recipe <name>", text: "Preset: \(Recipes.names.joined(separator: ", ")).",
+                                   width: 80)
+        out += OptionParser.format(label: "--config <file>",
+                                   text: "Options from a JSON or TOML file with the options' names as keys.", width: 80)
+        out += OptionParser.format(label: "--resume <auto|path>",
+                                   text: "Resume: auto (the newest valid checkpoint of --run-dir; a fresh start if " +
+                                         "there is none) or a checkpoint path.", width: 80)
         out += OptionParser.format(label: "-h, --help", text: "Show help information.", width: 80)
         return out + TrainConfig.parser.help()
     }
@@ -76,17 +82,22 @@ struct TrainCommand: ParsableCommand, JobCommand {
         let trainer = try Trainer(config: try parsedConfig(), comm: comm, log: log, outputs: RunFiles())
         log.info("ddp-train: \(comm.size) rank\(comm.size == 1 ? "" : "s"), run directory \(trainer.run.path)")
         log.info("configuration: " + String(decoding: try RunDirectory.json(trainer.config), as: UTF8.self))
-        log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), \(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), \(trainer.dataset.test.count) test samples")
+        log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), " +
+                 "\(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), " +
+                 "\(trainer.dataset.test.count) test samples")
         switch trainer.step.sumPath {
         case .sharedParameters:
-            log.info("parameters: one copy in shared memory for the \(comm.size) ranks of this host (more ranks than cores); each rank sums and updates 1/\(comm.size) of them")
+            log.info("parameters: one copy in shared memory for the \(comm.size) ranks of this host (more ranks than " +
+                     "cores); each rank sums and updates 1/\(comm.size) of them")
         case .sharedMemory:
-            log.info("gradients: summed in shared memory by the \(comm.size) ranks of this host; each rank sums 1/\(comm.size) of them")
+            log.info("gradients: summed in shared memory by the \(comm.size) ranks of this host; each rank sums " +
+                     "1/\(comm.size) of them")
         case .single, .mpi:
             break
         }
         if resume == nil, comm.rank == 0, !trainer.run.checkpoints().isEmpty {
-            log.warn("\(trainer.run.path) already holds checkpoints; starting fresh (pass --resume auto to continue that run)")
+            log.warn("\(trainer.run.path) already holds checkpoints; starting fresh (pass --resume auto " +
+                     "to continue that run)")
         }
         if let setting = resume {
             if let path = try trainer.resume(setting) {
@@ -98,7 +109,8 @@ struct TrainCommand: ParsableCommand, JobCommand {
         StopSignal.install()
         let summary = try trainer.train()
         guard let f = summary.final else { return StopSignal.exitStatus }
-        for line in ResultText.lines(f.figures, head: "done", worstClass: ResultText.worstClass(f.figures, names: trainer.dataset.classNames),
+        for line in ResultText.lines(f.figures, head: "done",
+                                     worstClass: ResultText.worstClass(f.figures, names: trainer.dataset.classNames),
                                      posthocTau: trainer.config.posthocTau, trainCounts: f.training.classCounts) {
             log.info(line)
         }

@@ -7,7 +7,9 @@ import Foundation
 struct VerifyExplanationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-explanations",
-        abstract: "Check saliency, CAM, Grad-CAM and Grad-CAM++ maps against a golden file (format of Tests/golden/explain/explain.json, weights beside it; docs/explain.md).",
+        abstract: "Check the explanation methods' maps (saliency, the CAM family, guided and integrated " +
+                  "gradients, occlusion, LIME, ...) against a golden file (format of " +
+                  "Tests/golden/explain/explain.json, weights beside it; docs/explain.md).",
         discussion: "Prints one line per failing item, then 'N passed, M failed'; exits 1 if any failed.")
 
     @Argument(help: "The golden file.")

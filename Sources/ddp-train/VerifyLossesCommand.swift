@@ -7,7 +7,8 @@ import Training
 struct VerifyLossesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-losses",
-        abstract: "Check the losses, class weights, long-tail counts and metric-learning losses against a golden file (format of Tests/golden/losses.json; docs/losses.md describes it).",
+        abstract: "Check the losses, class weights, long-tail counts and metric-learning losses against a golden " +
+                  "file (format of Tests/golden/losses.json; docs/losses.md describes it).",
         discussion: "Prints one line per failing case, then 'N passed, M failed'; exits 1 if any failed.")
 
     @Argument(help: "The golden file.")

@@ -18,7 +18,8 @@ private let scratch = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") 
 /// libFuzzer's driver (in its runtime library): SwiftPM links an executable's entry point as
 /// `fuzz_inputs_main`, so libFuzzer's own `main` is not used and this one hands over to it.
 @_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>,
+                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
                      _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
 
 @_cdecl("fuzz_inputs_main")
@@ -31,7 +32,8 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Data(bytes: $0, count: size) } ?? Data()
     switch target {
     case "config-toml", "config-json":
-        if let text = String(validating: bytes, as: UTF8.self) { _ = try? ConfigParser.parse(text, json: target == "config-json") }
+        if let text = String(validating: bytes,
+                             as: UTF8.self) { _ = try? ConfigParser.parse(text, json: target == "config-json") }
         return 0
     default:
         break
@@ -56,7 +58,8 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 @main
 enum FuzzInputs {
     static func main() {
-        FileHandle.standardError.write(Data("fuzz-inputs: build it with Tests/fuzz/run.sh (libFuzzer), not on its own\n".utf8))
+        let message = "fuzz-inputs: build it with Tests/fuzz/run.sh (libFuzzer), not on its own\n"
+        FileHandle.standardError.write(Data(message.utf8))
         exit(2)
     }
 }

@@ -43,8 +43,10 @@ struct SeededGenerator: RandomNumberGenerator {
         let values: [Float] = (0..<1001).map { Float($0) * 0.37 - 12 }
         var planes = [UInt8](repeating: 0, count: 4 * values.count)
         var back = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBytes { v in planes.withUnsafeMutableBytes { ByteShuffle.shuffle(v.baseAddress!, count: values.count, into: $0.baseAddress!) } }
-        planes.withUnsafeBytes { p in back.withUnsafeMutableBytes { ByteShuffle.unshuffle(p.baseAddress!, count: values.count, into: $0.baseAddress!) } }
+        values.withUnsafeBytes { v in planes.withUnsafeMutableBytes { ByteShuffle.shuffle(v.baseAddress!,
+            count: values.count, into: $0.baseAddress!) } }
+        planes.withUnsafeBytes { p in back.withUnsafeMutableBytes { ByteShuffle.unshuffle(p.baseAddress!,
+            count: values.count, into: $0.baseAddress!) } }
         #expect(back == values)
         // The first plane holds every float's lowest byte.
         #expect(planes[1] == UInt8(values[1].bitPattern & 0xFF))
@@ -57,7 +59,8 @@ struct SeededGenerator: RandomNumberGenerator {
         _ = try a.withUnsafeBufferPointer { pa in
             try b.withUnsafeBufferPointer { pb in
                 try CheckpointFile.write(path: path, manifest: Data("{\"hello\": 1}".utf8),
-                                         tensors: [.init(name: "a", shape: [count], values: pa), .init(name: "b", shape: [2, 3], values: pb)],
+                                         tensors: [.init(name: "a", shape: [count], values: pa),
+                                                   .init(name: "b", shape: [2, 3], values: pb)],
                                          level: 3)
             }
         }
@@ -115,7 +118,8 @@ struct SeededGenerator: RandomNumberGenerator {
         try withTemporaryPath("huge.ckpt") { path in
             _ = try writeSample(path, count: 100)
             let good = [UInt8](FileManager.default.contents(atPath: path)!)
-            for (field, value) in [(16, UInt64.max), (16, UInt64(1) << 63), (24, UInt64.max), (24, UInt64(1) << 63), (16, UInt64(1) << 41)] {
+            for (field, value) in [(16, UInt64.max), (16, UInt64(1) << 63), (24, UInt64.max), (24, UInt64(1) << 63),
+                                   (16, UInt64(1) << 41)] {
                 for rehash in [false, true] {
                     var bytes = good
                     for i in 0..<8 { bytes[field + i] = UInt8((value >> (8 * UInt64(i))) & 255) }
@@ -134,7 +138,9 @@ struct SeededGenerator: RandomNumberGenerator {
                         Issue.record("accepted size field \(field) = \(value)")
                     } catch {
                         let text = "\(error)"
-                        #expect(text.contains(path) && (text.contains("checksum") || text.contains("truncated") || text.contains("implausible")),
+                        #expect(text.contains(path)
+                            && (text.contains("checksum") || text.contains("truncated")
+                            || text.contains("implausible")),
                                 "field \(field) = \(value), rehash \(rehash): \(text)")
                     }
                 }

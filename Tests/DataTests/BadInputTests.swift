@@ -7,7 +7,8 @@ import Distributed
 @Suite struct BadInputTests {
     func loadError(_ f: Fixtures, ratio: Double = 1) -> String? {
         do {
-            _ = try Dataset.load(DataConfig(directory: f.directory, imbalanceRatio: ratio), seed: 0, comm: SingleProcessCommunicator())
+            _ = try Dataset.load(DataConfig(directory: f.directory, imbalanceRatio: ratio), seed: 0,
+                                 comm: SingleProcessCommunicator())
             return nil
         } catch {
             return String(describing: error)
@@ -21,7 +22,8 @@ import Distributed
         bytes[3] = 0x01
         f.write("train-images-idx3-ubyte", bytes)
         let message = loadError(f) ?? ""
-        #expect(message.contains("train-images-idx3-ubyte") && message.contains("magic number") && message.contains("0x00000803"))
+        #expect(message.contains("train-images-idx3-ubyte") && message.contains("magic number")
+            && message.contains("0x00000803"))
     }
 
     @Test func truncatedImages() {
@@ -47,7 +49,8 @@ import Distributed
         labels[17] = 200
         f.write("train-labels-idx1-ubyte", Fixtures.idxLabels(labels))
         let message = loadError(f) ?? ""
-        #expect(message.contains("train-labels-idx1-ubyte") && message.contains("label") && message.contains("200") && message.contains("sample 17"))
+        #expect(message.contains("train-labels-idx1-ubyte") && message.contains("label") && message.contains("200")
+            && message.contains("sample 17"))
     }
 
     @Test func negativeNumpyLabel() {
@@ -86,7 +89,8 @@ import Distributed
         let f = Fixtures(); defer { f.remove() }
         f.write("a.npy", Fixtures.npy(descr: "<f8", shape: [2, 2, 2], data: Array(repeating: 0, count: 64)))
         #expect(throws: DataError.self) { try NPYReader.images(f.path("a.npy")) }
-        do { _ = try NPYReader.images(f.path("a.npy")) } catch { #expect("\(error)".contains("a.npy") && "\(error)".contains("dtype")) }
+        do { _ = try NPYReader.images(f.path("a.npy")) } catch { #expect("\(error)".contains("a.npy")
+            && "\(error)".contains("dtype")) }
         f.write("b.npy", Fixtures.npy(descr: "|u1", shape: [2, 4], data: Array(repeating: 0, count: 8)))
         do { _ = try NPYReader.images(f.path("b.npy")); Issue.record("2-D images accepted") } catch {
             #expect("\(error)".contains("b.npy") && "\(error)".contains("shape"))
@@ -112,17 +116,20 @@ import Distributed
         defer { f.remove() }
         func idx(count: UInt32, rows: UInt32, cols: UInt32) -> [UInt8] {
             var b: [UInt8] = [0, 0, 8, 3]
-            for v in [count, rows, cols] { b += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+            for v in [count, rows,
+                      cols] { b += [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
             return b + [UInt8](repeating: 7, count: 64)
         }
-        for (n, h, w) in [(UInt32(1), UInt32(1) << 31, UInt32(1) << 31), (UInt32.max, 28, 28), (UInt32.max, UInt32.max, UInt32.max), (2, 8, 8)] {
+        for (n, h, w) in [(UInt32(1), UInt32(1) << 31, UInt32(1) << 31), (UInt32.max, 28, 28),
+                          (UInt32.max, UInt32.max, UInt32.max), (2, 8, 8)] {
             let path = f.path("images-\(n)-\(h)")
             f.write("images-\(n)-\(h)", idx(count: n, rows: h, cols: w))
             do {
                 _ = try IDXReader.images(path)
                 Issue.record("accepted \(n) x \(h) x \(w) images in 64 bytes")
             } catch {
-                #expect("\(error)".contains(path) && ("\(error)".contains("image count and size") || "\(error)".contains("truncated")), "\(error)")
+                #expect("\(error)".contains(path)
+                    && ("\(error)".contains("image count and size") || "\(error)".contains("truncated")), "\(error)")
             }
         }
         f.write("fits", idx(count: 1, rows: 8, cols: 8))
@@ -132,16 +139,20 @@ import Distributed
             while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
             header += "\n"
             let n = header.utf8.count
-            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8) + [UInt8](repeating: 1, count: 16)
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF),
+                                                   UInt8(n >> 8)] + Array(header.utf8) + [UInt8](repeating: 1,
+                                                       count: 16)
         }
-        for shape in ["(-1, 4)", "(4, -4)", "(4611686018427387904, 4)", "(100000000000000000000000000, 1)", "(2, 2.5)", "(3037000500, 3037000500)", "(17,)"] {
+        for shape in ["(-1, 4)", "(4, -4)", "(4611686018427387904, 4)", "(100000000000000000000000000, 1)", "(2, 2.5)",
+                      "(3037000500, 3037000500)", "(17,)"] {
             let path = f.path("bad\(shape.count).npy")
             f.write("bad\(shape.count).npy", npy(shape))
             do {
                 _ = try NPYReader.read(path)
                 Issue.record("accepted shape \(shape)")
             } catch {
-                #expect("\(error)".contains(path) && ("\(error)".contains("shape") || "\(error)".contains("truncated")), "\(shape): \(error)")
+                #expect("\(error)".contains(path) && ("\(error)".contains("shape") || "\(error)".contains("truncated")),
+                        "\(shape): \(error)")
             }
         }
         f.write("good.npy", npy("(4, 4)"))

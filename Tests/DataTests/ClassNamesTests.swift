@@ -12,16 +12,19 @@ import Testing
         f.idx(classes: 3)
         #expect(try ClassNames.find(in: f.directory, layout: DatasetLayout.detect(in: f.directory), classes: 3) == nil)
         f.write("classes.txt", Array("  cat \n dog\r\n\nbird\n".utf8))
-        #expect(try ClassNames.find(in: f.directory, layout: DatasetLayout.detect(in: f.directory), classes: 3) == ["cat", "dog", "bird"])
+        #expect(try ClassNames.find(in: f.directory, layout: DatasetLayout.detect(in: f.directory),
+                                    classes: 3) == ["cat", "dog", "bird"])
         let c = Fixtures()
         defer { c.remove() }
         c.idx(classes: 3)
         c.write("classes.txt", Array("cat\ndog\n".utf8))
         do {
-            _ = try Dataset.load(DataConfig(directory: c.directory, imbalanceRatio: 1, classes: 3), seed: 0, comm: SingleProcessCommunicator())
+            _ = try Dataset.load(DataConfig(directory: c.directory, imbalanceRatio: 1, classes: 3), seed: 0,
+                                 comm: SingleProcessCommunicator())
             Issue.record("2 names for 3 classes accepted")
         } catch {
-            #expect("\(error)".contains(c.path("classes.txt")) && "\(error)".contains("3 lines") && "\(error)".contains("2 names"), "\(error)")
+            #expect("\(error)".contains(c.path("classes.txt")) && "\(error)".contains("3 lines")
+                && "\(error)".contains("2 names"), "\(error)")
         }
     }
 
@@ -40,7 +43,8 @@ import Testing
         let f = Fixtures()
         defer { f.remove() }
         f.idx(classes: 10)
-        for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"] { try FileManager.default.removeItem(atPath: f.path(name)) }
+        for name in ["train-images-idx3-ubyte",
+                     "train-labels-idx1-ubyte"] { try FileManager.default.removeItem(atPath: f.path(name)) }
         let known = DataStatistics(inputShape: [1, 4, 4], classes: 10, classNames: nil, mean: [0.5], std: [0.25],
                                    trainCounts: Array(repeating: 7, count: 10))
         let config = DataConfig(directory: f.directory)

@@ -19,7 +19,8 @@ struct Fixtures {
         _ = FileManager.default.createFile(atPath: path(name), contents: Data(bytes))
     }
 
-    static func be32(_ v: Int) -> [UInt8] { [UInt8((v >> 24) & 255), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)] }
+    static func be32(_ v: Int) -> [UInt8] { [UInt8((v >> 24) & 255), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255),
+                                             UInt8(v & 255)] }
 
     static func idxImages(_ n: Int, _ h: Int, _ w: Int, fill: (Int) -> UInt8 = { UInt8($0 % 251) }) -> [UInt8] {
         [0, 0, 8, 3] + be32(n) + be32(h) + be32(w) + (0..<(n * h * w)).map(fill)
@@ -34,7 +35,8 @@ struct Fixtures {
         write("t10k-images-idx3-ubyte", Self.idxImages(10, 4, 4))
         write("t10k-labels-idx1-ubyte", Self.idxLabels((0..<10).map { UInt8($0 % classes) }))
         if gzip {
-            for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            for f in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                      "t10k-labels-idx1-ubyte"] {
                 Self.run("/bin/gzip", ["-f", path(f)])
             }
         }
@@ -47,10 +49,12 @@ struct Fixtures {
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
         let length = header.utf8.count
-        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 255), UInt8(length >> 8)] + Array(header.utf8) + data
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 255),
+                                               UInt8(length >> 8)] + Array(header.utf8) + data
     }
 
-    static func int64Bytes(_ v: [Int]) -> [UInt8] { v.flatMap { x in (0..<8).map { UInt8((Int64(x) >> (8 * $0)) & 255) } } }
+    static func int64Bytes(_ v: [Int]) -> [UInt8] { v.flatMap { x in (0..<8).map { UInt8((Int64(x) >> (8
+        * $0)) & 255) } } }
 
     static func run(_ tool: String, _ args: [String]) {
         let p = Process()

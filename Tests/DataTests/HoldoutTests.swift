@@ -5,7 +5,8 @@ import Testing
 @Suite struct HoldoutTests {
     @Test func renumbersSeenAndHeldOutClasses() throws {
         let labels: [Int32] = [0, 3, 1, 2, 3, 4, 1, 0]
-        let split = Split(pixels: .bytes(labels.map { UInt8($0) * 10 }), labels: labels, channels: 1, height: 1, width: 1)
+        let split = Split(pixels: .bytes(labels.map { UInt8($0) * 10 }), labels: labels, channels: 1, height: 1,
+                          width: 1)
         let holdout = try Holdout([3, 1], total: 5)
         #expect(holdout.classes == [1, 3] && holdout.seen == [0, 2, 4])
         let seen = holdout.seenPart(split), held = holdout.heldOutPart(split)

@@ -40,8 +40,10 @@ struct ImageSetTests {
     }
 
     @Test func shardPatternsExpandAsTheShellDoes() throws {
-        #expect(try ShardPattern.expand("s/train-{00000..00002}.tar") == ["s/train-00000.tar", "s/train-00001.tar", "s/train-00002.tar"])
-        #expect(try ShardPattern.expand("{a,b}-{8..10}.tar") == ["a-8.tar", "a-9.tar", "a-10.tar", "b-8.tar", "b-9.tar", "b-10.tar"])
+        #expect(try ShardPattern.expand("s/train-{00000..00002}.tar") == ["s/train-00000.tar", "s/train-00001.tar",
+            "s/train-00002.tar"])
+        #expect(try ShardPattern.expand("{a,b}-{8..10}.tar") == ["a-8.tar", "a-9.tar", "a-10.tar", "b-8.tar", "b-9.tar",
+                                                                 "b-10.tar"])
         #expect(try ShardPattern.expand("one.tar") == ["one.tar"])
         #expect(throws: DataError.self) { try ShardPattern.expand("train-{5..2}.tar") }
         #expect(throws: DataError.self) { try ShardPattern.expand("train-{0..2.tar") }
@@ -84,7 +86,8 @@ struct ImageSetTests {
             }
         }
         let whole = Self.tar([("a.cls", Array("1".utf8)), ("a.png", image)])
-        #expect { try Array(whole.prefix(700)).withUnsafeBytes { try TarArchive.members(of: $0, path: "cut.tar") } } throws: { error in
+        #expect { try Array(whole.prefix(700)).withUnsafeBytes { try TarArchive.members(of: $0,
+            path: "cut.tar") } } throws: { error in
             "\(error)".contains("cut.tar") && "\(error)".contains("truncated")
         }
         var damaged = whole
@@ -112,7 +115,8 @@ struct ImageSetTests {
         let flat = DecodedImage(channels: 1, height: 7, width: 9, pixels: [UInt8](repeating: 93, count: 63))
         #expect(flat.resized(height: 4, width: 13).pixels.allSatisfy { $0 == 93 })
         // A 1-pixel checkerboard halved averages to grey, not to one of its colours.
-        let checker = DecodedImage(channels: 1, height: 8, width: 8, pixels: (0..<64).map { ($0 / 8 + $0 % 8) % 2 == 0 ? 0 : 200 })
+        let checker = DecodedImage(channels: 1, height: 8, width: 8,
+                                   pixels: (0..<64).map { ($0 / 8 + $0 % 8) % 2 == 0 ? 0 : 200 })
         let half = checker.resized(height: 4, width: 4)
         #expect(half.pixels.allSatisfy { (80...120).contains($0) })
         #expect(checker.resized(height: 8, width: 8) == checker)

@@ -16,13 +16,15 @@ import Tensor
     @Test(arguments: [1, 2, 3, 4], [120, 128])
     func ranksTogetherTakeTheOneProcessBatch(world: Int, batch: Int) {
         let n = 1201  // no world size or batch divides it: the last batch has 1 or 49 samples
-        let single = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: 0, worldSize: 1, seed: 7, sharded: false, end: .whole)
+        let single = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: 0, worldSize: 1, seed: 7,
+                                        sharded: false, end: .whole)
         for step in [0, 1, single.stepsPerEpoch - 1] {
             let want = batches(single, epoch: 3, step: step)
             var got: [Int] = []
             var sizes: [Int] = []
             for r in 0..<world {
-                let s = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: r, worldSize: world, seed: 7, sharded: false, end: .whole)
+                let s = DistributedSampler(count: n, globalCount: n, batchSize: batch, rank: r, worldSize: world,
+                                           seed: 7, sharded: false, end: .whole)
                 #expect(s.stepsPerEpoch == single.stepsPerEpoch)
                 let b = batches(s, epoch: 3, step: step)
                 sizes.append(b.count)
@@ -39,11 +41,13 @@ import Tensor
         for step in [0, 3, 9] {
             var rows: [Int] = []
             for r in 0..<world {
-                let s = DistributedSampler(count: 1000, globalCount: 1000, batchSize: 110, rank: r, worldSize: world, seed: 1, sharded: false, end: .whole)
+                let s = DistributedSampler(count: 1000, globalCount: 1000, batchSize: 110, rank: r, worldSize: world,
+                                           seed: 1, sharded: false, end: .whole)
                 var idx = [Int](repeating: 0, count: 110), pos = [Int](repeating: 0, count: 110)
                 let n = s.indices(step: step, order: s.permutation(epoch: 0), into: &idx, positions: &pos)
                 #expect(n == s.localBatchSize(step: step))
-                #expect((0..<world).map { s.localBatchSize(step: step, rank: $0) }.reduce(0, +) == s.globalRange(step: step).count)
+                #expect((0..<world).map { s.localBatchSize(step: step, rank: $0) }.reduce(0,
+                    +) == s.globalRange(step: step).count)
                 for i in 0..<n {
                     let row = s.globalRow(step: step, rank: r, local: i)
                     #expect(row == pos[i] - s.globalRange(step: step).lowerBound)
@@ -55,12 +59,15 @@ import Tensor
     }
 
     @Test func epochsDifferAndSeedsRepeat() {
-        let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, end: .whole)
+        let s = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1,
+                                   sharded: false, end: .whole)
         #expect(s.permutation(epoch: 0) != s.permutation(epoch: 1))
         // The same seed and epoch in a sampler of its own (nothing shared) give the same order;
         // another seed does not.
-        let again = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1, sharded: false, end: .whole)
-        let other = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 2, sharded: false, end: .whole)
+        let again = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 1,
+                                       sharded: false, end: .whole)
+        let other = DistributedSampler(count: 100, globalCount: 100, batchSize: 10, rank: 0, worldSize: 1, seed: 2,
+                                       sharded: false, end: .whole)
         #expect(again.permutation(epoch: 2) == s.permutation(epoch: 2))
         #expect(other.permutation(epoch: 2) != s.permutation(epoch: 2))
         #expect(s.permutation(epoch: 2).sorted() == Array(0..<100))
@@ -72,7 +79,8 @@ import Tensor
         var total = [0, 0, 0]
         var seen: [Int] = []
         for r in 0..<3 {
-            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 6, rank: r, worldSize: 3, seed: 2, sharded: false, end: .padToWorldSize)
+            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 6, rank: r, worldSize: 3, seed: 2,
+                                       sharded: false, end: .padToWorldSize)
             #expect(s.paddedCount == 12 && s.stepsPerEpoch == 2)
             let order = s.permutation(epoch: 0)
             let counts = s.ownedLabelCounts(epoch: 0, order: order, labels: labels, classes: 3)
@@ -81,7 +89,8 @@ import Tensor
         }
         #expect(total == [4, 3, 3])
         #expect(seen.count == 12 && Set(seen).count == 10)
-        let dropping = DistributedSampler(count: 10, globalCount: 10, batchSize: 4, rank: 0, worldSize: 2, seed: 2, sharded: false, end: .dropLast)
+        let dropping = DistributedSampler(count: 10, globalCount: 10, batchSize: 4, rank: 0, worldSize: 2, seed: 2,
+                                          sharded: false, end: .dropLast)
         #expect(dropping.stepsPerEpoch == 2 && dropping.paddedCount == 8)
     }
 
@@ -90,7 +99,8 @@ import Tensor
         // (position 9); the ranks together see each sample once, as one process.
         var seen: [Int] = []
         for r in 0..<4 {
-            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 9, rank: r, worldSize: 4, seed: 2, sharded: false, end: .whole)
+            let s = DistributedSampler(count: 10, globalCount: 10, batchSize: 9, rank: r, worldSize: 4, seed: 2,
+                                       sharded: false, end: .whole)
             #expect(s.paddedCount == 10 && s.stepsPerEpoch == 2)
             #expect(s.localBatchSize(step: 1) == (r == 1 ? 1 : 0))
             seen += batches(s, epoch: 0, step: 0) + batches(s, epoch: 0, step: 1)
@@ -99,7 +109,8 @@ import Tensor
     }
 
     @Test func batchAssemblerLayoutsAndNormalisation() {
-        let split = Split(pixels: .bytes([0, 255, 51, 102, 10, 20, 30, 40]), labels: [1, 0], channels: 1, height: 2, width: 2)
+        let split = Split(pixels: .bytes([0, 255, 51, 102, 10, 20, 30, 40]), labels: [1, 0], channels: 1, height: 2,
+                          width: 2)
         let rows = BatchAssembler(split: split, mean: [0.2], std: [0.5], channelMajor: false, augment: false, seed: 0)
         var idx = [1, 0], pos = [0, 1]
         rows.assemble(indices: &idx, positions: &pos, count: 2, epoch: 0)
@@ -107,8 +118,10 @@ import Tensor
         #expect(abs(rows.input[0] - (10.0 / 255 - 0.2) / 0.5) < 1e-6)
         #expect(abs(rows.input[5] - (255.0 / 255 - 0.2) / 0.5) < 1e-6)
         #expect(rows.targets[0] == 0 && rows.targets[1] == 1)
-        let rgb = Split(pixels: .floats((0..<(2 * 3 * 4)).map(Float.init)), labels: [0, 1], channels: 3, height: 2, width: 2)
-        let cm = BatchAssembler(split: rgb, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: false, seed: 0)
+        let rgb = Split(pixels: .floats((0..<(2 * 3 * 4)).map(Float.init)), labels: [0, 1], channels: 3, height: 2,
+                        width: 2)
+        let cm = BatchAssembler(split: rgb, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: false,
+                                seed: 0)
         var both = [0, 1]
         cm.assemble(indices: &both, positions: &pos, count: 2, epoch: 0)
         #expect(cm.input.shape == [3, 2, 2, 2])
@@ -119,8 +132,10 @@ import Tensor
     @Test func augmentationIsSeededAndShifts() {
         let pixels = (0..<(3 * 32 * 32)).map { UInt8($0 % 256) }
         let split = Split(pixels: .bytes(pixels), labels: [0], channels: 3, height: 32, width: 32)
-        let a = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true, seed: 5)
-        let b = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true, seed: 5)
+        let a = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true,
+                               seed: 5)
+        let b = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true,
+                               seed: 5)
         var idx = [0], pos = [42]
         a.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)
         b.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)

@@ -21,17 +21,20 @@ import Testing
         let e = comm.recorder.entries()
         #expect(e.map(\.seq) == [7, 8, 9, 10])
         #expect(e.map(\.step) == [7, 8, 9, 10])
-        #expect(e.allSatisfy { $0.epoch == 3 && $0.kind == "all-reduce" && $0.bytes == 12 && $0.end != nil && $0.bucket == nil })
+        #expect(e.allSatisfy { $0.epoch == 3 && $0.kind == "all-reduce" && $0.bytes == 12 && $0.end != nil
+            && $0.bucket == nil })
     }
 
     @Test func nonBlockingCollectivesEndWhenTestedAndRequestsAreReused() throws {
         let comm = RecordingCommunicator(SingleProcessCommunicator())
         var g = [Float](repeating: 0, count: 8)
         comm.recorder.nextBucket(3)
-        let r1 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .bfloat16, op: .sum, reusing: nil) }
+        let r1 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .bfloat16,
+            op: .sum, reusing: nil) }
         #expect(comm.recorder.entries().last?.end == nil)
         #expect(try comm.test(r1))
-        let r2 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .float, op: .sum, reusing: r1) }
+        let r2 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .float,
+            op: .sum, reusing: r1) }
         #expect(r1 === r2)
         try comm.wait(r2)
         let e = comm.recorder.entries()
@@ -51,13 +54,17 @@ import Testing
         #expect(recorder.dump(reason: "abort", message: "later", replacing: false) == nil)
         let file = try JSONDecoder().decode(FlightFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(file.reason == "stall" && file.job == "J" && file.rank == 2 && file.size == 3)
-        #expect(file.collectives.count == 1 && file.collectives[0].kind == "broadcast" && file.collectives[0].end == nil)
+        #expect(file.collectives.count == 1 && file.collectives[0].kind == "broadcast"
+            && file.collectives[0].end == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["rank-2.json"])  // no temporary left
     }
 
-    static func file(_ rank: Int, job: String = "J", host: String = "a", written: Double = 100, _ entries: [(Int, Bool)]) -> FlightFile {
-        FlightFile(job: job, rank: rank, size: 3, host: host, pid: 1, reason: "stall", message: "", writtenAt: written, epoch: 1, step: 4,
-                   collectives: entries.map { FlightEntry(seq: $0.0, kind: "all-reduce", bytes: 2048, bucket: 0, epoch: 1, step: $0.0,
+    static func file(_ rank: Int, job: String = "J", host: String = "a", written: Double = 100,
+                     _ entries: [(Int, Bool)]) -> FlightFile {
+        FlightFile(job: job, rank: rank, size: 3, host: host, pid: 1, reason: "stall", message: "", writtenAt: written,
+                   epoch: 1, step: 4,
+                   collectives: entries.map { FlightEntry(seq: $0.0, kind: "all-reduce", bytes: 2048, bucket: 0,
+                                                          epoch: 1, step: $0.0,
                                                           start: 90, end: $0.1 ? 91 : nil) })
     }
 
@@ -65,7 +72,8 @@ import Testing
         let a = FlightAnalysis(files: [Self.file(0, [(4, true), (5, false)]), Self.file(2, [(4, true), (5, false)])])
         #expect(a.missing == [1] && a.lagging.isEmpty && a.behind == [1] && a.waiting == [0, 2])
         #expect(a.collective?.seq == 5)
-        #expect(a.summary == "Rank 1 is behind. Rank 1 left no flight record (stopped, killed, or its host unreachable). "
+        #expect(a.summary == "Rank 1 is behind. Rank 1 left no flight record (stopped, killed, or its host "
+                + "unreachable). "
                 + "Waiting: rank 0 in #5 (all-reduce of 2.0 KiB, gradient bucket 0, epoch 1, step 5) for 10.0 s; "
                 + "rank 2 in #5 (all-reduce of 2.0 KiB, gradient bucket 0, epoch 1, step 5) for 10.0 s.")
     }
@@ -82,7 +90,8 @@ import Testing
     @Test func aRankThatWasSuspendedIsBehindEvenWhenItWroteLate() {
         var late = Self.file(1, [(4, true), (5, false)])
         late.suspended = 7.5
-        let a = FlightAnalysis(files: [Self.file(0, [(4, true), (5, false)]), late, Self.file(2, [(5, true), (6, false)])])
+        let a = FlightAnalysis(files: [Self.file(0, [(4, true), (5, false)]), late,
+                                       Self.file(2, [(5, true), (6, false)])])
         #expect(a.behind == [1] && a.suspended == [1] && a.waiting == [0, 2])
         #expect(a.summary.hasPrefix("Rank 1 is behind. Rank 1 did not run for 7.5 s before it wrote its record"))
         #expect(!a.summary.contains("rank 1 in #"))
@@ -92,7 +101,8 @@ import Testing
         let a = FlightAnalysis(files: [Self.file(0, [(4, true), (5, false)]), Self.file(1, [(3, true), (4, true)]),
                                        Self.file(2, [(4, true), (5, false)])])
         #expect(a.behind == [1] && a.lagging == [1] && a.missing.isEmpty && a.collective?.seq == 5)
-        #expect(a.summary.hasPrefix("Rank 1 is behind. Rank 1 was outside every collective and did not enter collective #5 "
+        #expect(a.summary.hasPrefix("Rank 1 is behind. Rank 1 was outside every collective and did not enter "
+                                    + "collective #5 "
                                     + "(all-reduce of 2.0 KiB, gradient bucket 0, epoch 1, step 5); its last was #4"))
         #expect(a.table.count == 4 && a.table[2].hasPrefix("1 "))
     }

@@ -57,7 +57,8 @@ import Testing
         #expect(Self.bf16Reference(1 + 1.0 / 256) == 0x3f80 && Self.bf16Reference(1 + 3.0 / 256) == 0x3f82)
     }
 
-    @Test(arguments: [GradientCompression.bf16, .fp16]) func sumsAddInFloatAndRoundOnce(compression: GradientCompression) {
+    @Test(arguments: [GradientCompression.bf16,
+                      .fp16]) func sumsAddInFloatAndRoundOnce(compression: GradientCompression) {
         let n = 1027
         let a = (0..<n).map { Float(sin(Double($0))) }, b = (0..<n).map { Float(cos(Double($0) * 0.7)) * 0.01 }
         var ha = [UInt16](repeating: 0, count: n), hb = ha, hs = ha
@@ -73,13 +74,15 @@ import Testing
 
     /// One rank rounds its gradients as N ranks' sums are rounded: the reducer leaves exactly the
     /// 16-bit values, within the format's relative precision of the float32 gradients.
-    @Test(arguments: [GradientCompression.bf16, .fp16]) func oneRankRoundsItsGradients(compression: GradientCompression) throws {
+    @Test(arguments: [GradientCompression.bf16,
+                      .fp16]) func oneRankRoundsItsGradients(compression: GradientCompression) throws {
         let n = 300
         let original = (0..<n).map { Float(sin(Double($0) * 1.3)) * 0.05 }
         let g = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { g.deallocate() }
         g.initialize(from: original, count: n)
-        let reducer = GradientReducer(comm: SingleProcessCommunicator(), gradients: g, count: n, layerOffsets: [0, 100, 200],
+        let reducer = GradientReducer(comm: SingleProcessCommunicator(), gradients: g, count: n,
+                                      layerOffsets: [0, 100, 200],
                                       firstBucketBytes: 400, bucketBytes: 400, compression: compression)
         #expect(reducer.bytesPerStep == 2 * n)
         reducer.reset()

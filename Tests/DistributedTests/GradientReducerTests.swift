@@ -14,9 +14,11 @@ import Testing
         #expect(GradientReducer.plan(count: 535_818, layerOffsets: offsets, firstBucket: 65_536, bucket: 6_553_600)
                 == [Bucket(lower: 533_504, upper: 535_818), Bucket(lower: 0, upper: 533_504)])
         #expect(GradientReducer.plan(count: 535_818, layerOffsets: offsets, firstBucket: 1, bucket: 1)
-                == [Bucket(lower: 533_504, upper: 535_818), Bucket(lower: 401_920, upper: 533_504), Bucket(lower: 0, upper: 401_920)])
+                == [Bucket(lower: 533_504, upper: 535_818), Bucket(lower: 401_920, upper: 533_504),
+                    Bucket(lower: 0, upper: 401_920)])
         // One bucket when the targets hold everything; every float covered exactly once in any plan.
-        #expect(GradientReducer.plan(count: 100, layerOffsets: [0, 10, 50], firstBucket: 1000, bucket: 1000) == [Bucket(lower: 0, upper: 100)])
+        #expect(GradientReducer.plan(count: 100, layerOffsets: [0, 10, 50], firstBucket: 1000,
+                                     bucket: 1000) == [Bucket(lower: 0, upper: 100)])
         for first in [1, 7, 40, 1000] {
             let plan = GradientReducer.plan(count: 100, layerOffsets: [50, 0, 10, 90], firstBucket: first, bucket: 30)
             #expect(plan.first?.upper == 100 && plan.last?.lower == 0)

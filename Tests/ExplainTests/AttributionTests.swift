@@ -8,7 +8,8 @@ import Testing
 /// checks their values against captum and pytorch-grad-cam).
 @Suite struct AttributionTests {
     func setup(_ architecture: Architecture, seed: UInt64) throws -> (Explainer, Tensor, Int) {
-        let model = Model.make(architecture, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: seed,
+        let model = Model.make(architecture, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10,
+                               seed: seed,
                                convolutions: .im2col)
         var rng = RandomSource(seed: seed &+ 9)
         let image = (0..<784).map { _ in Float(rng.nextNormal()) }
@@ -16,7 +17,8 @@ import Testing
         return (try Explainer(model: model), input, Int(seed % 10))
     }
 
-    func request(_ e: Explainer, _ input: Tensor, _ target: Int, _ settings: ExplainSettings = ExplainSettings()) -> ExplainInput {
+    func request(_ e: Explainer, _ input: Tensor, _ target: Int,
+                 _ settings: ExplainSettings = ExplainSettings()) -> ExplainInput {
         ExplainInput(input: input, classes: [target], pass: e.pass(input, classes: [target]), settings: settings)
     }
 
@@ -24,7 +26,8 @@ import Testing
     /// integrate polynomials up to degree 99 exactly.
     @Test func gaussLegendreNodes() {
         let (x2, w2) = Explainer.gaussLegendre(2)
-        #expect(abs(x2[0] - (0.5 - 0.5 / 3.0.squareRoot())) < 1e-14 && abs(x2[1] - (0.5 + 0.5 / 3.0.squareRoot())) < 1e-14)
+        #expect(abs(x2[0] - (0.5 - 0.5 / 3.0.squareRoot())) < 1e-14
+            && abs(x2[1] - (0.5 + 0.5 / 3.0.squareRoot())) < 1e-14)
         #expect(abs(w2[0] - 0.5) < 1e-14 && abs(w2[1] - 0.5) < 1e-14)
         let (x, w) = Explainer.gaussLegendre(50)
         #expect(zip(x, x.dropFirst()).allSatisfy { $0 < $1 } && x.first! > 0 && x.last! < 1)
@@ -43,7 +46,8 @@ import Testing
         let zero = Tensor(shape: input.shape)
         let change = Double(e.model.forward(input, training: false).logits.data[target])
             - Double(e.model.forward(zero, training: false).logits.data[target])
-        #expect(abs(attribution - change) <= 0.02 * max(abs(change), 1e-3), "sum \(attribution), logit change \(change)")
+        #expect(abs(attribution - change) <= 0.02 * max(abs(change), 1e-3),
+                "sum \(attribution), logit change \(change)")
     }
 
     /// SmoothGrad without noise is the saliency; with noise it is seeded.
@@ -123,7 +127,8 @@ import Testing
 /// first layer's filters as a grid.
 @Suite struct FeatureViewTests {
     @Test func strongestChannelsComeFirst() throws {
-        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 8, convolutions: .im2col)
+        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 8,
+                               convolutions: .im2col)
         var rng = RandomSource(seed: 9)
         let input = Tensor(shape: [1, 2, 28, 28], values: (0..<(2 * 784)).map { _ in Float(rng.nextNormal()) })
         let explainer = try Explainer(model: model)

@@ -13,7 +13,8 @@ import Testing
         let model = Model.make(.mlp, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 1)
         let store = model.parameters
         store.values.update(repeating: 0, count: store.count)
-        func set(_ name: String, _ index: Int, _ value: Float) { store.values[store.entry(name)!.offset + index] = value }
+        func set(_ name: String, _ index: Int,
+                 _ value: Float) { store.values[store.entry(name)!.offset + index] = value }
         for y in 0..<4 {
             for x in 0..<4 { set("fc1.weight", (patchRow * 4 + y) * 28 + patchColumn * 4 + x, 1) }
         }
@@ -105,7 +106,8 @@ import Testing
         #expect(uncompress(&raw, &size, compressed, uLong(length)) == Z_OK)
         for y in 0..<h {
             #expect(raw[y * (1 + 3 * w)] == 0)
-            #expect(Array(raw[(y * (1 + 3 * w) + 1)..<((y + 1) * (1 + 3 * w))]) == Array(pixels[(y * 3 * w)..<((y + 1) * 3 * w)]))
+            #expect(Array(raw[(y * (1 + 3 * w) + 1)..<((y + 1) * (1 + 3 * w))]) == Array(pixels[(y * 3 * w)..<((y + 1)
+                * 3 * w)]))
         }
     }
 }

@@ -9,7 +9,8 @@ import Tensor
     func hugeLogitsStayFinite(kind: LossKind) {
         let loss = LossCase(kind).make(classes: 3, features: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
-        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1],
+                           weights: [1, 2, 3])
         #expect(out.value.isFinite)
         #expect(out.dz.allSatisfy { $0.isFinite })
         #expect(out.dh.allSatisfy { $0.isFinite })
@@ -27,7 +28,8 @@ import Tensor
         dz.fill(0)
         let targets: [Int32] = [0, 0, 2, 1]
         let value = targets.withUnsafeBufferPointer { t in
-            loss.accumulate(LossBatch(scores: logits, features: dh, targets: t.baseAddress!, count: 4, weights: [1, 2, 3], omega: 0,
+            loss.accumulate(LossBatch(scores: logits, features: dh, targets: t.baseAddress!, count: 4,
+                                      weights: [1, 2, 3], omega: 0,
                                       counts: [5000, 40, 1], normalizer: 4, share: 1),
                             scoresGradient: dz, featureGradient: dh)
         }
@@ -40,7 +42,8 @@ import Tensor
     @Test func hugeLogitsGiveTheLimitValues() {
         let loss = LossCase(.ce).make(classes: 3, features: 2)
         let logits: [Float] = [1e4, -1e4, 0, -1e4, 1e4, 5e3, 0, 0, -1e4, 1e4, 1e4, -1e4]
-        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1], weights: [1, 2, 3])
+        let out = evaluate(loss, classes: 3, logits: logits, targets: [0, 0, 2, 1], h: [1, -2, 0.5, 0.5, 3, 3, -1, 1],
+                           weights: [1, 2, 3])
         let ln2 = log(2.0)
         #expect(abs(out.value - (2e4 + 3 * (1e4 + ln2) + 2 * ln2) / 7) < 1e-2)
         let dz = out.dz
@@ -60,7 +63,8 @@ import Tensor
 
     @Test func ibWithZeroFeatures() {
         let loss = LossCase(.ib) { $0.ibAlpha = 1000 }.make(classes: 3, features: 4)
-        let out = evaluate(loss, classes: 3, logits: [1, 2, 3, 0.5, 0.1, -1], targets: [0, 1], h: [0, 0, 0, 0, 0, 0, 0, 0], weights: nil)
+        let out = evaluate(loss, classes: 3, logits: [1, 2, 3, 0.5, 0.1, -1], targets: [0, 1],
+                           h: [0, 0, 0, 0, 0, 0, 0, 0], weights: nil)
         #expect(out.value.isFinite)
         // f = 0: ib = alpha / epsilon = 1e6 exactly; dh = 0 because sign(0) = 0.
         #expect(out.dh.allSatisfy { $0 == 0 })
@@ -100,11 +104,14 @@ import Tensor
         let logits = randomArray(8 * 2, seed: 3)
         let targets: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1]
         let rectifier = ClassRectification(classes: 2, kappa: 25, margin: 0.5, rho: 0.4)
-        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 8) }.isEmpty)
+        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!,
+            count: 8) }.isEmpty)
         let strict = LossCase(.crl) { $0.crlEta = 0.5; $0.crlRho = 0.4 }.make(classes: 2, features: 1)
         let omega = 0.6
-        let rectified = evaluate(strict, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil, omega: omega)
-        let plain = evaluate(ce, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8), weights: nil)
+        let rectified = evaluate(strict, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8),
+                                 weights: nil, omega: omega)
+        let plain = evaluate(ce, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8),
+                             weights: nil)
         #expect(abs(rectified.value - (1 - 0.5 * omega) * plain.value) < 1e-9)
         for (a, b) in zip(rectified.dz, plain.dz) {
             #expect(abs(Double(a) - (1 - 0.5 * omega) * Double(b)) < 1e-6)
@@ -116,8 +123,10 @@ import Tensor
         let rectifier = ClassRectification(classes: 3, kappa: 25, margin: 0.5, rho: 0.5)
         let targets: [Int32] = [1, 1, 1, 1]
         // One class holding the whole batch exceeds rho * N: no minority class, no triples.
-        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 4) }.isEmpty)
-        let out = evaluate(loss, classes: 3, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0], weights: nil, omega: 0.5)
+        #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!,
+            count: 4) }.isEmpty)
+        let out = evaluate(loss, classes: 3, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0],
+                           weights: nil, omega: 0.5)
         #expect(out.value.isFinite)
         #expect(out.dz.allSatisfy { $0.isFinite })
     }
@@ -127,7 +136,8 @@ import Tensor
         // Counts: class0 5, class1 1, class2 2, class3 2, class4 0; N = 10, rho N = 5.
         // Ascending: 1 (1), 2 (2), 3 (2), 0 (5): totals 1, 3, 5 then 10 > 5 stops. Class 1 has < 2 samples.
         let labels: [Int32] = [0, 0, 0, 0, 0, 1, 2, 2, 3, 3]
-        #expect(labels.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 10) } == [2, 3])
+        #expect(labels.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 10) } == [2,
+            3])
     }
 
     /// kappa larger than the class: every member is a hard positive, every other sample a hard negative,
@@ -138,9 +148,14 @@ import Tensor
         let scores: [Float] = [0.9, 0.1, 0.8, 0.2, 0.3, 0.7, 0.6, 0.4, 0.55, 0.45, 0.2, 0.8]
         let labels: [Int32] = [0, 0, 0, 0, 1, 1]
         var gradient = [Double](repeating: 0, count: n * k)
-        let value = scores.withUnsafeBufferPointer { s in labels.withUnsafeBufferPointer { l in gradient.withUnsafeMutableBufferPointer { g in
-            rectifier.lossAndGradient(scores: s.baseAddress!, labels: l.baseAddress!, count: n, scale: 1, scoreGradient: g.baseAddress!)
-        } } }
+        let value = scores.withUnsafeBufferPointer { s in
+            labels.withUnsafeBufferPointer { l in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    rectifier.lossAndGradient(scores: s.baseAddress!, labels: l.baseAddress!, count: n, scale: 1,
+                                              scoreGradient: g.baseAddress!)
+                }
+            }
+        }
         // Minority class 1 (samples 4, 5), scores s = p[:, 1].
         let s = (0..<n).map { Double(scores[$0 * k + 1]) }
         var total = 0.0, count = 0

@@ -34,15 +34,19 @@ import Tensor
                 let minus = value(values)
                 values[i] = saved
                 let numeric = (plus - minus) / (2 * Double(eps))
-                #expect(abs(numeric - Double(analytic[i])) <= 2e-3 * max(1, abs(numeric)), "\(config.kind) \(name)[\(i)]: \(analytic[i]) vs \(numeric)")
+                #expect(abs(numeric - Double(analytic[i])) <= 2e-3 * max(1, abs(numeric)),
+                        "\(config.kind) \(name)[\(i)]: \(analytic[i]) vs \(numeric)")
             }
         }
-        check("dz", &logits, analytic: dz) { evaluate(loss, classes: k, logits: $0, targets: targets, h: h, weights: weights).value }
+        check("dz", &logits,
+              analytic: dz) { evaluate(loss, classes: k, logits: $0, targets: targets, h: h, weights: weights).value }
         guard loss.needs.features else {
             #expect(dh.allSatisfy { $0 == 0 })
             return
         }
-        check("dh", &h, analytic: dh) { evaluate(loss, classes: k, logits: logits, targets: targets, h: $0, weights: weights).value }
+        check("dh", &h,
+              analytic: dh) { evaluate(loss, classes: k, logits: logits, targets: targets, h: $0,
+                                       weights: weights).value }
     }
 
     /// The ranks' contributions, each over the global normalizer, add up to the one-process loss and gradient.
@@ -55,12 +59,15 @@ import Tensor
         let whole = config.make(classes: k, features: d)
         let all = evaluate(whole, classes: k, logits: logits, targets: targets, h: h, weights: weights)
         let total = all.value
-        let normalizer = whole.needs.weightedMean && weights != nil ? targets.reduce(0.0) { $0 + weights![Int($1)] } : Double(n)
+        let normalizer = whole.needs.weightedMean && weights != nil
+            ? targets.reduce(0.0) { $0 + weights![Int($1)] } : Double(n)
         var sum = 0.0
         var gradient: [Float] = []
         for (start, end) in [(0, 3), (3, 10)] {
-            let part = evaluate(config.make(classes: k, features: d), classes: k, logits: Array(logits[(start * k)..<(end * k)]),
-                                targets: Array(targets[start..<end]), h: Array(h[(start * d)..<(end * d)]), weights: weights,
+            let part = evaluate(config.make(classes: k, features: d), classes: k,
+                                logits: Array(logits[(start * k)..<(end * k)]),
+                                targets: Array(targets[start..<end]), h: Array(h[(start * d)..<(end * d)]),
+                                    weights: weights,
                                 normalizer: normalizer)
             sum += part.value
             gradient += part.dz

@@ -29,9 +29,11 @@ import Testing
     }
 
     @Test func defaultsOfSharedOptionsComeFromTheSpecs() {
-        #expect(Options().margin.helpDefault == "arcface 28.6, cosface 0.35, sphereface 4, subcenter-arcface 28.6, ldam 0.5")
+        let margins = "arcface 28.6, cosface 0.35, sphereface 4, subcenter-arcface 28.6, ldam 0.5"
+        #expect(Options().margin.helpDefault == margins)
         #expect(Options().embeddingWeight.helpDefault == "center 0.01, 1 otherwise")
-        #expect(ClassWeightSetting.auto.resolved(for: .focal) == .ib && ClassWeightSetting.auto.resolved(for: .ce) == .none)
+        #expect(ClassWeightSetting.auto.resolved(for: .focal) == .ib
+            && ClassWeightSetting.auto.resolved(for: .ce) == .none)
     }
 
     @Test(arguments: EmbeddingLossKind.allCases)
@@ -58,6 +60,7 @@ import Testing
         #expect(Options().scale.problem(in: s) == nil)
         s.loss = .sphereface
         s.margin = 2.5
-        #expect(LossKind.sphereface.spec.problems(s) == ["--margin of sphereface is an integer multiplier in 1...16, got 2.5"])
+        let problem = "--margin of sphereface is an integer multiplier in 1...16, got 2.5"
+        #expect(LossKind.sphereface.spec.problems(s) == [problem])
     }
 }

@@ -42,7 +42,8 @@ func evaluate(_ term: LossTerm, classes k: Int, logits: [Float], targets: [Int32
     dh.fill(0)
     let local = term.needs.weightedMean && weights != nil ? targets.reduce(0.0) { $0 + weights![Int($1)] } : Double(n)
     let value = targets.withUnsafeBufferPointer { t in
-        term.accumulate(LossBatch(scores: z, features: f, targets: t.baseAddress!, count: n, weights: weights, omega: omega,
+        term.accumulate(LossBatch(scores: z, features: f, targets: t.baseAddress!, count: n, weights: weights,
+                                  omega: omega,
                                   normalizer: normalizer ?? local, share: 1),
                         scoresGradient: dz, featureGradient: dh)
     }

@@ -47,13 +47,15 @@ func expectGradientsMatch(_ label: String, point: UnsafeMutablePointer<Float>, c
         let numeric = centralDifference(point, i, step: eps, loss: loss)
         let error = relativeError(numeric, analytic[i], scale: scale)
         worst = max(worst, error)
-        #expect(error <= tolerance, "\(label)[\(i)]: analytic \(analytic[i]), numeric \(numeric)", sourceLocation: sourceLocation)
+        #expect(error <= tolerance, "\(label)[\(i)]: analytic \(analytic[i]), numeric \(numeric)",
+                sourceLocation: sourceLocation)
     }
     #expect(worst <= tolerance, "\(label): worst relative error \(worst)", sourceLocation: sourceLocation)
 }
 
 /// Gradient check of one layer: the loss is `sum(forward(x) * r)` for a fixed random `r`.
-func checkLayer(_ label: String, _ layer: Layer, store: ParameterStore?, input: Tensor, training: Bool = true, eps: Float = 1e-2,
+func checkLayer(_ label: String, _ layer: Layer, store: ParameterStore?, input: Tensor, training: Bool = true,
+                eps: Float = 1e-2,
                 checkInput: Bool = true, tolerance: Double = 2e-2, sourceLocation: SourceLocation = #_sourceLocation) {
     let out = layer.forward(input, training: training)
     let r = randomValues(out.count, seed: 99)
@@ -68,7 +70,8 @@ func checkLayer(_ label: String, _ layer: Layer, store: ParameterStore?, input: 
                              eps: eps, tolerance: tolerance, sourceLocation: sourceLocation, loss: loss)
     }
     if let store, store.count > 0 {
-        expectGradientsMatch("\(label) parameters", point: store.values, count: store.count, analytic: parameterGradient,
+        expectGradientsMatch("\(label) parameters", point: store.values, count: store.count,
+                             analytic: parameterGradient,
                              eps: eps, tolerance: tolerance, sourceLocation: sourceLocation, loss: loss)
     }
 }
@@ -89,12 +92,15 @@ func expectMostGradientsMatch(_ label: String, point: UnsafeMutablePointer<Float
     for i in picks {
         var best = Double.infinity
         for step in [eps, eps / 3, eps / 10] where best > tolerance {
-            best = min(best, relativeError(centralDifference(point, i, step: step, loss: loss), analytic[i], scale: scale))
+            best = min(best,
+                       relativeError(centralDifference(point, i, step: step, loss: loss), analytic[i], scale: scale))
         }
         errors.append(best)
     }
     let agreeing = Double(errors.filter { $0 <= tolerance }.count) / Double(errors.count)
     let median = errors.sorted()[errors.count / 2]
-    #expect(agreeing >= quorum, "\(label): only \(agreeing * 100)% of coordinates agree; errors \(errors.sorted().suffix(5))", sourceLocation: sourceLocation)
+    #expect(agreeing >= quorum,
+            "\(label): only \(agreeing * 100)% of coordinates agree; errors \(errors.sorted().suffix(5))",
+            sourceLocation: sourceLocation)
     #expect(median <= tolerance / 3, "\(label): median relative error \(median)", sourceLocation: sourceLocation)
 }

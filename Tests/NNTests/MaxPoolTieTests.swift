@@ -17,7 +17,8 @@ import Testing
     @Test func firstMaximumInScanOrder() {
         for training in [false, true] {
             #expect(gradient([0.5, 1.0, 0.2, 1.0], training: training).gradient == [0, 1, 0, 0])  // a tie: the first
-            #expect(gradient([0.5, 1.0, 0.2, Float(1).nextUp], training: training).gradient == [0, 0, 0, 1])  // one ulp more: the true maximum
+            // one ulp more: the true maximum
+            #expect(gradient([0.5, 1.0, 0.2, Float(1).nextUp], training: training).gradient == [0, 0, 0, 1])
         }
     }
 
@@ -25,7 +26,8 @@ import Testing
     @Test(arguments: [ConvolutionBackend.im2col, .onednn])
     func exactForwardMakesEqualPatchesEqual(backend: ConvolutionBackend) {
         let store = ParameterStore(), workspace = Workspace()
-        let conv = Conv2d("c", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store, workspace: workspace,
+        let conv = Conv2d("c", inChannels: 64, outChannels: 128, kernel: 3, padding: 1, bias: true, store: store,
+                          workspace: workspace,
                           backend: backend)
         store.allocate()
         store.initialize(seed: 3)
@@ -46,7 +48,8 @@ import Testing
             var values = Set<Float>()
             for b in 0..<2 {
                 for y in 1..<6 {
-                    for x in 1..<6 where abs(y - 3) > 1 || abs(x - 3) > 1 { values.insert(out.data[((ch * 2 + b) * h + y) * w + x]) }
+                    for x in 1..<6 where abs(y - 3) > 1
+                        || abs(x - 3) > 1 { values.insert(out.data[((ch * 2 + b) * h + y) * w + x]) }
                 }
             }
             #expect(values.count == 1, "channel \(ch): equal patches gave \(values.count) different outputs")
@@ -60,7 +63,8 @@ import Testing
     func exactForwardIsTheOrderedDoubleSum(stride: Int, kernel: Int, padding: Int) {
         let (inC, outC, b, h, w) = (3, 4, 2, 9, 7)
         let store = ParameterStore(), workspace = Workspace()
-        let conv = Conv2d("c", inChannels: inC, outChannels: outC, kernel: kernel, stride: stride, padding: padding, bias: true,
+        let conv = Conv2d("c", inChannels: inC, outChannels: outC, kernel: kernel, stride: stride, padding: padding,
+                          bias: true,
                           store: store, workspace: workspace, backend: .im2col)
         store.allocate()
         var rng = RandomSource(seed: UInt64(stride * 100 + kernel * 10 + padding))
@@ -78,7 +82,8 @@ import Testing
             for c in 0..<inC { for ky in 0..<kernel { for kx in 0..<kernel {
                 let (iy, ix) = (y * stride - padding + ky, x * stride - padding + kx)
                 guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                sum += Double(weights[((o * inC + c) * kernel + ky) * kernel + kx]) * Double(input.data[((c * b + n) * h + iy) * w + ix])
+                sum += Double(weights[((o * inC + c) * kernel + ky) * kernel + kx])
+                    * Double(input.data[((c * b + n) * h + iy) * w + ix])
             } } }
             if out.data[((o * b + n) * oh + y) * ow + x] != Float(sum) { mismatches += 1 }
         } } } }
@@ -90,7 +95,8 @@ import Testing
     @Test(arguments: [(ConvolutionBackend.im2col, UInt64(1)), (.onednn, 2), (.im2col, 3), (.onednn, 4)])
     func cnnSaliencyFollowsExactTies(backend: ConvolutionBackend, seed: UInt64) {
         let (h, w) = (28, 28)
-        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: h, width: w), classes: 10, seed: seed, convolutions: backend)
+        let model = Model.make(.cnn, inputShape: InputShape(channels: 1, height: h, width: w), classes: 10, seed: seed,
+                               convolutions: backend)
         var rng = RandomSource(seed: seed &+ 100)
         var image = [Float](repeating: -0.81, count: h * w)  // Fashion-MNIST's normalised background
         for y in 8..<20 { for x in 6..<22 { image[y * w + x] = 1.2 } }  // a flat object
@@ -129,7 +135,8 @@ struct ReferenceCNN {
                 var s = bias[o]
                 for c in 0..<x.c { for ky in 0..<3 { for kx in 0..<3 {
                     let iy = oy + ky - 1, ix = ox + kx - 1
-                    if iy >= 0, iy < x.h, ix >= 0, ix < x.w { s += wt[((o * x.c + c) * 3 + ky) * 3 + kx] * x.v[(c * x.h + iy) * x.w + ix] }
+                    if iy >= 0, iy < x.h, ix >= 0,
+                        ix < x.w { s += wt[((o * x.c + c) * 3 + ky) * 3 + kx] * x.v[(c * x.h + iy) * x.w + ix] }
                 } } }
                 y[o * x.h * x.w + i] = s
             } }
@@ -142,7 +149,9 @@ struct ReferenceCNN {
                 let oy = i / x.w, ox = i % x.w
                 for c in 0..<x.c { for ky in 0..<3 { for kx in 0..<3 {
                     let iy = oy + ky - 1, ix = ox + kx - 1
-                    if iy >= 0, iy < x.h, ix >= 0, ix < x.w { dx[(c * x.h + iy) * x.w + ix] += wt[((o * x.c + c) * 3 + ky) * 3 + kx] * dy[o * x.h * x.w + i] }
+                    if iy >= 0, iy < x.h, ix >= 0,
+                        ix < x.w { dx[(c * x.h + iy) * x.w + ix] += wt[((o * x.c + c) * 3 + ky) * 3 + kx]
+                        * dy[o * x.h * x.w + i] }
                 } } }
             } }
             return dx
@@ -169,7 +178,8 @@ struct ReferenceCNN {
         let fc = parameter("fc.weight"), plane = r3.h * r3.w
         // Backward from logit `target`.
         var d3 = [Double](repeating: 0, count: r3.v.count)
-        for c in 0..<128 { for i in 0..<plane where a3.v[c * plane + i] > 0 { d3[c * plane + i] = fc[target * 128 + c] / Double(plane) } }
+        for c in 0..<128 { for i in 0..<plane where a3.v[c * plane
+            + i] > 0 { d3[c * plane + i] = fc[target * 128 + c] / Double(plane) } }
         var dp2 = convBackward(p2, d3, "conv3", out: 128)
         var dr2 = [Double](repeating: 0, count: r2.v.count)
         for (o, i) in at2.enumerated() { dr2[i] += dp2[o] }

@@ -7,16 +7,19 @@ import Tensor
     /// Loss = sum(logits * r1) + sum(h * r2); checks inputs are parameters only.
     func check(_ architecture: Architecture, shape: InputShape, batch: Int, training: Bool, strict: Bool) {
         let model = Model.make(architecture, inputShape: shape, classes: 5, seed: 3)
-        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height, shape.width]
+        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height,
+            shape.width]
         let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 4))
         let (logits, h) = model.forward(x, training: training)
         let r1 = randomValues(logits.count, seed: 5), r2 = randomValues(h.count, seed: 6, scale: 0.5)
         model.parameters.zeroGradients()
         var readyOffsets: [Int] = []
         model.gradientsReady = { readyOffsets.append($0) }
-        model.backward(logitsGradient: Tensor(shape: logits.shape, values: r1), featureGradient: Tensor(shape: h.shape, values: r2))
+        model.backward(logitsGradient: Tensor(shape: logits.shape, values: r1),
+                       featureGradient: Tensor(shape: h.shape, values: r2))
         model.gradientsReady = nil
-        #expect(readyOffsets == readyOffsets.sorted(by: >), "gradients must become ready from the top of the buffer down: \(readyOffsets)")
+        #expect(readyOffsets == readyOffsets.sorted(by: >),
+                "gradients must become ready from the top of the buffer down: \(readyOffsets)")
         #expect(readyOffsets.last == 0)
         let analytic = model.parameters.gradientArray
         let loss = { () -> Double in
@@ -28,7 +31,8 @@ import Tensor
             expectGradientsMatch("\(architecture)", point: p.values, count: p.count, analytic: analytic,
                                  coordinates: 40, eps: 1e-3, tolerance: 2e-2, loss: loss)
         } else {
-            expectMostGradientsMatch("\(architecture) training \(training)", point: p.values, count: p.count, analytic: analytic, loss: loss)
+            expectMostGradientsMatch("\(architecture) training \(training)", point: p.values, count: p.count,
+                                     analytic: analytic, loss: loss)
         }
         // The path from dL/dh alone: with r1 = 0 the classifier's gradients vanish but the layers below do not.
         p.zeroGradients()
@@ -43,7 +47,8 @@ import Tensor
             expectGradientsMatch("\(architecture) via h", point: p.values, count: classifierOffset, analytic: onlyH,
                                  coordinates: 40, eps: 1e-3, tolerance: 2e-2, loss: lossH)
         } else {
-            expectMostGradientsMatch("\(architecture) via h", point: p.values, count: classifierOffset, analytic: onlyH, loss: lossH)
+            expectMostGradientsMatch("\(architecture) via h", point: p.values, count: classifierOffset, analytic: onlyH,
+                                     loss: lossH)
         }
     }
 
@@ -58,7 +63,8 @@ import Tensor
 
     @Test(arguments: [false, true])
     func resnet32(training: Bool) {
-        check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: training, strict: false)
+        check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: training,
+              strict: false)
     }
 
     @Test func shapesAndParameterCounts() {
@@ -101,7 +107,8 @@ import Tensor
         let shape = InputShape(channels: 3, height: 8, width: 8)
         let model = Model.make(architecture, inputShape: shape, classes: 4, seed: 5)
         let batch = 3
-        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height, shape.width]
+        let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height,
+            shape.width]
         let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 6))
         let statistics = model.buffers.valueArray  // batch norm shifts its sums by the running mean
         let (logits, h) = model.forward(x, training: true)

@@ -27,7 +27,8 @@ struct OneDNNConvolutionTests {
             }
             if bias {  // a non-zero bias, the same in both
                 let values = randomValues(k, seed: seed + 1)
-                for i in 0..<k { storeA.values[c * k * kernel * kernel + i] = values[i]; storeB.values[c * k * kernel * kernel + i] = values[i] }
+                for i in 0..<k { storeA.values[c * k * kernel * kernel + i] = values[i]; storeB.values[c * k * kernel
+                    * kernel + i] = values[i] }
             }
         }
     }
@@ -49,7 +50,8 @@ struct OneDNNConvolutionTests {
     // (in channels, out channels, stride, bias, height): resnet32's stem and stages, the cnn's
     // layers, odd sizes.
     @Test(arguments: [(1, 16, 1, false, 28), (16, 16, 1, false, 28), (16, 32, 2, false, 28), (32, 64, 2, false, 14),
-                      (64, 64, 1, false, 7), (1, 32, 1, true, 28), (32, 64, 1, true, 14), (3, 5, 1, true, 9), (7, 9, 2, true, 11)])
+                      (64, 64, 1, false, 7), (1, 32, 1, true, 28), (32, 64, 1, true, 14), (3, 5, 1, true, 9),
+                          (7, 9, 2, true, 11)])
     func matchesIm2col(c: Int, k: Int, stride: Int, bias: Bool, side: Int) {
         let pair = Pair(c: c, k: k, stride: stride, bias: bias, seed: UInt64(c * 100 + k))
         #expect(pair.onednn.backend == .onednn, "\(pair.onednn.fallbackReason ?? OneDNN.status)")
@@ -64,7 +66,8 @@ struct OneDNNConvolutionTests {
             for s in [pair.storeA, pair.storeB] { s.accumulatesGradients = round == 1 }
             let dxA = pair.onednn.backward(Tensor(shape: b.shape, values: dy))
             let dxB = pair.reference.backward(Tensor(shape: b.shape, values: dy))
-            #expect(worst(dxA.data, dxB.data, count: dxB.count) < 1e-5, "input gradient c\(c) k\(k) s\(stride) batch \(batch)")
+            #expect(worst(dxA.data, dxB.data, count: dxB.count) < 1e-5,
+                    "input gradient c\(c) k\(k) s\(stride) batch \(batch)")
             let n = pair.storeB.count
             #expect(worst(pair.storeA.gradients, pair.storeB.gradients, count: n) < 1e-4,
                     "parameter gradients c\(c) k\(k) s\(stride) batch \(batch) accumulate \(round == 1)")
@@ -88,10 +91,14 @@ struct OneDNNConvolutionTests {
             defer { finished.signal() }
             OneDNN.setThreads(4)
             var reason = ""
-            guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k, height: side, width: side,
-                                                     kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false, error: &reason),
-                  let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k, height: side,
-                                                     width: side, kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false,
+            guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k,
+                                                     height: side, width: side,
+                                                     kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false,
+                                                         error: &reason),
+                  let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
+                                                     height: side,
+                                                     width: side, kernel: 3, stride: 1, padding: 1, bias: true,
+                                                         bfloat16: false,
                                                      error: &reason)
             else { failures.list.append("no primitives: \(reason)"); return }
             let x = randomValues(c * batch * side * side, seed: 21), w = randomValues(k * c * 9, seed: 22)
@@ -102,9 +109,11 @@ struct OneDNNConvolutionTests {
                 let out = Tensor(shape: [k * batch * side * side]), inGrad = Tensor(shape: [c * batch * side * side])
                 let wGrad = Tensor(shape: [k * c * 9])
                 var ok = convolution.forward(x: x, weights: w, bias: bias, y: out.data, workspace: ws.data)
-                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: false, dx: inGrad.data,
+                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: false,
+                                                dx: inGrad.data,
                                                 workspace: ws.data)
-                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: true, dx: nil, workspace: ws.data)
+                ok = ok && convolution.backward(x: x, dy: dy, weights: w, dw: wGrad.data, accumulate: true, dx: nil,
+                                                workspace: ws.data)
                 if !ok { failures.list.append("oneDNN failed") }
                 y.append(Array(out.buffer)); dx.append(Array(inGrad.buffer)); dw.append(Array(wGrad.buffer))
             }
@@ -135,8 +144,10 @@ struct OneDNNConvolutionTests {
             for (c, k, side, batch, parts, threads) in cases {
                 OneDNN.setThreads(threads)
                 var reason = ""
-                guard let conv = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k, height: side,
-                                                        width: side, kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: true,
+                guard let conv = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
+                                                        height: side,
+                                                        width: side, kernel: 3, stride: 1, padding: 1, bias: true,
+                                                            bfloat16: true,
                                                         error: &reason)
                 else {
                     // Where oneDNN has no bfloat16 kernels (AVX2) there is nothing to convert.
@@ -146,11 +157,13 @@ struct OneDNNConvolutionTests {
                 // (With 3 input channels oneDNN may take other formats for x: no expectation.)
                 let expected = OneDNN.hasNativeBF16 && CPUFeatures.current.avx512bf16
                 if c >= 16, (conv.programConversions > 0) != expected {
-                    failures.list.append("\(c)->\(k): \(conv.programConversions) inputs converted by the program, expected \(expected ? "some" : "none")")
+                    failures.list.append("\(c)->\(k): \(conv.programConversions) inputs converted by the program, " +
+                                         "expected \(expected ? "some" : "none")")
                 }
                 var x = randomValues(c * batch * side * side, seed: 31), w = randomValues(k * c * 9, seed: 32)
                 let bias = randomValues(k, seed: 33), dy = randomValues(k * batch * side * side, seed: 34)
-                for (i, v) in [Float(1.00390625), 1.01171875, -1.00390625, .leastNormalMagnitude / 8, -0.0, .greatestFiniteMagnitude].enumerated() {
+                for (i, v) in [Float(1.00390625), 1.01171875, -1.00390625, .leastNormalMagnitude / 8, -0.0,
+                               .greatestFiniteMagnitude].enumerated() {
                     x[i * 7] = v
                 }
                 let ws = Tensor(shape: [conv.workspaceFloats])
@@ -160,12 +173,14 @@ struct OneDNNConvolutionTests {
                     let y = Tensor(shape: [k * batch * side * side]), dx = Tensor(shape: [c * batch * side * side])
                     let dw = Tensor(shape: [k * c * 9])
                     var ok = conv.forward(x: x, weights: w, bias: bias, y: y.data, workspace: ws.data)
-                    ok = ok && conv.backward(x: x, dy: dy, weights: w, dw: dw.data, accumulate: false, dx: dx.data, workspace: ws.data)
+                    ok = ok && conv.backward(x: x, dy: dy, weights: w, dw: dw.data, accumulate: false, dx: dx.data,
+                                             workspace: ws.data)
                     if !ok { failures.list.append("\(c)->\(k): oneDNN failed") }
                     results.append(Array(y.buffer) + Array(dx.buffer) + Array(dw.buffer))
                 }
                 let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
-                if differing > 0 { failures.list.append("\(c)->\(k), batch \(batch) in \(parts): \(differing) values differ") }
+                if differing > 0 { failures.list.append("\(c)->\(k), batch \(batch) in \(parts): " +
+                                                        "\(differing) values differ") }
             }
         }.start()
         finished.wait()
@@ -187,7 +202,8 @@ struct OneDNNConvolutionTests {
     /// falling back.
     @Test(arguments: [ConvolutionBackend.auto, .onednn, .im2col])
     func modelsUseTheSelectedBackend(backend: ConvolutionBackend) {
-        let model = Model.make(.resnet32, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10, seed: 1,
+        let model = Model.make(.resnet32, inputShape: InputShape(channels: 1, height: 28, width: 28), classes: 10,
+                               seed: 1,
                                convolutions: backend)
         let x = Tensor(shape: [1, 4, 28, 28], values: randomValues(4 * 784, seed: 2))
         _ = model.forward(x, training: true)

@@ -40,7 +40,8 @@ import Testing
         let bias = randomValues(outC, seed: 9)
         for i in 0..<outC { store.values[outC * c * k * k + i] = bias[i] }
         let x = randomValues(b * c * h * w, seed: 10)
-        let y = conv.forward(Tensor(shape: [c, b, h, w], values: channelMajor(x, b: b, c: c, hw: h * w)), training: true)
+        let y = conv.forward(Tensor(shape: [c, b, h, w], values: channelMajor(x, b: b, c: c, hw: h * w)),
+                             training: true)
         let want = naiveConv(x: x, b: b, c: c, h: h, w: w, weight: store.valuesOf("c.weight"), bias: bias,
                              outC: outC, k: k, s: s, p: p)
         let oh = y.shape[2], ow = y.shape[3]
@@ -89,10 +90,12 @@ import Testing
         var folded = [Float](repeating: 0, count: x.count)
         var scratch = cols
         x.withUnsafeBufferPointer { px in unfolded.withUnsafeMutableBufferPointer { pu in
-            Kernels.im2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pu.baseAddress!)
+            Kernels.im2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s,
+                           padding: p, into: pu.baseAddress!)
         } }
         scratch.withUnsafeMutableBufferPointer { pc in folded.withUnsafeMutableBufferPointer { pf in
-            Kernels.col2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s, padding: p, into: pf.baseAddress!)
+            Kernels.col2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: s,
+                           padding: p, into: pf.baseAddress!)
         } }
         let lhs = zip(unfolded, cols).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x, folded).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -106,16 +109,22 @@ import Testing
         let x = randomValues(c * b * h * w, seed: 3)
         var fast = [Float](repeating: 9, count: c * k * k * b * h * w), general = fast
         x.withUnsafeBufferPointer { px in
-            fast.withUnsafeMutableBufferPointer { Kernels.sameIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: b * h * w, into: $0.baseAddress!) }
-            general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w, into: $0.baseAddress!) }
+            fast.withUnsafeMutableBufferPointer { Kernels.sameIm2col(px.baseAddress!, channels: c, batch: b, height: h,
+                                                                     width: w, kernel: k, padding: p,
+                                                                     channelStride: b * h * w, into: $0.baseAddress!) }
+            general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b,
+                height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w,
+                into: $0.baseAddress!) }
         }
         #expect(fast == general)
         var colsA = randomValues(fast.count, seed: 4), colsB = colsA
         var dxA = [Float](repeating: 0.5, count: x.count), dxB = dxA
         colsA.withUnsafeMutableBufferPointer { pc in dxA.withUnsafeMutableBufferPointer {
-            Kernels.sameCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p, channelStride: b * h * w, into: $0.baseAddress!) } }
+            Kernels.sameCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, padding: p,
+                               channelStride: b * h * w, into: $0.baseAddress!) } }
         colsB.withUnsafeBufferPointer { pc in dxB.withUnsafeMutableBufferPointer {
-            Kernels.generalCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w, into: $0.baseAddress!) } }
+            Kernels.generalCol2im(pc.baseAddress!, channels: c, batch: b, height: h, width: w, kernel: k, stride: 1,
+                                  padding: p, channelStride: b * h * w, into: $0.baseAddress!) } }
         for i in 0..<dxA.count { #expect(abs(dxA[i] - dxB[i]) <= 1e-5, "at \(i)") }
     }
 
@@ -135,7 +144,8 @@ import Testing
             let biased = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)
             let unbiased = biased * Double(v.count) / Double(v.count - 1)
             for i in 0..<v.count {
-                let want = Double(s.values[ch]) * (v[i] - mean) / (biased + 1e-5).squareRoot() + Double(s.values[2 + ch])
+                let want = Double(s.values[ch]) * (v[i] - mean) / (biased + 1e-5).squareRoot()
+                    + Double(s.values[2 + ch])
                 #expect(abs(Double(y[ch * b * hw + i]) - want) < 1e-4)
             }
             #expect(abs(Double(buf.values[ch]) - 0.1 * mean) < 1e-6)                  // running_mean
@@ -146,7 +156,8 @@ import Testing
         let e = bn.forward(Tensor(shape: [c, b, 1, hw], values: x), training: false)
         for ch in 0..<c {
             let rm = Double(buf.values[ch]), rv = Double(buf.values[c + ch])
-            let want = Double(s.values[ch]) * (Double(x[ch * b * hw]) - rm) / (rv + 1e-5).squareRoot() + Double(s.values[2 + ch])
+            let want = Double(s.values[ch]) * (Double(x[ch * b * hw]) - rm) / (rv + 1e-5).squareRoot()
+                + Double(s.values[2 + ch])
             #expect(abs(Double(e[ch * b * hw]) - want) < 1e-4)
         }
         #expect(buf.values[2 * c] == 1)
@@ -215,7 +226,8 @@ import Testing
 
     @Test func sgdNesterovStepByHand() {
         var p: [Float] = [1.0], g: [Float] = [0.5]
-        let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0), parameterCount: 1)
+        let opt = Optimizer(OptimizerConfig(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 0),
+                            parameterCount: 1)
         opt.step(parameters: &p, gradients: &g, lr: 0.1)
         // buf = 0.5; d = 0.5 + 0.9 * 0.5 = 0.95
         #expect(abs(p[0] - 0.905) < 1e-6)
@@ -247,13 +259,15 @@ import Testing
         #expect(abs(rate(160) - 1e-5) < 1e-11)
         #expect(abs(rate(180) - 1e-7) < 1e-13)
         // The same floats as base x 1e-2, 1e-4 and 1e-6 written as single literals (earlier releases).
-        #expect(rate(100) == Float(0.1) * Float(1e-2) && rate(160) == Float(0.1) * Float(1e-4) && rate(180) == Float(0.1) * Float(1e-6))
+        #expect(rate(100) == Float(0.1) * Float(1e-2) && rate(160) == Float(0.1) * Float(1e-4)
+            && rate(180) == Float(0.1) * Float(1e-6))
         let plain = Schedule(kind: .ibPaper, baseLR: 0.1, epochs: 200, warmupEpochs: 5)
         #expect(plain.learningRate(epoch: 150) == 0.1)
         #expect(abs(plain.learningRate(epoch: 160) - 1e-3) < 1e-9)
         #expect(abs(plain.learningRate(epoch: 199) - 1e-5) < 1e-11)
         let step = Schedule(kind: .step, baseLR: 1, epochs: 8, warmupEpochs: 0)
-        #expect([0, 3, 4, 5, 6, 7].map { step.learningRate(epoch: $0) } == [1, 1, Float(0.1), Float(0.1), Float(0.1 * 0.1), Float(0.1 * 0.1)])
+        #expect([0, 3, 4, 5, 6, 7].map { step.learningRate(epoch: $0) } == [1, 1, Float(0.1), Float(0.1),
+            Float(0.1 * 0.1), Float(0.1 * 0.1)])
         let cosine = Schedule(kind: .cosine, baseLR: 1, epochs: 10, warmupEpochs: 0)
         #expect(cosine.learningRate(epoch: 0, step: 0, stepsPerEpoch: 10) == 1)
         #expect(abs(cosine.learningRate(epoch: 5, step: 0, stepsPerEpoch: 10) - 0.5) < 1e-6)

@@ -85,7 +85,8 @@ final class Replica: @unchecked Sendable {
         let whole = Replica(channels: c, input: x, gradient: dy, shape: [c, b, 1, hw])
         whole.run()
         let reducer = TwoRankReducer()
-        let replicas = (0..<2).map { r in Replica(channels: c, input: half(x, r), gradient: half(dy, r), shape: [c, b / 2, 1, hw]) }
+        let replicas = (0..<2).map { r in Replica(channels: c, input: half(x, r), gradient: half(dy, r),
+                                                  shape: [c, b / 2, 1, hw]) }
         for (r, replica) in replicas.enumerated() { replica.bn.reducer = { reducer.reduce(r, $0) } }
         let shared = Unchecked(value: replicas)
         // Two threads of their own: each waits for the other inside the reducer, which a pool
@@ -100,11 +101,15 @@ final class Replica: @unchecked Sendable {
         finished.wait()
         finished.wait()
         for r in 0..<2 {
-            for (a, w) in zip(replicas[r].output, half(whole.output, r)) { #expect(abs(a - w) < 1e-5, "output rank \(r)") }
-            for (a, w) in zip(replicas[r].inputGradient, half(whole.inputGradient, r)) { #expect(abs(a - w) < 1e-5, "dx rank \(r): \(a) vs \(w)") }
-            for (a, w) in zip(replicas[r].buffers.valueArray, whole.buffers.valueArray) { #expect(abs(a - w) < 1e-5, "running statistics") }
+            for (a, w) in zip(replicas[r].output,
+                              half(whole.output, r)) { #expect(abs(a - w) < 1e-5, "output rank \(r)") }
+            for (a, w) in zip(replicas[r].inputGradient,
+                              half(whole.inputGradient, r)) { #expect(abs(a - w) < 1e-5, "dx rank \(r): \(a) vs \(w)") }
+            for (a, w) in zip(replicas[r].buffers.valueArray,
+                              whole.buffers.valueArray) { #expect(abs(a - w) < 1e-5, "running statistics") }
         }
         let summed = zip(replicas[0].store.gradientArray, replicas[1].store.gradientArray).map { $0 + $1 }
-        for (a, w) in zip(summed, whole.store.gradientArray) { #expect(abs(a - w) < 1e-4, "parameter gradients \(a) vs \(w)") }
+        for (a, w) in zip(summed,
+                          whole.store.gradientArray) { #expect(abs(a - w) < 1e-4, "parameter gradients \(a) vs \(w)") }
     }
 }

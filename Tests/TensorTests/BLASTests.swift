@@ -39,7 +39,8 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
             }
             let want = naiveGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b)
             for i in 0..<(m * n) {
-                #expect(abs(Double(c[i]) - (2 * want[i] + 0.5)) <= 1e-4 * Double(k), "m=\(m) n=\(n) k=\(k) at \(i) with kernel \(BLASRuntime.coreName)")
+                #expect(abs(Double(c[i]) - (2 * want[i] + 0.5)) <= 1e-4 * Double(k),
+                        "m=\(m) n=\(n) k=\(k) at \(i) with kernel \(BLASRuntime.coreName)")
             }
         }
     }
@@ -73,7 +74,8 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
         for i in 0..<m {
             for j in 0..<ldc {
                 if j < n {
-                    #expect(abs(Double(c[i * ldc + j]) - want[i * n + j]) <= 1e-4 * Double(k), "at (\(i), \(j)) on \(threads) threads")
+                    #expect(abs(Double(c[i * ldc + j]) - want[i * n + j]) <= 1e-4 * Double(k),
+                            "at (\(i), \(j)) on \(threads) threads")
                 } else {
                     #expect(c[i * ldc + j] == 7, "column \(j) beyond n was written on \(threads) threads")
                 }
@@ -81,9 +83,11 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
         }
     }
 
-    static let avx512 = CPUFeatures(cpuinfo: "model name\t: Test CPU\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n")
+    static let avx512 = CPUFeatures(cpuinfo: "model name\t: Test CPU\nflags\t\t: fpu sse2 avx avx2 " +
+                                             "fma avx512f avx512bw\n")
     /// AMD Zen 5 (EPYC family 26), which OpenBLAS 0.3.21 does not know by name.
-    static let zen5 = CPUFeatures(cpuinfo: "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni\n")
+    static let zen5 = CPUFeatures(cpuinfo: "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma avx512f " +
+                                           "avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni\n")
     static let avx2 = CPUFeatures(cpuinfo: "flags\t\t: fpu sse2 avx avx2 fma\n")
     static let old = CPUFeatures(cpuinfo: "flags\t\t: fpu sse2 sse4_2\n")
 
@@ -121,9 +125,12 @@ func naiveGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b
         let fatal = BLASRuntime.judge(userCoreType: "SkylakeX", running: "SkylakeX", cpu: Self.avx2)
         #expect(fatal == .cannotRun(set: "SkylakeX", fits: "Haswell"))
         #expect(fatal.message?.contains("illegal instruction") == true)
-        #expect(BLASRuntime.judge(userCoreType: "Cooperlake", running: "Cooperlake", cpu: Self.avx512) == .cannotRun(set: "Cooperlake", fits: "SkylakeX"))
+        #expect(BLASRuntime.judge(userCoreType: "Cooperlake", running: "Cooperlake",
+                                  cpu: Self.avx512) == .cannotRun(set: "Cooperlake", fits: "SkylakeX"))
         // A name OpenBLAS does not know: it runs its own choice, judged by what runs.
-        #expect(BLASRuntime.judge(userCoreType: "Nonsense", running: "Prescott", cpu: Self.avx2) == .narrower(set: "Nonsense", running: "Prescott", wouldFit: "Haswell"))
+        #expect(BLASRuntime.judge(userCoreType: "Nonsense", running: "Prescott",
+                                  cpu: Self.avx2) == .narrower(set: "Nonsense", running: "Prescott",
+                                                               wouldFit: "Haswell"))
         #expect(BLASRuntime.judge(userCoreType: "Nonsense", running: "Haswell", cpu: Self.avx2) == .fits)
     }
 }

@@ -18,11 +18,13 @@ struct BlockedConversionTests {
     }
 
     // (channels, samples in the run, samples in the batch, first sample of the run, positions)
-    @Test(arguments: [(16, 2, 2, 0, 7 * 7), (24, 3, 5, 1, 5 * 5), (40, 2, 4, 2, 14 * 14), (5, 1, 1, 0, 33), (17, 4, 4, 0, 16)])
+    @Test(arguments: [(16, 2, 2, 0, 7 * 7), (24, 3, 5, 1, 5 * 5), (40, 2, 4, 2, 14 * 14), (5, 1, 1, 0, 33),
+                      (17, 4, 4, 0, 16)])
     func matchesScalarConversion(c: Int, n: Int, batch: Int, first: Int, plane: Int) {
         var x = [Float](repeating: 0, count: c * batch * plane)
         for i in x.indices { x[i] = Float(sin(Double(i) * 0.7) * Double(1 + i % 5)) }
-        let specials: [Float] = [1.00390625, 1.01171875, -1.00390625, .leastNormalMagnitude / 8, -.leastNormalMagnitude / 3,
+        let specials: [Float] = [1.00390625, 1.01171875, -1.00390625, .leastNormalMagnitude / 8,
+                                 -.leastNormalMagnitude / 3,
                                  -0.0, .greatestFiniteMagnitude, -.infinity, .nan, Float(bitPattern: 0x7F80_0001)]
         for (i, v) in specials.enumerated() { x[(i * 13) % x.count] = v }
         let blocks = (c + 15) / 16, units = n * blocks
@@ -42,7 +44,8 @@ struct BlockedConversionTests {
                 for p in 0..<plane {
                     let got = out[((b * blocks + ch / 16) * plane + p) * 16 + ch % 16]
                     let want = ch < c ? Self.bfloat16(x[(ch * batch + first + b) * plane + p]) : 0
-                    if got != want, wrong.count < 5 { wrong.append("sample \(b) channel \(ch) position \(p): \(got) for \(want)") }
+                    if got != want,
+                        wrong.count < 5 { wrong.append("sample \(b) channel \(ch) position \(p): \(got) for \(want)") }
                 }
             }
         }

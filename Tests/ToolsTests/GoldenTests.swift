@@ -12,8 +12,10 @@ import Testing
         let outcomes = try GoldenVerifier.verify(path: Self.path)
         for o in outcomes where !o.passed { Issue.record("\(o.index) \(o.kind): \(o.error ?? "")") }
         // Count the cases independently of the verifier, so that none can be skipped silently.
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.path))) as! [String: Any]
-        let expected = ["losses", "class_weights", "long_tail_counts", "metric_losses"].map { (json[$0] as? [Any])?.count ?? 0 }.reduce(0, +)
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.path))
+        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let expected = ["losses", "class_weights", "long_tail_counts",
+                        "metric_losses"].map { (json[$0] as? [Any])?.count ?? 0 }.reduce(0, +)
         #expect(expected > 100)
         #expect(outcomes.count == expected)
         #expect(outcomes.allSatisfy { $0.passed })
@@ -21,7 +23,8 @@ import Testing
 
     @Test func aWrongExpectationFails() throws {
         // The verifier must be able to fail: change one expected loss value and one gradient.
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.path))) as! [String: Any]
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.path))
+        var json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         var losses = json["losses"] as! [[String: Any]]
         var expected = losses[3]["expected"] as! [String: Any]
         expected["loss"] = (expected["loss"] as! Double) + 0.01

@@ -11,7 +11,8 @@ import Testing
         .appendingPathComponent("../golden/metric_losses.json").standardized.path
 
     static func cases() throws -> [[String: Any]] {
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         return json["metric_losses"] as! [[String: Any]]
     }
 
@@ -21,7 +22,8 @@ import Testing
         // Counted apart from the verifier, so that no case is skipped silently; every kind present.
         let cases = try Self.cases()
         #expect(cases.count == 48 && outcomes.count == cases.count)
-        #expect(Set(cases.map { $0["loss"] as! String }) == ["arcface", "cosface", "sphereface", "subcenter_arcface", "contrastive",
+        #expect(Set(cases.map { $0["loss"] as! String }) == ["arcface", "cosface", "sphereface", "subcenter_arcface",
+                                                             "contrastive",
                                                              "triplet", "npairs", "quadruplet", "center"])
         #expect(outcomes.allSatisfy { $0.passed })
     }
@@ -44,7 +46,8 @@ import Testing
         damage(npairs, "dembeddings") { var g = $0 as! [[Double]]; g[2][1] += 0.1; $0 = g }
         damage(sub, "dW") { var g = $0 as! [[Double]]; g[0][7] -= 0.1; $0 = g }
         damage(center, "centers_after") { var g = $0 as! [[Double]]; g[1][0] += 0.01; $0 = g }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metric-golden-broken-\(getpid()).json")
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("metric-golden-broken-\(getpid()).json")
         try JSONSerialization.data(withJSONObject: ["metric_losses": cases]).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let failed = try GoldenVerifier.verify(path: file.path).filter { !$0.passed }.map(\.index)

@@ -9,19 +9,25 @@ import Testing
         let counts = [600, 300, 100, 60]
         let test = AccuracyFigures(confusion: [[9, 1, 0, 0], [1, 7, 2, 0], [0, 4, 6, 0], [1, 2, 3, 4]], accuracy: 0.7,
                                    perClass: [0.9, 0.7, 0.6, 0.4], balanced: 0.65, many: 0.9, medium: 0.6, few: 0.4)
-        let training = TrainingFigures(trainLoss: 1.0 / Double(epoch + 1), lossPhase: "ce", classCounts: counts, classWeights: [1, 1, 1, 1],
-                                       omega: 0, samplesPerS: 1000, epochSeconds: 1, skippedSteps: 0, exposedCommSeconds: 0, worldSize: 1)
-        var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, training: training, figures: TestFigures(test: test))
+        let training = TrainingFigures(trainLoss: 1.0 / Double(epoch + 1), lossPhase: "ce", classCounts: counts,
+                                       classWeights: [1, 1, 1, 1],
+                                       omega: 0, samplesPerS: 1000, epochSeconds: 1, skippedSteps: 0,
+                                           exposedCommSeconds: 0, worldSize: 1)
+        var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, training: training,
+                             figures: TestFigures(test: test))
         if retrieval {
-            m.figures.retrieval = RetrievalMetrics(precisionAt1: 0.8125 + 0.01 * Double(epoch), rPrecision: 0.5, mapAtR: 0.375,
-                                                   precisionAt1PerClass: [0.95, 0.85, 0.75, 0.3125], rPrecisionPerClass: [],
+            m.figures.retrieval = RetrievalMetrics(precisionAt1: 0.8125 + 0.01 * Double(epoch), rPrecision: 0.5,
+                                                   mapAtR: 0.375,
+                                                   precisionAt1PerClass: [0.95, 0.85, 0.75, 0.3125],
+                                                       rPrecisionPerClass: [],
                                                    mapAtRPerClass: [])
         }
         return m
     }
 
     @Test func retrievalShownWhenMeasured() throws {
-        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: true) } + [line("done", epoch: 2, retrieval: true)]
+        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: true) } + [line("done", epoch: 2,
+            retrieval: true)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         #expect(html.contains("Retrieval on the test features"))
         #expect(html.contains("83.25% / 50.00% / 37.50%"))  // the final line's precision@1 / R-precision / MAP@R
@@ -31,7 +37,8 @@ import Testing
     }
 
     @Test func noRetrievalInOlderRuns() throws {
-        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 2, retrieval: false)]
+        let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 2,
+            retrieval: false)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         // (the configuration table names the option retrieval-every, so look for the parts)
         #expect(!html.contains("Retrieval"))
@@ -42,7 +49,8 @@ import Testing
     /// `--retrieval-every 2`: epochs without retrieval between measured ones; the final figures
     /// and the curve come from the measured epochs.
     @Test func retrievalOfSomeEpochs() throws {
-        let metrics = (0..<4).map { line("epoch", epoch: $0, retrieval: $0 % 2 == 1) } + [line("done", epoch: 3, retrieval: true)]
+        let metrics = (0..<4).map { line("epoch", epoch: $0, retrieval: $0 % 2 == 1) } + [line("done", epoch: 3,
+            retrieval: true)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         #expect(html.contains("Retrieval on the test features"))
         #expect(html.contains("84.25% / 50.00% / 37.50%"))  // the done line's (epoch 3)
@@ -50,8 +58,10 @@ import Testing
     }
 
     @Test func classesNamedWhenKnown() throws {
-        let metrics = (0..<2).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 1, retrieval: false)]
-        let named = Report.html(metrics: metrics, config: TrainConfig(), classNames: ["cat", "dog", "<b>bird</b>", "fish"])
+        let metrics = (0..<2).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 1,
+            retrieval: false)]
+        let named = Report.html(metrics: metrics, config: TrainConfig(),
+                                classNames: ["cat", "dog", "<b>bird</b>", "fish"])
         #expect(named.contains(">3 fish</text>") && named.contains(">2 &lt;b&gt;bird&lt;/b&gt;</text>"))
         #expect(named.contains("worst class</th><td>3 fish (40.00%)"))
         // Names that do not fit the classes are not shown.
@@ -61,7 +71,8 @@ import Testing
 
     @Test func posthocShownWhenOn() throws {
         var done = line("done", epoch: 1, retrieval: false)
-        done.figures.posthoc = AccuracyFigures(confusion: [[8, 2, 0, 0], [1, 7, 2, 0], [0, 2, 8, 0], [0, 1, 1, 8]], trainCounts: [600, 300, 100, 60])
+        done.figures.posthoc = AccuracyFigures(confusion: [[8, 2, 0, 0], [1, 7, 2, 0], [0, 2, 8, 0], [0, 1, 1, 8]],
+                                               trainCounts: [600, 300, 100, 60])
         var config = TrainConfig()
         config.posthocTau = 1
         let html = Report.html(metrics: [line("epoch", epoch: 0, retrieval: false), done], config: config)

@@ -33,11 +33,19 @@ import Testing
             labels[i] = Int32(c)
             for j in 0..<d { x[i * d + j] = Float(j == c ? 10 : 0) + Float(rng.nextNormal()) * 0.1 }
         }
-        let good = x.withUnsafeBufferPointer { xb in labels.withUnsafeBufferPointer { ClusterQuality.measure(xb.baseAddress!, labels: $0.baseAddress!, count: n, dimension: d) } }
+        let good = x.withUnsafeBufferPointer { xb in
+            labels.withUnsafeBufferPointer {
+                ClusterQuality.measure(xb.baseAddress!, labels: $0.baseAddress!, count: n, dimension: d)
+            }
+        }
         #expect(abs(good.nmi - 1) < 1e-9 && abs(good.ami - 1) < 1e-9, "\(good)")
         #expect(good.varianceRatio < 0.01)
         let across = (0..<n).map { Int32(($0 / 4) % 4) }
-        let bad = x.withUnsafeBufferPointer { xb in across.withUnsafeBufferPointer { ClusterQuality.measure(xb.baseAddress!, labels: $0.baseAddress!, count: n, dimension: d) } }
+        let bad = x.withUnsafeBufferPointer { xb in
+            across.withUnsafeBufferPointer {
+                ClusterQuality.measure(xb.baseAddress!, labels: $0.baseAddress!, count: n, dimension: d)
+            }
+        }
         #expect(bad.nmi < 0.2 && bad.varianceRatio > 10, "\(bad)")
     }
 }

@@ -31,16 +31,19 @@ import Testing
             let path = dir + "/" + name
             let manifest = try JSONEncoder().encode(state)
             try values.withUnsafeBufferPointer { v in
-                _ = try CheckpointFile.write(path: path, manifest: manifest, tensors: [.init(name: "x", shape: [3], values: v)], level: 1)
+                _ = try CheckpointFile.write(path: path, manifest: manifest,
+                                             tensors: [.init(name: "x", shape: [3], values: v)], level: 1)
             }
             return path
         }
         var sound = TrainingState(config: TrainConfig())
         sound.config.resolve()
         sound.card = ModelCard(model: .mlp, head: "linear", data: DataStatistics(
-            inputShape: [1, 28, 28], classes: 10, classNames: nil, mean: [0.3], std: [0.35], trainCounts: Array(repeating: 9, count: 10)))
+            inputShape: [1, 28, 28], classes: 10, classNames: nil, mean: [0.3], std: [0.35],
+                trainCounts: Array(repeating: 9, count: 10)))
         let soundPath = try write(sound, "sound.ckpt")
-        #expect(try TrainingState.decode(manifest: CheckpointFile.read(path: soundPath).manifest, path: soundPath) == sound)
+        #expect(try TrainingState.decode(manifest: CheckpointFile.read(path: soundPath).manifest,
+                                         path: soundPath) == sound)
         for (i, (field, damage)) in Self.cases.enumerated() {
             var state = sound
             damage(&state)

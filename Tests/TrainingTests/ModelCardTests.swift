@@ -32,7 +32,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [("std", "0"), ("input_shape", "1,28"), ("train_counts", "1,2"), ("head", "cosine:0"), ("mean", "0.1,0.2")])
+    @Test(arguments: [("std", "0"), ("input_shape", "1,28"), ("train_counts", "1,2"), ("head", "cosine:0"),
+                      ("mean", "0.1,0.2")])
     func unsoundCardIsRefused(field: String, value: String) {
         var m = Self.card.metadata
         m[field] = value

@@ -29,7 +29,8 @@ import Tensor
         let json = try JSONEncoder().encode(c)
         #expect(String(decoding: json, as: UTF8.self).contains("\"drw-epoch\":\"80%\""))
         #expect(try JSONDecoder().decode(TrainConfig.self, from: json).drwEpoch == .percent(80))
-        #expect(try JSONDecoder().decode(TrainConfig.self, from: Data("{\"drw-epoch\": 12}".utf8)).drwEpoch == .epoch(12))
+        #expect(try JSONDecoder().decode(TrainConfig.self,
+                                         from: Data("{\"drw-epoch\": 12}".utf8)).drwEpoch == .epoch(12))
         c = try parse(["--drw-epoch", "150%"])
         #expect(c.problems().contains { $0.contains("--drw-epoch must be a share in 0%...100%") })
         #expect(throws: OptionError.self) { try parse(["--drw-epoch", "soon"]) }
@@ -40,7 +41,8 @@ import Tensor
     /// bf16 is for convolutions on oneDNN: the mlp and im2col are refused by name.
     @Test func bfloat16NeedsConvolutionsOnOneDNN() throws {
         #expect(try parse(["--precision", "bf16", "--model", "cnn"]).problems().isEmpty)
-        #expect(try parse(["--precision", "bf16", "--model", "mlp"]).problems().contains { $0.contains("--model mlp has none") })
+        #expect(try parse(["--precision", "bf16", "--model",
+                           "mlp"]).problems().contains { $0.contains("--model mlp has none") })
         #expect(try parse(["--precision", "bf16", "--model", "resnet32", "--conv-backend", "im2col"]).problems()
                     .contains { $0.contains("--conv-backend im2col computes in float32 only") })
         #expect(try parse(["--model", "mlp"]).precision == .fp32)
@@ -49,8 +51,10 @@ import Tensor
     }
 
     @Test func refusesWithTheOptionNamed() {
-        for (arguments, text) in [(["--lr", "abc"], "--lr: expected a number"), (["--loss", "x"], "expected one of ce,"),
-                                  (["--epochs"], "--epochs: missing value"), (["--no-such"], "unknown option '--no-such'"),
+        for (arguments, text) in [(["--lr", "abc"], "--lr: expected a number"),
+                                  (["--loss", "x"], "expected one of ce,"),
+                                  (["--epochs"], "--epochs: missing value"),
+                                      (["--no-such"], "unknown option '--no-such'"),
                                   (["--augment=1"], "is a flag")] {
             #expect(throws: OptionError.self) { try parse(arguments) }
             do { _ = try parse(arguments) } catch { #expect("\(error)".contains(text), "\(arguments): \(error)") }
@@ -66,7 +70,8 @@ import Tensor
         // A checkpoint of an older version lacks newer keys: they take their defaults.
         let old = try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"lr": 0.3, "loss": "ce"}"#.utf8))
         #expect(old.lr == 0.3 && old.loss == .ce && old.embeddingLoss == .none && old.epochs == 30)
-        #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainConfig.self, from: Data(#"{"learning-rate": 1}"#.utf8)) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainConfig.self,
+                                                                     from: Data(#"{"learning-rate": 1}"#.utf8)) }
     }
 
     @Test func helpListsEveryOptionWithItsDefault() {

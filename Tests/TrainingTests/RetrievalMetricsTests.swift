@@ -23,7 +23,8 @@ import Testing
             let relevant = y.filter { $0 == y[q] }.count - 1
             guard relevant > 0 else { continue }
             let others = (0..<n).filter { $0 != q }.map { j -> (Double, Int) in
-                (Double((0..<d).reduce(Float(0)) { $0 + (x[q * d + $1] - x[j * d + $1]) * (x[q * d + $1] - x[j * d + $1]) }), j)
+                (Double((0..<d).reduce(Float(0)) { $0 + (x[q * d + $1] - x[j * d + $1])
+                    * (x[q * d + $1] - x[j * d + $1]) }), j)
             }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
             var hits = 0, ap = 0.0
             for (rank, (_, j)) in others.prefix(relevant).enumerated() where y[j] == y[q] {
@@ -71,7 +72,8 @@ import Testing
             var d = distances, keys: [UInt64] = [], sample: [Float] = [], scratch: [UInt64] = []
             let m = RetrievalMetrics.rankNearest(r, distances: &d, keys: &keys, sample: &sample, scratch: &scratch)
             #expect(m == r)
-            #expect(keys.prefix(r).map { Int($0 & 0xffff_ffff) } == Array(order.prefix(r)), "pattern \(pattern), r \(r)")
+            #expect(keys.prefix(r).map { Int($0 & 0xffff_ffff) } == Array(order.prefix(r)),
+                    "pattern \(pattern), r \(r)")
         }
     }
 
@@ -110,10 +112,12 @@ import Testing
 
     @Test func shardsOfQueriesAddUp() {
         let (x, y) = data(n: 200, d: 6, k: 5, seed: 9)
-        let whole = RetrievalMetrics.sums(queries: Array(0..<200), embeddings: x, labels: y, count: 200, dimension: 6, classes: 5)
+        let whole = RetrievalMetrics.sums(queries: Array(0..<200), embeddings: x, labels: y, count: 200, dimension: 6,
+                                          classes: 5)
         var parts = [Double](repeating: 0, count: whole.count)
         for r in 0..<3 {
-            let s = RetrievalMetrics.sums(queries: Array(stride(from: r, to: 200, by: 3)), embeddings: x, labels: y, count: 200,
+            let s = RetrievalMetrics.sums(queries: Array(stride(from: r, to: 200, by: 3)), embeddings: x, labels: y,
+                                          count: 200,
                                           dimension: 6, classes: 5)
             for i in parts.indices { parts[i] += s[i] }
         }

@@ -64,7 +64,8 @@ public enum AllReduceBench {
                 best = min(best, perCall[0])
             }
             let perCall = [best]
-            points.append(Point(bytes: bytes, microseconds: 1e6 * perCall[0], gigabytesPerSecond: Double(bytes) / perCall[0] / 1e9))
+            points.append(Point(bytes: bytes, microseconds: 1e6 * perCall[0],
+                                gigabytesPerSecond: Double(bytes) / perCall[0] / 1e9))
         }
         let (latency, secondsPerByte) = fit(points)
         return Result(worldSize: comm.size, points: points, latencyMicroseconds: 1e6 * latency,
@@ -95,7 +96,8 @@ public enum AllReduceBench {
         for p in r.points {
             lines.append(String(format: "%10d  %13.1f  %8.3f", p.bytes, p.microseconds, p.gigabytesPerSecond))
         }
-        lines.append(String(format: "fit: t = %.1f us + bytes / (%.2f GB/s)", r.latencyMicroseconds, r.bandwidthGigabytesPerSecond))
+        lines.append(String(format: "fit: t = %.1f us + bytes / (%.2f GB/s)", r.latencyMicroseconds,
+                            r.bandwidthGigabytesPerSecond))
         return lines.joined(separator: "\n")
     }
 }

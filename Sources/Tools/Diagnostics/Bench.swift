@@ -133,18 +133,21 @@ public enum Bench {
             config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
             config = config.resolved(comm: comm, log: log)
             let dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
-            let trainer = try TrainStep(config: config, dataset: dataset, model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
+            let trainer = try TrainStep(config: config, dataset: dataset,
+                                        model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
                                         comm: comm)
             try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
             let count = max(steps[architecture] ?? 20, 2)
             let warmup = min(5, count)
-            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
+            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                      globalStep: s) }
             try comm.barrier()
             trainer.resetTiming()
             let allocationsBefore = AllocationCounter.count
             let elapsed = try seconds {
                 for s in 0..<count {
-                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.stepsPerEpoch, lr: 0.01, globalStep: warmup + s)
+                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.stepsPerEpoch, lr: 0.01,
+                                        globalStep: warmup + s)
                 }
             }
             let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
@@ -152,11 +155,13 @@ public enum Bench {
             if profile {
                 // A separate profiled pass, so that timing calls do not slow the measurement above.
                 trainer.phaseSeconds = Array(repeating: 0, count: TrainStep.Phase.allCases.count)
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                         globalStep: s) }
                 let phases = trainer.phaseSeconds ?? []
                 trainer.phaseSeconds = nil
                 trainer.model.layerSeconds = []
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01, globalStep: s) }
+                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                         globalStep: s) }
                 let t = trainer.model.layerSeconds ?? []
                 let model = trainer.model
                 let all = model.features + [model.classifier]
@@ -165,7 +170,8 @@ public enum Bench {
                 // in a layer that needs no input gradient.
                 let flops = all.map { Double($0.forwardFLOPs) }  // this rank's batch: the last forward
                 layers = TrainStep.Phase.allCases.map { p in
-                    LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count), backwardMs: 0)
+                    LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count),
+                              backwardMs: 0)
                 } + zip(model.layerNames, model.tapNames + ["logits"]).enumerated().map { i, names in
                     let f = t[2 * i] / Double(count), b = t[2 * i + 1] / Double(count)
                     let backwardFlops = flops[i] * (all[i].needsInputGradient ? 2 : 1)
@@ -193,8 +199,10 @@ public enum Bench {
                 forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
                 shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
                 exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
-                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep, allocationsPerStep: allocations, profile: layers))
-            log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue, 1000 * stepSeconds, total, perRank))
+                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep,
+                    allocationsPerStep: allocations, profile: layers))
+            log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue,
+                            1000 * stepSeconds, total, perRank))
         }
 
         // Loss forward + backward, B = 128, K = 10, D = 256 (--loss; the IB losses also return dL/dh).
@@ -206,7 +214,8 @@ public enum Bench {
         return Report(
             worldSize: comm.size, blasThreads: BLASRuntime.threads, blasCore: BLASRuntime.coreName, sgemmGflops: sgemm,
             sgemmGflopsPerCore: perCore,
-            models: results, loss: base.loss.rawValue, lossMicroseconds: lossTime, lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
+            models: results, loss: base.loss.rawValue, lossMicroseconds: lossTime,
+                lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
             dataLoadSeconds: dataSeconds, checkpointBytes: bytes,
             checkpointWriteMBs: Double(raw) / write / 1e6, checkpointReadMBs: Double(raw) / read / 1e6)
     }
@@ -226,7 +235,8 @@ public enum Bench {
         defer { targets.deallocate() }
         for i in 0..<b { targets[i] = Int32(i % k) }
         let weights = [Double](repeating: 1, count: k), counts = [Int](repeating: b / k + 1, count: k)
-        let batch = LossBatch(scores: logits, features: h, targets: targets, count: b, weights: weights, omega: 0.5, counts: counts,
+        let batch = LossBatch(scores: logits, features: h, targets: targets, count: b, weights: weights, omega: 0.5,
+                              counts: counts,
                               normalizer: Double(b), share: 1)
         let repeats = 2000
         var sink = 0.0
@@ -259,44 +269,12 @@ public enum Bench {
         var bytes = 0
         // The tensors point into the model's and the optimiser's memory: keep both alive.
         let write = try withExtendedLifetime((model, optimizer)) {
-            try seconds { bytes = try CheckpointFile.write(path: path, manifest: Data("{}".utf8), tensors: tensors, level: 3) }
+            try seconds { bytes = try CheckpointFile.write(path: path, manifest: Data("{}".utf8), tensors: tensors,
+                                                           level: 3) }
         }
         let read = try seconds { _ = try CheckpointFile.read(path: path) }
         return (bytes, 8 * params.count, write, read)
     }
 
     /// The table rank 0 prints.
-    public static func table(_ r: Report) -> String {
-        let cores = r.worldSize * r.blasThreads
-        var lines = [String(format: "ddp-train bench: %d rank%@, %d BLAS thread%@ per rank (%@), sgemm %.1f GFLOP/s per rank, %.1f on one core; peak %d x %.1f = %.0f GFLOP/s",
-                            r.worldSize, r.worldSize == 1 ? "" : "s", r.blasThreads, r.blasThreads == 1 ? "" : "s", r.blasCore, r.sgemmGflops,
-                            r.sgemmGflopsPerCore, cores, r.sgemmGflopsPerCore, Double(cores) * r.sgemmGflopsPerCore)]
-        lines.append("")
-        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  exposed comm  grad MB  allocs/step")
-        for m in r.models {
-            lines.append(m.model.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  %7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %7.2f  %@",
-                                m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
-                                m.achievedGflopsPerRank, 100 * m.shareOfSgemm, 100 * m.shareOfPeak, m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare, Double(m.gradientBytesPerStep) / 1e6,
-                                m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
-        }
-        for m in r.models {
-            guard let profile = m.profile else { continue }
-            lines.append("")
-            lines.append("\(m.model) per layer (ms per step, rank 0):   forward  backward  GFLOP/s fwd  bwd  of step")
-            for l in profile {
-                let gflops = { (g: Double?) in g.map { String(format: "%5.0f", $0) } ?? "    -" }
-                lines.append("  " + l.layer.padding(toLength: 36, withPad: " ", startingAt: 0)
-                             + (l.layer.hasPrefix("step: ") ? String(format: " %8.3f", l.forwardMs)
-                                : String(format: " %8.3f  %8.3f  %@  %@  %6.1f%%", l.forwardMs, l.backwardMs, gflops(l.forwardGflops),
-                                         gflops(l.backwardGflops), 100 * (l.shareOfStep ?? 0))))
-            }
-        }
-        lines.append("")
-        lines.append(String(format: "loss forward+backward (%@, B=128, K=10): %.1f us%@", r.loss, r.lossMicroseconds,
-                            r.lossShareOfMLPStep.map { String(format: " = %.2f%% of an mlp step", 100 * $0) } ?? ""))
-        lines.append(String(format: "data loading (training and test sets): %.3f s", r.dataLoadSeconds))
-        lines.append(String(format: "checkpoint (mlp + momentum, %d bytes on disk): write %.0f MB/s, read %.0f MB/s",
-                            r.checkpointBytes, r.checkpointWriteMBs, r.checkpointReadMBs))
-        return lines.joined(separator: "\n")
-    }
 }

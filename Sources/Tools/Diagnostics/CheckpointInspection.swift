@@ -56,7 +56,8 @@ public struct CheckpointInspection: Codable, Sendable {
         card = state.card
         tensors = c.entries.map { e in
             let v = c.values(of: e.name) ?? []
-            return TensorInfo(name: e.name, shape: e.shape, norm: v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
+            return TensorInfo(name: e.name, shape: e.shape,
+                              norm: v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
         }
     }
 
@@ -65,14 +66,18 @@ public struct CheckpointInspection: Codable, Sendable {
         var lines = [
             "checkpoint \(path)",
             "  format version \(formatVersion); "
-                + (stepInEpoch == 0 ? "after \(epoch) epoch\(epoch == 1 ? "" : "s")" : "epoch \(epoch + 1), step \(stepInEpoch) of it")
+                + (stepInEpoch == 0 ? "after \(epoch) epoch\(epoch == 1 ? "" : "s")" : "epoch \(epoch + 1), step " +
+                    "\(stepInEpoch) of it")
                 + "; global step \(globalStep); \(worldSize) rank\(worldSize == 1 ? "" : "s")",
-            String(format: "  %d bytes on disk for %d bytes of float32 tensors: ratio %.3f", fileBytes, tensorBytes, compressionRatio),
-            "  model \(config.model.rawValue), loss \(config.loss.rawValue), optimizer \(config.optimizer.rawValue), \(config.epochs) epochs, batch \(config.batchSize)",
+            String(format: "  %d bytes on disk for %d bytes of float32 tensors: ratio %.3f", fileBytes, tensorBytes,
+                   compressionRatio),
+            "  model \(config.model.rawValue), loss \(config.loss.rawValue), optimizer \(config.optimizer.rawValue), " +
+            "\(config.epochs) epochs, batch \(config.batchSize)",
         ]
         if let card {
             let d = card.data
-            lines.append("  input \(card.data.inputShape.map(String.init).joined(separator: " x ")), \(d.classes) classes"
+            lines.append("  input \(card.data.inputShape.map(String.init).joined(separator: " x ")), " +
+                         "\(d.classes) classes"
                          + (d.classNames.map { " (" + $0.joined(separator: ", ") + ")" } ?? "")
                          + "; normalisation mean \(d.mean), std \(d.std)")
         }
@@ -80,7 +85,8 @@ public struct CheckpointInspection: Codable, Sendable {
         let width = tensors.map(\.name.count).max() ?? 10
         for t in tensors {
             lines.append("    " + t.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                         + "\(t.shape)".padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "  norm %.6g", t.norm))
+                         + "\(t.shape)".padding(toLength: 20, withPad: " ",
+                                                startingAt: 0) + String(format: "  norm %.6g", t.norm))
         }
         lines.append("  configuration: " + String(decoding: (try? RunDirectory.json(config)) ?? Data(), as: UTF8.self))
         return lines.joined(separator: "\n")
@@ -92,7 +98,8 @@ public struct CheckpointInspection: Codable, Sendable {
         let state = try TrainingState.decode(manifest: c.manifest, path: path)
         var out: [SafeTensors.Tensor] = []
         for e in c.entries where e.name.hasPrefix("parameters/") {
-            out.append(SafeTensors.Tensor(name: String(e.name.dropFirst("parameters/".count)), shape: e.shape, values: Array(c.values(of: e.name)!)))
+            out.append(SafeTensors.Tensor(name: String(e.name.dropFirst("parameters/".count)), shape: e.shape,
+                                          values: Array(c.values(of: e.name)!)))
         }
         let prefix = "buffers/rank0/"
         for e in c.entries where e.name.hasPrefix(prefix) {

@@ -87,16 +87,21 @@ public enum Doctor {
             try JSONDecoder().decode(RankReport.self, from: Data($0.utf8))
         }
         for r in ranks where !r.blasFlushesDenormals {
-            failures.append("rank \(r.rank) on \(r.host): sgemm does not flush denormals on all its threads (training slows down when values get tiny)")
+            failures.append("rank \(r.rank) on \(r.host): sgemm does not flush denormals on all its threads " +
+                            "(training slows down when values get tiny)")
         }
         var warnings: [String] = []
         for r in ranks where !r.blasKernelFits {
-            let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+            let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" }
+                ?? ""
             let better = BLASRuntime.fittingCoreType(for: .current).map { "; \($0) would fit" } ?? ""
-            warnings.append("rank \(r.rank) on \(r.host): OpenBLAS runs its \(r.blasCore) kernel\(set), narrower than the CPU's vector units\(better)")
+            warnings.append("rank \(r.rank) on \(r.host): OpenBLAS runs its \(r.blasCore) kernel\(set), narrower " +
+                            "than the CPU's vector units\(better)")
         }
         for r in ranks where r.onednnIsa == "none" {
-            warnings.append("rank \(r.rank) on \(r.host): convolutions run on im2col + OpenBLAS, not oneDNN (\(r.onednn)); cnn and resnet32 train about 1.5x slower\(r.onednn.contains("not found") ? " (apt-get install libdnnl2)" : "")")
+            warnings.append("rank \(r.rank) on \(r.host): convolutions run on im2col + OpenBLAS, not oneDNN " +
+                            "(\(r.onednn)); cnn and resnet32 train about 1.5x " +
+                            "slower\(r.onednn.contains("not found") ? " (apt-get install libdnnl2)" : "")")
         }
 
         var layout: String?
@@ -180,15 +185,18 @@ public enum Doctor {
         lines.append("  MPI library   \(report.mpiLibrary)")
         lines.append("  zstd          \(report.zstdVersion)")
         lines.append("  CPU           \(report.cpu)")
-        lines.append("  data set      \(report.dataDirectory): \(report.datasetLayout.map { "present (\($0))" } ?? "MISSING")")
+        lines.append("  data set      \(report.dataDirectory): " +
+                     "\(report.datasetLayout.map { "present (\($0))" } ?? "MISSING")")
         lines.append("  collectives   \(report.allreduceOk ? "ok" : "FAILED")")
         lines.append("")
         lines.append("  rank  host                  BLAS kernel   threads  sgemm GFLOP/s  convolutions")
         for r in report.ranks {
             let host = r.host.padding(toLength: 20, withPad: " ", startingAt: 0)
-            let core = (r.blasCore + (r.blasKernelFits ? "" : " (!)")).padding(toLength: 12, withPad: " ", startingAt: 0)
+            let core = (r.blasCore + (r.blasKernelFits ? "" : " (!)")).padding(toLength: 12, withPad: " ",
+                startingAt: 0)
             let conv = r.onednnIsa == "none" ? "im2col + OpenBLAS" : "\(r.onednn), \(r.onednnIsa) (\(r.convolutions))"
-            lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  \(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))  \(conv)")
+            lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  " +
+                         "\(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))  \(conv)")
         }
         lines.append("")
         if !report.warnings.isEmpty {

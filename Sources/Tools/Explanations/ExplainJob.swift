@@ -90,7 +90,8 @@ public enum ExplainJob {
     }
 
     public static func run(_ r: Request, comm: Communicator, log: Log) throws -> Outcome {
-        try run(r, loaded: try ModelLoader.load(r.source, data: r.data, architecture: r.model, comm: comm, log: log), comm: comm)
+        try run(r, loaded: try ModelLoader.load(r.source, data: r.data, architecture: r.model, comm: comm, log: log),
+                comm: comm)
     }
 
     /// The report's section: the final model's maps (Grad-CAM, or saliency without a feature
@@ -102,14 +103,18 @@ public enum ExplainJob {
         let evaluation = final.evaluation, model = final.model
         let recall = evaluation.figures.test.perClass, labels = final.test.labels, predicted = evaluation.predictions
         guard predicted.count == labels.count else { return [] }
-        let worst = recall.indices.sorted { recall[$0] != recall[$1] ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
-        let indices = worst.flatMap { c in labels.indices.filter { Int(labels[$0]) == c && predicted[$0] != labels[$0] }.prefix(perClass) }
+        let worst = recall.indices.sorted { recall[$0] != recall[$1]
+            ? recall[$0] < recall[$1] : $0 < $1 }.prefix(classes)
+        let indices = worst.flatMap { c in labels.indices.filter { Int(labels[$0]) == c
+            && predicted[$0] != labels[$0] }.prefix(perClass) }
         guard !indices.isEmpty else { return [] }
         var r = Request(source: "the final model", out: directory)
         r.method = model.lastFeatureMap == nil ? .saliency : .gradcam
         r.selection = .indices(indices)
         r.json = true
-        return try run(r, loaded: LoadedModel(model: model, config: final.config, statistics: final.statistics, test: final.test,
+        return try run(r,
+                       loaded: LoadedModel(model: model, config: final.config, statistics: final.statistics,
+                                           test: final.test,
                                               trainCounts: final.statistics.trainCounts), comm: comm).items
     }
 
@@ -131,7 +136,8 @@ public enum ExplainJob {
         let samples = r.lime.samples
         for (i, index) in indices.enumerated() where i % comm.size == comm.rank {
             let item = try explain(index, request: r, loaded: loaded, explainer: explainer,
-                                   limeProbabilities: lime.isEmpty ? [] : Array(lime[(i * samples)..<((i + 1) * samples)]))
+                                   limeProbabilities: lime.isEmpty
+                                       ? [] : Array(lime[(i * samples)..<((i + 1) * samples)]))
             let png = ExplainOutput.png(item, loaded: loaded)
             pngs += png
             let row = i * width
@@ -151,11 +157,15 @@ public enum ExplainJob {
         let s = loaded.model.inputShape
         let items = indices.enumerated().map { i, index in
             let row = i * width
-            return Item(index: index, label: Int(loaded.test.labels[index]), predicted: Int(results[row]), target: Int(results[row + 1]),
+            return Item(index: index, label: Int(loaded.test.labels[index]), predicted: Int(results[row]),
+                        target: Int(results[row + 1]),
                         probabilities: Array(results[(row + 4)..<(row + 4 + k)]),
-                        map: ExplanationMap(height: s.height, width: s.width, values: Array(results[(row + 4 + k)..<(row + 4 + k + hw)])),
-                        faithfulness: Faithfulness(deletion: Array(results[(row + 4 + k + hw)..<(row + 4 + k + hw + points)]),
-                                                   insertion: Array(results[(row + 4 + k + hw + points)..<(row + width)])))
+                        map: ExplanationMap(height: s.height, width: s.width,
+                                            values: Array(results[(row + 4 + k)..<(row + 4 + k + hw)])),
+                        faithfulness: Faithfulness(deletion: Array(results[(row + 4 + k + hw)..<(row + 4 + k + hw
+                            + points)]),
+                                                   insertion: Array(results[(row + 4 + k + hw + points)..<(row
+                                                       + width)])))
         }
         // Rank r's bytes are its images' PNGs in order.
         var offsets = [Int](repeating: 0, count: indices.count), next = 0
@@ -165,7 +175,8 @@ public enum ExplainJob {
                 next += Int(results[i * width + 3])
             }
         }
-        let images = indices.indices.map { i in Data(gathered[offsets[i]..<(offsets[i] + Int(results[i * width + 3]))]) }
+        let images = indices.indices.map { i in Data(gathered[offsets[i]..<(offsets[i]
+            + Int(results[i * width + 3]))]) }
         let faithfulness = FaithfulnessSummary(items, trainCounts: loaded.trainCounts)
         try comm.agree {
             guard comm.rank == 0 else { return }
@@ -200,7 +211,8 @@ public enum ExplainJob {
     /// One image: its class probabilities and the map for its target class.
     /// - limeProbabilities: LIME's target probabilities of this image's masked samples, computed
     ///   over the ranks (`limeSamples`).
-    static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer, limeProbabilities: [Double] = []) throws -> Item {
+    static func explain(_ index: Int, request r: Request, loaded: Loaded, explainer: Explainer,
+                        limeProbabilities: [Double] = []) throws -> Item {
         let model = loaded.model, label = Int(loaded.test.labels[index])
         let input = input([index], loaded)
         let logits = model.forward(input, training: false).logits.array
@@ -210,8 +222,10 @@ public enum ExplainJob {
         let map: ExplanationMap
         if let maps = r.method.spec.maps {
             var settings = r.settings
-            settings.seed = r.settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15  // the image's noise, whatever the rank
-            map = maps(explainer, ExplainInput(input: input, classes: [target], pass: explainer.pass(input, classes: [target]),
+            // the image's noise, whatever the rank
+            settings.seed = r.settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+            map = maps(explainer,
+                       ExplainInput(input: input, classes: [target], pass: explainer.pass(input, classes: [target]),
                                                settings: settings))[0]
         } else {
             let lime = limeFor(index, r)
@@ -219,94 +233,10 @@ public enum ExplainJob {
         }
         let faithfulness = Faithfulness.measure(model, image: normalized(index, loaded), map: map, target: target,
                                                 steps: r.settings.faithfulnessSteps)
-        return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities, map: map,
+        return Item(index: index, label: label, predicted: predicted, target: target, probabilities: probabilities,
+                    map: map,
                     faithfulness: faithfulness)
     }
 
     /// LIME for test image `index`: its masks come from the seed and the index, not the rank.
-    static func limeFor(_ index: Int, _ r: Request) -> Lime {
-        var lime = r.lime
-        lime.seed = r.lime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
-        return lime
-    }
-
-    /// LIME's forward passes for every image, split over the ranks by chunks of `lime.batch`
-    /// samples (chunk u on rank u mod W) and summed: (images x samples) probabilities of each
-    /// image's target class, the same on every rank.
-    static func limeSamples(_ indices: [Int], request r: Request, loaded: Loaded, comm: Communicator) throws -> [Double] {
-        let model = loaded.model, samples = r.lime.samples, batch = r.lime.batch
-        let chunks = (samples + batch - 1) / batch
-        var y = [Double](repeating: 0, count: indices.count * samples)
-        var unit = 0
-        for (i, index) in indices.enumerated() {
-            let lime = limeFor(index, r)
-            var masks: [Double]?
-            var target: Int?
-            for chunk in 0..<chunks {
-                defer { unit += 1 }
-                guard unit % comm.size == comm.rank else { continue }
-                let image = normalized(index, loaded)
-                if target == nil { target = try explainTarget(index, request: r, loaded: loaded) }
-                if masks == nil { masks = lime.masks(model) }
-                let range = (chunk * batch)..<min((chunk + 1) * batch, samples)
-                let p = lime.probabilities(model, image: image, target: target!, masks: masks!, samples: range)
-                for (j, v) in zip(range, p) { y[i * samples + j] = v }
-            }
-        }
-        try comm.allReduceSum(&y)
-        return y
-    }
-
-    /// The class the map of test image `index` explains (a forward pass when it is the prediction).
-    static func explainTarget(_ index: Int, request r: Request, loaded: Loaded) throws -> Int {
-        r.target.resolve(label: Int(loaded.test.labels[index])) {
-            Softmax.argmax(loaded.model.forward(input([index], loaded), training: false).logits.array)
-        }
-    }
-
-    /// Test image `index` normalised as in training, C x H x W.
-    static func normalized(_ index: Int, _ l: Loaded) -> [Float] {
-        let t = l.test, hw = t.height * t.width
-        return (0..<t.sampleSize).map { j in (t.value(index, j) - l.statistics.mean[j / hw]) / l.statistics.std[j / hw] }
-    }
-
-    /// Test images `indices`, normalised, in the model's input layout.
-    static func input(_ indices: [Int], _ l: Loaded) -> Tensor {
-        let s = l.model.inputShape, n = indices.count, hw = s.height * s.width
-        let t = Tensor(shape: l.model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height, s.width])
-        for (b, index) in indices.enumerated() {
-            let image = normalized(index, l)
-            for c in 0..<s.channels {
-                let base = l.model.inputLayout == .rows ? b * s.count + c * hw : (c * n + b) * hw
-                for i in 0..<hw { t.data[base + i] = image[c * hw + i] }
-            }
-        }
-        return t
-    }
-
-    /// The images a selection names, in order (the same on every rank).
-    static func select(_ selection: Selection, loaded: Loaded, comm: Communicator) throws -> [Int] {
-        let labels = loaded.test.labels, k = loaded.model.classes
-        switch selection {
-        case .indices(let indices):
-            return indices
-        case .perClass(let n):
-            return (0..<k).flatMap { c in labels.indices.filter { Int(labels[$0]) == c }.prefix(n) }
-        case .misclassified(let n, let c):
-            let candidates = labels.indices.filter { Int(labels[$0]) == c }
-            // Predictions sharded over ranks in batches of up to 256, summed.
-            var wrong = [Int32](repeating: 0, count: candidates.count)
-            let mine = candidates.indices.filter { $0 % comm.size == comm.rank }
-            for start in stride(from: 0, to: mine.count, by: 256) {
-                let chunk = Array(mine[start..<min(start + 256, mine.count)])
-                let logits = loaded.model.forward(input(chunk.map { candidates[$0] }, loaded), training: false).logits
-                for (b, i) in chunk.enumerated() {
-                    let predicted = Softmax.argmax(logits.data + b * k, count: k)
-                    wrong[i] = predicted == c ? 0 : 1
-                }
-            }
-            try comm.allReduceSum(&wrong)
-            return Array(candidates.indices.filter { wrong[$0] != 0 }.prefix(n).map { candidates[$0] })
-        }
-    }
 }

@@ -35,12 +35,14 @@ public struct FaithfulnessSummary: Sendable, Equatable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.perClass == b.perClass && a.groups.map(\.name) == b.groups.map(\.name) && a.groups.map(\.mean) == b.groups.map(\.mean)
+        a.perClass == b.perClass && a.groups.map(\.name) == b.groups.map(\.name)
+            && a.groups.map(\.mean) == b.groups.map(\.mean)
     }
 
     /// The summary as maps.json and `explain --json` give it.
     public var json: [String: Any] {
-        var out: [String: Any] = ["per_class": Dictionary(uniqueKeysWithValues: perClass.map { (String($0.key), $0.value.json) })]
+        var out: [String: Any] = ["per_class": Dictionary(uniqueKeysWithValues: perClass.map { (String($0.key),
+            $0.value.json) })]
         for g in groups { out[g.name] = g.mean.json }
         return out
     }

@@ -15,7 +15,8 @@ public enum OnnxExport {
     public static let opset: Int64 = 13
 
     /// The graph of `model` holding `weights` (by ddp-train's tensor names).
-    public static func model(_ model: Model, weights: [String: [Float]], card: ModelCard, source: String) throws -> Onnx_ModelProto {
+    public static func model(_ model: Model, weights: [String: [Float]], card: ModelCard,
+                             source: String) throws -> Onnx_ModelProto {
         var graph = GraphBuilder(weights: weights)
         let shape = model.inputShape
         var x = "input"
@@ -52,7 +53,10 @@ public enum OnnxExport {
     /// The card as metadata strings; lists as JSON arrays.
     static func metadata(_ card: ModelCard) -> [String: String] {
         func json(_ value: Any) -> String {
-            String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8), as: UTF8.self)
+            String(decoding: (try? JSONSerialization.data(withJSONObject: value,
+                                                          options: [.sortedKeys,
+                                                                    .withoutEscapingSlashes])) ?? Data("null".utf8),
+                                                                    as: UTF8.self)
         }
         let data = card.data
         return [
@@ -66,7 +70,8 @@ public enum OnnxExport {
             "normalisation": "input[c] = (pixel[c] / 255 - mean[c]) / std[c], pixels 0-255, (N, C, H, W)",
             "train_counts": json(data.trainCounts),
             "outputs": card.head == "linear" ? "logits (N, classes), features (N, D)"
-                : "logits: cosines of the normalised features and class centres (N, classes; the largest over sub-centres), features (N, D)",
+                : "logits: cosines of the normalised features and class centres (N, classes; the largest over " +
+                  "sub-centres), features (N, D)",
         ]
     }
 
@@ -103,7 +108,8 @@ struct GraphBuilder {
     }
 
     /// Appends an `op` node; returns its output's name (`output`, or one made from the op).
-    mutating func node(_ op: String, _ inputs: [String], _ attributes: [Attribute] = [], output: String? = nil) -> String {
+    mutating func node(_ op: String, _ inputs: [String], _ attributes: [Attribute] = [],
+                       output: String? = nil) -> String {
         let out = output ?? unique(op.lowercased())
         var n = Onnx_NodeProto()
         n.opType = op
@@ -173,19 +179,20 @@ struct GraphBuilder {
         case let c as Conv2d:
             var inputs = [x, try weight("\(c.name).weight", [c.outChannels, c.inChannels, c.kernel, c.kernel])]
             if c.hasBias { inputs.append(try weight("\(c.name).bias", [c.outChannels])) }
-            return node("Conv", inputs, [.ints("kernel_shape", [c.kernel, c.kernel]), .ints("strides", [c.stride, c.stride]),
-                                         .ints("pads", [c.padding, c.padding, c.padding, c.padding])], output: unique(c.name))
+            return node("Conv", inputs,
+                        [.ints("kernel_shape", [c.kernel, c.kernel]), .ints("strides", [c.stride, c.stride]),
+                                         .ints("pads", [c.padding, c.padding, c.padding, c.padding])],
+                                             output: unique(c.name))
         case let b as BatchNorm2d:
             let n = b.channels
             let inputs = [x, try weight("\(b.name).weight", [n]), try weight("\(b.name).bias", [n]),
                           try weight("\(b.name).running_mean", [n]), try weight("\(b.name).running_var", [n])]
             return node("BatchNormalization", inputs, [.float("epsilon", Float(b.eps))], output: unique(b.name))
         case let p as MaxPool2d:
-            return node("MaxPool", [x], [.ints("kernel_shape", [p.kernel, p.kernel]), .ints("strides", [p.stride, p.stride])])
+            return node("MaxPool", [x],
+                        [.ints("kernel_shape", [p.kernel, p.kernel]), .ints("strides", [p.stride, p.stride])])
         case is GlobalAvgPool:
             return node("Flatten", [node("GlobalAveragePool", [x])], [.int("axis", 1)])
-        case is Flatten:
-            return node("Flatten", [x], [.int("axis", 1)])
         case let block as BasicBlock:
             var t = try emit(block.conv1, x)
             t = try emit(block.bn1, t)
@@ -196,7 +203,8 @@ struct GraphBuilder {
             if block.stride != 1 {
                 // Option A: every second row and column, zero channels planes / 4 on each side.
                 let big = Int(Int64.max)
-                shortcut = node("Slice", [x, int64s("starts", [0, 0]), int64s("ends", [big, big]), int64s("axes", [2, 3]),
+                shortcut = node("Slice",
+                                [x, int64s("starts", [0, 0]), int64s("ends", [big, big]), int64s("axes", [2, 3]),
                                           int64s("steps", [block.stride, block.stride])])
                 let p = block.planes / 4
                 shortcut = node("Pad", [shortcut, int64s("pads", [0, p, 0, 0, 0, p, 0, 0])])
@@ -206,7 +214,8 @@ struct GraphBuilder {
             // cosines = (x / max(|x|, eps)) W_unit, the largest of each class's S columns.
             let d = head.inFeatures, columns = head.classes * head.subCenters
             guard let w = weights["\(head.name).W"], w.count == d * columns else {
-                throw CheckpointError.invalid(path: "\(head.name).W", reason: "the weights lack \(head.name).W of shape [\(d), \(columns)]")
+                throw CheckpointError.invalid(path: "\(head.name).W",
+                                              reason: "the weights lack \(head.name).W of shape [\(d), \(columns)]")
             }
             var unit = w
             for j in 0..<columns {
@@ -236,20 +245,26 @@ extension OnnxExport {
         if path.hasSuffix(".safetensors") {
             let (tensors, metadata) = try SafeTensors.readWithMetadata(path)
             guard let c = try ModelCard.from(metadata: metadata, path: path) else {
-                throw CheckpointError.invalid(path: path, reason: "no model card in its metadata (model, classes, normalisation): export a checkpoint or ddp-train's final.safetensors")
+                throw CheckpointError.invalid(path: path,
+                                              reason: "no model card in its metadata (model, classes, " +
+                                                      "normalisation): export a checkpoint or " +
+                                                      "ddp-train's final.safetensors")
             }
             card = c
             for (name, t) in tensors { weights[name] = t.values }
         } else {
             let info = try CheckpointInspection(path: path)
             guard let c = info.card else {
-                throw CheckpointError.invalid(path: path, reason: "the checkpoint carries no model card (written before cards existed)")
+                throw CheckpointError.invalid(path: path,
+                                              reason: "the checkpoint carries no model card (written " +
+                                                      "before cards existed)")
             }
             card = c
             for t in try CheckpointInspection.weights(path: path) { weights[t.name] = t.values }
         }
         guard let head = card.parsedHead, card.data.inputShape.count == 3 else {
-            throw CheckpointError.invalid(path: path, reason: "model card: \(card.problem ?? "input shape \(card.data.inputShape), expected C, H, W")")
+            let problem = card.problem ?? "input shape \(card.data.inputShape), expected C, H, W"
+            throw CheckpointError.invalid(path: path, reason: "model card: \(problem)")
         }
         let s = card.data.inputShape
         let model = Model.make(card.model, inputShape: InputShape(channels: s[0], height: s[1], width: s[2]),

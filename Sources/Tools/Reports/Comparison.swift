@@ -50,17 +50,22 @@ public struct Comparison {
         for run in runs.dropFirst() {
             let a = first.config.dataConfig, b = run.config.dataConfig
             let settings: [(String, String, String)] = [
-                ("--data", a.directory, b.directory), ("--imbalance-ratio", "\(a.imbalanceRatio)", "\(b.imbalanceRatio)"),
+                ("--data", a.directory, b.directory),
+                    ("--imbalance-ratio", "\(a.imbalanceRatio)", "\(b.imbalanceRatio)"),
                 ("--imbalance-profile", a.imbalanceProfile.rawValue, b.imbalanceProfile.rawValue),
             ]
             for (name, x, y) in settings where x != y {
-                throw ComparisonError("\(first.path) and \(run.path) trained on different data (\(name) \(x) vs \(y)): their figures do not compare")
+                throw ComparisonError("\(first.path) and \(run.path) trained on different data (\(name) \(x) vs " +
+                                      "\(y)): their figures do not compare")
             }
             guard first.final.figures.test.perClass.count == run.final.figures.test.perClass.count else {
-                throw ComparisonError("\(first.path) has \(first.final.figures.test.perClass.count) classes, \(run.path) \(run.final.figures.test.perClass.count): different class sets do not compare")
+                throw ComparisonError("\(first.path) has \(first.final.figures.test.perClass.count) classes, " +
+                                      "\(run.path) \(run.final.figures.test.perClass.count): different class " +
+                                      "sets do not compare")
             }
         }
-        let options = TrainConfig.parser.options.filter { o in !TrainOptions.running.options.contains { $0.name == o.name } }
+        let running = Set(TrainOptions.running.options.map(\.name))
+        let options = TrainConfig.parser.options.filter { !running.contains($0.name) }
         let differing = options.filter { o in Set(runs.map { o.text(in: $0.config.settings) }).count > 1 }.map(\.name)
         return Comparison(runs: runs, differing: differing)
     }
@@ -87,7 +92,8 @@ public struct Comparison {
 
     /// A run's values of the differing options, as the command line writes them.
     public func options(of run: Run) -> [(String, String)] {
-        differing.compactMap { name in TrainConfig.parser.option(named: name).map { (name, $0.text(in: run.config.settings)) } }
+        differing.compactMap { name in TrainConfig.parser.option(named: name).map { (name,
+            $0.text(in: run.config.settings)) } }
     }
 
     /// The table as JSON: one object per run with its options and final figures.

@@ -8,11 +8,13 @@ public enum MetricsCSV {
     /// The columns of a line: its position, its scalars (`EpochMetrics.scalars`) and the rest.
     static func columns(_ m: EpochMetrics) -> [(String, String?)] {
         [("epoch", "\(m.epoch + 1)"), ("step", "\(m.step)")] + m.scalars.map { ($0.0, $0.1.map(number)) }
-            + [("skipped_steps", "\(m.training.skippedSteps)"), ("loss_phase", m.training.lossPhase), ("world_size", "\(m.training.worldSize)")]
+            + [("skipped_steps", "\(m.training.skippedSteps)"), ("loss_phase", m.training.lossPhase),
+               ("world_size", "\(m.training.worldSize)")]
     }
 
     /// Shortest text that reads back as the same double (JSON's form).
-    static func number(_ v: Double) -> String { v.isFinite ? "\(v)" : (v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) }
+    static func number(_ v: Double) -> String { v.isFinite
+        ? "\(v)" : (v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) }
 
     public static func text(_ lines: [EpochMetrics]) -> String {
         let rows = lines.filter { $0.event == "epoch" }.map(columns)

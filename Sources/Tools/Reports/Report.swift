@@ -10,9 +10,11 @@ public enum Report {
     /// Writes the report of `metrics` to `path`.
     /// The run's explanations (`explanations/maps.json` beside `path`) are shown when present;
     /// classes are named when `classNames` are known.
-    public static func write(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]?, to path: String) throws {
+    public static func write(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]?,
+                             to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent + "/explanations"
-        let page = html(metrics: metrics, config: config, classNames: classNames, explanations: explanations(in: directory))
+        let page = html(metrics: metrics, config: config, classNames: classNames,
+                        explanations: explanations(in: directory))
         try AtomicFile.write(path, data: Data(page.utf8))
     }
 
@@ -28,9 +30,11 @@ public enum Report {
     static func explanations(in directory: String) -> Explanations? {
         guard let data = FileManager.default.contents(atPath: directory + "/maps.json"),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let method = object["method"] as? String, let items = object["items"] as? [[String: Any]] else { return nil }
+              let method = object["method"] as? String,
+                  let items = object["items"] as? [[String: Any]] else { return nil }
         let images: [Explained] = items.compactMap { item in
-            guard let index = item["index"] as? Int, let label = item["label"] as? Int, let predicted = item["predicted"] as? Int,
+            guard let index = item["index"] as? Int, let label = item["label"] as? Int,
+                let predicted = item["predicted"] as? Int,
                   let p = item["probabilities"] as? [Double], let file = item["file"] as? String, !file.contains("/"),
                   p.indices.contains(label), p.indices.contains(predicted),
                   let png = FileManager.default.contents(atPath: directory + "/" + file) else { return nil }
@@ -56,10 +60,13 @@ public enum Report {
     static func explanationSection(_ e: Explanations) -> String {
         let name = e.method == "gradcam" ? "Grad-CAM" : e.method
         var s = "<h2>Misclassified test images of the worst classes (\(escape(name)) of the predicted class)</h2>\n"
-        s += "<p class=\"note\">Each: the image, then the map over it (viridis: yellow = what drove the predicted class). <code>ddp-train explain</code> shows more (docs/explain.md).</p>\n<div class=\"gallery\">\n"
+        s += "<p class=\"note\">Each: the image, then the map over it (viridis: yellow = what drove the predicted " +
+             "class). <code>ddp-train explain</code> shows more (docs/explain.md).</p>\n<div class=\"gallery\">\n"
         for i in e.images {
-            s += "<figure><img src=\"data:image/png;base64,\(i.png.base64EncodedString())\" width=\"336\" alt=\"test image \(i.index)\">"
-            s += "<figcaption><b>#\(i.index)</b> true \(e.label(i.label, i)) &middot; <span class=\"wrong\">predicted \(e.label(i.predicted, i))</span></figcaption></figure>\n"
+            s += "<figure><img src=\"data:image/png;base64,\(i.png.base64EncodedString())\" width=\"336\" alt=\"test " +
+                 "image \(i.index)\">"
+            s += "<figcaption><b>#\(i.index)</b> true \(e.label(i.label, i)) &middot; <span " +
+                 "class=\"wrong\">predicted \(e.label(i.predicted, i))</span></figcaption></figure>\n"
         }
         return s + "</div>\n"
     }
@@ -85,10 +92,12 @@ public enum Report {
     /// The lines of a `metrics.jsonl`, each checked; an error names the file and the line.
     static func readMetrics(_ path: String) throws -> [EpochMetrics] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw FileError(path: path, reason: "cannot read: is \((path as NSString).deletingLastPathComponent) a run directory?")
+            throw FileError(path: path,
+                            reason: "cannot read: is \((path as NSString).deletingLastPathComponent) a run directory?")
         }
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
+            negativeInfinity: "-Infinity", nan: "NaN")
         var lines: [EpochMetrics] = []
         for (i, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
             do {
@@ -101,18 +110,22 @@ public enum Report {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<",
+            with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     static func html(metrics: [EpochMetrics], config: TrainConfig, classNames: [String]? = nil,
                      explanations: Explanations? = nil) -> String {
-        let names = classNames.flatMap { n in metrics.allSatisfy({ $0.figures.test.perClass.count == n.count }) ? n : nil }
+        let names = classNames.flatMap { n in metrics.allSatisfy({ $0.figures.test.perClass.count == n.count })
+            ? n : nil }
         func label(_ c: Int) -> String { names.map { "\(c) \($0[c])" } ?? "\(c)" }
         let epochs = metrics.filter { $0.event == "epoch" }
         let final = metrics.last { $0.event == "done" } ?? epochs.last
         var body = ""
-        let lossName = config.loss.rawValue + (config.embeddingLoss == .none ? "" : " + \(config.embeddingLoss.rawValue)")
-        let title = "ddp-train: \(config.model.rawValue), \(lossName) loss, imbalance ratio \(String(format: "%g", config.imbalanceRatio))"
+        let lossName = config.loss.rawValue
+            + (config.embeddingLoss == .none ? "" : " + \(config.embeddingLoss.rawValue)")
+        let title = "ddp-train: \(config.model.rawValue), \(lossName) loss, imbalance ratio " +
+                    "\(String(format: "%g", config.imbalanceRatio))"
         body += "<h1>\(escape(title))</h1>\n"
         if let f = final {
             let t = f.figures.test, worst = t.worstClass
@@ -137,12 +150,14 @@ public enum Report {
                 ("accuracy", "#1f77b4", tests.map(\.accuracy)), ("balanced accuracy", "#ff7f0e", tests.map(\.balanced)),
             ], percent: true)
             body += "<h2>Many / medium / few classes</h2>\n" + lineChart(x: x, series: [
-                ("many (top 30%)", "#2ca02c", tests.map(\.many)), ("medium (middle 40%)", "#9467bd", tests.map(\.medium)),
+                ("many (top 30%)", "#2ca02c", tests.map(\.many)),
+                    ("medium (middle 40%)", "#9467bd", tests.map(\.medium)),
                 ("few (bottom 30%)", "#d62728", tests.map(\.few)),
             ], percent: true)
             if epochs.contains(where: { $0.figures.retrieval != nil }) {
                 let r = epochs.map(\.figures.retrieval)
-                body += "<h2>Retrieval on the test features (each test sample a query against the others)</h2>\n" + lineChart(x: x, series: [
+                body += "<h2>Retrieval on the test features (each test sample a query against the others)</h2>\n"
+                    + lineChart(x: x, series: [
                     ("precision@1", "#1f77b4", r.map { $0?.precisionAt1 ?? .nan }),
                     ("few-class precision@1", "#d62728", epochs.map { $0.fewPrecisionAt1 ?? .nan }),
                     ("R-precision", "#2ca02c", r.map { $0?.rPrecision ?? .nan }),
@@ -152,15 +167,19 @@ public enum Report {
         }
         if let f = final {
             let t = f.figures.test
-            let retrieval = f.figures.retrieval.flatMap { $0.precisionAt1PerClass.count == t.perClass.count ? $0.precisionAt1PerClass : nil }
-            body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and training counts</h2>\n"
+            let retrieval = f.figures.retrieval.flatMap { $0.precisionAt1PerClass.count == t.perClass.count
+                ? $0.precisionAt1PerClass : nil }
+            body += "<h2>Per-class accuracy\(retrieval == nil ? "" : ", retrieval precision@1") and " +
+                    "training counts</h2>\n"
                 + classBars(accuracy: t.perClass, counts: f.training.classCounts, precisionAt1: retrieval, names: names)
             if !t.confusion.isEmpty {
-                body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n" + confusionMatrix(t.confusion, names: names)
+                body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n"
+                    + confusionMatrix(t.confusion, names: names)
             }
             if let explanations { body += explanationSection(explanations) }
         }
-        body += "<h2>Configuration</h2>\n<pre>\(escape(String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)))</pre>\n"
+        let configuration = String(decoding: (try? RunDirectory.json(config, pretty: true)) ?? Data(), as: UTF8.self)
+        body += "<h2>Configuration</h2>\n<pre>\(escape(configuration))</pre>\n"
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
@@ -171,7 +190,8 @@ public enum Report {
             svg { background: #fff; } svg text { font-size: 12px; fill: #333; }
             pre { background: #f6f6f6; padding: 1em; font-size: 12px; overflow-x: auto; }
             .gallery { display: flex; flex-wrap: wrap; gap: 14px; } figure { margin: 0; }
-            figcaption { font-size: 12px; margin-top: 3px; } .wrong { color: #c62828; } p.note { color: #555; font-size: 13px; }
+            figcaption { font-size: 12px; margin-top: 3px; } .wrong { color: #c62828; }
+            p.note { color: #555; font-size: 13px; }
             img { image-rendering: auto; border: 1px solid #ddd; }
             </style></head><body>
             \(body)</body></html>
@@ -184,13 +204,15 @@ public enum Report {
     /// The summary's retrieval rows, when the run measured retrieval.
     static func posthocSummary(_ f: EpochMetrics, tau: Double) -> [(String, String)] {
         guard let p = f.figures.posthoc else { return [] }
-        return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced", "\(pct(p.accuracy)) / \(pct(p.balanced))"),
+        return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced",
+                 "\(pct(p.accuracy)) / \(pct(p.balanced))"),
                 ("post-hoc adjusted: many / medium / few", "\(pct(p.many)) / \(pct(p.medium)) / \(pct(p.few))")]
     }
 
     static func retrievalSummary(_ f: EpochMetrics) -> [(String, String)] {
         guard let r = f.figures.retrieval else { return [] }
-        var rows = [("retrieval: precision@1 / R-precision / MAP@R", "\(pct(r.precisionAt1)) / \(pct(r.rPrecision)) / \(pct(r.mapAtR))")]
+        var rows = [("retrieval: precision@1 / R-precision / MAP@R",
+                     "\(pct(r.precisionAt1)) / \(pct(r.rPrecision)) / \(pct(r.mapAtR))")]
         if let few = f.fewPrecisionAt1 { rows.append(("retrieval: few-class precision@1", pct(few))) }
         if let u = f.figures.unseen {
             rows.append(("unseen classes (held out of training): precision@1 / R-precision / MAP@R",
@@ -201,107 +223,5 @@ public enum Report {
                          String(format: "%.3f / %.3f; %.3f", c.nmi, c.ami, c.varianceRatio)))
         }
         return rows
-    }
-
-    /// A line chart: x values, named series, y axis in percent or plain.
-    static func lineChart(x: [Double], series: [(String, String, [Double])], percent: Bool) -> String {
-        let (w, h, left, right, top, bottom) = (760.0, 280.0, 60.0, 180.0, 16.0, 36.0)
-        let values = series.flatMap(\.2).filter(\.isFinite)
-        var lo = percent ? 0 : (values.min() ?? 0), hi = percent ? 1 : (values.max() ?? 1)
-        if hi - lo < 1e-9 { hi = lo + 1 }
-        if !percent { lo = min(lo, 0) }
-        let x0 = x.first ?? 0, x1 = max(x.last ?? 1, x0 + 1)
-        func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
-        func py(_ v: Double) -> Double { top + (1 - (v - lo) / (hi - lo)) * (h - top - bottom) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
-        for i in 0...4 {
-            let v = lo + (hi - lo) * Double(i) / 4
-            let y = py(v)
-            s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(w - right)\" y2=\"\(y)\" stroke=\"#ddd\"/>"
-            s += "<text x=\"\(left - 6)\" y=\"\(y + 4)\" text-anchor=\"end\">\(percent ? String(format: "%.0f%%", 100 * v) : String(format: "%.3g", v))</text>\n"
-        }
-        let ticks = Array(Set(stride(from: 0, to: x.count, by: max(1, x.count / 10)).map { x[$0] } + [x.last ?? 0])).sorted()
-        for t in ticks {
-            s += "<text x=\"\(px(t))\" y=\"\(h - bottom + 16)\" text-anchor=\"middle\">\(Int(t))</text>"
-        }
-        s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 4)\" text-anchor=\"middle\">epoch</text>\n"
-        for (i, (name, color, ys)) in series.enumerated() {
-            let points = zip(x, ys).filter { $0.1.isFinite }.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }
-            if points.count > 1 {
-                let dash = i % 2 == 1 ? " stroke-dasharray=\"6 3\"" : ""
-                s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\"\(points.joined(separator: " "))\"/>\n"
-            }
-            for p in points {
-                let xy = p.split(separator: ",")
-                s += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(color)\"/>"
-            }
-            let ly = top + 14 + Double(i) * 18
-            s += "<rect x=\"\(w - right + 12)\" y=\"\(ly - 9)\" width=\"12\" height=\"3\" fill=\"\(color)\"/>"
-            s += "<text x=\"\(w - right + 30)\" y=\"\(ly - 4)\">\(escape(name))</text>\n"
-        }
-        return s + "</svg>\n"
-    }
-
-    /// Per class: training count bar (log scale), test accuracy bar and, when given, the
-    /// retrieval precision@1 bar below it.
-    static func classBars(accuracy: [Double], counts: [Int], precisionAt1: [Double]? = nil, names: [String]? = nil) -> String {
-        let k = accuracy.count
-        let bars = precisionAt1 == nil ? 1.0 : 2.0
-        let labelW = names == nil ? 60.0 : 150.0, w = 700 + labelW
-        let row = 8 + 14 * bars, half = (w - labelW - 40) / 2 - 60  // room for the numbers
-        let h = 30 + row * Double(k)
-        let maxCount = Double(counts.max() ?? 1)
-        let ax = labelW + half + 100
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\">\n"
-        s += "<text x=\"\(labelW)\" y=\"14\">training samples (log scale)</text>"
-        s += "<rect x=\"\(ax)\" y=\"5\" width=\"10\" height=\"10\" fill=\"#fdae6b\"/><text x=\"\(ax + 14)\" y=\"14\">test accuracy</text>"
-        if precisionAt1 != nil {
-            s += "<rect x=\"\(ax + 110)\" y=\"5\" width=\"10\" height=\"10\" fill=\"#74c476\"/><text x=\"\(ax + 124)\" y=\"14\">retrieval precision@1</text>"
-        }
-        s += "\n"
-        for c in 0..<k {
-            let y = 24 + row * Double(c)
-            let count = c < counts.count ? Double(counts[c]) : 0
-            let cw = count > 0 ? half * log(1 + count) / log(1 + maxCount) : 0
-            s += "<text x=\"\(labelW - 8)\" y=\"\(y + row / 2 + 4)\" text-anchor=\"end\">\(names.map { "\(c) " + escape($0[c]) } ?? "class \(c)")</text>"
-            s += "<rect x=\"\(labelW)\" y=\"\(y + 4)\" width=\"\(String(format: "%.1f", cw))\" height=\"\(row - 8)\" fill=\"#9ecae1\"/>"
-            s += "<text x=\"\(labelW + cw + 4)\" y=\"\(y + row / 2 + 4)\">\(Int(count))</text>"
-            var values = [(accuracy[c], "#fdae6b")]
-            if let p = precisionAt1 { values.append((p[c], "#74c476")) }
-            for (b, (value, color)) in values.enumerated() {
-                let by = y + 4 + 14 * Double(b), bw = half * value
-                s += "<rect x=\"\(ax)\" y=\"\(by)\" width=\"\(String(format: "%.1f", bw))\" height=\"12\" fill=\"\(color)\"/>"
-                s += "<text x=\"\(ax + bw + 4)\" y=\"\(by + 10)\" font-size=\"11\">\(pct(value))</text>"
-            }
-            s += "\n"
-        }
-        return s + "</svg>\n"
-    }
-
-    /// The confusion matrix as a heat map, each row normalised by its class size.
-    static func confusionMatrix(_ m: [[Int]], names: [String]? = nil) -> String {
-        let k = m.count
-        let cell = max(18.0, min(48.0, 560.0 / Double(k)))
-        let left = names == nil ? 60.0 : 150.0, top = 30.0
-        let size = left + cell * Double(k) + 10
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(size))\" height=\"\(Int(size))\" viewBox=\"0 0 \(Int(size)) \(Int(size))\">\n"
-        for c in 0..<k {
-            s += "<text x=\"\(left + cell * (Double(c) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(c)</text>"
-            s += "<text x=\"\(left - 8)\" y=\"\(top + cell * (Double(c) + 0.5) + 4)\" text-anchor=\"end\">\(names.map { "\(c) " + escape($0[c]) } ?? "\(c)")</text>\n"
-        }
-        for r in 0..<k {
-            let total = max(m[r].reduce(0, +), 1)
-            for c in 0..<k {
-                let v = Double(m[r][c]) / Double(total)
-                let shade = Int(255 - 200 * v)
-                let fill = r == c ? "rgb(\(shade),\(255 - Int(90 * v)),\(shade))" : "rgb(255,\(shade),\(shade))"
-                s += "<rect x=\"\(left + cell * Double(c))\" y=\"\(top + cell * Double(r))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"\(fill)\" stroke=\"#fff\"><title>true \(r), predicted \(c): \(m[r][c])</title></rect>"
-                if cell >= 28 {
-                    s += "<text x=\"\(left + cell * (Double(c) + 0.5))\" y=\"\(top + cell * (Double(r) + 0.5) + 4)\" text-anchor=\"middle\" style=\"font-size:10px\">\(m[r][c])</text>"
-                }
-            }
-            s += "\n"
-        }
-        return s + "</svg>\n"
     }
 }

@@ -32,7 +32,8 @@ public final class RunFiles: RunOutputs {
         }
     }
 
-    public func writeReport(_ lines: [EpochMetrics], config: TrainConfig, classNames: [String]?, run: RunDirectory) throws {
+    public func writeReport(_ lines: [EpochMetrics], config: TrainConfig, classNames: [String]?,
+                            run: RunDirectory) throws {
         try Report.write(metrics: lines, config: config, classNames: classNames, to: run.reportFile)
     }
 }

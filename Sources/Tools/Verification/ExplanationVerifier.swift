@@ -81,7 +81,9 @@ public enum ExplanationVerifier {
     }
 
     public static func verify(path: String) throws -> [Outcome] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ExplainError("\(path): cannot read the file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExplainError("\(path): cannot read the file")
+        }
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: data)
@@ -90,7 +92,8 @@ public enum ExplanationVerifier {
         }
         // (N, C, H, W) images, each the same shape.
         guard let first = file.inputs.first, let rows = first.first, let row = rows.first, !row.isEmpty,
-              file.inputs.allSatisfy({ $0.count == first.count && $0.allSatisfy { $0.count == rows.count && $0.allSatisfy { $0.count == row.count } } })
+              file.inputs.allSatisfy({ $0.count == first.count
+                  && $0.allSatisfy { $0.count == rows.count && $0.allSatisfy { $0.count == row.count } } })
         else { throw ExplainError("\(path): inputs: expected N images of the same shape (N, C, H, W)") }
         let (n, c, h, w) = (file.inputs.count, first.count, rows.count, row.count)
         let directory = (path as NSString).deletingLastPathComponent
@@ -98,7 +101,8 @@ public enum ExplanationVerifier {
         for (mi, g) in file.models.enumerated() {
             let name = "models[\(mi)] \(g.model)"
             do {
-                outcomes += try check(g, name: name, inputs: file.inputs, shape: (n, c, h, w), settings: file.settings?.resolved ?? ExplainSettings(),
+                outcomes += try check(g, name: name, inputs: file.inputs, shape: (n, c, h, w),
+                                      settings: file.settings?.resolved ?? ExplainSettings(),
                                       directory: directory)
             } catch {
                 outcomes.append(Outcome(name: name, error: "\(error)"))
@@ -111,29 +115,37 @@ public enum ExplanationVerifier {
                       settings: ExplainSettings, directory: String) throws -> [Outcome] {
         if let problem = settings.problem { throw ExplainError("settings: \(problem)") }
         guard let architecture = Architecture(rawValue: g.model) else {
-            throw ExplainError("model \"\(g.model)\": expected one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ExplainError("model \"\(g.model)\": expected one of " +
+                               "\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard g.logits.count == shape.n, let k = g.logits.first?.count, k > 0, g.logits.allSatisfy({ $0.count == k }) else {
+        guard g.logits.count == shape.n, let k = g.logits.first?.count, k > 0,
+            g.logits.allSatisfy({ $0.count == k }) else {
             throw ExplainError("logits: expected \(shape.n) rows of the same length (one per input)")
         }
         guard min(shape.h, shape.w) >= architecture.minimumSide else {
-            throw ExplainError("inputs of \(shape.h) x \(shape.w): \(architecture.rawValue) needs images of at least \(architecture.minimumSide) x \(architecture.minimumSide)")
+            throw ExplainError("inputs of \(shape.h) x \(shape.w): \(architecture.rawValue) needs images of at least " +
+                               "\(architecture.minimumSide) x \(architecture.minimumSide)")
         }
-        let model = Model.make(architecture, inputShape: InputShape(channels: shape.c, height: shape.h, width: shape.w), classes: k, seed: 0)
+        let model = Model.make(architecture, inputShape: InputShape(channels: shape.c, height: shape.h, width: shape.w),
+                               classes: k, seed: 0)
         let weights = g.weights.hasPrefix("/") ? g.weights : directory + "/" + g.weights
         try ModelWeights.load(weights, into: model)
         let explainer = try Explainer(model: model, layer: g.targetLayer)
         // The model's layout: channel-major (C, N, H, W), or rows (N, C*H*W) for the mlp.
-        let input = Tensor(shape: model.inputLayout == .rows ? [shape.n, shape.c * shape.h * shape.w] : [shape.c, shape.n, shape.h, shape.w])
+        let input = Tensor(shape: model.inputLayout == .rows ? [shape.n, shape.c * shape.h * shape.w] : [shape.c,
+            shape.n, shape.h, shape.w])
         let hw = shape.h * shape.w
         for b in 0..<shape.n {
             for ch in 0..<shape.c {
                 let base = model.inputLayout == .rows ? b * shape.c * hw + ch * hw : (ch * shape.n + b) * hw
-                for y in 0..<shape.h { for x in 0..<shape.w { input.data[base + y * shape.w + x] = Float(inputs[b][ch][y][x]) } }
+                for y in 0..<shape.h { for x in 0..<shape.w { input.data[base + y * shape.w
+                    + x] = Float(inputs[b][ch][y][x]) } }
             }
         }
         let logits = explainer.pass(input, classes: Array(repeating: 0, count: shape.n)).logits.map(Double.init)
-        var outcomes = [Outcome(name: "\(name) logits", error: compare(logits, g.logits.flatMap { $0 }, tolerance: 1e-4, relative: true, width: k))]
+        var outcomes = [Outcome(name: "\(name) logits",
+                                error: compare(logits, g.logits.flatMap { $0 }, tolerance: 1e-4, relative: true,
+                                               width: k))]
         for (ci, c) in g.cases.enumerated() {
             let caseName = "\(name) cases[\(ci)] (\(c.targets))"
             guard c.classes.count == shape.n, c.classes.allSatisfy({ (0..<k).contains($0) }) else {
@@ -149,19 +161,27 @@ public enum ExplanationVerifier {
                         outcomes.append(Outcome(name: itemName, error: problem))
                         continue
                     }
-                    let got = golden.compute(explainer, ExplainInput(input: input, classes: c.classes, pass: pass, settings: settings))
-                    guard want.count == got.count, zip(want, got).allSatisfy({ pair in pair.0.count == pair.1.height && pair.0.allSatisfy { $0.count == pair.1.width } }) else {
-                        outcomes.append(Outcome(name: itemName, error: "expected \(got.count) maps of \(got.first?.height ?? 0) x \(got.first?.width ?? 0)"))
+                    let got = golden.compute(explainer,
+                                             ExplainInput(input: input, classes: c.classes, pass: pass,
+                                                          settings: settings))
+                    guard want.count == got.count,
+                        zip(want, got).allSatisfy({ pair in pair.0.count == pair.1.height
+                        && pair.0.allSatisfy { $0.count == pair.1.width } }) else {
+                        outcomes.append(Outcome(name: itemName,
+                                                error: "expected \(got.count) maps of \(got.first?.height ?? 0) x " +
+                                                       "\(got.first?.width ?? 0)"))
                         continue
                     }
                     // Per image, so that a failure names it.
                     var problems: [String] = []
                     for (i, (m, wm)) in zip(got, want).enumerated() {
-                        if let e = compare(m.values, wm.flatMap { $0 }, tolerance: golden.tolerance, relative: golden.relative, width: m.width) {
+                        if let e = compare(m.values, wm.flatMap { $0 }, tolerance: golden.tolerance,
+                                           relative: golden.relative, width: m.width) {
                             problems.append("image \(i): \(e)")
                         }
                     }
-                    outcomes.append(Outcome(name: itemName, error: problems.isEmpty ? nil : problems.joined(separator: "; ")))
+                    outcomes.append(Outcome(name: itemName,
+                                            error: problems.isEmpty ? nil : problems.joined(separator: "; ")))
                 }
             }
         }
@@ -178,7 +198,8 @@ public enum ExplanationVerifier {
             let e = abs(got[i] - want[i])
             if !(e <= worst) { worst = e; at = i }  // NaN counts as the worst
         }
-        return worst <= bound ? nil : "max error \(worst) at (\(at / width), \(at % width)) (got \(got[at]), want \(want[at]); tolerance \(bound))"
+        return worst <= bound ? nil : "max error \(worst) at (\(at / width), \(at % width)) (got \(got[at]), want " +
+                                      "\(want[at]); tolerance \(bound))"
     }
 
     static func describe(_ error: DecodingError) -> String {

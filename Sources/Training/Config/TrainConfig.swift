@@ -65,7 +65,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
-                   classes: self.classes, augment: self.augment, dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [],
+                   classes: self.classes, augment: self.augment, dropLast: self.dropLast,
+                       holdout: self.holdoutClasses?.classes ?? [],
                    imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache)
     }
 
@@ -87,7 +88,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     }
 
     public var optimizerConfig: OptimizerConfig {
-        OptimizerConfig(kind: self.optimizer, momentum: Float(self.momentum), nesterov: self.nesterov, weightDecay: Float(self.weightDecay))
+        OptimizerConfig(kind: self.optimizer, momentum: Float(self.momentum), nesterov: self.nesterov,
+                        weightDecay: Float(self.weightDecay))
     }
 
     public var lrSchedule: Schedule {
@@ -136,15 +138,20 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// checkpoint: NaN and infinity fail every range.
     public func problems() -> [String] {
         var out = Self.parser.options.compactMap { $0.problem(in: settings) }
-        if self.dropLast, self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: an epoch ends one way") }
+        if self.dropLast,
+            self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: " +
+                                             "an epoch ends one way") }
         out += self.loss.spec.problems(settings)
         out += EmbeddingLossKind.problems(settings)
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
-            out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) and \(self.bucketMib)")
+            out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) " +
+                       "and \(self.bucketMib)")
         }
         if self.precision == .bf16 {
-            if self.model == .mlp { out.append("--precision bf16 computes the convolutions in bfloat16, and --model mlp has none") }
-            if self.convBackend == .im2col { out.append("--precision bf16 runs on oneDNN; --conv-backend im2col computes in float32 only") }
+            if self.model == .mlp { out.append("--precision bf16 computes the convolutions in bfloat16, and " +
+                                               "--model mlp has none") }
+            if self.convBackend == .im2col { out.append("--precision bf16 runs on oneDNN; --conv-backend im2col " +
+                                                        "computes in float32 only") }
         }
         return out
     }

@@ -25,14 +25,16 @@ public struct AccuracyFigures: Sendable, Equatable {
         balanced = perClass.reduce(0, +) / Double(max(k, 1))
         let recall = perClass
         let (m, md, f) = Self.groups(trainCounts: trainCounts)
-        func mean(_ classes: [Int]) -> Double { classes.isEmpty ? 0 : classes.reduce(0) { $0 + recall[$1] } / Double(classes.count) }
+        func mean(_ classes: [Int]) -> Double { classes.isEmpty
+            ? 0 : classes.reduce(0) { $0 + recall[$1] } / Double(classes.count) }
         many = mean(m)
         medium = mean(md)
         few = mean(f)
     }
 
     /// Figures read back from a file (metrics.jsonl).
-    init(confusion: [[Int]], accuracy: Double, perClass: [Double], balanced: Double, many: Double, medium: Double, few: Double) {
+    init(confusion: [[Int]], accuracy: Double, perClass: [Double], balanced: Double, many: Double, medium: Double,
+         few: Double) {
         (self.confusion, self.accuracy, self.perClass, self.balanced) = (confusion, accuracy, perClass, balanced)
         (self.many, self.medium, self.few) = (many, medium, few)
     }

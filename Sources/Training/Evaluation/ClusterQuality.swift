@@ -13,19 +13,22 @@ public struct ClusterQuality: Sendable, Equatable {
 
     /// k-means (k-means++ seeding from a fixed seed, then 20 Lloyd iterations as faiss's default
     /// in PML) of `count` rows of `dimension` floats, and the three figures.
-    public static func measure(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int, dimension d: Int) -> ClusterQuality {
+    public static func measure(_ x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int,
+                               dimension d: Int) -> ClusterQuality {
         let present = Array(Set((0..<n).map { Int(labels[$0]) })).sorted()
         let index = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, $0) })
         let truth = (0..<n).map { index[Int(labels[$0])]! }
         let clusters = kMeans(x, count: n, dimension: d, k: present.count, seed: 0x6B6D)
         let (nmi, ami) = mutualInformation(truth, clusters)
-        return ClusterQuality(nmi: nmi, ami: ami, varianceRatio: varianceRatio(x, classes: truth, count: n, dimension: d))
+        return ClusterQuality(nmi: nmi, ami: ami,
+                              varianceRatio: varianceRatio(x, classes: truth, count: n, dimension: d))
     }
 
     // MARK: - k-means
 
     /// Each row's cluster (0..<k).
-    static func kMeans(_ x: UnsafePointer<Float>, count n: Int, dimension d: Int, k: Int, seed: UInt64, iterations: Int = 20) -> [Int] {
+    static func kMeans(_ x: UnsafePointer<Float>, count n: Int, dimension d: Int, k: Int, seed: UInt64,
+                       iterations: Int = 20) -> [Int] {
         guard n > 0, k > 1 else { return [Int](repeating: 0, count: n) }
         var norms = [Float](repeating: 0, count: n)
         for i in 0..<n { var s: Float = 0; for j in 0..<d { s += x[i * d + j] * x[i * d + j] }; norms[i] = s }
@@ -60,7 +63,8 @@ public struct ClusterQuality: Sendable, Equatable {
             for c in 0..<k { for j in 0..<d { centreNorms[c] += centres[c * d + j] * centres[c * d + j] } }
             centres.withUnsafeBufferPointer { cb in
                 products.withUnsafeMutableBufferPointer { pb in
-                    BLAS.gemm(transB: true, m: n, n: k, k: d, a: x, lda: d, b: cb.baseAddress!, ldb: d, c: pb.baseAddress!, ldc: k)
+                    BLAS.gemm(transB: true, m: n, n: k, k: d, a: x, lda: d, b: cb.baseAddress!, ldb: d,
+                              c: pb.baseAddress!, ldc: k)
                 }
             }
             var changed = false
@@ -97,7 +101,8 @@ public struct ClusterQuality: Sendable, Equatable {
         let a = (0..<ku).map { r in (0..<kv).reduce(0) { $0 + table[r * kv + $1] } }.filter { $0 > 0 }
         let b = (0..<kv).map { c in (0..<ku).reduce(0) { $0 + table[$1 * kv + c] } }.filter { $0 > 0 }
         let N = Double(n)
-        func entropy(_ counts: [Int]) -> Double { -counts.reduce(0.0) { let p = Double($1) / N; return $0 + p * log(p) } }
+        func entropy(_ counts: [Int]) -> Double { -counts.reduce(0.0) { let p = Double($1) / N; return $0 + p
+            * log(p) } }
         let hu = entropy(a), hv = entropy(b)
         // Both labellings a single cluster: perfect agreement by scikit-learn's convention.
         if a.count == b.count, a.count <= 1 { return (1, 1) }
@@ -116,7 +121,9 @@ public struct ClusterQuality: Sendable, Equatable {
         let emi = expectedMutualInformation(a, b, n: n)
         var denominator = mean - emi
         // scikit-learn guards a vanishing denominator with the smallest positive double.
-        if denominator < 0 { denominator = min(denominator, -Double.leastNormalMagnitude) } else { denominator = max(denominator, Double.leastNormalMagnitude) }
+        if denominator < 0 { denominator = min(denominator,
+                                               -Double.leastNormalMagnitude) } else { denominator = max(denominator,
+                                                   Double.leastNormalMagnitude) }
         return (nmi, (mi - emi) / denominator)
     }
 
@@ -132,9 +139,11 @@ public struct ClusterQuality: Sendable, Equatable {
             for bj in b {
                 let lo = max(1, ai + bj - n), hi = min(ai, bj)
                 guard lo <= hi else { continue }
-                let fixed: Double = logFactorial[ai] + logFactorial[bj] + logFactorial[n - ai] + logFactorial[n - bj] - logFactorial[n]
+                let fixed: Double = logFactorial[ai] + logFactorial[bj] + logFactorial[n - ai] + logFactorial[n - bj]
+                    - logFactorial[n]
                 for nij in lo...hi {
-                    let denominator: Double = logFactorial[nij] + logFactorial[ai - nij] + logFactorial[bj - nij] + logFactorial[n - ai - bj + nij]
+                    let denominator: Double = logFactorial[nij] + logFactorial[ai - nij] + logFactorial[bj - nij]
+                        + logFactorial[n - ai - bj + nij]
                     let x = Double(nij)
                     let term: Double = x / N * log(N * x / (Double(ai) * Double(bj)))
                     emi += term * exp(fixed - denominator)
@@ -148,7 +157,8 @@ public struct ClusterQuality: Sendable, Equatable {
 
     static func varianceRatio(_ x: UnsafePointer<Float>, classes y: [Int], count n: Int, dimension d: Int) -> Double {
         let k = (y.max() ?? 0) + 1
-        var means = [Double](repeating: 0, count: k * d), sizes = [Int](repeating: 0, count: k), mean = [Double](repeating: 0, count: d)
+        var means = [Double](repeating: 0, count: k * d), sizes = [Int](repeating: 0, count: k),
+            mean = [Double](repeating: 0, count: d)
         for i in 0..<n {
             sizes[y[i]] += 1
             for j in 0..<d { means[y[i] * d + j] += Double(x[i * d + j]); mean[j] += Double(x[i * d + j]) }

@@ -7,7 +7,11 @@ import Settings
 import Tensor
 
 extension Options {
-    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0, "Post-hoc logit adjustment at evaluation (Menon et al. 2021): also predict argmax z - tau log(prior), prior from the global training counts, and record those figures beside the raw ones (*_posthoc). 0 = off.", check: .closed(0, 10, note: "0: off")) }
+    public var posthocTau: Option<Double> { Option("posthoc-tau", 0.0,
+                                                   "Post-hoc logit adjustment at evaluation (Menon et al. 2021): " +
+                                                   "also predict argmax z - tau log(prior), prior from the global " +
+                                                   "training counts, and record those figures beside the raw ones " +
+                                                   "(*_posthoc). 0 = off.", check: .closed(0, 10, note: "0: off")) }
 }
 
 /// Test-set evaluation of a model, sharded over ranks (rank r takes samples r, r + W, ...):
@@ -34,14 +38,16 @@ public final class Evaluator {
 
     /// - batchSize: `--eval-batch-size`, or the rank's training batch of `trainingBatch`.
     /// - unseen: the held-out classes' test images (`Dataset.unseenTest`)
-    public init(model: Model, test: Split, unseen: Split? = nil, mean: [Float], std: [Float], batchSize: Int?, trainingBatch: Int,
+    public init(model: Model, test: Split, unseen: Split? = nil, mean: [Float], std: [Float], batchSize: Int?,
+                trainingBatch: Int,
                 comm: Communicator) {
         self.comm = comm
         self.model = model
         self.test = test
         let channelMajor = model.inputLayout == .channelMajor
         batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: channelMajor, augment: false, seed: 0)
-        self.unseen = unseen.map { BatchAssembler(split: $0, mean: mean, std: std, channelMajor: channelMajor, augment: false, seed: 0) }
+        self.unseen = unseen.map { BatchAssembler(split: $0, mean: mean, std: std, channelMajor: channelMajor,
+                                                  augment: false, seed: 0) }
         self.batchSize = batchSize ?? max(1, (trainingBatch + comm.size - 1) / comm.size)
         gather = LabelledRowGather(comm: comm)
     }
@@ -51,7 +57,8 @@ public final class Evaluator {
     ///   medium / few and give the post-hoc prior
     /// - posthocTau: `--posthoc-tau` (0: no post-hoc figures)
     /// - retrieval: whether to measure retrieval and clusters of the features (every rank alike)
-    public func evaluate(trainCounts: [Int], posthocTau: Double, retrieval measuresRetrieval: Bool = true) throws -> Evaluation {
+    public func evaluate(trainCounts: [Int], posthocTau: Double,
+                         retrieval measuresRetrieval: Bool = true) throws -> Evaluation {
         let k = model.classes, d = model.featureDimension
         let total = test.count
         var confusion = [Int64](repeating: 0, count: k * k)
@@ -70,7 +77,8 @@ public final class Evaluator {
                 confusion[Int(batches.targets[i]) * k + best] += 1
                 predictions[picked[i]] = Int32(best)
                 if let offsets = posthocOffsets {
-                    let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k, offsets: $0.baseAddress!) }
+                    let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k,
+                        offsets: $0.baseAddress!) }
                     posthocConfusion[Int(batches.targets[i]) * k + adjusted] += 1
                 }
             }
@@ -117,7 +125,8 @@ public final class Evaluator {
     func unseenRetrieval(_ assembler: BatchAssembler) throws -> RetrievalMetrics {
         let total = assembler.split.count
         try forEachBatch(of: assembler, total: total) { _, _, _ in }
-        return try retrieval(dimension: model.featureDimension, total: total, classes: Int(assembler.split.labels.max() ?? 0) + 1)
+        return try retrieval(dimension: model.featureDimension, total: total,
+                             classes: Int(assembler.split.labels.max() ?? 0) + 1)
     }
 
     /// This rank's shard of `assembler`'s split (samples rank, rank + W, ...) in batches of

@@ -18,7 +18,8 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
     /// that shards of the queries add up (the ranks all-reduce them). Blocks of queries take
     /// their distances to all references from one matrix product; the queries of a block are
     /// ranked in parallel (`Parallel.threads`).
-    public static func sums(queries: [Int], embeddings x: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count n: Int,
+    public static func sums(queries: [Int], embeddings x: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+                            count n: Int,
                             dimension d: Int, classes k: Int) -> [Double] {
         var out = [Double](repeating: 0, count: 4 * k)
         guard n > 1, !queries.isEmpty else { return out }
@@ -50,7 +51,8 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                             let dot = dots.data + r * n
                             for j in 0..<n { distances[j] = max(norm[query] + norm[j] - 2 * dot[j], 0) }
                             distances[query] = .infinity  // never its own neighbour
-                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys, sample: &sample, scratch: &scratch)
+                            let m = Self.rankNearest(relevant, distances: &distances, keys: &keys, sample: &sample,
+                                                     scratch: &scratch)
                             var hits = 0, ap = 0.0
                             for rank in 0..<m where labels[Int(keys[rank] & 0xffff_ffff)] == y {
                                 hits += 1
@@ -174,7 +176,8 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
     public init(precisionAt1: Double, rPrecision: Double, mapAtR: Double, precisionAt1PerClass: [Double],
                 rPrecisionPerClass: [Double], mapAtRPerClass: [Double]) {
         (self.precisionAt1, self.rPrecision, self.mapAtR) = (precisionAt1, rPrecision, mapAtR)
-        (self.precisionAt1PerClass, self.rPrecisionPerClass, self.mapAtRPerClass) = (precisionAt1PerClass, rPrecisionPerClass, mapAtRPerClass)
+        (self.precisionAt1PerClass, self.rPrecisionPerClass, self.mapAtRPerClass) = (precisionAt1PerClass,
+            rPrecisionPerClass, mapAtRPerClass)
     }
 
     /// The metrics from summed `sums`.

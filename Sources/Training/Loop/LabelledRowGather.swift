@@ -56,6 +56,7 @@ final class LabelledRowGather {
     /// The gathered rows and labels; valid until the next gather (the arrays are not resized
     /// before it, so their storage stays where it is).
     func withGathered<R>(_ body: (UnsafePointer<Float>, UnsafePointer<Int32>) throws -> R) rethrows -> R {
-        try rows.withUnsafeBufferPointer { r in try labels.withUnsafeBufferPointer { l in try body(r.baseAddress!, l.baseAddress!) } }
+        try rows.withUnsafeBufferPointer { r in try labels.withUnsafeBufferPointer { l in try body(r.baseAddress!,
+            l.baseAddress!) } }
     }
 }

@@ -65,7 +65,8 @@ public final class StallWatchdog: @unchecked Sendable {
                     finished epoch \(epoch + 1), step \(step) and waits for the others. A rank may be stopped or \
                     deadlocked, or its host unreachable; ending the job.
                     """
-                comm.abort(message + flightReport(message, interval: interval, suspended: overslept >= 1 ? overslept : nil), code: 1)
+                comm.abort(message + flightReport(message, interval: interval,
+                                                  suspended: overslept >= 1 ? overslept : nil), code: 1)
             }
         }
     }
@@ -75,7 +76,8 @@ public final class StallWatchdog: @unchecked Sendable {
     /// behind. The other ranks wait twice as long, so rank 0 normally speaks and ends the job;
     /// when rank 0 left no record, the lowest rank that did speaks instead.
     private func flightReport(_ message: String, interval: Double, suspended: Double?) -> String {
-        guard let recorder = comm.flightRecorder, recorder.dump(reason: "stall", message: message, suspended: suspended) != nil,
+        guard let recorder = comm.flightRecorder,
+            recorder.dump(reason: "stall", message: message, suspended: suspended) != nil,
               let directory = recorder.directory else { return "" }
         let grace = interval + 1
         Thread.sleep(forTimeInterval: comm.rank == 0 ? grace : 2 * grace)
@@ -84,6 +86,7 @@ public final class StallWatchdog: @unchecked Sendable {
         guard comm.rank == 0 || (analysis.missing.contains(0) && speaker == comm.rank) else {
             return "\nflight record: \(recorder.path ?? directory)"
         }
-        return "\n" + analysis.summary + "\nflight records: \(directory) (read them with: ddp-train flight \((directory as NSString).deletingLastPathComponent))"
+        return "\n" + analysis.summary + "\nflight records: \(directory) (read them with: ddp-train flight " +
+                                         "\((directory as NSString).deletingLastPathComponent))"
     }
 }

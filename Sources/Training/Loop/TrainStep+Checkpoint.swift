@@ -18,7 +18,8 @@ extension TrainStep {
         var all = [Float](repeating: 0, count: max(nb * comm.size, 1))
         if nb > 0 {
             try all.withUnsafeMutableBytes { receive in
-                try comm.allGather(UnsafeRawPointer(model.buffers.values), byteCounts: Array(repeating: nb * 4, count: comm.size),
+                try comm.allGather(UnsafeRawPointer(model.buffers.values),
+                                   byteCounts: Array(repeating: nb * 4, count: comm.size),
                                    into: receive.baseAddress!)
             }
         }
@@ -34,15 +35,18 @@ extension TrainStep {
         }
         for (i, name) in optimizer.stateNames.enumerated() {
             tensors.append(.init(name: CheckpointNames.optimizer(name), shape: [params.count],
-                                 values: UnsafeBufferPointer(rebasing: optimizer.state[(i * params.count)..<((i + 1) * params.count)])))
+                                 values: UnsafeBufferPointer(rebasing: optimizer.state[(i * params.count)..<((i + 1)
+                                     * params.count)])))
         }
         for (name, t) in loss.state {
-            tensors.append(.init(name: CheckpointNames.loss(name), shape: t.shape, values: UnsafeBufferPointer(start: t.data, count: t.count)))
+            tensors.append(.init(name: CheckpointNames.loss(name), shape: t.shape,
+                                 values: UnsafeBufferPointer(start: t.data, count: t.count)))
         }
         for r in 0..<comm.size {
             for e in model.buffers.entries {
                 tensors.append(.init(name: CheckpointNames.buffer(e.name, rank: r), shape: e.shape,
-                                     values: UnsafeBufferPointer(start: buffers.baseAddress! + r * nb + e.offset, count: e.count)))
+                                     values: UnsafeBufferPointer(start: buffers.baseAddress! + r * nb + e.offset,
+                                                                 count: e.count)))
             }
         }
         return tensors
@@ -50,13 +54,20 @@ extension TrainStep {
 
     /// Throws unless the checkpoint holds every tensor this model, optimiser and loss need, with their shapes.
     func validate(_ c: CheckpointFile.Contents, saved: TrainingState, path: String) throws {
-        try CheckpointModel.validate(c, model: model, worldSize: saved.worldSize, saved: saved.config.model, wanted: config.model, path: path)
+        try CheckpointModel.validate(c, model: model, worldSize: saved.worldSize, saved: saved.config.model,
+                                     wanted: config.model, path: path)
         let shapes = Dictionary(c.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for name in optimizer.stateNames where shapes[CheckpointNames.optimizer(name)] != [model.parameters.count] {
-            throw CheckpointError.invalid(path: path, reason: "no \(name) state for \(model.parameters.count) parameters: it was written with --optimizer \(saved.config.optimizer.rawValue), this run uses \(config.optimizer.rawValue)")
+            throw CheckpointError.invalid(path: path,
+                                          reason: "no \(name) state for \(model.parameters.count) parameters: it was " +
+                                                  "written with --optimizer \(saved.config.optimizer.rawValue), this " +
+                                                  "run uses \(config.optimizer.rawValue)")
         }
         for (name, t) in loss.state where shapes[CheckpointNames.loss(name)] != t.shape {
-            throw CheckpointError.invalid(path: path, reason: "no \(name) of shape \(t.shape): it was written with --metric-loss \(saved.config.embeddingLoss.rawValue), this run uses \(config.embeddingLoss.rawValue)")
+            throw CheckpointError.invalid(path: path,
+                                          reason: "no \(name) of shape \(t.shape): it was written with --metric-loss " +
+                                                  "\(saved.config.embeddingLoss.rawValue), this run uses " +
+                                                  "\(config.embeddingLoss.rawValue)")
         }
     }
 
@@ -69,10 +80,12 @@ extension TrainStep {
             CheckpointModel.loadParameters(c, into: model)
             for (i, name) in optimizer.stateNames.enumerated() {
                 let v = c.values(of: CheckpointNames.optimizer(name))!
-                v.withUnsafeBufferPointer { (optimizer.state.baseAddress! + i * params.count).update(from: $0.baseAddress!, count: params.count) }
+                v.withUnsafeBufferPointer { (optimizer.state.baseAddress! + i
+                    * params.count).update(from: $0.baseAddress!, count: params.count) }
             }
             for (name, t) in loss.state {
-                c.values(of: CheckpointNames.loss(name))!.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!, count: t.count) }
+                c.values(of: CheckpointNames.loss(name))!.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!,
+                    count: t.count) }
             }
         }
         try comm.broadcast(params.valueBuffer)

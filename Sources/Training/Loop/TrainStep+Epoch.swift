@@ -23,7 +23,8 @@ extension TrainStep {
         let global = counts.map { Int($0) }
         let classification = loss.classification, name = config.loss.rawValue
         try comm.agree {
-            if let problem = classification.problem(counts: global) { throw CollectiveFailure(rank: 0, message: "--loss \(name): \(problem)") }
+            if let problem = classification.problem(counts: global) { throw CollectiveFailure(rank: 0,
+                message: "--loss \(name): \(problem)") }
         }
         let weighting = phases.phase(at: epoch).weighting
         let beta = config.cbBeta

@@ -25,7 +25,8 @@ extension TrainStep {
     /// All-gathers the ranks' rows (B, width) and labels into global-batch order, as a loss
     /// term asked (`LossNeeds.gatherWidth`); `localRows` maps this rank's samples into it.
     /// The buffers stay valid until the next gather.
-    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int, step: Int) throws -> GlobalBatch {
+    func gatherGlobalBatch(rows source: UnsafePointer<Float>?, width: Int, count n: Int,
+                           step: Int) throws -> GlobalBatch {
         let stride = width + 1
         for r in 0..<comm.size { gather.counts[r] = sampler.localBatchSize(step: step, rank: r) }
         gather.reserve(rows: n, width: width)

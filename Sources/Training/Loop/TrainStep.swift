@@ -45,7 +45,9 @@ public final class TrainStep {
         self.model = model
         let seed = UInt64(config.seed)
         guard config.batchSize >= comm.size else {
-            throw CollectiveFailure(rank: 0, message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) ranks: every rank needs at least one sample per step")
+            throw CollectiveFailure(rank: 0,
+                                    message: "--batch-size \(config.batchSize) is smaller than the \(comm.size) " +
+                                             "ranks: every rank needs at least one sample per step")
         }
         // One BLAS thread: backward adds into zeroed gradients (sgemm with beta 1) and the optimiser
         // clears them in its pass. Several: each OpenBLAS thread clears its own part of a weight
@@ -55,10 +57,14 @@ public final class TrainStep {
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
         phases = TrainingPhases(config)
         loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension)
-        sampler = DistributedSampler(count: dataset.train.count, globalCount: dataset.sharded ? dataset.globalTrainCount : dataset.train.count,
-                                     batchSize: config.batchSize, rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
-                                     end: config.dropLast ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
-        batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std, channelMajor: model.inputLayout == .channelMajor,
+        sampler = DistributedSampler(count: dataset.train.count,
+                                     globalCount: dataset.sharded ? dataset.globalTrainCount : dataset.train.count,
+                                     batchSize: config.batchSize, rank: comm.rank, worldSize: comm.size, seed: seed,
+                                         sharded: dataset.sharded,
+                                     end: config.dropLast
+                                         ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
+        batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std,
+                                 channelMajor: model.inputLayout == .channelMajor,
                                  augment: config.augment, seed: seed)
         sync = try Self.gradientSync(config: config, model: model, optimizer: optimizer, comm: comm)
         slots = BatchSlots(capacity: config.batchSize + 1)
@@ -75,7 +81,8 @@ public final class TrainStep {
     /// One copy of the parameters where the ranks of a host outnumber its cores (compressed
     /// gradients keep a copy per rank: the ranks sum their 16-bit roundings), else buckets
     /// all-reduced (through a shared-memory sum where `Communicator.prepareSums` says so).
-    static func gradientSync(config: TrainConfig, model: Model, optimizer: Optimizer, comm: Communicator) throws -> GradientSync {
+    static func gradientSync(config: TrainConfig, model: Model, optimizer: Optimizer,
+                             comm: Communicator) throws -> GradientSync {
         let shared = config.gradCompression != .none ? nil
             : try comm.shareParameters(count: model.parameters.count, stateCount: optimizer.state.count,
                                        values: model.parameters.values, state: optimizer.state.baseAddress!)
@@ -88,17 +95,20 @@ public final class TrainStep {
         if let top = model.classifier.parameterOffset { layerOffsets.append(top) }
         let reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
                                       layerOffsets: layerOffsets,
-                                      firstBucketBytes: Int(config.bucketFirstMib * 1_048_576), bucketBytes: Int(config.bucketMib * 1_048_576),
+                                      firstBucketBytes: Int(config.bucketFirstMib * 1_048_576),
+                                          bucketBytes: Int(config.bucketMib * 1_048_576),
                                       nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
         let path: SumPath
         if comm.size == 1 {
             path = .single
-        } else if !reducer.nonBlocking, reducer.compression == .none, try comm.prepareSums(count: reducer.buckets.map(\.count).max() ?? 0) {
+        } else if !reducer.nonBlocking, reducer.compression == .none,
+            try comm.prepareSums(count: reducer.buckets.map(\.count).max() ?? 0) {
             path = .sharedMemory
         } else {
             path = .mpi
         }
-        return AllReduceSync(comm: comm, reducer: reducer, gradients: model.parameters.gradients, count: model.parameters.count, path: path)
+        return AllReduceSync(comm: comm, reducer: reducer, gradients: model.parameters.gradients,
+                             count: model.parameters.count, path: path)
     }
 
     static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {
@@ -171,21 +181,25 @@ public final class TrainStep {
         }
         loss.clearGradients(batch: n, classes: model.classes, features: model.featureDimension)
         for term in terms {
-            var batch = LossBatch(scores: scores, features: features, targets: batches.targets, count: n, weights: weights,
+            var batch = LossBatch(scores: scores, features: features, targets: batches.targets, count: n,
+                                  weights: weights,
                                   omega: statistics.omega, counts: statistics.counts, normalizer: normalizer,
                                   share: Double(n) / Double(globalSamples))
             let width = term.needs.gatherWidth
             if width > 0 {
-                batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width, count: n, step: step)
+                batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width,
+                                                     count: n, step: step)
             }
-            contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient, featureGradient: loss.featureGradient)
+            contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient,
+                                            featureGradient: loss.featureGradient)
         }
         if n > 0 {
             mark(.loss, &clock)
             if let fault = nanFault, fault.rank == comm.rank, fault.steps.contains(globalStep) {
                 loss.scoresGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
             }
-            model.backward(logitsGradient: loss.scoresGradient, featureGradient: needs.features ? loss.featureGradient : nil)
+            model.backward(logitsGradient: loss.scoresGradient,
+                           featureGradient: needs.features ? loss.featureGradient : nil)
             mark(.backward, &clock)
         }
         if let error = pendingError { pendingError = nil; throw error }
@@ -203,7 +217,8 @@ public final class TrainStep {
         if skipped {
             sync.discard(clearing: clearing)
         } else {
-            optimizer.step(parameters: model.parameters.values, gradients: sync.gradients, lr: lr, zeroingGradients: clearing,
+            optimizer.step(parameters: model.parameters.values, gradients: sync.gradients, lr: lr,
+                           zeroingGradients: clearing,
                            range: sync.range)
         }
         try sync.end()
@@ -220,7 +235,8 @@ public final class TrainStep {
     public enum Phase: Int, CaseIterable, Sendable {
         case data, forward, loss, backward, communication, optimizer
         public var name: String {
-            ["batch assembly", "forward", "loss", "backward (+ buckets started)", "wait for all-reduce + checks", "optimizer"][rawValue]
+            ["batch assembly", "forward", "loss", "backward (+ buckets started)", "wait for all-reduce + checks",
+             "optimizer"][rawValue]
         }
     }
 

@@ -17,7 +17,8 @@ extension Trainer {
             try buffers.withUnsafeBufferPointer { all in
                 let path = run.checkpointPath(step: state.globalStep)
                 let start = Date()
-                let bytes = try CheckpointFile.write(path: path, manifest: manifest, tensors: step.checkpointTensors(buffers: all),
+                let bytes = try CheckpointFile.write(path: path, manifest: manifest,
+                                                     tensors: step.checkpointTensors(buffers: all),
                                                      level: Int32(config.checkpointLevel))
                 lastCheckpoint = (path, bytes, Date().timeIntervalSince(start))
             }
@@ -31,7 +32,8 @@ extension Trainer {
     public func resume(_ setting: String) throws -> String? {
         // A sound checkpoint of another model or optimiser is the user's mistake: refuse rather
         // than start fresh over that run's checkpoints.
-        guard let found = try CheckpointReading.read(setting == "auto" ? run.checkpoints() : [setting], skipDamaged: setting == "auto",
+        guard let found = try CheckpointReading.read(setting == "auto" ? run.checkpoints() : [setting],
+                                                     skipDamaged: setting == "auto",
                                                      comm: comm, log: log, validate: { c, saved, path in
                                                          try step.validate(c, saved: saved, path: path)
                                                      }) else { return nil }
@@ -40,13 +42,17 @@ extension Trainer {
 
         let differing = Self.differingSettings(saved.config, config)
         if !differing.isEmpty {
-            log.info("note: resuming with settings that differ from the checkpoint's: \(differing.joined(separator: ", "))")
+            log.info("note: resuming with settings that differ from the checkpoint's: " +
+                     "\(differing.joined(separator: ", "))")
         }
         if saved.worldSize != comm.size {
             if dataset.sharded {
-                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the data is re-sharded, so the run is not bit-identical to an uninterrupted one")
+                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the data is " +
+                         "re-sharded, so the run is not bit-identical to an uninterrupted one")
             } else {
-                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the global batches stay the same, so the run continues its trajectory (to float rounding; batch-norm statistics are the mean of the \(saved.worldSize) ranks')")
+                log.info("note: resuming a \(saved.worldSize)-rank checkpoint on \(comm.size) ranks: the global " +
+                         "batches stay the same, so the run continues its trajectory (to float rounding; batch-norm " +
+                         "statistics are the mean of the \(saved.worldSize) ranks')")
             }
         }
         var restored = saved
@@ -65,7 +71,8 @@ extension Trainer {
         let running = Set(TrainOptions.running.options.map(\.name))
         return TrainConfig.parser.options.compactMap { option in
             let (x, y) = (option.text(in: a.settings), option.text(in: b.settings))
-            return running.contains(option.name) || x == y ? nil : "--\(option.name) \(x.isEmpty ? "(default)" : x) -> \(y.isEmpty ? "(default)" : y)"
+            return running.contains(option.name) || x == y ? nil : "--\(option.name) \(x.isEmpty ? "(default)" : x) " +
+                                                                   "-> \(y.isEmpty ? "(default)" : y)"
         }
     }
 }

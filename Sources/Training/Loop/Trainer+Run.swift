@@ -74,13 +74,16 @@ extension Trainer {
         let epoch = state.epoch, steps = step.stepsPerEpoch
         let factor = step.phases.phase(at: epoch).lrFactor
         try beginEpoch(epoch)
-        var run = EpochRun(epoch: epoch, lr: schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps, phaseFactor: factor),
+        var run = EpochRun(epoch: epoch,
+                           lr: schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps,
+                                                     phaseFactor: factor),
                            samples: 0, trainSeconds: 0, start: Date())
         step.resetTiming()
         var lastShown = Date.distantPast
         while state.stepInEpoch < steps {
             if let limit = config.maxSteps, state.globalStep >= limit { return .stepLimit }
-            run.lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps, phaseFactor: factor)
+            run.lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps,
+                                           phaseFactor: factor)
             comm.flightRecorder?.at(epoch: epoch, step: state.stepInEpoch + 1)
             let t0 = DispatchTime.now().uptimeNanoseconds
             let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: run.lr, globalStep: state.globalStep)
@@ -92,7 +95,8 @@ extension Trainer {
             try count(result, epoch: epoch)
             if log.interactive, Date().timeIntervalSince(lastShown) > 0.2 {
                 lastShown = Date()
-                showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: run.samples, seconds: run.trainSeconds)
+                showProgress(epoch: epoch, step: state.stepInEpoch, steps: steps, samples: run.samples,
+                             seconds: run.trainSeconds)
             }
             if result.stopRequested { return .stopped(try stopBySignal(epoch: epoch)) }
             if let every = config.checkpointEverySteps, state.globalStep % every == 0, state.stepInEpoch < steps {
@@ -118,7 +122,10 @@ extension Trainer {
             log.warn("step \(state.globalStep): non-finite loss or gradient on some rank; every rank skips this step")
         }
         if state.consecutiveSkips >= 10 {
-            throw CollectiveFailure(rank: 0, message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or gradient (last at epoch \(epoch), step \(state.globalStep)); stopping.\nHINT: lower --lr, or check the data for NaN values.")
+            throw CollectiveFailure(rank: 0,
+                                    message: "\(state.consecutiveSkips) consecutive steps had a non-finite loss or " +
+                                             "gradient (last at epoch \(epoch), step \(state.globalStep)); " +
+                                             "stopping.\nHINT: lower --lr, or check the data for NaN values.")
         }
     }
 
@@ -128,7 +135,8 @@ extension Trainer {
         try writeMetrics()
         let path = run.checkpointPath(step: state.globalStep)
         log.clearProgress()
-        let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) of it); checkpoint \(path); continue with --resume auto"
+        let note = "stopped by a signal at step \(state.globalStep) (epoch \(epoch + 1), step \(state.stepInEpoch) " +
+                   "of it); checkpoint \(path); continue with --resume auto"
         comm.flightRecorder?.dump(reason: "signal", message: note)
         log.info(note)
         return RunSummary(runDirectory: run.path, final: nil, interruptedAt: path)
@@ -138,10 +146,12 @@ extension Trainer {
     /// checkpoint. Returns the evaluation.
     func endEpoch(_ epochRun: EpochRun, profile: EpochProfile?) throws -> Evaluation {
         let epoch = epochRun.epoch
-        if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on \(dataset.test.count) test samples ...") }
+        if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on " +
+                                          "\(dataset.test.count) test samples ...") }
         try Evaluator.averageBatchNormBuffers(model, comm: comm)
         let evaluation = try evaluate(epoch: epoch)
-        let line = metrics(event: "epoch", epoch: epoch, lr: epochRun.lr, evaluation: evaluation, samples: epochRun.samples,
+        let line = metrics(event: "epoch", epoch: epoch, lr: epochRun.lr, evaluation: evaluation,
+                           samples: epochRun.samples,
                            trainSeconds: epochRun.trainSeconds, epochSeconds: Date().timeIntervalSince(epochRun.start))
         state.metrics.append(line)
         try timed(.logging, profile) {
@@ -155,7 +165,8 @@ extension Trainer {
         state.epochSkipped = 0
         try timed(.logging, profile) { try writeMetrics() }
         if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
-            if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint, profile) { try saveCheckpoint() } }
+            if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint,
+                profile) { try saveCheckpoint() } }
         }
         if let profile {
             // The epoch's line was written (and checkpointed) before its checkpoint was timed:
@@ -183,9 +194,11 @@ extension Trainer {
         }
         let epoch = max(min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0), 0)
         let lr = schedule.learningRate(epoch: epoch, phaseFactor: step.phases.phase(at: epoch).lrFactor)
-        let done = metrics(event: "done", epoch: epoch, lr: lr, evaluation: evaluation, samples: 0, trainSeconds: 0, epochSeconds: 0)
+        let done = metrics(event: "done", epoch: epoch, lr: lr, evaluation: evaluation, samples: 0, trainSeconds: 0,
+                           epochSeconds: 0)
         state.metrics.append(done)
-        let final = FinalModel(model: model, evaluation: evaluation, test: dataset.test, statistics: dataset.statistics(), run: run,
+        let final = FinalModel(model: model, evaluation: evaluation, test: dataset.test,
+                               statistics: dataset.statistics(), run: run,
                                config: config)
         try outputs.finish(final, comm: comm, log: log)
         try comm.agree {
@@ -219,20 +232,26 @@ extension Trainer {
         let finalLine = event == "done"
         let meanLoss = state.epochLossSum / Double(max(state.epochLossSteps, 1))
         let training = TrainingFigures(
-            trainLoss: finalLine ? (previous?.trainLoss ?? meanLoss) : meanLoss, lossPhase: step.phases.phase(at: epoch).lossName,
-            classCounts: step.statistics.counts, classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes),
+            trainLoss: finalLine ? (previous?.trainLoss ?? meanLoss) : meanLoss,
+                lossPhase: step.phases.phase(at: epoch).lossName,
+            classCounts: step.statistics.counts,
+                classWeights: step.statistics.weights ?? Array(repeating: 1, count: dataset.classes),
             omega: step.statistics.omega,
-            samplesPerS: finalLine ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
+            samplesPerS: finalLine
+                ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
             exposedCommSeconds: step.exposedSeconds, worldSize: comm.size)
-        return EpochMetrics(event: event, epoch: epoch, step: state.globalStep, lr: Double(lr), training: training, figures: e.figures)
+        return EpochMetrics(event: event, epoch: epoch, step: state.globalStep, lr: Double(lr), training: training,
+                            figures: e.figures)
     }
 
     /// One plain line per epoch (cluster logs).
     static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
         let t = m.figures.test
-        return String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
-                      m.epoch + 1, epochs, m.step, m.lr, m.training.trainLoss, m.training.lossPhase, 100 * t.accuracy, 100 * t.balanced,
+        return String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  " +
+                              "many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
+                      m.epoch + 1, epochs, m.step, m.lr, m.training.trainLoss, m.training.lossPhase, 100 * t.accuracy,
+                          100 * t.balanced,
                       100 * t.many, 100 * t.medium, 100 * t.few,
                       m.figures.retrieval.map { String(format: "  P@1 %.1f%%", 100 * $0.precisionAt1) } ?? "",
                       m.training.samplesPerS, m.training.epochSeconds)

@@ -31,7 +31,8 @@ public final class Trainer {
     public init(config: TrainConfig, comm: Communicator, log: Log, outputs: RunOutputs = MetricsFile()) throws {
         var config = config.resolved(comm: comm, log: log)
         let precision = config.precision
-        try comm.agree { if let problem = precision.machineProblem { throw CollectiveFailure(rank: comm.rank, message: problem) } }
+        try comm.agree { if let problem = precision.machineProblem { throw CollectiveFailure(rank: comm.rank,
+            message: problem) } }
         self.comm = comm
         self.log = log
         self.outputs = outputs
@@ -47,7 +48,8 @@ public final class Trainer {
             }
         }
         step = try TrainStep(config: config, dataset: dataset, model: model, comm: comm)
-        evaluator = Evaluator(model: model, test: dataset.test, unseen: dataset.unseenTest, mean: dataset.mean, std: dataset.std,
+        evaluator = Evaluator(model: model, test: dataset.test, unseen: dataset.unseenTest, mean: dataset.mean,
+                              std: dataset.std,
                               batchSize: config.evalBatchSize,
                               trainingBatch: config.batchSize, comm: comm)
         schedule = config.lrSchedule
@@ -78,6 +80,7 @@ public final class Trainer {
     func evaluate(epoch: Int?) throws -> Evaluation {
         let every = config.retrievalEvery
         let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.epochs } ?? true
-        return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau, retrieval: retrieval)
+        return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
+                                      retrieval: retrieval)
     }
 }

@@ -27,10 +27,13 @@ extension AccuracyFigures {
 
     /// The figures, or nil where the file has no `test_acc` + `suffix`.
     static func decode(from c: FlatDecoding, suffix: String = "") throws -> AccuracyFigures? {
-        guard let accuracy = try c.decodeIfPresent(Double.self, forKey: FlatKey("test_acc" + suffix)) else { return nil }
-        return AccuracyFigures(confusion: try c.decodeIfPresent([[Int]].self, forKey: FlatKey("confusion" + suffix)) ?? [],
+        guard let accuracy = try c.decodeIfPresent(Double.self,
+                                                   forKey: FlatKey("test_acc" + suffix)) else { return nil }
+        return AccuracyFigures(confusion: try c.decodeIfPresent([[Int]].self,
+                                                                forKey: FlatKey("confusion" + suffix)) ?? [],
                                accuracy: accuracy,
-                               perClass: try c.decodeIfPresent([Double].self, forKey: FlatKey("per_class_acc" + suffix)) ?? [],
+                               perClass: try c.decodeIfPresent([Double].self,
+                                                               forKey: FlatKey("per_class_acc" + suffix)) ?? [],
                                balanced: try c.decode(Double.self, forKey: FlatKey("balanced_acc" + suffix)),
                                many: try c.decode(Double.self, forKey: FlatKey("many" + suffix)),
                                medium: try c.decode(Double.self, forKey: FlatKey("medium" + suffix)),
@@ -52,12 +55,16 @@ extension RetrievalMetrics {
     }
 
     static func decode(from c: FlatDecoding, prefix: String = "") throws -> RetrievalMetrics? {
-        guard let p1 = try c.decodeIfPresent(Double.self, forKey: FlatKey(prefix + "precision_at_1")) else { return nil }
-        func list(_ key: String) throws -> [Double] { try c.decodeIfPresent([Double].self, forKey: FlatKey(prefix + key)) ?? [] }
-        return RetrievalMetrics(precisionAt1: p1, rPrecision: try c.decode(Double.self, forKey: FlatKey(prefix + "r_precision")),
+        guard let p1 = try c.decodeIfPresent(Double.self,
+                                             forKey: FlatKey(prefix + "precision_at_1")) else { return nil }
+        func list(_ key: String) throws -> [Double] { try c.decodeIfPresent([Double].self,
+            forKey: FlatKey(prefix + key)) ?? [] }
+        return RetrievalMetrics(precisionAt1: p1,
+                                rPrecision: try c.decode(Double.self, forKey: FlatKey(prefix + "r_precision")),
                                 mapAtR: try c.decode(Double.self, forKey: FlatKey(prefix + "map_at_r")),
                                 precisionAt1PerClass: try list("precision_at_1_per_class"),
-                                rPrecisionPerClass: try list("r_precision_per_class"), mapAtRPerClass: try list("map_at_r_per_class"))
+                                rPrecisionPerClass: try list("r_precision_per_class"),
+                                    mapAtRPerClass: try list("map_at_r_per_class"))
     }
 }
 
@@ -77,7 +84,8 @@ extension TestFigures {
 
     init(from c: FlatDecoding) throws {
         guard let test = try AccuracyFigures.decode(from: c) else {
-            throw DecodingError.keyNotFound(FlatKey("test_acc"), .init(codingPath: c.codingPath, debugDescription: "no test accuracy"))
+            throw DecodingError.keyNotFound(FlatKey("test_acc"),
+                                            .init(codingPath: c.codingPath, debugDescription: "no test accuracy"))
         }
         var clusters: ClusterQuality?
         if let nmi = try c.decodeIfPresent(Double.self, forKey: FlatKey("nmi")) {
@@ -85,7 +93,8 @@ extension TestFigures {
                                       varianceRatio: try c.decode(Double.self, forKey: FlatKey("variance_ratio")))
         }
         self.init(test: test, posthoc: try AccuracyFigures.decode(from: c, suffix: "_posthoc"),
-                  retrieval: try RetrievalMetrics.decode(from: c), unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
+                  retrieval: try RetrievalMetrics.decode(from: c),
+                      unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
                   clusters: clusters)
     }
 }
@@ -116,8 +125,10 @@ extension EpochMetrics: Codable {
         let c = try decoder.container(keyedBy: FlatKey.self)
         func value<T: Decodable>(_ key: String) throws -> T { try c.decode(T.self, forKey: FlatKey(key)) }
         let training = TrainingFigures(
-            trainLoss: try value("train_loss"), lossPhase: try value("loss_phase"), classCounts: try value("class_counts"),
-            classWeights: try value("class_weights"), omega: try value("omega"), samplesPerS: try value("samples_per_s"),
+            trainLoss: try value("train_loss"), lossPhase: try value("loss_phase"),
+                classCounts: try value("class_counts"),
+            classWeights: try value("class_weights"), omega: try value("omega"),
+                samplesPerS: try value("samples_per_s"),
             epochSeconds: try value("epoch_seconds"), skippedSteps: try value("skipped_steps"),
             exposedCommSeconds: try value("exposed_comm_seconds"), worldSize: try value("world_size"))
         self.init(event: try value("event"), epoch: try value("epoch"), step: try value("step"), lr: try value("lr"),

@@ -29,12 +29,16 @@ public struct EpochMetrics: Sendable, Equatable {
     /// post-hoc figures when off): metrics.csv's numeric columns and TensorBoard's tags.
     public var scalars: [(String, Double?)] {
         let t = training, f = figures, r = f.retrieval, u = f.unseen, c = f.clusters, p = f.posthoc
-        return [("lr", lr), ("train_loss", t.trainLoss), ("test_acc", f.test.accuracy), ("balanced_acc", f.test.balanced),
+        return [("lr", lr), ("train_loss", t.trainLoss), ("test_acc", f.test.accuracy),
+                ("balanced_acc", f.test.balanced),
                 ("many", f.test.many), ("medium", f.test.medium), ("few", f.test.few), ("omega", t.omega),
-                ("samples_per_s", t.samplesPerS), ("epoch_seconds", t.epochSeconds), ("exposed_comm_seconds", t.exposedCommSeconds),
+                ("samples_per_s", t.samplesPerS), ("epoch_seconds", t.epochSeconds),
+                    ("exposed_comm_seconds", t.exposedCommSeconds),
                 ("precision_at_1", r?.precisionAt1), ("r_precision", r?.rPrecision), ("map_at_r", r?.mapAtR),
-                ("few_precision_at_1", fewPrecisionAt1), ("nmi", c?.nmi), ("ami", c?.ami), ("variance_ratio", c?.varianceRatio),
-                ("unseen_precision_at_1", u?.precisionAt1), ("unseen_r_precision", u?.rPrecision), ("unseen_map_at_r", u?.mapAtR),
+                ("few_precision_at_1", fewPrecisionAt1), ("nmi", c?.nmi), ("ami", c?.ami),
+                    ("variance_ratio", c?.varianceRatio),
+                ("unseen_precision_at_1", u?.precisionAt1), ("unseen_r_precision", u?.rPrecision),
+                    ("unseen_map_at_r", u?.mapAtR),
                 ("test_acc_posthoc", p?.accuracy), ("balanced_acc_posthoc", p?.balanced), ("many_posthoc", p?.many),
                 ("medium_posthoc", p?.medium), ("few_posthoc", p?.few)]
     }
@@ -59,7 +63,8 @@ public struct TrainingFigures: Sendable, Equatable {
     public var worldSize: Int
 
     public init(trainLoss: Double, lossPhase: String, classCounts: [Int], classWeights: [Double], omega: Double,
-                samplesPerS: Double, epochSeconds: Double, skippedSteps: Int, exposedCommSeconds: Double, worldSize: Int) {
+                samplesPerS: Double, epochSeconds: Double, skippedSteps: Int, exposedCommSeconds: Double,
+                    worldSize: Int) {
         self.trainLoss = trainLoss
         self.lossPhase = lossPhase
         self.classCounts = classCounts

@@ -6,31 +6,39 @@ public enum ResultText {
     /// The result lines: `head: test accuracy ...` (with the worst class when given), each class's
     /// recall when `classLabel` is given, the post-hoc adjusted figures, retrieval (with the few
     /// classes' precision@1 by `trainCounts`), the held-out classes' retrieval and the clusters.
-    public static func lines(_ f: TestFigures, head: String, worstClass: String? = nil, classLabel: ((Int) -> String)? = nil,
+    public static func lines(_ f: TestFigures, head: String, worstClass: String? = nil,
+                             classLabel: ((Int) -> String)? = nil,
                              posthocTau: Double, trainCounts: [Int]) -> [String] {
         let t = f.test
         var out = [String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                           head, 100 * t.accuracy, 100 * t.balanced, 100 * t.many, 100 * t.medium, 100 * t.few)
                    + (worstClass.map { ", worst class " + $0 } ?? "")]
         if let label = classLabel {
-            out.append("per class: " + t.perClass.enumerated().map { label($0.offset) + String(format: ": %.1f%%", 100 * $0.element) }
+            out.append("per class: " + t.perClass.enumerated().map { label($0.offset) + String(format: ": %.1f%%",
+                100 * $0.element) }
                 .joined(separator: ", "))
         }
         if let p = f.posthoc {
-            out.append(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
-                              posthocTau, 100 * p.accuracy, 100 * p.balanced, 100 * p.many, 100 * p.medium, 100 * p.few))
+            out.append(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, " +
+                                      "many/medium/few %.2f%%/%.2f%%/%.2f%%",
+                              posthocTau, 100 * p.accuracy, 100 * p.balanced, 100 * p.many, 100 * p.medium,
+                                  100 * p.few))
         }
         if let r = f.retrieval {
             out.append(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
                               100 * r.precisionAt1, 100 * r.rPrecision, 100 * r.mapAtR)
-                       + (f.fewPrecisionAt1(trainCounts: trainCounts).map { String(format: ", few-class precision@1 %.2f%%", 100 * $0) } ?? ""))
+                       + (f.fewPrecisionAt1(trainCounts: trainCounts).map {
+                           String(format: ", few-class precision@1 %.2f%%", 100 * $0)
+                       } ?? ""))
         }
         if let u = f.unseen {
-            out.append(String(format: "unseen classes (held out of training): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",
+            out.append(String(format: "unseen classes (held out of training): precision@1 %.2f%%, R-precision " +
+                                      "%.2f%%, MAP@R %.2f%%",
                               100 * u.precisionAt1, 100 * u.rPrecision, 100 * u.mapAtR))
         }
         if let c = f.clusters {
-            out.append(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / inter-class variance %.3f",
+            out.append(String(format: "clusters (k-means of the test features): NMI %.3f, AMI %.3f, intra / " +
+                                      "inter-class variance %.3f",
                               c.nmi, c.ami, c.varianceRatio))
         }
         return out
@@ -44,11 +52,14 @@ public enum ResultText {
     }
 
     /// The figures as one JSON object with metrics.jsonl's keys, and `extra` beside them.
-    public static func json(_ f: TestFigures, extra: [String: String] = [:], numbers: [String: Double] = [:]) throws -> String {
+    public static func json(_ f: TestFigures, extra: [String: String] = [:],
+                            numbers: [String: Double] = [:]) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return String(decoding: try encoder.encode(FlatObject(figures: f, strings: extra, numbers: numbers)), as: UTF8.self)
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
+                                                                      negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(FlatObject(figures: f, strings: extra, numbers: numbers)),
+                      as: UTF8.self)
     }
 
     private struct FlatObject: Encodable {

@@ -17,20 +17,28 @@ enum CheckpointNames {
 enum CheckpointModel {
     /// Throws unless `c` holds every parameter of `model` and every rank's buffers, with their shapes.
     /// - saved: the checkpoint's architecture; wanted: what this program builds (for the message)
-    static func validate(_ c: CheckpointFile.Contents, model: Model, worldSize: Int, saved: Architecture, wanted: Architecture,
+    static func validate(_ c: CheckpointFile.Contents, model: Model, worldSize: Int, saved: Architecture,
+                         wanted: Architecture,
                          path: String) throws {
         let shapes = Dictionary(c.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for e in model.parameters.entries {
             guard let shape = shapes[CheckpointNames.parameter(e.name)] else {
-                throw CheckpointError.invalid(path: path, reason: "it holds a \(saved.rawValue) model without \(e.name); this run builds a \(wanted.rawValue) model (use a matching --model or another --run-dir)")
+                throw CheckpointError.invalid(path: path,
+                                              reason: "it holds a \(saved.rawValue) model without \(e.name); this " +
+                                                      "run builds a \(wanted.rawValue) model (use a matching --model " +
+                                                      "or another --run-dir)")
             }
             guard shape == e.shape else {
-                throw CheckpointError.invalid(path: path, reason: "\(e.name) has shape \(shape) but this run's model needs \(e.shape) (different --model, data or classes)")
+                throw CheckpointError.invalid(path: path,
+                                              reason: "\(e.name) has shape \(shape) but this run's model needs " +
+                                                      "\(e.shape) (different --model, data or classes)")
             }
         }
         for r in 0..<worldSize {
             for e in model.buffers.entries where shapes[CheckpointNames.buffer(e.name, rank: r)] != e.shape {
-                throw CheckpointError.invalid(path: path, reason: "batch-norm buffer \(e.name) of rank \(r) is missing or has another shape")
+                throw CheckpointError.invalid(path: path,
+                                              reason: "batch-norm buffer \(e.name) of rank \(r) is missing " +
+                                                      "or has another shape")
             }
         }
     }

@@ -18,7 +18,8 @@ enum CheckpointReading {
     /// is skipped with a warning (`--resume auto` falls back to the one before); otherwise its
     /// error, or `validate`'s, ends every rank with one message.
     static func read(_ candidates: [String], skipDamaged: Bool, comm: Communicator, log: Log,
-                     validate: (CheckpointFile.Contents, TrainingState, String) throws -> Void = { _, _, _ in }) throws -> Found? {
+                     validate: (CheckpointFile.Contents, TrainingState, String) throws -> Void = { _, _,
+                         _ in }) throws -> Found? {
         var contents: CheckpointFile.Contents?
         let found: String = try comm.agree {
             guard comm.rank == 0 else { return "" }

@@ -50,18 +50,22 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// The card in a safetensors file's metadata: nil when it has none (files of other programs,
     /// or written before cards carried `train_counts`); an error naming the file and the field
     /// when one is unreadable. `architecture` (`--model`) stands in for a missing "model".
-    public static func from(metadata m: [String: String], path: String, architecture: Architecture? = nil) throws -> ModelCard? {
+    public static func from(metadata m: [String: String], path: String,
+                            architecture: Architecture? = nil) throws -> ModelCard? {
         guard m["train_counts"] != nil else { return nil }
         func fail(_ field: String, _ expected: String) -> DataError {
-            .format(path: path, field: "metadata \"\(field)\"", expected: expected, found: m[field].map { "\"\($0)\"" } ?? "none")
+            .format(path: path, field: "metadata \"\(field)\"", expected: expected,
+                    found: m[field].map { "\"\($0)\"" } ?? "none")
         }
         func list<T: LosslessStringConvertible>(_ key: String, _ expected: String) throws -> [T] {
-            let parts = (m[key] ?? "").split(separator: ",", omittingEmptySubsequences: false).map { T($0.trimmingCharacters(in: .whitespaces)) }
+            let parts = (m[key] ?? "").split(separator: ",", omittingEmptySubsequences: false)
+                .map { T($0.trimmingCharacters(in: .whitespaces)) }
             guard !parts.isEmpty, !parts.contains(where: { $0 == nil }) else { throw fail(key, expected) }
             return parts.compactMap { $0 }
         }
         guard let model = architecture ?? m["model"].flatMap(Architecture.init(rawValue:)) else {
-            throw fail("model", "one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (or give --model)")
+            throw fail("model",
+                       "one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")) (or give --model)")
         }
         guard let classes = m["classes"].flatMap({ Int($0) }) else { throw fail("classes", "a whole number") }
         var names: [String]?
@@ -71,7 +75,8 @@ public struct ModelCard: Codable, Sendable, Equatable {
             }
             names = decoded
         }
-        let data = DataStatistics(inputShape: try list("input_shape", "channels,height,width"), classes: classes, classNames: names, mean: try list("mean", "numbers separated by commas"),
+        let data = DataStatistics(inputShape: try list("input_shape", "channels,height,width"), classes: classes,
+                                  classNames: names, mean: try list("mean", "numbers separated by commas"),
                                   std: try list("std", "numbers separated by commas"),
                                   trainCounts: try list("train_counts", "whole numbers separated by commas"))
         let card = ModelCard(model: model, head: m["head"] ?? "linear", data: data)

@@ -18,7 +18,8 @@ public struct LoadedModel {
     /// The test images of the classes held out of training (`--holdout-classes`), if any.
     public var unseenTest: Split?
 
-    public init(model: Model, config: TrainConfig, statistics: DataStatistics, test: Split, trainCounts: [Int], unseenTest: Split? = nil) {
+    public init(model: Model, config: TrainConfig, statistics: DataStatistics, test: Split, trainCounts: [Int],
+                unseenTest: Split? = nil) {
         self.unseenTest = unseenTest
         self.model = model
         self.config = config
@@ -37,9 +38,13 @@ public enum ModelLoader {
     public static func fresh(_ config: TrainConfig, dataset: Dataset, comm: Communicator) throws -> Model {
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         guard min(shape.height, shape.width) >= config.model.minimumSide else {
-            throw CollectiveFailure(rank: 0, message: "\(config.data): images are \(shape.height) x \(shape.width); --model \(config.model.rawValue) needs at least \(config.model.minimumSide) x \(config.model.minimumSide)")
+            throw CollectiveFailure(rank: 0,
+                                    message: "\(config.data): images are \(shape.height) x \(shape.width); --model " +
+                                             "\(config.model.rawValue) needs at least \(config.model.minimumSide) x " +
+                                             "\(config.model.minimumSide)")
         }
-        let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed), head: config.head,
+        let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed),
+                               head: config.head,
                                convolutions: config.convBackend, precision: config.precision)
         if let path = config.initFrom {
             let rank = comm.rank
@@ -77,26 +82,31 @@ public enum ModelLoader {
                                convolutions: config.convBackend)
         try comm.agree {
             guard let c = found.contents else { return }
-            try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model, wanted: config.model, path: path)
+            try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model,
+                                         wanted: config.model, path: path)
             CheckpointModel.loadParameters(c, into: model)
         }
         try comm.broadcast(model.parameters.valueBuffer)
         // The mean over the checkpoint's ranks, as training's final evaluation takes it.
-        try CheckpointModel.restoreBuffers(found.contents, model: model, savedWorldSize: state.worldSize, ownRank: nil, comm: comm)
+        try CheckpointModel.restoreBuffers(found.contents, model: model, savedWorldSize: state.worldSize, ownRank: nil,
+                                           comm: comm)
         let counts = state.card?.data.trainCounts ?? dataset.counts
-        return LoadedModel(model: model, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
+        return LoadedModel(model: model, config: config, statistics: dataset.statistics(trainCounts: counts),
+                           test: dataset.test,
                            trainCounts: counts, unseenTest: dataset.unseenTest)
     }
 
     /// The model from `architecture` or the file's metadata; its card (metadata) gives the
     /// classes, their names and the normalisation; without one (another program's file) they
     /// come from the data as in training.
-    static func safetensors(_ path: String, data: String?, architecture: Architecture?, comm: Communicator) throws -> LoadedModel {
+    static func safetensors(_ path: String, data: String?, architecture: Architecture?,
+                            comm: Communicator) throws -> LoadedModel {
         let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(path) }
         let card = try comm.agree { try ModelCard.from(metadata: metadata, path: path, architecture: architecture) }
         let model = try comm.agree {
             guard let a = architecture ?? card?.model ?? metadata["model"].flatMap(Architecture.init(rawValue:)) else {
-                throw DataError.mismatch("\(path): the file does not say which model it holds (no \"model\" in its metadata): give --model")
+                throw DataError.mismatch("\(path): the file does not say which model it holds (no \"model\" in its " +
+                                         "metadata): give --model")
             }
             return a
         }
@@ -108,13 +118,15 @@ public enum ModelLoader {
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         // A cosine head (`head.W`, D x K*S; the card says S) or the architecture's linear layer.
         var head = card?.parsedHead ?? .linear
-        if card == nil, let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0, w.shape[1] % dataset.classes == 0 {
+        if card == nil, let w = tensors["head.W"], w.shape.count == 2, dataset.classes > 0,
+            w.shape[1] % dataset.classes == 0 {
             head = .cosine(subCenters: w.shape[1] / dataset.classes)
         }
         let built = Model.make(model, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
         try comm.agree { try ModelWeights.load(path, tensors: tensors, into: built) }
         let counts = card?.data.trainCounts ?? dataset.counts
-        return LoadedModel(model: built, config: config, statistics: dataset.statistics(trainCounts: counts), test: dataset.test,
+        return LoadedModel(model: built, config: config, statistics: dataset.statistics(trainCounts: counts),
+                           test: dataset.test,
                            trainCounts: counts)
     }
 }

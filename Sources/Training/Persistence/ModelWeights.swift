@@ -12,7 +12,8 @@ public enum ModelWeights {
     }
 
     /// The tensors already read from `path` (named in messages).
-    public static func load(_ path: String, tensors: [String: (shape: [Int], values: [Float])], into model: Model) throws {
+    public static func load(_ path: String, tensors: [String: (shape: [Int], values: [Float])],
+                            into model: Model) throws {
         var expected: Set<String> = []
         for (store, optional) in [(model.parameters, false), (model.buffers, true)] {
             for entry in store.entries {
@@ -20,17 +21,22 @@ public enum ModelWeights {
                 guard let t = tensors[entry.name] else {
                     // PyTorch's step counter of batch norm does not change what a model computes.
                     if optional && entry.name.hasSuffix("num_batches_tracked") { continue }
-                    throw WeightsError("\(path): no tensor \(entry.name) (shape \(entry.shape)), which \(model.architecture.rawValue) needs")
+                    throw WeightsError("\(path): no tensor \(entry.name) (shape \(entry.shape)), which " +
+                                       "\(model.architecture.rawValue) needs")
                 }
                 guard t.shape == entry.shape else {
-                    throw WeightsError("\(path): tensor \(entry.name) has shape \(t.shape), expected \(entry.shape) for \(model.architecture.rawValue) with \(model.classes) classes")
+                    throw WeightsError("\(path): tensor \(entry.name) has shape \(t.shape), expected \(entry.shape) " +
+                                       "for \(model.architecture.rawValue) with \(model.classes) classes")
                 }
-                t.values.withUnsafeBufferPointer { (store.values + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+                t.values.withUnsafeBufferPointer { (store.values + entry.offset).update(from: $0.baseAddress!,
+                    count: entry.count) }
             }
         }
         let unknown = tensors.keys.filter { !expected.contains($0) }.sorted()
         guard unknown.isEmpty else {
-            throw WeightsError("\(path): tensor\(unknown.count == 1 ? "" : "s") \(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", ..." : "") not in \(model.architecture.rawValue) (another model or head?)")
+            throw WeightsError("\(path): tensor\(unknown.count == 1 ? "" : "s") " +
+                               "\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", ..." : "") not " +
+                               "in \(model.architecture.rawValue) (another model or head?)")
         }
     }
 }

@@ -52,7 +52,8 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: checkpointDirectory, withIntermediateDirectories: true)
         } catch {
-            let reason = FileManager.default.isWritableFile(atPath: deepest) ? error.localizedDescription : "\(deepest) is not writable"
+            let reason = FileManager.default.isWritableFile(atPath: deepest)
+                ? error.localizedDescription : "\(deepest) is not writable"
             throw FileError(path: path, reason: "cannot create the run directory: \(reason)")
         }
         let lock = try RunLock(directory: path)
@@ -63,8 +64,10 @@ public struct RunDirectory: Sendable {
 
     public static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys,
+            .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
+                                                                      negativeInfinity: "-Infinity", nan: "NaN")
         return try encoder.encode(value)
     }
 
@@ -93,7 +96,8 @@ public struct RunDirectory: Sendable {
     /// Checkpoints present, newest (highest step) first.
     public func checkpoints() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpointDirectory)) ?? []
-        return files.filter { $0.hasPrefix("step-") && $0.hasSuffix(".ckpt") }.sorted(by: >).map { checkpointDirectory + "/" + $0 }
+        return files.filter { $0.hasPrefix("step-") && $0.hasSuffix(".ckpt") }.sorted(by: >).map { checkpointDirectory
+            + "/" + $0 }
     }
 
     /// Deletes all but the newest `keep` checkpoints.

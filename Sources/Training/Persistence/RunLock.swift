@@ -18,11 +18,13 @@ public final class RunLock {
         path = directory + "/lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw FileError(path: path, reason: "cannot open the run directory's lock: \(String(cString: strerror(errno)))")
+            throw FileError(path: path,
+                            reason: "cannot open the run directory's lock: \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let holder = (try? String(contentsOfFile: path,
+                                      encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(fd)
             if busy {
                 throw FileError(path: directory, reason: """
@@ -33,7 +35,8 @@ public final class RunLock {
             throw FileError(path: path, reason: "cannot lock the run directory: \(String(cString: strerror(errno)))")
         }
         descriptor = fd
-        let text = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName) since \(ISO8601DateFormatter().string(from: Date()))\n"
+        let text = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName) since " +
+                   "\(ISO8601DateFormatter().string(from: Date()))\n"
         _ = ftruncate(fd, 0)
         _ = text.withCString { write(fd, $0, strlen($0)) }
     }

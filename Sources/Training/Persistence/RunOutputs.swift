@@ -29,7 +29,9 @@ public struct FinalModel {
 /// metrics.jsonl alone.
 public final class MetricsFile: RunOutputs {
     public init() {}
-    public func writeMetrics(_ lines: [EpochMetrics], run: RunDirectory, config: TrainConfig) throws { try run.writeMetrics(lines) }
+    public func writeMetrics(_ lines: [EpochMetrics], run: RunDirectory,
+                             config: TrainConfig) throws { try run.writeMetrics(lines) }
     public func finish(_ final: FinalModel, comm: Communicator, log: Log) throws {}
-    public func writeReport(_ lines: [EpochMetrics], config: TrainConfig, classNames: [String]?, run: RunDirectory) throws {}
+    public func writeReport(_ lines: [EpochMetrics], config: TrainConfig, classNames: [String]?,
+                            run: RunDirectory) throws {}
 }

@@ -63,13 +63,16 @@ extension TrainingState {
         }
         var problems = state.config.problems()
         func check(_ ok: Bool, _ message: String) { if !ok { problems.append(message) } }
-        check(state.epoch >= 0 && state.epoch <= state.config.epochs, "epoch \(state.epoch), expected 0...\(state.config.epochs)")
+        check(state.epoch >= 0 && state.epoch <= state.config.epochs,
+              "epoch \(state.epoch), expected 0...\(state.config.epochs)")
         check(state.stepInEpoch >= 0, "step in epoch \(state.stepInEpoch), expected at least 0")
         check(state.globalStep >= 0, "global step \(state.globalStep), expected at least 0")
         check(state.optimizerSteps >= 0 && state.optimizerSteps <= state.globalStep,
               "optimizer steps \(state.optimizerSteps), expected 0...\(state.globalStep) (the global step)")
-        check(state.worldSize >= 1 && state.worldSize <= 1 << 20, "world size \(state.worldSize), expected 1...\(1 << 20)")
-        check(state.epochLossSteps >= 0 && state.epochSkipped >= 0 && state.consecutiveSkips >= 0 && state.totalSkipped >= 0,
+        check(state.worldSize >= 1 && state.worldSize <= 1 << 20,
+              "world size \(state.worldSize), expected 1...\(1 << 20)")
+        check(state.epochLossSteps >= 0 && state.epochSkipped >= 0 && state.consecutiveSkips >= 0
+            && state.totalSkipped >= 0,
               "negative step counters")
         if let problem = state.card?.problem { problems.append("card: \(problem)") }
         guard problems.isEmpty else {
