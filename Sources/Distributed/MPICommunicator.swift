@@ -32,7 +32,7 @@ public final class MPICommunicator: Communicator {
     /// or the buffer is reduced in place, which gradient buckets always are. Unless the user
     /// chose otherwise, it takes Rabenseifner's reduce-scatter and all-gather instead (each
     /// rank sends about its buffer's size in all; a ring where the buffer has fewer elements
-    /// than ranks). Measured in docs/benchmarks.md: 2 ranks at 100 Mbit/s, an mlp step 320 ms
+    /// than ranks). Measured in docs/benchmarks-log.md: 2 ranks at 100 Mbit/s, an mlp step 320 ms
     /// before, 182 ms after. Every rank still ends with the same sums.
     public static func initialize() throws -> MPICommunicator {
         setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0)

@@ -47,7 +47,7 @@ public enum BLAS {
     /// gradients, tens of kilobytes. OpenBLAS's saxpy hands more than 10,000 floats to its
     /// threads, which then spin in `sched_yield` for about 0.1 s waiting for more: once a step,
     /// that kept a core a third busy beside oneDNN's threads in every convolution; see
-    /// docs/benchmarks.md.)
+    /// docs/benchmarks-log.md.)
     @inlinable
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         for i in 0..<count { y[i] += alpha * x[i] }

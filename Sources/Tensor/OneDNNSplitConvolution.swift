@@ -2,7 +2,7 @@
 /// primitives, planned for one thread, on its run of samples, as a rank with one thread runs
 /// its share of the global batch. One set of primitives running on all the threads instead
 /// scales poorly on some machines (AVX2, oneDNN 2.6: resnet32's residual blocks 1.3x slower on
-/// two threads than on two ranks with half the batch each; see docs/benchmarks.md).
+/// two threads than on two ranks with half the batch each; see docs/benchmarks-log.md).
 ///
 /// The input and output of each part are runs of the (C, B, H, W) activations; the weights'
 /// gradient is the first part's, plus the others' (each written into the workspace first), in

@@ -1,7 +1,7 @@
 // The program's (C, B, H, W) float32 activations into oneDNN's bfloat16 nChw16c (aBcd16b), for
 // the bfloat16 convolutions of onednn_conv.c: oneDNN 2.6's own reorder for this pair is its
 // generic one, about 3x slower. (Its float32 reorders are fast: a transpose of the same kind
-// was no faster in a whole resnet32 step, docs/benchmarks.md.)
+// was no faster in a whole resnet32 step, docs/benchmarks-log.md.)
 #ifndef DDP_BLOCKED_CONVERSION_H
 #define DDP_BLOCKED_CONVERSION_H
 #include <stdint.h>
