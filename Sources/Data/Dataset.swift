@@ -54,78 +54,14 @@ public final class Dataset {
     /// `CollectiveFailure` on every rank.
     public static func load(_ config: DataConfig, seed: UInt64, comm: Communicator) throws -> Dataset {
         let layout = try comm.agree { try DatasetLayout.detect(in: config.directory) }
-        var sharded = false
-        var shardFiles: [(images: String, labels: String)] = []
-        let testSplit: Split
-        var defaultClasses: Int?
-        // Each entry: (shard index, split, file for label errors).
-        var myShards: [(Int, Split, String)] = []
         // Image folders and tar shards: decoded over the ranks (or read from the cache) first.
         let images = try loadImages(layout, config: config, known: nil, comm: comm)
-
-        let (loadedShards, loadedTest) = try comm.agree { () throws -> ([(Int, Split, String)], Split) in
-            switch layout {
-            case .idx(let ti, let tl, _, _):
-                defaultClasses = 10
-                return ([(0, try IDXReader.split(images: ti, labels: tl), tl)], try readTest(layout))
-            case .cifar10(let batches, _):
-                defaultClasses = 10
-                var train = try CIFARReader.split(batches[0], labelBytes: 1)
-                for b in batches.dropFirst() { try train.append(CIFARReader.split(b, labelBytes: 1)) }
-                return ([(0, train, batches.joined(separator: ", "))], try readTest(layout))
-            case .cifar100(let train, _):
-                defaultClasses = 100
-                return ([(0, try CIFARReader.split(train, labelBytes: 2), train)], try readTest(layout))
-            case .npy(let shards, _, _, let isSharded):
-                sharded = isSharded
-                shardFiles = shards
-                let mine = isSharded ? shards.indices.filter { $0 % comm.size == comm.rank } : Array(shards.indices)
-                let loaded = try mine.map { ($0,
-                                             try NPYReader.split(images: shards[$0].images, labels: shards[$0].labels),
-                                             shards[$0].labels) }
-                return (loaded, try readTest(layout))
-            case .imageFolder, .tarShards:
-                defaultClasses = images!.names?.count
-                return ([(0, images!.train!, Self.trainImageFile(layout, shard: 0))], images!.test)
-            }
-        }
-        myShards = loadedShards
-        testSplit = loadedTest
-        // Shapes and sizes before anything is built on them: a test set to evaluate on, training
-        // images of the test images' shape, at least one pixel.
-        try comm.agree {
-            try checkTest(testSplit, layout: layout)
-            for (index, split, _) in myShards
-            where (split.channels, split.height, split.width) != (testSplit.channels, testSplit.height,
-                                                                  testSplit.width) {
-                throw DataError.mismatch("""
-                    training images (\(Self.trainImageFile(layout, shard: index))) are \
-                    \(split.channels) x \(split.height) x \(split.width) but test images \
-                    (\(Self.testImageFile(layout))) are \
-                    \(testSplit.channels) x \(testSplit.height) x \(testSplit.width); \
-                    expected the same shape
-                    """)
-            }
-        }
-        let shardCount = sharded ? shardFiles.count : 1
-
-        // Number of classes: given, from the format, or (NumPy) the largest label + 1 over all ranks.
-        var classes = config.classes ?? defaultClasses ?? 0
-        if classes == 0 {
-            var top: [Int64] = [Int64(myShards.flatMap { $0.1.labels }.max() ?? -1)]
-            if sharded { try comm.allReduceMax(&top) }
-            classes = max(Int(top[0]) + 1, Int(testSplit.labels.max() ?? 0) + 1)
-        }
-        guard classes >= 2, classes <= Self.maxClasses else {
-            let source = config.classes != nil ? "--classes" : "the largest label (\(classes - 1)) + 1"
-            throw CollectiveFailure(rank: 0,
-                                    message: "\(config.directory): \(source) gives \(classes) classes; expected " +
-                                             "2...\(Self.maxClasses)")
-        }
-        let k = classes
+        let read = try comm.agree { try readSplits(layout, images: images, comm: comm) }
+        try comm.agree { try checkShapes(read, layout: layout) }
+        let k = try classCount(read, config: config, comm: comm)
         let names = try comm.agree { () throws -> [String]? in
-            for (_, split, file) in myShards { try split.validateLabels(classes: k, file: file) }
-            try testSplit.validateLabels(classes: k, file: Self.testLabelFile(layout))
+            for (_, split, file) in read.shards { try split.validateLabels(classes: k, file: file) }
+            try read.test.validateLabels(classes: k, file: Self.testLabelFile(layout))
             if let listed = images?.names {
                 guard listed.count == k else {
                     throw DataError.mismatch("\(config.directory): \(listed.count) class names listed, but " +
@@ -135,40 +71,22 @@ public final class Dataset {
             }
             return try ClassNames.find(in: config.directory, layout: layout, classes: k)
         }
-
-        // Per-shard class counts, summed over ranks (each rank fills its own shards' rows).
-        var shardCounts = [Int64](repeating: 0, count: shardCount * k)
-        for (index, split, _) in myShards {
-            let row = sharded ? index : 0
-            for y in split.labels { shardCounts[row * k + Int(y)] += 1 }
+        let shardCounts = try classCounts(read, classes: k, comm: comm)
+        let shardCount = read.sharded ? read.shardFiles.count : 1
+        let original: [Int] = (0..<k).map { c in
+            var total = 0
+            for shard in 0..<shardCount { total += Int(shardCounts[shard * k + c]) }
+            return total
         }
-        if sharded { try comm.allReduceSum(&shardCounts) }
-        let original = (0..<k).map { c in (0..<shardCount).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) } }
 
         // Long tail: the same selection whatever the number of ranks (see LongTail.keptPositions).
         let (targets, kept) = try LongTail.select(original: original, ratio: config.imbalanceRatio,
                                                    profile: config.imbalanceProfile, seed: seed)
-        var position = (0..<k).map { _ in 0 }
-        var selected: Split?
-        for (index, split, _) in myShards {
-            // Class positions of this shard's samples start after the earlier shards' samples of that class.
-            for c in 0..<k {
-                position[c] = (0..<(sharded ? index : 0)).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) }
-            }
-            var indices: [Int] = []
-            for (i, y) in split.labels.enumerated() {
-                let c = Int(y)
-                if kept[c][position[c]] { indices.append(i) }
-                position[c] += 1
-            }
-            let part = config.imbalanceRatio == 1 ? split : split.subset(indices)
-            if selected == nil { selected = part } else { try selected!.append(part) }
-        }
-        var train = selected ?? Split(pixels: .bytes([]), labels: [], channels: testSplit.channels,
-                                      height: testSplit.height, width: testSplit.width)
+        var train = try keep(kept, of: read, shardCounts: shardCounts, classes: k, ratio: config.imbalanceRatio)
 
         // Classes held out of training: the long-tail profile is drawn over all classes, then
         // the held-out ones leave the training set; their test images are kept apart.
+        let testSplit = read.test, sharded = read.sharded
         if !config.holdout.isEmpty {
             let holdout = try comm.agree { try Holdout(config.holdout, total: k) }
             train = holdout.seenPart(train)
@@ -176,7 +94,7 @@ public final class Dataset {
             return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
-                               mean: mean, std: std,
+                           mean: mean, std: std,
                            unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [])
         }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)

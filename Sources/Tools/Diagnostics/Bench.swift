@@ -127,82 +127,9 @@ public enum Bench {
         let dataSeconds = try seconds { _ = try Dataset.load(base.dataConfig, seed: 0, comm: comm) }
 
         for architecture in models {
-            var config = base
-            config.model = architecture
-            config.epochs = 1
-            config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
-            config = config.resolved(comm: comm, log: log)
-            let dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
-            let trainer = try TrainStep(config: config, dataset: dataset,
-                                        model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
-                                        comm: comm)
-            try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
-            let count = max(steps[architecture] ?? 20, 2)
-            let warmup = min(5, count)
-            for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
-                                                      globalStep: s) }
-            try comm.barrier()
-            trainer.resetTiming()
-            let allocationsBefore = AllocationCounter.count
-            let elapsed = try seconds {
-                for s in 0..<count {
-                    _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.stepsPerEpoch, lr: 0.01,
-                                        globalStep: warmup + s)
-                }
-            }
-            let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
-            var layers: [LayerTime]?
-            if profile {
-                // A separate profiled pass, so that timing calls do not slow the measurement above.
-                trainer.phaseSeconds = Array(repeating: 0, count: TrainStep.Phase.allCases.count)
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
-                                                         globalStep: s) }
-                let phases = trainer.phaseSeconds ?? []
-                trainer.phaseSeconds = nil
-                trainer.model.layerSeconds = []
-                for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
-                                                         globalStep: s) }
-                let t = trainer.model.layerSeconds ?? []
-                let model = trainer.model
-                let all = model.features + [model.classifier]
-                let step = phases.reduce(0, +) / Double(count)
-                // Backward computes two products per forward one (input and weight gradients), one
-                // in a layer that needs no input gradient.
-                let flops = all.map { Double($0.forwardFLOPs) }  // this rank's batch: the last forward
-                layers = TrainStep.Phase.allCases.map { p in
-                    LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count),
-                              backwardMs: 0)
-                } + zip(model.layerNames, model.tapNames + ["logits"]).enumerated().map { i, names in
-                    let f = t[2 * i] / Double(count), b = t[2 * i + 1] / Double(count)
-                    let backwardFlops = flops[i] * (all[i].needsInputGradient ? 2 : 1)
-                    return LayerTime(layer: names.0 + " " + names.1, forwardMs: 1000 * f, backwardMs: 1000 * b,
-                                     forwardGflops: flops[i] > 0 && f > 0 ? flops[i] / f / 1e9 : nil,
-                                     backwardGflops: flops[i] > 0 && b > 0 ? backwardFlops / b / 1e9 : nil,
-                                     shareOfStep: step > 0 ? (f + b) / step : nil)
-                }
-                trainer.model.layerSeconds = nil
-            }
-            // The job is as fast as its slowest rank.
-            let slowest = try comm.globalMax(elapsed)
-            let exposed = try comm.globalMax(trainer.exposedSeconds)
-            let stepSeconds = slowest / Double(count)
-            let model = trainer.model
-            let forward = model.forwardFLOPsPerSample()
-            let first = model.features.first?.forwardFLOPs ?? 0  // per sample: batch 1 after forwardFLOPsPerSample
-            let train = 3 * forward - first
-            let total = Double(config.batchSize) / stepSeconds
-            let perRank = total / Double(comm.size)
-            let gflops = perRank * Double(train) / 1e9
-            results.append(ModelResult(
-                model: architecture.rawValue, batchSize: config.batchSize, steps: count,
-                stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
-                forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
-                shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
-                exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
-                exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep,
-                    allocationsPerStep: allocations, profile: layers))
-            log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue,
-                            1000 * stepSeconds, total, perRank))
+            results.append(try measure(architecture, base: base, steps: max(steps[architecture] ?? 20, 2),
+                                       profile: profile,
+                                       machine: (sgemm, perCore, cores), comm: comm, log: log))
         }
 
         // Loss forward + backward, B = 128, K = 10, D = 256 (--loss; the IB losses also return dL/dh).
@@ -218,6 +145,89 @@ public enum Bench {
                 lossShareOfMLPStep: mlpStep.map { lossTime / 1000 / $0 },
             dataLoadSeconds: dataSeconds, checkpointBytes: bytes,
             checkpointWriteMBs: Double(raw) / write / 1e6, checkpointReadMBs: Double(raw) / read / 1e6)
+    }
+
+    /// One model's step time, rates and (with `profile`) per-phase and per-layer times (collective).
+    /// - machine: sgemm GFLOP/s of this rank, of one core, and the cores of the job
+    static func measure(_ architecture: Architecture, base: TrainConfig, steps count: Int, profile: Bool,
+                        machine: (sgemm: Double, perCore: Double, cores: Double), comm: Communicator,
+                            log: Log) throws -> ModelResult {
+        let (sgemm, perCore, cores) = machine
+        var config = base
+        config.model = architecture
+        config.epochs = 1
+        config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
+        config = config.resolved(comm: comm, log: log)
+        let dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+        let trainer = try TrainStep(config: config, dataset: dataset,
+                                    model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
+                                    comm: comm)
+        try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
+        let warmup = min(5, count)
+        for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                  globalStep: s) }
+        try comm.barrier()
+        trainer.resetTiming()
+        let allocationsBefore = AllocationCounter.count
+        let elapsed = try seconds {
+            for s in 0..<count {
+                _ = try trainer.run(epoch: 0, step: (warmup + s) % trainer.stepsPerEpoch, lr: 0.01,
+                                    globalStep: warmup + s)
+            }
+        }
+        let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
+        var layers: [LayerTime]?
+        if profile {
+            // A separate profiled pass, so that timing calls do not slow the measurement above.
+            trainer.phaseSeconds = Array(repeating: 0, count: TrainStep.Phase.allCases.count)
+            for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                     globalStep: s) }
+            let phases = trainer.phaseSeconds ?? []
+            trainer.phaseSeconds = nil
+            trainer.model.layerSeconds = []
+            for s in 0..<count { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
+                                                     globalStep: s) }
+            let t = trainer.model.layerSeconds ?? []
+            let model = trainer.model
+            let all = model.features + [model.classifier]
+            let step = phases.reduce(0, +) / Double(count)
+            // Backward computes two products per forward one (input and weight gradients), one
+            // in a layer that needs no input gradient.
+            let flops = all.map { Double($0.forwardFLOPs) }  // this rank's batch: the last forward
+            layers = TrainStep.Phase.allCases.map { p in
+                LayerTime(layer: "step: " + p.name, forwardMs: 1000 * phases[p.rawValue] / Double(count),
+                          backwardMs: 0)
+            } + zip(model.layerNames, model.tapNames + ["logits"]).enumerated().map { i, names in
+                let f = t[2 * i] / Double(count), b = t[2 * i + 1] / Double(count)
+                let backwardFlops = flops[i] * (all[i].needsInputGradient ? 2 : 1)
+                return LayerTime(layer: names.0 + " " + names.1, forwardMs: 1000 * f, backwardMs: 1000 * b,
+                                 forwardGflops: flops[i] > 0 && f > 0 ? flops[i] / f / 1e9 : nil,
+                                 backwardGflops: flops[i] > 0 && b > 0 ? backwardFlops / b / 1e9 : nil,
+                                 shareOfStep: step > 0 ? (f + b) / step : nil)
+            }
+            trainer.model.layerSeconds = nil
+        }
+        // The job is as fast as its slowest rank.
+        let slowest = try comm.globalMax(elapsed)
+        let exposed = try comm.globalMax(trainer.exposedSeconds)
+        let stepSeconds = slowest / Double(count)
+        let model = trainer.model
+        let forward = model.forwardFLOPsPerSample()
+        let first = model.features.first?.forwardFLOPs ?? 0  // per sample: batch 1 after forwardFLOPsPerSample
+        let train = 3 * forward - first
+        let total = Double(config.batchSize) / stepSeconds
+        let perRank = total / Double(comm.size)
+        let gflops = perRank * Double(train) / 1e9
+        log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue,
+                        1000 * stepSeconds, total, perRank))
+        return ModelResult(
+            model: architecture.rawValue, batchSize: config.batchSize, steps: count,
+            stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
+            forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
+            shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
+            exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
+            exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep,
+            allocationsPerStep: allocations, profile: layers)
     }
 
     /// Microseconds of one forward + backward of the classification loss `settings` name (its
