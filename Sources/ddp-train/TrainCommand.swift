@@ -85,6 +85,7 @@ struct TrainCommand: ParsableCommand, JobCommand {
         log.info("data: \(trainer.dataset.layout.name) from \(trainer.config.data), " +
                  "\(trainer.dataset.globalTrainCount) training samples, class counts \(trainer.dataset.counts), " +
                  "\(trainer.dataset.test.count) test samples")
+        if trainer.step.phases.phases.count > 1 { log.info("phases: " + trainer.step.phases.text) }
         switch trainer.step.sumPath {
         case .sharedParameters:
             log.info("parameters: one copy in shared memory for the \(comm.size) ranks of this host (more ranks than " +

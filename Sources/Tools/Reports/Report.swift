@@ -136,6 +136,7 @@ public enum Report {
                 ("worst class", "\(label(worst)) (\(pct(t.perClass.isEmpty ? 0 : t.perClass[worst])))"),
                 ("steps", "\(f.step) (\(f.training.skippedSteps) skipped)"), ("ranks", "\(f.training.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
+                ("phases", TrainingPhases(config).text),
             ] + posthocSummary(f, tau: config.posthocTau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }

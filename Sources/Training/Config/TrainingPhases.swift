@@ -62,3 +62,19 @@ public struct TrainingPhases: Sendable, Equatable {
         phases.last { $0.epochs.lowerBound <= epoch } ?? phases[0]
     }
 }
+
+extension TrainingPhases {
+    /// "epochs 1-15: ce; epochs 16-30: ib, class weights ib, learning rate x0.01 (ib starts)",
+    /// epochs counted from 1 as the terminal and the report count them.
+    public var text: String {
+        phases.map { p in
+            let span = p.epochs.count == 1 ? "epoch \(p.epochs.lowerBound + 1)"
+                : "epochs \(p.epochs.lowerBound + 1)-\(p.epochs.upperBound)"
+            var parts = [p.lossName]
+            if p.weighting != .none { parts.append("class weights \(p.weighting.rawValue)") }
+            if p.lrFactor != 1 { parts.append(String(format: "learning rate x%g", p.lrFactor)) }
+            let why = p.begins.isEmpty ? "" : " (" + p.begins.joined(separator: "; ") + ")"
+            return span + ": " + parts.joined(separator: ", ") + why
+        }.joined(separator: "; ")
+    }
+}
