@@ -110,7 +110,7 @@ public enum SafeTensors {
             let values: [Float] = bytes[start..<end].withUnsafeBytes { raw in
                 size == 8
                     ? (0..<(raw.count / 8)).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0,
-                        as: Int64.self))) }
+                                                                                              as: Int64.self))) }
                     : (0..<(raw.count / 4)).map {
                         let bits = raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)
                         return Float(bitPattern: UInt32(littleEndian: bits))

@@ -81,7 +81,7 @@ public final class BatchAssembler {
     @inline(__always)
     private func copyPlane<T: BinaryInteger>(_ src: UnsafePointer<T>, to dst: UnsafeMutablePointer<Float>, h: Int,
                                              w: Int,
-                                              dy: Int, dx: Int, flip: Bool, scale: Float, shift: Float) {
+                                             dy: Int, dx: Int, flip: Bool, scale: Float, shift: Float) {
         if dy == 0 && dx == 0 && !flip {
             for j in 0..<(h * w) { dst[j] = Float(src[j]) * scale + shift }
             return

@@ -22,7 +22,7 @@ public struct DataConfig: Codable, Sendable, Equatable {
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false,
-                    dropLast: Bool = false,
+                dropLast: Bool = false,
                 holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil) {
         self.imageSize = imageSize
         self.channels = channels

@@ -34,7 +34,7 @@ public final class Dataset {
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
          originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil,
-             notes: [String] = []) {
+         notes: [String] = []) {
         self.notes = notes
         self.unseenTest = unseenTest
         self.train = train
@@ -81,7 +81,7 @@ public final class Dataset {
 
         // Long tail: the same selection whatever the number of ranks (see LongTail.keptPositions).
         let (targets, kept) = try LongTail.select(original: original, ratio: config.imbalanceRatio,
-                                                   profile: config.imbalanceProfile, seed: seed)
+                                                  profile: config.imbalanceProfile, seed: seed)
         var train = try keep(kept, of: read, shardCounts: shardCounts, classes: k, ratio: config.imbalanceRatio)
 
         // Classes held out of training: the long-tail profile is drawn over all classes, then
@@ -154,7 +154,7 @@ public final class Dataset {
         return Dataset(train: empty, test: seenTest, classes: known.classes, classNames: known.classNames,
                        layout: layout, sharded: false,
                        originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std,
-                           unseenTest: unseen,
+                       unseenTest: unseen,
                        notes: images?.notes ?? [])
     }
 

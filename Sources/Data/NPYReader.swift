@@ -143,7 +143,7 @@ public enum NPYReader {
                          width: w)
         case "<f4":
             let floats = a.data.withUnsafeBytes { raw in (0..<a.count).map { raw.loadUnaligned(fromByteOffset: 4 * $0,
-                as: Float.self) } }
+                                                                                               as: Float.self) } }
             return Split(pixels: .floats(floats), labels: Swift.Array(repeating: 0, count: n), channels: c, height: h,
                          width: w)
         default:

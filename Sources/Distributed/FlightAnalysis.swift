@@ -37,7 +37,7 @@ public struct FlightAnalysis: Sendable {
         let present = Set(files.map(\.rank))
         missing = (0..<size).filter { !present.contains($0) }
         let lastEntered = Dictionary(uniqueKeysWithValues: files.map { ($0.rank,
-            $0.collectives.map(\.seq).max() ?? 0) })
+                                                                        $0.collectives.map(\.seq).max() ?? 0) })
         let frontier = lastEntered.values.max() ?? 0
         let stopped = files.filter { ($0.suspended ?? 0) >= 1 }.map(\.rank)
         let waiters = files.filter { Self.inFlight($0) != nil && !stopped.contains($0.rank) }

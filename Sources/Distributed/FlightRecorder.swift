@@ -121,7 +121,7 @@ public final class FlightRecorder: @unchecked Sendable {
                 return FlightEntry(seq: Int(s.seq), kind: s.kind.name, bytes: s.bytes,
                                    bucket: s.bucket >= 0 ? Int(s.bucket) : nil,
                                    epoch: Int(s.epoch) + 1, step: Int(s.step), start: s.start,
-                                       end: s.end > 0 ? s.end : nil)
+                                   end: s.end > 0 ? s.end : nil)
             }
         }
     }
@@ -147,7 +147,7 @@ public final class FlightRecorder: @unchecked Sendable {
         let file = FlightFile(job: job, rank: rank, size: size, host: host, pid: Int(getpid()), reason: reason,
                               message: message,
                               writtenAt: Date().timeIntervalSince1970, epoch: Int(position.epoch) + 1,
-                                  step: Int(position.step),
+                              step: Int(position.step),
                               collectives: entries(), suspended: suspended)
         let path = Self.path(directory: directory, rank: rank)
         do {

@@ -63,7 +63,7 @@ public final class GradientReducer {
     /// - layerOffsets: the lowest offset of each layer's parameters (any order)
     public init(comm: Communicator, gradients: UnsafeMutablePointer<Float>, count: Int, layerOffsets: [Int],
                 firstBucketBytes: Int, bucketBytes: Int, nonBlocking: Bool = true,
-                    compression: GradientCompression = .none) {
+                compression: GradientCompression = .none) {
         self.comm = comm
         self.compression = compression
         if compression != .none {
@@ -77,7 +77,7 @@ public final class GradientReducer {
         let quarter = max(1, count / 4)
         buckets = Self.plan(count: count, layerOffsets: layerOffsets,
                             firstBucket: max(1, min(firstBucketBytes / 4, quarter)),
-                                bucket: max(1, min(bucketBytes / 4, quarter)))
+                            bucket: max(1, min(bucketBytes / 4, quarter)))
         requests = Array(repeating: nil, count: buckets.count)
         spent = Array(repeating: nil, count: buckets.count)
     }

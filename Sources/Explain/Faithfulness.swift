@@ -51,7 +51,7 @@ public struct Faithfulness: Sendable, Equatable {
         }
         let logits = model.forward(batch, training: false).logits
         let p = (0..<n).map { b in Softmax.probabilities(Array(UnsafeBufferPointer(start: logits.data + b * k,
-            count: k)))[target] }
+                                                                                   count: k)))[target] }
         return Faithfulness(deletion: Array(p[0...steps]), insertion: Array(p[(steps + 1)...]))
     }
 }

@@ -51,7 +51,7 @@ public enum FeatureView {
     /// image) scaled from its minimum (black) to its maximum (white), enlarged, in a grid of
     /// `columns`; at most `limit` filters. Nil when the first layer has no weights.
     public static func filters(_ model: Model, limit: Int = 64, columns: Int = 8) -> (rgb: [UInt8], height: Int,
-        width: Int, count: Int)? {
+                                                                                      width: Int, count: Int)? {
         guard let first = model.features.first, let offset = first.parameterOffset,
               let entry = model.parameters.entries.first(where: { $0.offset == offset }) else { return nil }
         let s = model.inputShape

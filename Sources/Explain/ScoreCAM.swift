@@ -27,7 +27,7 @@ extension Explainer {
             for start in stride(from: 0, to: ch, by: chunk) {
                 let n = min(chunk, ch - start)
                 let masked = Tensor(shape: model.inputLayout == .rows ? [n, s.count] : [s.channels, n, s.height,
-                    s.width])
+                                                                                        s.width])
                 for j in 0..<n {
                     let mask = Self.alignedUpsample(p.featureMap, offset: ((start + j) * batch + b) * h * w, height: h,
                                                     width: w,

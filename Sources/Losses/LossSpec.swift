@@ -29,7 +29,7 @@ public struct LossSpec: Sendable {
     public init(options: @escaping @Sendable () -> [any AnyOption], head: LossHead = .linear,
                 defaultWeighting: ClassWeighting = .none,
                 twoPhase: Bool = false, marginDefault: Double? = nil, scaleDefault: Double? = nil,
-                    golden: [GoldenParameter] = [],
+                golden: [GoldenParameter] = [],
                 problems: @escaping @Sendable (Settings) -> [String] = { _ in [] },
                 make: @escaping @Sendable (Settings, Int, Int) -> LossTerm) {
         self.options = options

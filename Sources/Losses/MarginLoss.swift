@@ -44,7 +44,7 @@ public final class MarginLoss: LossTerm {
     /// `marginRange` checks `--margin` for this head.
     static func spec(_ kind: @escaping @Sendable (Double) -> Kind, margin: Double, scale: Double, marginName: String,
                      head: LossHead = .cosine,
-                         marginRange: @escaping @Sendable (LossKind, Double) -> String?) -> LossSpec {
+                     marginRange: @escaping @Sendable (LossKind, Double) -> String?) -> LossSpec {
         LossSpec(options: { [Options().margin,
                              Options().scale] + (head == .cosineWithSubCenters ? [Options().subCenters] : []) },
                  head: head, marginDefault: margin, scaleDefault: scale,

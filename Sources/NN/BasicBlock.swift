@@ -26,7 +26,7 @@ public final class BasicBlock: Layer {
 
     public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
                 store: ParameterStore, buffers: ParameterStore, workspace: Workspace,
-                    backend: ConvolutionBackend = .auto,
+                backend: ConvolutionBackend = .auto,
                 precision: Precision = .fp32) {
         self.name = name
         self.inChannels = inChannels

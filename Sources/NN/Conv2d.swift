@@ -111,7 +111,7 @@ public final class Conv2d: Layer {
         if let convolution = oneDNN(g) {
             let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
                                          y: output.data,
-                                             workspace: workspace.buffer(count: convolution.workspaceFloats))
+                                         workspace: workspace.buffer(count: convolution.workspaceFloats))
             precondition(ok, "Conv2d \(name): oneDNN's forward convolution failed")
             return output
         }
@@ -186,7 +186,7 @@ public final class Conv2d: Layer {
                           c: cols, ldc: bc * g.p)
                 Kernels.col2im(cols, channels: inChannels, batch: bc, height: g.h, width: g.w, kernel: kernel,
                                stride: stride, padding: padding, channelStride: g.b * hw,
-                                   into: inputGradient.data + b0 * hw)
+                               into: inputGradient.data + b0 * hw)
             }
             b0 += bc
         }
@@ -212,7 +212,7 @@ extension Conv2d {
         guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels,
                                                 outChannels: outChannels,
                                                 height: g.h, width: g.w, kernel: kernel, stride: stride,
-                                                    padding: padding,
+                                                padding: padding,
                                                 bias: hasBias, bfloat16: precision == .bf16, error: &reason)
         else {
             fallbackReason = reason

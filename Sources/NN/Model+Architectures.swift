@@ -14,7 +14,7 @@ extension Model {
     /// `precision` on oneDNN.
     public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64,
                             head: Head = .linear, convolutions: ConvolutionBackend = .auto,
-                                precision: Precision = .fp32) -> Model {
+                            precision: Precision = .fp32) -> Model {
         let store = ParameterStore()
         let buffers = ParameterStore(hasGradients: false)
         let workspace = Workspace()
@@ -72,7 +72,7 @@ extension Model {
                     let block = BasicBlock("layer\(stage + 1).\(index)", inChannels: inChannels, planes: planes,
                                            stride: index == 0 && stage > 0 ? 2 : 1,
                                            store: store, buffers: buffers, workspace: workspace, backend: convolutions,
-                                               precision: precision)
+                                           precision: precision)
                     norms += block.batchNorms
                     layers.append(block)
                     inChannels = planes

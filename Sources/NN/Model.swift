@@ -124,7 +124,7 @@ public final class Model {
 
     private func profiledForward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
         if layerSeconds!.count != 2 * (features.count + 1) { layerSeconds = Array(repeating: 0,
-            count: 2 * (features.count + 1)) }
+                                                                                  count: 2 * (features.count + 1)) }
         var t = input
         for (i, layer) in features.enumerated() {
             let t0 = Self.now()

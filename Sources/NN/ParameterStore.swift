@@ -123,7 +123,7 @@ public final class ParameterStore {
 
     /// The values as a buffer.
     public var valueBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: values,
-        count: count) }
+                                                                                           count: count) }
 
     /// Copies of the values and gradients. (Prefer these to `Array(valueBuffer)`: the copy
     /// is made while the store is certainly alive.)

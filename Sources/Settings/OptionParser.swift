@@ -73,7 +73,7 @@ public struct OptionParser: Sendable {
         guard s.hasPrefix("-"), s.count > 1 else { return false }
         let rest = s.dropFirst()
         return !(rest.first.map { $0.isNumber || $0 == "." } ?? false) && !["inf", "infinity",
-            "nan"].contains(rest.lowercased())
+                                                                            "nan"].contains(rest.lowercased())
     }
 
     func suggestion(for name: String) -> String {

@@ -75,7 +75,7 @@ public enum Kernels {
     /// The output columns `first..<last` whose input column `ox * s - p + offset` lies inside `[0, width)`.
     @inline(__always)
     static func insideColumns(outputs ow: Int, width w: Int, offset kj: Int, stride s: Int, padding p: Int) -> (Int,
-        Int) {
+                                                                                                                Int) {
         let first = min(ow, max(0, (p - kj + s - 1) / s))
         let last = max(first, min(ow, (w - 1 + p - kj) >= 0 ? (w - 1 + p - kj) / s + 1 : 0))
         return (first, last)
@@ -182,7 +182,7 @@ public enum Kernels {
     /// positions that fall outside a plane.
     static func sameIm2col(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, height h: Int, width w: Int,
                            kernel k: Int, padding p: Int, channelStride cs: Int,
-                               into cols: UnsafeMutablePointer<Float>) {
+                           into cols: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {
@@ -227,7 +227,7 @@ public enum Kernels {
     static func sameCol2im(_ cols: UnsafeMutablePointer<Float>, channels c: Int, batch b: Int, height h: Int,
                            width w: Int,
                            kernel k: Int, padding p: Int, channelStride cs: Int,
-                               into dxOut: UnsafeMutablePointer<Float>) {
+                           into dxOut: UnsafeMutablePointer<Float>) {
         let n = b * h * w
         Parallel.forEach(c) { channels in
         for ch in channels {

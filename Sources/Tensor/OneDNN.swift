@@ -57,7 +57,7 @@ public final class OneDNNConvolution {
     /// - singleThreaded: planned for one thread (a part of a batch split over threads).
     public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
                  padding: Int, bias: Bool, bfloat16: Bool = false, batchStride: Int? = nil,
-                     singleThreaded: Bool = false,
+                 singleThreaded: Bool = false,
                  error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
         let winograd = Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
@@ -65,9 +65,9 @@ public final class OneDNNConvolution {
         guard let made = ddp_conv_create(Int32(batch), Int32(batchStride ?? batch), Int32(inChannels),
                                          Int32(outChannels),
                                          Int32(height), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
-                                             bias ? 1 : 0,
+                                         bias ? 1 : 0,
                                          winograd ? 1 : 0, bfloat16 ? 1 : 0, singleThreaded ? 1 : 0, &message,
-                                             message.count)
+                                         message.count)
         else {
             error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             return nil

@@ -41,7 +41,7 @@ public final class OneDNNSplitConvolution {
                                                       outChannels: outChannels,
                                                       height: height, width: width, kernel: kernel, stride: stride,
                                                       padding: padding, bias: bias, bfloat16: bfloat16,
-                                                          batchStride: batch,
+                                                      batchStride: batch,
                                                       singleThreaded: count > 1, error: &error)
             else { return nil }
             made.append(Part(start: start, count: end - start, convolution: convolution, workspaceOffset: offset))
@@ -79,7 +79,7 @@ public final class OneDNNSplitConvolution {
             let part = parts[t]
             succeeded[t] = part.convolution.forward(x: x + part.start * inputPlane, weights: weights, bias: bias,
                                                     y: y + part.start * outputPlane,
-                                                        workspace: workspace + part.workspaceOffset)
+                                                    workspace: workspace + part.workspaceOffset)
         }
         return allSucceeded
     }

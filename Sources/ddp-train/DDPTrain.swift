@@ -13,7 +13,7 @@ struct DDPTrain: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, DoctorCommand.self, VerifyLossesCommand.self,
                       VerifyExplanationsCommand.self, ExplainCommand.self, InspectCommand.self,
                       ExportCommand.self, ReportCommand.self, CompareCommand.self, BenchCommand.self,
-                          FlightCommand.self],
+                      FlightCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 }

@@ -49,7 +49,7 @@ struct FlightCommand: ParsableCommand {
             let report = Report(directory: directory, job: analysis.files.first?.job, size: analysis.size,
                                 behind: analysis.behind,
                                 missing: analysis.missing, lagging: analysis.lagging, suspended: analysis.suspended,
-                                    waiting: analysis.waiting,
+                                waiting: analysis.waiting,
                                 collective: analysis.collective, summary: analysis.summary)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -11,6 +11,8 @@ enum Recipes {
                               "--warmup-epochs", "5", "--schedule", "ib-paper", "--augment"]),
         // LDAM-DRW (Cao et al. 2019): LDAM on the cosine head, class-balanced weights from 80% of the epochs on.
         ("ldam-drw", ["--loss", "ldam", "--class-weights", "cb", "--cb-beta", "0.9999", "--drw-epoch", "80%"]),
+        // LDAM-DRS (Cao et al. 2019, --train_rule DRS): LDAM, class-balanced re-sampling from 80% of the epochs on.
+        ("ldam-drs", ["--loss", "ldam", "--drs-epoch", "80%"]),
     ]
 
     static var names: [String] { all.map(\.name) }

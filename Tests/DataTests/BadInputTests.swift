@@ -141,7 +141,7 @@ import Distributed
             let n = header.utf8.count
             return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF),
                                                    UInt8(n >> 8)] + Array(header.utf8) + [UInt8](repeating: 1,
-                                                       count: 16)
+                                                                                                 count: 16)
         }
         for shape in ["(-1, 4)", "(4, -4)", "(4611686018427387904, 4)", "(100000000000000000000000000, 1)", "(2, 2.5)",
                       "(3037000500, 3037000500)", "(17,)"] {

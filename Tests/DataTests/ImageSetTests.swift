@@ -41,7 +41,7 @@ struct ImageSetTests {
 
     @Test func shardPatternsExpandAsTheShellDoes() throws {
         #expect(try ShardPattern.expand("s/train-{00000..00002}.tar") == ["s/train-00000.tar", "s/train-00001.tar",
-            "s/train-00002.tar"])
+                                                                          "s/train-00002.tar"])
         #expect(try ShardPattern.expand("{a,b}-{8..10}.tar") == ["a-8.tar", "a-9.tar", "a-10.tar", "b-8.tar", "b-9.tar",
                                                                  "b-10.tar"])
         #expect(try ShardPattern.expand("one.tar") == ["one.tar"])

@@ -30,11 +30,11 @@ import Testing
         var g = [Float](repeating: 0, count: 8)
         comm.recorder.nextBucket(3)
         let r1 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .bfloat16,
-            op: .sum, reusing: nil) }
+                                                                        op: .sum, reusing: nil) }
         #expect(comm.recorder.entries().last?.end == nil)
         #expect(try comm.test(r1))
         let r2 = try g.withUnsafeMutableBytes { try comm.startAllReduce($0.baseAddress!, count: 8, kind: .float,
-            op: .sum, reusing: r1) }
+                                                                        op: .sum, reusing: r1) }
         #expect(r1 === r2)
         try comm.wait(r2)
         let e = comm.recorder.entries()

@@ -105,7 +105,7 @@ import Tensor
         let targets: [Int32] = [0, 0, 0, 0, 1, 1, 1, 1]
         let rectifier = ClassRectification(classes: 2, kappa: 25, margin: 0.5, rho: 0.4)
         #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!,
-            count: 8) }.isEmpty)
+                                                                            count: 8) }.isEmpty)
         let strict = LossCase(.crl) { $0.crlEta = 0.5; $0.crlRho = 0.4 }.make(classes: 2, features: 1)
         let omega = 0.6
         let rectified = evaluate(strict, classes: 2, logits: logits, targets: targets, h: Array(repeating: 0, count: 8),
@@ -124,7 +124,7 @@ import Tensor
         let targets: [Int32] = [1, 1, 1, 1]
         // One class holding the whole batch exceeds rho * N: no minority class, no triples.
         #expect(targets.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!,
-            count: 4) }.isEmpty)
+                                                                            count: 4) }.isEmpty)
         let out = evaluate(loss, classes: 3, logits: randomArray(12, seed: 4), targets: targets, h: [0, 0, 0, 0],
                            weights: nil, omega: 0.5)
         #expect(out.value.isFinite)
@@ -137,7 +137,7 @@ import Tensor
         // Ascending: 1 (1), 2 (2), 3 (2), 0 (5): totals 1, 3, 5 then 10 > 5 stops. Class 1 has < 2 samples.
         let labels: [Int32] = [0, 0, 0, 0, 0, 1, 2, 2, 3, 3]
         #expect(labels.withUnsafeBufferPointer { rectifier.minorityClasses(labels: $0.baseAddress!, count: 10) } == [2,
-            3])
+                                                                                                                     3])
     }
 
     /// kappa larger than the class: every member is a hard positive, every other sample a hard negative,

@@ -67,7 +67,7 @@ import Tensor
             let part = evaluate(config.make(classes: k, features: d), classes: k,
                                 logits: Array(logits[(start * k)..<(end * k)]),
                                 targets: Array(targets[start..<end]), h: Array(h[(start * d)..<(end * d)]),
-                                    weights: weights,
+                                weights: weights,
                                 normalizer: normalizer)
             sum += part.value
             gradient += part.dz

@@ -8,7 +8,7 @@ import Tensor
     func check(_ architecture: Architecture, shape: InputShape, batch: Int, training: Bool, strict: Bool) {
         let model = Model.make(architecture, inputShape: shape, classes: 5, seed: 3)
         let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height,
-            shape.width]
+                                                                        shape.width]
         let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 4))
         let (logits, h) = model.forward(x, training: training)
         let r1 = randomValues(logits.count, seed: 5), r2 = randomValues(h.count, seed: 6, scale: 0.5)
@@ -108,7 +108,7 @@ import Tensor
         let model = Model.make(architecture, inputShape: shape, classes: 4, seed: 5)
         let batch = 3
         let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height,
-            shape.width]
+                                                                        shape.width]
         let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 6))
         let statistics = model.buffers.valueArray  // batch norm shifts its sums by the running mean
         let (logits, h) = model.forward(x, training: true)

@@ -51,7 +51,7 @@ struct OneDNNConvolutionTests {
     // layers, odd sizes.
     @Test(arguments: [(1, 16, 1, false, 28), (16, 16, 1, false, 28), (16, 32, 2, false, 28), (32, 64, 2, false, 14),
                       (64, 64, 1, false, 7), (1, 32, 1, true, 28), (32, 64, 1, true, 14), (3, 5, 1, true, 9),
-                          (7, 9, 2, true, 11)])
+                      (7, 9, 2, true, 11)])
     func matchesIm2col(c: Int, k: Int, stride: Int, bias: Bool, side: Int) {
         let pair = Pair(c: c, k: k, stride: stride, bias: bias, seed: UInt64(c * 100 + k))
         #expect(pair.onednn.backend == .onednn, "\(pair.onednn.fallbackReason ?? OneDNN.status)")
@@ -94,11 +94,11 @@ struct OneDNNConvolutionTests {
             guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k,
                                                      height: side, width: side,
                                                      kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false,
-                                                         error: &reason),
+                                                     error: &reason),
                   let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
                                                      height: side,
                                                      width: side, kernel: 3, stride: 1, padding: 1, bias: true,
-                                                         bfloat16: false,
+                                                     bfloat16: false,
                                                      error: &reason)
             else { failures.list.append("no primitives: \(reason)"); return }
             let x = randomValues(c * batch * side * side, seed: 21), w = randomValues(k * c * 9, seed: 22)
@@ -147,7 +147,7 @@ struct OneDNNConvolutionTests {
                 guard let conv = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
                                                         height: side,
                                                         width: side, kernel: 3, stride: 1, padding: 1, bias: true,
-                                                            bfloat16: true,
+                                                        bfloat16: true,
                                                         error: &reason)
                 else {
                     // Where oneDNN has no bfloat16 kernels (AVX2) there is nothing to convert.

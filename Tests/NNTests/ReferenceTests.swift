@@ -114,7 +114,7 @@ import Testing
                                                                      channelStride: b * h * w, into: $0.baseAddress!) }
             general.withUnsafeMutableBufferPointer { Kernels.generalIm2col(px.baseAddress!, channels: c, batch: b,
                 height: h, width: w, kernel: k, stride: 1, padding: p, channelStride: b * h * w,
-                into: $0.baseAddress!) }
+                                                                           into: $0.baseAddress!) }
         }
         #expect(fast == general)
         var colsA = randomValues(fast.count, seed: 4), colsB = colsA
@@ -267,7 +267,7 @@ import Testing
         #expect(abs(plain.learningRate(epoch: 199) - 1e-5) < 1e-11)
         let step = Schedule(kind: .step, baseLR: 1, epochs: 8, warmupEpochs: 0)
         #expect([0, 3, 4, 5, 6, 7].map { step.learningRate(epoch: $0) } == [1, 1, Float(0.1), Float(0.1),
-            Float(0.1 * 0.1), Float(0.1 * 0.1)])
+                                                                            Float(0.1 * 0.1), Float(0.1 * 0.1)])
         let cosine = Schedule(kind: .cosine, baseLR: 1, epochs: 10, warmupEpochs: 0)
         #expect(cosine.learningRate(epoch: 0, step: 0, stepsPerEpoch: 10) == 1)
         #expect(abs(cosine.learningRate(epoch: 5, step: 0, stepsPerEpoch: 10) - 0.5) < 1e-6)

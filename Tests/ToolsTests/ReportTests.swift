@@ -12,14 +12,14 @@ import Testing
         let training = TrainingFigures(trainLoss: 1.0 / Double(epoch + 1), lossPhase: "ce", classCounts: counts,
                                        classWeights: [1, 1, 1, 1],
                                        omega: 0, samplesPerS: 1000, epochSeconds: 1, skippedSteps: 0,
-                                           exposedCommSeconds: 0, worldSize: 1)
+                                       exposedCommSeconds: 0, worldSize: 1)
         var m = EpochMetrics(event: event, epoch: epoch, step: 10 * (epoch + 1), lr: 0.1, training: training,
                              figures: TestFigures(test: test))
         if retrieval {
             m.figures.retrieval = RetrievalMetrics(precisionAt1: 0.8125 + 0.01 * Double(epoch), rPrecision: 0.5,
                                                    mapAtR: 0.375,
                                                    precisionAt1PerClass: [0.95, 0.85, 0.75, 0.3125],
-                                                       rPrecisionPerClass: [],
+                                                   rPrecisionPerClass: [],
                                                    mapAtRPerClass: [])
         }
         return m
@@ -27,7 +27,7 @@ import Testing
 
     @Test func retrievalShownWhenMeasured() throws {
         let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: true) } + [line("done", epoch: 2,
-            retrieval: true)]
+                                                                                        retrieval: true)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         #expect(html.contains("Retrieval on the test features"))
         #expect(html.contains("83.25% / 50.00% / 37.50%"))  // the final line's precision@1 / R-precision / MAP@R
@@ -38,7 +38,7 @@ import Testing
 
     @Test func noRetrievalInOlderRuns() throws {
         let metrics = (0..<3).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 2,
-            retrieval: false)]
+                                                                                         retrieval: false)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         // (the configuration table names the option retrieval-every, so look for the parts)
         #expect(!html.contains("Retrieval"))
@@ -50,7 +50,7 @@ import Testing
     /// and the curve come from the measured epochs.
     @Test func retrievalOfSomeEpochs() throws {
         let metrics = (0..<4).map { line("epoch", epoch: $0, retrieval: $0 % 2 == 1) } + [line("done", epoch: 3,
-            retrieval: true)]
+                                                                                               retrieval: true)]
         let html = Report.html(metrics: metrics, config: TrainConfig())
         #expect(html.contains("Retrieval on the test features"))
         #expect(html.contains("84.25% / 50.00% / 37.50%"))  // the done line's (epoch 3)
@@ -59,7 +59,7 @@ import Testing
 
     @Test func classesNamedWhenKnown() throws {
         let metrics = (0..<2).map { line("epoch", epoch: $0, retrieval: false) } + [line("done", epoch: 1,
-            retrieval: false)]
+                                                                                         retrieval: false)]
         let named = Report.html(metrics: metrics, config: TrainConfig(),
                                 classNames: ["cat", "dog", "<b>bird</b>", "fish"])
         #expect(named.contains(">3 fish</text>") && named.contains(">2 &lt;b&gt;bird&lt;/b&gt;</text>"))

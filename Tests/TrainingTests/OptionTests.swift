@@ -54,7 +54,7 @@ import Tensor
         for (arguments, text) in [(["--lr", "abc"], "--lr: expected a number"),
                                   (["--loss", "x"], "expected one of ce,"),
                                   (["--epochs"], "--epochs: missing value"),
-                                      (["--no-such"], "unknown option '--no-such'"),
+                                  (["--no-such"], "unknown option '--no-such'"),
                                   (["--augment=1"], "is a flag")] {
             #expect(throws: OptionError.self) { try parse(arguments) }
             do { _ = try parse(arguments) } catch { #expect("\(error)".contains(text), "\(arguments): \(error)") }

@@ -151,7 +151,7 @@ public enum Bench {
     /// - machine: sgemm GFLOP/s of this rank, of one core, and the cores of the job
     static func measure(_ architecture: Architecture, base: TrainConfig, steps count: Int, profile: Bool,
                         machine: (sgemm: Double, perCore: Double, cores: Double), comm: Communicator,
-                            log: Log) throws -> ModelResult {
+                        log: Log) throws -> ModelResult {
         let (sgemm, perCore, cores) = machine
         var config = base
         config.model = architecture

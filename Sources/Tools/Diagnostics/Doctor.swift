@@ -193,7 +193,7 @@ public enum Doctor {
         for r in report.ranks {
             let host = r.host.padding(toLength: 20, withPad: " ", startingAt: 0)
             let core = (r.blasCore + (r.blasKernelFits ? "" : " (!)")).padding(toLength: 12, withPad: " ",
-                startingAt: 0)
+                                                                               startingAt: 0)
             let conv = r.onednnIsa == "none" ? "im2col + OpenBLAS" : "\(r.onednn), \(r.onednnIsa) (\(r.convolutions))"
             lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  " +
                          "\(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))  \(conv)")

@@ -115,7 +115,7 @@ public enum ExplainJob {
         return try run(r,
                        loaded: LoadedModel(model: model, config: final.config, statistics: final.statistics,
                                            test: final.test,
-                                              trainCounts: final.statistics.trainCounts), comm: comm).items
+                                           trainCounts: final.statistics.trainCounts), comm: comm).items
     }
 
     static func run(_ r: Request, loaded: Loaded, comm: Communicator) throws -> Outcome {
@@ -181,7 +181,7 @@ public enum ExplainJob {
         try comm.agree {
             guard comm.rank == 0 else { return }
             _ = try ExplainOutput.write(items, pngs: images, request: r, model: loaded.model.architecture.rawValue,
-                                       classes: loaded.statistics, faithfulness: faithfulness)
+                                        classes: loaded.statistics, faithfulness: faithfulness)
         }
         return Outcome(items: items, faithfulness: faithfulness)
     }
@@ -226,7 +226,7 @@ public enum ExplainJob {
             settings.seed = r.settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
             map = maps(explainer,
                        ExplainInput(input: input, classes: [target], pass: explainer.pass(input, classes: [target]),
-                                               settings: settings))[0]
+                                    settings: settings))[0]
         } else {
             let lime = limeFor(index, r)
             map = lime.fit(model, masks: lime.masks(model), probabilities: limeProbabilities)

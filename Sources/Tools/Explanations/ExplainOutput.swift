@@ -39,7 +39,7 @@ enum ExplainOutput {
                 ["index": item.index, "label": item.label, "predicted": item.predicted, "target": item.target,
                  "file": file,
                  "probabilities": item.probabilities, "height": item.map.height, "width": item.map.width,
-                     "map": item.map.values,
+                 "map": item.map.values,
                  "deletion": item.faithfulness.deletion, "insertion": item.faithfulness.insertion,
                  "deletion_auc": item.faithfulness.deletionArea, "insertion_auc": item.faithfulness.insertionArea]
             }
@@ -57,7 +57,7 @@ enum ExplainOutput {
                      classes: DataStatistics) -> String {
         let right = item.predicted == item.label
         let p = { (k: Int) in Report.escape(classes.label(k)) + String(format: " (%.1f%%)",
-            100 * item.probabilities[k]) }
+                                                                       100 * item.probabilities[k]) }
         var lines = ["<b>#\(item.index)</b>", "true \(p(item.label))",
                      "<span class=\"\(right ? "right" : "wrong")\">predicted \(p(item.predicted))</span>"]
         if item.target != item.predicted { lines.append("map of class \(p(item.target))") }

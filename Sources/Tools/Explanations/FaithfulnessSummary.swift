@@ -42,7 +42,7 @@ public struct FaithfulnessSummary: Sendable, Equatable {
     /// The summary as maps.json and `explain --json` give it.
     public var json: [String: Any] {
         var out: [String: Any] = ["per_class": Dictionary(uniqueKeysWithValues: perClass.map { (String($0.key),
-            $0.value.json) })]
+                                                                                                $0.value.json) })]
         for g in groups { out[g.name] = g.mean.json }
         return out
     }

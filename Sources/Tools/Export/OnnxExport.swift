@@ -56,7 +56,7 @@ public enum OnnxExport {
             String(decoding: (try? JSONSerialization.data(withJSONObject: value,
                                                           options: [.sortedKeys,
                                                                     .withoutEscapingSlashes])) ?? Data("null".utf8),
-                                                                    as: UTF8.self)
+                   as: UTF8.self)
         }
         let data = card.data
         return [
@@ -181,8 +181,8 @@ struct GraphBuilder {
             if c.hasBias { inputs.append(try weight("\(c.name).bias", [c.outChannels])) }
             return node("Conv", inputs,
                         [.ints("kernel_shape", [c.kernel, c.kernel]), .ints("strides", [c.stride, c.stride]),
-                                         .ints("pads", [c.padding, c.padding, c.padding, c.padding])],
-                                             output: unique(c.name))
+                         .ints("pads", [c.padding, c.padding, c.padding, c.padding])],
+                        output: unique(c.name))
         case let b as BatchNorm2d:
             let n = b.channels
             let inputs = [x, try weight("\(b.name).weight", [n]), try weight("\(b.name).bias", [n]),
@@ -205,7 +205,7 @@ struct GraphBuilder {
                 let big = Int(Int64.max)
                 shortcut = node("Slice",
                                 [x, int64s("starts", [0, 0]), int64s("ends", [big, big]), int64s("axes", [2, 3]),
-                                          int64s("steps", [block.stride, block.stride])])
+                                 int64s("steps", [block.stride, block.stride])])
                 let p = block.planes / 4
                 shortcut = node("Pad", [shortcut, int64s("pads", [0, p, 0, 0, 0, p, 0, 0])])
             }

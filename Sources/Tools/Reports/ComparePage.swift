@@ -34,10 +34,15 @@ public enum ComparePage {
                     (label(run), color(i), (0..<longest).map { $0 < run.epochs.count ? value(run.epochs[$0]) : .nan })
                 }
             }
-            body += "<h2>Balanced accuracy</h2>\n" + Report.lineChart(x: x, series: series(\.figures.test.balanced),
-                                                                      percent: true)
+            // Where each run's phases begin (one mark per epoch, the runs' reasons together).
+            var byEpoch: [Double: [String]] = [:]
+            for run in c.runs { for m in Report.phaseMarks(run.config) { byEpoch[m.x, default: []].append(m.label) } }
+            let marks = byEpoch.keys.sorted().map { (x: $0,
+                                                     label: Array(Set(byEpoch[$0]!)).sorted().joined(separator: "; ")) }
+            body += "<h2>Balanced accuracy</h2>\n"
+                + Report.lineChart(x: x, series: series(\.figures.test.balanced), percent: true, marks: marks)
             body += "<h2>Few-class accuracy (the 30% of classes with the fewest training samples)</h2>\n"
-                + Report.lineChart(x: x, series: series(\.figures.test.few), percent: true)
+                + Report.lineChart(x: x, series: series(\.figures.test.few), percent: true, marks: marks)
         }
         let counts = c.runs[0].final.training.classCounts
         let k = c.runs[0].final.figures.test.perClass.count

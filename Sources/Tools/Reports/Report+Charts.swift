@@ -1,10 +1,13 @@
 import Foundation
+import Training
 
 /// The report's SVG charts (shared with the comparison page): lines over the epochs, per-class
 /// bars, the confusion matrix.
 extension Report {
     /// A line chart: x values, named series, y axis in percent or plain.
-    static func lineChart(x: [Double], series: [(String, String, [Double])], percent: Bool) -> String {
+    /// - marks: where training phases begin (`phaseMarks`): a dotted line and its reason
+    static func lineChart(x: [Double], series: [(String, String, [Double])], percent: Bool,
+                          marks: [(x: Double, label: String)] = []) -> String {
         let (w, h, left, right, top, bottom) = (760.0, 280.0, 60.0, 180.0, 16.0, 36.0)
         let values = series.flatMap(\.2).filter(\.isFinite)
         var lo = percent ? 0 : (values.min() ?? 0), hi = percent ? 1 : (values.max() ?? 1)
@@ -28,6 +31,15 @@ extension Report {
             s += "<text x=\"\(px(t))\" y=\"\(h - bottom + 16)\" text-anchor=\"middle\">\(Int(t))</text>"
         }
         s += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 4)\" text-anchor=\"middle\">epoch</text>\n"
+        for (k, mark) in marks.enumerated() where mark.x >= x0 && mark.x <= x1 {
+            let mx = String(format: "%.1f", px(mark.x))
+            s += "<line x1=\"\(mx)\" y1=\"\(top)\" x2=\"\(mx)\" y2=\"\(h - bottom)\" stroke=\"#888\" " +
+                 "stroke-dasharray=\"2 3\"><title>\(escape(mark.label))</title></line>"
+            // Labels right of their line, or left of it in the chart's last third (clear of the legend).
+            let end = px(mark.x) > left + 0.66 * (w - left - right)
+            s += "<text x=\"\(mx)\" y=\"\(top + 10 + 12 * Double(k % 3))\" font-size=\"11\" fill=\"#666\" " +
+                 "text-anchor=\"\(end ? "end" : "start")\" dx=\"\(end ? -3 : 3)\">\(escape(mark.label))</text>\n"
+        }
         for (i, (name, color, ys)) in series.enumerated() {
             let points = zip(x, ys).filter { $0.1.isFinite }.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }
             if points.count > 1 {
@@ -119,5 +131,44 @@ extension Report {
             s += "\n"
         }
         return s + "</svg>\n"
+    }
+}
+
+extension Report {
+    /// Where a run's training phases begin, as chart marks between the epochs (epochs counted from 1).
+    static func phaseMarks(_ config: TrainConfig) -> [(x: Double, label: String)] {
+        TrainingPhases(config).phases.dropFirst().map { (Double($0.epochs.lowerBound) + 0.5,
+                                                         $0.begins.joined(separator: "; ")) }
+    }
+
+    /// Each class's draws per epoch, where some epoch re-sampled (the sampler's draws are not the
+    /// training set's counts); the many / medium / few groups' shares beyond 12 classes.
+    static func drawsChart(_ epochs: [EpochMetrics], x: [Double], marks: [(x: Double, label: String)],
+                           label: (Int) -> String) -> String? {
+        guard epochs.contains(where: { !$0.training.sampledPerClass.isEmpty
+            && $0.training.sampledPerClass != $0.training.classCounts }),
+              let counts = epochs.last?.training.classCounts else { return nil }
+        let k = counts.count
+        let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                       "#bcbd22",
+                       "#17becf", "#393b79", "#637939"]
+        let drawn = epochs.map { $0.training.sampledPerClass.count == k
+            ? $0.training.sampledPerClass.map(Double.init) : [] }
+        var series: [(String, String, [Double])]
+        if k <= palette.count {
+            let order = AccuracyFigures.ranked(trainCounts: counts)
+            series = order.enumerated().map { i, c in
+                ("\(label(c)) (n=\(counts[c]))", palette[i], drawn.map { $0.isEmpty ? .nan : $0[c] })
+            }
+        } else {
+            let (many, medium, few) = AccuracyFigures.groups(trainCounts: counts)
+            func share(_ classes: [Int]) -> [Double] {
+                drawn.map { d in d.isEmpty ? .nan : classes.reduce(0) { $0 + d[$1] } / max(d.reduce(0, +), 1) }
+            }
+            series = [("many (top 30%)", "#2ca02c", share(many)), ("medium (middle 40%)", "#9467bd", share(medium)),
+                      ("few (bottom 30%)", "#d62728", share(few))]
+        }
+        return "<h2>Draws per class and epoch (the sampler's; training counts in brackets)</h2>\n"
+            + lineChart(x: x, series: series, percent: k > palette.count, marks: marks)
     }
 }

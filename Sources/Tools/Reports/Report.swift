@@ -97,7 +97,7 @@ public enum Report {
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
-            negativeInfinity: "-Infinity", nan: "NaN")
+                                                                        negativeInfinity: "-Infinity", nan: "NaN")
         var lines: [EpochMetrics] = []
         for (i, line) in text.split(separator: "\n").enumerated() where !line.isEmpty {
             do {
@@ -145,26 +145,30 @@ public enum Report {
         if !epochs.isEmpty {
             let x = epochs.map { Double($0.epoch + 1) }
             let tests = epochs.map(\.figures.test)
-            body += "<h2>Training loss</h2>\n"
-                + lineChart(x: x, series: [("train loss", "#1f77b4", epochs.map(\.training.trainLoss))], percent: false)
+            let marks = phaseMarks(config)
+            body += "<h2>Training loss</h2>\n" + lineChart(x: x,
+                                                           series: [("train loss", "#1f77b4",
+                                                                     epochs.map(\.training.trainLoss))],
+                                                           percent: false, marks: marks)
             body += "<h2>Test accuracy</h2>\n" + lineChart(x: x, series: [
                 ("accuracy", "#1f77b4", tests.map(\.accuracy)), ("balanced accuracy", "#ff7f0e", tests.map(\.balanced)),
-            ], percent: true)
+            ], percent: true, marks: marks)
             body += "<h2>Many / medium / few classes</h2>\n" + lineChart(x: x, series: [
                 ("many (top 30%)", "#2ca02c", tests.map(\.many)),
                     ("medium (middle 40%)", "#9467bd", tests.map(\.medium)),
                 ("few (bottom 30%)", "#d62728", tests.map(\.few)),
-            ], percent: true)
+            ], percent: true, marks: marks)
             if epochs.contains(where: { $0.figures.retrieval != nil }) {
                 let r = epochs.map(\.figures.retrieval)
                 body += "<h2>Retrieval on the test features (each test sample a query against the others)</h2>\n"
                     + lineChart(x: x, series: [
-                    ("precision@1", "#1f77b4", r.map { $0?.precisionAt1 ?? .nan }),
-                    ("few-class precision@1", "#d62728", epochs.map { $0.fewPrecisionAt1 ?? .nan }),
-                    ("R-precision", "#2ca02c", r.map { $0?.rPrecision ?? .nan }),
-                    ("MAP@R", "#9467bd", r.map { $0?.mapAtR ?? .nan }),
-                ], percent: true)
+                        ("precision@1", "#1f77b4", r.map { $0?.precisionAt1 ?? .nan }),
+                        ("few-class precision@1", "#d62728", epochs.map { $0.fewPrecisionAt1 ?? .nan }),
+                        ("R-precision", "#2ca02c", r.map { $0?.rPrecision ?? .nan }),
+                        ("MAP@R", "#9467bd", r.map { $0?.mapAtR ?? .nan }),
+                    ], percent: true, marks: marks)
             }
+            if let draws = drawsChart(epochs, x: x, marks: marks, label: label) { body += draws }
         }
         if let f = final {
             let t = f.figures.test

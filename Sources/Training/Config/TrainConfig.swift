@@ -66,7 +66,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
                    classes: self.classes, augment: self.augment, dropLast: self.dropLast,
-                       holdout: self.holdoutClasses?.classes ?? [],
+                   holdout: self.holdoutClasses?.classes ?? [],
                    imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache)
     }
 
@@ -142,6 +142,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             self.padToWorldSize { out.append("--drop-last and --pad-to-world-size exclude each other: " +
                                              "an epoch ends one way") }
         out += self.loss.spec.problems(settings)
+        if self.sampler == .mPerClass, self.batchSize % self.samplerM != 0 {
+            out.append("--sampler m-per-class needs a --batch-size that is a multiple of --sampler-m " +
+                       "\(self.samplerM), got \(self.batchSize)")
+        }
+        if self.drsEpoch != nil, self.sampler != .uniform {
+            out.append("--drs-epoch samples uniformly, then class-balanced; it takes no --sampler " +
+                       "\(self.sampler.rawValue)")
+        }
         out += EmbeddingLossKind.problems(settings)
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) " +

@@ -35,7 +35,7 @@ extension Options {
     public var classes: Option<Int?> { Option("classes", nil, "Number of classes.",
                                               defaultText: "10 for IDX and CIFAR-10, 100 for CIFAR-100, largest " +
                                                            "label + 1 for NumPy",
-                                                           check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
+                                              check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
     public var augment: Option<Bool> { Option("augment", false,
                                               "Random crop (4-pixel padding) and horizontal flip of 32x32 " +
                                               "colour training images.") }
@@ -139,8 +139,8 @@ extension Options {
                                                     "Test samples per rank and forward pass in evaluation.",
                                                     defaultText: "the rank's training batch, which keeps memory at " +
                                                                  "what training needs",
-                                                                 check: OptionCheck.range(1,
-                                                                     TrainConfig.maxBatchSize).whenSet) }
+                                                    check: OptionCheck.range(1,
+                                                                             TrainConfig.maxBatchSize).whenSet) }
     public var runDir: Option<String> { Option("run-dir", "", "Run directory.", defaultText: "runs/<date-time>",
                                                valueName: "dir") }
     public var checkpointEvery: Option<Int> { Option("checkpoint-every", 1,
@@ -170,18 +170,19 @@ public enum TrainOptions {
         OptionGroup("Data",
                     [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio,
                      Options().imbalanceProfile, Options().classes, Options().augment,
-                             Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
+                     Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
+        OptionGroup("Sampling", [Options().sampler, Options().samplerM, Options().drsEpoch]),
         OptionGroup("Model and loss",
                     [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
-                                       Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
+                     Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
         OptionGroup("Embedding loss",
                     [Options().embeddingLoss, Options().embeddingWeight] + EmbeddingLossKind.allOptions),
         OptionGroup("Optimisation",
                     [Options().epochs, Options().batchSize, Options().lr, Options().momentum, Options().nesterov,
-                                     Options().weightDecay, Options().warmupEpochs, Options().schedule,
-                                         Options().lrMilestones,
-                                     Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm,
-                                         Options().gradCompression]),
+                     Options().weightDecay, Options().warmupEpochs, Options().schedule,
+                     Options().lrMilestones,
+                     Options().optimizer, Options().seed, Options().maxSteps, Options().syncBatchnorm,
+                     Options().gradCompression]),
         running,
     ]
 
@@ -190,8 +191,8 @@ public enum TrainOptions {
         OptionGroup("Running",
                     [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode,
                      Options().convBackend, Options().precision, Options().stallTimeout,
-                                Options().evalBatchSize, Options().retrievalEvery, Options().runDir,
-                                    Options().checkpointEvery, Options().checkpointEverySteps,
-                                Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
-                                Options().tensorboard, Options().profile])
+                     Options().evalBatchSize, Options().retrievalEvery, Options().runDir,
+                     Options().checkpointEvery, Options().checkpointEverySteps,
+                     Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,
+                     Options().tensorboard, Options().profile])
 }

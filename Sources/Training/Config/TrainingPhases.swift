@@ -1,3 +1,4 @@
+import Data
 import Losses
 import NN
 
@@ -9,8 +10,9 @@ import NN
 ///
 /// Where phases begin: a two-phase loss (`LossSpec.twoPhase`: IB, IB-focal) trains plain CE
 /// before `--ib-start-epoch` and itself from there, at 0.01 of the `ib-paper` schedule;
-/// `--drw-epoch` turns the class weights on (deferred re-weighting). A new kind of phase is a
-/// boundary and what changes there, in `init`.
+/// `--drw-epoch` turns the class weights on (deferred re-weighting); `--drs-epoch` turns uniform
+/// sampling into class-balanced sampling (deferred re-sampling). A new kind of phase is a boundary
+/// and what changes there, in `init`.
 public struct TrainingPhases: Sendable, Equatable {
     /// A stretch of epochs with the same rules.
     public struct Phase: Sendable, Equatable {
@@ -24,6 +26,8 @@ public struct TrainingPhases: Sendable, Equatable {
         public var weighting: ClassWeighting
         /// The schedule's rate is multiplied by this after warm-up.
         public var lrFactor: Double
+        /// How the phase's epochs draw their samples.
+        public var sampler: SamplerKind
         /// Why the phase begins where it does (`IB starts`, `DRW: class weights on`), empty for the first.
         public var begins: [String]
     }
@@ -36,6 +40,7 @@ public struct TrainingPhases: Sendable, Equatable {
         let spec = config.loss.spec
         let secondTerm = spec.twoPhase ? (config.ibStartEpoch ?? config.epochs / 2) : nil
         let drw = config.drwEpoch?.epoch(of: config.epochs)
+        let drs = config.drsEpoch?.epoch(of: config.epochs)
         // ib-paper runs a two-phase loss at 0.01 of its rate from the second term on, or from 80%
         // of the epochs when that comes first (the IB paper's end decays, x1e-4 and x1e-6).
         let lastFifth = (0...epochs).first { Double($0) >= 0.8 * Double(config.epochs) } ?? epochs
@@ -43,6 +48,7 @@ public struct TrainingPhases: Sendable, Equatable {
         var starts: [Int: [String]] = [0: []]
         if let s = secondTerm, s > 0, s < epochs { starts[s, default: []].append("\(config.loss.rawValue) starts") }
         if let d = drw, d > 0, d < epochs { starts[d, default: []].append("DRW: class weights on") }
+        if let d = drs, d > 0, d < epochs { starts[d, default: []].append("DRS: class-balanced sampling") }
         if let f = slower, f > 0, f < epochs, f != secondTerm { starts[f, default: []].append("learning rate x0.01") }
         let bounds = starts.keys.sorted()
         phases = bounds.indices.map { i in
@@ -53,6 +59,7 @@ public struct TrainingPhases: Sendable, Equatable {
                          lossName: main ? config.loss.rawValue : LossKind.ce.rawValue,
                          weighting: weighted ? config.classWeights.resolved(for: config.loss) : .none,
                          lrFactor: slower.map { first >= $0 } == true ? 0.01 : 1,
+                         sampler: drs.map { first >= $0 ? .classBalanced : .uniform } ?? config.sampler,
                          begins: starts[first] ?? [])
         }
     }
@@ -73,6 +80,7 @@ extension TrainingPhases {
             var parts = [p.lossName]
             if p.weighting != .none { parts.append("class weights \(p.weighting.rawValue)") }
             if p.lrFactor != 1 { parts.append(String(format: "learning rate x%g", p.lrFactor)) }
+            if p.sampler != .uniform { parts.append("\(p.sampler.rawValue) sampling") }
             let why = p.begins.isEmpty ? "" : " (" + p.begins.joined(separator: "; ") + ")"
             return span + ": " + parts.joined(separator: ", ") + why
         }.joined(separator: "; ")

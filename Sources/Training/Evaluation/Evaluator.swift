@@ -78,7 +78,7 @@ public final class Evaluator {
                 predictions[picked[i]] = Int32(best)
                 if let offsets = posthocOffsets {
                     let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k,
-                        offsets: $0.baseAddress!) }
+                                                                                    offsets: $0.baseAddress!) }
                     posthocConfusion[Int(batches.targets[i]) * k + adjusted] += 1
                 }
             }

@@ -177,7 +177,7 @@ public struct RetrievalMetrics: Sendable, Equatable, Codable {
                 rPrecisionPerClass: [Double], mapAtRPerClass: [Double]) {
         (self.precisionAt1, self.rPrecision, self.mapAtR) = (precisionAt1, rPrecision, mapAtR)
         (self.precisionAt1PerClass, self.rPrecisionPerClass, self.mapAtRPerClass) = (precisionAt1PerClass,
-            rPrecisionPerClass, mapAtRPerClass)
+                                                                                     rPrecisionPerClass, mapAtRPerClass)
     }
 
     /// The metrics from summed `sums`.

@@ -57,6 +57,6 @@ final class LabelledRowGather {
     /// before it, so their storage stays where it is).
     func withGathered<R>(_ body: (UnsafePointer<Float>, UnsafePointer<Int32>) throws -> R) rethrows -> R {
         try rows.withUnsafeBufferPointer { r in try labels.withUnsafeBufferPointer { l in try body(r.baseAddress!,
-            l.baseAddress!) } }
+                                                                                                   l.baseAddress!) } }
     }
 }

@@ -85,7 +85,7 @@ extension TrainStep {
             }
             for (name, t) in loss.state {
                 c.values(of: CheckpointNames.loss(name))!.withUnsafeBufferPointer { t.data.update(from: $0.baseAddress!,
-                    count: t.count) }
+                                                                                                  count: t.count) }
             }
         }
         try comm.broadcast(params.valueBuffer)

@@ -18,6 +18,8 @@ public final class TrainStep {
     let optimizer: Optimizer
     let loss: TrainingLoss
     let sampler: DistributedSampler
+    /// Each class's samples, for the phases that re-sample (nil when every phase is uniform).
+    let draws: ClassDraws?
     /// The phases of the run: which loss term and class weighting apply in an epoch.
     public let phases: TrainingPhases
     /// How the gradients are summed over the ranks (the same on every rank).
@@ -57,10 +59,13 @@ public final class TrainStep {
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
         phases = TrainingPhases(config)
         loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension)
-        sampler = DistributedSampler(count: dataset.train.count,
-                                     globalCount: dataset.sharded ? dataset.globalTrainCount : dataset.train.count,
-                                     batchSize: config.batchSize, rank: comm.rank, worldSize: comm.size, seed: seed,
-                                         sharded: dataset.sharded,
+        draws = try Self.classDraws(config: config, phases: phases, dataset: dataset)
+        let epochLength = ClassDraws.epochLength(config.sampler,
+                                                 count: dataset.sharded
+                                                 ? dataset.globalTrainCount : dataset.train.count,
+                                                 batchSize: config.batchSize, m: config.samplerM)
+        sampler = DistributedSampler(count: dataset.train.count, globalCount: epochLength, batchSize: config.batchSize,
+                                     rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
                                      end: config.dropLast
                                          ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
         batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std,
@@ -96,7 +101,7 @@ public final class TrainStep {
         let reducer = GradientReducer(comm: comm, gradients: model.parameters.gradients, count: model.parameters.count,
                                       layerOffsets: layerOffsets,
                                       firstBucketBytes: Int(config.bucketFirstMib * 1_048_576),
-                                          bucketBytes: Int(config.bucketMib * 1_048_576),
+                                      bucketBytes: Int(config.bucketMib * 1_048_576),
                                       nonBlocking: config.bucketMode == .overlap, compression: config.gradCompression)
         let path: SumPath
         if comm.size == 1 {
@@ -109,6 +114,23 @@ public final class TrainStep {
         }
         return AllReduceSync(comm: comm, reducer: reducer, gradients: model.parameters.gradients,
                              count: model.parameters.count, path: path)
+    }
+
+    /// The classes' members where a phase re-samples; why it cannot, as every rank's error.
+    static func classDraws(config: TrainConfig, phases: TrainingPhases, dataset: Dataset) throws -> ClassDraws? {
+        guard phases.phases.contains(where: { $0.sampler != .uniform }) else { return nil }
+        guard !dataset.sharded else {
+            throw CollectiveFailure(rank: 0,
+                                    message: "--sampler \(config.sampler.rawValue) and --drs-epoch draw from the " +
+                                                      "whole training set, and sharded data is split " +
+                                                      "over the ranks; use " +
+                                                      "unsharded files")
+        }
+        let draws = ClassDraws(labels: dataset.train.labels, classes: dataset.classes)
+        if let problem = draws.problem(config.sampler, batchSize: config.batchSize, m: config.samplerM) {
+            throw CollectiveFailure(rank: 0, message: problem)
+        }
+        return draws
     }
 
     static func parseFault(_ text: String?) -> (rank: Int, steps: ClosedRange<Int>)? {

@@ -166,7 +166,7 @@ extension Trainer {
         try timed(.logging, profile) { try writeMetrics() }
         if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
             if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint,
-                profile) { try saveCheckpoint() } }
+                                                                                  profile) { try saveCheckpoint() } }
         }
         if let profile {
             // The epoch's line was written (and checkpointed) before its checkpoint was timed:
@@ -240,7 +240,7 @@ extension Trainer {
             samplesPerS: finalLine
                 ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
-            exposedCommSeconds: step.exposedSeconds, worldSize: comm.size)
+            exposedCommSeconds: step.exposedSeconds, worldSize: comm.size, sampledPerClass: step.statistics.sampled)
         return EpochMetrics(event: event, epoch: epoch, step: state.globalStep, lr: Double(lr), training: training,
                             figures: e.figures)
     }
@@ -251,7 +251,7 @@ extension Trainer {
         return String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  " +
                               "many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
                       m.epoch + 1, epochs, m.step, m.lr, m.training.trainLoss, m.training.lossPhase, 100 * t.accuracy,
-                          100 * t.balanced,
+                      100 * t.balanced,
                       100 * t.many, 100 * t.medium, 100 * t.few,
                       m.figures.retrieval.map { String(format: "  P@1 %.1f%%", 100 * $0.precisionAt1) } ?? "",
                       m.training.samplesPerS, m.training.epochSeconds)

@@ -32,7 +32,7 @@ public final class Trainer {
         var config = config.resolved(comm: comm, log: log)
         let precision = config.precision
         try comm.agree { if let problem = precision.machineProblem { throw CollectiveFailure(rank: comm.rank,
-            message: problem) } }
+                                                                                             message: problem) } }
         self.comm = comm
         self.log = log
         self.outputs = outputs

@@ -58,13 +58,13 @@ extension RetrievalMetrics {
         guard let p1 = try c.decodeIfPresent(Double.self,
                                              forKey: FlatKey(prefix + "precision_at_1")) else { return nil }
         func list(_ key: String) throws -> [Double] { try c.decodeIfPresent([Double].self,
-            forKey: FlatKey(prefix + key)) ?? [] }
+                                                                            forKey: FlatKey(prefix + key)) ?? [] }
         return RetrievalMetrics(precisionAt1: p1,
                                 rPrecision: try c.decode(Double.self, forKey: FlatKey(prefix + "r_precision")),
                                 mapAtR: try c.decode(Double.self, forKey: FlatKey(prefix + "map_at_r")),
                                 precisionAt1PerClass: try list("precision_at_1_per_class"),
                                 rPrecisionPerClass: try list("r_precision_per_class"),
-                                    mapAtRPerClass: try list("map_at_r_per_class"))
+                                mapAtRPerClass: try list("map_at_r_per_class"))
     }
 }
 
@@ -94,7 +94,7 @@ extension TestFigures {
         }
         self.init(test: test, posthoc: try AccuracyFigures.decode(from: c, suffix: "_posthoc"),
                   retrieval: try RetrievalMetrics.decode(from: c),
-                      unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
+                  unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
                   clusters: clusters)
     }
 }
@@ -117,6 +117,7 @@ extension EpochMetrics: Codable {
         try c.encode(t.skippedSteps, forKey: FlatKey("skipped_steps"))
         try c.encode(t.exposedCommSeconds, forKey: FlatKey("exposed_comm_seconds"))
         try c.encode(t.worldSize, forKey: FlatKey("world_size"))
+        if !t.sampledPerClass.isEmpty { try c.encode(t.sampledPerClass, forKey: FlatKey("sampled_per_class")) }
         try figures.encode(into: &c)
         try c.encodeIfPresent(profile, forKey: FlatKey("profile"))
     }
@@ -131,8 +132,10 @@ extension EpochMetrics: Codable {
                 samplesPerS: try value("samples_per_s"),
             epochSeconds: try value("epoch_seconds"), skippedSteps: try value("skipped_steps"),
             exposedCommSeconds: try value("exposed_comm_seconds"), worldSize: try value("world_size"))
+        var trained = training
+        trained.sampledPerClass = try c.decodeIfPresent([Int].self, forKey: FlatKey("sampled_per_class")) ?? []
         self.init(event: try value("event"), epoch: try value("epoch"), step: try value("step"), lr: try value("lr"),
-                  training: training, figures: try TestFigures(from: c),
+                  training: trained, figures: try TestFigures(from: c),
                   profile: try c.decodeIfPresent([String: Double].self, forKey: FlatKey("profile")))
     }
 }

@@ -33,12 +33,12 @@ public struct EpochMetrics: Sendable, Equatable {
                 ("balanced_acc", f.test.balanced),
                 ("many", f.test.many), ("medium", f.test.medium), ("few", f.test.few), ("omega", t.omega),
                 ("samples_per_s", t.samplesPerS), ("epoch_seconds", t.epochSeconds),
-                    ("exposed_comm_seconds", t.exposedCommSeconds),
+                ("exposed_comm_seconds", t.exposedCommSeconds),
                 ("precision_at_1", r?.precisionAt1), ("r_precision", r?.rPrecision), ("map_at_r", r?.mapAtR),
                 ("few_precision_at_1", fewPrecisionAt1), ("nmi", c?.nmi), ("ami", c?.ami),
-                    ("variance_ratio", c?.varianceRatio),
+                ("variance_ratio", c?.varianceRatio),
                 ("unseen_precision_at_1", u?.precisionAt1), ("unseen_r_precision", u?.rPrecision),
-                    ("unseen_map_at_r", u?.mapAtR),
+                ("unseen_map_at_r", u?.mapAtR),
                 ("test_acc_posthoc", p?.accuracy), ("balanced_acc_posthoc", p?.balanced), ("many_posthoc", p?.many),
                 ("medium_posthoc", p?.medium), ("few_posthoc", p?.few)]
     }
@@ -61,10 +61,12 @@ public struct TrainingFigures: Sendable, Equatable {
     /// Seconds ranks waited for gradient sums this epoch (communication not hidden by backward).
     public var exposedCommSeconds: Double
     public var worldSize: Int
+    /// Draws of each class this epoch over all ranks (the sampler's; empty in older files).
+    public var sampledPerClass: [Int] = []
 
     public init(trainLoss: Double, lossPhase: String, classCounts: [Int], classWeights: [Double], omega: Double,
                 samplesPerS: Double, epochSeconds: Double, skippedSteps: Int, exposedCommSeconds: Double,
-                    worldSize: Int) {
+                worldSize: Int) {
         self.trainLoss = trainLoss
         self.lossPhase = lossPhase
         self.classCounts = classCounts
@@ -75,5 +77,16 @@ public struct TrainingFigures: Sendable, Equatable {
         self.skippedSteps = skippedSteps
         self.exposedCommSeconds = exposedCommSeconds
         self.worldSize = worldSize
+    }
+
+    public init(trainLoss: Double, lossPhase: String, classCounts: [Int], classWeights: [Double], omega: Double,
+                samplesPerS: Double, epochSeconds: Double, skippedSteps: Int, exposedCommSeconds: Double,
+                worldSize: Int,
+                sampledPerClass: [Int]) {
+        self.init(trainLoss: trainLoss, lossPhase: lossPhase, classCounts: classCounts, classWeights: classWeights,
+                  omega: omega,
+                  samplesPerS: samplesPerS, epochSeconds: epochSeconds, skippedSteps: skippedSteps,
+                  exposedCommSeconds: exposedCommSeconds, worldSize: worldSize)
+        self.sampledPerClass = sampledPerClass
     }
 }

@@ -15,14 +15,14 @@ public enum ResultText {
                    + (worstClass.map { ", worst class " + $0 } ?? "")]
         if let label = classLabel {
             out.append("per class: " + t.perClass.enumerated().map { label($0.offset) + String(format: ": %.1f%%",
-                100 * $0.element) }
+                                                                                               100 * $0.element) }
                 .joined(separator: ", "))
         }
         if let p = f.posthoc {
             out.append(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, " +
                                       "many/medium/few %.2f%%/%.2f%%/%.2f%%",
                               posthocTau, 100 * p.accuracy, 100 * p.balanced, 100 * p.many, 100 * p.medium,
-                                  100 * p.few))
+                              100 * p.few))
         }
         if let r = f.retrieval {
             out.append(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",

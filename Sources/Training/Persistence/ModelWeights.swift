@@ -29,7 +29,7 @@ public enum ModelWeights {
                                        "for \(model.architecture.rawValue) with \(model.classes) classes")
                 }
                 t.values.withUnsafeBufferPointer { (store.values + entry.offset).update(from: $0.baseAddress!,
-                    count: entry.count) }
+                                                                                        count: entry.count) }
             }
         }
         let unknown = tensors.keys.filter { !expected.contains($0) }.sorted()

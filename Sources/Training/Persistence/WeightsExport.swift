@@ -6,7 +6,7 @@ public enum WeightsExport {
     /// Every parameter and buffer of the stores, float32, except `num_batches_tracked` (int64, as PyTorch keeps it).
     public static func tensors(parameters: [ParameterEntry], parameterValues: UnsafeBufferPointer<Float>,
                                buffers: [ParameterEntry],
-                                   bufferValues: UnsafeBufferPointer<Float>) -> [SafeTensors.Tensor] {
+                               bufferValues: UnsafeBufferPointer<Float>) -> [SafeTensors.Tensor] {
         var out: [SafeTensors.Tensor] = []
         for e in parameters {
             out.append(SafeTensors.Tensor(name: e.name, shape: e.shape,
