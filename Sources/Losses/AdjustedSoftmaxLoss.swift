@@ -20,12 +20,17 @@ public final class AdjustedSoftmaxLoss: LossTerm {
     public let classes: Int
     private var counts: [Int] = []
     private var scale: [Double], offset: [Double], margin: [Double]
-    /// One sample's adjusted logits, then their softmax (K; kept between steps).
-    private var row: [Double]
+    /// One sample's adjusted logits, then their softmax (K; kept between steps), and with label
+    /// smoothing a copy of the adjusted logits.
+    private var row: [Double], adjusted: [Double]
+    /// `--label-smoothing`, nil for none.
+    public let smoothing: LabelSmoothing?
 
-    public init(_ adjustment: LogitAdjustment, classes: Int) {
+    public init(_ adjustment: LogitAdjustment, classes: Int, smoothing: LabelSmoothing? = nil) {
         self.adjustment = adjustment
         self.classes = classes
+        self.smoothing = smoothing
+        adjusted = Array(repeating: 0, count: smoothing == nil ? 0 : classes)
         scale = Array(repeating: 1, count: classes)
         offset = Array(repeating: 0, count: classes)
         margin = Array(repeating: 0, count: classes)
@@ -56,6 +61,17 @@ public final class AdjustedSoftmaxLoss: LossTerm {
             let z = batch.scores.data + i * k
             for j in 0..<k { row[j] = scale[j] * (Double(z[j]) - (j == y ? margin[j] : 0)) + offset[j] }
             let target = row[y]
+            if let smoothing {
+                for j in 0..<k { adjusted[j] = row[j] }
+                let lse = row.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: k) }
+                total += row.withUnsafeBufferPointer { p in
+                    smoothing.accumulate(logit: { self.adjusted[$0] }, p: p.baseAddress!, lse: lse, target: y,
+                                         weights: weights,
+                                         classes: k, inv: inv, scale: { self.scale[$0] },
+                                             into: scoresGradient.data + i * k)
+                }
+                continue
+            }
             let lse = row.withUnsafeMutableBufferPointer { Softmax.normalize($0.baseAddress!, count: k) }
             total += w * (lse - target)
             let dz = scoresGradient.data + i * k

@@ -19,11 +19,14 @@ public struct BalancedSoftmaxLoss: LogitAdjustment {
 
 extension LossSpec {
     /// `--loss balanced-softmax`: takes no class weights (the log prior takes their place).
-    public static let balancedSoftmax = LossSpec(options: { [] }, problems: { s in
-        [.auto, .none].contains(s.classWeights) ? [] : ["--loss balanced-softmax takes no class weights (its " +
-                                                        "log-prior adjustment takes their place), got " +
-                                                        "--class-weights \(s.classWeights.rawValue)"]
-    }) { _, classes, _ in
-        AdjustedSoftmaxLoss(BalancedSoftmaxLoss(), classes: classes)
+    public static let balancedSoftmax = LossSpec(options: { [Options().labelSmoothing] },
+                                                 golden: [LabelSmoothing.golden],
+                                                 problems: { s in
+        [.auto, .none].contains(s.classWeights)
+            ? [] : ["--loss balanced-softmax takes no class weights (its log-prior " +
+                                                        "adjustment takes their place), got --class-weights " +
+                                                        "\(s.classWeights.rawValue)"]
+    }) { s, classes, _ in
+        AdjustedSoftmaxLoss(BalancedSoftmaxLoss(), classes: classes, smoothing: LabelSmoothing.of(s))
     }
 }

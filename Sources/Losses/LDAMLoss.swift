@@ -28,13 +28,15 @@ extension LossSpec {
     /// `--loss ldam`: LDAM on the cosine head; `--recipe ldam-drw` adds class-balanced weights from 80% of the epochs.
     public static let ldam: LossSpec = {
         let margin = 0.5, scale = 30.0
-        return LossSpec(options: { [Options().margin, Options().scale] }, head: .cosine, marginDefault: margin,
+        return LossSpec(options: { [Options().margin, Options().scale, Options().labelSmoothing] }, head: .cosine,
+                        marginDefault: margin,
                         scaleDefault: scale,
-                        golden: [GoldenParameter("max_margin") { $0.margin = $1 },
+                        golden: [LabelSmoothing.golden, GoldenParameter("max_margin") { $0.margin = $1 },
                                  GoldenParameter("scale") { $0.scale = $1 }],
                         problems: { s in s.margin.flatMap { MarginLoss.additive(.ldam, $0) }.map { [$0] } ?? [] }) { s,
                             classes, _ in
-            AdjustedSoftmaxLoss(LDAMLoss(maxMargin: s.margin ?? margin, scale: s.scale ?? scale), classes: classes)
+            AdjustedSoftmaxLoss(LDAMLoss(maxMargin: s.margin ?? margin, scale: s.scale ?? scale), classes: classes,
+                                smoothing: LabelSmoothing.of(s))
         }
     }()
 }

@@ -25,8 +25,9 @@ extension Options {
 
 extension LossSpec {
     /// `--loss logit-adjusted`.
-    public static let logitAdjusted = LossSpec(options: { [Options().laTau] },
-                                               golden: [GoldenParameter("tau") { $0.laTau = $1 }]) { s, classes, _ in
-        AdjustedSoftmaxLoss(LogitAdjustedLoss(tau: s.laTau), classes: classes)
+    public static let logitAdjusted = LossSpec(options: { [Options().laTau, Options().labelSmoothing] },
+                                               golden: [GoldenParameter("tau") { $0.laTau = $1 },
+                                                        LabelSmoothing.golden]) { s, classes, _ in
+        AdjustedSoftmaxLoss(LogitAdjustedLoss(tau: s.laTau), classes: classes, smoothing: LabelSmoothing.of(s))
     }
 }

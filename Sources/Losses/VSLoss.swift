@@ -34,9 +34,9 @@ extension Options {
 
 extension LossSpec {
     /// `--loss vs`.
-    public static let vs = LossSpec(options: { [Options().vsGamma, Options().vsTau] },
-                                    golden: [GoldenParameter("gamma") { $0.vsGamma = $1 },
+    public static let vs = LossSpec(options: { [Options().vsGamma, Options().vsTau, Options().labelSmoothing] },
+                                    golden: [LabelSmoothing.golden, GoldenParameter("gamma") { $0.vsGamma = $1 },
                                              GoldenParameter("tau") { $0.vsTau = $1 }]) { s, classes, _ in
-        AdjustedSoftmaxLoss(VSLoss(gamma: s.vsGamma, tau: s.vsTau), classes: classes)
+        AdjustedSoftmaxLoss(VSLoss(gamma: s.vsGamma, tau: s.vsTau), classes: classes, smoothing: LabelSmoothing.of(s))
     }
 }

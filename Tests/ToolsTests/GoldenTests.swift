@@ -21,6 +21,18 @@ import Testing
         #expect(outcomes.allSatisfy { $0.passed })
     }
 
+    /// Label smoothing of the cross-entropy losses (Tests/golden/decoupling.json: PyTorch's
+    /// F.cross_entropy(weight=, label_smoothing=) on plain and adjusted logits, float64).
+    @Test func labelSmoothingCasesPass() throws {
+        let path = URL(fileURLWithPath: Self.path).deletingLastPathComponent().appendingPathComponent("decoupling.json").path
+        let outcomes = try GoldenVerifier.verify(path: path)
+        for o in outcomes where !o.passed { Issue.record("\(o.index) \(o.kind): \(o.error ?? "")") }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let losses = json["losses"] as! [[String: Any]]
+        #expect(losses.count == 54 && outcomes.count == losses.count)
+        #expect(losses.allSatisfy { (($0["params"] as? [String: Double])?["label_smoothing"] ?? 0) > 0 })
+    }
+
     @Test func aWrongExpectationFails() throws {
         // The verifier must be able to fail: change one expected loss value and one gradient.
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.path))
