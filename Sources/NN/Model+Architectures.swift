@@ -10,11 +10,13 @@ extension Model {
     /// - resnet32: the CIFAR ResNet-32 of the IB and LDAM-DRW papers (3 stages of 5 basic blocks,
     ///   16/32/64 channels, option-A shortcuts, global average pool = h, 64) -> K
     ///
-    /// Convolutions run on `convolutions` (`auto`: oneDNN where it is found, else im2col), in
+    /// With `classScales` a linear classifier has a scale per class on its logits (`X.scales`,
+    /// ones: learnable weight scaling's). Convolutions run on `convolutions` (`auto`: oneDNN where it
+    /// is found, else im2col), in
     /// `precision` on oneDNN.
     public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64,
                             head: Head = .linear, convolutions: ConvolutionBackend = .auto,
-                            precision: Precision = .fp32) -> Model {
+                            precision: Precision = .fp32, classScales: Bool = false) -> Model {
         let store = ParameterStore()
         let buffers = ParameterStore(hasGradients: false)
         let workspace = Workspace()
@@ -26,7 +28,7 @@ extension Model {
         // The last layer: a linear layer named as the architecture names it, or the cosine head.
         func top(_ name: String, _ d: Int) -> Layer {
             switch head {
-            case .linear: return Linear(name, inFeatures: d, outFeatures: classes, store: store)
+            case .linear: return Linear(name, inFeatures: d, outFeatures: classes, scales: classScales, store: store)
             case .cosine(let s): return CosineClassifier("head", inFeatures: d, classes: classes, subCenters: s,
                                                          store: store)
             }

@@ -86,19 +86,29 @@ public final class Model {
         features.first?.needsInputGradient = false
     }
 
-    /// Logits (B, K) and features h (B, D) for a batch laid out as `inputLayout` says.
-    public func forward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
-        if layerSeconds != nil { return profiledForward(input, training: training) }
+    /// Logits (B, K) and features h (B, D) for a batch laid out as `inputLayout` says. When
+    /// `trains` leaves the features out, they run in evaluation mode (batch norm on its running
+    /// statistics) even in training.
+    public func forward(_ input: Tensor, training: Bool, trains: TrainableParts = .all) -> (logits: Tensor,
+                                                                                              features: Tensor) {
+        let featuresTrain = training && trains == .all
+        if layerSeconds != nil { return profiledForward(input, training: training, featuresTrain: featuresTrain) }
         var t = input
-        for layer in features { t = layer.forward(t, training: training) }
+        for layer in features { t = layer.forward(t, training: featuresTrain) }
         return (classifier.forward(t, training: training), t)
     }
 
-    /// Back-propagates `dL/dlogits` (B, K) and, if given, `dL/dh` (B, D).
-    public func backward(logitsGradient: Tensor, featureGradient: Tensor?) {
+    /// Back-propagates `dL/dlogits` (B, K) and, if given, `dL/dh` (B, D); through the classifier
+    /// alone when `trains` leaves the features out (their gradients are left as they are, and
+    /// reported final at once).
+    public func backward(logitsGradient: Tensor, featureGradient: Tensor?, trains: TrainableParts = .all) {
         let t0 = layerSeconds == nil ? 0 : Self.now()
         var g = classifier.backward(logitsGradient)
         if layerSeconds != nil { layerSeconds![2 * features.count + 1] += Self.now() - t0 }
+        guard trains == .all else {
+            gradientsReady?(0)
+            return
+        }
         if let featureGradient {
             precondition(featureGradient.count == g.count,
                          "featureGradient \(featureGradient.shape) for features \(g.shape)")
@@ -122,13 +132,14 @@ public final class Model {
         features.map { String(describing: type(of: $0)) } + ["\(type(of: classifier)) (classifier)"]
     }
 
-    private func profiledForward(_ input: Tensor, training: Bool) -> (logits: Tensor, features: Tensor) {
+    private func profiledForward(_ input: Tensor, training: Bool, featuresTrain: Bool) -> (logits: Tensor,
+                                                                                          features: Tensor) {
         if layerSeconds!.count != 2 * (features.count + 1) { layerSeconds = Array(repeating: 0,
                                                                                   count: 2 * (features.count + 1)) }
         var t = input
         for (i, layer) in features.enumerated() {
             let t0 = Self.now()
-            t = layer.forward(t, training: training)
+            t = layer.forward(t, training: featuresTrain)
             layerSeconds![2 * i] += Self.now() - t0
         }
         let t0 = Self.now()

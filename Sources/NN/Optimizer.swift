@@ -54,6 +54,16 @@ public final class Optimizer {
         state = UnsafeMutableBufferPointer(start: newState, count: state.count)
     }
 
+    /// A fresh start (a second training stage): the state of the elements `within` zeroed (a rank's
+    /// slice where the ranks of a host share it) and the step count back to 0.
+    public func restart(within range: Range<Int>) {
+        stepCount = 0
+        guard let base = state.baseAddress, count > 0, !range.isEmpty else { return }
+        for row in 0..<(state.count / count) {
+            (base + row * count + range.lowerBound).update(repeating: 0, count: range.count)
+        }
+    }
+
     /// Names of the state buffers, for checkpoints and inspection.
     public var stateNames: [String] {
         config.kind == .adamw ? ["exp_avg", "exp_avg_sq"] : ["momentum_buffer"]

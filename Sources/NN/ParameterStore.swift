@@ -99,20 +99,27 @@ public final class ParameterStore {
     /// Fills every tensor according to its initializer, from `seed`.
     /// Each tensor draws from its own stream, so adding a layer does not change the others.
     public func initialize(seed: UInt64) {
-        for (index, e) in entries.enumerated() {
-            let p = values + e.offset
-            switch e.initializer {
-            case .zeros: p.update(repeating: 0, count: e.count)
-            case .ones: p.update(repeating: 1, count: e.count)
-            case .kaimingNormal:
-                let fanIn = e.shape.dropFirst().reduce(1, *)
-                let std = (2.0 / Double(max(fanIn, 1))).squareRoot()
-                var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
-                for i in 0..<e.count { p[i] = Float(rng.nextNormal() * std) }
-            case .standardNormal:
-                var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
-                for i in 0..<e.count { p[i] = Float(rng.nextNormal()) }
-            }
+        for index in entries.indices { initialize(entry: index, seed: seed, within: 0..<count) }
+    }
+
+    /// Fills tensor `index` according to its initializer from `seed`, writing only the elements
+    /// whose offsets lie `within` (a rank's slice of parameters shared by the ranks of a host).
+    public func initialize(entry index: Int, seed: UInt64, within range: Range<Int>) {
+        let e = entries[index]
+        let mine = range.clamped(to: e.offset..<(e.offset + e.count))
+        guard !mine.isEmpty else { return }
+        var rng = RandomSource(seed: seed, stream: [0x1417, UInt64(index)])
+        let std: Double
+        switch e.initializer {
+        case .zeros, .ones:
+            (values + mine.lowerBound).update(repeating: e.initializer == .ones ? 1 : 0, count: mine.count)
+            return
+        case .kaimingNormal: std = (2.0 / Double(max(e.shape.dropFirst().reduce(1, *), 1))).squareRoot()
+        case .standardNormal: std = 1
+        }
+        for i in 0..<e.count {
+            let x = rng.nextNormal()
+            if mine.contains(e.offset + i) { values[e.offset + i] = Float(x * std) }  // x * 1 is x
         }
     }
 

@@ -30,32 +30,38 @@ def read(path):
         out[name] = struct.unpack(fmt, raw)
     return out
 
-args = sys.argv[1:]
-init = None
-if "--init" in args:
-    i = args.index("--init")
-    init = read(args[i + 1])
-    del args[i:i + 2]
-a, b = read(args[0]), read(args[1])
-tolerance = float(args[2]) if len(args) > 2 else 1e-4
-assert a.keys() == b.keys(), (sorted(a.keys() ^ b.keys()))
 
-def group(name):
-    if init is None:
-        return name
-    layer, _, last = name.rpartition(".")
-    return layer + (" (buffers)" if last.startswith("running_") or last.startswith("num_batches") else "")
+def main():
+    args = sys.argv[1:]
+    init = None
+    if "--init" in args:
+        i = args.index("--init")
+        init = read(args[i + 1])
+        del args[i:i + 2]
+    a, b = read(args[0]), read(args[1])
+    tolerance = float(args[2]) if len(args) > 2 else 1e-4
+    assert a.keys() == b.keys(), (sorted(a.keys() ^ b.keys()))
 
-diff2, scale2 = {}, {}
-for name in a:
-    g = group(name)
-    reference = init[name] if init is not None else [0.0] * len(a[name])
-    diff2[g] = diff2.get(g, 0.0) + sum((u - v) ** 2 for u, v in zip(a[name], b[name]))
-    scale2[g] = scale2.get(g, 0.0) + sum((u - r) ** 2 for u, r in zip(a[name], reference))
-worst, where = 0.0, ""
-for g in diff2:
-    value = math.sqrt(diff2[g]) / (math.sqrt(scale2[g]) or 1.0)
-    if value > worst:
-        worst, where = value, g
-print("%.3e %s" % (worst, where))
-sys.exit(0 if worst <= tolerance else 1)
+    def group(name):
+        if init is None:
+            return name
+        layer, _, last = name.rpartition(".")
+        return layer + (" (buffers)" if last.startswith("running_") or last.startswith("num_batches") else "")
+
+    diff2, scale2 = {}, {}
+    for name in a:
+        g = group(name)
+        reference = init[name] if init is not None else [0.0] * len(a[name])
+        diff2[g] = diff2.get(g, 0.0) + sum((u - v) ** 2 for u, v in zip(a[name], b[name]))
+        scale2[g] = scale2.get(g, 0.0) + sum((u - r) ** 2 for u, r in zip(a[name], reference))
+    worst, where = 0.0, ""
+    for g in diff2:
+        value = math.sqrt(diff2[g]) / (math.sqrt(scale2[g]) or 1.0)
+        if value > worst:
+            worst, where = value, g
+    print("%.3e %s" % (worst, where))
+    sys.exit(0 if worst <= tolerance else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -104,14 +104,16 @@ public struct CheckpointInspection: Codable, Sendable {
         let prefix = "buffers/rank0/"
         for e in c.entries where e.name.hasPrefix(prefix) {
             let name = String(e.name.dropFirst(prefix.count))
-            var sum = [Float](repeating: 0, count: e.bytes / 4)
+            var all: [Float] = []
             for r in 0..<state.worldSize {
-                guard let v = c.values(of: "buffers/rank\(r)/" + name) else { continue }
-                for (i, x) in v.enumerated() { sum[i] += x }
+                let zeros = [Float](repeating: 0, count: e.bytes / 4)
+                all += c.values(of: "buffers/rank\(r)/" + name).map(Array.init) ?? zeros
             }
-            out.append(SafeTensors.Tensor(name: name, shape: e.shape, values: sum.map { $0 / Float(state.worldSize) },
+            out.append(SafeTensors.Tensor(name: name, shape: e.shape,
+                                          values: CheckpointModel.mean(all, worldSize: state.worldSize),
                                           integer: name.hasSuffix("num_batches_tracked")))
         }
+        out = WeightsExport.folded(out)
         return out
     }
 }

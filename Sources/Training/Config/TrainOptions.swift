@@ -172,6 +172,8 @@ public enum TrainOptions {
                      Options().imbalanceProfile, Options().classes, Options().augment,
                      Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
         OptionGroup("Sampling", [Options().sampler, Options().samplerM, Options().drsEpoch]),
+        OptionGroup("Second stage",
+                    [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),
         OptionGroup("Model and loss",
                     [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
                      Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),

@@ -28,6 +28,10 @@ public struct TrainingPhases: Sendable, Equatable {
         public var lrFactor: Double
         /// How the phase's epochs draw their samples.
         public var sampler: SamplerKind
+        /// The stage: 1, or 2 for `--stage2` (its own schedule, `TrainConfig.stage2Schedule`).
+        public var stage = 1
+        /// What trains.
+        public var trains = TrainableParts.all
         /// Why the phase begins where it does (`IB starts`, `DRW: class weights on`), empty for the first.
         public var begins: [String]
     }
@@ -51,7 +55,7 @@ public struct TrainingPhases: Sendable, Equatable {
         if let d = drs, d > 0, d < epochs { starts[d, default: []].append("DRS: class-balanced sampling") }
         if let f = slower, f > 0, f < epochs, f != secondTerm { starts[f, default: []].append("learning rate x0.01") }
         let bounds = starts.keys.sorted()
-        phases = bounds.indices.map { i in
+        var phases = bounds.indices.map { i in
             let first = bounds[i], end = i + 1 < bounds.count ? bounds[i + 1] : epochs
             let main = secondTerm.map { first >= $0 } ?? true
             let weighted = main && (drw.map { first >= $0 } ?? true)
@@ -62,12 +66,22 @@ public struct TrainingPhases: Sendable, Equatable {
                          sampler: drs.map { first >= $0 ? .classBalanced : .uniform } ?? config.sampler,
                          begins: starts[first] ?? [])
         }
+        if config.stage2 != .none {
+            // The second stage: the backbone frozen, class-balanced sampling, its own loss and schedule.
+            let loss = config.stage2Loss
+            phases.append(Phase(epochs: config.epochs..<config.totalEpochs, term: .stage2, lossName: loss.rawValue,
+                                weighting: loss.spec.defaultWeighting, lrFactor: 1, sampler: .classBalanced, stage: 2,
+                                trains: config.stage2 == .crt ? .classifier : .classScales,
+                                begins: ["stage 2: \(config.stage2 == .crt ? "cRT" : "LWS")"]))
+        }
+        self.phases = phases
     }
 
     /// The phase `epoch` is in (the last one past the end).
-    public func phase(at epoch: Int) -> Phase {
-        phases.last { $0.epochs.lowerBound <= epoch } ?? phases[0]
-    }
+    public func phase(at epoch: Int) -> Phase { phases[index(at: epoch)] }
+
+    /// The index of that phase in `phases`.
+    public func index(at epoch: Int) -> Int { phases.lastIndex { $0.epochs.lowerBound <= epoch } ?? 0 }
 }
 
 extension TrainingPhases {
@@ -81,6 +95,8 @@ extension TrainingPhases {
             if p.weighting != .none { parts.append("class weights \(p.weighting.rawValue)") }
             if p.lrFactor != 1 { parts.append(String(format: "learning rate x%g", p.lrFactor)) }
             if p.sampler != .uniform { parts.append("\(p.sampler.rawValue) sampling") }
+            if p.trains == .classifier { parts.append("the classifier alone") }
+            if p.trains == .classScales { parts.append("class scales alone") }
             let why = p.begins.isEmpty ? "" : " (" + p.begins.joined(separator: "; ") + ")"
             return span + ": " + parts.joined(separator: ", ") + why
         }.joined(separator: "; ")

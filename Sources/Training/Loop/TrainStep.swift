@@ -58,7 +58,8 @@ public final class TrainStep {
         model.parameters.accumulatesGradients = BLASRuntime.threads == 1
         optimizer = Optimizer(config.optimizerConfig, parameterCount: model.parameters.count)
         phases = TrainingPhases(config)
-        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension)
+        loss = TrainingLoss(config.settings, classes: dataset.classes, featureDimension: model.featureDimension,
+                            stage2Loss: config.stage2 == .none ? nil : config.stage2Loss)
         draws = try Self.classDraws(config: config, phases: phases, dataset: dataset)
         let epochLength = ClassDraws.epochLength(config.sampler,
                                                  count: dataset.sharded
@@ -167,7 +168,7 @@ public final class TrainStep {
 
     /// Step `step` of `epoch` (after `beginEpoch(epoch)`); `globalStep` counts every attempted step.
     public func run(epoch: Int, step: Int, lr: Float, globalStep: Int) throws -> Result {
-        let term = phases.phase(at: epoch).term
+        let phase = phases.phase(at: epoch), term = phase.term, trains = phase.trains
         let terms = loss.terms(term), needs = loss.needs(term)
         let n = sampler.indices(step: step, order: statistics.order, into: slots.indices, positions: slots.positions)
         // The ranks' shares add up to the global batch, sharded or not; the last batch of an
@@ -196,7 +197,7 @@ public final class TrainStep {
         // contributes zero gradients.
         var scores = loss.scoresGradient, features = loss.featureGradient
         if n > 0 {
-            (scores, features) = model.forward(batches.input, training: true)
+            (scores, features) = model.forward(batches.input, training: true, trains: trains)
             mark(.forward, &clock)
         } else if !model.parameters.accumulatesGradients {
             model.parameters.zeroGradients()
@@ -221,7 +222,7 @@ public final class TrainStep {
                 loss.scoresGradient.data[0] = .nan  // a test's injected fault: NaN gradients on this rank
             }
             model.backward(logitsGradient: loss.scoresGradient,
-                           featureGradient: needs.features ? loss.featureGradient : nil)
+                           featureGradient: needs.features ? loss.featureGradient : nil, trains: trains)
             mark(.backward, &clock)
         }
         if let error = pendingError { pendingError = nil; throw error }
@@ -239,9 +240,10 @@ public final class TrainStep {
         if skipped {
             sync.discard(clearing: clearing)
         } else {
+            let update = sync.range.clamped(to: model.trainableRange(trains))
             optimizer.step(parameters: model.parameters.values, gradients: sync.gradients, lr: lr,
-                           zeroingGradients: clearing,
-                           range: sync.range)
+                           zeroingGradients: clearing, range: update)
+            if clearing { clearUntrained(updated: update) }
         }
         try sync.end()
         mark(.optimizer, &clock)

@@ -4,6 +4,19 @@ import Foundation
 import NN
 
 extension Trainer {
+    /// The start of the second stage (collective): rank 0 keeps the first stage's model as
+    /// `stage1.safetensors` (batch-norm statistics averaged at the epoch's end), then the step
+    /// starts the stage afresh (`TrainStep.beginSecondStage`).
+    func beginSecondStage() throws {
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            try SafeTensors.write(WeightsExport.tensors(of: model), to: run.stage1Weights, metadata: card.metadata)
+        }
+        try step.beginSecondStage()
+        log.info("stage 2: \(config.stage2.summary), class-balanced sampling; the first stage's model is in " +
+                 run.stage1Weights)
+    }
+
     /// Writes `checkpoints/step-<step>.ckpt` (collective: every rank contributes its batch-norm
     /// statistics; rank 0 writes atomically). A failure to write stops every rank cleanly.
     func saveCheckpoint() throws {

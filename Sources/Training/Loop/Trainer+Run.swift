@@ -37,7 +37,7 @@ extension Trainer {
         evaluator.profile = profile
         defer { evaluator.profile = nil }
         var lastEvaluation: (step: Int, result: Evaluation)?
-        while state.epoch < config.epochs {
+        while state.epoch < config.totalEpochs {
             switch try trainEpoch(profile: profile) {
             case .completed(let epochRun):
                 lastEvaluation = (state.globalStep, try endEpoch(epochRun, profile: profile))
@@ -72,18 +72,18 @@ extension Trainer {
     /// The epoch's steps, from where the state stands.
     func trainEpoch(profile: EpochProfile?) throws -> EpochEnd {
         let epoch = state.epoch, steps = step.stepsPerEpoch
-        let factor = step.phases.phase(at: epoch).lrFactor
+        let phase = step.phases.phase(at: epoch)
+        if config.stage2 != .none, epoch == config.epochs, state.stepInEpoch == 0 { try beginSecondStage() }
         try beginEpoch(epoch)
         var run = EpochRun(epoch: epoch,
-                           lr: schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps,
-                                                     phaseFactor: factor),
+                           lr: config.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps,
+                                                   phase: phase),
                            samples: 0, trainSeconds: 0, start: Date())
         step.resetTiming()
         var lastShown = Date.distantPast
         while state.stepInEpoch < steps {
             if let limit = config.maxSteps, state.globalStep >= limit { return .stepLimit }
-            run.lr = schedule.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps,
-                                           phaseFactor: factor)
+            run.lr = config.learningRate(epoch: epoch, step: state.stepInEpoch, stepsPerEpoch: steps, phase: phase)
             comm.flightRecorder?.at(epoch: epoch, step: state.stepInEpoch + 1)
             let t0 = DispatchTime.now().uptimeNanoseconds
             let result = try step.run(epoch: epoch, step: state.stepInEpoch, lr: run.lr, globalStep: state.globalStep)
@@ -146,7 +146,7 @@ extension Trainer {
     /// checkpoint. Returns the evaluation.
     func endEpoch(_ epochRun: EpochRun, profile: EpochProfile?) throws -> Evaluation {
         let epoch = epochRun.epoch
-        if log.interactive { log.progress("epoch \(epoch + 1)/\(config.epochs): evaluating on " +
+        if log.interactive { log.progress("epoch \(epoch + 1)/\(config.totalEpochs): evaluating on " +
                                           "\(dataset.test.count) test samples ...") }
         try Evaluator.averageBatchNormBuffers(model, comm: comm)
         let evaluation = try evaluate(epoch: epoch)
@@ -156,7 +156,7 @@ extension Trainer {
         state.metrics.append(line)
         try timed(.logging, profile) {
             log.clearProgress()
-            log.info(Self.summaryLine(line, epochs: config.epochs))
+            log.info(Self.summaryLine(line, epochs: config.totalEpochs))
         }
         state.epoch += 1
         state.stepInEpoch = 0
@@ -164,7 +164,7 @@ extension Trainer {
         state.epochLossSteps = 0
         state.epochSkipped = 0
         try timed(.logging, profile) { try writeMetrics() }
-        if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.epochs {
+        if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.totalEpochs {
             if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint,
                                                                                   profile) { try saveCheckpoint() } }
         }
@@ -189,11 +189,11 @@ extension Trainer {
         if let last = lastEvaluation, last.step == state.globalStep {
             evaluation = last.result
         } else {
-            if step.statistics.counts.isEmpty { try beginEpoch(min(state.epoch, config.epochs - 1)) }
+            if step.statistics.counts.isEmpty { try beginEpoch(min(state.epoch, config.totalEpochs - 1)) }
             evaluation = try evaluate(epoch: nil)
         }
-        let epoch = max(min(state.epoch, config.epochs) - (state.stepInEpoch == 0 ? 1 : 0), 0)
-        let lr = schedule.learningRate(epoch: epoch, phaseFactor: step.phases.phase(at: epoch).lrFactor)
+        let epoch = max(min(state.epoch, config.totalEpochs) - (state.stepInEpoch == 0 ? 1 : 0), 0)
+        let lr = config.learningRate(epoch: epoch, phase: step.phases.phase(at: epoch))
         let done = metrics(event: "done", epoch: epoch, lr: lr, evaluation: evaluation, samples: 0, trainSeconds: 0,
                            epochSeconds: 0)
         state.metrics.append(done)
@@ -231,7 +231,7 @@ extension Trainer {
         let previous = state.metrics.last { $0.event == "epoch" }?.training
         let finalLine = event == "done"
         let meanLoss = state.epochLossSum / Double(max(state.epochLossSteps, 1))
-        let training = TrainingFigures(
+        var training = TrainingFigures(
             trainLoss: finalLine ? (previous?.trainLoss ?? meanLoss) : meanLoss,
                 lossPhase: step.phases.phase(at: epoch).lossName,
             classCounts: step.statistics.counts,
@@ -241,6 +241,8 @@ extension Trainer {
                 ? (previous?.samplesPerS ?? 0) : (trainSeconds > 0 ? Double(samples) / trainSeconds : 0),
             epochSeconds: epochSeconds, skippedSteps: finalLine ? state.totalSkipped : state.epochSkipped,
             exposedCommSeconds: step.exposedSeconds, worldSize: comm.size, sampledPerClass: step.statistics.sampled)
+        training.stage = step.phases.phase(at: epoch).stage
+        training.phase = step.phases.index(at: epoch) + 1
         return EpochMetrics(event: event, epoch: epoch, step: state.globalStep, lr: Double(lr), training: training,
                             figures: e.figures)
     }
@@ -261,12 +263,12 @@ extension Trainer {
         let width = 24
         let filled = width * step / max(steps, 1)
         let rate = seconds > 0 ? Double(samples) / seconds : 0
-        let remainingSteps = (config.epochs - epoch - 1) * steps + (steps - step)
+        let remainingSteps = (config.totalEpochs - epoch - 1) * steps + (steps - step)
         let perStep = step > 0 ? seconds / Double(step) : 0
         let eta = Int(Double(remainingSteps) * perStep)
         let loss = state.epochLossSteps > 0 ? state.epochLossSum / Double(state.epochLossSteps) : .nan
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         log.progress(String(format: "epoch %d/%d [%@] %d/%d  %.0f samples/s  loss %.4f  ETA %dm%02ds",
-                            epoch + 1, config.epochs, bar, step, steps, rate, loss, eta / 60, eta % 60))
+                            epoch + 1, config.totalEpochs, bar, step, steps, rate, loss, eta / 60, eta % 60))
     }
 }

@@ -14,7 +14,6 @@ public final class Trainer {
     public let dataset: Dataset
     public let step: TrainStep
     let evaluator: Evaluator
-    let schedule: Schedule
     public let run: RunDirectory
     let outputs: RunOutputs
     var state: TrainingState
@@ -52,7 +51,6 @@ public final class Trainer {
                               std: dataset.std,
                               batchSize: config.evalBatchSize,
                               trainingBatch: config.batchSize, comm: comm)
-        schedule = config.lrSchedule
 
         self.config = config
         run = RunDirectory(path: config.runDir)
@@ -79,7 +77,7 @@ public final class Trainer {
     /// (`epoch` nil).
     func evaluate(epoch: Int?) throws -> Evaluation {
         let every = config.retrievalEvery
-        let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.epochs } ?? true
+        let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.totalEpochs } ?? true
         return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
                                       retrieval: retrieval)
     }

@@ -118,6 +118,8 @@ extension EpochMetrics: Codable {
         try c.encode(t.exposedCommSeconds, forKey: FlatKey("exposed_comm_seconds"))
         try c.encode(t.worldSize, forKey: FlatKey("world_size"))
         if !t.sampledPerClass.isEmpty { try c.encode(t.sampledPerClass, forKey: FlatKey("sampled_per_class")) }
+        try c.encode(t.stage, forKey: FlatKey("stage"))
+        try c.encode(t.phase, forKey: FlatKey("phase"))
         try figures.encode(into: &c)
         try c.encodeIfPresent(profile, forKey: FlatKey("profile"))
     }
@@ -134,6 +136,8 @@ extension EpochMetrics: Codable {
             exposedCommSeconds: try value("exposed_comm_seconds"), worldSize: try value("world_size"))
         var trained = training
         trained.sampledPerClass = try c.decodeIfPresent([Int].self, forKey: FlatKey("sampled_per_class")) ?? []
+        trained.stage = try c.decodeIfPresent(Int.self, forKey: FlatKey("stage")) ?? 1
+        trained.phase = try c.decodeIfPresent(Int.self, forKey: FlatKey("phase")) ?? 1
         self.init(event: try value("event"), epoch: try value("epoch"), step: try value("step"), lr: try value("lr"),
                   training: trained, figures: try TestFigures(from: c),
                   profile: try c.decodeIfPresent([String: Double].self, forKey: FlatKey("profile")))

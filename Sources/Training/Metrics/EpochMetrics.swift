@@ -63,6 +63,8 @@ public struct TrainingFigures: Sendable, Equatable {
     public var worldSize: Int
     /// Draws of each class this epoch over all ranks (the sampler's; empty in older files).
     public var sampledPerClass: [Int] = []
+    /// The training stage (2 in `--stage2`'s) and the phase of the run (1-based, `TrainingPhases`).
+    public var stage = 1, phase = 1
 
     public init(trainLoss: Double, lossPhase: String, classCounts: [Int], classWeights: [Double], omega: Double,
                 samplesPerS: Double, epochSeconds: Double, skippedSteps: Int, exposedCommSeconds: Double,

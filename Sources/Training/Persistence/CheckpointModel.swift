@@ -14,7 +14,7 @@ enum CheckpointNames {
 
 /// A model's tensors in a checkpoint: every parameter, and each rank's batch-norm buffers.
 /// Resuming and `ModelLoader` read them through here.
-enum CheckpointModel {
+public enum CheckpointModel {
     /// Throws unless `c` holds every parameter of `model` and every rank's buffers, with their shapes.
     /// - saved: the checkpoint's architecture; wanted: what this program builds (for the message)
     static func validate(_ c: CheckpointFile.Contents, model: Model, worldSize: Int, saved: Architecture,
@@ -79,10 +79,18 @@ enum CheckpointModel {
             for j in 0..<nb { model.buffers.values[j] = all[rank * nb + j] }
             return
         }
-        let scale = 1 / Float(w)
-        for j in 0..<nb {
-            let s = RankOrderSum.sum(count: w) { all[$0 * nb + j] }
-            model.buffers.values[j] = w == 1 ? s : s * scale
+        let mean = Self.mean(all, worldSize: w)
+        for j in 0..<nb { model.buffers.values[j] = mean[j] }
+    }
+
+    /// The mean of `worldSize` ranks' values (rank after rank), summed in the ranks' order and
+    /// scaled as training's end-of-epoch averaging does: the one batch-norm averaging of
+    /// checkpoints, for resume, `eval`, `inspect` and `export`.
+    public static func mean(_ all: [Float], worldSize w: Int) -> [Float] {
+        let n = all.count / max(w, 1), scale = 1 / Float(w)
+        return (0..<n).map { j in
+            let s = RankOrderSum.sum(count: w) { all[$0 * n + j] }
+            return w == 1 ? s : s * scale
         }
     }
 }

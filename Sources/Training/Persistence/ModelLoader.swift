@@ -44,8 +44,8 @@ public enum ModelLoader {
                                              "\(config.model.minimumSide)")
         }
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed),
-                               head: config.head,
-                               convolutions: config.convBackend, precision: config.precision)
+                               head: config.head, convolutions: config.convBackend, precision: config.precision,
+                               classScales: config.classScales)
         if let path = config.initFrom {
             let rank = comm.rank
             try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }
@@ -79,7 +79,7 @@ public enum ModelLoader {
             ?? Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: 0, head: config.head,
-                               convolutions: config.convBackend)
+                               convolutions: config.convBackend, classScales: config.classScales)
         try comm.agree {
             guard let c = found.contents else { return }
             try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model,

@@ -18,6 +18,8 @@ public struct RunDirectory: Sendable {
     public var tensorboardDirectory: String { path + "/tensorboard" }
     public var checkpointDirectory: String { path + "/checkpoints" }
     public var finalWeights: String { path + "/final.safetensors" }
+    /// The model at the end of the first stage of a two-stage run (`--stage2`).
+    public var stage1Weights: String { path + "/stage1.safetensors" }
     public var reportFile: String { path + "/report.html" }
     /// Each rank's flight record (its last collectives), written on a stall, error, signal or abort.
     public var flightDirectory: String { path + "/flight" }

@@ -63,8 +63,8 @@ extension TrainingState {
         }
         var problems = state.config.problems()
         func check(_ ok: Bool, _ message: String) { if !ok { problems.append(message) } }
-        check(state.epoch >= 0 && state.epoch <= state.config.epochs,
-              "epoch \(state.epoch), expected 0...\(state.config.epochs)")
+        check(state.epoch >= 0 && state.epoch <= state.config.totalEpochs,
+              "epoch \(state.epoch), expected 0...\(state.config.totalEpochs)")
         check(state.stepInEpoch >= 0, "step in epoch \(state.stepInEpoch), expected at least 0")
         check(state.globalStep >= 0, "global step \(state.globalStep), expected at least 0")
         check(state.optimizerSteps >= 0 && state.optimizerSteps <= state.globalStep,

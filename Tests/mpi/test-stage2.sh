@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two-stage decoupling (--stage2 crt|lws, Kang et al. 2020) in the same run: the first stage is
+# the run without a second stage bit for bit (stage1.safetensors); the second changes nothing
+# but the classifier (cRT re-trains it, LWS scales its rows), batch-norm statistics included;
+# 1, 2 and 3 ranks train alike; a run stopped inside the second stage, or at its very start,
+# resumes to the uninterrupted result bit for bit; what cannot be decoupled is refused.
+source "$(dirname "$0")/common.bash"
+EQ_TOL=${EQ_TOL:-2e-3}
+
+python3 Tests/mpi/make_npy_shards.py /usr/share/datasets/fashion-mnist "$TMP/data" 0 1201 300
+base=(--data "$TMP/data" --imbalance-ratio 10 --batch-size 40 --epochs 2 --loss ce --lr 0.02 --checkpoint-every 1
+      --retrieval-every 0 --no-report-explanations --no-tensorboard --threads 1)
+same() { python3 Tests/mpi/safetensors_diff.py "$1" "$2" 0 > /dev/null; }
+key() { python3 -c 'import json,sys; print(" ".join(str(json.loads(l).get(sys.argv[2])) for l in open(sys.argv[1])))' "$@"; }
+
+run 2 "${base[@]}" --run-dir "$TMP/plain" > "$TMP/plain.log" 2>&1 || { cat "$TMP/plain.log"; fail "the plain run"; }
+run 1 "${base[@]}" --max-steps 0 --run-dir "$TMP/init" > /dev/null 2>&1 || fail "initial weights"
+for method in crt lws; do
+  for n in 1 2 3; do
+    run "$n" "${base[@]}" --stage2 $method --stage2-epochs 2 --run-dir "$TMP/$method-$n" > "$TMP/$method-$n.log" 2>&1 \
+      || { cat "$TMP/$method-$n.log"; fail "--stage2 $method on $n ranks"; }
+  done
+  same "$TMP/plain/final.safetensors" "$TMP/$method-2/stage1.safetensors" \
+    || fail "--stage2 $method: its first stage is not the run without a second stage"
+  what=$(cd Tests/mpi && python3 stage2_check.py $method "$TMP/$method-2/stage1.safetensors" "$TMP/$method-2/final.safetensors" fc3) \
+    || fail "--stage2 $method changed what it must not"
+  for n in 2 3; do
+    diff=$(python3 Tests/mpi/safetensors_diff.py "$TMP/$method-1/final.safetensors" "$TMP/$method-$n/final.safetensors" \
+           "$EQ_TOL" --init "$TMP/init/final.safetensors") || fail "--stage2 $method: 1 and $n ranks differ by $diff"
+  done
+  [ "$(key "$TMP/$method-2/metrics.jsonl" stage)" = "1 1 2 2 2" ] || fail "--stage2 $method: stage in metrics.jsonl"
+  [ "$(key "$TMP/$method-2/metrics.jsonl" phase)" = "1 1 2 2 2" ] || fail "--stage2 $method: phase in metrics.jsonl"
+  grep -q "^stage 2: " "$TMP/$method-2.log" || fail "--stage2 $method: the second stage is not announced"
+  pass "--stage2 $method: first stage = the plain run, only the classifier moves ($what), 1/2/3 ranks alike ($diff)"
+done
+
+# Resumes: stopped inside the second stage (step 40 of 60: 30 per stage) and at its first step.
+for stop in 40 30; do
+  run 2 "${base[@]}" --stage2 crt --stage2-epochs 2 --checkpoint-every-steps 10 --max-steps $stop \
+    --run-dir "$TMP/resumed-$stop" > /dev/null 2>&1 || fail "--stage2 crt stopped at step $stop"
+  run 2 "${base[@]}" --stage2 crt --stage2-epochs 2 --checkpoint-every-steps 10 --resume auto \
+    --run-dir "$TMP/resumed-$stop" > "$TMP/resumed-$stop.log" 2>&1 || { cat "$TMP/resumed-$stop.log"; fail "resume at $stop"; }
+  same "$TMP/crt-2/final.safetensors" "$TMP/resumed-$stop/final.safetensors" \
+    || fail "--stage2 crt stopped at step $stop and resumed does not end as the uninterrupted run"
+done
+pass "--stage2 crt stopped at step 40 (inside stage 2) or 30 (its start) resumes to the uninterrupted run bit for bit"
+
+# Batch norm in evaluation mode: resnet32's running statistics do not move in the second stage.
+run 2 "${base[@]}" --model resnet32 --epochs 1 --max-steps 40 --stage2 lws --stage2-epochs 1 --run-dir "$TMP/bn" \
+  > "$TMP/bn.log" 2>&1 || { cat "$TMP/bn.log"; fail "--stage2 lws on resnet32"; }
+(cd Tests/mpi && python3 stage2_check.py lws "$TMP/bn/stage1.safetensors" "$TMP/bn/final.safetensors" linear > /dev/null) \
+  || fail "--stage2 lws on resnet32 moved the backbone or its batch-norm statistics"
+pass "resnet32: the second stage leaves every convolution and batch-norm statistic as the first stage left them"
+
+refuse() {
+  local expect=$1; shift
+  run 1 "${base[@]}" "$@" --run-dir "$TMP/refused" > "$TMP/refused.log" 2>&1 && { cat "$TMP/refused.log"; fail "$* was accepted"; }
+  grep -q -- "$expect" "$TMP/refused.log" || { cat "$TMP/refused.log"; fail "$*: the message does not say '$expect'"; }
+  [ ! -e "$TMP/refused" ] || fail "$*: a run directory was written"
+}
+refuse "--loss arcface trains a cosine head; use a loss of the linear head" --stage2 crt --loss arcface
+refuse "--stage2-loss ib trains in two phases" --stage2 lws --stage2-loss ib
+refuse "--stage2-epochs" --stage2 crt --stage2-epochs 0
+pass "--stage2 with a cosine head, a two-phase stage-2 loss or no epochs refused by name, nothing written"
