@@ -39,3 +39,17 @@ extension Model {
         }
     }
 }
+
+extension Model {
+    /// The linear classifier's weight rows (classes x features, row-major) as they act on the
+    /// features, class scales applied; nil for a cosine head.
+    public var classifierRows: [Float]? {
+        guard let linear = classifier as? Linear, let offset = linear.parameterOffset else { return nil }
+        let width = linear.inFeatures
+        var rows = Array(UnsafeBufferPointer(start: parameters.values + offset, count: classes * width))
+        if let s = linear.scalesOffset {
+            for k in 0..<classes { for j in 0..<width { rows[k * width + j] *= parameters.values[s + k] } }
+        }
+        return rows
+    }
+}

@@ -15,3 +15,11 @@ extension Precision: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension EmbeddingLossKind: ExpressibleByArgument {}
 extension ExplainMethod: ExpressibleByArgument {}
+
+// eval takes --tau-norm.
+extension TauNormSetting: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = Self.parse([argument]) else { return nil }
+        self = value
+    }
+}

@@ -3,6 +3,7 @@ import Checkpoint
 import Data
 import Distributed
 import Foundation
+import Losses
 import struct Settings.Options
 import Tools
 import Training
@@ -21,6 +22,9 @@ struct EvalCommand: ParsableCommand, JobCommand {
     @Option(help: OptionBridge.help(Options().posthocTau, default: "the checkpoint's"))
     var posthocTau: Double?
 
+    @Option(help: OptionBridge.help(Options().tauNorm, default: "the checkpoint's"))
+    var tauNorm: TauNormSetting?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -34,6 +38,7 @@ struct EvalCommand: ParsableCommand, JobCommand {
 
     func validate() throws {
         if let t = posthocTau { try OptionBridge.check(Options().posthocTau, t) }
+        if let t = tauNorm { try OptionBridge.check(Options().tauNorm, t) }
     }
 
     func run(comm: Communicator) throws -> Int32 {
@@ -41,12 +46,17 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let loaded = try ModelLoader.load(checkpoint, data: data.data, comm: comm, log: log)
         var config = loaded.config
         if let posthocTau { config.posthocTau = posthocTau }
+        if let tauNorm { config.tauNorm = tauNorm }
+        if config.tauNorm != nil, loaded.model.classifierRows == nil {
+            throw ValidationError("--tau-norm rescales a linear classifier's rows, and \(checkpoint) has a cosine head")
+        }
         let evaluator = Evaluator(model: loaded.model, test: loaded.test, unseen: loaded.unseenTest,
                                   mean: loaded.statistics.mean,
                                   std: loaded.statistics.std,
                                   batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
         evaluator.keepLogits = logits != nil
-        let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau)
+        let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau,
+                                       tauNorm: config.tauNorm?.tau)
         if comm.rank == 0, let file = logits, let values = e.logits {
             let k = loaded.model.classes
             try NPYWriter.write(values.withUnsafeBytes { NPYWriter.bytes(descr: "<f4",
@@ -55,11 +65,13 @@ struct EvalCommand: ParsableCommand, JobCommand {
         if comm.rank == 0 {
             let f = e.figures
             if json {
-                print(try ResultText.json(f, extra: ["checkpoint": checkpoint],
-                                          numbers: f.posthoc == nil ? [:] : ["posthoc_tau": config.posthocTau]))
+                var numbers: [String: Double] = [:]
+                if f.posthoc != nil { numbers["posthoc_tau"] = config.posthocTau }
+                if f.taunorm != nil { numbers["tau_norm"] = config.tauNorm?.tau }
+                print(try ResultText.json(f, extra: ["checkpoint": checkpoint], numbers: numbers))
             } else {
                 for line in ResultText.lines(f, head: checkpoint, classLabel: loaded.statistics.label,
-                                             posthocTau: config.posthocTau,
+                                             posthocTau: config.posthocTau, tauNorm: config.tauNorm?.tau,
                                              trainCounts: loaded.trainCounts) {
                     print(line)
                 }

@@ -21,16 +21,46 @@ import Testing
         #expect(outcomes.allSatisfy { $0.passed })
     }
 
-    /// Label smoothing of the cross-entropy losses (Tests/golden/decoupling.json: PyTorch's
-    /// F.cross_entropy(weight=, label_smoothing=) on plain and adjusted logits, float64).
-    @Test func labelSmoothingCasesPass() throws {
-        let path = URL(fileURLWithPath: Self.path).deletingLastPathComponent().appendingPathComponent("decoupling.json").path
-        let outcomes = try GoldenVerifier.verify(path: path)
+    static let decoupling = URL(fileURLWithPath: path).deletingLastPathComponent()
+        .appendingPathComponent("decoupling.json").path
+
+    /// Tests/golden/decoupling.json, PyTorch float64: label smoothing of the cross-entropy losses
+    /// (F.cross_entropy(weight=, label_smoothing=) on plain and adjusted logits), learnable weight
+    /// scaling's logits and gradients, tau-normalised weights and logits.
+    @Test func decouplingCasesPass() throws {
+        let outcomes = try GoldenVerifier.verify(path: Self.decoupling)
         for o in outcomes where !o.passed { Issue.record("\(o.index) \(o.kind): \(o.error ?? "")") }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.decoupling)))
+            as! [String: Any]
         let losses = json["losses"] as! [[String: Any]]
-        #expect(losses.count == 54 && outcomes.count == losses.count)
+        let lws = json["lws"] as! [Any], tauNorm = json["tau_norm"] as! [Any]
+        #expect(losses.count == 54 && lws.count == 3 && tauNorm.count == 15)
+        #expect(outcomes.count == losses.count + lws.count + tauNorm.count)
         #expect(losses.allSatisfy { (($0["params"] as? [String: Double])?["label_smoothing"] ?? 0) > 0 })
+    }
+
+    /// A wrong scale gradient (LWS) and a wrong tau-normalised logit are caught.
+    @Test func aWrongDecouplingExpectationFails() throws {
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.decoupling)))
+            as! [String: Any]
+        var lws = json["lws"] as! [[String: Any]], tauNorm = json["tau_norm"] as! [[String: Any]]
+        var e = lws[1]["expected"] as! [String: Any]
+        var ds = e["ds"] as! [Double]
+        ds[2] += 0.01
+        e["ds"] = ds
+        lws[1]["expected"] = e
+        var t = tauNorm[7]["expected"] as! [String: Any]
+        var logits = t["logits"] as! [[Double]]
+        logits[0][1] *= 1.01
+        t["logits"] = logits
+        tauNorm[7]["expected"] = t
+        json["lws"] = lws
+        json["tau_norm"] = tauNorm
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("golden-decoupling-\(getpid()).json")
+        try JSONSerialization.data(withJSONObject: json).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let failed = try GoldenVerifier.verify(path: file.path).filter { !$0.passed }.map(\.index)
+        #expect(failed == ["lws[1]", "tau_norm[7]"])
     }
 
     @Test func aWrongExpectationFails() throws {

@@ -34,6 +34,15 @@ ranks_of() {
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# refuse EXPECT ARGS...: one process of the script's "${base[@]}" with ARGS must be refused,
+# saying EXPECT, with no run directory written.
+refuse() {
+  local expect=$1; shift
+  run 1 "${base[@]}" "$@" --run-dir "$TMP/refused" > "$TMP/refused.log" 2>&1 && { cat "$TMP/refused.log"; fail "$* was accepted"; }
+  grep -q -- "$expect" "$TMP/refused.log" || { cat "$TMP/refused.log"; fail "$*: the message does not say '$expect'"; }
+  [ ! -e "$TMP/refused" ] || fail "$*: a run directory was written"
+}
 pass() { echo "ok: $*"; }
 
 # test_python PACKAGE...: prints the path of a Python that has the packages (a virtual

@@ -42,12 +42,6 @@ PY
 pass "--drs-epoch 1: uniform draws in epoch 1, class-balanced from epoch 2, announced"
 
 # Refusals: a batch that is not a multiple of M, M above the smallest class, DRS with another sampler.
-refuse() {
-  local expect=$1; shift
-  run 1 "${base[@]}" "$@" --run-dir "$TMP/refused" > "$TMP/refused.log" 2>&1 && { cat "$TMP/refused.log"; fail "$* was accepted"; }
-  grep -q -- "$expect" "$TMP/refused.log" || { cat "$TMP/refused.log"; fail "$*: the message does not say '$expect'"; }
-  [ ! -e "$TMP/refused" ] || fail "$*: a run directory was written"
-}
 refuse "multiple of --sampler-m 4, got 42" --sampler m-per-class --batch-size 42
 refuse "more than the smallest class's 13 training samples" --sampler m-per-class --sampler-m 20
 refuse "takes no --sampler square-root" --sampler square-root --drs-epoch 1

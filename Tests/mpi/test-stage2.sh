@@ -13,7 +13,7 @@ base=(--data "$TMP/data" --imbalance-ratio 10 --batch-size 40 --epochs 2 --loss 
 same() { python3 Tests/mpi/safetensors_diff.py "$1" "$2" 0 > /dev/null; }
 key() { python3 -c 'import json,sys; print(" ".join(str(json.loads(l).get(sys.argv[2])) for l in open(sys.argv[1])))' "$@"; }
 
-run 2 "${base[@]}" --run-dir "$TMP/plain" > "$TMP/plain.log" 2>&1 || { cat "$TMP/plain.log"; fail "the plain run"; }
+run 2 "${base[@]}" --tau-norm 1 --run-dir "$TMP/plain" > "$TMP/plain.log" 2>&1 || { cat "$TMP/plain.log"; fail "the plain run"; }
 run 1 "${base[@]}" --max-steps 0 --run-dir "$TMP/init" > /dev/null 2>&1 || fail "initial weights"
 for method in crt lws; do
   for n in 1 2 3; do
@@ -52,13 +52,18 @@ run 2 "${base[@]}" --model resnet32 --epochs 1 --max-steps 40 --stage2 lws --sta
   || fail "--stage2 lws on resnet32 moved the backbone or its batch-norm statistics"
 pass "resnet32: the second stage leaves every convolution and batch-norm statistic as the first stage left them"
 
-refuse() {
-  local expect=$1; shift
-  run 1 "${base[@]}" "$@" --run-dir "$TMP/refused" > "$TMP/refused.log" 2>&1 && { cat "$TMP/refused.log"; fail "$* was accepted"; }
-  grep -q -- "$expect" "$TMP/refused.log" || { cat "$TMP/refused.log"; fail "$*: the message does not say '$expect'"; }
-  [ ! -e "$TMP/refused" ] || fail "$*: a run directory was written"
-}
 refuse "--loss arcface trains a cosine head; use a loss of the linear head" --stage2 crt --loss arcface
 refuse "--stage2-loss ib trains in two phases" --stage2 lws --stage2-loss ib
 refuse "--stage2-epochs" --stage2 crt --stage2-epochs 0
 pass "--stage2 with a cosine head, a two-phase stage-2 loss or no epochs refused by name, nothing written"
+
+# Tau-normalisation, post hoc: figures beside the raw ones in training and in eval, the same for
+# the same model; refused for a cosine head, and search refused without a validation split.
+[ "$(key "$TMP/plain/metrics.jsonl" test_acc_taunorm | tr ' ' '\n' | grep -c None)" = 0 ] \
+  || fail "--tau-norm 1: a metrics line without test_acc_taunorm"
+last=$(key "$TMP/plain/metrics.jsonl" test_acc_taunorm | awk '{print $NF}')
+got=$(run 2 eval "$TMP/plain/final.safetensors" --data "$TMP/data" --tau-norm 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["test_acc_taunorm"])')
+[ "$got" = "$last" ] || fail "eval --tau-norm 1 gives $got, training's last line $last"
+refuse "trains a cosine head (its rows are normalised already)" --tau-norm 1 --loss arcface
+refuse "search chooses tau on a validation split" --tau-norm search
+pass "--tau-norm 1: test_acc_taunorm in every metrics line, eval --tau-norm agrees ($got); cosine head and search refused"

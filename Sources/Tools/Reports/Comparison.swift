@@ -36,6 +36,8 @@ public struct Comparison {
         Column(key: "precision_at_1", heading: "P@1", value: { $0.figures.retrieval?.precisionAt1 }),
         Column(key: "test_acc_posthoc", heading: "post-hoc acc", value: { $0.figures.posthoc?.accuracy }),
         Column(key: "few_posthoc", heading: "post-hoc few", value: { $0.figures.posthoc?.few }),
+        Column(key: "test_acc_taunorm", heading: "tau-norm acc", value: { $0.figures.taunorm?.accuracy }),
+        Column(key: "few_taunorm", heading: "tau-norm few", value: { $0.figures.taunorm?.few }),
     ]
 
     /// The columns every run has.

@@ -137,7 +137,8 @@ public enum Report {
                 ("steps", "\(f.step) (\(f.training.skippedSteps) skipped)"), ("ranks", "\(f.training.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
                 ("phases", TrainingPhases(config).text),
-            ] + posthocSummary(f, tau: config.posthocTau) + retrievalSummary(f) {
+            ] + posthocSummary(f, tau: config.posthocTau) + tauNormSummary(f, tau: config.tauNorm?.tau)
+                + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
             body += "</table>\n"
@@ -212,6 +213,14 @@ public enum Report {
         return [("post-hoc adjusted (tau \(String(format: "%g", tau))): accuracy / balanced",
                  "\(pct(p.accuracy)) / \(pct(p.balanced))"),
                 ("post-hoc adjusted: many / medium / few", "\(pct(p.many)) / \(pct(p.medium)) / \(pct(p.few))")]
+    }
+
+    /// The summary's tau-normalised rows, when the run measured them.
+    static func tauNormSummary(_ f: EpochMetrics, tau: Double?) -> [(String, String)] {
+        guard let q = f.figures.taunorm else { return [] }
+        return [("tau-normalised (tau \(String(format: "%g", tau ?? .nan))): accuracy / balanced",
+                 "\(pct(q.accuracy)) / \(pct(q.balanced))"),
+                ("tau-normalised: many / medium / few", "\(pct(q.many)) / \(pct(q.medium)) / \(pct(q.few))")]
     }
 
     static func retrievalSummary(_ f: EpochMetrics) -> [(String, String)] {

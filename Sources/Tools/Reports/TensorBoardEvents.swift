@@ -14,6 +14,7 @@ public enum TensorBoardEvents {
             + m.figures.test.perClass.enumerated().map { ("per_class/\($0.offset)", $0.element) }
             + m.training.classWeights.enumerated().map { ("class_weight/\($0.offset)", $0.element) }
             + (m.figures.posthoc?.perClass ?? []).enumerated().map { ("per_class_posthoc/\($0.offset)", $0.element) }
+            + (m.figures.taunorm?.perClass ?? []).enumerated().map { ("per_class_taunorm/\($0.offset)", $0.element) }
             + m.training.sampledPerClass.enumerated().map { ("sampled_per_class/\($0.offset)", Double($0.element)) }
     }
 

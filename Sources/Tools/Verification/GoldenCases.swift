@@ -7,10 +7,15 @@ extension GoldenVerifier {
         var longTailCounts: [LongTailCase]?
         var metricLosses: [MetricCase]?
         var posthoc: [PosthocCase]?
+        /// decoupling.json: learnable weight scaling and tau-normalisation.
+        var lws: [LWSCase]?
+        var tauNorm: [TauNormCase]?
         /// miners.json: triplet losses over mined triplets.
         var miners: [MinerCase]?
         enum CodingKeys: String, CodingKey {
             case miners = "cases"
+            case lws
+            case tauNorm = "tau_norm"
             case posthoc = "posthoc_logit_adjustment"
             case losses
             case classWeights = "class_weights"

@@ -23,7 +23,7 @@ public enum GoldenVerifier {
     }
 
     /// Reads `path` and checks every case of `losses`, `class_weights`, `long_tail_counts`, `metric_losses`
-    /// and `posthoc_logit_adjustment`.
+    /// `posthoc_logit_adjustment`, `lws` and `tau_norm`.
     public static func verify(path: String) throws -> [Outcome] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VerificationError("\(path): cannot read the file")
@@ -53,6 +53,8 @@ public enum GoldenVerifier {
         for (i, c) in (file.posthoc ?? []).enumerated() {
             outcomes.append(check(c, index: "posthoc_logit_adjustment[\(i)]"))
         }
+        outcomes += (file.lws ?? []).enumerated().map { check($0.element, index: "lws[\($0.offset)]") }
+        outcomes += (file.tauNorm ?? []).enumerated().map { check($0.element, index: "tau_norm[\($0.offset)]") }
         return outcomes
     }
 

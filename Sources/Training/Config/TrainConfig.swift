@@ -152,7 +152,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         }
         out += EmbeddingLossKind.problems(settings)
         if let problem = LabelSmoothing.problem(settings) { out.append(problem) }
-        if let problem = stage2Problem { out.append(problem) }
+        out += [stage2Problem, tauNormProblem].compactMap { $0 }
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) " +
                        "and \(self.bucketMib)")

@@ -176,7 +176,7 @@ public enum TrainOptions {
                     [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),
         OptionGroup("Model and loss",
                     [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
-                     Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau]),
+                     Options().drwEpoch] + LossKind.allOptions + [Options().posthocTau, Options().tauNorm]),
         OptionGroup("Embedding loss",
                     [Options().embeddingLoss, Options().embeddingWeight] + EmbeddingLossKind.allOptions),
         OptionGroup("Optimisation",

@@ -7,6 +7,8 @@ public struct TestFigures: Sendable, Equatable {
     public var test: AccuracyFigures
     /// The post-hoc adjusted predictions' figures (`--posthoc-tau`; nil when off).
     public var posthoc: AccuracyFigures?
+    /// The tau-normalised classifier's figures (`--tau-norm`; nil when off).
+    public var taunorm: AccuracyFigures?
     /// Retrieval on the test set (nil when not measured this epoch, or in files of older versions).
     public var retrieval: RetrievalMetrics?
     /// Retrieval among the classes held out of training (`--holdout-classes`), when held out.

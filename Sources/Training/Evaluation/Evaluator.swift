@@ -56,8 +56,9 @@ public final class Evaluator {
     /// - trainCounts: the global training class counts, which group the classes into many /
     ///   medium / few and give the post-hoc prior
     /// - posthocTau: `--posthoc-tau` (0: no post-hoc figures)
+    /// - tauNorm: `--tau-norm`'s tau (nil: no tau-normalised figures)
     /// - retrieval: whether to measure retrieval and clusters of the features (every rank alike)
-    public func evaluate(trainCounts: [Int], posthocTau: Double,
+    public func evaluate(trainCounts: [Int], posthocTau: Double, tauNorm: Double? = nil,
                          retrieval measuresRetrieval: Bool = true) throws -> Evaluation {
         let k = model.classes, d = model.featureDimension
         let total = test.count
@@ -66,10 +67,24 @@ public final class Evaluator {
         let posthocOffsets: [Float]? = posthocTau > 0 && trainCounts.count == k
             ? PosthocAdjustment.offsets(counts: trainCounts, tau: posthocTau).map(Float.init) : nil
         var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
+        // Tau-normalised rows (K x D), and the batch's logits by them.
+        let tauRows = tauNorm.flatMap { tau in model.classifierRows.map {
+            TauNormalization.weights($0, classes: k, tau: tau)
+        } }
+        var tauConfusion = [Int64](repeating: 0, count: tauRows == nil ? 0 : k * k)
+        var tauLogits = [Float](repeating: 0, count: tauRows == nil ? 0 : batchSize * k)
         var predictions = [Int32](repeating: 0, count: total)
         var kept = [Float](repeating: 0, count: keepLogits ? total * k : 0)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try forEachBatch(of: batches, total: total) { picked, n, logits in
+        try forEachBatch(of: batches, total: total) { picked, n, logits, features in
+            if let tauRows {
+                BLAS.gemm(transB: true, m: n, n: k, k: d, a: features.data, lda: d, b: tauRows, ldb: d, beta: 0,
+                          c: &tauLogits, ldc: k)
+                for i in 0..<n {
+                    let best = tauLogits.withUnsafeBufferPointer { Softmax.argmax($0.baseAddress! + i * k, count: k) }
+                    tauConfusion[Int(batches.targets[i]) * k + best] += 1
+                }
+            }
             for i in 0..<n {
                 let row = logits.data + i * k
                 if keepLogits { for j in 0..<k { kept[picked[i] * k + j] = row[j] } }
@@ -85,6 +100,7 @@ public final class Evaluator {
         }
         try comm.allReduceSum(&confusion)
         if posthocOffsets != nil { try comm.allReduceSum(&posthocConfusion) }
+        if tauRows != nil { try comm.allReduceSum(&tauConfusion) }
         try comm.allReduceSum(&predictions)  // each sample was predicted on one rank
         let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
         var evaluation = Evaluation(confusion: matrix, trainCounts: trainCounts)
@@ -96,6 +112,10 @@ public final class Evaluator {
         if posthocOffsets != nil {
             let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
             evaluation.figures.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
+        }
+        if tauRows != nil {
+            let matrix = (0..<k).map { r in (0..<k).map { Int(tauConfusion[r * k + $0]) } }
+            evaluation.figures.taunorm = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
         }
         profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         guard measuresRetrieval else { heartbeat?(); return evaluation }
@@ -124,16 +144,16 @@ public final class Evaluator {
     /// Retrieval among the held-out classes' test images (sharded as the test set).
     func unseenRetrieval(_ assembler: BatchAssembler) throws -> RetrievalMetrics {
         let total = assembler.split.count
-        try forEachBatch(of: assembler, total: total) { _, _, _ in }
+        try forEachBatch(of: assembler, total: total) { _, _, _, _ in }
         return try retrieval(dimension: model.featureDimension, total: total,
                              classes: Int(assembler.split.labels.max() ?? 0) + 1)
     }
 
     /// This rank's shard of `assembler`'s split (samples rank, rank + W, ...) in batches of
     /// `batchSize`: each batch's features and label go into `gather.send` (for `retrieval`), and
-    /// `body` gets the batch's sample indices, count and logits.
+    /// `body` gets the batch's sample indices, count, logits and features.
     func forEachBatch(of assembler: BatchAssembler, total: Int,
-                      _ body: (UnsafeMutablePointer<Int>, Int, Tensor) throws -> Void) throws {
+                      _ body: (UnsafeMutablePointer<Int>, Int, Tensor, Tensor) throws -> Void) throws {
         let d = model.featureDimension
         let mine = comm.rank < total ? (total - comm.rank + comm.size - 1) / comm.size : 0
         gather.reserve(rows: mine, width: d)
@@ -155,7 +175,7 @@ public final class Evaluator {
                 gather.send[filled * (d + 1) + d] = Float(assembler.targets[i])
                 filled += 1
             }
-            try body(picked, n, logits)
+            try body(picked, n, logits, features)
         }
     }
 

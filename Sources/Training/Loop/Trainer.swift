@@ -79,6 +79,7 @@ public final class Trainer {
         let every = config.retrievalEvery
         let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.totalEpochs } ?? true
         return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
+                                      tauNorm: config.tauNorm?.tau,
                                       retrieval: retrieval)
     }
 }

@@ -73,6 +73,7 @@ extension TestFigures {
     func encode(into c: inout FlatEncoding) throws {
         try test.encode(into: &c)
         try posthoc?.encode(into: &c, suffix: "_posthoc")
+        try taunorm?.encode(into: &c, suffix: "_taunorm")
         try retrieval?.encode(into: &c)
         try unseen?.encode(into: &c, prefix: "unseen_", perClass: false)
         if let clusters {
@@ -96,6 +97,7 @@ extension TestFigures {
                   retrieval: try RetrievalMetrics.decode(from: c),
                   unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
                   clusters: clusters)
+        taunorm = try AccuracyFigures.decode(from: c, suffix: "_taunorm")
     }
 }
 

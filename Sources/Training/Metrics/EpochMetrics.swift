@@ -28,7 +28,7 @@ public struct EpochMetrics: Sendable, Equatable {
     /// The line's scalar figures by key, nil where not measured (retrieval of older runs,
     /// post-hoc figures when off): metrics.csv's numeric columns and TensorBoard's tags.
     public var scalars: [(String, Double?)] {
-        let t = training, f = figures, r = f.retrieval, u = f.unseen, c = f.clusters, p = f.posthoc
+        let t = training, f = figures, r = f.retrieval, u = f.unseen, c = f.clusters, p = f.posthoc, q = f.taunorm
         return [("lr", lr), ("train_loss", t.trainLoss), ("test_acc", f.test.accuracy),
                 ("balanced_acc", f.test.balanced),
                 ("many", f.test.many), ("medium", f.test.medium), ("few", f.test.few), ("omega", t.omega),
@@ -40,7 +40,9 @@ public struct EpochMetrics: Sendable, Equatable {
                 ("unseen_precision_at_1", u?.precisionAt1), ("unseen_r_precision", u?.rPrecision),
                 ("unseen_map_at_r", u?.mapAtR),
                 ("test_acc_posthoc", p?.accuracy), ("balanced_acc_posthoc", p?.balanced), ("many_posthoc", p?.many),
-                ("medium_posthoc", p?.medium), ("few_posthoc", p?.few)]
+                ("medium_posthoc", p?.medium), ("few_posthoc", p?.few),
+                ("test_acc_taunorm", q?.accuracy), ("balanced_acc_taunorm", q?.balanced), ("many_taunorm", q?.many),
+                ("medium_taunorm", q?.medium), ("few_taunorm", q?.few)]
     }
 }
 

@@ -8,7 +8,7 @@ public enum ResultText {
     /// classes' precision@1 by `trainCounts`), the held-out classes' retrieval and the clusters.
     public static func lines(_ f: TestFigures, head: String, worstClass: String? = nil,
                              classLabel: ((Int) -> String)? = nil,
-                             posthocTau: Double, trainCounts: [Int]) -> [String] {
+                             posthocTau: Double, tauNorm: Double? = nil, trainCounts: [Int]) -> [String] {
         let t = f.test
         var out = [String(format: "%@: test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
                           head, 100 * t.accuracy, 100 * t.balanced, 100 * t.many, 100 * t.medium, 100 * t.few)
@@ -23,6 +23,12 @@ public enum ResultText {
                                       "many/medium/few %.2f%%/%.2f%%/%.2f%%",
                               posthocTau, 100 * p.accuracy, 100 * p.balanced, 100 * p.many, 100 * p.medium,
                               100 * p.few))
+        }
+        if let q = f.taunorm {
+            out.append(String(format: "tau-normalised (tau %g): test accuracy %.2f%%, balanced %.2f%%, " +
+                                      "many/medium/few %.2f%%/%.2f%%/%.2f%%",
+                              tauNorm ?? .nan, 100 * q.accuracy, 100 * q.balanced, 100 * q.many, 100 * q.medium,
+                              100 * q.few))
         }
         if let r = f.retrieval {
             out.append(String(format: "retrieval (test features): precision@1 %.2f%%, R-precision %.2f%%, MAP@R %.2f%%",

@@ -1,6 +1,10 @@
-"""Writes Tests/golden/decoupling.json: label smoothing of the cross-entropy losses (PyTorch's
-F.cross_entropy(weight=w, label_smoothing=e) on the logits, plain or adjusted as
-longtail_losses.py adjusts them), PyTorch float64:
+"""Writes Tests/golden/decoupling.json, PyTorch float64:
+- losses: label smoothing of the cross-entropy losses (PyTorch's F.cross_entropy(weight=w,
+  label_smoothing=e) on the logits, plain or adjusted as longtail_losses.py adjusts them);
+- lws: learnable weight scaling (Kang et al. 2020): logits s * (h W^T + b) of a linear layer,
+  and the gradients of their mean cross-entropy in W, b, s and h;
+- tau_norm: tau-normalised logits h (W / ||W||_row^tau)^T, bias dropped (Kang et al.'s
+  classifier-balancing code).
 python3 decoupling.py [--seed S] [--recompute FILE]."""
 import json
 import random
@@ -59,22 +63,77 @@ def make_case(rng, name, params, weights, n, k, d):
     return case
 
 
+def lws_expected(c):
+    h = torch.tensor(c["h"], requires_grad=True)
+    w = torch.tensor(c["W"], requires_grad=True)
+    b = torch.tensor(c["b"], requires_grad=True)
+    s = torch.tensor(c["s"], requires_grad=True)
+    z = s[None, :] * (h @ w.T + b[None, :])
+    value = F.cross_entropy(z, torch.tensor(c["target"]))
+    dh, dw, db, ds = torch.autograd.grad(value, [h, w, b, s])
+    return {"logits": common.tolist(z), "loss": value.item(), "dW": common.tolist(dw), "db": common.tolist(db),
+            "ds": common.tolist(ds), "dh": common.tolist(dh)}
+
+
+def tau_norm_expected(c):
+    w = torch.tensor(c["W"])
+    ws = w / torch.norm(w, 2, 1, keepdim=True) ** c["tau"]
+    return {"weights": common.tolist(ws), "logits": common.tolist(torch.tensor(c["h"]) @ ws.T)}
+
+
+def make_lws(rng, n, k, d):
+    g = torch.Generator().manual_seed(rng.randrange(1 << 30))
+    c = {"n": n, "k": k, "d": d, "h": common.tolist(torch.randn(n, d, generator=g).relu()),
+         "W": common.tolist(torch.randn(k, d, generator=g) * (2 / d) ** 0.5),
+         "b": common.tolist(torch.randn(k, generator=g) * 0.1),
+         "s": common.tolist(torch.rand(k, generator=g) * 1.5 + 0.25), "target": [rng.randrange(k) for _ in range(n)]}
+    c["expected"] = lws_expected(c)
+    return c
+
+
+def make_tau_norm(rng, n, k, d, tau):
+    g = torch.Generator().manual_seed(rng.randrange(1 << 30))
+    # Rows of unequal norms, as a long-tailed classifier's: the head classes' larger.
+    norms = torch.linspace(3.0, 0.2, k)
+    c = {"n": n, "k": k, "d": d, "tau": tau, "h": common.tolist(torch.randn(n, d, generator=g).relu()),
+         "W": common.tolist(torch.randn(k, d, generator=g) * norms[:, None] / d ** 0.5)}
+    c["expected"] = tau_norm_expected(c)
+    return c
+
+
+def recompute(file, problems):
+    for i, c in enumerate(file["losses"]):
+        e = expected(c)
+        common.close(e["loss"], c["expected"]["loss"], f"losses[{i}] {c['loss']}.loss", problems)
+        common.close(common.tolist(e["dlogits"]), c["expected"]["dlogits"], f"losses[{i}] {c['loss']}.dlogits", problems)
+    for i, c in enumerate(file["lws"]):
+        e = lws_expected(c)
+        for key in ("logits", "loss", "dW", "db", "ds", "dh"):
+            common.close(e[key], c["expected"][key], f"lws[{i}].{key}", problems)
+    for i, c in enumerate(file["tau_norm"]):
+        e = tau_norm_expected(c)
+        for key in ("weights", "logits"):
+            common.close(e[key], c["expected"][key], f"tau_norm[{i}].{key}", problems)
+    return len(file["losses"]) + len(file["lws"]) + len(file["tau_norm"])
+
+
 def main():
     a = common.arguments(__doc__, "decoupling.json")
     if a.recompute:
         file = json.load(open(a.recompute))
         problems = []
-        for i, c in enumerate(file["losses"]):
-            e = expected(c)
-            common.close(e["loss"], c["expected"]["loss"], f"losses[{i}] {c['loss']}.loss", problems)
-            common.close(common.tolist(e["dlogits"]), c["expected"]["dlogits"], f"losses[{i}] {c['loss']}.dlogits", problems)
-        common.report(problems, len(file["losses"]), a.recompute)
+        count = recompute(file, problems)
+        common.report(problems, count, a.recompute)
     seed = 43 if a.seed is None else a.seed
     rng = random.Random(seed)
     cases = [make_case(rng, name, dict(params, label_smoothing=e), weights, n, k, d)
              for (n, k, d) in SIZES for (name, params) in LOSSES for e in (0.1, 0.3)
              for weights in ((None,) if name == "balanced_softmax" else (None, "ib"))]
-    common.write({"generator": f"PyTorch {torch.__version__} float64", "seed": seed, "losses": cases}, a.out)
+    lws = [make_lws(rng, n, k, d) for (n, k, d) in [(8, 3, 4), (64, 10, 16), (37, 7, 5)]]
+    tau_norm = [make_tau_norm(rng, n, k, d, tau) for (n, k, d) in [(8, 3, 4), (64, 10, 16), (37, 7, 5)]
+                for tau in (0.0, 0.5, 1.0, 1.7, 2.0)]
+    common.write({"generator": f"PyTorch {torch.__version__} float64", "seed": seed, "losses": cases, "lws": lws,
+                  "tau_norm": tau_norm}, a.out)
 
 
 if __name__ == "__main__":

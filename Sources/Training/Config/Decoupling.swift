@@ -2,7 +2,10 @@ import Losses
 import NN
 import Settings
 
-/// `--stage2`: Kang et al. 2020's decoupled second stage, after the `--epochs` of the first, in the
+/// Kang et al. 2020's decoupled classifiers: `--stage2` (below) and `--tau-norm` (post hoc,
+/// `TauNormalization`).
+///
+/// `--stage2`: the decoupled second stage, after the `--epochs` of the first, in the
 /// same run: the backbone frozen (batch norm on its running statistics, no backward through it),
 /// class-balanced sampling, the stage's own cosine schedule from `--stage2-lr`.
 public enum Stage2Method: String, Codable, CaseIterable, Sendable, OptionEnum {
@@ -76,5 +79,12 @@ extension TrainConfig {
         }
         if self.stage2Loss.spec.twoPhase { return "--stage2-loss \(second) trains in two phases; a stage has one" }
         return nil
+    }
+
+    /// Why `--tau-norm` cannot apply to this model, or nil.
+    var tauNormProblem: String? {
+        guard self.tauNorm != nil, self.loss.spec.head != .linear else { return nil }
+        return "--tau-norm rescales a linear classifier's rows, and --loss \(self.loss.rawValue) trains a cosine " +
+               "head (its rows are normalised already)"
     }
 }
