@@ -57,8 +57,8 @@ def cell(values):
     if not values: return "-"
     sd = statistics.stdev(values) if len(values) > 1 else 0
     return f"{statistics.mean(values):.2f} ± {sd:.2f}"
-print("| options | seeds | test acc % | balanced % | many % | few % | P@1 % | few P@1 % |")
-print("|---|---|---|---|---|---|---|---|")
+print("| options | seeds | test acc % | balanced % | many % | medium % | few % | P@1 % | few P@1 % |")
+print("|---|---|---|---|---|---|---|---|---|")
 for spec, done in runs.items():
     def few_p1(d):
         p, counts = d.get("precision_at_1_per_class"), d["class_counts"]
@@ -67,11 +67,13 @@ for spec, done in runs.items():
         few = order[len(order) - int(0.3 * len(order) + 0.5):]
         return sum(p[k] for k in few) / len(few)
     print(f"| `{spec}` | {len(done)} | {cell([d['test_acc'] for d in done])} | {cell([d['balanced_acc'] for d in done])} | "
-          f"{cell([d['many'] for d in done])} | {cell([d['few'] for d in done])} | {cell([d.get('precision_at_1') for d in done])} | "
+          f"{cell([d['many'] for d in done])} | {cell([d['medium'] for d in done])} | {cell([d['few'] for d in done])} | "
+          f"{cell([d.get('precision_at_1') for d in done])} | "
           f"{cell([few_p1(d) for d in done])} |")
-    if all("test_acc_posthoc" in d for d in done):
-        # The same models' post-hoc adjusted predictions (--posthoc-tau).
-        print(f"| `{spec}`, post-hoc adjusted | {len(done)} | {cell([d['test_acc_posthoc'] for d in done])} | "
-              f"{cell([d['balanced_acc_posthoc'] for d in done])} | {cell([d['many_posthoc'] for d in done])} | "
-              f"{cell([d['few_posthoc'] for d in done])} | - | - |")
+    for suffix, what in (("_posthoc", "post-hoc adjusted"), ("_taunorm", "tau-normalised")):
+        # The same models' post-hoc predictions (--posthoc-tau, --tau-norm).
+        if all("test_acc" + suffix in d for d in done):
+            print(f"| `{spec}`, {what} | {len(done)} | {cell([d['test_acc' + suffix] for d in done])} | "
+                  f"{cell([d['balanced_acc' + suffix] for d in done])} | {cell([d['many' + suffix] for d in done])} | "
+                  f"{cell([d['medium' + suffix] for d in done])} | {cell([d['few' + suffix] for d in done])} | - | - |")
 PY

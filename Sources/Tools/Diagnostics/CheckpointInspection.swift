@@ -72,7 +72,8 @@ public struct CheckpointInspection: Codable, Sendable {
             String(format: "  %d bytes on disk for %d bytes of float32 tensors: ratio %.3f", fileBytes, tensorBytes,
                    compressionRatio),
             "  model \(config.model.rawValue), loss \(config.loss.rawValue), optimizer \(config.optimizer.rawValue), " +
-            "\(config.epochs) epochs, batch \(config.batchSize)",
+            "\(config.epochs) epochs" + (config.stage2 == .none ? ""
+                : " + \(config.stage2Epochs) of a second stage (\(config.stage2.rawValue))") + ", batch \(config.batchSize)",
         ]
         if let card {
             let d = card.data
