@@ -55,6 +55,7 @@ struct EvalCommand: ParsableCommand, JobCommand {
                                   std: loaded.statistics.std,
                                   batchSize: config.evalBatchSize, trainingBatch: config.batchSize, comm: comm)
         evaluator.keepLogits = logits != nil
+        evaluator.thresholds = config.shotThresholds
         let e = try evaluator.evaluate(trainCounts: loaded.trainCounts, posthocTau: config.posthocTau,
                                        tauNorm: config.tauNorm?.tau)
         if comm.rank == 0, let file = logits, let values = e.logits {

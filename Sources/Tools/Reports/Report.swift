@@ -137,8 +137,8 @@ public enum Report {
                 ("steps", "\(f.step) (\(f.training.skippedSteps) skipped)"), ("ranks", "\(f.training.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
                 ("phases", TrainingPhases(config).text),
-            ] + posthocSummary(f, tau: config.posthocTau) + tauNormSummary(f, tau: config.tauNorm?.tau)
-                + retrievalSummary(f) {
+            ] + calibrationSummary(f, thresholds: config.shotThresholds) + posthocSummary(f, tau: config.posthocTau)
+                + tauNormSummary(f, tau: config.tauNorm?.tau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
             body += "</table>\n"
@@ -181,6 +181,9 @@ public enum Report {
             if !t.confusion.isEmpty {
                 body += "<h2>Confusion matrix (rows: true class, columns: predicted)</h2>\n"
                     + confusionMatrix(t.confusion, names: names)
+            }
+            if let bins = t.reliability {
+                body += "<h2>Reliability (15 confidence bins, Guo et al. 2017)</h2>\n" + reliabilityDiagram(bins)
             }
             if let explanations { body += explanationSection(explanations) }
         }

@@ -37,6 +37,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// The train command's options, in `--help` order.
     public static let parser = OptionParser(TrainOptions.groups)
 
+    /// Keys config.json has beside the options, derived from them and the data (`RunDirectory.writeConfig`).
+    public static let derivedKeys: Set<String> = ["shot_groups"]
+
     /// Every option, with nulls for unset optional ones, so that config.json lists them all.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: OptionKey.self)
@@ -46,7 +49,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Options by name; a missing one has its default (a checkpoint of an older version).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: OptionKey.self)
-        for key in c.allKeys {
+        for key in c.allKeys where !Self.derivedKeys.contains(key.stringValue) {
             guard let option = Self.parser.option(named: key.stringValue) else {
                 throw OptionError("unknown option '\(OptionParser.clip(key.stringValue))'")
             }

@@ -1,5 +1,6 @@
 /// Accuracy figures of one confusion matrix (rows: true class): accuracy, per-class recall,
-/// balanced accuracy, and the mean recall of the many / medium / few classes.
+/// balanced accuracy, the mean recall of the many / medium / few classes and of the shot groups;
+/// with the scores' tally (`ScoreTally`), top-5 accuracy, the NLL and calibration.
 public struct AccuracyFigures: Sendable, Equatable {
     public var confusion: [[Int]]
     public var accuracy: Double
@@ -11,8 +12,20 @@ public struct AccuracyFigures: Sendable, Equatable {
     public var many: Double
     public var medium: Double
     public var few: Double
+    /// Mean recall of the shot groups by training count (`ShotThresholds`: > 100, 20-100, < 20);
+    /// nil for an empty group.
+    public var manyShot: Double?, mediumShot: Double?, fewShot: Double?
+    /// Share of samples whose class is among the 5 highest scores (more than 5 classes only).
+    public var top5: Double?
+    /// Mean negative log-likelihood of the true class under the softmax of the scores.
+    public var nll: Double?
+    /// Expected calibration error over 15 equal-width confidence bins (Guo et al. 2017), and the
+    /// mean over classes of each class's own.
+    public var ece: Double?, eceBalanced: Double?
+    /// The reliability diagram: per bin, samples, mean confidence, accuracy.
+    public var reliability: [[Double]]?
 
-    public init(confusion: [[Int]], trainCounts: [Int]) {
+    public init(confusion: [[Int]], trainCounts: [Int], thresholds: ShotThresholds = ShotThresholds()) {
         self.confusion = confusion
         let k = confusion.count
         let total = confusion.reduce(0) { $0 + $1.reduce(0, +) }
@@ -30,6 +43,11 @@ public struct AccuracyFigures: Sendable, Equatable {
         many = mean(m)
         medium = mean(md)
         few = mean(f)
+        if trainCounts.count == k {
+            let shots = thresholds.groups(trainCounts: trainCounts)
+            func shot(_ classes: [Int]) -> Double? { classes.isEmpty ? nil : mean(classes) }
+            (manyShot, mediumShot, fewShot) = (shot(shots.many), shot(shots.medium), shot(shots.few))
+        }
     }
 
     /// Figures read back from a file (metrics.jsonl).

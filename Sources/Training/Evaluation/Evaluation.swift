@@ -42,9 +42,8 @@ public struct Evaluation: Sendable {
     /// The test samples' logits (N x K, test-set order) when the evaluator keeps them.
     public var logits: [Float]?
 
-    /// - trainCounts: training class counts, which rank the classes into many / medium / few
-    public init(confusion: [[Int]], trainCounts: [Int]) {
-        figures = TestFigures(test: AccuracyFigures(confusion: confusion, trainCounts: trainCounts))
+    public init(figures: TestFigures) {
+        self.figures = figures
     }
 
     /// The class with the lowest recall.

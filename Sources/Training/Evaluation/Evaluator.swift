@@ -35,6 +35,8 @@ public final class Evaluator {
     var profile: EpochProfile?
     /// Keep every test sample's logits in the evaluation (`eval --logits`).
     public var keepLogits = false
+    /// The training counts that bound the shot groups (`--shot-thresholds`).
+    public var thresholds = ShotThresholds()
 
     /// - batchSize: `--eval-batch-size`, or the rank's training batch of `trainingBatch`.
     /// - unseen: the held-out classes' test images (`Dataset.unseenTest`)
@@ -62,16 +64,17 @@ public final class Evaluator {
                          retrieval measuresRetrieval: Bool = true) throws -> Evaluation {
         let k = model.classes, d = model.featureDimension
         let total = test.count
-        var confusion = [Int64](repeating: 0, count: k * k)
-        // Post-hoc logit adjustment: argmax z - tau log(prior), the prior from the training counts.
+        var tally = ScoreTally(classes: k)
+        // Post-hoc logit adjustment: z - tau log(prior), the prior from the training counts.
         let posthocOffsets: [Float]? = posthocTau > 0 && trainCounts.count == k
             ? PosthocAdjustment.offsets(counts: trainCounts, tau: posthocTau).map(Float.init) : nil
-        var posthocConfusion = [Int64](repeating: 0, count: posthocOffsets == nil ? 0 : k * k)
-        // Tau-normalised rows (K x D), and the batch's logits by them.
+        var posthocTally = posthocOffsets.map { _ in ScoreTally(classes: k) }
+        var adjusted = [Float](repeating: 0, count: k)
+        // Tau-normalised rows (K x D), and the batch's scores by them.
         let tauRows = tauNorm.flatMap { tau in model.classifierRows.map {
             TauNormalization.weights($0, classes: k, tau: tau)
         } }
-        var tauConfusion = [Int64](repeating: 0, count: tauRows == nil ? 0 : k * k)
+        var tauTally = tauRows.map { _ in ScoreTally(classes: k) }
         var tauLogits = [Float](repeating: 0, count: tauRows == nil ? 0 : batchSize * k)
         var predictions = [Int32](repeating: 0, count: total)
         var kept = [Float](repeating: 0, count: keepLogits ? total * k : 0)
@@ -80,43 +83,33 @@ public final class Evaluator {
             if let tauRows {
                 BLAS.gemm(transB: true, m: n, n: k, k: d, a: features.data, lda: d, b: tauRows, ldb: d, beta: 0,
                           c: &tauLogits, ldc: k)
-                for i in 0..<n {
-                    let best = tauLogits.withUnsafeBufferPointer { Softmax.argmax($0.baseAddress! + i * k, count: k) }
-                    tauConfusion[Int(batches.targets[i]) * k + best] += 1
+                tauLogits.withUnsafeBufferPointer { z in
+                    for i in 0..<n { tauTally!.add(z.baseAddress! + i * k, target: Int(batches.targets[i])) }
                 }
             }
             for i in 0..<n {
-                let row = logits.data + i * k
+                let row = logits.data + i * k, y = Int(batches.targets[i])
                 if keepLogits { for j in 0..<k { kept[picked[i] * k + j] = row[j] } }
-                let best = Softmax.argmax(row, count: k)
-                confusion[Int(batches.targets[i]) * k + best] += 1
-                predictions[picked[i]] = Int32(best)
+                predictions[picked[i]] = Int32(tally.add(row, target: y))
                 if let offsets = posthocOffsets {
-                    let adjusted = offsets.withUnsafeBufferPointer { Softmax.argmax(row, count: k,
-                                                                                    offsets: $0.baseAddress!) }
-                    posthocConfusion[Int(batches.targets[i]) * k + adjusted] += 1
+                    for j in 0..<k { adjusted[j] = row[j] + offsets[j] }
+                    adjusted.withUnsafeBufferPointer { _ = posthocTally!.add($0.baseAddress!, target: y) }
                 }
             }
         }
-        try comm.allReduceSum(&confusion)
-        if posthocOffsets != nil { try comm.allReduceSum(&posthocConfusion) }
-        if tauRows != nil { try comm.allReduceSum(&tauConfusion) }
+        try tally.sum(comm)
+        try posthocTally?.sum(comm)
+        try tauTally?.sum(comm)
         try comm.allReduceSum(&predictions)  // each sample was predicted on one rank
-        let matrix = (0..<k).map { r in (0..<k).map { Int(confusion[r * k + $0]) } }
-        var evaluation = Evaluation(confusion: matrix, trainCounts: trainCounts)
+        var evaluation = Evaluation(figures: TestFigures(test: tally.figures(trainCounts: trainCounts,
+                                                                             thresholds: thresholds)))
         evaluation.predictions = predictions
         if keepLogits {
             try comm.allReduceSum(&kept)  // each row was filled on one rank, zeros elsewhere
             evaluation.logits = kept
         }
-        if posthocOffsets != nil {
-            let matrix = (0..<k).map { r in (0..<k).map { Int(posthocConfusion[r * k + $0]) } }
-            evaluation.figures.posthoc = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
-        }
-        if tauRows != nil {
-            let matrix = (0..<k).map { r in (0..<k).map { Int(tauConfusion[r * k + $0]) } }
-            evaluation.figures.taunorm = AccuracyFigures(confusion: matrix, trainCounts: trainCounts)
-        }
+        evaluation.figures.posthoc = posthocTally?.figures(trainCounts: trainCounts, thresholds: thresholds)
+        evaluation.figures.taunorm = tauTally?.figures(trainCounts: trainCounts, thresholds: thresholds)
         profile?.add(.evaluation, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         guard measuresRetrieval else { heartbeat?(); return evaluation }
         evaluation.figures.retrieval = try measure(.retrieval) { try retrieval(dimension: d, total: total, classes: k) }

@@ -20,7 +20,9 @@ extension Trainer {
         try comm.agree {
             guard comm.rank == 0 else { return }
             runLock = try run.create()
-            try run.writeConfig(config)
+            let groups = config.shotThresholds.groups(trainCounts: dataset.counts)
+            try run.writeConfig(config, shotGroups: ["many_shot": groups.many, "medium_shot": groups.medium,
+                                                     "few_shot": groups.few])
             try outputs.writeMetrics(state.metrics, run: run, config: config)
         }
         if let recorder = comm.flightRecorder {

@@ -56,6 +56,7 @@ public final class Trainer {
         run = RunDirectory(path: config.runDir)
         state = TrainingState(config: config)
         state.worldSize = comm.size
+        evaluator.thresholds = config.shotThresholds
         evaluator.heartbeat = { [unowned self] in watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch) }
     }
 

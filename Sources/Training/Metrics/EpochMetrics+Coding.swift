@@ -23,13 +23,26 @@ extension AccuracyFigures {
         try c.encode(few, forKey: FlatKey("few" + suffix))
         try c.encode(perClass, forKey: FlatKey("per_class_acc" + suffix))
         try c.encode(confusion, forKey: FlatKey("confusion" + suffix))
+        // An empty shot group is null; the tally's figures are absent when not measured.
+        for (key, value) in [("many_shot", manyShot), ("medium_shot", mediumShot), ("few_shot", fewShot)] {
+            if let value { try c.encode(value, forKey: FlatKey(key + suffix)) } else {
+                try c.encodeNil(forKey: FlatKey(key + suffix))
+            }
+        }
+        for (key, value) in [("top5_acc", top5), ("test_nll", nll), ("ece", ece), ("ece_balanced", eceBalanced)] {
+            try c.encodeIfPresent(value, forKey: FlatKey(key + suffix))
+        }
+        try c.encodeIfPresent(reliability, forKey: FlatKey("reliability" + suffix))
     }
 
     /// The figures, or nil where the file has no `test_acc` + `suffix`.
     static func decode(from c: FlatDecoding, suffix: String = "") throws -> AccuracyFigures? {
         guard let accuracy = try c.decodeIfPresent(Double.self,
                                                    forKey: FlatKey("test_acc" + suffix)) else { return nil }
-        return AccuracyFigures(confusion: try c.decodeIfPresent([[Int]].self,
+        func number(_ key: String) throws -> Double? {
+            try c.decodeIfPresent(Double.self, forKey: FlatKey(key + suffix))
+        }
+        var f = AccuracyFigures(confusion: try c.decodeIfPresent([[Int]].self,
                                                                 forKey: FlatKey("confusion" + suffix)) ?? [],
                                accuracy: accuracy,
                                perClass: try c.decodeIfPresent([Double].self,
@@ -38,6 +51,12 @@ extension AccuracyFigures {
                                many: try c.decode(Double.self, forKey: FlatKey("many" + suffix)),
                                medium: try c.decode(Double.self, forKey: FlatKey("medium" + suffix)),
                                few: try c.decode(Double.self, forKey: FlatKey("few" + suffix)))
+        (f.manyShot, f.mediumShot, f.fewShot) = (try number("many_shot"), try number("medium_shot"),
+                                                 try number("few_shot"))
+        (f.top5, f.nll, f.ece, f.eceBalanced) = (try number("top5_acc"), try number("test_nll"), try number("ece"),
+                                                 try number("ece_balanced"))
+        f.reliability = try c.decodeIfPresent([[Double]].self, forKey: FlatKey("reliability" + suffix))
+        return f
     }
 }
 

@@ -29,7 +29,7 @@ public struct EpochMetrics: Sendable, Equatable {
     /// post-hoc figures when off): metrics.csv's numeric columns and TensorBoard's tags.
     public var scalars: [(String, Double?)] {
         let t = training, f = figures, r = f.retrieval, u = f.unseen, c = f.clusters, p = f.posthoc, q = f.taunorm
-        return [("lr", lr), ("train_loss", t.trainLoss), ("test_acc", f.test.accuracy),
+        let base: [(String, Double?)] = [("lr", lr), ("train_loss", t.trainLoss), ("test_acc", f.test.accuracy),
                 ("balanced_acc", f.test.balanced),
                 ("many", f.test.many), ("medium", f.test.medium), ("few", f.test.few), ("omega", t.omega),
                 ("samples_per_s", t.samplesPerS), ("epoch_seconds", t.epochSeconds),
@@ -43,6 +43,14 @@ public struct EpochMetrics: Sendable, Equatable {
                 ("medium_posthoc", p?.medium), ("few_posthoc", p?.few),
                 ("test_acc_taunorm", q?.accuracy), ("balanced_acc_taunorm", q?.balanced), ("many_taunorm", q?.many),
                 ("medium_taunorm", q?.medium), ("few_taunorm", q?.few)]
+        let scored: [(AccuracyFigures?, String)] = [(f.test, ""), (p, "_posthoc"), (q, "_taunorm")]
+        return base + scored.flatMap { a, suffix -> [(String, Double?)] in
+            let figures: [(String, Double?)] = [("many_shot", a?.manyShot), ("medium_shot", a?.mediumShot),
+                                                ("few_shot", a?.fewShot), ("top5_acc", a?.top5),
+                                                ("test_nll", a?.nll), ("ece", a?.ece),
+                                                ("ece_balanced", a?.eceBalanced)]
+            return figures.map { ($0.0 + suffix, $0.1) }
+        }
     }
 }
 

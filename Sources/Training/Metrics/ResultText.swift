@@ -6,6 +6,15 @@ public enum ResultText {
     /// The result lines: `head: test accuracy ...` (with the worst class when given), each class's
     /// recall when `classLabel` is given, the post-hoc adjusted figures, retrieval (with the few
     /// classes' precision@1 by `trainCounts`), the held-out classes' retrieval and the clusters.
+    /// `top-5 ..., NLL ..., ECE ...; shot groups ...`, where the evaluation measured them.
+    static func calibration(_ t: AccuracyFigures) -> String? {
+        guard let nll = t.nll, let ece = t.ece else { return nil }
+        func group(_ v: Double?) -> String { v.map { String(format: "%.2f%%", 100 * $0) } ?? "none" }
+        return (t.top5.map { String(format: "top-5 %.2f%%, ", 100 * $0) } ?? "")
+            + String(format: "NLL %.4f, ECE %.4f (class-balanced %.4f); shot groups many/medium/few %@/%@/%@",
+                     nll, ece, t.eceBalanced ?? .nan, group(t.manyShot), group(t.mediumShot), group(t.fewShot))
+    }
+
     public static func lines(_ f: TestFigures, head: String, worstClass: String? = nil,
                              classLabel: ((Int) -> String)? = nil,
                              posthocTau: Double, tauNorm: Double? = nil, trainCounts: [Int]) -> [String] {
@@ -18,6 +27,7 @@ public enum ResultText {
                                                                                                100 * $0.element) }
                 .joined(separator: ", "))
         }
+        if let c = calibration(t) { out.append(c) }
         if let p = f.posthoc {
             out.append(String(format: "post-hoc adjusted (tau %g): test accuracy %.2f%%, balanced %.2f%%, " +
                                       "many/medium/few %.2f%%/%.2f%%/%.2f%%",

@@ -73,10 +73,29 @@ public struct RunDirectory: Sendable {
         return try encoder.encode(value)
     }
 
-    public func writeConfig(_ config: TrainConfig) throws {
-        var data = try Self.json(config, pretty: true)
+    /// - shotGroups: the classes of each shot group (`many_shot`, `medium_shot`, `few_shot`) by
+    ///   the training counts, as `shot_groups`
+    public func writeConfig(_ config: TrainConfig, shotGroups: [String: [Int]]? = nil) throws {
+        var data = try Self.json(ConfigFile(config: config, shotGroups: shotGroups), pretty: true)
         data.append(0x0A)
         try AtomicFile.write(configFile, data: data)
+    }
+
+    /// config.json: the options, and what they and the data make of them (`TrainConfig.derivedKeys`).
+    struct ConfigFile: Encodable {
+        var config: TrainConfig
+        var shotGroups: [String: [Int]]?
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        func encode(to encoder: Encoder) throws {
+            try config.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encodeIfPresent(shotGroups, forKey: Key(stringValue: "shot_groups"))
+        }
     }
 
     /// Rewrites `metrics.jsonl` with `lines` (atomically: a resumed run drops what came after its
