@@ -67,3 +67,25 @@ got=$(run 2 eval "$TMP/plain/final.safetensors" --data "$TMP/data" --tau-norm 1 
 refuse "trains a cosine head (its rows are normalised already)" --tau-norm 1 --loss arcface
 refuse "search chooses tau on a validation split" --tau-norm search
 pass "--tau-norm 1: test_acc_taunorm in every metrics line, eval --tau-norm agrees ($got); cosine head and search refused"
+
+# The evaluation's figures (accuracy, shot groups, top-5, NLL, ECE; raw, post-hoc and
+# tau-normalised) are sums over the ranks' shards: 1, 2 and 3 ranks give the same (to the float32
+# rounding of logits computed in batches of other shapes: 1e-5 for NLL and ECE).
+for n in 1 2 3; do
+  run "$n" eval "$TMP/plain/final.safetensors" --data "$TMP/data" --tau-norm 1 --posthoc-tau 1 --json > "$TMP/eval-$n.json" \
+    || fail "eval on $n ranks"
+done
+python3 - "$TMP"/eval-{1,2,3}.json <<'PY' || fail "eval's figures differ between 1, 2 and 3 ranks"
+import json, sys
+runs = [json.load(open(p)) for p in sys.argv[1:]]
+keys = [k for k in runs[0] if isinstance(runs[0][k], float) and "precision" not in k and "map_at_r" not in k]
+for k in ["ece", "ece_balanced", "test_nll", "top5_acc", "many_shot", "ece_taunorm", "test_nll_posthoc"]:
+    assert k in keys, k
+for r in runs[1:]:
+    for k in keys:
+        assert abs(r[k] - runs[0][k]) <= 1e-5 * max(1, abs(runs[0][k])), (k, r[k], runs[0][k])
+    for k in ["test_acc", "balanced_acc", "top5_acc", "many_shot", "test_acc_taunorm", "test_acc_posthoc"]:
+        assert r[k] == runs[0][k], (k, r[k], runs[0][k])
+    assert r["few_shot"] == runs[0]["few_shot"], "few_shot"
+PY
+pass "eval's accuracy, shot-group, top-5, NLL and ECE figures (raw, post-hoc, tau-normalised) equal on 1, 2 and 3 ranks"
