@@ -19,11 +19,15 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var channels: Int?
     /// Where decoded image sets are kept for later runs (nil: decoded each time).
     public var cache: String?
+    /// `--val-split`: the validation split taken out of the training set, none when nil.
+    public var validation: ValidationSplit?
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false,
                 dropLast: Bool = false,
-                holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil) {
+                holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil,
+                validation: ValidationSplit? = nil) {
+        self.validation = validation
         self.imageSize = imageSize
         self.channels = channels
         self.cache = cache

@@ -93,8 +93,9 @@ extension Dataset {
 
     /// This rank's training samples that `kept` keeps: a sample's position in its class counts the
     /// earlier shards' samples of that class, so the selection does not depend on the ranks.
+    /// - whole: every sample is kept (no sub-sampling, no validation split): the split as read
     static func keep(_ kept: [[Bool]], of read: ReadSplits, shardCounts: [Int64], classes k: Int,
-                     ratio: Double) throws -> Split {
+                     whole: Bool) throws -> Split {
         var position = (0..<k).map { _ in 0 }
         var selected: Split?
         for (index, split, _) in read.shards {
@@ -107,7 +108,7 @@ extension Dataset {
                 if kept[c][position[c]] { indices.append(i) }
                 position[c] += 1
             }
-            let part = ratio == 1 ? split : split.subset(indices)
+            let part = whole ? split : split.subset(indices)
             if selected == nil { selected = part } else { try selected!.append(part) }
         }
         return selected ?? Split(pixels: .bytes([]), labels: [], channels: read.test.channels,

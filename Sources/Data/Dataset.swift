@@ -13,6 +13,8 @@ public final class Dataset {
     public let train: Split
     /// The test set, as given (every rank holds it; evaluation is sharded).
     public let test: Split
+    /// The validation split taken out of the training set (`--val-split`), nil without one.
+    public let val: Split?
     /// The test images of the classes held out of training (`--holdout-classes`), renumbered
     /// 0..<held-out count; nil without a holdout. `test` then holds the seen classes' images.
     public let unseenTest: Split?
@@ -34,8 +36,9 @@ public final class Dataset {
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
          originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil,
-         notes: [String] = []) {
+         notes: [String] = [], val: Split? = nil) {
         self.notes = notes
+        self.val = val
         self.unseenTest = unseenTest
         self.train = train
         self.test = test
@@ -80,9 +83,18 @@ public final class Dataset {
         }
 
         // Long tail: the same selection whatever the number of ranks (see LongTail.keptPositions).
-        let (targets, kept) = try LongTail.select(original: original, ratio: config.imbalanceRatio,
-                                                  profile: config.imbalanceProfile, seed: seed)
-        var train = try keep(kept, of: read, shardCounts: shardCounts, classes: k, ratio: config.imbalanceRatio)
+        // A validation split comes out of the training set, before or after the sub-sampling.
+        if config.validation != nil, read.sharded {
+            throw CollectiveFailure(rank: 0, message: "--val-split draws from the whole training set, and " +
+                                                      "sharded data is split over the ranks; use unsharded files")
+        }
+        let (targets, kept, valKept) = try comm.agree {
+            try LongTail.select(original: original, ratio: config.imbalanceRatio, profile: config.imbalanceProfile,
+                                seed: seed, validation: config.validation)
+        }
+        var train = try keep(kept, of: read, shardCounts: shardCounts, classes: k,
+                             whole: config.imbalanceRatio == 1 && valKept == nil)
+        var val = try valKept.map { try keep($0, of: read, shardCounts: shardCounts, classes: k, whole: false) }
 
         // Classes held out of training: the long-tail profile is drawn over all classes, then
         // the held-out ones leave the training set; their test images are kept apart.
@@ -90,16 +102,18 @@ public final class Dataset {
         if !config.holdout.isEmpty {
             let holdout = try comm.agree { try Holdout(config.holdout, total: k) }
             train = holdout.seenPart(train)
+            val = val.map(holdout.seenPart)
             let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
             return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
                            mean: mean, std: std,
-                           unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [])
+                           unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [], val: val)
         }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
-                       originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [])
+                       originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [],
+                       val: val)
     }
 
     /// An image folder's or tar shards' splits decoded to the configured (or the model's,

@@ -116,6 +116,8 @@ struct TrainCommand: ParsableCommand, JobCommand {
                                      trainCounts: f.training.classCounts) {
             log.info(line)
         }
+        log.info(ResultText.selection(trainer.metricsLines, selectBy: trainer.config.selectBy,
+                                      validated: trainer.dataset.val != nil))
         log.info("run directory: \(summary.runDirectory)")
         return 0
     }

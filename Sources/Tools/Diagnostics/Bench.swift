@@ -158,7 +158,7 @@ public enum Bench {
         config.epochs = 1
         config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
         config = config.resolved(comm: comm, log: log)
-        let dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+        let dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         let trainer = try TrainStep(config: config, dataset: dataset,
                                     model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
                                     comm: comm)

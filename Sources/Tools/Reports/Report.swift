@@ -137,6 +137,8 @@ public enum Report {
                 ("steps", "\(f.step) (\(f.training.skippedSteps) skipped)"), ("ranks", "\(f.training.worldSize)"),
                 ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
                 ("phases", TrainingPhases(config).text),
+                ("model selection", ResultText.selection(metrics, selectBy: config.selectBy,
+                                                         validated: config.valSplit != nil)),
             ] + calibrationSummary(f, thresholds: config.shotThresholds) + posthocSummary(f, tau: config.posthocTau)
                 + tauNormSummary(f, tau: config.tauNorm?.tau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
@@ -153,7 +155,9 @@ public enum Report {
                                                            percent: false, marks: marks)
             body += "<h2>Test accuracy</h2>\n" + lineChart(x: x, series: [
                 ("accuracy", "#1f77b4", tests.map(\.accuracy)), ("balanced accuracy", "#ff7f0e", tests.map(\.balanced)),
-            ], percent: true, marks: marks)
+            ] + (epochs.contains { $0.figures.val != nil }
+                ? [("validation balanced", "#2ca02c", epochs.map { $0.figures.val?.balanced ?? .nan })] : []),
+                percent: true, marks: marks)
             body += "<h2>Many / medium / few classes</h2>\n" + lineChart(x: x, series: [
                 ("many (top 30%)", "#2ca02c", tests.map(\.many)),
                     ("medium (middle 40%)", "#9467bd", tests.map(\.medium)),

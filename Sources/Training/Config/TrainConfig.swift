@@ -66,11 +66,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     // MARK: - Derived settings
 
+    /// The seed of the data's selection (`--data-seed`, or `--seed`).
+    public var dataSelectionSeed: UInt64 { UInt64(self.dataSeed ?? self.seed) }
+
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
                    classes: self.classes, augment: self.augment, dropLast: self.dropLast,
                    holdout: self.holdoutClasses?.classes ?? [],
-                   imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache)
+                   imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache,
+                   validation: self.valSplit)
     }
 
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).

@@ -80,6 +80,10 @@ extension Options {
     public var seed: Option<Int> { Option("seed", 0,
                                           "Random seed (initialisation, sub-sampling, shuffling, augmentation).",
                                           check: .atLeast(0)) }
+    public var dataSeed: Option<Int?> { Option("data-seed", nil,
+                                               "Seed of the data's selection: the long-tail sub-sampling and " +
+                                               "the validation split.", defaultText: "--seed",
+                                               check: OptionCheck.atLeast(0).whenSet) }
     public var maxSteps: Option<Int?> { Option("max-steps", nil,
                                                "Stop after this many optimiser steps in total (a normal end of the " +
                                                "run; 0 writes the initial weights).",
@@ -170,14 +174,16 @@ public enum TrainOptions {
         OptionGroup("Data",
                     [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio,
                      Options().imbalanceProfile, Options().classes, Options().augment,
-                     Options().dropLast, Options().padToWorldSize, Options().holdoutClasses]),
+                     Options().dropLast, Options().padToWorldSize, Options().holdoutClasses, Options().valSplit,
+                     Options().dataSeed]),
         OptionGroup("Sampling", [Options().sampler, Options().samplerM, Options().drsEpoch]),
         OptionGroup("Second stage",
                     [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),
         OptionGroup("Model and loss",
                     [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
                      Options().drwEpoch] + LossKind.allOptions),
-        OptionGroup("Evaluation", [Options().posthocTau, Options().tauNorm, Options().shotThresholds]),
+        OptionGroup("Evaluation",
+                    [Options().posthocTau, Options().tauNorm, Options().shotThresholds, Options().selectBy]),
         OptionGroup("Embedding loss",
                     [Options().embeddingLoss, Options().embeddingWeight] + EmbeddingLossKind.allOptions),
         OptionGroup("Optimisation",

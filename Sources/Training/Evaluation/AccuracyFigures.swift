@@ -57,6 +57,15 @@ public struct AccuracyFigures: Sendable, Equatable {
         (self.many, self.medium, self.few) = (many, medium, few)
     }
 
+    /// The names of `scalars`, as the test set's figures have them in metrics lines.
+    public static let scalarNames = ["test_acc", "balanced_acc", "many", "medium", "few", "many_shot", "medium_shot",
+                                     "few_shot", "top5_acc", "test_nll", "ece", "ece_balanced"]
+
+    /// The scalar figures in `scalarNames` order, nil where not measured or empty.
+    public var scalars: [Double?] {
+        [accuracy, balanced, many, medium, few, manyShot, mediumShot, fewShot, top5, nll, ece, eceBalanced]
+    }
+
     /// The class with the lowest recall.
     public var worstClass: Int { perClass.indices.min { perClass[$0] < perClass[$1] } ?? 0 }
 

@@ -9,6 +9,8 @@ public struct TestFigures: Sendable, Equatable {
     public var posthoc: AccuracyFigures?
     /// The tau-normalised classifier's figures (`--tau-norm`; nil when off).
     public var taunorm: AccuracyFigures?
+    /// The validation split's figures (`--val-split`; nil without one).
+    public var val: AccuracyFigures?
     /// Retrieval on the test set (nil when not measured this epoch, or in files of older versions).
     public var retrieval: RetrievalMetrics?
     /// Retrieval among the classes held out of training (`--holdout-classes`), when held out.

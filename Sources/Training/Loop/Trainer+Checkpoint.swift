@@ -17,9 +17,23 @@ extension Trainer {
                  run.stage1Weights)
     }
 
-    /// Writes `checkpoints/step-<step>.ckpt` (collective: every rank contributes its batch-norm
-    /// statistics; rank 0 writes atomically). A failure to write stops every rank cleanly.
-    func saveCheckpoint() throws {
+    /// With a validation split: when the epoch just ended is the best yet by `--select-by`, its
+    /// weights (`best.safetensors`, batch-norm statistics averaged) and a checkpoint (`best.ckpt`,
+    /// outside the rotation) (collective).
+    func keepBest() throws {
+        guard validator != nil, let best = Selection.best(state.metrics, by: config.selectBy),
+            best.epoch == state.metrics.last?.epoch, state.metrics.last?.event == "epoch" else { return }
+        try comm.agree {
+            guard comm.rank == 0 else { return }
+            try SafeTensors.write(WeightsExport.tensors(of: model), to: run.bestWeights, metadata: card.metadata)
+        }
+        try saveCheckpoint(to: run.bestCheckpoint)
+    }
+
+    /// Writes `checkpoints/step-<step>.ckpt`, kept among the last `--keep-checkpoints`, or `path`
+    /// (collective: every rank contributes its batch-norm statistics; rank 0 writes atomically).
+    /// A failure to write stops every rank cleanly.
+    func saveCheckpoint(to path: String? = nil) throws {
         defer { watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch) }  // a long write is progress too
         let buffers = try step.gatheredBuffers()
         try comm.agree {
@@ -28,14 +42,14 @@ extension Trainer {
             state.card = card
             let manifest = try RunDirectory.json(state)
             try buffers.withUnsafeBufferPointer { all in
-                let path = run.checkpointPath(step: state.globalStep)
+                let path = path ?? run.checkpointPath(step: state.globalStep)
                 let start = Date()
                 let bytes = try CheckpointFile.write(path: path, manifest: manifest,
                                                      tensors: step.checkpointTensors(buffers: all),
                                                      level: Int32(config.checkpointLevel))
                 lastCheckpoint = (path, bytes, Date().timeIntervalSince(start))
             }
-            run.pruneCheckpoints(keep: config.keepCheckpoints)
+            if path == nil { run.pruneCheckpoints(keep: config.keepCheckpoints) }
         }
     }
 

@@ -166,6 +166,7 @@ extension Trainer {
         state.epochLossSteps = 0
         state.epochSkipped = 0
         try timed(.logging, profile) { try writeMetrics() }
+        try timed(.checkpoint, profile) { try keepBest() }
         if config.checkpointEvery > 0, state.epoch % config.checkpointEvery == 0, state.epoch < config.totalEpochs {
             if config.maxSteps.map({ state.globalStep < $0 }) ?? true { try timed(.checkpoint,
                                                                                   profile) { try saveCheckpoint() } }
@@ -253,11 +254,12 @@ extension Trainer {
     static func summaryLine(_ m: EpochMetrics, epochs: Int) -> String {
         let t = m.figures.test
         return String(format: "epoch %d/%d  step %d  lr %.4g  loss %.4f (%@)  test acc %.2f%%  balanced %.2f%%  " +
-                              "many/medium/few %.1f/%.1f/%.1f%@  %.0f samples/s  %.1fs",
+                              "many/medium/few %.1f/%.1f/%.1f%@%@  %.0f samples/s  %.1fs",
                       m.epoch + 1, epochs, m.step, m.lr, m.training.trainLoss, m.training.lossPhase, 100 * t.accuracy,
                       100 * t.balanced,
                       100 * t.many, 100 * t.medium, 100 * t.few,
                       m.figures.retrieval.map { String(format: "  P@1 %.1f%%", 100 * $0.precisionAt1) } ?? "",
+                      m.figures.val.map { String(format: "  val balanced %.2f%%", 100 * $0.balanced) } ?? "",
                       m.training.samplesPerS, m.training.epochSeconds)
     }
 

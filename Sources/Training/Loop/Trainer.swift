@@ -14,6 +14,8 @@ public final class Trainer {
     public let dataset: Dataset
     public let step: TrainStep
     let evaluator: Evaluator
+    /// The validation split's evaluator (`--val-split`), nil without one.
+    let validator: Evaluator?
     public let run: RunDirectory
     let outputs: RunOutputs
     var state: TrainingState
@@ -37,8 +39,13 @@ public final class Trainer {
         self.outputs = outputs
         // One run directory for the job, chosen by rank 0 (image sets are cached beside it).
         config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
-        dataset = try Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+        dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         for note in dataset.notes { log.info(note) }
+        if let val = dataset.val, let split = config.valSplit {
+            let counts = (0..<dataset.classes).map { c in val.labels.lazy.filter { $0 == c }.count }
+            log.info("validation split (--val-split \(split.text), never trained on): \(val.count) samples, per " +
+                     "class \(counts); best.safetensors by --select-by \(config.selectBy)")
+        }
         let model = try ModelLoader.fresh(config, dataset: dataset, comm: comm)
         if config.syncBatchnorm, comm.size > 1 {
             let c = comm
@@ -57,6 +64,12 @@ public final class Trainer {
         state = TrainingState(config: config)
         state.worldSize = comm.size
         evaluator.thresholds = config.shotThresholds
+        let data = dataset
+        validator = data.val.map { val in
+            Evaluator(model: model, test: val, mean: data.mean, std: data.std, batchSize: config.evalBatchSize,
+                      trainingBatch: config.batchSize, comm: comm)
+        }
+        validator?.thresholds = config.shotThresholds
         evaluator.heartbeat = { [unowned self] in watchdog?.beat(epoch: state.epoch, step: state.stepInEpoch) }
     }
 
@@ -65,6 +78,8 @@ public final class Trainer {
     /// The epoch in progress (0-based) and optimiser steps so far.
     public var epoch: Int { state.epoch }
     public var globalStep: Int { state.globalStep }
+    /// The metrics lines so far.
+    public var metricsLines: [EpochMetrics] { state.metrics }
 
     /// What using this model needs without the training set: it trained with the epoch's
     /// class counts (the long-tail profile's before the first epoch).
@@ -75,12 +90,14 @@ public final class Trainer {
 
     /// The test figures of the model as it stands, with the epoch's class counts; retrieval and
     /// clusters every `--retrieval-every` epochs (counted from 1), after the last and at the end
-    /// (`epoch` nil).
+    /// (`epoch` nil); the validation split's figures when there is one.
     func evaluate(epoch: Int?) throws -> Evaluation {
         let every = config.retrievalEvery
         let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.totalEpochs } ?? true
-        return try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
-                                      tauNorm: config.tauNorm?.tau,
-                                      retrieval: retrieval)
+        var evaluation = try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
+                                                tauNorm: config.tauNorm?.tau, retrieval: retrieval)
+        evaluation.figures.val = try validator?.evaluate(trainCounts: step.statistics.counts, posthocTau: 0,
+                                                         retrieval: false).figures.test
+        return evaluation
     }
 }

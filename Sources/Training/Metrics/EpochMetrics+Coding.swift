@@ -13,49 +13,64 @@ typealias FlatEncoding = KeyedEncodingContainer<FlatKey>
 typealias FlatDecoding = KeyedDecodingContainer<FlatKey>
 
 extension AccuracyFigures {
+    /// The validation split's key for a test key: `val_acc`, `val_nll`, `val_balanced_acc`, ...
+    static func validationKey(_ key: String) -> String {
+        key.hasPrefix("test_") ? "val_" + key.dropFirst(5) : "val_" + key
+    }
+
     /// `test_acc`, `balanced_acc`, `many`, `medium`, `few`, `per_class_acc`, `confusion`, each
     /// with `suffix` (`_posthoc`).
     func encode(into c: inout FlatEncoding, suffix: String = "") throws {
-        try c.encode(accuracy, forKey: FlatKey("test_acc" + suffix))
-        try c.encode(balanced, forKey: FlatKey("balanced_acc" + suffix))
-        try c.encode(many, forKey: FlatKey("many" + suffix))
-        try c.encode(medium, forKey: FlatKey("medium" + suffix))
-        try c.encode(few, forKey: FlatKey("few" + suffix))
-        try c.encode(perClass, forKey: FlatKey("per_class_acc" + suffix))
-        try c.encode(confusion, forKey: FlatKey("confusion" + suffix))
+        try encode(into: &c) { $0 + suffix }
+    }
+
+    /// The figures under the keys `name` makes of the test keys (an empty confusion matrix is left out).
+    func encode(into c: inout FlatEncoding, name: (String) -> String) throws {
+        try c.encode(accuracy, forKey: FlatKey(name("test_acc")))
+        try c.encode(balanced, forKey: FlatKey(name("balanced_acc")))
+        try c.encode(many, forKey: FlatKey(name("many")))
+        try c.encode(medium, forKey: FlatKey(name("medium")))
+        try c.encode(few, forKey: FlatKey(name("few")))
+        try c.encode(perClass, forKey: FlatKey(name("per_class_acc")))
+        if !confusion.isEmpty { try c.encode(confusion, forKey: FlatKey(name("confusion"))) }
         // An empty shot group is null; the tally's figures are absent when not measured.
         for (key, value) in [("many_shot", manyShot), ("medium_shot", mediumShot), ("few_shot", fewShot)] {
-            if let value { try c.encode(value, forKey: FlatKey(key + suffix)) } else {
-                try c.encodeNil(forKey: FlatKey(key + suffix))
+            if let value { try c.encode(value, forKey: FlatKey(name(key))) } else {
+                try c.encodeNil(forKey: FlatKey(name(key)))
             }
         }
         for (key, value) in [("top5_acc", top5), ("test_nll", nll), ("ece", ece), ("ece_balanced", eceBalanced)] {
-            try c.encodeIfPresent(value, forKey: FlatKey(key + suffix))
+            try c.encodeIfPresent(value, forKey: FlatKey(name(key)))
         }
-        try c.encodeIfPresent(reliability, forKey: FlatKey("reliability" + suffix))
+        try c.encodeIfPresent(reliability, forKey: FlatKey(name("reliability")))
     }
 
     /// The figures, or nil where the file has no `test_acc` + `suffix`.
     static func decode(from c: FlatDecoding, suffix: String = "") throws -> AccuracyFigures? {
+        try decode(from: c) { $0 + suffix }
+    }
+
+    /// The figures under the keys `name` makes of the test keys, or nil where there are none.
+    static func decode(from c: FlatDecoding, name: (String) -> String) throws -> AccuracyFigures? {
         guard let accuracy = try c.decodeIfPresent(Double.self,
-                                                   forKey: FlatKey("test_acc" + suffix)) else { return nil }
+                                                   forKey: FlatKey(name("test_acc"))) else { return nil }
         func number(_ key: String) throws -> Double? {
-            try c.decodeIfPresent(Double.self, forKey: FlatKey(key + suffix))
+            try c.decodeIfPresent(Double.self, forKey: FlatKey(name(key)))
         }
         var f = AccuracyFigures(confusion: try c.decodeIfPresent([[Int]].self,
-                                                                forKey: FlatKey("confusion" + suffix)) ?? [],
+                                                                forKey: FlatKey(name("confusion"))) ?? [],
                                accuracy: accuracy,
                                perClass: try c.decodeIfPresent([Double].self,
-                                                               forKey: FlatKey("per_class_acc" + suffix)) ?? [],
-                               balanced: try c.decode(Double.self, forKey: FlatKey("balanced_acc" + suffix)),
-                               many: try c.decode(Double.self, forKey: FlatKey("many" + suffix)),
-                               medium: try c.decode(Double.self, forKey: FlatKey("medium" + suffix)),
-                               few: try c.decode(Double.self, forKey: FlatKey("few" + suffix)))
+                                                               forKey: FlatKey(name("per_class_acc"))) ?? [],
+                               balanced: try c.decode(Double.self, forKey: FlatKey(name("balanced_acc"))),
+                               many: try c.decode(Double.self, forKey: FlatKey(name("many"))),
+                               medium: try c.decode(Double.self, forKey: FlatKey(name("medium"))),
+                               few: try c.decode(Double.self, forKey: FlatKey(name("few"))))
         (f.manyShot, f.mediumShot, f.fewShot) = (try number("many_shot"), try number("medium_shot"),
                                                  try number("few_shot"))
         (f.top5, f.nll, f.ece, f.eceBalanced) = (try number("top5_acc"), try number("test_nll"), try number("ece"),
                                                  try number("ece_balanced"))
-        f.reliability = try c.decodeIfPresent([[Double]].self, forKey: FlatKey("reliability" + suffix))
+        f.reliability = try c.decodeIfPresent([[Double]].self, forKey: FlatKey(name("reliability")))
         return f
     }
 }
@@ -93,6 +108,10 @@ extension TestFigures {
         try test.encode(into: &c)
         try posthoc?.encode(into: &c, suffix: "_posthoc")
         try taunorm?.encode(into: &c, suffix: "_taunorm")
+        if var val {
+            (val.confusion, val.reliability) = ([], nil)  // the test set's alone
+            try val.encode(into: &c, name: AccuracyFigures.validationKey)
+        }
         try retrieval?.encode(into: &c)
         try unseen?.encode(into: &c, prefix: "unseen_", perClass: false)
         if let clusters {
@@ -117,6 +136,7 @@ extension TestFigures {
                   unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
                   clusters: clusters)
         taunorm = try AccuracyFigures.decode(from: c, suffix: "_taunorm")
+        val = try AccuracyFigures.decode(from: c, name: AccuracyFigures.validationKey)
     }
 }
 

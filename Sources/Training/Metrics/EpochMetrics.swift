@@ -50,7 +50,7 @@ public struct EpochMetrics: Sendable, Equatable {
                                                 ("test_nll", a?.nll), ("ece", a?.ece),
                                                 ("ece_balanced", a?.eceBalanced)]
             return figures.map { ($0.0 + suffix, $0.1) }
-        }
+        } + zip(AccuracyFigures.scalarNames.map(AccuracyFigures.validationKey), f.val?.scalars ?? []).map { ($0, $1) }
     }
 }
 

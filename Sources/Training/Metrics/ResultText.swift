@@ -6,6 +6,24 @@ public enum ResultText {
     /// The result lines: `head: test accuracy ...` (with the worst class when given), each class's
     /// recall when `classLabel` is given, the post-hoc adjusted figures, retrieval (with the few
     /// classes' precision@1 by `trainCounts`), the held-out classes' retrieval and the clusters.
+    /// The model selection's line: the best epoch by the validation key and its test figures
+    /// beside the last epoch's, or why nothing was selected.
+    public static func selection(_ lines: [EpochMetrics], selectBy key: String, validated: Bool) -> String {
+        guard validated else {
+            return "no validation split (--val-split): no model selection; the figures above are the last epoch's"
+        }
+        guard let best = Selection.best(lines, by: key), let last = lines.last(where: { $0.event == "epoch" }) else {
+            return "no epoch measured \(key): no model selection"
+        }
+        func figures(_ m: EpochMetrics) -> String {
+            let t = m.figures.test
+            return String(format: "test accuracy %.2f%%, balanced %.2f%%, many/medium/few %.2f%%/%.2f%%/%.2f%%",
+                          100 * t.accuracy, 100 * t.balanced, 100 * t.many, 100 * t.medium, 100 * t.few)
+        }
+        return String(format: "best epoch %d by %@ %.4f (best.safetensors): %@; last epoch %d: %@", best.epoch + 1,
+                      key, best.value(key) ?? .nan, figures(best), last.epoch + 1, figures(last))
+    }
+
     /// `top-5 ..., NLL ..., ECE ...; shot groups ...`, where the evaluation measured them.
     static func calibration(_ t: AccuracyFigures) -> String? {
         guard let nll = t.nll, let ece = t.ece else { return nil }

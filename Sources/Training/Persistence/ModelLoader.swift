@@ -76,7 +76,7 @@ public enum ModelLoader {
         if let data { config.data = data }
         config.convBackend = config.convolutionBackend(log: log)
         let dataset = try state.card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
-            ?? Dataset.load(config.dataConfig, seed: UInt64(config.seed), comm: comm)
+            ?? Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: 0, head: config.head,
                                convolutions: config.convBackend, classScales: config.classScales)

@@ -18,6 +18,9 @@ public struct RunDirectory: Sendable {
     public var tensorboardDirectory: String { path + "/tensorboard" }
     public var checkpointDirectory: String { path + "/checkpoints" }
     public var finalWeights: String { path + "/final.safetensors" }
+    /// The model of the epoch best on the validation split (`--select-by`), and its checkpoint.
+    public var bestWeights: String { path + "/best.safetensors" }
+    public var bestCheckpoint: String { path + "/best.ckpt" }
     /// The model at the end of the first stage of a two-stage run (`--stage2`).
     public var stage1Weights: String { path + "/stage1.safetensors" }
     public var reportFile: String { path + "/report.html" }
