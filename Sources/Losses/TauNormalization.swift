@@ -25,8 +25,11 @@ public enum TauNormalization {
 /// `--tau-norm`: off, a value of tau, or a search on the validation split.
 public enum TauNormSetting: OptionValue, Hashable {
     case value(Double)
-    /// tau in 0, 0.1, ..., 2 chosen on the validation split.
+    /// tau in 0, 0.1, ..., 2 chosen on the validation split, each evaluation.
     case search
+
+    /// The values `search` tries.
+    public static let searched = (0...20).map { Double($0) / 10 }
 
     public static func parse(_ values: [String]) -> TauNormSetting? {
         guard values.count == 1 else { return nil }
@@ -50,8 +53,7 @@ public enum TauNormSetting: OptionValue, Hashable {
     public var problem: String? {
         switch self {
         case .value(let t): t >= 0 && t <= 10 ? nil : "must be in 0...10, got \(text)"
-        case .search: "search chooses tau on a validation split, and this version has none (--val-split is to " +
-                      "come); give tau, such as 1"
+        case .search: nil
         }
     }
 
@@ -80,7 +82,8 @@ extension Options {
     public var tauNorm: Option<TauNormSetting?> {
         Option("tau-norm", nil,
                "Tau-normalisation at evaluation (Kang et al. 2020): also predict with the classifier's rows " +
-               "w_k / ||w_k||^tau, bias dropped, and record those figures beside the raw ones (*_taunorm).",
+               "w_k / ||w_k||^tau, bias dropped, and record those figures beside the raw ones (*_taunorm); " +
+               "search: tau in 0, 0.1, ..., 2 by the validation split's balanced accuracy (needs --val-split).",
                defaultText: "off", check: OptionCheck { $0.problem }.whenSet)
     }
 }

@@ -46,6 +46,12 @@ struct EvalCommand: ParsableCommand, JobCommand {
         let loaded = try ModelLoader.load(checkpoint, data: data.data, comm: comm, log: log)
         var config = loaded.config
         if let posthocTau { config.posthocTau = posthocTau }
+        // A search needs the run's validation split, which eval does not have.
+        if config.tauNorm == .search { config.tauNorm = nil }
+        if tauNorm == .search {
+            throw ValidationError("--tau-norm search chooses tau on a run's validation split, which eval does not " +
+                                  "have; give tau (a run's metrics.jsonl says which it chose: tau_norm_chosen)")
+        }
         if let tauNorm { config.tauNorm = tauNorm }
         if config.tauNorm != nil, loaded.model.classifierRows == nil {
             throw ValidationError("--tau-norm rescales a linear classifier's rows, and \(checkpoint) has a cosine head")

@@ -112,7 +112,8 @@ struct TrainCommand: ParsableCommand, JobCommand {
         guard let f = summary.final else { return StopSignal.exitStatus }
         for line in ResultText.lines(f.figures, head: "done",
                                      worstClass: ResultText.worstClass(f.figures, names: trainer.dataset.classNames),
-                                     posthocTau: trainer.config.posthocTau, tauNorm: trainer.config.tauNorm?.tau,
+                                     posthocTau: trainer.config.posthocTau,
+                                     tauNorm: f.figures.tauChosen ?? trainer.config.tauNorm?.tau,
                                      trainCounts: f.training.classCounts) {
             log.info(line)
         }

@@ -340,12 +340,15 @@ case("config-missing", "refuse", ["--config", os.path.join(OUT, "configs", "miss
 numeric = ["epochs", "batch-size", "lr", "momentum", "weight-decay", "warmup-epochs", "imbalance-ratio", "focal-gamma", "focal-scale",
            "ib-alpha", "ib-start-epoch", "crl-eta", "crl-kappa", "crl-margin", "crl-rho", "cb-beta", "drw-epoch", "seed", "max-steps",
            "threads", "classes", "bucket-first-mib", "bucket-mib", "eval-batch-size", "checkpoint-every", "checkpoint-every-steps",
-           "keep-checkpoints", "checkpoint-level", "lr-milestones"]
+           "keep-checkpoints", "checkpoint-level", "lr-milestones", "sampler-m", "drs-epoch", "label-smoothing",
+           "stage2-epochs", "stage2-lr", "posthoc-tau", "tau-norm", "val-split", "data-seed"]
 for option in numeric:
     for value in ["nan", "inf", "-inf", "-1", "0", "1e308", "99999999999999999999", "9223372036854775807", "abc", "", "0x10", "1e-320"]:
         case("option-%s-%s" % (option, value), "any", ["--" + option, value, "--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size" if option != "batch-size" else "--seed", "16", "--run-dir", "RUN"] + TRAIN)
 for option, value in [("model", "bogus"), ("loss", ""), ("optimizer", "x" * 100000), ("schedule", "-1"), ("class-weights", "nan"),
-                      ("imbalance-profile", "\u00e9"), ("crl-mining", "global;rm"), ("bucket-mode", "auto auto"), ("recipe", "nope")]:
+                      ("imbalance-profile", "\u00e9"), ("crl-mining", "global;rm"), ("bucket-mode", "auto auto"), ("recipe", "nope"),
+                      ("sampler", "uniform,"), ("stage2", "crt lws"), ("shot-thresholds", "20,100"), ("shot-thresholds", "a,b"),
+                      ("select-by", "val_bogus"), ("select-by", "test_acc")]:
     case("option-%s-%d" % (option, len(value)), "refuse", ["--" + option, value, "--run-dir", "RUN"] + TRAIN)
 case("option-unknown", "refuse", ["--no-such-option", "--run-dir", "RUN"])
 case("run-dir-is-a-file", "refuse", ["--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--run-dir",

@@ -65,7 +65,7 @@ last=$(key "$TMP/plain/metrics.jsonl" test_acc_taunorm | awk '{print $NF}')
 got=$(run 2 eval "$TMP/plain/final.safetensors" --data "$TMP/data" --tau-norm 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["test_acc_taunorm"])')
 [ "$got" = "$last" ] || fail "eval --tau-norm 1 gives $got, training's last line $last"
 refuse "trains a cosine head (its rows are normalised already)" --tau-norm 1 --loss arcface
-refuse "search chooses tau on a validation split" --tau-norm search
+refuse "--tau-norm search chooses tau on the validation split: add --val-split" --tau-norm search
 pass "--tau-norm 1: test_acc_taunorm in every metrics line, eval --tau-norm agrees ($got); cosine head and search refused"
 
 # The evaluation's figures (accuracy, shot groups, top-5, NLL, ECE; raw, post-hoc and

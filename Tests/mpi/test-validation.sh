@@ -51,6 +51,18 @@ run 1 "${base[@]:0:${#base[@]}-2}" --epochs 1 --run-dir "$TMP/none" > "$TMP/none
 grep -q "no validation split (--val-split): no model selection" "$TMP/none.log" || fail "no selection is not said"
 [ ! -e "$TMP/none/best.safetensors" ] || fail "best.safetensors without a validation split"
 
+# --tau-norm search: tau chosen on the validation split each epoch, said, and used for *_taunorm.
+run 1 "${base[@]}" --epochs 2 --tau-norm search --run-dir "$TMP/tau" > "$TMP/tau.log" 2>&1 || { cat "$TMP/tau.log"; fail "--tau-norm search"; }
+chosen=$(key "$TMP/tau/metrics.jsonl" tau_norm_chosen | awk '{print $NF}')
+python3 -c 'import sys; t = float(sys.argv[1]); assert 0 <= t <= 2 and abs(t * 10 - round(t * 10)) < 1e-9' "$chosen" \
+  || fail "--tau-norm search chose '$chosen'"
+grep -q "^tau-normalised (tau $chosen)" "$TMP/tau.log" || fail "the summary does not give the chosen tau $chosen"
+got=$("$BIN" eval "$TMP/tau/final.safetensors" --data "$TMP/data" --tau-norm "$chosen" --json \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["test_acc_taunorm"])')
+[ "$got" = "$(key "$TMP/tau/metrics.jsonl" test_acc_taunorm | awk '{print $NF}')" ] \
+  || fail "the test figure at the chosen tau is not eval --tau-norm $chosen's"
+pass "--tau-norm search: tau $chosen chosen on the validation split, said, and the test figures are eval's at that tau"
+
 refuse "--val-split 200 leaves it no training sample" --val-split 200
 refuse "--select-by must be a validation key" --select-by val_bogus
 refuse "a share must be in (0, 1), got 1.5" --val-split 1.5

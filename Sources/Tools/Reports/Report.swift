@@ -140,7 +140,7 @@ public enum Report {
                 ("model selection", ResultText.selection(metrics, selectBy: config.selectBy,
                                                          validated: config.valSplit != nil)),
             ] + calibrationSummary(f, thresholds: config.shotThresholds) + posthocSummary(f, tau: config.posthocTau)
-                + tauNormSummary(f, tau: config.tauNorm?.tau) + retrievalSummary(f) {
+                + tauNormSummary(f, tau: f.figures.tauChosen ?? config.tauNorm?.tau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"
             }
             body += "</table>\n"

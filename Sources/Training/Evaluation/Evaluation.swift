@@ -7,8 +7,10 @@ public struct TestFigures: Sendable, Equatable {
     public var test: AccuracyFigures
     /// The post-hoc adjusted predictions' figures (`--posthoc-tau`; nil when off).
     public var posthoc: AccuracyFigures?
-    /// The tau-normalised classifier's figures (`--tau-norm`; nil when off).
+    /// The tau-normalised classifier's figures (`--tau-norm`; nil when off), and the tau that
+    /// `--tau-norm search` chose on the validation split (nil when tau was given).
     public var taunorm: AccuracyFigures?
+    public var tauChosen: Double?
     /// The validation split's figures (`--val-split`; nil without one).
     public var val: AccuracyFigures?
     /// Retrieval on the test set (nil when not measured this epoch, or in files of older versions).

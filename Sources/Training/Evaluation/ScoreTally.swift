@@ -35,7 +35,9 @@ struct ScoreTally {
         if above < 5 { sums[0] += 1 }
         sums[1] += logSum - Double(row[y])
         let confidence = exp(top - logSum)
-        let bin = min(max(Int((confidence * Double(Self.bins)).rounded(.up)) - 1, 0), Self.bins - 1)
+        // Non-finite scores (a diverged model) count in the first bin: no trap on NaN.
+        let scaled = (confidence * Double(Self.bins)).rounded(.up)
+        let bin = scaled.isFinite ? min(max(Int(scaled) - 1, 0), Self.bins - 1) : 0
         let at = 2 + (y * Self.bins + bin) * 3
         sums[at] += 1
         sums[at + 1] += confidence

@@ -1,6 +1,7 @@
 import Data
 import Distributed
 import Foundation
+import Losses
 import NN
 
 /// Data-parallel training over epochs: every rank holds a replica of the model and runs its
@@ -94,9 +95,22 @@ public final class Trainer {
     func evaluate(epoch: Int?) throws -> Evaluation {
         let every = config.retrievalEvery
         let retrieval = every > 0 && epoch.map { ($0 + 1) % every == 0 || $0 + 1 >= config.totalEpochs } ?? true
-        var evaluation = try evaluator.evaluate(trainCounts: step.statistics.counts, posthocTau: config.posthocTau,
-                                                tauNorm: config.tauNorm?.tau, retrieval: retrieval)
-        evaluation.figures.val = try validator?.evaluate(trainCounts: step.statistics.counts, posthocTau: 0,
+        let counts = step.statistics.counts
+        var tau = config.tauNorm?.tau
+        if config.tauNorm == .search, let validator {
+            // Kang et al.'s search, on the validation split: the tau of the best balanced accuracy
+            // (the first of equals; the same on every rank, the figures being sums).
+            var best: (tau: Double, value: Double)?
+            for t in TauNormSetting.searched {
+                let v = try validator.evaluate(trainCounts: counts, posthocTau: 0, tauNorm: t, retrieval: false)
+                if let b = v.figures.taunorm?.balanced, best == nil || b > best!.value { best = (t, b) }
+            }
+            tau = best?.tau
+        }
+        var evaluation = try evaluator.evaluate(trainCounts: counts, posthocTau: config.posthocTau, tauNorm: tau,
+                                                retrieval: retrieval)
+        if config.tauNorm == .search { evaluation.figures.tauChosen = tau }
+        evaluation.figures.val = try validator?.evaluate(trainCounts: counts, posthocTau: 0,
                                                          retrieval: false).figures.test
         return evaluation
     }

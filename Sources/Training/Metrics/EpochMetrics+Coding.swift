@@ -108,6 +108,7 @@ extension TestFigures {
         try test.encode(into: &c)
         try posthoc?.encode(into: &c, suffix: "_posthoc")
         try taunorm?.encode(into: &c, suffix: "_taunorm")
+        try c.encodeIfPresent(tauChosen, forKey: FlatKey("tau_norm_chosen"))
         if var val {
             (val.confusion, val.reliability) = ([], nil)  // the test set's alone
             try val.encode(into: &c, name: AccuracyFigures.validationKey)
@@ -136,6 +137,7 @@ extension TestFigures {
                   unseen: try RetrievalMetrics.decode(from: c, prefix: "unseen_"),
                   clusters: clusters)
         taunorm = try AccuracyFigures.decode(from: c, suffix: "_taunorm")
+        tauChosen = try c.decodeIfPresent(Double.self, forKey: FlatKey("tau_norm_chosen"))
         val = try AccuracyFigures.decode(from: c, name: AccuracyFigures.validationKey)
     }
 }
