@@ -30,7 +30,7 @@ public struct ShotThresholds: OptionValue, Hashable {
     /// The classes of each group (ascending), given the global training counts.
     public func groups(trainCounts: [Int]) -> (many: [Int], medium: [Int], few: [Int]) {
         let k = trainCounts.indices
-        return (k.filter { trainCounts[$0] > many }, k.filter { (few...many).contains(trainCounts[$0]) },
+        return (k.filter { trainCounts[$0] > many }, k.filter { trainCounts[$0] >= few && trainCounts[$0] <= many },
                 k.filter { trainCounts[$0] < few })
     }
 
