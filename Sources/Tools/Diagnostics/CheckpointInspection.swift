@@ -73,7 +73,8 @@ public struct CheckpointInspection: Codable, Sendable {
                    compressionRatio),
             "  model \(config.model.rawValue), loss \(config.loss.rawValue), optimizer \(config.optimizer.rawValue), " +
             "\(config.epochs) epochs" + (config.stage2 == .none ? ""
-                : " + \(config.stage2Epochs) of a second stage (\(config.stage2.rawValue))") + ", batch \(config.batchSize)",
+                : " + \(config.stage2Epochs) of a second stage (\(config.stage2.rawValue))")
+                + ", batch \(config.batchSize)",
         ]
         if let card {
             let d = card.data
