@@ -33,7 +33,8 @@ def loss(name, params, z, y, w, counts):
     raise ValueError(name)
 
 
-def expected(case):
+def expected(case, loss=loss):
+    """The case's loss and gradients by `loss(name, params, z, y, weight, counts)`."""
     z = torch.tensor(case["logits"], requires_grad=True)
     y = torch.tensor(case["target"])
     w = sl.class_weights(case["class_weights"], case["global_counts"]) if case["class_weights"] else None
