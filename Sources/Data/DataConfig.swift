@@ -21,12 +21,15 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var cache: String?
     /// `--val-split`: the validation split taken out of the training set, none when nil.
     public var validation: ValidationSplit?
+    /// `--subset`: the training samples (LDAM-DRW's or a file's) instead of the own selection.
+    public var subset: TrainingSubset?
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false,
                 dropLast: Bool = false,
                 holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil,
-                validation: ValidationSplit? = nil) {
+                validation: ValidationSplit? = nil, subset: TrainingSubset? = nil) {
+        self.subset = subset
         self.validation = validation
         self.imageSize = imageSize
         self.channels = channels

@@ -31,12 +31,16 @@ public final class Dataset {
     /// Per-channel mean and standard deviation of the (sub-sampled) training images.
     public let mean: [Float]
     public let std: [Float]
+    /// The training set's samples trained on, as indices into it in data order (ascending, over
+    /// all ranks): what `subset.npy` records; empty for a data set loaded for evaluation only.
+    public let trainIndices: [Int]
     /// Training samples over all ranks.
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
          originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil,
-         notes: [String] = [], val: Split? = nil) {
+         notes: [String] = [], val: Split? = nil, trainIndices: [Int] = []) {
+        self.trainIndices = trainIndices
         self.notes = notes
         self.val = val
         self.unseenTest = unseenTest
@@ -88,12 +92,12 @@ public final class Dataset {
             throw CollectiveFailure(rank: 0, message: "--val-split draws from the whole training set, and " +
                                                       "sharded data is split over the ranks; use unsharded files")
         }
-        let (targets, kept, valKept) = try comm.agree {
-            try LongTail.select(original: original, ratio: config.imbalanceRatio, profile: config.imbalanceProfile,
-                                seed: seed, validation: config.validation)
-        }
+        let (targets, kept, valKept) = try selectTraining(config, original: original, read: read,
+                                                          shardCounts: shardCounts, seed: seed, comm: comm)
         var train = try keep(kept, of: read, shardCounts: shardCounts, classes: k,
-                             whole: config.imbalanceRatio == 1 && valKept == nil)
+                             whole: config.imbalanceRatio == 1 && valKept == nil && config.subset == nil)
+        let trainIndices = try indices(of: kept, read: read, shardCounts: shardCounts,
+                                       excluded: Set(config.holdout), comm: comm)
         var val = try valKept.map { try keep($0, of: read, shardCounts: shardCounts, classes: k, whole: false) }
 
         // Classes held out of training: the long-tail profile is drawn over all classes, then
@@ -108,12 +112,13 @@ public final class Dataset {
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
                            mean: mean, std: std,
-                           unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [], val: val)
+                           unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [], val: val,
+                           trainIndices: trainIndices)
         }
         let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [],
-                       val: val)
+                       val: val, trainIndices: trainIndices)
     }
 
     /// An image folder's or tar shards' splits decoded to the configured (or the model's,

@@ -93,34 +93,47 @@ public enum NPYReader {
 
     /// Integer labels from a 1-D integer array.
     public static func labels(_ path: String) throws -> [Int32] {
-        let a = try read(path)
-        guard a.shape.count == 1 else {
-            throw DataError.format(path: path, field: "shape", expected: "(N,) labels", found: "\(a.shape)")
-        }
-        let n = a.count
         // Wider integers must fit a class index: clamping would hide what the file says.
-        func narrow<T: BinaryInteger>(_ v: T, _ i: Int) throws -> Int32 {
+        try integers(path, field: "labels").enumerated().map { i, v in
             guard let x = Int32(exactly: v) else {
                 throw DataError.format(path: path, field: "label of sample \(i)",
                                        expected: "a class index (0 to \(Dataset.maxClasses - 1))", found: "\(v)")
             }
             return x
         }
-        return try a.data.withUnsafeBytes { raw -> [Int32] in
+    }
+
+    /// The values of a 1-D integer array (`field` names it in errors: "labels", "indices").
+    public static func integers(_ path: String, field: String) throws -> [Int64] {
+        let a = try read(path)
+        guard a.shape.count == 1 else {
+            throw DataError.format(path: path, field: "shape", expected: "(N,) \(field)", found: "\(a.shape)")
+        }
+        let n = a.count
+        return try a.data.withUnsafeBytes { raw -> [Int64] in
+            func at<T: FixedWidthInteger>(_ type: T.Type) -> [Int64] {
+                (0..<n).map { Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: $0 * T.bitWidth / 8,
+                                                                          as: T.self)) }
+            }
             switch a.descr {
-            case "|u1", "<u1", "u1": return (0..<n).map { Int32(raw.load(fromByteOffset: $0, as: UInt8.self)) }
-            case "|i1", "<i1", "i1": return (0..<n).map { Int32(raw.load(fromByteOffset: $0, as: Int8.self)) }
-            case "<i2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)) }
-            case "<u2": return (0..<n).map { Int32(raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
-            case "<i4": return (0..<n).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
-            case "<u4": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self),
-                                                            $0) }
-            case "<i8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self),
-                                                            $0) }
-            case "<u8": return try (0..<n).map { try narrow(raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self),
-                                                            $0) }
+            case "|u1", "<u1", "u1": return at(UInt8.self)
+            case "|i1", "<i1", "i1": return at(Int8.self)
+            case "<i2": return at(Int16.self)
+            case "<u2": return at(UInt16.self)
+            case "<i4": return at(Int32.self)
+            case "<u4": return at(UInt32.self)
+            case "<i8": return at(Int64.self)
+            case "<u8":
+                return try (0..<n).map { i in
+                    let v = raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+                    guard let x = Int64(exactly: v) else {
+                        throw DataError.format(path: path, field: "\(field) entry \(i)",
+                                               expected: "at most \(Int64.max)", found: "\(v)")
+                    }
+                    return x
+                }
             default:
-                throw DataError.format(path: path, field: "dtype", expected: "an integer type for labels",
+                throw DataError.format(path: path, field: "dtype", expected: "an integer type for \(field)",
                                        found: a.descr)
             }
         }

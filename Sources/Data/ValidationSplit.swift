@@ -64,49 +64,65 @@ extension LongTail {
     public static func select(original: [Int], ratio: Double, profile: ImbalanceProfile, seed: UInt64,
                               validation: ValidationSplit?) throws -> (targets: [Int], kept: [[Bool]],
                                                                        val: [[Bool]]?) {
-        guard let validation else {
+        guard case .perClass(let n) = validation else {
             let (targets, kept) = try select(original: original, ratio: ratio, profile: profile, seed: seed)
-            return (targets, kept, nil)
+            return try split(validation, of: (targets, kept), seed: seed, subset: nil)
         }
-        let k = original.count
+        // N of each class first; the long tail is drawn from the rest.
         var val = original.map { [Bool](repeating: false, count: $0) }
-        func shuffled(_ positions: [Int], _ c: Int) -> [Int] {
-            var order = positions
-            var rng = RandomSource(seed: seed, stream: [0x5641, UInt64(c)])
-            rng.shuffle(&order)
-            return order
+        var rest: [[Int]] = []
+        for c in original.indices {
+            guard n < original[c] else { throw leaves(c, validation!) }
+            for p in shuffled(Array(0..<original[c]), c, seed).prefix(n) { val[c][p] = true }
+            rest.append((0..<original[c]).filter { !val[c][$0] })
         }
-        func leaves(_ c: Int) -> DataError {
-            DataError.emptyClass(classIndex: c, reason: "--val-split \(validation.text) leaves it no training sample")
-        }
-        switch validation {
-        case .perClass(let n):
-            // N of each class first; the long tail is drawn from the rest.
-            var rest: [[Int]] = []
-            for c in 0..<k {
-                guard n < original[c] else { throw leaves(c) }
-                let order = shuffled(Array(0..<original[c]), c)
-                for p in order.prefix(n) { val[c][p] = true }
-                rest.append((0..<original[c]).filter { !val[c][$0] })
-            }
-            let (targets, keptRest) = try select(original: rest.map(\.count), ratio: ratio, profile: profile,
-                                                 seed: seed)
-            var kept = original.map { [Bool](repeating: false, count: $0) }
-            for c in 0..<k { for (j, p) in rest[c].enumerated() where keptRest[c][j] { kept[c][p] = true } }
-            return (targets, kept, val)
-        case .share(let f):
-            var (targets, kept) = try select(original: original, ratio: ratio, profile: profile, seed: seed)
-            for c in 0..<k {
-                let mine = (0..<original[c]).filter { kept[c][$0] }
+        let (targets, keptRest) = try select(original: rest.map(\.count), ratio: ratio, profile: profile, seed: seed)
+        var kept = original.map { [Bool](repeating: false, count: $0) }
+        for c in original.indices { for (j, p) in rest[c].enumerated() where keptRest[c][j] { kept[c][p] = true } }
+        return (targets, kept, val)
+    }
+
+    /// A validation split out of a given training selection (`--subset`, or the own selection for a
+    /// share): a share F of each class's kept samples, or N samples of each class from those the
+    /// subset leaves out (so the subset is trained on as given). Drawn from `seed` alone.
+    public static func split(_ validation: ValidationSplit?, of selection: (targets: [Int], kept: [[Bool]]),
+                             seed: UInt64, subset: TrainingSubset?) throws -> (targets: [Int], kept: [[Bool]],
+                                                                             val: [[Bool]]?) {
+        guard let validation else { return (selection.targets, selection.kept, nil) }
+        var (targets, kept) = selection
+        var val = kept.map { [Bool](repeating: false, count: $0.count) }
+        for c in kept.indices {
+            switch validation {
+            case .perClass(let n):
+                let outside = kept[c].indices.filter { !kept[c][$0] }
+                guard n <= outside.count else {
+                    throw DataError.mismatch("--val-split \(n) takes \(n) samples of each class from outside " +
+                                             "--subset \(subset?.text ?? ""), which leaves \(outside.count) of " +
+                                             "class \(c); use a share of the subset instead (--val-split 0.1)")
+                }
+                for p in shuffled(outside, c, seed).prefix(n) { val[c][p] = true }
+            case .share(let f):
+                let mine = kept[c].indices.filter { kept[c][$0] }
                 let v = max(1, Int((f * Double(mine.count)).rounded()))
-                guard v < mine.count else { throw leaves(c) }
-                for p in shuffled(mine, c).prefix(v) {
+                guard v < mine.count else { throw leaves(c, validation) }
+                for p in shuffled(mine, c, seed).prefix(v) {
                     val[c][p] = true
                     kept[c][p] = false
                 }
                 targets[c] -= v
             }
-            return (targets, kept, val)
         }
+        return (targets, kept, val)
+    }
+
+    private static func shuffled(_ positions: [Int], _ c: Int, _ seed: UInt64) -> [Int] {
+        var order = positions
+        var rng = RandomSource(seed: seed, stream: [0x5641, UInt64(c)])
+        rng.shuffle(&order)
+        return order
+    }
+
+    private static func leaves(_ c: Int, _ validation: ValidationSplit) -> DataError {
+        DataError.emptyClass(classIndex: c, reason: "--val-split \(validation.text) leaves it no training sample")
     }
 }

@@ -351,6 +351,22 @@ for option, value in [("model", "bogus"), ("loss", ""), ("optimizer", "x" * 1000
                       ("select-by", "val_bogus"), ("select-by", "test_acc")]:
     case("option-%s-%d" % (option, len(value)), "refuse", ["--" + option, value, "--run-dir", "RUN"] + TRAIN)
 case("option-unknown", "refuse", ["--no-such-option", "--run-dir", "RUN"])
+# --subset files: text and .npy of every wrong kind (the sound data set has N training samples).
+subsets = {"garbage.txt": b"\x00\xff\xfe\x01", "huge.txt": b"99999999999999999999999\n", "float.txt": b"1.5\n",
+           "empty.txt": b"", "beyond.txt": b"%d\n" % N, "minus.txt": b"-0\n-1\n", "long-line.txt": b"1 " * 3_000_000,
+           "2d.npy": npy("(2, 2)", "<i8", label_bytes([0, 1, 2, 3])), "float.npy": npy("(2,)", "<f4", b"\0" * 8),
+           "u8-max.npy": npy("(1,)", "<u8", b"\xff" * 8), "truncated.npy": npy("(9,)", "<i8", b"\0" * 8),
+           "duplicate.npy": npy("(2,)", "<i8", label_bytes([3, 3])), "zero.npy": npy("(0,)", "<i8", b""),
+           "one-class.npy": npy("(1,)", "<i8", label_bytes([0]))}
+for name, data in subsets.items():
+    path = write(os.path.join(OUT, "subsets", name), data)
+    case("subset-" + name, "refuse", ["--subset", path, "--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size",
+                                      "16", "--run-dir", "RUN"] + TRAIN)
+os.makedirs(os.path.join(OUT, "subsets", "a-directory.npy"), exist_ok=True)
+case("subset-directory", "refuse", ["--subset", os.path.join(OUT, "subsets", "a-directory.npy"), "--data",
+                                    os.path.join(OUT, "data", "npy-sound"), "--run-dir", "RUN"] + TRAIN)
+case("subset-ldam-odd-step", "any", ["--subset", "ldam", "--imbalance-profile", "step", "--classes", "3", "--data",
+                                     os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--run-dir", "RUN"] + TRAIN)
 case("run-dir-is-a-file", "refuse", ["--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--run-dir",
                                       os.path.join(OUT, "data", "npy-sound", "test_labels.npy")] + TRAIN)
 case("run-dir-under-a-file", "refuse", ["--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size", "16", "--run-dir",

@@ -66,15 +66,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     // MARK: - Derived settings
 
-    /// The seed of the data's selection (`--data-seed`, or `--seed`).
-    public var dataSelectionSeed: UInt64 { UInt64(self.dataSeed ?? self.seed) }
+    /// The seed of the data's selection: `--data-seed`, or 0 for `--subset ldam` (LDAM-DRW's
+    /// `rand_number`), or `--seed`.
+    public var dataSelectionSeed: UInt64 { UInt64(self.dataSeed ?? (self.subset == .ldam ? 0 : self.seed)) }
 
     public var dataConfig: DataConfig {
         DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
                    classes: self.classes, augment: self.augment, dropLast: self.dropLast,
                    holdout: self.holdoutClasses?.classes ?? [],
                    imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache,
-                   validation: self.valSplit)
+                   validation: self.valSplit, subset: self.subset)
     }
 
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).
@@ -160,6 +161,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         out += EmbeddingLossKind.problems(settings)
         if let problem = LabelSmoothing.problem(settings) { out.append(problem) }
         out += [stage2Problem, tauNormProblem].compactMap { $0 }
+        if self.subset == .ldam, let seed = self.dataSeed, seed > Int(UInt32.max) {
+            out.append("--subset ldam seeds NumPy's generator with --data-seed, which takes 0...\(UInt32.max), " +
+                       "got \(seed)")
+        }
         if !(self.bucketFirstMib > 0 && self.bucketFirstMib <= 4096 && self.bucketMib > 0 && self.bucketMib <= 4096) {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) " +
                        "and \(self.bucketMib)")

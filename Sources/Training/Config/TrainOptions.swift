@@ -82,7 +82,7 @@ extension Options {
                                           check: .atLeast(0)) }
     public var dataSeed: Option<Int?> { Option("data-seed", nil,
                                                "Seed of the data's selection: the long-tail sub-sampling and " +
-                                               "the validation split.", defaultText: "--seed",
+                                               "the validation split.", defaultText: "--seed; 0 with --subset ldam",
                                                check: OptionCheck.atLeast(0).whenSet) }
     public var maxSteps: Option<Int?> { Option("max-steps", nil,
                                                "Stop after this many optimiser steps in total (a normal end of the " +
@@ -175,7 +175,7 @@ public enum TrainOptions {
                     [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio,
                      Options().imbalanceProfile, Options().classes, Options().augment,
                      Options().dropLast, Options().padToWorldSize, Options().holdoutClasses, Options().valSplit,
-                     Options().dataSeed]),
+                     Options().subset, Options().dataSeed]),
         OptionGroup("Sampling", [Options().sampler, Options().samplerM, Options().drsEpoch]),
         OptionGroup("Second stage",
                     [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),

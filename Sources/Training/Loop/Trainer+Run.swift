@@ -23,6 +23,7 @@ extension Trainer {
             let groups = config.shotThresholds.groups(trainCounts: dataset.counts)
             try run.writeConfig(config, shotGroups: ["many_shot": groups.many, "medium_shot": groups.medium,
                                                      "few_shot": groups.few])
+            try run.writeSubset(dataset.trainIndices)
             try outputs.writeMetrics(state.metrics, run: run, config: config)
         }
         if let recorder = comm.flightRecorder {

@@ -42,6 +42,11 @@ public final class Trainer {
         config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
         dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         for note in dataset.notes { log.info(note) }
+        if let subset = config.subset {
+            let source = subset == .ldam ? "LDAM-DRW's subset, data seed \(config.dataSelectionSeed)" : subset.text
+            log.info("training subset (--subset): \(source), \(dataset.globalTrainCount) samples, per class " +
+                     "\(dataset.counts)")
+        }
         if let val = dataset.val, let split = config.valSplit {
             let counts = (0..<dataset.classes).map { c in val.labels.lazy.filter { $0 == c }.count }
             log.info("validation split (--val-split \(split.text), never trained on): \(val.count) samples, per " +

@@ -1,8 +1,9 @@
 import Files
+import Data
 import Checkpoint
 import Foundation
 
-/// The files of one run: `config.json`, `metrics.jsonl`, `metrics.csv`, `tensorboard/`,
+/// The files of one run: `config.json`, `subset.npy`, `metrics.jsonl`, `metrics.csv`, `tensorboard/`,
 /// `checkpoints/`, `final.safetensors`, `report.html`. Only rank 0 writes here.
 public struct RunDirectory: Sendable {
     public let path: String
@@ -24,6 +25,8 @@ public struct RunDirectory: Sendable {
     /// The model at the end of the first stage of a two-stage run (`--stage2`).
     public var stage1Weights: String { path + "/stage1.safetensors" }
     public var reportFile: String { path + "/report.html" }
+    /// The training samples trained on: int64 indices into the training set, ascending.
+    public var subsetFile: String { path + "/subset.npy" }
     /// Each rank's flight record (its last collectives), written on a stall, error, signal or abort.
     public var flightDirectory: String { path + "/flight" }
 
@@ -82,6 +85,14 @@ public struct RunDirectory: Sendable {
         var data = try Self.json(ConfigFile(config: config, shotGroups: shotGroups), pretty: true)
         data.append(0x0A)
         try AtomicFile.write(configFile, data: data)
+    }
+
+    /// `subset.npy`: the indices of the training samples trained on (`Dataset.trainIndices`), as
+    /// `--subset` reads them back.
+    public func writeSubset(_ indices: [Int]) throws {
+        let values = indices.map { Int64($0).littleEndian }
+        let data = values.withUnsafeBytes { NPYWriter.bytes(descr: "<i8", shape: [values.count], body: $0) }
+        try AtomicFile.write(subsetFile, data: data)
     }
 
     /// config.json: the options, and what they and the data make of them (`TrainConfig.derivedKeys`).
