@@ -16,7 +16,7 @@ public enum ClassNames {
         switch layout {
         case .cifar10: files.append("batches.meta.txt")
         case .cifar100: files.append("fine_label_names.txt")
-        case .idx, .npy, .imageFolder, .tarShards: break
+        case .idx, .npy, .imageFolder, .imageList, .tarShards: break
         }
         for file in files.map(path) where FileManager.default.fileExists(atPath: file) {
             return try read(file, classes: classes)

@@ -23,12 +23,15 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var validation: ValidationSplit?
     /// `--subset`: the training samples (LDAM-DRW's or a file's) instead of the own selection.
     public var subset: TrainingSubset?
+    /// `--train-list`, `--val-list`, `--test-list`: images under `directory` named by list files.
+    public var lists: ImageLists?
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false,
                 dropLast: Bool = false,
                 holdout: [Int] = [], imageSize: [Int]? = nil, channels: Int? = nil, cache: String? = nil,
-                validation: ValidationSplit? = nil, subset: TrainingSubset? = nil) {
+                validation: ValidationSplit? = nil, subset: TrainingSubset? = nil, lists: ImageLists? = nil) {
+        self.lists = lists
         self.subset = subset
         self.validation = validation
         self.imageSize = imageSize

@@ -6,7 +6,7 @@ import Foundation
 /// selection's result as one training split.
 extension Dataset {
     /// An image folder's or tar shards' decoded splits (`loadImages`).
-    typealias DecodedImages = (train: Split?, test: Split, names: [String]?, notes: [String])
+    typealias DecodedImages = (train: Split?, test: Split, names: [String]?, notes: [String], val: Split?)
 
     /// What this rank read: its training shards (index, split, file for label errors), the test
     /// split, and what the format says.
@@ -41,9 +41,12 @@ extension Dataset {
                                          shards[$0].labels) }
             return ReadSplits(shards: loaded, test: try readTest(layout), defaultClasses: nil, sharded: isSharded,
                               shardFiles: shards)
-        case .imageFolder, .tarShards:
+        case .imageFolder, .imageList, .tarShards:
+            // A list's classes are its training labels' (test labels beyond them are an error).
+            var listed: Int?
+            if case .imageList = layout { listed = images!.train!.labels.max().map { Int($0) + 1 } }
             return ReadSplits(shards: [(0, images!.train!, Self.trainImageFile(layout, shard: 0))], test: images!.test,
-                              defaultClasses: images!.names?.count)
+                              defaultClasses: images!.names?.count ?? listed)
         }
     }
 

@@ -50,9 +50,11 @@ extension Dataset {
         let total = Int(shardCounts.reduce(0, +))
         var listed = [Bool](repeating: false, count: total)
         for i in indices { listed[i] = true }
-        // Flattened per class: class c's positions start after the smaller classes' samples.
+        // Flattened per class: class c's positions follow those of the classes before it.
         var classStart = [Int](repeating: 0, count: k + 1)
-        for c in 0..<k { classStart[c + 1] = classStart[c] + (0..<rows).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) } }
+        for c in 0..<k {
+            classStart[c + 1] = classStart[c] + (0..<rows).reduce(0) { $0 + Int(shardCounts[$1 * k + c]) }
+        }
         var marks = [Bool](repeating: false, count: total)
         for (index, split, _) in read.shards {
             var (offset, position) = shardStart(index, read: read, shardCounts: shardCounts, classes: k)

@@ -60,7 +60,7 @@ public final class Dataset {
     /// long-tail profile with `seed`, and computes the normalisation. Errors on any rank become a
     /// `CollectiveFailure` on every rank.
     public static func load(_ config: DataConfig, seed: UInt64, comm: Communicator) throws -> Dataset {
-        let layout = try comm.agree { try DatasetLayout.detect(in: config.directory) }
+        let layout = try comm.agree { try DatasetLayout.detect(in: config.directory, lists: config.lists) }
         // Image folders and tar shards: decoded over the ranks (or read from the cache) first.
         let images = try loadImages(layout, config: config, known: nil, comm: comm)
         let read = try comm.agree { try readSplits(layout, images: images, comm: comm) }
@@ -88,6 +88,11 @@ public final class Dataset {
 
         // Long tail: the same selection whatever the number of ranks (see LongTail.keptPositions).
         // A validation split comes out of the training set, before or after the sub-sampling.
+        if let given = images?.val, let split = config.validation {
+            throw CollectiveFailure(rank: 0, message: "\(config.directory): the data has its own validation split " +
+                                                      "(\(given.count) images of val/ or --val-list); --val-split " +
+                                                      "\(split.text) would take another from the training set")
+        }
         if config.validation != nil, read.sharded {
             throw CollectiveFailure(rank: 0, message: "--val-split draws from the whole training set, and " +
                                                       "sharded data is split over the ranks; use unsharded files")
@@ -99,6 +104,10 @@ public final class Dataset {
         let trainIndices = try indices(of: kept, read: read, shardCounts: shardCounts,
                                        excluded: Set(config.holdout), comm: comm)
         var val = try valKept.map { try keep($0, of: read, shardCounts: shardCounts, classes: k, whole: false) }
+            ?? images?.val
+        if let given = images?.val {
+            try comm.agree { try given.validateLabels(classes: k, file: Self.valImageFile(layout)) }
+        }
 
         // Classes held out of training: the long-tail profile is drawn over all classes, then
         // the held-out ones leave the training set; their test images are kept apart.
@@ -125,7 +134,7 @@ public final class Dataset {
     /// `known`) size and channels, with their class names; nil for the other layouts. The
     /// training split is left out when `known` is given.
     static func loadImages(_ layout: DatasetLayout, config: DataConfig, known: DataStatistics?, comm: Communicator)
-        throws -> (train: Split?, test: Split, names: [String]?, notes: [String])? {
+        throws -> DecodedImages? {
         guard let listing = try comm.agree({ try ImageListing(layout,
                                                               knownNames: known.map { $0.classNames
                                                               ?? [] }) }) else { return nil }
@@ -142,14 +151,21 @@ public final class Dataset {
             notes.append(note)
         }
         let (test, note) = try ImageSet.load(listing.test, target: target, cache: config.cache, comm: comm)
-        return (train, test, listing.classNames, notes + [note])
+        notes.append(note)
+        var val: Split?
+        if let source = listing.val {
+            let (split, note) = try ImageSet.load(source, target: target, cache: config.cache, comm: comm)
+            val = split
+            notes.append(note)
+        }
+        return (train, test, listing.classNames, notes, val)
     }
 
     /// The test set of `config.directory` alone, with the classes, normalisation and training
     /// counts a model was trained with (collective): what `eval` and `explain` need of a model
     /// that carries its `DataStatistics`. The training files are not read.
     public static func load(_ config: DataConfig, known: DataStatistics, comm: Communicator) throws -> Dataset {
-        let layout = try comm.agree { try DatasetLayout.detectTest(in: config.directory) }
+        let layout = try comm.agree { try DatasetLayout.detectTest(in: config.directory, lists: config.lists) }
         let images = try loadImages(layout, config: config, known: known, comm: comm)
         let test = try comm.agree { () throws -> Split in
             let test = try images?.test ?? readTest(layout)
@@ -183,7 +199,7 @@ public final class Dataset {
         case .cifar10(_, let test): return try CIFARReader.split(test, labelBytes: 1)
         case .cifar100(_, let test): return try CIFARReader.split(test, labelBytes: 2)
         case .npy(_, let images, let labels, _): return try NPYReader.split(images: images, labels: labels)
-        case .imageFolder,
+        case .imageFolder, .imageList,
             .tarShards: throw DataError.mismatch("image sets are decoded over the ranks (Dataset.loadImages)")
         }
     }

@@ -11,8 +11,11 @@ public enum DatasetLayout: Equatable, Sendable {
     /// NumPy arrays; `trainShards` holds (images, labels) pairs, one pair when not sharded.
     case npy(trainShards: [(images: String, labels: String)], testImages: String, testLabels: String, sharded: Bool)
     /// torchvision's ImageFolder: `root/train/CLASS/*.png|jpg`, `root/test/...` or `root/val/...`
-    /// (`train` is empty when only the test folder is there).
-    case imageFolder(root: String, train: String, test: String)
+    /// (`train` is empty when only the test folder is there); with both `test/` and `val/`,
+    /// `val` is the validation split.
+    case imageFolder(root: String, train: String, test: String, val: String?)
+    /// Images under `root` named by list files (`ImageLists`; `lists.train` empty for a test set alone).
+    case imageList(root: String, lists: ImageLists)
     /// WebDataset tar shards (`KEY.png|jpg` + `KEY.cls`): the training shards `--data` names and
     /// the test shards beside them (`test*.tar`, else `val*.tar`).
     case tarShards(train: [String], test: [String])
@@ -28,6 +31,7 @@ public enum DatasetLayout: Equatable, Sendable {
         case .cifar100: return "cifar100"
         case .npy(_, _, _, let sharded): return sharded ? "npy-sharded" : "npy"
         case .imageFolder: return "image-folder"
+        case .imageList: return "image-list"
         case .tarShards: return "tar-shards"
         }
     }
@@ -40,14 +44,27 @@ public enum DatasetLayout: Equatable, Sendable {
         case let (.npy(a1, a2, a3, a4), .npy(b1, b2, b3, b4)):
             return a1.map { [$0.images, $0.labels] } == b1.map { [$0.images,
                                                                   $0.labels] } && a2 == b2 && a3 == b3 && a4 == b4
-        case let (.imageFolder(a1, a2, a3), .imageFolder(b1, b2, b3)): return [a1, a2, a3] == [b1, b2, b3]
+        case let (.imageFolder(a1, a2, a3, a4), .imageFolder(b1, b2, b3, b4)):
+            return [a1, a2, a3] == [b1, b2, b3] && a4 == b4
+        case let (.imageList(a1, a2), .imageList(b1, b2)): return a1 == b1 && a2 == b2
         case let (.tarShards(a1, a2), .tarShards(b1, b2)): return a1 == b1 && a2 == b2
         default: return false
         }
     }
 
     /// Recognises the layout of `directory`, or throws a `DataError` listing what was looked for.
-    public static func detect(in directory: String) throws -> DatasetLayout {
+    public static func detect(in directory: String, lists: ImageLists? = nil) throws -> DatasetLayout {
+        if let lists {
+            guard !lists.train.isEmpty, !lists.test.isEmpty else {
+                throw DataError.missing(path: lists.train.isEmpty ? "--train-list" : "--test-list",
+                                        hint: "list files name a data set's training and test images together")
+            }
+            guard ImageFolder.isDirectory(directory) else {
+                throw DataError.missing(path: directory, hint: "--train-list and --test-list name images under " +
+                                                               "--data, which must be a directory")
+            }
+            return .imageList(root: directory, lists: lists)
+        }
         if let shards = try tarShards(directory) { return shards }
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -115,8 +132,8 @@ public enum DatasetLayout: Equatable, Sendable {
                             testLabels: path("test_labels.npy"), sharded: true)
             }
         }
-        if let (train, test) = ImageFolder.splits(of: directory) {
-            return .imageFolder(root: directory, train: train, test: test)
+        if let (train, test, val) = ImageFolder.splits(of: directory) {
+            return .imageFolder(root: directory, train: train, test: test, val: val)
         }
         let tars = files.filter { $0.hasPrefix("train") && isTar($0) }.sorted { NaturalOrder.compare($0, $1) < 0 }
         if !tars.isEmpty { return .tarShards(train: tars.map(path), test: try testShards(beside: tars.map(path)[0])) }
@@ -155,7 +172,14 @@ public enum DatasetLayout: Equatable, Sendable {
 
     /// The layout of a directory for its test set alone (evaluating a model that carries its
     /// `DataStatistics`): a whole data set, or only its test files (training paths left empty).
-    public static func detectTest(in directory: String) throws -> DatasetLayout {
+    public static func detectTest(in directory: String, lists: ImageLists? = nil) throws -> DatasetLayout {
+        if let lists, !lists.test.isEmpty {
+            guard ImageFolder.isDirectory(directory) else {
+                throw DataError.missing(path: directory, hint: "--test-list names images under --data, which must " +
+                                                               "be a directory")
+            }
+            return .imageList(root: directory, lists: ImageLists(train: "", test: lists.test))
+        }
         do {
             return try detect(in: directory)
         } catch DataError.unrecognised {
@@ -174,7 +198,7 @@ public enum DatasetLayout: Equatable, Sendable {
                             sharded: false)
             }
             for name in ["test", "val"] where ImageFolder.isDirectory(path(name)) {
-                return .imageFolder(root: directory, train: "", test: path(name))
+                return .imageFolder(root: directory, train: "", test: path(name), val: nil)
             }
             throw DataError.unrecognised(directory: directory)
         }

@@ -13,14 +13,16 @@ public enum ImageFolder {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
 
-    /// The training and test (or validation) folders of `root`, if it has both.
-    static func splits(of root: String) -> (train: String, test: String)? {
+    /// The training and test folders of `root`, if it has both, and its validation folder: `val/`
+    /// beside `test/` is the validation split; `val/` alone is the test set.
+    static func splits(of root: String) -> (train: String, test: String, val: String?)? {
         func dir(_ name: String) -> String? {
             let p = (root as NSString).appendingPathComponent(name)
             return isDirectory(p) ? p : nil
         }
-        guard let train = dir("train"), let test = dir("test") ?? dir("val") else { return nil }
-        return (train, test)
+        guard let train = dir("train") else { return nil }
+        if let test = dir("test") { return (train, test, dir("val")) }
+        return dir("val").map { (train, $0, nil) }
     }
 
     /// Sub-folders of `directory`, hidden ones left out.

@@ -5,13 +5,26 @@ import Foundation
 struct ImageListing {
     var train: ImageSource?
     var test: ImageSource
+    /// The data's own validation split (`val/` beside `test/`, `--val-list`); not read for a trained model.
+    var val: ImageSource?
     var classNames: [String]?
 
     /// The listing of `layout`; `knownNames` are the classes of a trained model, whose test
     /// folders are matched to them by name (the training folders are not read).
     init?(_ layout: DatasetLayout, knownNames: [String]? = nil) throws {
         switch layout {
-        case .imageFolder(let root, let trainDirectory, let testDirectory):
+        case .imageList(let root, let lists):
+            func source(_ list: String, _ split: String) throws -> ImageSource {
+                ImageSource(units: try ImageLists.read(list, root: root).map { .file(path: $0.path, label: $0.label) },
+                            split: split)
+            }
+            if knownNames == nil, !lists.train.isEmpty {
+                train = try source(lists.train, "training")
+                val = try lists.val.map { try source($0, "validation") }
+            }
+            test = try source(lists.test, "test")
+            classNames = knownNames
+        case .imageFolder(let root, let trainDirectory, let testDirectory, let valDirectory):
             let names: [String]
             if let knownNames {
                 names = knownNames
@@ -32,6 +45,10 @@ struct ImageListing {
                                        expected: "at least one (test/CLASS/image.png)", found: "none")
             }
             test = ImageSource(units: testFiles.map { .file(path: $0.path, label: $0.label) }, split: "test")
+            if let valDirectory, !trainDirectory.isEmpty, knownNames == nil {
+                val = ImageSource(units: try ImageFolder.files(in: valDirectory, classes: names, requireEvery: false)
+                    .map { .file(path: $0.path, label: $0.label) }, split: "validation")
+            }
             classNames = names
         case .tarShards(let trainShards, let testShards):
             if knownNames == nil { train = ImageSource(units: trainShards.map { .shard(path: $0) }, split: "training") }

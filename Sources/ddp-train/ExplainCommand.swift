@@ -126,6 +126,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
         var r = ExplainJob.Request(source: source, out: out)
         r.model = model
         r.data = data.data
+        r.testList = data.testList
         r.method = method
         r.target = ExplainJob.Target(target)!
         r.layer = layer

@@ -14,4 +14,7 @@ struct ModelDataOption: ParsableArguments {
     @ArgumentParser.Option(help: OptionBridge.help(Options().data, default: "the checkpoint's; for a .safetensors " +
                                                    "file without a card, \(Options().data.defaultValue)"))
     var data: String?
+
+    @ArgumentParser.Option(help: OptionBridge.help(Options().testList, default: "the checkpoint's"))
+    var testList: String?
 }

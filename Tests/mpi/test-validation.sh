@@ -48,7 +48,7 @@ pass "a run stopped at step 30 and resumed keeps the uninterrupted run's best.sa
 
 # Without a split the summary says no selection happened; nothing is written as best.
 run 1 "${base[@]:0:${#base[@]}-2}" --epochs 1 --run-dir "$TMP/none" > "$TMP/none.log" 2>&1 || fail "a run without --val-split"
-grep -q "no validation split (--val-split): no model selection" "$TMP/none.log" || fail "no selection is not said"
+grep -q "no validation split (--val-split, --val-list or val/): no model selection" "$TMP/none.log" || fail "no selection is not said"
 [ ! -e "$TMP/none/best.safetensors" ] || fail "best.safetensors without a validation split"
 
 # --tau-norm search: tau chosen on the validation split each epoch, said, and used for *_taunorm.

@@ -51,6 +51,8 @@ public enum ExplainJob {
         public var source: String
         public var model: Architecture?
         public var data: String?
+        /// `--test-list`: the test images named by a list file under `data`.
+        public var testList: String?
         public var method: ExplainMethod = .gradcam
         public var selection: Selection = .perClass(2)
         public var target: Target = .predicted
@@ -90,7 +92,8 @@ public enum ExplainJob {
     }
 
     public static func run(_ r: Request, comm: Communicator, log: Log) throws -> Outcome {
-        try run(r, loaded: try ModelLoader.load(r.source, data: r.data, architecture: r.model, comm: comm, log: log),
+        try run(r, loaded: try ModelLoader.load(r.source, data: r.data, testList: r.testList,
+                                                          architecture: r.model, comm: comm, log: log),
                 comm: comm)
     }
 

@@ -138,7 +138,7 @@ public enum Report {
                 ("samples/s (training)", String(format: "%.0f", f.training.samplesPerS)),
                 ("phases", TrainingPhases(config).text),
                 ("model selection", ResultText.selection(metrics, selectBy: config.selectBy,
-                                                         validated: config.valSplit != nil)),
+                                                         validated: metrics.contains { $0.figures.val != nil })),
             ] + calibrationSummary(f, thresholds: config.shotThresholds) + posthocSummary(f, tau: config.posthocTau)
                 + tauNormSummary(f, tau: f.figures.tauChosen ?? config.tauNorm?.tau) + retrievalSummary(f) {
                 body += "<tr><th>\(name)</th><td>\(escape(value))</td></tr>"

@@ -83,9 +83,6 @@ extension TrainConfig {
 
     /// Why `--tau-norm` cannot apply to this model, or nil.
     var tauNormProblem: String? {
-        if self.tauNorm == .search, self.valSplit == nil {
-            return "--tau-norm search chooses tau on the validation split: add --val-split (such as 20), or give tau"
-        }
         guard self.tauNorm != nil, self.loss.spec.head != .linear else { return nil }
         return "--tau-norm rescales a linear classifier's rows, and --loss \(self.loss.rawValue) trains a cosine " +
                "head (its rows are normalised already)"

@@ -75,7 +75,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                    classes: self.classes, augment: self.augment, dropLast: self.dropLast,
                    holdout: self.holdoutClasses?.classes ?? [],
                    imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache,
-                   validation: self.valSplit, subset: self.subset)
+                   validation: self.valSplit, subset: self.subset,
+                   lists: self.trainList ?? self.testList == nil ? nil
+                       : ImageLists(train: self.trainList ?? "", val: self.valList, test: self.testList ?? ""))
     }
 
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).
@@ -161,6 +163,12 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         out += EmbeddingLossKind.problems(settings)
         if let problem = LabelSmoothing.problem(settings) { out.append(problem) }
         out += [stage2Problem, tauNormProblem].compactMap { $0 }
+        if (self.trainList == nil) != (self.testList == nil) || (self.valList != nil && self.trainList == nil) {
+            out.append("--train-list and --test-list name a data set's images together (--val-list beside them)")
+        }
+        if self.valList != nil, let split = self.valSplit {
+            out.append("--val-list is the validation split; --val-split \(split.text) would take another")
+        }
         if self.subset == .ldam, let seed = self.dataSeed, seed > Int(UInt32.max) {
             out.append("--subset ldam seeds NumPy's generator with --data-seed, which takes 0...\(UInt32.max), " +
                        "got \(seed)")

@@ -47,10 +47,14 @@ public final class Trainer {
             log.info("training subset (--subset): \(source), \(dataset.globalTrainCount) samples, per class " +
                      "\(dataset.counts)")
         }
-        if let val = dataset.val, let split = config.valSplit {
+        if let val = dataset.val {
             let counts = (0..<dataset.classes).map { c in val.labels.lazy.filter { $0 == c }.count }
-            log.info("validation split (--val-split \(split.text), never trained on): \(val.count) samples, per " +
+            let source = config.valSplit.map { "--val-split \($0.text)" } ?? config.valList ?? "the data's val/"
+            log.info("validation split (\(source), never trained on): \(val.count) samples, per " +
                      "class \(counts); best.safetensors by --select-by \(config.selectBy)")
+        } else if config.tauNorm == .search {
+            throw CollectiveFailure(rank: 0, message: "--tau-norm search chooses tau on the validation split: add " +
+                                                      "--val-split (such as 20), or give tau")
         }
         let model = try ModelLoader.fresh(config, dataset: dataset, comm: comm)
         if config.syncBatchnorm, comm.size > 1 {

@@ -10,7 +10,8 @@ public enum ResultText {
     /// beside the last epoch's, or why nothing was selected.
     public static func selection(_ lines: [EpochMetrics], selectBy key: String, validated: Bool) -> String {
         guard validated else {
-            return "no validation split (--val-split): no model selection; the figures above are the last epoch's"
+            return "no validation split (--val-split, --val-list or val/): no model selection; the figures above " +
+                   "are the last epoch's"
         }
         guard let best = Selection.best(lines, by: key), let last = lines.last(where: { $0.event == "epoch" }) else {
             return "no epoch measured \(key): no model selection"

@@ -61,19 +61,23 @@ public enum ModelLoader {
     /// are read; without one, the data as in training. Batch-norm statistics are the mean of the
     /// checkpoint's ranks'.
     /// - data: another data directory than the file's
-    public static func load(_ path: String, data: String? = nil, architecture: Architecture? = nil, comm: Communicator,
-                            log: Log) throws -> LoadedModel {
-        path.hasSuffix(".safetensors") ? try safetensors(path, data: data, architecture: architecture, comm: comm)
-                                       : try checkpoint(path, data: data, comm: comm, log: log)
+    /// - testList: a list file of the test images under the data directory (`--test-list`)
+    public static func load(_ path: String, data: String? = nil, testList: String? = nil,
+                            architecture: Architecture? = nil, comm: Communicator, log: Log) throws -> LoadedModel {
+        path.hasSuffix(".safetensors")
+            ? try safetensors(path, data: data, testList: testList, architecture: architecture, comm: comm)
+            : try checkpoint(path, data: data, testList: testList, comm: comm, log: log)
     }
 
-    static func checkpoint(_ path: String, data: String?, comm: Communicator, log: Log) throws -> LoadedModel {
+    static func checkpoint(_ path: String, data: String?, testList: String?, comm: Communicator,
+                           log: Log) throws -> LoadedModel {
         guard let found = try CheckpointReading.read([path], skipDamaged: false, comm: comm, log: log) else {
             throw CheckpointError.invalid(path: path, reason: "not found")
         }
         let state = found.state
         var config = state.config
         if let data { config.data = data }
+        if let testList { config.testList = testList }
         config.convBackend = config.convolutionBackend(log: log)
         let dataset = try state.card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
             ?? Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
@@ -99,7 +103,7 @@ public enum ModelLoader {
     /// The model from `architecture` or the file's metadata; its card (metadata) gives the
     /// classes, their names and the normalisation; without one (another program's file) they
     /// come from the data as in training.
-    static func safetensors(_ path: String, data: String?, architecture: Architecture?,
+    static func safetensors(_ path: String, data: String?, testList: String?, architecture: Architecture?,
                             comm: Communicator) throws -> LoadedModel {
         let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(path) }
         let card = try comm.agree { try ModelCard.from(metadata: metadata, path: path, architecture: architecture) }
@@ -113,6 +117,7 @@ public enum ModelLoader {
         var config = TrainConfig()
         config.model = model
         if let data { config.data = data }
+        config.testList = testList
         let dataset = try card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
             ?? Dataset.load(config.dataConfig, seed: 0, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
