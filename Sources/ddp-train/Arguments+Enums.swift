@@ -9,6 +9,7 @@ import Training
 // bench takes --models and --bucket-mode.
 extension Architecture: ExpressibleByArgument {}
 extension BucketMode: ExpressibleByArgument {}
+extension SeedTable.Format: ExpressibleByArgument {}
 extension GradientCompression: ExpressibleByArgument {}
 extension ConvolutionBackend: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}

@@ -23,8 +23,15 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print the table as JSON (one object per run) instead of writing the page.")
     var json = false
 
+    @Option(help: ArgumentHelp("Print the paper-style table instead of writing the page: runs that differ only in " +
+                               "--seed or --data-seed as one row, mean ± standard deviation (and n) of overall, " +
+                               "many/medium/few, shot groups, balanced, top-5 and ECE (percent), for the model " +
+                               "best by validation and the last.", valueName: "md|csv|latex"))
+    var table: SeedTable.Format?
+
     func validate() throws {
         if runs.isEmpty { throw ValidationError("give at least one run directory") }
+        if json, table != nil { throw ValidationError("--json and --table print one table each; give one") }
     }
 
     func run() throws {
@@ -34,6 +41,10 @@ struct CompareCommand: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
+        }
+        if let table {
+            print(SeedTable(comparison).render(table), terminator: "")
+            return
         }
         if json {
             let data = try JSONSerialization.data(withJSONObject: comparison.json,

@@ -142,3 +142,41 @@ grep -q "trained on different data (--imbalance-ratio 100.0 vs 10.0)" "$TMP/refu
 if "$BIN" compare "$TMP/nowhere" 2> "$TMP/missing.log"; then fail "compare accepted a missing run"; fi
 grep -q "nowhere/config.json: cannot read" "$TMP/missing.log" || { cat "$TMP/missing.log"; fail "no message for a missing run"; }
 pass "compare refuses runs on other data (the differing option named) and a directory that is not a run"
+
+# Seeds side by side: runs that differ only in --seed form one row per model (best by validation,
+# last) of `compare --table`, whose means and standard deviations are the runs' own figures'.
+for loss in ce ib; do
+  for seed in 0 1 2; do
+    run 1 "${common[@]}" --epochs 2 --loss "$loss" --seed "$seed" --val-split 0.1 --no-tensorboard --retrieval-every 0 \
+      --run-dir "$TMP/seeds/$loss-$seed" > "$TMP/seeds-$loss-$seed.log" 2>&1 || { cat "$TMP/seeds-$loss-$seed.log"; fail "$loss seed $seed"; }
+  done
+done
+seeds=("$TMP"/seeds/ce-{0,1,2} "$TMP"/seeds/ib-{0,1,2})
+for format in md csv latex; do
+  "$BIN" compare "${seeds[@]}" --table "$format" > "$TMP/table.$format" || fail "compare --table $format"
+done
+python3 - "$TMP/table.csv" "$TMP/seeds" <<'PY' || { cat "$TMP/table.csv"; fail "compare --table's figures are not the runs' means and deviations"; }
+import csv, json, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+# The label: the options apart from the seed (the loss always; ib's resolved start epoch too).
+assert [(r["method"].split()[:2], r["model"], r["n"]) for r in rows] == [
+    (["--loss", "ce"], "best", "3"), (["--loss", "ce"], "last", "3"), (["--loss", "ib"], "best", "3"),
+    (["--loss", "ib"], "last", "3")], rows
+for r in rows:
+    loss = r["method"].split()[1]
+    picked = []
+    for seed in range(3):
+        lines = [json.loads(l) for l in open(f"{sys.argv[2]}/{loss}-{seed}/metrics.jsonl")]
+        epochs = [l for l in lines if l["event"] == "epoch"]
+        best = max(epochs, key=lambda l: (l["val_balanced_acc"], -l["epoch"]))
+        picked.append(best if r["model"] == "best" else lines[-1])
+    for key in ("test_acc", "many", "medium", "few", "balanced_acc", "top5_acc", "ece", "many_shot", "few_shot"):
+        values = [100 * p[key] for p in picked]
+        assert abs(float(r[key + "_mean"]) - statistics.mean(values)) < 1e-4, (r, key)
+        assert abs(float(r[key + "_sd"]) - statistics.stdev(values)) < 1e-4, (r, key)
+PY
+[ "$(grep -c ' ± ' "$TMP/table.md")" = 4 ] && [ "$(grep -c '\\pm' "$TMP/table.latex")" = 4 ] \
+  && grep -q '^\\begin{tabular}' "$TMP/table.latex" || { cat "$TMP/table.md" "$TMP/table.latex"; fail "the md or LaTeX table"; }
+"$BIN" compare "${seeds[@]}" --out "$TMP/seeds.html" > /dev/null || fail "compare of seeded runs"
+grep -q "Over seeds: mean ± standard deviation" "$TMP/seeds.html" || fail "the page has no table over seeds"
+pass "compare --table md|csv|latex: runs differing only in --seed as one row each for the best-by-validation and the last model, mean ± sd of the runs' figures"

@@ -26,6 +26,9 @@ public enum ComparePage {
             : "Options that differ: \(c.differing.map { "<code>--\(e($0))</code>" }.joined(separator: ", ")); best " +
               "value per column in bold.</p>\n"
         body += table(c)
+        if c.groups.contains(where: { $0.runs.count > 1 }) {
+            body += "<h2>Over seeds: mean ± standard deviation (percent; n seeds)</h2>\n" + seedTable(SeedTable(c))
+        }
         let longest = c.runs.map(\.epochs.count).max() ?? 0
         if longest > 0 {
             let x = (1...longest).map(Double.init)
@@ -67,6 +70,7 @@ public enum ComparePage {
             table.runs { border-collapse: collapse; font-size: 14px; }
             table.runs th, table.runs td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; text-align: right; }
             table.runs th { background: #f4f4f4; } table.runs td.run, table.runs th.run { text-align: left; }
+            table.seeds td { white-space: nowrap; }
             td.best { font-weight: 700; } code { font-size: 13px; }
             .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px; vertical-align: -1px; }
             .legend { font-size: 13px; margin: 4px 0 8px; } .legend span.item { margin-right: 18px; }
@@ -99,6 +103,22 @@ public enum ComparePage {
                 s += "<td class=\"\(v == best[j] && c.runs.count > 1 ? "best" : "")\">\(Report.pct(v))</td>"
             }
             s += "<td>\(run.epochs.count)</td></tr>\n"
+        }
+        return s + "</table>\n"
+    }
+
+    /// The groups of runs that differ only in their seeds (`compare --table` as HTML).
+    static func seedTable(_ t: SeedTable) -> String {
+        let e = Report.escape
+        let cols = t.present
+        var s = "<table class=\"runs seeds\"><tr><th class=\"run\">method</th><th class=\"run\">model</th><th>n</th>"
+        s += cols.map { "<th>\(e(SeedTable.columns[$0].heading))</th>" }.joined() + "</tr>\n"
+        for r in t.rows {
+            s += "<tr><td class=\"run\"><code>\(e(r.label))</code></td><td class=\"run\">\(r.model)</td>" +
+                 "<td>\(r.seeds)</td>"
+            s += cols.map { i in
+                "<td>" + (r.cells[i].map { String(format: "%.2f ± %.2f", $0.mean, $0.sd) } ?? "-") + "</td>"
+            }.joined() + "</tr>\n"
         }
         return s + "</table>\n"
     }
