@@ -10,13 +10,15 @@ extension Conv2d {
     func forwardExact(_ input: Tensor, _ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) {
         let x = input.data, weights = store.values + weightOffset, out = output.data
         let bias: UnsafeMutablePointer<Float>? = hasBias ? store.values + biasOffset : nil
-        let (inC, k, stride, padding, n) = (inChannels, kernel, self.stride, self.padding, g.b * g.p)
+        let (inC, k, stride, padding, n) = (inG, kernel, self.stride, self.padding, g.b * g.p)
+        let outG = outG
         Parallel.forEach(outChannels) { range in
             let sums = UnsafeMutablePointer<Double>.allocate(capacity: n)
             defer { sums.deallocate() }
             for o in range {
                 sums.update(repeating: bias.map { Double($0[o]) } ?? 0, count: n)
                 for c in 0..<inC {
+                    let channel = (o / outG) * inC + c  // the input channel of group o / outG
                     for ky in 0..<k {
                         for kx in 0..<k {
                             let wv = Double(weights[((o * inC + c) * k + ky) * k + kx])
@@ -26,7 +28,7 @@ extension Conv2d {
                             let end = lastInside < 0 ? 0 : min(g.ow, lastInside / stride + 1)
                             guard first < end else { continue }
                             for b in 0..<g.b {
-                                let plane = x + (c * g.b + b) * g.h * g.w
+                                let plane = x + (channel * g.b + b) * g.h * g.w
                                 for oy in 0..<g.oh {
                                     let iy = oy * stride - padding + ky
                                     guard iy >= 0 && iy < g.h else { continue }

@@ -16,11 +16,16 @@ import Tensor
 /// cache, instead of one whole-batch buffer that would stream through memory
 /// twice; backward unfolds each chunk again.
 ///
-/// - weight: (outC, inC, k, k), PyTorch's layout; bias: (outC)
+/// With `groups` G > 1 (ResNeXt), input and output channels fall into G groups, group g's outputs
+/// reading only group g's inputs: on channel-major activations each group's input and output are
+/// contiguous slices, so the im2col path runs each group as a convolution of inC / G to outC / G
+/// channels (oneDNN takes ungrouped convolutions only: a grouped layer runs on im2col).
+///
+/// - weight: (outC, inC / G, k, k), PyTorch's layout; bias: (outC)
 public final class Conv2d: Layer {
     /// The name of its parameters' prefix, e.g. `conv3`, `layer2.0`.
     public let name: String
-    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, groups: Int
     public let hasBias: Bool
     public var needsInputGradient = true
     /// Forward computes each output as one double-precision sum in a fixed order (`forwardExact`):
@@ -45,10 +50,14 @@ public final class Conv2d: Layer {
     private let inputGradient = Tensor(shape: [1, 1, 1, 1])
 
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool, store: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto,
-                precision: Precision = .fp32) {
+                groups: Int = 1, bias: Bool, store: ParameterStore, workspace: Workspace,
+                backend: ConvolutionBackend = .auto, precision: Precision = .fp32) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "Conv2d \(name): \(groups) groups do not divide \(inChannels) -> \(outChannels) channels")
         self.name = name
-        self.backend = backend.resolved
+        self.groups = groups
+        self.backend = groups > 1 ? .im2col : backend.resolved
+        if groups > 1, backend.resolved == .onednn { fallbackReason = "a grouped convolution (im2col runs it)" }
         self.precision = precision
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -58,16 +67,20 @@ public final class Conv2d: Layer {
         self.hasBias = bias
         self.store = store
         self.workspace = workspace
-        weightOffset = store.register("\(name).weight", shape: [outChannels, inChannels, kernel, kernel],
+        weightOffset = store.register("\(name).weight", shape: [outChannels, inChannels / groups, kernel, kernel],
                                       initializer: .kaimingNormal)
         biasOffset = bias ? store.register("\(name).bias", shape: [outChannels], initializer: .zeros) : -1
     }
 
     public var parameterOffset: Int? { weightOffset }
-    public var forwardFLOPs: Int { input == nil ? 0 : 2 * output.count * inChannels * kernel * kernel }
+    public var forwardFLOPs: Int { input == nil ? 0 : 2 * output.count * inG * kernel * kernel }
 
     private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
-    private var ckk: Int { inChannels * kernel * kernel }
+    /// Input and output channels of one group.
+    var inG: Int { inChannels / groups }
+    var outG: Int { outChannels / groups }
+    /// One group's weights per output channel: rows of the product.
+    private var ckk: Int { inG * kernel * kernel }
 
     /// The geometry of an input: batch, height, width, output height and width, output plane size.
     private func geometry(_ x: Tensor) -> (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int) {
@@ -82,15 +95,28 @@ public final class Conv2d: Layer {
         max(1, min(b, workspace.chunkFloats / max(ckk * p, 1)))
     }
 
-    /// The columns of samples `b0 ..< b0 + n` (the input itself for 1x1 convolutions).
-    private func columns(_ x: Tensor, from b0: Int, count n: Int) -> UnsafeMutablePointer<Float> {
+    /// The columns of group `group`'s samples `b0 ..< b0 + n` (the input itself for 1x1 convolutions).
+    private func columns(_ x: Tensor, group: Int, from b0: Int, count n: Int) -> UnsafeMutablePointer<Float> {
         let g = geometry(x)
         let hw = g.h * g.w
-        if isPointwise { return x.data + b0 * hw }  // only used with the whole batch, see below
+        let source = x.data + group * inG * g.b * hw + b0 * hw
+        if isPointwise { return source }  // only used with the whole batch, see below
         let cols = workspace.buffer(count: ckk * n * g.p)
-        Kernels.im2col(x.data + b0 * hw, channels: inChannels, batch: n, height: g.h, width: g.w, kernel: kernel,
+        Kernels.im2col(source, channels: inG, batch: n, height: g.h, width: g.w, kernel: kernel,
                        stride: stride, padding: padding, channelStride: g.b * hw, into: cols)
         return cols
+    }
+
+    /// Group `group`'s samples unfolded chunk by chunk: `body(first sample, samples, columns)`.
+    private func forEachChunk(_ input: Tensor, group: Int, _ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int),
+                              _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let chunk = chunkSize(batch: g.b, plane: g.p)
+        var b0 = 0
+        while b0 < g.b {
+            let bc = min(chunk, g.b - b0)
+            body(b0, bc, columns(input, group: group, from: b0, count: bc))
+            b0 += bc
+        }
     }
 
     /// - input: (inC, B, H, W) -> (outC, B, OH, OW)
@@ -122,19 +148,17 @@ public final class Conv2d: Layer {
             }
         }
         let beta: Float = hasBias ? 1 : 0
-        if isPointwise {
-            BLAS.gemm(m: outChannels, n: n, k: ckk, a: w, lda: ckk, b: input.data, ldb: n, beta: beta, c: output.data,
-                      ldc: n)
-            return output
-        }
-        let chunk = chunkSize(batch: g.b, plane: g.p)
-        var b0 = 0
-        while b0 < g.b {
-            let bc = min(chunk, g.b - b0)
-            let cols = columns(input, from: b0, count: bc)
-            BLAS.gemm(m: outChannels, n: bc * g.p, k: ckk, a: w, lda: ckk, b: cols, ldb: bc * g.p,
-                      beta: beta, c: output.data + b0 * g.p, ldc: n)
-            b0 += bc
+        for group in 0..<groups {
+            let wg = w + group * outG * ckk, yg = output.data + group * outG * n
+            if isPointwise {
+                BLAS.gemm(m: outG, n: n, k: ckk, a: wg, lda: ckk, b: columns(input, group: group, from: 0, count: g.b),
+                          ldb: n, beta: beta, c: yg, ldc: n)
+                continue
+            }
+            forEachChunk(input, group: group, g) { b0, bc, cols in
+                BLAS.gemm(m: outG, n: bc * g.p, k: ckk, a: wg, lda: ckk, b: cols, ldb: bc * g.p,
+                          beta: beta, c: yg + b0 * g.p, ldc: n)
+            }
         }
         return output
     }
@@ -162,33 +186,32 @@ public final class Conv2d: Layer {
             precondition(ok, "Conv2d \(name): oneDNN's backward convolution failed")
             return needsInputGradient ? inputGradient : outputGradient
         }
-        if isPointwise {
-            BLAS.gemm(transB: true, m: outChannels, n: ckk, k: n, a: dy, lda: n, b: input.data, ldb: n,
-                      beta: accumulate ? 1 : 0, c: dw, ldc: ckk)
-            guard needsInputGradient else { return outputGradient }
-            BLAS.gemm(transA: true, m: ckk, n: n, k: outChannels, a: w, lda: ckk, b: dy, ldb: n, c: inputGradient.data,
-                      ldc: n)
-            return inputGradient
-        }
-        if needsInputGradient { inputGradient.fill(0) }
-        let chunk = chunkSize(batch: g.b, plane: g.p)
-        var b0 = 0
-        while b0 < g.b {
-            let bc = min(chunk, g.b - b0)
-            let cols = columns(input, from: b0, count: bc)
-            let dyc = dy + b0 * g.p
-            // dW (outC, ckk) += dY_chunk (outC, bc*P) x cols^T (bc*P, ckk)
-            BLAS.gemm(transB: true, m: outChannels, n: ckk, k: bc * g.p, a: dyc, lda: n, b: cols, ldb: bc * g.p,
-                      beta: accumulate || b0 > 0 ? 1 : 0, c: dw, ldc: ckk)
-            if needsInputGradient {
-                // dcols (ckk, bc*P) = W^T (ckk, outC) x dY_chunk (outC, bc*P), over the columns (no longer needed)
-                BLAS.gemm(transA: true, m: ckk, n: bc * g.p, k: outChannels, a: w, lda: ckk, b: dyc, ldb: n,
-                          c: cols, ldc: bc * g.p)
-                Kernels.col2im(cols, channels: inChannels, batch: bc, height: g.h, width: g.w, kernel: kernel,
-                               stride: stride, padding: padding, channelStride: g.b * hw,
-                               into: inputGradient.data + b0 * hw)
+        if needsInputGradient, !isPointwise { inputGradient.fill(0) }
+        for group in 0..<groups {
+            let wg = w + group * outG * ckk, dwg = dw + group * outG * ckk, dyg = dy + group * outG * n
+            let dxg = inputGradient.data + group * inG * g.b * hw
+            if isPointwise {
+                let x = columns(input, group: group, from: 0, count: g.b)
+                BLAS.gemm(transB: true, m: outG, n: ckk, k: n, a: dyg, lda: n, b: x, ldb: n,
+                          beta: accumulate ? 1 : 0, c: dwg, ldc: ckk)
+                if needsInputGradient {
+                    BLAS.gemm(transA: true, m: ckk, n: n, k: outG, a: wg, lda: ckk, b: dyg, ldb: n, c: dxg, ldc: n)
+                }
+                continue
             }
-            b0 += bc
+            forEachChunk(input, group: group, g) { b0, bc, cols in
+                let dyc = dyg + b0 * g.p
+                // dW (outG, ckk) += dY_chunk (outG, bc*P) x cols^T (bc*P, ckk)
+                BLAS.gemm(transB: true, m: outG, n: ckk, k: bc * g.p, a: dyc, lda: n, b: cols, ldb: bc * g.p,
+                          beta: accumulate || b0 > 0 ? 1 : 0, c: dwg, ldc: ckk)
+                if needsInputGradient {
+                    // dcols (ckk, bc*P) = W^T (ckk, outG) x dY_chunk (outG, bc*P), over the columns (no longer needed)
+                    BLAS.gemm(transA: true, m: ckk, n: bc * g.p, k: outG, a: wg, lda: ckk, b: dyc, ldb: n,
+                              c: cols, ldc: bc * g.p)
+                    Kernels.col2im(cols, channels: inG, batch: bc, height: g.h, width: g.w, kernel: kernel,
+                                   stride: stride, padding: padding, channelStride: g.b * hw, into: dxg + b0 * hw)
+                }
+            }
         }
         return needsInputGradient ? inputGradient : outputGradient
     }

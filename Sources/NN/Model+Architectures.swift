@@ -10,13 +10,16 @@ extension Model {
     /// - resnet32: the CIFAR ResNet-32 of the IB and LDAM-DRW papers (3 stages of 5 basic blocks,
     ///   16/32/64 channels, option-A shortcuts, global average pool = h, 64) -> K
     ///
+    /// - resnet10, resnet18, resnet34, resnet50, resnext50_32x4d: torchvision's (`ResidualBlock`),
+    ///   its names, the `stem` (`auto`: imagenet from 64 px), features h = the pooled vector before `fc`
+    ///
     /// With `classScales` a linear classifier has a scale per class on its logits (`X.scales`,
     /// ones: learnable weight scaling's). Convolutions run on `convolutions` (`auto`: oneDNN where it
     /// is found, else im2col), in
     /// `precision` on oneDNN.
     public static func make(_ architecture: Architecture, inputShape: InputShape, classes: Int, seed: UInt64,
                             head: Head = .linear, convolutions: ConvolutionBackend = .auto,
-                            precision: Precision = .fp32, classScales: Bool = false) -> Model {
+                            precision: Precision = .fp32, classScales: Bool = false, stem: Stem = .auto) -> Model {
         let store = ParameterStore()
         let buffers = ParameterStore(hasGradients: false)
         let workspace = Workspace()
@@ -25,6 +28,7 @@ extension Model {
         let classifier: Layer
         let dimension: Int
         let layout: InputLayout
+        var builtStem = Stem.auto
         // The last layer: a linear layer named as the architecture names it, or the cosine head.
         func top(_ name: String, _ d: Int) -> Layer {
             switch head {
@@ -83,6 +87,32 @@ extension Model {
             layers.append(GlobalAvgPool())
             dimension = 64
             classifier = top("linear", dimension)
+        case .resnet10, .resnet18, .resnet34, .resnet50, .resnext50_32x4d:
+            layout = .channelMajor
+            let (kind, depths) = architecture.torchvisionBlocks!
+            let imagenet = stem.resolved(side: min(inputShape.height, inputShape.width)) == .imagenet
+            builtStem = imagenet ? .imagenet : .cifar
+            let conv1 = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 64, kernel: imagenet ? 7 : 3,
+                               stride: imagenet ? 2 : 1, padding: imagenet ? 3 : 1, bias: false, store: store,
+                               workspace: workspace, backend: convolutions, precision: precision)
+            let bn = BatchNorm2d("bn1", channels: 64, store: store, buffers: buffers)
+            norms.append(bn)
+            layers = [conv1, bn, ReLU()] + (imagenet ? [MaxPool2d(kernel: 3, stride: 2, padding: 1)] : [])
+            var inChannels = 64
+            for (stage, depth) in depths.enumerated() {
+                for index in 0..<depth {
+                    let block = ResidualBlock("layer\(stage + 1).\(index)", kind: kind, inChannels: inChannels,
+                                              planes: 64 << stage, stride: index == 0 && stage > 0 ? 2 : 1,
+                                              store: store, buffers: buffers, workspace: workspace,
+                                              backend: convolutions, precision: precision)
+                    norms += block.batchNorms
+                    layers.append(block)
+                    inChannels = block.outChannels
+                }
+            }
+            layers.append(GlobalAvgPool())
+            dimension = inChannels
+            classifier = top("fc", dimension)
         }
         store.allocate()
         buffers.allocate()
@@ -90,6 +120,6 @@ extension Model {
         buffers.initialize(seed: seed)
         return Model(architecture: architecture, inputShape: inputShape, classes: classes, inputLayout: layout,
                      parameters: store, buffers: buffers, features: layers, classifier: classifier, head: head,
-                     featureDimension: dimension, batchNorms: norms, workspace: workspace)
+                     featureDimension: dimension, batchNorms: norms, workspace: workspace, stem: builtStem)
     }
 }

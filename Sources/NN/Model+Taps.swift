@@ -105,6 +105,7 @@ extension Model {
         for layer in features {
             if let relu = layer as? ReLU { relu.gradient = rule }
             if let block = layer as? BasicBlock { block.reluGradient = rule }
+            if let block = layer as? ResidualBlock { block.reluGradient = rule }
         }
     }
 }

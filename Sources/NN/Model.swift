@@ -5,10 +5,36 @@ import Tensor
 /// The architectures the trainer builds.
 public enum Architecture: String, Codable, CaseIterable, Sendable, OptionEnum {
     case mlp, cnn, resnet32
+    /// torchvision's ImageNet ResNets (ResNet-10: basic blocks [1, 1, 1, 1], as OLTR's and the
+    /// decoupling code's), with its parameter names.
+    case resnet10, resnet18, resnet34, resnet50
+    case resnext50_32x4d = "resnext50_32x4d"
 
     /// Smallest image height and width the architecture can take: the cnn's two 2x2 pools
-    /// need 4; resnet32's stride-2 convolutions pad, so 1 will do.
+    /// need 4; the ResNets' stride-2 convolutions and pools pad, so 1 will do.
     public var minimumSide: Int { self == .cnn ? 4 : 1 }
+
+    /// A torchvision ResNet's block and blocks per stage; nil for the others.
+    public var torchvisionBlocks: (kind: ResidualBlock.Kind, depths: [Int])? {
+        switch self {
+        case .resnet10: (.basic, [1, 1, 1, 1])
+        case .resnet18: (.basic, [2, 2, 2, 2])
+        case .resnet34: (.basic, [3, 4, 6, 3])
+        case .resnet50: (.bottleneck(groups: 1, widthPerGroup: 64), [3, 4, 6, 3])
+        case .resnext50_32x4d: (.bottleneck(groups: 32, widthPerGroup: 4), [3, 4, 6, 3])
+        case .mlp, .cnn, .resnet32: nil
+        }
+    }
+}
+
+/// The first layers of a torchvision ResNet (`--stem`): ImageNet's 7x7 stride-2 convolution and
+/// 3x3 stride-2 max pool, or CIFAR's 3x3 stride-1 convolution without a pool (same names).
+public enum Stem: String, Codable, CaseIterable, Sendable, OptionEnum {
+    /// imagenet for images of 64 px and more, cifar below.
+    case auto, imagenet, cifar
+
+    /// `auto` resolved for images whose smaller side is `side` pixels.
+    public func resolved(side: Int) -> Stem { self != .auto ? self : side >= 64 ? .imagenet : .cifar }
 }
 
 /// How a model wants its input batch laid out.
@@ -58,6 +84,8 @@ public final class Model {
     public let features: [Layer]
     public let classifier: Layer
     public let head: Head
+    /// A torchvision ResNet's stem as built (`imagenet` or `cifar`); `auto` for the other models.
+    public let stem: Stem
     /// Dimension D of the features `h`.
     public let featureDimension: Int
     public let batchNorms: [BatchNorm2d]
@@ -70,7 +98,8 @@ public final class Model {
 
     init(architecture: Architecture, inputShape: InputShape, classes: Int, inputLayout: InputLayout,
          parameters: ParameterStore, buffers: ParameterStore, features: [Layer], classifier: Layer, head: Head,
-         featureDimension: Int, batchNorms: [BatchNorm2d], workspace: Workspace) {
+         featureDimension: Int, batchNorms: [BatchNorm2d], workspace: Workspace, stem: Stem = .auto) {
+        self.stem = stem
         self.architecture = architecture
         self.inputShape = inputShape
         self.classes = classes

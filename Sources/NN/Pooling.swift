@@ -2,11 +2,12 @@ import Tensor
 
 /// Max pooling with a square window on channel-major activations. The gradient goes to the
 /// first maximum of each window in scan order, as PyTorch's; explanations' passes make ties in
-/// exact arithmetic exact ties (`Conv2d.exactForward`).
+/// exact arithmetic exact ties (`Conv2d.exactForward`). `padding` pads with minus infinity, as
+/// PyTorch's (the ImageNet ResNets' 3x3, stride 2, padding 1 pool).
 ///
 /// - input: (C, B, H, W) -> output (C, B, OH, OW)
 public final class MaxPool2d: Layer {
-    public let kernel: Int, stride: Int
+    public let kernel: Int, stride: Int, padding: Int
     public var needsInputGradient = true
     public let output = Tensor(shape: [1, 1, 1, 1])
     private let inputGradient = Tensor(shape: [1, 1, 1, 1])
@@ -15,9 +16,11 @@ public final class MaxPool2d: Layer {
     private var argmaxCapacity = 1
     private var inputShape = (c: 0, b: 0, h: 0, w: 0)
 
-    public init(kernel: Int = 2, stride: Int? = nil) {
+    public init(kernel: Int = 2, stride: Int? = nil, padding: Int = 0) {
+        precondition(padding >= 0 && 2 * padding <= kernel, "MaxPool2d: padding \(padding) beyond half of \(kernel)")
         self.kernel = kernel
         self.stride = stride ?? kernel
+        self.padding = padding
     }
 
     deinit { argmax.deallocate() }
@@ -25,37 +28,42 @@ public final class MaxPool2d: Layer {
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         inputShape = (c, b, h, w)
-        let oh = Kernels.outputSize(h, kernel: kernel, stride: stride, padding: 0)
-        let ow = Kernels.outputSize(w, kernel: kernel, stride: stride, padding: 0)
+        let oh = Kernels.outputSize(h, kernel: kernel, stride: stride, padding: padding)
+        let ow = Kernels.outputSize(w, kernel: kernel, stride: stride, padding: padding)
         output.ensureShape(c, b, oh, ow)
         if argmaxCapacity < output.count {
             argmax.deallocate()
             argmax = .allocate(capacity: output.count)
             argmaxCapacity = output.count
         }
-        if kernel == 2, stride == 2 {
+        if kernel == 2, stride == 2, padding == 0 {
             forward2x2(input.data, planes: c * b, h: h, w: w, oh: oh, ow: ow)
             return output
         }
-        for plane in 0..<(c * b) {
+        let (kernel, stride, padding, out, argmax) = (kernel, stride, padding, output.data, argmax)
+        Parallel.forEach(c * b, grain: 4) { range in
+        for plane in range {
             let x = input.data + plane * h * w
-            let y = output.data + plane * oh * ow
+            let y = out + plane * oh * ow
             let idx = argmax + plane * oh * ow
             for oy in 0..<oh {
+                let y0 = max(oy * stride - padding, 0), y1 = min(oy * stride - padding + kernel, h)
                 for ox in 0..<ow {
-                    var best = -Float.infinity
-                    var at = 0
-                    for ky in 0..<kernel {
-                        let row = (oy * stride + ky) * w + ox * stride
-                        for kx in 0..<kernel where x[row + kx] > best || (kx == 0 && ky == 0) {
-                            best = x[row + kx]
-                            at = row + kx
+                    let x0 = max(ox * stride - padding, 0), x1 = min(ox * stride - padding + kernel, w)
+                    // The window's first position inside the image, then any larger value or NaN (PyTorch's rule).
+                    var at = y0 * w + x0
+                    var best = x[at]
+                    for iy in y0..<y1 {
+                        for ix in x0..<x1 where x[iy * w + ix] > best || x[iy * w + ix].isNaN {
+                            best = x[iy * w + ix]
+                            at = iy * w + ix
                         }
                     }
                     y[oy * ow + ox] = best
                     idx[oy * ow + ox] = Int32(at)
                 }
             }
+        }
         }
         return output
     }
@@ -89,7 +97,7 @@ public final class MaxPool2d: Layer {
         let (c, b, h, w) = inputShape
         inputGradient.ensureShape(c, b, h, w)
         let per = output.count / max(c * b, 1)
-        if kernel == 2, stride == 2, h % 2 == 0, w % 2 == 0 {
+        if kernel == 2, stride == 2, padding == 0, h % 2 == 0, w % 2 == 0 {
             // Windows tile the input: write each window's four gradients, no separate zeroing pass.
             let dxAll = inputGradient.data, argmax = argmax
             Parallel.forEach(c * b, grain: 16) { range in

@@ -97,7 +97,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
         base.precision = precision
         base.loss = loss
         base.embeddingLoss = metricLoss
-        let perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
+        var perModel: [Architecture: Int] = [.mlp: steps, .cnn: max(2, steps / 10), .resnet32: max(2, steps / 40)]
+        for a in Architecture.allCases where a.torchvisionBlocks != nil { perModel[a] = max(2, steps / 200) }
         let report = try Bench.run(comm: comm, base: base, models: models, steps: perModel, profile: profile, log: log)
         if comm.rank == 0 {
             if json {

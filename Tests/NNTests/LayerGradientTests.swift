@@ -48,12 +48,49 @@ import Tensor
                    input: Tensor(shape: [3, 2, 7, 6], values: randomValues(3 * 2 * 7 * 6, seed: 5)))
     }
 
-    @Test func maxPool() {
+    /// Grouped convolutions (ResNeXt): gradients by finite differences, and each group the
+    /// ungrouped convolution of its own channels.
+    @Test(arguments: [(2, 3, 1, 1), (4, 3, 2, 1), (2, 1, 1, 0), (4, 1, 2, 0)])
+    func groupedConv2d(geometry: (Int, Int, Int, Int)) {
+        let (groups, kernel, stride, padding) = geometry
+        let s = ParameterStore()
+        let conv = Conv2d("conv", inChannels: 8, outChannels: 4 * groups, kernel: kernel, stride: stride,
+                          padding: padding, groups: groups, bias: true, store: s, workspace: Workspace())
+        s.allocate()
+        s.initialize(seed: 4)
+        let x = Tensor(shape: [8, 2, 7, 6], values: randomValues(8 * 2 * 7 * 6, seed: 5))
+        checkLayer("conv g\(groups) k\(kernel) s\(stride) p\(padding)", conv, store: s, input: x)
+        let y = Array(conv.forward(x, training: false).buffer)
+        let inG = 8 / groups, plane = 2 * 7 * 6
+        for g in 0..<groups {
+            let one = ParameterStore()
+            let single = Conv2d("one", inChannels: inG, outChannels: 4, kernel: kernel, stride: stride,
+                                padding: padding, bias: true, store: one, workspace: Workspace(), backend: .im2col)
+            one.allocate()
+            let w = s.valuesOf("conv.weight"), b = s.valuesOf("conv.bias"), per = inG * kernel * kernel
+            for (i, v) in w[(g * 4 * per)..<((g + 1) * 4 * per)].enumerated() { one.values[i] = v }
+            for (i, v) in b[(g * 4)..<(g * 4 + 4)].enumerated() { one.values[4 * per + i] = v }
+            let start: Int = g * inG * plane, end: Int = start + inG * plane
+            let part = Tensor(shape: [inG, 2, 7, 6], values: Array(x.buffer[start..<end]))
+            let expected: [Float] = Array(single.forward(part, training: false).buffer)
+            let n = expected.count
+            let got: [Float] = Array(y[(g * n)..<((g + 1) * n)])
+            var worst: Float = 0
+            for i in 0..<n { worst = max(worst, abs(got[i] - expected[i]) / max(1, abs(expected[i]))) }
+            #expect(worst <= 1e-5, "group \(g): \(worst)")
+        }
+    }
+
+    @Test(arguments: [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+    func maxPool(geometry: (Int, Int, Int)) {
+        let (kernel, stride, padding) = geometry
         // Distinct values so that the maximum of each window is unique.
-        var values = (0..<(2 * 3 * 6 * 4)).map { Float($0) * 0.01 }
+        var values: [Float] = (0..<180).map { (i: Int) -> Float in Float(i) * 0.01 - 1 }
         var rng = RandomSource(seed: 6)
         rng.shuffle(&values)
-        checkLayer("maxpool", MaxPool2d(kernel: 2), store: nil, input: Tensor(shape: [2, 3, 6, 4], values: values))
+        checkLayer("maxpool k\(kernel) s\(stride) p\(padding)",
+                   MaxPool2d(kernel: kernel, stride: stride, padding: padding), store: nil,
+                   input: Tensor(shape: [2, 3, 6, 5], values: values))
     }
 
     @Test func globalAveragePool() {

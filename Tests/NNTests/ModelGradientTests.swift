@@ -5,8 +5,9 @@ import Tensor
 /// Gradient checks of whole models, through both `dL/dlogits` and `dL/dh`.
 @Suite struct ModelGradientTests {
     /// Loss = sum(logits * r1) + sum(h * r2); checks inputs are parameters only.
-    func check(_ architecture: Architecture, shape: InputShape, batch: Int, training: Bool, strict: Bool) {
-        let model = Model.make(architecture, inputShape: shape, classes: 5, seed: 3)
+    func check(_ architecture: Architecture, shape: InputShape, batch: Int, training: Bool, strict: Bool,
+               stem: Stem = .auto) {
+        let model = Model.make(architecture, inputShape: shape, classes: 5, seed: 3, stem: stem)
         let dims = model.inputLayout == .rows ? [batch, shape.count] : [shape.channels, batch, shape.height,
                                                                         shape.width]
         let x = Tensor(shape: dims, values: randomValues(batch * shape.count, seed: 4))
@@ -65,6 +66,37 @@ import Tensor
     func resnet32(training: Bool) {
         check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: training,
               strict: false)
+    }
+
+    /// torchvision's ResNets by finite differences in evaluation mode: basic blocks with projection
+    /// shortcuts, the CIFAR stem and the ImageNet stem (max pool with padding); the bottleneck with
+    /// grouped convolutions. In training mode, batch norm over the few values of a small batch's
+    /// last stage makes the float32 loss too rough for finite differences at this depth (half the
+    /// coordinates miss); TorchvisionGoldenTests checks training mode against PyTorch instead.
+    @Test func resnet10() {
+        check(.resnet10, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: false,
+              strict: false)
+        check(.resnet10, shape: InputShape(channels: 1, height: 32, width: 32), batch: 2, training: false,
+              strict: false, stem: .imagenet)
+    }
+
+    @Test func resnext50() {
+        check(.resnext50_32x4d, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: false,
+              strict: false)
+    }
+
+    /// torchvision's parameter counts for 1000 classes (`sum(p.numel() for p in model.parameters())`).
+    @Test(arguments: [(Architecture.resnet18, 11_689_512), (.resnet34, 21_797_672), (.resnet50, 25_557_032),
+                      (.resnext50_32x4d, 25_028_904)])
+    func torchvisionParameterCounts(architecture: Architecture, count: Int) {
+        let model = Model.make(architecture, inputShape: InputShape(channels: 3, height: 224, width: 224),
+                               classes: 1000, seed: 0)
+        #expect(model.parameters.count == count)
+        #expect(model.stem == .imagenet && model.featureDimension == (architecture == .resnet18
+            || architecture == .resnet34 ? 512 : 2048))
+        #expect(model.parameters.entry("layer2.0.downsample.0.weight") != nil)
+        #expect(model.buffers.entry("layer4.0.downsample.1.running_var") != nil)
+        #expect(model.tapNames[model.lastFeatureMap!].hasPrefix("layer4."))
     }
 
     @Test func shapesAndParameterCounts() {

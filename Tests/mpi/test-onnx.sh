@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ONNX export: mlp, cnn and resnet32 with linear heads and the cosine heads (ArcFace, sub-center
+# ONNX export: mlp, cnn, resnet32 and torchvision's resnet10 and ResNeXt-50 (ImageNet
+# stem: max pool with padding, grouped convolutions) with linear heads and the cosine heads (ArcFace, sub-center
 # ArcFace) exported from checkpoints and final.safetensors, run by onnxruntime (pip, in this test
 # only) on the real test images: logits within 1e-5 of the largest logit of `ddp-train eval
 # --logits`'s; the metadata names the classes and the normalisation. Bad input refused.
@@ -7,10 +8,11 @@ source "$(dirname "$0")/common.bash"
 FMNIST=/usr/share/datasets/fashion-mnist
 PY=$(test_python onnx onnxruntime numpy)
 
-for case in "mlp ce" "cnn ce" "resnet32 ce" "cnn arcface" "mlp subcenter-arcface"; do
+for case in "mlp ce" "cnn ce" "resnet32 ce" "cnn arcface" "mlp subcenter-arcface" "resnet10 ce --stem imagenet" \
+            "resnext50_32x4d ce --stem imagenet"; do
   set -- $case
   name="$1-$2"
-  run 2 --model "$1" --loss "$2" --max-steps 10 --epochs 1 --threads 1 --no-report-explanations --no-tensorboard \
+  run 2 --model "$1" --loss "$2" "${@:3}" --batch-size 32 --max-steps 10 --epochs 1 --threads 1 --no-report-explanations --no-tensorboard \
     --run-dir "$TMP/$name" > "$TMP/$name.log" 2>&1 || { cat "$TMP/$name.log"; fail "training $name"; }
   ckpt=$(ls "$TMP/$name/checkpoints/"*.ckpt | tail -1)
   "$BIN" export "$ckpt" --format onnx "$TMP/$name.onnx" > /dev/null || fail "export of $name"
@@ -26,7 +28,7 @@ meta = {p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}
 assert json.loads(meta["class_names"])[0] == "T-shirt/top", meta["class_names"]
 assert meta["head"] == "cosine:1" and meta["model"] == "cnn" and len(json.loads(meta["mean"])) == 1, meta
 PY
-pass "ONNX graphs of mlp, cnn, resnet32 and the cosine heads give eval's logits in onnxruntime; metadata carries classes and normalisation"
+pass "ONNX graphs of mlp, cnn, resnet32, resnet10, resnext50_32x4d and the cosine heads give eval's logits in onnxruntime; metadata carries classes and normalisation"
 
 # Bad input: not a checkpoint, a missing file; no output file is left.
 head -c 1000 /dev/urandom > "$TMP/junk.ckpt"

@@ -177,11 +177,12 @@ struct GraphBuilder {
         case is ReLU:
             return node("Relu", [x])
         case let c as Conv2d:
-            var inputs = [x, try weight("\(c.name).weight", [c.outChannels, c.inChannels, c.kernel, c.kernel])]
+            var inputs = [x, try weight("\(c.name).weight", [c.outChannels, c.inChannels / c.groups, c.kernel,
+                                                               c.kernel])]
             if c.hasBias { inputs.append(try weight("\(c.name).bias", [c.outChannels])) }
             return node("Conv", inputs,
                         [.ints("kernel_shape", [c.kernel, c.kernel]), .ints("strides", [c.stride, c.stride]),
-                         .ints("pads", [c.padding, c.padding, c.padding, c.padding])],
+                         .ints("pads", [c.padding, c.padding, c.padding, c.padding]), .int("group", c.groups)],
                         output: unique(c.name))
         case let b as BatchNorm2d:
             let n = b.channels
@@ -190,7 +191,8 @@ struct GraphBuilder {
             return node("BatchNormalization", inputs, [.float("epsilon", Float(b.eps))], output: unique(b.name))
         case let p as MaxPool2d:
             return node("MaxPool", [x],
-                        [.ints("kernel_shape", [p.kernel, p.kernel]), .ints("strides", [p.stride, p.stride])])
+                        [.ints("kernel_shape", [p.kernel, p.kernel]), .ints("strides", [p.stride, p.stride]),
+                         .ints("pads", [p.padding, p.padding, p.padding, p.padding])])
         case is GlobalAvgPool:
             return node("Flatten", [node("GlobalAveragePool", [x])], [.int("axis", 1)])
         case let block as BasicBlock:
@@ -209,6 +211,14 @@ struct GraphBuilder {
                 let p = block.planes / 4
                 shortcut = node("Pad", [shortcut, int64s("pads", [0, p, 0, 0, 0, p, 0, 0])])
             }
+            return node("Relu", [node("Add", [t, shortcut])], output: unique(block.name))
+        case let block as ResidualBlock:
+            var t = x
+            for (i, conv) in block.convs.enumerated() {
+                t = try emit(block.norms[i], try emit(conv, t))
+                if i < block.convs.count - 1 { t = node("Relu", [t]) }
+            }
+            let shortcut = try block.downsample.map { try emit($0.norm, try emit($0.conv, x)) } ?? x
             return node("Relu", [node("Add", [t, shortcut])], output: unique(block.name))
         case let head as CosineClassifier:
             // cosines = (x / max(|x|, eps)) W_unit, the largest of each class's S columns.
@@ -268,7 +278,8 @@ extension OnnxExport {
         }
         let s = card.data.inputShape
         let model = Model.make(card.model, inputShape: InputShape(channels: s[0], height: s[1], width: s[2]),
-                               classes: card.data.classes, seed: 0, head: head, convolutions: .im2col)
+                               classes: card.data.classes, seed: 0, head: head, convolutions: .im2col,
+                               stem: card.stem ?? .auto)
         let proto = try self.model(model, weights: weights, card: card, source: (path as NSString).lastPathComponent)
         try proto.serializedData().write(to: URL(fileURLWithPath: output), options: .atomic)
         return proto.graph.node.count

@@ -53,7 +53,16 @@ extension Options {
                                                      "PyTorch's DistributedSampler: a few samples are seen twice per " +
                                                      "epoch, so whole epochs depend on the number of ranks.") }
     // Model and class weights
-    public var model: Option<Architecture> { Option("model", Architecture.mlp, "Model.") }
+    public var model: Option<Architecture> {
+        Option("model", Architecture.mlp,
+               "Model: mlp, cnn, resnet32 (the CIFAR ResNet-32), or torchvision's resnet10, resnet18, resnet34, " +
+               "resnet50, resnext50_32x4d (its parameter names: --init-from reads its state_dict).")
+    }
+    public var stem: Option<Stem> {
+        Option("stem", Stem.auto,
+               "The torchvision ResNets' first layers: imagenet (7x7 stride-2 convolution, 3x3 max pool) or cifar " +
+               "(3x3 stride-1 convolution, no pool); auto: imagenet for images of 64 px and more.")
+    }
     public var initFrom: Option<String?> { Option("init-from", nil,
                                                   "Start from the weights of a .safetensors file (final.safetensors, " +
                                                   "or PyTorch's with the same names and shapes); a checkpoint found " +
@@ -181,8 +190,8 @@ public enum TrainOptions {
         OptionGroup("Second stage",
                     [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),
         OptionGroup("Model and loss",
-                    [Options().model, Options().initFrom, Options().loss, Options().classWeights, Options().cbBeta,
-                     Options().drwEpoch] + LossKind.allOptions),
+                    [Options().model, Options().stem, Options().initFrom, Options().loss, Options().classWeights,
+                     Options().cbBeta, Options().drwEpoch] + LossKind.allOptions),
         OptionGroup("Evaluation",
                     [Options().posthocTau, Options().tauNorm, Options().shotThresholds, Options().selectBy]),
         OptionGroup("Embedding loss",

@@ -11,9 +11,12 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// "linear", or "cosine:S" for a cosine head with S sub-centres per class.
     public var head: String
     public var data: DataStatistics
+    /// A torchvision ResNet's stem (`imagenet` or `cifar`), nil for the other models.
+    public var stem: Stem?
 
     public init(model: Model, data: DataStatistics) {
         self.model = model.architecture
+        stem = model.stem == .auto ? nil : model.stem
         if case .cosine(let s) = model.head { head = "cosine:\(s)" } else { head = "linear" }
         self.data = data
     }
@@ -41,6 +44,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
                  "mean": list(data.mean), "std": list(data.std), "train_counts": list(data.trainCounts)]
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
+        if let stem { m["stem"] = stem.rawValue }
         if let names = data.classNames, let json = try? encoder.encode(names) {
             m["class_names"] = String(decoding: json, as: UTF8.self)
         }
@@ -79,7 +83,11 @@ public struct ModelCard: Codable, Sendable, Equatable {
                                   classNames: names, mean: try list("mean", "numbers separated by commas"),
                                   std: try list("std", "numbers separated by commas"),
                                   trainCounts: try list("train_counts", "whole numbers separated by commas"))
-        let card = ModelCard(model: model, head: m["head"] ?? "linear", data: data)
+        var card = ModelCard(model: model, head: m["head"] ?? "linear", data: data)
+        if let text = m["stem"] {
+            guard let stem = Stem(rawValue: text), stem != .auto else { throw fail("stem", "imagenet or cifar") }
+            card.stem = stem
+        }
         if let problem = card.problem { throw DataError.mismatch("\(path): metadata: \(problem)") }
         return card
     }

@@ -45,7 +45,7 @@ public enum ModelLoader {
         }
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: UInt64(config.seed),
                                head: config.head, convolutions: config.convBackend, precision: config.precision,
-                               classScales: config.classScales)
+                               classScales: config.classScales, stem: config.stem)
         if let path = config.initFrom {
             let rank = comm.rank
             try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }
@@ -83,7 +83,7 @@ public enum ModelLoader {
             ?? Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         let model = Model.make(config.model, inputShape: shape, classes: dataset.classes, seed: 0, head: config.head,
-                               convolutions: config.convBackend, classScales: config.classScales)
+                               convolutions: config.convBackend, classScales: config.classScales, stem: config.stem)
         try comm.agree {
             guard let c = found.contents else { return }
             try CheckpointModel.validate(c, model: model, worldSize: state.worldSize, saved: state.config.model,
@@ -127,7 +127,8 @@ public enum ModelLoader {
             w.shape[1] % dataset.classes == 0 {
             head = .cosine(subCenters: w.shape[1] / dataset.classes)
         }
-        let built = Model.make(model, inputShape: shape, classes: dataset.classes, seed: 0, head: head)
+        let built = Model.make(model, inputShape: shape, classes: dataset.classes, seed: 0, head: head,
+                               stem: card?.stem ?? .auto)
         try comm.agree { try ModelWeights.load(path, tensors: tensors, into: built) }
         let counts = card?.data.trainCounts ?? dataset.counts
         return LoadedModel(model: built, config: config, statistics: dataset.statistics(trainCounts: counts),
