@@ -25,6 +25,8 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var subset: TrainingSubset?
     /// `--train-list`, `--val-list`, `--test-list`: images under `directory` named by list files.
     public var lists: ImageLists?
+    /// `--normalization`: the training set's statistics, ImageNet's, or none.
+    public var normalization: NormalizationKind = .dataset
 
     public init(directory: String = DatasetLayout.defaultDirectory, imbalanceRatio: Double = 100,
                 imbalanceProfile: ImbalanceProfile = .exp, classes: Int? = nil, augment: Bool = false,

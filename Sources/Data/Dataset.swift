@@ -116,7 +116,7 @@ public final class Dataset {
             let holdout = try comm.agree { try Holdout(config.holdout, total: k) }
             train = holdout.seenPart(train)
             val = val.map(holdout.seenPart)
-            let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
+            let (mean, std) = try Normalization.values(config.normalization, of: train, sharded: sharded, comm: comm)
             return Dataset(train: train, test: holdout.seenPart(testSplit), classes: holdout.seen.count,
                            classNames: names.map(holdout.seenValues), layout: layout, sharded: sharded,
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
@@ -124,7 +124,7 @@ public final class Dataset {
                            unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [], val: val,
                            trainIndices: trainIndices)
         }
-        let (mean, std) = try Normalization.statistics(of: train, sharded: sharded, comm: comm)
+        let (mean, std) = try Normalization.values(config.normalization, of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [],
                        val: val, trainIndices: trainIndices)

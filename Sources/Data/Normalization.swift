@@ -1,7 +1,46 @@
 import Distributed
+import Settings
+
+/// `--normalization`: what images are normalised with, `(pixel / 255 - mean) / std` per channel.
+public enum NormalizationKind: String, Codable, CaseIterable, Sendable, OptionEnum {
+    /// The training set's own per-channel mean and deviation.
+    case dataset
+    /// torchvision's ImageNet constants (3 channels), as its pretrained weights expect.
+    case imagenet
+    /// Mean 0, deviation 1: pixels in [0, 1] as they are.
+    case none
+
+    public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
+    public static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+}
+
+extension Options {
+    public var normalization: Option<NormalizationKind> {
+        Option("normalization", NormalizationKind.dataset,
+               "What images are normalised with: dataset (the training set's per-channel mean and deviation), " +
+               "imagenet (torchvision's constants, for its pretrained weights; 3 channels) or none; the model " +
+               "card, safetensors and ONNX metadata record the values.")
+    }
+}
 
 /// Per-channel mean and standard deviation of training images.
 public enum Normalization {
+    /// The mean and deviation `kind` normalises `split`'s images with (the training split's own
+    /// for `dataset`; collective when sharded).
+    public static func values(_ kind: NormalizationKind, of split: Split, sharded: Bool,
+                              comm: Communicator) throws -> ([Float], [Float]) {
+        switch kind {
+        case .dataset: return try statistics(of: split, sharded: sharded, comm: comm)
+        case .none: return ([Float](repeating: 0, count: split.channels), [Float](repeating: 1, count: split.channels))
+        case .imagenet:
+            guard split.channels == 3 else {
+                throw CollectiveFailure(rank: 0, message: "--normalization imagenet normalises 3 colour channels; " +
+                                                          "the images have \(split.channels) (add --channels 3)")
+            }
+            return (NormalizationKind.imagenetMean, NormalizationKind.imagenetStd)
+        }
+    }
+
     /// Statistics of `split` in [0, 1] pixel units; summed over ranks when the data is sharded.
     public static func statistics(of split: Split, sharded: Bool, comm: Communicator) throws -> ([Float], [Float]) {
         let c = split.channels

@@ -71,13 +71,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var dataSelectionSeed: UInt64 { UInt64(self.dataSeed ?? (self.subset == .ldam ? 0 : self.seed)) }
 
     public var dataConfig: DataConfig {
-        DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio, imbalanceProfile: self.imbalanceProfile,
-                   classes: self.classes, augment: self.augment, dropLast: self.dropLast,
-                   holdout: self.holdoutClasses?.classes ?? [],
-                   imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels, cache: imageCache,
-                   validation: self.valSplit, subset: self.subset,
-                   lists: self.trainList ?? self.testList == nil ? nil
-                       : ImageLists(train: self.trainList ?? "", val: self.valList, test: self.testList ?? ""))
+        var data = DataConfig(directory: self.data, imbalanceRatio: self.imbalanceRatio,
+                              imbalanceProfile: self.imbalanceProfile, classes: self.classes, augment: self.augment,
+                              dropLast: self.dropLast, holdout: self.holdoutClasses?.classes ?? [],
+                              imageSize: self.imageSize.map { [$0.height, $0.width] }, channels: self.channels,
+                              cache: imageCache, validation: self.valSplit, subset: self.subset,
+                              lists: self.trainList ?? self.testList == nil ? nil
+                                  : ImageLists(train: self.trainList ?? "", val: self.valList,
+                                               test: self.testList ?? ""))
+        data.normalization = self.normalization
+        return data
     }
 
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).

@@ -185,7 +185,7 @@ public enum TrainOptions {
                      Options().imbalanceProfile, Options().classes, Options().augment,
                      Options().dropLast, Options().padToWorldSize, Options().holdoutClasses, Options().valSplit,
                      Options().subset, Options().dataSeed, Options().trainList, Options().valList,
-                     Options().testList]),
+                     Options().testList, Options().normalization]),
         OptionGroup("Sampling", [Options().sampler, Options().samplerM, Options().drsEpoch]),
         OptionGroup("Second stage",
                     [Options().stage2, Options().stage2Epochs, Options().stage2LR, Options().stage2Loss]),

@@ -56,7 +56,7 @@ public final class Trainer {
             throw CollectiveFailure(rank: 0, message: "--tau-norm search chooses tau on the validation split: add " +
                                                       "--val-split (such as 20), or give tau")
         }
-        let model = try ModelLoader.fresh(config, dataset: dataset, comm: comm)
+        let model = try ModelLoader.fresh(config, dataset: dataset, comm: comm, log: log)
         if config.syncBatchnorm, comm.size > 1 {
             let c = comm
             model.setBatchNormReducer { buffer in

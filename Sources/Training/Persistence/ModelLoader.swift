@@ -35,7 +35,10 @@ public struct LoadedModel {
 public enum ModelLoader {
     /// The model `config` trains on `dataset`, initialised from the seed (or `--init-from`), with
     /// rank 0's parameters and buffers on every rank.
-    public static func fresh(_ config: TrainConfig, dataset: Dataset, comm: Communicator) throws -> Model {
+    /// A classifier of another shape in `--init-from`'s file (other classes) is left at its
+    /// initial values, and `log` says so.
+    public static func fresh(_ config: TrainConfig, dataset: Dataset, comm: Communicator, log: Log? = nil) throws
+        -> Model {
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
         guard min(shape.height, shape.width) >= config.model.minimumSide else {
             throw CollectiveFailure(rank: 0,
@@ -48,7 +51,13 @@ public enum ModelLoader {
                                classScales: config.classScales, stem: config.stem)
         if let path = config.initFrom {
             let rank = comm.rank
-            try comm.agree { if rank == 0 { try ModelWeights.load(path, into: model) } }
+            let leftOut = try comm.agree {
+                rank == 0 ? try ModelWeights.load(path, into: model, otherClassifier: true) : []
+            }
+            if !leftOut.isEmpty {
+                log?.info("--init-from \(path): the classifier is for other classes; left out, trained from its " +
+                          "initial values: \(leftOut.joined(separator: ", "))")
+            }
         }
         // Same start everywhere: rank 0's initial parameters and buffers (or --init-from's).
         try comm.broadcast(model.parameters.valueBuffer)

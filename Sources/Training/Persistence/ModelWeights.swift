@@ -7,14 +7,19 @@ public enum ModelWeights {
     /// Copies every parameter and batch-norm buffer of `model` from `path`. Refused, naming the
     /// file and the tensor: a tensor the model has and the file lacks, one the file has and the
     /// model lacks, or a shape that differs.
-    public static func load(_ path: String, into model: Model) throws {
-        try load(path, tensors: try SafeTensors.read(path), into: model)
+    /// - otherClassifier: leave a classifier tensor of another shape (another number of classes:
+    ///   fine-tuning) at its initial values instead of refusing it; returns what was left out
+    @discardableResult
+    public static func load(_ path: String, into model: Model, otherClassifier: Bool = false) throws -> [String] {
+        try load(path, tensors: try SafeTensors.read(path), into: model, otherClassifier: otherClassifier)
     }
 
     /// The tensors already read from `path` (named in messages).
+    @discardableResult
     public static func load(_ path: String, tensors: [String: (shape: [Int], values: [Float])],
-                            into model: Model) throws {
+                            into model: Model, otherClassifier: Bool = false) throws -> [String] {
         var expected: Set<String> = []
+        var leftOut: [String] = []
         for (store, optional) in [(model.parameters, false), (model.buffers, true)] {
             for entry in store.entries {
                 expected.insert(entry.name)
@@ -23,6 +28,10 @@ public enum ModelWeights {
                     if optional && entry.name.hasSuffix("num_batches_tracked") { continue }
                     throw WeightsError("\(path): no tensor \(entry.name) (shape \(entry.shape)), which " +
                                        "\(model.architecture.rawValue) needs")
+                }
+                if otherClassifier, !optional, model.classifierRange.contains(entry.offset), t.shape != entry.shape {
+                    leftOut.append("\(entry.name) \(t.shape) (the model's is \(entry.shape))")
+                    continue
                 }
                 guard t.shape == entry.shape else {
                     throw WeightsError("\(path): tensor \(entry.name) has shape \(t.shape), expected \(entry.shape) " +
@@ -38,6 +47,7 @@ public enum ModelWeights {
                                "\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", ..." : "") not " +
                                "in \(model.architecture.rawValue) (another model or head?)")
         }
+        return leftOut
     }
 }
 
