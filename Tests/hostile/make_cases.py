@@ -348,7 +348,9 @@ for option in numeric:
 for option, value in [("model", "bogus"), ("loss", ""), ("optimizer", "x" * 100000), ("schedule", "-1"), ("class-weights", "nan"),
                       ("imbalance-profile", "\u00e9"), ("crl-mining", "global;rm"), ("bucket-mode", "auto auto"), ("recipe", "nope"),
                       ("sampler", "uniform,"), ("stage2", "crt lws"), ("shot-thresholds", "20,100"), ("shot-thresholds", "a,b"),
-                      ("select-by", "val_bogus"), ("select-by", "test_acc")]:
+                      ("select-by", "val_bogus"), ("select-by", "test_acc"), ("stem", "resnet"), ("model", "resnet11"),
+                      ("normalization", "imagenet"), ("train-list", "/nonexistent/train.txt"),
+                      ("test-list", "/nonexistent/test.txt")]:
     case("option-%s-%d" % (option, len(value)), "refuse", ["--" + option, value, "--run-dir", "RUN"] + TRAIN)
 case("option-unknown", "refuse", ["--no-such-option", "--run-dir", "RUN"])
 # --subset files: text and .npy of every wrong kind (the sound data set has N training samples).
