@@ -9,8 +9,12 @@ public final class BatchAssembler {
     public let mean: [Float]
     public let std: [Float]
     public let channelMajor: Bool
-    /// Random crop with 4-pixel padding and horizontal flip (training, 32x32 colour only).
+    /// Random crop with 4-pixel padding and horizontal flip (training; images below
+    /// `BatchAssembler.augmentedSide` pixels, any channels).
     public let augment: Bool
+    /// Images from this side on would take torchvision's RandomResizedCrop instead (not built:
+    /// `--augment` refuses them).
+    public static let augmentedSide = 64
     public let seed: UInt64
     /// (B, C*H*W) or (C, B, H, W)
     public let input = Tensor(shape: [1, 1])
@@ -25,7 +29,7 @@ public final class BatchAssembler {
         self.mean = mean
         self.std = std
         self.channelMajor = channelMajor
-        self.augment = augment && split.channels == 3 && split.height == 32 && split.width == 32
+        self.augment = augment && split.height < Self.augmentedSide && split.width < Self.augmentedSide
         self.seed = seed
         targets = .allocate(capacity: 1)
         // x_normalised = raw * scale + shift, raw in source units (bytes or floats).

@@ -129,13 +129,16 @@ import Tensor
         #expect(cm.input[(1 * 2 + 1) * 4] == 16)
     }
 
-    @Test func augmentationIsSeededAndShifts() {
-        let pixels = (0..<(3 * 32 * 32)).map { UInt8($0 % 256) }
-        let split = Split(pixels: .bytes(pixels), labels: [0], channels: 3, height: 32, width: 32)
-        let a = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true,
-                               seed: 5)
-        let b = BatchAssembler(split: split, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: true,
-                               seed: 5)
+    /// Any image below 64 px: colour CIFAR and grey Fashion-MNIST alike.
+    @Test(arguments: [(3, 32, 32), (1, 28, 28), (3, 40, 24)])
+    func augmentationIsSeededAndShifts(shape: (Int, Int, Int)) {
+        let (c, h, w) = shape
+        let pixels = (0..<(c * h * w)).map { UInt8($0 % 256) }
+        let split = Split(pixels: .bytes(pixels), labels: [0], channels: c, height: h, width: w)
+        let mean = [Float](repeating: 0, count: c), std = [Float](repeating: 1, count: c)
+        let a = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true, augment: true, seed: 5)
+        let b = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true, augment: true, seed: 5)
+        #expect(a.augment)
         var idx = [0], pos = [42]
         a.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)
         b.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)

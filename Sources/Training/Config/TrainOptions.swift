@@ -37,8 +37,9 @@ extension Options {
                                                            "label + 1 for NumPy",
                                               check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
     public var augment: Option<Bool> { Option("augment", false,
-                                              "Random crop (4-pixel padding) and horizontal flip of 32x32 " +
-                                              "colour training images.") }
+                                              "Random crop (4-pixel padding) and horizontal flip of training " +
+                                              "images below 64 px (any channels), seeded by the seed, the " +
+                                              "epoch and the sample.") }
     public var dropLast: Option<Bool> { Option("drop-last", false,
                                                "Drop each epoch's last incomplete global batch (by default it " +
                                                "is taken, smaller).") }
