@@ -12,6 +12,9 @@ public struct DataStatistics: Codable, Sendable, Equatable {
     public var std: [Float]
     /// Global training samples per class the model was trained with.
     public var trainCounts: [Int]
+    /// Whether evaluated images are resized to 8/7 and centre-cropped (trained with resized
+    /// crops, `Augmentation`); nil: no (and absent from the files of models trained without).
+    public var testCrop: Bool?
 
     enum CodingKeys: String, CodingKey {
         case inputShape = "input_shape"
@@ -19,10 +22,12 @@ public struct DataStatistics: Codable, Sendable, Equatable {
         case classNames = "class_names"
         case mean, std
         case trainCounts = "train_counts"
+        case testCrop = "test_crop"
     }
 
     public init(inputShape: [Int], classes: Int, classNames: [String]?, mean: [Float], std: [Float],
-                trainCounts: [Int]) {
+                trainCounts: [Int], testCrop: Bool? = nil) {
+        self.testCrop = testCrop
         self.inputShape = inputShape
         self.classes = classes
         self.classNames = classNames

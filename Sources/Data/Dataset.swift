@@ -34,18 +34,22 @@ public final class Dataset {
     /// The training set's samples trained on, as indices into it in data order (ascending, over
     /// all ranks): what `subset.npy` records; empty for a data set loaded for evaluation only.
     public let trainIndices: [Int]
+    /// Whether the evaluated images (test, validation, held-out) are resized to 8/7 and
+    /// centre-cropped (`Split.centreCropped`), as for a model trained with resized crops.
+    public let testCrop: Bool
     /// Training samples over all ranks.
     public var globalTrainCount: Int { counts.reduce(0, +) }
 
     init(train: Split, test: Split, classes: Int, classNames: [String]?, layout: DatasetLayout, sharded: Bool,
          originalCounts: [Int], counts: [Int], mean: [Float], std: [Float], unseenTest: Split? = nil,
-         notes: [String] = [], val: Split? = nil, trainIndices: [Int] = []) {
+         notes: [String] = [], val: Split? = nil, trainIndices: [Int] = [], testCrop: Bool = false) {
         self.trainIndices = trainIndices
         self.notes = notes
-        self.val = val
-        self.unseenTest = unseenTest
+        self.testCrop = testCrop
+        self.val = testCrop ? val?.centreCropped() : val
+        self.unseenTest = testCrop ? unseenTest?.centreCropped() : unseenTest
         self.train = train
-        self.test = test
+        self.test = testCrop ? test.centreCropped() : test
         self.classes = classes
         self.classNames = classNames
         self.layout = layout
@@ -112,6 +116,8 @@ public final class Dataset {
         // Classes held out of training: the long-tail profile is drawn over all classes, then
         // the held-out ones leave the training set; their test images are kept apart.
         let testSplit = read.test, sharded = read.sharded
+        let testCrop = Augmentation.testCrop(cropAndFlip: config.augment, height: testSplit.height,
+                                             width: testSplit.width)
         if !config.holdout.isEmpty {
             let holdout = try comm.agree { try Holdout(config.holdout, total: k) }
             train = holdout.seenPart(train)
@@ -122,12 +128,12 @@ public final class Dataset {
                            originalCounts: holdout.seenValues(original), counts: holdout.seenValues(targets),
                            mean: mean, std: std,
                            unseenTest: holdout.heldOutPart(testSplit), notes: images?.notes ?? [], val: val,
-                           trainIndices: trainIndices)
+                           trainIndices: trainIndices, testCrop: testCrop)
         }
         let (mean, std) = try Normalization.values(config.normalization, of: train, sharded: sharded, comm: comm)
         return Dataset(train: train, test: testSplit, classes: k, classNames: names, layout: layout, sharded: sharded,
                        originalCounts: original, counts: targets, mean: mean, std: std, notes: images?.notes ?? [],
-                       val: val, trainIndices: trainIndices)
+                       val: val, trainIndices: trainIndices, testCrop: testCrop)
     }
 
     /// An image folder's or tar shards' splits decoded to the configured (or the model's,
@@ -190,7 +196,7 @@ public final class Dataset {
                        layout: layout, sharded: false,
                        originalCounts: known.trainCounts, counts: known.trainCounts, mean: known.mean, std: known.std,
                        unseenTest: unseen,
-                       notes: images?.notes ?? [])
+                       notes: images?.notes ?? [], testCrop: known.testCrop ?? false)
     }
 
     static func readTest(_ layout: DatasetLayout) throws -> Split {
@@ -219,7 +225,7 @@ public final class Dataset {
     /// The statistics a model trained on this data carries, with the class sizes it trained with.
     public func statistics(trainCounts: [Int]? = nil) -> DataStatistics {
         DataStatistics(inputShape: [test.channels, test.height, test.width], classes: classes, classNames: classNames,
-                       mean: mean, std: std, trainCounts: trainCounts ?? counts)
+                       mean: mean, std: std, trainCounts: trainCounts ?? counts, testCrop: testCrop ? true : nil)
     }
 
     /// Largest class count: per-class arrays and the classes² confusion matrix must fit.

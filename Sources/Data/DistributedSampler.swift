@@ -128,6 +128,21 @@ public struct DistributedSampler: Sendable {
         return n
     }
 
+    /// The partners of this rank's `n` samples of step `step` (`BatchMix`): the samples at the
+    /// mirrored positions of the global batch (of this rank's share when sharded), their indices
+    /// into `out` and positions into `positions`.
+    public func partners(step: Int, order: [Int], count n: Int, into out: UnsafeMutablePointer<Int>,
+                         positions: UnsafeMutablePointer<Int>, of own: UnsafePointer<Int>) {
+        let range = globalRange(step: step)
+        let before = step * share(of: batchSize), mine = share(of: range.count)
+        for b in 0..<n {
+            let p = own[b]
+            let q = sharded ? before + (before + mine - 1 - p) : range.lowerBound + (range.upperBound - 1 - p)
+            out[b] = order[q % max(count, 1)]
+            positions[b] = q
+        }
+    }
+
     /// Label counts of the samples this rank owns this epoch (padding duplicates excluded);
     /// summed over ranks they are the training set's class counts.
     public func ownedLabelCounts(epoch: Int, order: [Int], labels: [Int32], classes: Int) -> [Int] {

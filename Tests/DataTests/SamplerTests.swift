@@ -111,7 +111,7 @@ import Tensor
     @Test func batchAssemblerLayoutsAndNormalisation() {
         let split = Split(pixels: .bytes([0, 255, 51, 102, 10, 20, 30, 40]), labels: [1, 0], channels: 1, height: 2,
                           width: 2)
-        let rows = BatchAssembler(split: split, mean: [0.2], std: [0.5], channelMajor: false, augment: false, seed: 0)
+        let rows = BatchAssembler(split: split, mean: [0.2], std: [0.5], channelMajor: false, seed: 0)
         var idx = [1, 0], pos = [0, 1]
         rows.assemble(indices: &idx, positions: &pos, count: 2, epoch: 0)
         #expect(rows.input.shape == [2, 4])
@@ -120,7 +120,7 @@ import Tensor
         #expect(rows.targets[0] == 0 && rows.targets[1] == 1)
         let rgb = Split(pixels: .floats((0..<(2 * 3 * 4)).map(Float.init)), labels: [0, 1], channels: 3, height: 2,
                         width: 2)
-        let cm = BatchAssembler(split: rgb, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true, augment: false,
+        let cm = BatchAssembler(split: rgb, mean: [0, 0, 0], std: [1, 1, 1], channelMajor: true,
                                 seed: 0)
         var both = [0, 1]
         cm.assemble(indices: &both, positions: &pos, count: 2, epoch: 0)
@@ -136,9 +136,11 @@ import Tensor
         let pixels = (0..<(c * h * w)).map { UInt8($0 % 256) }
         let split = Split(pixels: .bytes(pixels), labels: [0], channels: c, height: h, width: w)
         let mean = [Float](repeating: 0, count: c), std = [Float](repeating: 1, count: c)
-        let a = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true, augment: true, seed: 5)
-        let b = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true, augment: true, seed: 5)
-        #expect(a.augment)
+        let a = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true,
+                               augmentation: Augmentation(cropAndFlip: true), seed: 5)
+        let b = BatchAssembler(split: split, mean: mean, std: std, channelMajor: true,
+                               augmentation: Augmentation(cropAndFlip: true), seed: 5)
+        #expect(a.augmentation.cropAndFlip)
         var idx = [0], pos = [42]
         a.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)
         b.assemble(indices: &idx, positions: &pos, count: 1, epoch: 1)

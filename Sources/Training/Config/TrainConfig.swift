@@ -83,6 +83,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         return data
     }
 
+    /// The training images' augmentation.
+    public var augmentation: Augmentation {
+        Augmentation(cropAndFlip: self.augment, cutout: self.cutout, mixup: self.mixup, cutmix: self.cutmix)
+    }
+
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).
     public var imageCache: String? {
         if let cache = self.cache { return cache }
@@ -165,6 +170,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         }
         out += EmbeddingLossKind.problems(settings)
         if let problem = LabelSmoothing.problem(settings) { out.append(problem) }
+        if let problem = mixProblem { out.append(problem) }
         out += [stage2Problem, tauNormProblem].compactMap { $0 }
         if (self.trainList == nil) != (self.testList == nil) || (self.valList != nil && self.trainList == nil) {
             out.append("--train-list and --test-list name a data set's images together (--val-list beside them)")
@@ -187,5 +193,26 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                                                         "computes in float32 only") }
         }
         return out
+    }
+}
+
+extension TrainConfig {
+    /// The losses that take mixup's and CutMix's soft targets: the cross-entropy losses (plain,
+    /// logit-adjusted, smoothed) and focal loss, per sample a function of the logits and one label.
+    public static let mixedLosses: [LossKind] = [.ce, .focal] + LabelSmoothing.losses.filter { $0 != .ce }
+
+    /// Why `--mixup` or `--cutmix` cannot run, or nil.
+    var mixProblem: String? {
+        let option = self.cutmix > 0 ? "--cutmix" : "--mixup"
+        guard self.augmentation.mixes else { return nil }
+        guard Self.mixedLosses.contains(self.loss) else {
+            return "\(option) trains on soft targets, which --loss \(self.loss.rawValue) does not take (it needs " +
+                   "hard labels); use one of \(Self.mixedLosses.map(\.rawValue).joined(separator: ", "))"
+        }
+        if self.embeddingLoss != .none {
+            return "\(option) blends images of two classes, and --metric-loss \(self.embeddingLoss.rawValue) " +
+                   "needs each image's own class"
+        }
+        return nil
     }
 }

@@ -47,9 +47,9 @@ public final class Evaluator {
         self.model = model
         self.test = test
         let channelMajor = model.inputLayout == .channelMajor
-        batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: channelMajor, augment: false, seed: 0)
+        batches = BatchAssembler(split: test, mean: mean, std: std, channelMajor: channelMajor, seed: 0)
         self.unseen = unseen.map { BatchAssembler(split: $0, mean: mean, std: std, channelMajor: channelMajor,
-                                                  augment: false, seed: 0) }
+                                                  seed: 0) }
         self.batchSize = batchSize ?? max(1, (trainingBatch + comm.size - 1) / comm.size)
         gather = LabelledRowGather(comm: comm)
     }

@@ -7,17 +7,24 @@ final class BatchSlots {
     let indices: UnsafeMutablePointer<Int>
     let positions: UnsafeMutablePointer<Int>
     let rows: UnsafeMutablePointer<Int>
+    /// The partners of a mixed batch (`BatchMix`): indices and positions.
+    let partners: UnsafeMutablePointer<Int>
+    let partnerPositions: UnsafeMutablePointer<Int>
 
     init(capacity: Int) {
         indices = .allocate(capacity: capacity)
         positions = .allocate(capacity: capacity)
         rows = .allocate(capacity: capacity)
+        partners = .allocate(capacity: capacity)
+        partnerPositions = .allocate(capacity: capacity)
     }
 
     deinit {
         indices.deallocate()
         positions.deallocate()
         rows.deallocate()
+        partners.deallocate()
+        partnerPositions.deallocate()
     }
 }
 

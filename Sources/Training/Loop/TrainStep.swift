@@ -71,7 +71,7 @@ public final class TrainStep {
                                          ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
         batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std,
                                  channelMajor: model.inputLayout == .channelMajor,
-                                 augment: config.augment, seed: seed)
+                                 augmentation: config.augmentation, seed: seed)
         sync = try Self.gradientSync(config: config, model: model, optimizer: optimizer, comm: comm)
         slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
@@ -182,14 +182,29 @@ public final class TrainStep {
 
         // The mean's denominator over the global batch: the batch size, or the sum of the
         // class weights of the labels for a weighted mean (one all-reduce of a number).
-        var normalizer = Double(globalSamples)
+        var normalizer = Double(globalSamples), partnerNormalizer = normalizer
         var clock = phaseSeconds == nil ? 0 : Self.now()
-        if n > 0 { batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch) }
+        // mixup and CutMix in the first stage: the loss is lambda L(own labels) + (1 - lambda) L(partners').
+        let mix = phase.stage == 1 ? BatchMix.draw(config.augmentation, seed: UInt64(config.seed), epoch: epoch,
+                                                   step: step, height: batches.split.height,
+                                                   width: batches.split.width) : nil
+        if n > 0, mix != nil {
+            sampler.partners(step: step, order: statistics.order, count: n, into: slots.partners,
+                             positions: slots.partnerPositions, of: slots.positions)
+        }
+        if n > 0 {
+            batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch, mix: mix,
+                             partners: (UnsafePointer(slots.partners), UnsafePointer(slots.partnerPositions)))
+        }
         mark(.data, &clock)
         if needs.weightedMean, weights != nil {
-            var local = [n > 0 ? loss.localNormalizer(term, targets: batches.targets, batch: n, weights: weights) : 0]
-            try comm.allReduceSum(&local)
-            normalizer = local[0]
+            func local(_ targets: UnsafePointer<Int32>) -> Double {
+                n > 0 ? loss.localNormalizer(term, targets: targets, batch: n, weights: weights) : 0
+            }
+            var sums = mix == nil ? [local(batches.targets)] : [local(batches.targets), local(batches.partnerTargets)]
+            try comm.allReduceSum(&sums)
+            normalizer = sums[0]
+            partnerNormalizer = sums.last!
         }
 
         // A rank without samples this step still takes part in the terms' gathers (and their
@@ -213,8 +228,20 @@ public final class TrainStep {
                 batch.global = try gatherGlobalBatch(rows: n > 0 ? term.rowsToGather(batch) : nil, width: width,
                                                      count: n, step: step)
             }
-            contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient,
-                                            featureGradient: loss.featureGradient)
+            guard let mix else {
+                contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient,
+                                                featureGradient: loss.featureGradient)
+                continue
+            }
+            // Each part's mean over its own denominator, scaled by its share.
+            for (share, targets, denominator) in [(mix.lambda, UnsafePointer(batches.targets), normalizer),
+                                                  (1 - mix.lambda, UnsafePointer(batches.partnerTargets),
+                                                   partnerNormalizer)] where share > 0 {
+                batch.targets = targets
+                batch.normalizer = denominator / share
+                contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient,
+                                                featureGradient: loss.featureGradient)
+            }
         }
         if n > 0 {
             mark(.loss, &clock)

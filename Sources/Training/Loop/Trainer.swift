@@ -42,12 +42,6 @@ public final class Trainer {
         config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
         dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         for note in dataset.notes { log.info(note) }
-        if config.augment, min(dataset.test.height, dataset.test.width) >= BatchAssembler.augmentedSide {
-            throw CollectiveFailure(rank: 0, message: "--augment pads and crops images below " +
-                                    "\(BatchAssembler.augmentedSide) px; these are \(dataset.test.height) x " +
-                                    "\(dataset.test.width), which would take torchvision's RandomResizedCrop, not " +
-                                    "built yet: train without --augment or at a smaller --image-size")
-        }
         if let subset = config.subset {
             let source = subset == .ldam ? "LDAM-DRW's subset, data seed \(config.dataSelectionSeed)" : subset.text
             log.info("training subset (--subset): \(source), \(dataset.globalTrainCount) samples, per class " +

@@ -45,6 +45,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         if let stem { m["stem"] = stem.rawValue }
+        if data.testCrop == true { m["test_crop"] = "resize 8/7, centre crop" }
         if let names = data.classNames, let json = try? encoder.encode(names) {
             m["class_names"] = String(decoding: json, as: UTF8.self)
         }
@@ -82,7 +83,13 @@ public struct ModelCard: Codable, Sendable, Equatable {
         let data = DataStatistics(inputShape: try list("input_shape", "channels,height,width"), classes: classes,
                                   classNames: names, mean: try list("mean", "numbers separated by commas"),
                                   std: try list("std", "numbers separated by commas"),
-                                  trainCounts: try list("train_counts", "whole numbers separated by commas"))
+                                  trainCounts: try list("train_counts", "whole numbers separated by commas"),
+                                  testCrop: try m["test_crop"].map { text in
+                                      guard text == "resize 8/7, centre crop" else {
+                                          throw fail("test_crop", "\"resize 8/7, centre crop\" or none")
+                                      }
+                                      return true
+                                  })
         var card = ModelCard(model: model, head: m["head"] ?? "linear", data: data)
         if let text = m["stem"] {
             guard let stem = Stem(rawValue: text), stem != .auto else { throw fail("stem", "imagenet or cifar") }
