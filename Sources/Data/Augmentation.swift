@@ -30,18 +30,36 @@ extension Options {
 /// horizontal flip; from 64 px torchvision's `RandomResizedCrop` (area 0.08-1, aspect 3/4-4/3,
 /// bilinear) and a flip, the evaluated images then resized to 8/7 and centre-cropped
 /// (`Split.centreCropped`, torchvision's 256 / 224). `--cutout S` after normalisation; `--mixup`
-/// and `--cutmix` per global batch (`BatchMix`).
+/// and `--cutmix` per global batch (`BatchMix`). `--autoaugment` and `--randaugment`
+/// (`ImagePolicy`) act on the cropped image's bytes, before normalisation.
 public struct Augmentation: Sendable, Equatable {
     public var cropAndFlip = false
+    public var policy: ImagePolicy?
     public var cutout = 0
     public var mixup = 0.0
     public var cutmix = 0.0
 
-    public init(cropAndFlip: Bool = false, cutout: Int = 0, mixup: Double = 0, cutmix: Double = 0) {
+    public init(cropAndFlip: Bool = false, policy: ImagePolicy? = nil, cutout: Int = 0, mixup: Double = 0,
+                cutmix: Double = 0) {
         self.cropAndFlip = cropAndFlip
+        self.policy = policy
         self.cutout = cutout
         self.mixup = mixup
         self.cutmix = cutmix
+    }
+
+    /// Why these images cannot take this augmentation, or nil: the policies' operations are
+    /// torchvision's on bytes of 1 or 3 channels.
+    public func problem(for images: Split) -> String? {
+        guard policy != nil else { return nil }
+        let option = if case .auto = policy { "--autoaugment" } else { "--randaugment" }
+        if case .floats = images.pixels {
+            return "\(option) works on 8-bit images, as torchvision's; these training images are floats"
+        }
+        if images.channels != 1 && images.channels != 3 {
+            return "\(option) works on grey or colour images (1 or 3 channels); these have \(images.channels)"
+        }
+        return nil
     }
 
     /// Whether a global batch is blended with itself (mixup or CutMix).

@@ -26,6 +26,8 @@ public final class BatchAssembler {
     private var columns: AxisSamples
     /// One sample (C*H*W): a partner's image before blending.
     private var partner: [Float]
+    /// One sample's raw pixels, its bytes and an operation's scratch (`ImagePolicy`).
+    private var raw: [Float], bytes: [UInt8], opScratch: [UInt8]
 
     public init(split: Split, mean: [Float], std: [Float], channelMajor: Bool, augmentation: Augmentation = .init(),
                 seed: UInt64) {
@@ -45,6 +47,10 @@ public final class BatchAssembler {
         rows = AxisSamples(capacity: split.height)
         columns = AxisSamples(capacity: split.width)
         partner = augmentation.mixes ? [Float](repeating: 0, count: split.sampleSize) : []
+        let policySize = augmentation.policy == nil ? 0 : split.sampleSize
+        raw = [Float](repeating: 0, count: policySize)
+        bytes = [UInt8](repeating: 0, count: policySize)
+        opScratch = bytes
     }
 
     deinit {
@@ -94,22 +100,52 @@ public final class BatchAssembler {
             columns.set(output: w, source: cw, start: left, flip: view.flip)
         }
         let box = augmentation.cutoutBox(seed: seed, epoch: epoch, position: position, height: h, width: w)
+        if let policy = augmentation.policy {
+            applyPolicy(policy, i, position: position, epoch: epoch, view: view)
+        }
         for ch in 0..<c {
             let dst = plane(ch)
-            switch split.pixels {
-            case .bytes(let bytes):
-                bytes.withUnsafeBufferPointer { src in
-                    copyPlane(src.baseAddress! + i * size + ch * h * w, to: dst, view: view, scale: scale[ch],
-                              shift: shift[ch])
-                }
-            case .floats(let floats):
-                floats.withUnsafeBufferPointer { src in
-                    copyPlane(src.baseAddress! + i * size + ch * h * w, to: dst, view: view, scale: scale[ch],
-                              shift: shift[ch])
-                }
+            if augmentation.policy != nil {
+                for j in 0..<(h * w) { dst[j] = Float(bytes[ch * h * w + j]) * scale[ch] + shift[ch] }
+            } else {
+                copyPlane(i, ch, to: dst, view: view)
             }
             if let box {
                 for y in box.rows { for x in box.columns { dst[y * w + x] = 0 } }
+            }
+        }
+    }
+
+    /// Sample `i`'s channel `ch` through `view`, normalised, into `dst`.
+    private func copyPlane(_ i: Int, _ ch: Int, to dst: UnsafeMutablePointer<Float>, view: Augmentation.View,
+                           normalised: Bool = true) {
+        let (h, w) = (split.height, split.width)
+        let size = split.sampleSize
+        let sc = normalised ? scale[ch] : 1, sh = normalised ? shift[ch] : 0
+        switch split.pixels {
+        case .bytes(let bytes):
+            bytes.withUnsafeBufferPointer { src in
+                copyPlane(src.baseAddress! + i * size + ch * h * w, to: dst, view: view, scale: sc, shift: sh)
+            }
+        case .floats(let floats):
+            floats.withUnsafeBufferPointer { src in
+                copyPlane(src.baseAddress! + i * size + ch * h * w, to: dst, view: view, scale: sc, shift: sh)
+            }
+        }
+    }
+
+    /// The cropped image of sample `i` as bytes (a resized crop rounded, as torchvision's uint8
+    /// resize), through `policy`'s operations, into `bytes`.
+    private func applyPolicy(_ policy: ImagePolicy, _ i: Int, position: Int, epoch: Int, view: Augmentation.View) {
+        let (c, h, w) = (split.channels, split.height, split.width)
+        raw.withUnsafeMutableBufferPointer { r in
+            for ch in 0..<c { copyPlane(i, ch, to: r.baseAddress! + ch * h * w, view: view, normalised: false) }
+        }
+        for j in 0..<(c * h * w) { bytes[j] = UInt8(min(255, max(0, raw[j].rounded(.toNearestOrEven)))) }
+        bytes.withUnsafeMutableBufferPointer { b in
+            opScratch.withUnsafeMutableBufferPointer { s in
+                policy.apply(b.baseAddress!, channels: c, height: h, width: w, seed: seed, epoch: epoch,
+                             position: position, scratch: s.baseAddress!)
             }
         }
     }

@@ -146,6 +146,17 @@ import Tensor
         #expect(seen)
     }
 
+    @Test func policiesRefuseFloatsAndOtherChannelCounts() {
+        let policy = Augmentation(policy: .rand(RandAugmentSetting(operations: 2, magnitude: 9)))
+        let floats = Split(pixels: .floats([0, 1, 2, 3]), labels: [0], channels: 1, height: 2, width: 2)
+        let four = Split(pixels: .bytes([UInt8](repeating: 0, count: 16)), labels: [0], channels: 4, height: 2, width: 2)
+        let grey = Split(pixels: .bytes([0, 1, 2, 3]), labels: [0], channels: 1, height: 2, width: 2)
+        #expect(policy.problem(for: floats)?.contains("--randaugment works on 8-bit images") == true)
+        #expect(policy.problem(for: four)?.contains("1 or 3 channels") == true)
+        #expect(policy.problem(for: grey) == nil)
+        #expect(Augmentation(cropAndFlip: true).problem(for: floats) == nil)
+    }
+
     @Test func betaDrawsHaveTheirMean() {
         var rng = RandomSource(seed: 11)
         for (a, b) in [(0.2, 0.2), (1.0, 1.0), (2.0, 5.0)] {

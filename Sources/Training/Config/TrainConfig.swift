@@ -85,7 +85,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     /// The training images' augmentation.
     public var augmentation: Augmentation {
-        Augmentation(cropAndFlip: self.augment, cutout: self.cutout, mixup: self.mixup, cutmix: self.cutmix)
+        Augmentation(cropAndFlip: self.augment, policy: self.autoAugment.map { .auto($0) } ?? self.randAugment.map {
+            .rand($0)
+        }, cutout: self.cutout, mixup: self.mixup, cutmix: self.cutmix)
     }
 
     /// `--cache`, or `.image-cache` beside the run directory (none before one is chosen).
@@ -171,6 +173,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         out += EmbeddingLossKind.problems(settings)
         if let problem = LabelSmoothing.problem(settings) { out.append(problem) }
         if let problem = mixProblem { out.append(problem) }
+        if self.autoAugment != nil, self.randAugment != nil {
+            out.append("--autoaugment and --randaugment are two policies for the same step; choose one")
+        }
         out += [stage2Problem, tauNormProblem].compactMap { $0 }
         if (self.trainList == nil) != (self.testList == nil) || (self.valList != nil && self.trainList == nil) {
             out.append("--train-list and --test-list name a data set's images together (--val-list beside them)")

@@ -183,7 +183,9 @@ public enum TrainOptions {
     public static let groups: [OptionGroup] = [
         OptionGroup("Data",
                     [Options().data, Options().imageSize, Options().channels, Options().cache, Options().imbalanceRatio,
-                     Options().imbalanceProfile, Options().classes, Options().augment, Options().cutout, Options().mixup, Options().cutmix,
+                     Options().imbalanceProfile, Options().classes, Options().augment, Options().autoAugment,
+                     Options().randAugment, Options().cutout,
+                     Options().mixup, Options().cutmix,
                      Options().dropLast, Options().padToWorldSize, Options().holdoutClasses, Options().valSplit,
                      Options().subset, Options().dataSeed, Options().trainList, Options().valList,
                      Options().testList, Options().normalization]),

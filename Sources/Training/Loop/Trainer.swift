@@ -42,6 +42,9 @@ public final class Trainer {
         config.runDir = try comm.broadcast(string: config.runDir.isEmpty ? RunDirectory.defaultPath() : config.runDir)
         dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         for note in dataset.notes { log.info(note) }
+        if let problem = config.augmentation.problem(for: dataset.train) {
+            throw CollectiveFailure(rank: 0, message: problem)
+        }
         if let subset = config.subset {
             let source = subset == .ldam ? "LDAM-DRW's subset, data seed \(config.dataSelectionSeed)" : subset.text
             log.info("training subset (--subset): \(source), \(dataset.globalTrainCount) samples, per class " +
