@@ -18,6 +18,7 @@ extension TrainStep {
     /// The epoch's order, global class counts, class weights (the weighting of the epoch's
     /// phase) and Omega (collective).
     public func beginEpoch(_ epoch: Int, labels: [Int32], classes: Int) throws {
+        prefetch.drain()  // the worker reads the order this replaces
         let phase = phases.phase(at: epoch)
         let order: [Int], owned: [Int]
         if let draws, phase.sampler != .uniform {

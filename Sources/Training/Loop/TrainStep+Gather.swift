@@ -1,3 +1,4 @@
+import Data
 import Distributed
 import Losses
 
@@ -51,5 +52,27 @@ extension TrainStep {
         return gather.withGathered { s, l in
             GlobalBatch(rows: s, width: width, labels: l, count: total, localRows: slots.rows, ranks: comm.size)
         }
+    }
+}
+
+extension TrainStep {
+    /// Fills `buffer` with step `step` of `epoch`: this rank's samples, their partners and the
+    /// blend where the phase mixes (mixup and CutMix in the first stage), augmented. A function
+    /// of (seed, epoch, step) and the epoch's order alone; runs on the prefetch thread.
+    func prepare(epoch: Int, step: Int, into buffer: BatchPrefetch.Buffer) -> BatchPrefetch.Prepared {
+        let slots = buffer.slots, batches = buffer.assembler
+        let n = sampler.indices(step: step, order: statistics.order, into: slots.indices, positions: slots.positions)
+        let mix = phases.phase(at: epoch).stage == 1
+            ? BatchMix.draw(config.augmentation, seed: UInt64(config.seed), epoch: epoch, step: step,
+                            height: batches.split.height, width: batches.split.width) : nil
+        if n > 0, mix != nil {
+            sampler.partners(step: step, order: statistics.order, count: n, into: slots.partners,
+                             positions: slots.partnerPositions, of: slots.positions)
+        }
+        if n > 0 {
+            batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch, mix: mix,
+                             partners: (UnsafePointer(slots.partners), UnsafePointer(slots.partnerPositions)))
+        }
+        return BatchPrefetch.Prepared(epoch: epoch, step: step, count: n, mix: mix)
     }
 }

@@ -24,9 +24,13 @@ public final class TrainStep {
     public let phases: TrainingPhases
     /// How the gradients are summed over the ranks (the same on every rank).
     let sync: GradientSync
-    let batches: BatchAssembler
-    /// This step's samples.
-    let slots: BatchSlots
+    /// The steps' samples, assembled a step ahead (`BatchPrefetch`).
+    private(set) var prefetch: BatchPrefetch!
+    /// This step's batch and samples.
+    var batches: BatchAssembler { prefetch.buffers[prefetch.current].assembler }
+    var slots: BatchSlots { prefetch.buffers[prefetch.current].slots }
+    /// Per step: the weighted mean's denominators of the own and the partners' labels.
+    private var normalizers: [Double] = [0, 0]
     /// The global batch's rows and labels as a loss term asked for them.
     let gather: LabelledRowGather
     /// Per step, summed over ranks: non-finite flag, loss contribution, stop request.
@@ -69,13 +73,18 @@ public final class TrainStep {
                                      rank: comm.rank, worldSize: comm.size, seed: seed, sharded: dataset.sharded,
                                      end: config.dropLast
                                          ? .dropLast : (config.padToWorldSize ? .padToWorldSize : .whole))
-        batches = BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std,
-                                 channelMajor: model.inputLayout == .channelMajor,
-                                 augmentation: config.augmentation, seed: seed)
+        let buffers = (0..<2).map { _ in
+            BatchPrefetch.Buffer(assembler: BatchAssembler(split: dataset.train, mean: dataset.mean, std: dataset.std,
+                                                           channelMajor: model.inputLayout == .channelMajor,
+                                                           augmentation: config.augmentation, seed: seed),
+                                 slots: BatchSlots(capacity: config.batchSize + 1))
+        }
         sync = try Self.gradientSync(config: config, model: model, optimizer: optimizer, comm: comm)
-        slots = BatchSlots(capacity: config.batchSize + 1)
         gather = LabelledRowGather(comm: comm)
         nanFault = Self.parseFault(ProcessInfo.processInfo.environment["DDP_TRAIN_FAULT_NAN"])
+        prefetch = BatchPrefetch(buffers: buffers) { [unowned self] epoch, step, buffer in
+            self.prepare(epoch: epoch, step: step, into: buffer)
+        }
         let sync = sync
         model.gradientsReady = sync.gradientsReady.map { ready in
             { [unowned self] offset in
@@ -143,6 +152,8 @@ public final class TrainStep {
         return (rank, first...last)
     }
 
+    deinit { prefetch?.stop() }
+
     // MARK: - What the trainer reads
 
     /// How the gradients are summed over the ranks.
@@ -170,7 +181,10 @@ public final class TrainStep {
     public func run(epoch: Int, step: Int, lr: Float, globalStep: Int) throws -> Result {
         let phase = phases.phase(at: epoch), term = phase.term, trains = phase.trains
         let terms = loss.terms(term), needs = loss.needs(term)
-        let n = sampler.indices(step: step, order: statistics.order, into: slots.indices, positions: slots.positions)
+        var clock = phaseSeconds == nil ? 0 : Self.now()
+        let prepared = prefetch.take(epoch: epoch, step: step, next: step + 1 < sampler.stepsPerEpoch ? step + 1 : nil)
+        let n = prepared.count, mix = prepared.mix
+        mark(.data, &clock)
         // The ranks' shares add up to the global batch, sharded or not; the last batch of an
         // epoch is smaller than --batch-size.
         let globalSamples = sampler.globalRange(step: step).count
@@ -183,28 +197,15 @@ public final class TrainStep {
         // The mean's denominator over the global batch: the batch size, or the sum of the
         // class weights of the labels for a weighted mean (one all-reduce of a number).
         var normalizer = Double(globalSamples), partnerNormalizer = normalizer
-        var clock = phaseSeconds == nil ? 0 : Self.now()
-        // mixup and CutMix in the first stage: the loss is lambda L(own labels) + (1 - lambda) L(partners').
-        let mix = phase.stage == 1 ? BatchMix.draw(config.augmentation, seed: UInt64(config.seed), epoch: epoch,
-                                                   step: step, height: batches.split.height,
-                                                   width: batches.split.width) : nil
-        if n > 0, mix != nil {
-            sampler.partners(step: step, order: statistics.order, count: n, into: slots.partners,
-                             positions: slots.partnerPositions, of: slots.positions)
-        }
-        if n > 0 {
-            batches.assemble(indices: slots.indices, positions: slots.positions, count: n, epoch: epoch, mix: mix,
-                             partners: (UnsafePointer(slots.partners), UnsafePointer(slots.partnerPositions)))
-        }
-        mark(.data, &clock)
         if needs.weightedMean, weights != nil {
             func local(_ targets: UnsafePointer<Int32>) -> Double {
                 n > 0 ? loss.localNormalizer(term, targets: targets, batch: n, weights: weights) : 0
             }
-            var sums = mix == nil ? [local(batches.targets)] : [local(batches.targets), local(batches.partnerTargets)]
-            try comm.allReduceSum(&sums)
-            normalizer = sums[0]
-            partnerNormalizer = sums.last!
+            normalizers[0] = local(batches.targets)
+            normalizers[1] = mix == nil ? 0 : local(batches.partnerTargets)
+            try comm.allReduceSum(&normalizers)
+            normalizer = normalizers[0]
+            partnerNormalizer = normalizers[1]
         }
 
         // A rank without samples this step still takes part in the terms' gathers (and their
@@ -234,11 +235,11 @@ public final class TrainStep {
                 continue
             }
             // Each part's mean over its own denominator, scaled by its share.
-            for (share, targets, denominator) in [(mix.lambda, UnsafePointer(batches.targets), normalizer),
-                                                  (1 - mix.lambda, UnsafePointer(batches.partnerTargets),
-                                                   partnerNormalizer)] where share > 0 {
-                batch.targets = targets
-                batch.normalizer = denominator / share
+            for part in 0..<2 {
+                let share = part == 0 ? mix.lambda : 1 - mix.lambda
+                guard share > 0 else { continue }
+                batch.targets = UnsafePointer(part == 0 ? batches.targets : batches.partnerTargets)
+                batch.normalizer = (part == 0 ? normalizer : partnerNormalizer) / share
                 contribution += term.accumulate(batch, scoresGradient: loss.scoresGradient,
                                                 featureGradient: loss.featureGradient)
             }

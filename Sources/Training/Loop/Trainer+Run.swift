@@ -187,6 +187,14 @@ extension Trainer {
     /// resumed from it continues exactly), one more evaluation if steps ran since the last, the
     /// done line, the final weights and the report.
     func finish(lastEvaluation: (step: Int, result: Evaluation)?) throws -> RunSummary {
+        if config.profile {
+            let p = step.prefetch!
+            p.drain()
+            log.info(String(format: "data path (rank 0): %d samples gathered, augmented and normalised in %.2f s, " +
+                            "%.0f samples/s on one thread; the steps waited %.2f s for them", p.assembledSamples,
+                            p.assemblySeconds, Double(p.assembledSamples) / max(p.assemblySeconds, 1e-9),
+                            p.waitedSeconds))
+        }
         try saveCheckpoint()
         try Evaluator.averageBatchNormBuffers(model, comm: comm)
         let evaluation: Evaluation
