@@ -341,7 +341,7 @@ numeric = ["epochs", "batch-size", "lr", "momentum", "weight-decay", "warmup-epo
            "ib-alpha", "ib-start-epoch", "crl-eta", "crl-kappa", "crl-margin", "crl-rho", "cb-beta", "drw-epoch", "seed", "max-steps",
            "threads", "classes", "bucket-first-mib", "bucket-mib", "eval-batch-size", "checkpoint-every", "checkpoint-every-steps",
            "keep-checkpoints", "checkpoint-level", "lr-milestones", "sampler-m", "drs-epoch", "label-smoothing",
-           "stage2-epochs", "stage2-lr", "posthoc-tau", "tau-norm", "val-split", "data-seed"]
+           "stage2-epochs", "stage2-lr", "posthoc-tau", "tau-norm", "val-split", "data-seed", "cutout", "mixup", "cutmix"]
 for option in numeric:
     for value in ["nan", "inf", "-inf", "-1", "0", "1e308", "99999999999999999999", "9223372036854775807", "abc", "", "0x10", "1e-320"]:
         case("option-%s-%s" % (option, value), "any", ["--" + option, value, "--data", os.path.join(OUT, "data", "npy-sound"), "--batch-size" if option != "batch-size" else "--seed", "16", "--run-dir", "RUN"] + TRAIN)
@@ -350,7 +350,8 @@ for option, value in [("model", "bogus"), ("loss", ""), ("optimizer", "x" * 1000
                       ("sampler", "uniform,"), ("stage2", "crt lws"), ("shot-thresholds", "20,100"), ("shot-thresholds", "a,b"),
                       ("select-by", "val_bogus"), ("select-by", "test_acc"), ("stem", "resnet"), ("model", "resnet11"),
                       ("normalization", "imagenet"), ("train-list", "/nonexistent/train.txt"),
-                      ("test-list", "/nonexistent/test.txt")]:
+                      ("test-list", "/nonexistent/test.txt"), ("autoaugment", "cifar100"), ("randaugment", "2"),
+                      ("randaugment", "0,9"), ("randaugment", "2,x"), ("randaugment", "2,-1")]:
     case("option-%s-%d" % (option, len(value)), "refuse", ["--" + option, value, "--run-dir", "RUN"] + TRAIN)
 case("option-unknown", "refuse", ["--no-such-option", "--run-dir", "RUN"])
 # --subset files: text and .npy of every wrong kind (the sound data set has N training samples).
