@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Distributed
 import Explain
 import Losses
@@ -16,6 +17,14 @@ extension Precision: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension EmbeddingLossKind: ExpressibleByArgument {}
 extension ExplainMethod: ExpressibleByArgument {}
+// eval and explain take --normalization and --image-size for a file without a card.
+extension NormalizationKind: ExpressibleByArgument {}
+extension ImageSize: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let value = Self.parse([argument]) else { return nil }
+        self = value
+    }
+}
 
 // eval takes --tau-norm.
 extension TauNormSetting: ExpressibleByArgument {

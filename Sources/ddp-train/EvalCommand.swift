@@ -43,8 +43,8 @@ struct EvalCommand: ParsableCommand, JobCommand {
 
     func run(comm: Communicator) throws -> Int32 {
         let log = Log(rank: comm.rank, worldSize: comm.size)
-        let loaded = try ModelLoader.load(checkpoint, data: data.data, testList: data.testList, comm: comm,
-                                          log: log)
+        let loaded = try ModelLoader.load(checkpoint, data: data.data, testList: data.testList,
+                                          cardless: data.cardless, comm: comm, log: log)
         var config = loaded.config
         if let posthocTau { config.posthocTau = posthocTau }
         // A search needs the run's validation split, which eval does not have.

@@ -48,9 +48,6 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String = "explanations"
 
-    @Option(help: "The model of a .safetensors file whose metadata does not say.")
-    var model: Architecture?
-
     @OptionGroup var data: ModelDataOption
 
     @Flag(help: ArgumentHelp("Also write the raw maps and faithfulness curves (maps.json), and print the " +
@@ -124,7 +121,7 @@ struct ExplainCommand: ParsableCommand, JobCommand {
     func run(comm: Communicator) throws -> Int32 {
         let log = Log(rank: comm.rank, worldSize: comm.size)
         var r = ExplainJob.Request(source: source, out: out)
-        r.model = model
+        r.cardless = data.cardless
         r.data = data.data
         r.testList = data.testList
         r.method = method

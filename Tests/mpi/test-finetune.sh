@@ -63,3 +63,35 @@ base=("${common[@]}" --data "$TMP/photos" --max-steps 0)
 refuse "normalises 3 colour channels" --normalization imagenet --channels 1
 grep -q '"event":"done"' "$TMP/tuned/metrics.jsonl" || fail "the fine-tuning run did not finish"
 pass "--init-from a 10-class resnet10 on a 3-class image folder: every tensor but fc loaded as the file has it, fc left out and said, 2 epochs on 2 ranks with --normalization imagenet (in the card); grey images refused for it"
+
+# The fine-tuned weights without their card (as torchvision's state_dict would come): eval takes the
+# model, the classes and the normalisation from the options and gives the carded file's logits.
+"$PY" - "$TMP/tuned/final.safetensors" "$TMP/bare.safetensors" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+header.pop("__metadata__")
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+PY
+run 1 eval "$TMP/tuned/final.safetensors" --data "$TMP/photos" --threads 1 --logits "$TMP/want.npy" > /dev/null 2>&1 \
+  || fail "eval of the carded file"
+run 1 eval "$TMP/bare.safetensors" --data "$TMP/photos" --model resnet10 --classes 3 --normalization imagenet --threads 1 \
+  --logits "$TMP/got.npy" > "$TMP/bare.err" 2>&1 || { cat "$TMP/bare.err"; fail "eval of the card-less file"; }
+run 1 eval "$TMP/bare.safetensors" --data "$TMP/photos" --model resnet10 --classes 3 --threads 1 \
+  --logits "$TMP/dataset.npy" > /dev/null 2>&1 || fail "eval of the card-less file with the data's normalisation"
+"$PY" - "$TMP" <<'PY' || fail "the card-less file's logits differ from the carded file's"
+import sys
+import numpy as np
+t = sys.argv[1]
+want, got, other = (np.load(f"{t}/{n}.npy") for n in ("want", "got", "dataset"))
+assert want.shape == (9, 3) and np.array_equal(want, got), (want, got)
+assert not np.allclose(want, other), "--normalization is not applied"
+PY
+got="9 x 3 logits equal"
+run 1 eval "$TMP/tuned/final.safetensors" --classes 5 --threads 1 > "$TMP/conflict.log" 2>&1 && fail "--classes 5 against the card was accepted"
+grep -q "carries its model card, which says otherwise: --classes 5 (the card: 3)" "$TMP/conflict.log" \
+  || { cat "$TMP/conflict.log"; fail "the conflict with the card is not said"; }
+pass "a card-less .safetensors: eval --model resnet10 --classes 3 --normalization imagenet gives the carded file's logits ($got; the data's normalisation gives others); a value against a card refused"

@@ -11,7 +11,7 @@ extension ExplainJob {
     /// `features.html` and `filters.png` of `--out` (rank 0 writes; the passes are cheap).
     /// Returns the layer's name.
     public static func features(_ r: Request, count: Int = 8, comm: Communicator, log: Log) throws -> String {
-        let loaded = try ModelLoader.load(r.source, data: r.data, testList: r.testList, architecture: r.model,
+        let loaded = try ModelLoader.load(r.source, data: r.data, testList: r.testList, cardless: r.cardless,
                                           comm: comm, log: log)
         let explainer = try comm.agree { () throws -> Explainer in
             let explainer = try Explainer(model: loaded.model, layer: r.layer)

@@ -49,7 +49,8 @@ public enum ExplainJob {
 
     public struct Request: Sendable {
         public var source: String
-        public var model: Architecture?
+        /// What a `.safetensors` file without a card holds (`--model`, `--classes`, ...).
+        public var cardless = CardlessModel()
         public var data: String?
         /// `--test-list`: the test images named by a list file under `data`.
         public var testList: String?
@@ -93,7 +94,7 @@ public enum ExplainJob {
 
     public static func run(_ r: Request, comm: Communicator, log: Log) throws -> Outcome {
         try run(r, loaded: try ModelLoader.load(r.source, data: r.data, testList: r.testList,
-                                                          architecture: r.model, comm: comm, log: log),
+                                                          cardless: r.cardless, comm: comm, log: log),
                 comm: comm)
     }
 

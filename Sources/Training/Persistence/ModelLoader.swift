@@ -71,10 +71,12 @@ public enum ModelLoader {
     /// checkpoint's ranks'.
     /// - data: another data directory than the file's
     /// - testList: a list file of the test images under the data directory (`--test-list`)
+    /// - cardless: what a `.safetensors` file without a card is assumed to hold (`CardlessModel`)
     public static func load(_ path: String, data: String? = nil, testList: String? = nil,
-                            architecture: Architecture? = nil, comm: Communicator, log: Log) throws -> LoadedModel {
+                            cardless: CardlessModel = CardlessModel(), comm: Communicator,
+                            log: Log) throws -> LoadedModel {
         path.hasSuffix(".safetensors")
-            ? try safetensors(path, data: data, testList: testList, architecture: architecture, comm: comm)
+            ? try safetensors(path, data: data, testList: testList, cardless: cardless, comm: comm)
             : try checkpoint(path, data: data, testList: testList, comm: comm, log: log)
     }
 
@@ -109,13 +111,18 @@ public enum ModelLoader {
                            trainCounts: counts, unseenTest: dataset.unseenTest)
     }
 
-    /// The model from `architecture` or the file's metadata; its card (metadata) gives the
+    /// The model from `cardless.model` or the file's metadata; its card (metadata) gives the
     /// classes, their names and the normalisation; without one (another program's file) they
-    /// come from the data as in training.
-    static func safetensors(_ path: String, data: String?, testList: String?, architecture: Architecture?,
+    /// come from `cardless` and the data's training split as given.
+    static func safetensors(_ path: String, data: String?, testList: String?, cardless: CardlessModel,
                             comm: Communicator) throws -> LoadedModel {
+        let architecture = cardless.model
         let (tensors, metadata) = try comm.agree { try SafeTensors.readWithMetadata(path) }
-        let card = try comm.agree { try ModelCard.from(metadata: metadata, path: path, architecture: architecture) }
+        let card = try comm.agree { () throws -> ModelCard? in
+            let card = try ModelCard.from(metadata: metadata, path: path, architecture: architecture)
+            if let card, let conflict = cardless.conflict(with: card, path: path) { throw DataError.mismatch(conflict) }
+            return card
+        }
         let model = try comm.agree {
             guard let a = architecture ?? card?.model ?? metadata["model"].flatMap(Architecture.init(rawValue:)) else {
                 throw DataError.mismatch("\(path): the file does not say which model it holds (no \"model\" in its " +
@@ -127,6 +134,14 @@ public enum ModelLoader {
         config.model = model
         if let data { config.data = data }
         config.testList = testList
+        if card == nil {
+            // The model's training set is unknown: the data's as given gives the counts (shot
+            // groups) and, with --normalization dataset, the mean and deviation.
+            config.imbalanceRatio = 1
+            config.classes = cardless.classes
+            config.normalization = cardless.normalization ?? .dataset
+            config.imageSize = cardless.imageSize
+        }
         let dataset = try card.map { try Dataset.load(config.dataConfig, known: $0.data, comm: comm) }
             ?? Dataset.load(config.dataConfig, seed: 0, comm: comm)
         let shape = InputShape(channels: dataset.test.channels, height: dataset.test.height, width: dataset.test.width)
