@@ -7,7 +7,8 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var imbalanceProfile: ImbalanceProfile = .exp
     /// Number of classes; nil: 10 for IDX and CIFAR-10, 100 for CIFAR-100, max label + 1 for NumPy.
     public var classes: Int?
-    /// Random crop (4-pixel padding) and horizontal flip of 32x32 colour training images.
+    /// `--augment`: random crops and flips of the training images (`Augmentation`); from 64 px
+    /// it also resizes and centre-crops the evaluated images.
     public var augment: Bool = false
     /// Drop the last incomplete global batch of each epoch instead of padding by wrapping.
     public var dropLast: Bool = false

@@ -37,9 +37,11 @@ extension Options {
                                                            "label + 1 for NumPy",
                                               check: OptionCheck.range(2, Dataset.maxClasses).whenSet) }
     public var augment: Option<Bool> { Option("augment", false,
-                                              "Random crop (4-pixel padding) and horizontal flip of training " +
-                                              "images below 64 px (any channels), seeded by the seed, the " +
-                                              "epoch and the sample.") }
+                                              "Random crop and horizontal flip of training images, seeded by the " +
+                                              "seed, the epoch and the sample: below 64 px (the smaller side) a " +
+                                              "crop with 4-pixel padding; from 64 px torchvision's " +
+                                              "RandomResizedCrop, the evaluated images then resized to 8/7 and " +
+                                              "centre-cropped.") }
     public var dropLast: Option<Bool> { Option("drop-last", false,
                                                "Drop each epoch's last incomplete global batch (by default it " +
                                                "is taken, smaller).") }
