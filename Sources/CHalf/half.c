@@ -97,13 +97,16 @@ static void fp16_sum_f16c(const uint16_t *in, uint16_t *inout, size_t n) {
     for (; i < n; i++) inout[i] = fp16_round_scalar(fp16_value_scalar(in[i]) + fp16_value_scalar(inout[i]));
 }
 
+/* Threads may ask at once (the tests run in parallel): the answer is cached atomically. */
 static int has_f16c(void) {
     static int known = -1;
-    if (known < 0) {
+    int value = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (value < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+        value = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+        __atomic_store_n(&known, value, __ATOMIC_RELAXED);
     }
-    return known;
+    return value;
 }
 #else
 static int has_f16c(void) { return 0; }
