@@ -332,8 +332,9 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
     return p_dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, int bf16, int threads, char *error, size_t error_size);
+static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
+                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, char *error,
+                        size_t error_size);
 
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
 static int is_reference(dnnl_primitive_desc_t pd) {
@@ -342,8 +343,9 @@ static int is_reference(dnnl_primitive_desc_t pd) {
     return strncmp(name, "ref", 3) == 0;
 }
 
-ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, int single_thread, char *error, size_t error_size) {
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
+                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
+                          size_t error_size) {
     if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
     // oneDNN plans a primitive's work for the threads it may use when it is created, and runs
     // it on one thread inside another parallel region: a primitive for one part of a split
@@ -352,11 +354,17 @@ ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, i
     int used = single_thread ? 1 : threads;  // the threads its primitives (and conversions) run on
     if (single_thread) ddp_onednn_set_threads(1);
     ddp_conv *conv = NULL;
-    if (winograd && !bf16) {
-        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_winograd, 0, used, error, error_size);
+    if (groups < 1 || c % groups || k % groups) {
+        snprintf(error, error_size, "%d groups do not divide %d -> %d channels", groups, c, k);
+        return NULL;
+    }
+    if (winograd && !bf16 && groups == 1) {
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, 1, bias, dnnl_convolution_winograd, 0, used,
+                      error, error_size);
     }
     if (!conv) {
-        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, bias, dnnl_convolution_direct, bf16, used, error, error_size);
+        conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, groups, bias, dnnl_convolution_direct, bf16,
+                      used, error, error_size);
     }
     if (single_thread) ddp_onednn_set_threads(threads);
     return conv;
@@ -380,14 +388,20 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
 /// (converted from the caller's float32) and write float32: outputs, input gradients and weight
 /// gradients (which the optimiser applies to float32 master weights). `threads`: those the
 /// primitives are planned for, on which the program's conversions run too.
-static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                        dnnl_alg_kind_t algorithm, int bf16, int threads, char *error, size_t error_size) {
+/// With `groups` > 1 the weights are (groups, k / groups, c / groups, kH, kW): PyTorch's
+/// (O, I / groups, kH, kW) in the same memory.
+static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
+                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, char *error,
+                        size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = calloc(1, sizeof *conv);  // (ddp_conv_create has loaded oneDNN)
     if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
     if (p_dnnl_stream_create(&conv->stream, engine, dnnl_stream_default_flags)) FAIL("oneDNN: no CPU stream");
     int oh = (h + 2 * pad - kernel) / stride + 1, ow = (w + 2 * pad - kernel) / stride + 1;
-    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow}, w_dims = {k, c, kernel, kernel}, b_dims = {k};
+    dnnl_dims_t src_dims = {n, c, h, w}, dst_dims = {n, k, oh, ow}, b_dims = {k};
+    dnnl_dims_t w_dims = {k, c, kernel, kernel}, gw_dims = {groups, k / groups, c / groups, kernel, kernel};
+    int w_rank = groups > 1 ? 5 : 4;
+    const int64_t *wd_dims = groups > 1 ? gw_dims : w_dims;
     // (C, B, H, W) with B = batch_stride samples, of which these n are a run.
     dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)batch_stride * h * w, w, 1};
     dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)batch_stride * oh * ow, ow, 1};
@@ -398,14 +412,14 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w, any_ddst, any_dsrc, any_dw;
     p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
     p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
-    p_dnnl_memory_desc_init_by_tag(&user_w, 4, w_dims, dnnl_f32, dnnl_oihw);
+    p_dnnl_memory_desc_init_by_tag(&user_w, w_rank, wd_dims, dnnl_f32, groups > 1 ? dnnl_goihw : dnnl_oihw);
     p_dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a);
     p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, low, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any);
-    p_dnnl_memory_desc_init_by_tag(&any_w, 4, w_dims, low, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_w, w_rank, wd_dims, low, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_ddst, 4, dst_dims, low, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dsrc, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
-    p_dnnl_memory_desc_init_by_tag(&any_dw, 4, w_dims, dnnl_f32, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dw, w_rank, wd_dims, dnnl_f32, dnnl_format_tag_any);
 
     dnnl_primitive_attr_t attr;
     if (p_dnnl_primitive_attr_create(&attr)) FAIL("oneDNN: no primitive attributes");
@@ -453,7 +467,7 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     size_t forward_floats = cursor;
     // Backward's: weights' gradient in oneDNN's format and plain, then the activations.
     cursor = 0;
-    conv->weight_count = (size_t)k * c * kernel * kernel;
+    conv->weight_count = (size_t)k * (c / groups) * kernel * kernel;
     conv->plain_dw_offset = cursor;
     cursor += (conv->weight_count + 15) / 16 * 16;
     if (!make_slot(&conv->bdiff_weights, query(conv->pd[2], dnnl_query_diff_weights_md), &user_w, &cursor, 0, 1)
@@ -597,9 +611,10 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
     (void)count; (void)threads; (void)body; (void)context;
     return 0;
 }
-ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, int single_thread, char *error, size_t error_size) {
-    (void)winograd; (void)bf16; (void)batch_stride; (void)single_thread;
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
+                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
+                          size_t error_size) {
+    (void)groups; (void)winograd; (void)bf16; (void)batch_stride; (void)single_thread;
     (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
     snprintf(error, error_size, "%s", ddp_onednn_status());
     return NULL;

@@ -19,7 +19,8 @@ import Tensor
 /// With `groups` G > 1 (ResNeXt), input and output channels fall into G groups, group g's outputs
 /// reading only group g's inputs: on channel-major activations each group's input and output are
 /// contiguous slices, so the im2col path runs each group as a convolution of inC / G to outC / G
-/// channels (oneDNN takes ungrouped convolutions only: a grouped layer runs on im2col).
+/// channels; oneDNN takes the groups in one primitive (weights (G, outC / G, inC / G, k, k), the
+/// same memory), never with Winograd.
 ///
 /// - weight: (outC, inC / G, k, k), PyTorch's layout; bias: (outC)
 public final class Conv2d: Layer {
@@ -56,8 +57,7 @@ public final class Conv2d: Layer {
                      "Conv2d \(name): \(groups) groups do not divide \(inChannels) -> \(outChannels) channels")
         self.name = name
         self.groups = groups
-        self.backend = groups > 1 ? .im2col : backend.resolved
-        if groups > 1, backend.resolved == .onednn { fallbackReason = "a grouped convolution (im2col runs it)" }
+        self.backend = backend.resolved
         self.precision = precision
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -235,7 +235,7 @@ extension Conv2d {
         guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels,
                                                 outChannels: outChannels,
                                                 height: g.h, width: g.w, kernel: kernel, stride: stride,
-                                                padding: padding,
+                                                padding: padding, groups: groups,
                                                 bias: hasBias, bfloat16: precision == .bf16, error: &reason)
         else {
             fallbackReason = reason
@@ -247,9 +247,9 @@ extension Conv2d {
         return made
     }
 
-    /// Whether oneDNN runs this layer with Winograd's algorithm (float32 only).
+    /// Whether oneDNN runs this layer with Winograd's algorithm (float32, ungrouped only).
     private var isWinograd: Bool {
-        precision == .fp32
+        precision == .fp32 && groups == 1
             && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
                                                  stride: stride)
     }

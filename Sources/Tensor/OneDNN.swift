@@ -33,7 +33,7 @@ public enum OneDNN {
 
 /// One convolution in oneDNN for one input shape: forward, and backward to the weights and input.
 ///
-/// Activations are (C, B, H, W) and weights (O, I, k, k), as in `Conv2d`; the primitives run in
+/// Activations are (C, B, H, W) and weights (O, I / groups, k, k), as in `Conv2d`; the primitives run in
 /// the blocked formats oneDNN prefers, with reorders in and out, all inside the workspace the
 /// caller passes (at least `workspaceFloats`): no allocation per call.
 public final class OneDNNConvolution {
@@ -55,17 +55,18 @@ public final class OneDNNConvolution {
     /// - batchStride: the activations' batch (at least `batch`) when these `batch` samples are a run
     ///   of it; x, y, dy and dx then point at the run's first sample.
     /// - singleThreaded: planned for one thread (a part of a batch split over threads).
+    /// - groups: input and output channels in that many groups (ResNeXt), never Winograd.
     public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
-                 padding: Int, bias: Bool, bfloat16: Bool = false, batchStride: Int? = nil,
+                 padding: Int, groups: Int = 1, bias: Bool, bfloat16: Bool = false, batchStride: Int? = nil,
                  singleThreaded: Bool = false,
                  error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
-        let winograd = Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
-                                            stride: stride)
+        let winograd = groups == 1 && Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels,
+                                                           kernel: kernel, stride: stride)
         guard let made = ddp_conv_create(Int32(batch), Int32(batchStride ?? batch), Int32(inChannels),
                                          Int32(outChannels),
                                          Int32(height), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
-                                         bias ? 1 : 0,
+                                         Int32(groups), bias ? 1 : 0,
                                          winograd ? 1 : 0, bfloat16 ? 1 : 0, singleThreaded ? 1 : 0, &message,
                                          message.count)
         else {
@@ -91,14 +92,14 @@ public final class OneDNNConvolution {
     /// call this first.
     public func forgetInput() { ddp_conv_forget_input(handle) }
 
-    /// - x: (inC, B, H, W), weights: (outC, inC, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
+    /// - x: (inC, B, H, W), weights: (outC, inC / groups, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
     /// Returns false when oneDNN failed (nothing is then promised about y).
     public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) -> Bool {
         ddp_conv_forward(handle, x, weights, bias, y, workspace) == 0
     }
 
-    /// dW (outC, inC, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
+    /// dW (outC, inC / groups, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
     /// = dL/dx (overwritten) unless it is nil. Returns false when oneDNN failed.
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                          dw: UnsafeMutablePointer<Float>, accumulate: Bool, dx: UnsafeMutablePointer<Float>?,

@@ -31,7 +31,7 @@ public final class OneDNNSplitConvolution {
     /// `error`, when oneDNN cannot run a part.
     public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
                  kernel: Int,
-                 stride: Int, padding: Int, bias: Bool, bfloat16: Bool, error: inout String) {
+                 stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: Bool, error: inout String) {
         let count = max(1, min(requested, batch))
         var made: [Part] = []
         var offset = 0
@@ -40,7 +40,8 @@ public final class OneDNNSplitConvolution {
             guard let convolution = OneDNNConvolution(batch: end - start, inChannels: inChannels,
                                                       outChannels: outChannels,
                                                       height: height, width: width, kernel: kernel, stride: stride,
-                                                      padding: padding, bias: bias, bfloat16: bfloat16,
+                                                      padding: padding, groups: groups, bias: bias,
+                                                      bfloat16: bfloat16,
                                                       batchStride: batch,
                                                       singleThreaded: count > 1, error: &error)
             else { return nil }
@@ -48,7 +49,7 @@ public final class OneDNNSplitConvolution {
             offset += (convolution.workspaceFloats + 15) / 16 * 16
         }
         parts = made
-        weightCount = outChannels * inChannels * kernel * kernel
+        weightCount = outChannels * (inChannels / groups) * kernel * kernel
         inputPlane = height * width
         let oh = Kernels.outputSize(height, kernel: kernel, stride: stride, padding: padding)
         outputPlane = oh * Kernels.outputSize(width, kernel: kernel, stride: stride, padding: padding)
@@ -69,7 +70,7 @@ public final class OneDNNSplitConvolution {
     /// See `OneDNNConvolution.forgetInput`.
     public func forgetInput() { for part in parts { part.convolution.forgetInput() } }
 
-    /// - x: (inC, B, H, W), weights: (outC, inC, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
+    /// - x: (inC, B, H, W), weights: (outC, inC / groups, k, k), bias: (outC) or nil -> y: (outC, B, OH, OW).
     /// Returns false when oneDNN failed in some part.
     public func forward(x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) -> Bool {
@@ -84,7 +85,7 @@ public final class OneDNNSplitConvolution {
         return allSucceeded
     }
 
-    /// dW (outC, inC, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
+    /// dW (outC, inC / groups, k, k) = dL/dW (overwritten, or added to with `accumulate`), and dx (inC, B, H, W)
     /// = dL/dx (overwritten) unless it is nil. Returns false when oneDNN failed in some part.
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                          dw: UnsafeMutablePointer<Float>, accumulate: Bool, dx: UnsafeMutablePointer<Float>?,

@@ -16,19 +16,19 @@ struct OneDNNConvolutionTests {
         let onednn: Conv2d, reference: Conv2d
         let storeA = ParameterStore(), storeB = ParameterStore()
 
-        init(c: Int, k: Int, kernel: Int = 3, stride: Int, padding: Int = 1, bias: Bool, seed: UInt64) {
+        init(c: Int, k: Int, kernel: Int = 3, stride: Int, padding: Int = 1, groups: Int = 1, bias: Bool,
+             seed: UInt64) {
             onednn = Conv2d("c", inChannels: c, outChannels: k, kernel: kernel, stride: stride, padding: padding,
-                            bias: bias, store: storeA, workspace: Workspace(), backend: .onednn)
+                            groups: groups, bias: bias, store: storeA, workspace: Workspace(), backend: .onednn)
             reference = Conv2d("c", inChannels: c, outChannels: k, kernel: kernel, stride: stride, padding: padding,
-                               bias: bias, store: storeB, workspace: Workspace(), backend: .im2col)
+                               groups: groups, bias: bias, store: storeB, workspace: Workspace(), backend: .im2col)
             for s in [storeA, storeB] {
                 s.allocate()
                 s.initialize(seed: seed)
             }
             if bias {  // a non-zero bias, the same in both
-                let values = randomValues(k, seed: seed + 1)
-                for i in 0..<k { storeA.values[c * k * kernel * kernel + i] = values[i]; storeB.values[c * k * kernel
-                    * kernel + i] = values[i] }
+                let values = randomValues(k, seed: seed + 1), weights = c / groups * k * kernel * kernel
+                for i in 0..<k { storeA.values[weights + i] = values[i]; storeB.values[weights + i] = values[i] }
             }
         }
     }
@@ -53,14 +53,30 @@ struct OneDNNConvolutionTests {
                       (64, 64, 1, false, 7), (1, 32, 1, true, 28), (32, 64, 1, true, 14), (3, 5, 1, true, 9),
                       (7, 9, 2, true, 11)])
     func matchesIm2col(c: Int, k: Int, stride: Int, bias: Bool, side: Int) {
-        let pair = Pair(c: c, k: k, stride: stride, bias: bias, seed: UInt64(c * 100 + k))
+        compare(Pair(c: c, k: k, stride: stride, bias: bias, seed: UInt64(c * 100 + k)), side: side)
+    }
+
+    // Grouped (in channels, out channels, groups, stride, height): ResNeXt's 3x3 of 32 groups of 4
+    // channels, at stride 1 and 2, wider groups, and odd channels per group.
+    @Test(arguments: [(128, 128, 32, 1, 8), (128, 128, 32, 2, 9), (64, 128, 4, 1, 7), (6, 9, 3, 2, 11)])
+    func groupedMatchesIm2col(c: Int, k: Int, groups: Int, stride: Int, side: Int) {
+        compare(Pair(c: c, k: k, stride: stride, groups: groups, bias: groups == 3, seed: UInt64(c + k + groups)),
+                side: side)
+    }
+
+    /// Forward, input gradient and parameter gradients of both layers of `pair`, for batches of
+    /// 5, 3 and 5 (a new shape, and back to a cached one).
+    func compare(_ pair: Pair, side: Int) {
+        let (c, k, stride, groups) = (pair.reference.inChannels, pair.reference.outChannels, pair.reference.stride,
+                                      pair.reference.groups)
         #expect(pair.onednn.backend == .onednn, "\(pair.onednn.fallbackReason ?? OneDNN.status)")
         for (round, batch) in [5, 3, 5].enumerated() {  // a new shape, and back to a cached one
             let x = randomValues(c * batch * side * side, seed: UInt64(round + 1))
             let a = pair.onednn.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
             let b = pair.reference.forward(Tensor(shape: [c, batch, side, side], values: x), training: true)
             #expect(a.shape == b.shape)
-            #expect(worst(a.data, b.data, count: b.count) < 1e-5, "forward c\(c) k\(k) s\(stride) batch \(batch)")
+            #expect(worst(a.data, b.data, count: b.count) < 1e-5,
+                    "forward c\(c) k\(k) g\(groups) s\(stride) batch \(batch)")
             let dy = randomValues(b.count, seed: UInt64(round + 7))
             // Round 1 accumulates onto round 0's gradients; the others overwrite.
             for s in [pair.storeA, pair.storeB] { s.accumulatesGradients = round == 1 }

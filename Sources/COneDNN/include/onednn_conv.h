@@ -25,29 +25,31 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
 typedef struct ddp_conv ddp_conv;
 
 /// A convolution of a (c, n, h, w) input with k filters of size kernel x kernel, for one batch
-/// size; Winograd's F(4x4, 3x3) when `winograd` is 1 and oneDNN has it for this shape, else
-/// direct. With `bf16` 1 the primitives read x, the weights and dy as bfloat16 (converted from
+/// size, in `groups` groups (1: ungrouped; weights (k, c / groups, kernel, kernel), PyTorch's);
+/// Winograd's F(4x4, 3x3) when `winograd` is 1, the convolution is ungrouped and oneDNN has it
+/// for this shape, else direct. With `bf16` 1 the primitives read x, the weights and dy as bfloat16 (converted from
 /// the caller's float32 inside the workspace) and write y, dx and dw in float32 (direct only).
 /// The activations' batch stride is `batch_stride` samples (>= n): the n samples may be a run
 /// of a larger (c, batch_stride, h, w) batch, x, y, dy and dx then pointing at its first sample.
 /// With `single_thread` 1 the primitives are planned for one thread: one part of a batch that
 /// `ddp_parallel_for`'s threads split. NULL on failure, with the reason in `error`.
-ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad, int bias,
-                          int winograd, int bf16, int single_thread, char *error, size_t error_size);
+ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
+                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
+                          size_t error_size);
 void ddp_conv_destroy(ddp_conv *conv);
 /// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
 size_t ddp_conv_workspace_floats(const ddp_conv *conv);
 /// The implementation oneDNN chose: 0 forward, 1 backward data, 2 backward weights.
 const char *ddp_conv_implementation(const ddp_conv *conv, int which);
 
-/// y (k, n, oh, ow) = conv(x (c, n, h, w), w (k, c, kh, kw)) + bias (k, or NULL). 0 on success.
+/// y (k, n, oh, ow) = conv(x (c, n, h, w), w (k, c / groups, kh, kw)) + bias (k, or NULL). 0 on success.
 int ddp_conv_forward(ddp_conv *conv, const float *x, const float *weights, const float *bias, float *y,
                      float *workspace);
 /// After a training step's first backward, the forward keeps its converted x for the backward
 /// that follows (which then reads that copy, not x): call this when x changes without a
 /// forward through this primitive (a forward computed elsewhere).
 void ddp_conv_forget_input(ddp_conv *conv);
-/// dw (k, c, kh, kw) = dL/dw (overwritten, or added to when accumulate is 1), and when dx is not
+/// dw (k, c / groups, kh, kw) = dL/dw (overwritten, or added to when accumulate is 1), and when dx is not
 /// NULL, dx (c, n, h, w) = dL/dx (overwritten). 0 on success.
 int ddp_conv_backward(ddp_conv *conv, const float *x, const float *dy, const float *weights, float *dw,
                       int accumulate, float *dx, float *workspace);
