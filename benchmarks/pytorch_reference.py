@@ -10,6 +10,12 @@ in memory), same loss (IB with its gradient into the features), SGD with momentu
   python3 benchmarks/pytorch_reference.py --model mlp --threads 1
   OMP_NUM_THREADS=1 torchrun --nproc_per_node=2 benchmarks/pytorch_reference.py --model mlp --threads 1
 
+torchvision's models (resnet10 as the decoupling code, resnet18/34/50, resnext50_32x4d) train on
+an image folder (DIR/train/CLASS/*.png, benchmarks/make_image_folder.py) as `bench --data DIR
+--imbalance-ratio 1` does: the images decoded and normalised per channel, held in memory, the
+features h the pooled vector before `fc`. The last line also gives the peak resident memory
+(the largest rank's, MiB).
+
 PyTorch is not a dependency of ddp-train or its CI.
 """
 import argparse, gzip, json, os, struct, time
@@ -17,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
+
+TORCHVISION = ["resnet10", "resnet18", "resnet34", "resnet50", "resnext50_32x4d"]
 
 
 def idx(path):
@@ -108,7 +116,7 @@ def ib_loss(logits, target, h, weight, alpha=1000.0):
 def arguments(**extra):
     """The options both scripts share, and the script's own (name=(type, default))."""
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet32"])
+    p.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet32"] + TORCHVISION)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--batch-size", type=int, default=128)
@@ -146,14 +154,64 @@ def training_set(data):
     return x, y, k, weight, mean, std
 
 
+def image_folder(data):
+    """DIR/train/CLASS/*.png as bench reads it with --imbalance-ratio 1: x normalised per channel
+    by the training set's mean and deviation, y, k, IB's class weights."""
+    from torchvision.io import read_image
+    root = os.path.join(data, "train")
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    xs, ys = [], []
+    for label, name in enumerate(classes):
+        for f in sorted(os.listdir(os.path.join(root, name))):
+            xs.append(read_image(os.path.join(root, name, f)))
+            ys.append(label)
+    x, y = torch.stack(xs).float() / 255, torch.tensor(ys)
+    mean, std = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)
+    k = len(classes)
+    counts = torch.bincount(y, minlength=k).double()
+    weight = ((1 / counts) / (1 / counts).sum() * k).float()
+    return (x - mean) / std, y, k, weight
+
+
+class Torchvision(nn.Module):
+    """A torchvision model whose forward also returns h, the pooled features before `fc`."""
+    def __init__(self, name, k):
+        super().__init__()
+        import torchvision.models as tv
+        if name == "resnet10":
+            self.net = tv.resnet.ResNet(tv.resnet.BasicBlock, [1, 1, 1, 1], num_classes=k)
+        else:
+            self.net = getattr(tv, name)(num_classes=k)
+        self.fc, self.net.fc = self.net.fc, nn.Identity()
+
+    def forward(self, x):
+        h = self.net(x)
+        return self.fc(h), h
+
+
 def make_model(name, x, k):
+    if name in TORCHVISION:
+        return Torchvision(name, k)
     return {"mlp": lambda: MLP(x[0].numel(), k), "cnn": lambda: CNN(x.shape[1], k), "resnet32": lambda: ResNet32(x.shape[1], k)}[name]()
+
+
+def peak_mib(distributed):
+    """The largest rank's peak resident memory (VmHWM) in MiB."""
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    peak = torch.tensor([kib], dtype=torch.float64)
+    if distributed:
+        dist.all_reduce(peak, op=dist.ReduceOp.MAX)
+    return round(float(peak[0]) / 1024)
 
 
 def main():
     args = arguments(steps=(int, 200), warmup=(int, 5))
     distributed, rank, world = start(args.threads)
-    x, y, k, weight, _, _ = training_set(args.data)
+    if args.model in TORCHVISION:
+        x, y, k, weight = image_folder(args.data)
+    else:
+        x, y, k, weight, _, _ = training_set(args.data)
     model = make_model(args.model, x, k)
     if distributed:
         model = nn.parallel.DistributedDataParallel(model)
@@ -162,7 +220,7 @@ def main():
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(1))
 
     def step(s):
-        start = (s * args.batch_size) % (len(y) - args.batch_size)
+        start = (s * args.batch_size) % max(1, len(y) - args.batch_size)
         idx_ = perm[start + rank:start + args.batch_size:world][:local]
         logits, h = model(x[idx_])
         loss = ib_loss(logits, y[idx_], h, weight)
@@ -181,12 +239,14 @@ def main():
     if distributed:
         dist.barrier()
     seconds = time.perf_counter() - t0
+    peak = peak_mib(distributed)
     if rank == 0:
         total = args.steps * args.batch_size / seconds
         print(json.dumps({"framework": "pytorch " + torch.__version__, "model": args.model, "ranks": world,
                           "threads_per_rank": args.threads, "batch_size": args.batch_size,
                           "samples_per_s_total": round(total), "samples_per_s_per_rank": round(total / world),
-                          "step_ms": round(1000 * seconds / args.steps, 3)}))
+                          "step_ms": round(1000 * seconds / args.steps, 3), "peak_rss_mib": peak,
+                          "input_shape": list(x.shape[1:])}))
     if distributed:
         dist.destroy_process_group()
 

@@ -384,9 +384,10 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
     return st;
 }
 
-/// With `bf16`, the convolutions read their inputs, weights and incoming gradients in bfloat16
-/// (converted from the caller's float32) and write float32: outputs, input gradients and weight
-/// gradients (which the optimiser applies to float32 master weights). `threads`: those the
+/// The passes in `bf16` (DDP_BF16_FORWARD, _BACKWARD_DATA, _BACKWARD_WEIGHTS) read their inputs,
+/// weights and incoming gradients in bfloat16 (converted from the caller's float32); every pass
+/// writes float32: outputs, input gradients and weight gradients (which the optimiser applies to
+/// float32 master weights). `threads`: those the
 /// primitives are planned for, on which the program's conversions run too.
 /// With `groups` > 1 the weights are (groups, k / groups, c / groups, kH, kW): PyTorch's
 /// (O, I / groups, kH, kW) in the same memory.
@@ -406,18 +407,24 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     dnnl_dims_t src_strides = {(int64_t)h * w, (int64_t)batch_stride * h * w, w, 1};
     dnnl_dims_t dst_strides = {(int64_t)oh * ow, (int64_t)batch_stride * oh * ow, ow, 1};
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
-    // What the primitives read (src, weights, diff_dst) is in `low`; what they write (dst,
-    // diff_src, diff_weights) in float32. Both are float32 without bf16.
-    dnnl_data_type_t low = bf16 ? dnnl_bf16 : dnnl_f32;
-    dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w, any_ddst, any_dsrc, any_dw;
+    // What each pass reads (src, weights, diff_dst) is in its `low` type (bfloat16 where `bf16`
+    // has it); what they write (dst, diff_src, diff_weights) in float32.
+    dnnl_data_type_t low_f = bf16 & DDP_BF16_FORWARD ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t low_d = bf16 & DDP_BF16_BACKWARD_DATA ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t low_w = bf16 & DDP_BF16_BACKWARD_WEIGHTS ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w, any_dsrc, any_dw;
+    dnnl_memory_desc_t any_wsrc, any_wddst, any_dwei, any_dddst;  // backward weights' and backward data's
     p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
     p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
     p_dnnl_memory_desc_init_by_tag(&user_w, w_rank, wd_dims, dnnl_f32, groups > 1 ? dnnl_goihw : dnnl_oihw);
     p_dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a);
-    p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, low, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, low_f, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any);
-    p_dnnl_memory_desc_init_by_tag(&any_w, w_rank, wd_dims, low, dnnl_format_tag_any);
-    p_dnnl_memory_desc_init_by_tag(&any_ddst, 4, dst_dims, low, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_w, w_rank, wd_dims, low_f, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_wsrc, 4, src_dims, low_w, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_wddst, 4, dst_dims, low_w, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dwei, w_rank, wd_dims, low_d, dnnl_format_tag_any);
+    p_dnnl_memory_desc_init_by_tag(&any_dddst, 4, dst_dims, low_d, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dsrc, 4, src_dims, dnnl_f32, dnnl_format_tag_any);
     p_dnnl_memory_desc_init_by_tag(&any_dw, w_rank, wd_dims, dnnl_f32, dnnl_format_tag_any);
 
@@ -435,21 +442,26 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     const dnnl_memory_desc_t *f_src = query(conv->pd[0], dnnl_query_src_md);
     const dnnl_memory_desc_t *f_w = query(conv->pd[0], dnnl_query_weights_md);
     const dnnl_memory_desc_t *f_dst = query(conv->pd[0], dnnl_query_dst_md);
-    // (In bfloat16 the forward's output is float32 and the gradient coming back bfloat16: the
-    // backward passes take their own formats for it.)
-    st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, f_src, &any_dw, NULL,
-                                                                             bf16 ? &any_ddst : f_dst, strides, padding, padding),
+    // (A pass that reads bfloat16 takes its own format for the gradient coming back: the
+    // forward's output is float32; and x in the forward's format only where both read one type.)
+    st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm,
+                                                                             low_w == low_f ? f_src : &any_wsrc, &any_dw,
+                                                                             NULL, low_w == dnnl_f32 ? f_dst : &any_wddst,
+                                                                             strides, padding, padding),
                  &wd, attr, conv->pd[0]);
-    if (st) st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_src, &any_dw, NULL,
-                                                                                     &any_ddst, strides, padding, padding),
+    if (st) st = make_pd(&conv->pd[2], p_dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &any_wsrc, &any_dw,
+                                                                                     NULL, &any_wddst, strides, padding,
+                                                                                     padding),
                          &wd, attr, conv->pd[0]);
     if (st) { p_dnnl_primitive_attr_destroy(attr); FAIL("oneDNN: no backward-weights convolution (status %d)", (int)st); }
     const dnnl_memory_desc_t *w_ddst = query(conv->pd[2], dnnl_query_diff_dst_md);
-    st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, bf16 ? &any_dsrc : f_src, &any_w,
-                                                                          w_ddst, strides, padding, padding),
+    st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm,
+                                                                          low_f == dnnl_f32 ? f_src : &any_dsrc,
+                                                                          &any_dwei, low_d == low_w ? w_ddst : &any_dddst,
+                                                                          strides, padding, padding),
                  &bd, attr, conv->pd[0]);
-    if (st) st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_dsrc, &any_w, &any_ddst,
-                                                                                  strides, padding, padding),
+    if (st) st = make_pd(&conv->pd[1], p_dnnl_convolution_backward_data_desc_init(&bd, algorithm, &any_dsrc, &any_dwei,
+                                                                                  &any_dddst, strides, padding, padding),
                          &bd, attr, conv->pd[0]);
     p_dnnl_primitive_attr_destroy(attr);
     if (st) FAIL("oneDNN: no backward-data convolution (status %d)", (int)st);

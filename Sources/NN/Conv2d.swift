@@ -34,8 +34,12 @@ public final class Conv2d: Layer {
     public var exactForward = false
     /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
     public private(set) var backend: ConvolutionBackend
-    /// `.bf16`: oneDNN's bfloat16 primitives (the im2col path is always float32).
-    public let precision: Precision
+    /// The passes that run oneDNN's bfloat16 primitives (the im2col path is always float32):
+    /// all of them for `precision` bf16 when the layer is built, or as `ConvolutionPrecisionPlan`
+    /// sets them before training. Setting it drops the primitives made so far.
+    public var bfloat16Passes: ConvolutionPasses {
+        didSet { if bfloat16Passes != oldValue { primitives.removeAll() } }
+    }
     /// oneDNN's primitives for the last input shapes (batch, height, width, parts), newest first.
     private var primitives: [(shape: SIMD4<Int>, convolution: OneDNNSplitConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
@@ -44,7 +48,7 @@ public final class Conv2d: Layer {
     private let workspace: Workspace
     let weightOffset: Int
     let biasOffset: Int
-    private var input: Tensor?
+    var input: Tensor?
     /// (outC, B, OH, OW)
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// (inC, B, H, W)
@@ -58,7 +62,7 @@ public final class Conv2d: Layer {
         self.name = name
         self.groups = groups
         self.backend = backend.resolved
-        self.precision = precision
+        bfloat16Passes = precision == .bf16 ? .all : []
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -225,18 +229,15 @@ extension Conv2d {
     /// take moves this layer to im2col for good.
     private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNSplitConvolution? {
         guard backend == .onednn else { return nil }
-        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads, winograd: isWinograd)
+        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads,
+                                           winograd: winograds(bfloat16Passes))
         let shape = SIMD4(g.b, g.h, g.w, parts)  // not an array: no allocation per call
         if let i = primitives.firstIndex(where: { $0.shape == shape }) {
             if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
             return primitives[0].convolution
         }
         var reason = ""
-        guard let made = OneDNNSplitConvolution(batch: g.b, parts: parts, inChannels: inChannels,
-                                                outChannels: outChannels,
-                                                height: g.h, width: g.w, kernel: kernel, stride: stride,
-                                                padding: padding, groups: groups,
-                                                bias: hasBias, bfloat16: precision == .bf16, error: &reason)
+        guard let made = makeOneDNN(batch: g.b, height: g.h, width: g.w, bfloat16: bfloat16Passes, error: &reason)
         else {
             fallbackReason = reason
             backend = .im2col
@@ -247,12 +248,33 @@ extension Conv2d {
         return made
     }
 
-    /// Whether oneDNN runs this layer with Winograd's algorithm (float32, ungrouped only).
-    private var isWinograd: Bool {
-        precision == .fp32 && groups == 1
+    /// This layer's oneDNN convolution for a batch of `batch` (split over the rank's threads as
+    /// `ConvolutionSplit` says), its `bfloat16` passes reading bfloat16; Winograd's algorithm
+    /// where `winograds` says and `winograd` allows.
+    func makeOneDNN(batch: Int, height: Int, width: Int, bfloat16: ConvolutionPasses, winograd: Bool = true,
+                    error: inout String) -> OneDNNSplitConvolution? {
+        let parts = ConvolutionSplit.parts(batch: batch, threads: Parallel.threads,
+                                           winograd: winograd && winograds(bfloat16))
+        return OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: inChannels, outChannels: outChannels,
+                                      height: height, width: width, kernel: kernel, stride: stride,
+                                      padding: padding, groups: groups, bias: hasBias, bfloat16: bfloat16,
+                                      winograd: winograd, error: &error)
+    }
+
+    /// Whether oneDNN runs this layer with Winograd's algorithm when `bfloat16` passes read
+    /// bfloat16 (float32 throughout, ungrouped only).
+    func winograds(_ bfloat16: ConvolutionPasses) -> Bool {
+        bfloat16.isEmpty && groups == 1
             && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
                                                  stride: stride)
     }
+
+    /// Makes the next backward read its input again, not a copy a primitive kept: after a
+    /// forward whose input is gone (`ConvolutionPrecisionPlan.measure`'s).
+    func forgetOneDNNInput() { for p in primitives { p.convolution.forgetInput() } }
+
+    /// (inC, B, H, W) of the last forward's input, nil before one.
+    public var lastInputShape: [Int]? { input?.shape }
 
     /// oneDNN's implementations for the last input shape: forward, backward data, backward weights.
     public var implementations: [String] { primitives.first?.convolution.implementations ?? [] }

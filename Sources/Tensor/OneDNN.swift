@@ -51,23 +51,25 @@ public final class OneDNNConvolution {
     }
 
     /// nil, with the reason in `error`, when oneDNN is missing or cannot run this shape.
-    /// - bfloat16: read x, the weights and dy as bfloat16 (float32 in and out; direct, never Winograd)
+    /// - bfloat16: the passes that read x, the weights and dy as bfloat16 (float32 in and out;
+    ///   direct, never Winograd, when there is one)
     /// - batchStride: the activations' batch (at least `batch`) when these `batch` samples are a run
     ///   of it; x, y, dy and dx then point at the run's first sample.
     /// - singleThreaded: planned for one thread (a part of a batch split over threads).
     /// - groups: input and output channels in that many groups (ResNeXt), never Winograd.
+    /// - winograd: false keeps the direct convolution where `prefersWinograd` would take Winograd's.
     public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
-                 padding: Int, groups: Int = 1, bias: Bool, bfloat16: Bool = false, batchStride: Int? = nil,
-                 singleThreaded: Bool = false,
+                 padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses = [], batchStride: Int? = nil,
+                 singleThreaded: Bool = false, winograd allowed: Bool = true,
                  error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
-        let winograd = groups == 1 && Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels,
+        let winograd = allowed && groups == 1 && bfloat16.isEmpty && Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels,
                                                            kernel: kernel, stride: stride)
         guard let made = ddp_conv_create(Int32(batch), Int32(batchStride ?? batch), Int32(inChannels),
                                          Int32(outChannels),
                                          Int32(height), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
                                          Int32(groups), bias ? 1 : 0,
-                                         winograd ? 1 : 0, bfloat16 ? 1 : 0, singleThreaded ? 1 : 0, &message,
+                                         winograd ? 1 : 0, Int32(bfloat16.rawValue), singleThreaded ? 1 : 0, &message,
                                          message.count)
         else {
             error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

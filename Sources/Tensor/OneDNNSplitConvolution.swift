@@ -31,7 +31,8 @@ public final class OneDNNSplitConvolution {
     /// `error`, when oneDNN cannot run a part.
     public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
                  kernel: Int,
-                 stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: Bool, error: inout String) {
+                 stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses, winograd: Bool = true,
+                 error: inout String) {
         let count = max(1, min(requested, batch))
         var made: [Part] = []
         var offset = 0
@@ -43,7 +44,7 @@ public final class OneDNNSplitConvolution {
                                                       padding: padding, groups: groups, bias: bias,
                                                       bfloat16: bfloat16,
                                                       batchStride: batch,
-                                                      singleThreaded: count > 1, error: &error)
+                                                      singleThreaded: count > 1, winograd: winograd, error: &error)
             else { return nil }
             made.append(Part(start: start, count: end - start, convolution: convolution, workspaceOffset: offset))
             offset += (convolution.workspaceFloats + 15) / 16 * 16

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Data
 import Distributed
 import Foundation
 import Losses
@@ -27,6 +28,15 @@ struct BenchCommand: ParsableCommand, JobCommand {
 
     @Option(help: OptionBridge.help(Options().data))
     var data: String = Options().data.defaultValue
+
+    @Option(help: OptionBridge.help(Options().imageSize))
+    var imageSize: ImageSize?
+
+    @Option(help: OptionBridge.help(Options().channels))
+    var channels: Int?
+
+    @Option(help: OptionBridge.help(Options().imbalanceRatio))
+    var imbalanceRatio: Double = Options().imbalanceRatio.defaultValue
 
     @OptionGroup var threads: ThreadsOption
 
@@ -69,6 +79,8 @@ struct BenchCommand: ParsableCommand, JobCommand {
 
     func validate() throws {
         try OptionBridge.check(Options().batchSize, batchSize)
+        try OptionBridge.check(Options().channels, channels)
+        try OptionBridge.check(Options().imbalanceRatio, imbalanceRatio)
         var buckets = TrainConfig()
         buckets.bucketFirstMib = bucketFirstMib
         buckets.bucketMib = bucketMib
@@ -87,6 +99,9 @@ struct BenchCommand: ParsableCommand, JobCommand {
         log.quiet = json
         var base = TrainConfig()
         base.data = data
+        base.imageSize = imageSize
+        base.channels = channels
+        base.imbalanceRatio = imbalanceRatio
         base.batchSize = batchSize
         base.threads = threads.threads
         base.bucketMode = bucketMode

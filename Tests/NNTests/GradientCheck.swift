@@ -8,6 +8,15 @@ func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
     return (0..<count).map { _ in (rng.nextUniform() * 2 - 1) * scale }
 }
 
+/// Largest |p - q| over the largest |q|: the error of a bfloat16 result against float32's. Not
+/// each value's own size: a weight gradient sums hundreds of products, and where they cancel its
+/// size says nothing of the rounding.
+func errorOfLargest(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) -> Float {
+    var d: Float = 0, m: Float = 0
+    for i in 0..<n { d = max(d, abs(p[i] - q[i])); m = max(m, abs(q[i])) }
+    return d / max(m, 1e-30)
+}
+
 /// `sum_i a[i] * b[i]` in double precision.
 func dotDouble(_ a: UnsafePointer<Float>, _ b: [Float]) -> Double {
     var s = 0.0

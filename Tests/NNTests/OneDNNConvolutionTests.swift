@@ -109,12 +109,12 @@ struct OneDNNConvolutionTests {
             var reason = ""
             guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k,
                                                      height: side, width: side,
-                                                     kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: false,
+                                                     kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: [],
                                                      error: &reason),
                   let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
                                                      height: side,
                                                      width: side, kernel: 3, stride: 1, padding: 1, bias: true,
-                                                     bfloat16: false,
+                                                     bfloat16: [],
                                                      error: &reason)
             else { failures.list.append("no primitives: \(reason)"); return }
             let x = randomValues(c * batch * side * side, seed: 21), w = randomValues(k * c * 9, seed: 22)
@@ -163,7 +163,7 @@ struct OneDNNConvolutionTests {
                 guard let conv = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
                                                         height: side,
                                                         width: side, kernel: 3, stride: 1, padding: 1, bias: true,
-                                                        bfloat16: true,
+                                                        bfloat16: .all,
                                                         error: &reason)
                 else {
                     // Where oneDNN has no bfloat16 kernels (AVX2) there is nothing to convert.
@@ -256,15 +256,8 @@ struct OneDNNConvolutionTests {
         let dy = randomValues(b.count, seed: 13)
         let dxA = low.backward(Tensor(shape: b.shape, values: dy))
         let dxB = reference.backward(Tensor(shape: b.shape, values: dy))
-        // Relative to the largest reference value: a weight gradient sums hundreds of products,
-        // and where they cancel its own size says nothing of the rounding.
-        func error(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) -> Float {
-            var d: Float = 0, m: Float = 0
-            for i in 0..<n { d = max(d, abs(p[i] - q[i])); m = max(m, abs(q[i])) }
-            return d / max(m, 1e-30)
-        }
-        let errors = [error(a.data, b.data, b.count), error(dxA.data, dxB.data, dxB.count),
-                      error(storeA.gradients, storeB.gradients, storeB.count)]
+        let errors = [errorOfLargest(a.data, b.data, b.count), errorOfLargest(dxA.data, dxB.data, dxB.count),
+                      errorOfLargest(storeA.gradients, storeB.gradients, storeB.count)]
         if OneDNN.isa.hasPrefix("avx512") {
             #expect(low.backend == .onednn, "\(low.fallbackReason ?? "")")
             #expect(errors.allSatisfy { $0 < 1e-2 }, "forward, input and weight gradients: \(errors)")

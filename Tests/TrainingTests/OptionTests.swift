@@ -47,7 +47,14 @@ import Tensor
                     .contains { $0.contains("--conv-backend im2col computes in float32 only") })
         #expect(try parse(["--model", "mlp"]).precision == .fp32)
         #expect(Precision.fp32.machineProblem == nil)
-        #expect((Precision.bf16.machineProblem == nil) == (OneDNN.isAvailable && OneDNN.hasNativeBF16))
+        // bf16 where oneDNN has bfloat16 kernels (AVX-512, native or emulated); auto everywhere.
+        #expect((Precision.bf16.machineProblem == nil) == (OneDNN.isAvailable && OneDNN.isa.hasPrefix("avx512")))
+        #expect(Precision.auto.machineProblem == nil)
+        #expect(try parse(["--model", "cnn", "--conv-precision", "conv1:bbf"]).problems()
+                    .contains { $0.contains("it needs --precision bf16 or auto") })
+        #expect(try parse(["--model", "cnn", "--precision", "auto", "--conv-precision", "conv1:bbf"]).problems()
+                    .isEmpty)
+        #expect(throws: (any Error).self) { try parse(["--precision", "bf16", "--conv-precision", "conv1:xyz"]) }
     }
 
     @Test func refusesWithTheOptionNamed() {

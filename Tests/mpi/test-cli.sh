@@ -196,23 +196,60 @@ for case in "${bad_values[@]}"; do
 done
 pass "${#bad_values[@]} senseless option values refused with the reason, nothing written"
 
-# --precision bf16: trains a cnn on 2 ranks where oneDNN runs bfloat16 natively; is refused at
-# start on every rank with one message (exit 1) where it does not (oneDNN held to AVX2 here);
-# the mlp (no convolutions) is refused everywhere, before anything is written.
+# --precision bf16: on AVX-512 (bfloat16 kernels native or emulated) rank 0 measures which passes of
+# which convolutions run bfloat16, says so once, and config.json records the plan (--conv-precision);
+# a resumed run keeps it without measuring; a plan forced by hand trains alike on 1 and 2 ranks, and
+# otherwise than float32. Where oneDNN runs AVX2 it is refused at start on every rank with one
+# message (exit 1), and --precision auto trains in float32; the mlp (no convolutions) is refused
+# everywhere, before anything is written.
 isa=$("$BIN" doctor --json | python3 -c "import json, sys; print(json.load(sys.stdin)['ranks'][0]['onednn_isa'])")
-if [ "$isa" = avx512_core_bf16 ] || [ "$isa" = avx512_core_amx ]; then
-  run 2 --model cnn --precision bf16 --epochs 1 --max-steps 4 --run-dir "$TMP/bf16" > "$TMP/bf16.log" 2>&1 \
-    || { cat "$TMP/bf16.log"; fail "--precision bf16 on a CPU with AVX512_BF16"; }
-  python3 -c "import json, sys; assert json.load(open(sys.argv[1]))['precision'] == 'bf16'" "$TMP/bf16/config.json" || fail "config.json does not record --precision bf16"
-  pass "--precision bf16 trains the cnn on 2 ranks ($isa)"
-fi
+plan_of() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['conv-precision'])" "$1/config.json"; }
+case $isa in avx512*)
+  cnn=(--model cnn --epochs 1 --batch-size 120 --threads 1 --retrieval-every 0 --no-report-explanations --no-tensorboard)
+  run 1 "${cnn[@]}" --precision bf16 --max-steps 2 --checkpoint-every-steps 1 --run-dir "$TMP/bf16" > "$TMP/bf16.log" 2>&1 \
+    || { cat "$TMP/bf16.log"; fail "--precision bf16 ($isa)"; }
+  [ "$(grep -c "^--precision bf16: measured 3 convolutions" "$TMP/bf16.log")" -eq 1 ] || { cat "$TMP/bf16.log"; fail "--precision bf16: no line saying what it measured and chose"; }
+  plan=$(plan_of "$TMP/bf16")
+  python3 -c "import sys; assert sys.argv[1] == 'none' or all(e.split(':')[0] in ('conv1', 'conv2', 'conv3') for e in sys.argv[1].split(',')), sys.argv[1]" "$plan" \
+    || fail "config.json's conv-precision is not a plan of the cnn's convolutions: $plan"
+  run 1 "${cnn[@]}" --precision bf16 --max-steps 4 --resume auto --run-dir "$TMP/bf16" > "$TMP/bf16-resume.log" 2>&1 \
+    || { cat "$TMP/bf16-resume.log"; fail "--precision bf16 resumed"; }
+  ! grep -q "measured" "$TMP/bf16-resume.log" || fail "the resumed run measured again instead of keeping its checkpoint's plan"
+  [ "$(plan_of "$TMP/bf16")" = "$plan" ] || fail "the resumed run's plan $(plan_of "$TMP/bf16") is not the checkpoint's $plan"
+  forced=conv1:bff,conv2:fbf,conv3:ffb
+  for n in 1 2; do
+    run $n "${cnn[@]}" --precision bf16 --conv-precision $forced --max-steps 4 --checkpoint-every 0 --run-dir "$TMP/forced-$n" \
+      > "$TMP/forced-$n.log" 2>&1 || { cat "$TMP/forced-$n.log"; fail "--conv-precision $forced on $n ranks"; }
+  done
+  ! grep -q "measured" "$TMP/forced-1.log" || fail "--conv-precision given: measured anyway"
+  [ "$(plan_of "$TMP/forced-2")" = "$forced" ] || fail "config.json does not record the --conv-precision given"
+  run 1 "${cnn[@]}" --max-steps 4 --checkpoint-every 0 --run-dir "$TMP/forced-fp32" > /dev/null 2>&1 || fail "the cnn in float32"
+  python3 Tests/mpi/safetensors_diff.py "$TMP/forced-1/final.safetensors" "$TMP/forced-2/final.safetensors" 1e-2 > /dev/null \
+    || fail "--conv-precision $forced: 1 and 2 ranks differ beyond bfloat16's rounding"
+  ! python3 Tests/mpi/safetensors_diff.py "$TMP/forced-1/final.safetensors" "$TMP/forced-fp32/final.safetensors" 1e-6 > /dev/null \
+    || fail "--conv-precision $forced trains as float32 does"
+  pass "--precision bf16 ($isa): measured once on rank 0 ($plan), kept on resume; a forced plan trains alike on 1 and 2 ranks"
+  ;;
+esac
 if ONEDNN_MAX_CPU_ISA=AVX2 run 2 --model cnn --precision bf16 --epochs 1 --max-steps 4 --run-dir "$TMP/bf16-avx2" \
      > "$TMP/bf16-avx2.log" 2>&1; then
   fail "--precision bf16 accepted with oneDNN held to AVX2"
 fi
 # (mpirun's own banner can land inside rank 0's line: taken out before counting, as in test-hostile.sh)
-[ "$(perl -0777 -pe 's/-{20,}\n.*?-{20,}\n//gs' "$TMP/bf16-avx2.log" | grep -c "needs a CPU with AVX512_BF16")" -eq 1 ] || { cat "$TMP/bf16-avx2.log"; fail "--precision bf16 on AVX2: not one clear refusal"; }
-pass "--precision bf16 refused with one message where oneDNN runs AVX2"
+[ "$(perl -0777 -pe 's/-{20,}\n.*?-{20,}\n//gs' "$TMP/bf16-avx2.log" | grep -c "which run on AVX-512 CPUs")" -eq 1 ] || { cat "$TMP/bf16-avx2.log"; fail "--precision bf16 on AVX2: not one clear refusal"; }
+[ ! -e "$TMP/bf16-avx2" ] || fail "--precision bf16 on AVX2: a run directory was created"
+ONEDNN_MAX_CPU_ISA=AVX2 run 2 --model cnn --precision auto --epochs 1 --max-steps 2 --run-dir "$TMP/auto-avx2" \
+  > "$TMP/auto-avx2.log" 2>&1 || { cat "$TMP/auto-avx2.log"; fail "--precision auto with oneDNN held to AVX2"; }
+[ "$(plan_of "$TMP/auto-avx2")" = none ] || fail "--precision auto on AVX2 did not settle on float32"
+pass "--precision bf16 refused with one message where oneDNN runs AVX2; --precision auto trains in float32 there"
+if "$BIN" --model cnn --conv-precision conv1:bbb --run-dir "$TMP/plan-fp32" > "$TMP/plan-fp32.log" 2>&1; then fail "--conv-precision accepted in float32"; fi
+grep -q -- "it needs --precision bf16 or auto" "$TMP/plan-fp32.log" || { cat "$TMP/plan-fp32.log"; fail "--conv-precision in float32: no reason"; }
+if "$BIN" --model cnn --precision auto --conv-precision layer9.conv1:bbb --epochs 1 --run-dir "$TMP/plan-name" > "$TMP/plan-name.log" 2>&1; then
+  fail "--conv-precision with a convolution the model lacks accepted"
+fi
+grep -q "no convolution 'layer9.conv1'" "$TMP/plan-name.log" || { cat "$TMP/plan-name.log"; fail "--conv-precision: the unknown convolution is not named"; }
+[ ! -e "$TMP/plan-name" ] || fail "--conv-precision with an unknown convolution: a run directory was created"
+pass "--conv-precision refused in float32 and with a convolution the model lacks, by name, nothing written"
 if "$BIN" --model mlp --precision bf16 --run-dir "$TMP/bf16-mlp" > "$TMP/bf16-mlp.log" 2>&1; then fail "--precision bf16 accepted for the mlp"; fi
 grep -q -- "--model mlp has none" "$TMP/bf16-mlp.log" || { cat "$TMP/bf16-mlp.log"; fail "--precision bf16 with the mlp: no reason"; }
 [ ! -e "$TMP/bf16-mlp" ] || fail "--precision bf16 with the mlp: a run directory was created"

@@ -24,11 +24,15 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
 
 typedef struct ddp_conv ddp_conv;
 
+/// The passes of a convolution, for `bf16` below: each one given reads bfloat16.
+enum { DDP_BF16_FORWARD = 1, DDP_BF16_BACKWARD_DATA = 2, DDP_BF16_BACKWARD_WEIGHTS = 4 };
+
 /// A convolution of a (c, n, h, w) input with k filters of size kernel x kernel, for one batch
 /// size, in `groups` groups (1: ungrouped; weights (k, c / groups, kernel, kernel), PyTorch's);
 /// Winograd's F(4x4, 3x3) when `winograd` is 1, the convolution is ungrouped and oneDNN has it
-/// for this shape, else direct. With `bf16` 1 the primitives read x, the weights and dy as bfloat16 (converted from
-/// the caller's float32 inside the workspace) and write y, dx and dw in float32 (direct only).
+/// for this shape and `bf16` is 0, else direct. The passes in the mask `bf16` (DDP_BF16_*) read x,
+/// the weights and dy as bfloat16 (converted from the caller's float32 inside the workspace);
+/// every pass writes y, dx and dw in float32.
 /// The activations' batch stride is `batch_stride` samples (>= n): the n samples may be a run
 /// of a larger (c, batch_stride, h, w) batch, x, y, dy and dx then pointing at its first sample.
 /// With `single_thread` 1 the primitives are planned for one thread: one part of a batch that

@@ -3,6 +3,7 @@ import Foundation
 /// The figures of a bench run as the terminal shows them.
 extension Bench {
     public static func table(_ r: Report) -> String {
+        let right = { (text: String, width: Int) in String(repeating: " ", count: max(0, width - text.count)) + text }
         let cores = r.worldSize * r.blasThreads
         var lines = [String(format: "ddp-train bench: %d rank%@, %d BLAS thread%@ per rank (%@), sgemm %.1f GFLOP/s " +
                                     "per rank, %.1f on one core; peak %d x %.1f = %.0f GFLOP/s",
@@ -10,17 +11,20 @@ extension Bench {
                                 r.blasCore, r.sgemmGflops,
                             r.sgemmGflopsPerCore, cores, r.sgemmGflopsPerCore, Double(cores) * r.sgemmGflopsPerCore)]
         lines.append("")
-        lines.append("model     batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  exposed comm  " +
-                     "grad MB  allocs/step")
+        lines.append("model            input  batch  ms/step  samples/s  per rank  GFLOP/s/rank  of sgemm  of peak  " +
+                     "exposed comm  grad MB  allocs/step  peak MiB")
         for m in r.models {
-            lines.append(m.model.padding(toLength: 8, withPad: " ",
-                                         startingAt: 0) + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  " +
-                                             "%7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %7.2f  %@",
+            let input = m.inputShape.map(String.init).joined(separator: "x")
+            lines.append(m.model.padding(toLength: 15, withPad: " ", startingAt: 0)
+                         + right(input, 10)
+                         + String(format: "  %5d  %7.2f  %9.0f  %8.0f  %12.1f  " +
+                                             "%7.0f%%  %6.0f%%  %5.2f ms %3.0f%%  %7.2f  %@  %@",
                                 m.batchSize, m.stepMilliseconds, m.samplesPerSecondTotal, m.samplesPerSecondPerRank,
                                 m.achievedGflopsPerRank, 100 * m.shareOfSgemm, 100 * m.shareOfPeak,
                                     m.exposedCommMillisecondsPerStep, 100 * m.exposedCommShare,
                                     Double(m.gradientBytesPerStep) / 1e6,
-                                m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"))
+                                right(m.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a", 11),
+                                right(m.peakMemoryMiB.map { String(format: "%.0f", $0) } ?? "n/a", 8)))
         }
         for m in r.models {
             guard let profile = m.profile else { continue }

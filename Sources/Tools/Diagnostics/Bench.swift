@@ -13,6 +13,8 @@ import Tensor
 public enum Bench {
     public struct ModelResult: Codable, Sendable {
         public var model: String
+        /// One sample's (channels, height, width).
+        public var inputShape: [Int]
         public var batchSize: Int
         public var steps: Int
         public var stepMilliseconds: Double
@@ -31,11 +33,15 @@ public enum Bench {
         public var gradientBytesPerStep: Int
         /// Heap allocations per step after warm-up (nil without benchmarks/malloc_count.so preloaded).
         public var allocationsPerStep: Double?
+        /// The largest rank's peak resident memory (MiB) from loading the data to the last timed
+        /// step (nil where the system does not say).
+        public var peakMemoryMiB: Double?
         /// With --profile: milliseconds per step in each layer's forward and backward.
         public var profile: [LayerTime]?
 
         enum CodingKeys: String, CodingKey {
             case model
+            case inputShape = "input_shape"
             case batchSize = "batch_size"
             case steps
             case stepMilliseconds = "step_ms"
@@ -50,6 +56,7 @@ public enum Bench {
             case exposedCommShare = "exposed_comm_share"
             case gradientBytesPerStep = "gradient_bytes_per_step"
             case allocationsPerStep = "allocations_per_step"
+            case peakMemoryMiB = "peak_rss_mib"
             case profile
         }
     }
@@ -158,10 +165,14 @@ public enum Bench {
         config.epochs = 1
         config.ibStartEpoch = 0  // the IB loss (with its dL/dh path) from the first step
         config = config.resolved(comm: comm, log: log)
+        PeakMemory.reset()
         let dataset = try Dataset.load(config.dataConfig, seed: config.dataSelectionSeed, comm: comm)
         let trainer = try TrainStep(config: config, dataset: dataset,
                                     model: try ModelLoader.fresh(config, dataset: dataset, comm: comm),
                                     comm: comm)
+        try ConvolutionPrecisionSetup.settle(&config, model: trainer.model,
+                                             batch: (config.batchSize + comm.size - 1) / comm.size, comm: comm,
+                                             log: log)
         try trainer.beginEpoch(0, labels: dataset.train.labels, classes: dataset.classes)
         let warmup = min(5, count)
         for s in 0..<warmup { _ = try trainer.run(epoch: 0, step: s % trainer.stepsPerEpoch, lr: 0.01,
@@ -176,6 +187,7 @@ public enum Bench {
             }
         }
         let allocations = AllocationCounter.count.map { Double($0 - (allocationsBefore ?? 0)) / Double(count) }
+        let peak = try comm.globalMax(Double(PeakMemory.bytes ?? -1))
         var layers: [LayerTime]?
         if profile {
             // A separate profiled pass, so that timing calls do not slow the measurement above.
@@ -221,13 +233,15 @@ public enum Bench {
         log.info(String(format: "  %@: %.1f ms/step, %.0f samples/s (%.0f per rank)", architecture.rawValue,
                         1000 * stepSeconds, total, perRank))
         return ModelResult(
-            model: architecture.rawValue, batchSize: config.batchSize, steps: count,
+            model: architecture.rawValue, inputShape: [dataset.train.channels, dataset.train.height, dataset.train.width], batchSize: config.batchSize,
+            steps: count,
             stepMilliseconds: 1000 * stepSeconds, samplesPerSecondPerRank: perRank, samplesPerSecondTotal: total,
             forwardFlopsPerSample: forward, trainFlopsPerSample: train, achievedGflopsPerRank: gflops,
             shareOfSgemm: gflops / sgemm, shareOfPeak: gflops * Double(comm.size) / (cores * perCore),
             exposedCommMillisecondsPerStep: 1000 * exposed / Double(count),
             exposedCommShare: exposed / slowest, gradientBytesPerStep: trainer.gradientBytesPerStep,
-            allocationsPerStep: allocations, profile: layers)
+            allocationsPerStep: allocations, peakMemoryMiB: peak < 0 ? nil : peak / 1048576,
+            profile: layers)
     }
 
     /// Microseconds of one forward + backward of the classification loss `settings` name (its

@@ -23,9 +23,16 @@ public enum Doctor {
         public var onednn: String
         public var onednnIsa: String
         public var convolutions: String
+        /// GFLOP/s of the forward, backward-data and backward-weights passes of resnet32's
+        /// 32 -> 32 3x3 convolution (batch 64, 16 x 16) in float32 and bfloat16 (nil: no
+        /// bfloat16 kernels, or no oneDNN): what `--precision bf16` weighs per layer.
+        public var convGflopsFloat32: [Double]?
+        public var convGflopsBFloat16: [Double]?
 
         enum CodingKeys: String, CodingKey {
             case rank, host, onednn, convolutions
+            case convGflopsFloat32 = "conv_gflops_fp32"
+            case convGflopsBFloat16 = "conv_gflops_bf16"
             case onednnIsa = "onednn_isa"
             case blasFlushesDenormals = "blas_flushes_denormals"
             case blasCore = "blas_core"
@@ -77,11 +84,13 @@ public enum Doctor {
 
         let core = BLASRuntime.coreName
         let fits = BLASRuntime.betterCoreType(for: .current, current: core) == nil
+        let rates = convolutionRates()
         let mine = RankReport(
             rank: comm.rank, host: comm.hostName, blasCore: core, blasThreads: BLASRuntime.threads,
             sgemmGflops: (BLASRuntime.measureSgemm() * 10).rounded() / 10, blasKernelFits: fits,
             blasFlushesDenormals: BLASRuntime.sgemmFlushesDenormals(), onednn: OneDNN.status, onednnIsa: OneDNN.isa,
-            convolutions: convolutionImplementation())
+            convolutions: convolutionImplementation(), convGflopsFloat32: rates?.float32,
+            convGflopsBFloat16: rates?.bfloat16)
         let encoded = String(decoding: try JSONEncoder().encode(mine), as: UTF8.self)
         let ranks = try comm.allGather(strings: encoded).map {
             try JSONDecoder().decode(RankReport.self, from: Data($0.utf8))
@@ -178,6 +187,18 @@ public enum Doctor {
         return forward
     }
 
+    /// `RankReport.convGflopsFloat32` and `convGflopsBFloat16`, to one decimal.
+    static func convolutionRates() -> (float32: [Double], bfloat16: [Double]?)? {
+        let store = ParameterStore()
+        let conv = Conv2d("probe", inChannels: 32, outChannels: 32, kernel: 3, padding: 1, bias: false, store: store,
+                          workspace: Workspace())
+        store.allocate()
+        store.initialize(seed: 1)
+        guard let rates = conv.passRates(shape: [32, 64, 16, 16]) else { return nil }
+        let rounded = { (r: [Double]) in r.map { ($0 * 10).rounded() / 10 } }
+        return (rounded(rates.float32), rates.bfloat16.map(rounded))
+    }
+
     /// The readable report rank 0 prints.
     public static func text(_ report: Report) -> String {
         var lines = ["ddp-train doctor"]
@@ -197,6 +218,22 @@ public enum Doctor {
             let conv = r.onednnIsa == "none" ? "im2col + OpenBLAS" : "\(r.onednn), \(r.onednnIsa) (\(r.convolutions))"
             lines.append("  \(String(format: "%4d", r.rank))  \(host)  \(core)  " +
                          "\(String(format: "%7d", r.blasThreads))  \(String(format: "%13.1f", r.sgemmGflops))  \(conv)")
+        }
+        lines.append("")
+        lines.append("  convolution GFLOP/s (resnet32's 32 -> 32 3x3, batch 64, 16 x 16; forward, backward data, " +
+                     "backward weights)")
+        for r in report.ranks {
+            let show = { (g: [Double]?) in g.map { $0.map { String(format: "%6.1f", $0) }.joined(separator: " ") }
+                ?? "  none" }
+            var line = "  \(String(format: "%4d", r.rank))  float32 \(show(r.convGflopsFloat32))   bfloat16 " +
+                       show(r.convGflopsBFloat16)
+            if let f = r.convGflopsFloat32, let b = r.convGflopsBFloat16, f.allSatisfy({ $0 > 0 }),
+               b.allSatisfy({ $0 > 0 }) {
+                // Time per FLOP of the three passes together: float32's over bfloat16's.
+                let time = { (rates: [Double]) in rates.map { 1 / $0 }.reduce(0, +) }
+                line += String(format: "   (bfloat16 %.2fx float32's speed)", time(f) / time(b))
+            }
+            lines.append(line)
         }
         lines.append("")
         if !report.warnings.isEmpty {

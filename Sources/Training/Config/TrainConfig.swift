@@ -191,6 +191,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
             out.append("--bucket-first-mib and --bucket-mib must be in (0, 4096], got \(self.bucketFirstMib) " +
                        "and \(self.bucketMib)")
         }
+        if self.convPrecision != nil, self.precision == .fp32 {
+            out.append("--conv-precision chooses bfloat16 passes: it needs --precision bf16 or auto")
+        }
         if self.precision == .bf16 {
             if self.model == .mlp { out.append("--precision bf16 computes the convolutions in bfloat16, and " +
                                                "--model mlp has none") }

@@ -114,10 +114,21 @@ extension Options {
                                                   "Size of the other gradient buckets in MiB; at most a " +
                                                   "quarter of the gradients.") }
     public var precision: Option<Precision> { Option("precision", Precision.fp32,
-                                                     "Arithmetic of the convolutions in training: fp32, or bf16 " +
+                                                     "Arithmetic of the convolutions in training: fp32; bf16 " +
                                                      "(oneDNN's bfloat16 convolutions, float32 accumulation and " +
-                                                     "master weights; needs a CPU with AVX512_BF16). eval, explain " +
-                                                     "and export compute in fp32.") }
+                                                     "master weights) for each convolution and pass where it is " +
+                                                     "faster than fp32 on this CPU, measured before training on " +
+                                                     "rank 0 and recorded as --conv-precision (needs AVX-512); " +
+                                                     "auto: bf16's choice where the CPU has AVX512_BF16 or AMX, " +
+                                                     "fp32 elsewhere. eval, explain and export compute in fp32.") }
+    public var convPrecision: Option<ConvolutionPrecisionPlan?> {
+        Option("conv-precision", nil,
+               "Under --precision bf16 or auto: which passes of which convolutions run bfloat16, as " +
+               "config.json records the measured choice (NAME:FDW,..., F D W each b or f for forward, " +
+               "backward data, backward weights; none: float32 throughout).",
+               defaultText: "measured before training; a resumed run keeps its checkpoint's",
+               valueName: "plan")
+    }
     public var gradCompression: Option<GradientCompression> { Option("grad-compression", GradientCompression.none,
                                                                      "Gradients on the wire: none (float32), bf16 or " +
                                                                      "fp16 (rounded to 16 bits, summed in 16 bits, " +
@@ -214,7 +225,7 @@ public enum TrainOptions {
     public static let running =
         OptionGroup("Running",
                     [Options().threads, Options().bucketFirstMib, Options().bucketMib, Options().bucketMode,
-                     Options().convBackend, Options().precision, Options().stallTimeout,
+                     Options().convBackend, Options().precision, Options().convPrecision, Options().stallTimeout,
                      Options().evalBatchSize, Options().retrievalEvery, Options().runDir,
                      Options().checkpointEvery, Options().checkpointEverySteps,
                      Options().keepCheckpoints, Options().checkpointLevel, Options().reportExplanations,

@@ -66,6 +66,11 @@ extension Trainer {
                                                      }) else { return nil }
         let saved = found.state
         try step.restore(found.contents, savedWorldSize: saved.worldSize)
+        // The kernels the checkpoint's run measured, unless this run chose its own.
+        if config.convPrecision == nil, config.precision == saved.config.precision,
+           let plan = saved.config.convPrecision {
+            config.convPrecision = plan
+        }
 
         let differing = Self.differingSettings(saved.config, config)
         if !differing.isEmpty {

@@ -17,6 +17,10 @@ extension Trainer {
     /// Trains from the current state to the end (all epochs, or `--max-steps`), writing the run
     /// directory on rank 0: config.json, metrics.jsonl, checkpoints, final.safetensors.
     public func train() throws -> RunSummary {
+        try ConvolutionPrecisionSetup.settle(&config, model: model,
+                                             batch: (config.batchSize + comm.size - 1) / comm.size, comm: comm,
+                                             log: log)
+        state.config = config
         try comm.agree {
             guard comm.rank == 0 else { return }
             runLock = try run.create()

@@ -9,7 +9,8 @@ import NN
 /// model, the metrics are written and a checkpoint taken. The job trains as one process would
 /// on the global batch.
 public final class Trainer {
-    public let config: TrainConfig
+    /// Its configuration (`--conv-precision` settled by `train`).
+    public internal(set) var config: TrainConfig
     public let comm: Communicator
     public let log: Log
     public let dataset: Dataset
