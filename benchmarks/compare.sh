@@ -24,7 +24,7 @@ case "${ISA:-native}" in
   *) echo "compare.sh: ISA must be native or avx2, not '$ISA'" >&2; exit 64 ;;
 esac
 
-best() { sort -n | tail -1; }  # lines "samples/s peak-MiB": the fastest run's
+best() { sort -g | tail -1; }  # lines "samples/s peak-MiB": the fastest run's
 ours() {  # ours RANKS THREADS MODEL STEPS [extra bench options]
   local ranks=$1 threads=$2 model=$3 steps=$4; shift 4
   for _ in $(seq "$REPEATS"); do
@@ -32,7 +32,7 @@ ours() {  # ours RANKS THREADS MODEL STEPS [extra bench options]
       "$BIN" bench --json --models "$model" --steps "$steps" --threads "$threads" "$@"
     else
       mpirun -n "$ranks" --bind-to core "$BIN" bench --json --models "$model" --steps "$steps" --threads "$threads" "$@"
-    fi | python3 -c "import json,sys; m=json.loads(sys.stdin.read())['models'][0]; print(round(m['samples_per_s_total']), round(m.get('peak_rss_mib') or 0))"
+    fi | python3 -c "import json,sys; m=json.loads(sys.stdin.read())['models'][0]; r=m['samples_per_s_total']; print(round(r) if r >= 100 else round(r, 2), round(m.get('peak_rss_mib') or 0))"
   done | best
 }
 theirs() {  # theirs RANKS THREADS MODEL STEPS [extra options]
@@ -42,7 +42,7 @@ theirs() {  # theirs RANKS THREADS MODEL STEPS [extra options]
       python3 benchmarks/pytorch_reference.py --model "$model" --threads "$threads" --steps "$steps" "$@"
     else
       OMP_NUM_THREADS=$threads torchrun --nproc_per_node="$ranks" benchmarks/pytorch_reference.py --model "$model" --threads "$threads" --steps "$steps" "$@" 2>/dev/null
-    fi | python3 -c "import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(r['samples_per_s_total'], r['peak_rss_mib'])"
+    fi | python3 -c "import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); s=r['samples_per_s_total']; print(round(s) if s >= 100 else s, r['peak_rss_mib'])"
   done | best
 }
 have_torch=0

@@ -244,7 +244,7 @@ def main():
         total = args.steps * args.batch_size / seconds
         print(json.dumps({"framework": "pytorch " + torch.__version__, "model": args.model, "ranks": world,
                           "threads_per_rank": args.threads, "batch_size": args.batch_size,
-                          "samples_per_s_total": round(total), "samples_per_s_per_rank": round(total / world),
+                          "samples_per_s_total": round(total, 2), "samples_per_s_per_rank": round(total / world, 2),
                           "step_ms": round(1000 * seconds / args.steps, 3), "peak_rss_mib": peak,
                           "input_shape": list(x.shape[1:])}))
     if distributed:
