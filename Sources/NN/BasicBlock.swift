@@ -21,14 +21,15 @@ public final class BasicBlock: Layer {
     public let conv2: Conv2d, bn2: BatchNorm2d
     private var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
-    /// Gradient of the sum before the final ReLU.
-    private let sumGradient = Tensor(shape: [1, 1, 1, 1])
+    /// Gradient of the sum before the final ReLU: the workspace's (`Workspace.blockSumGradient`).
+    private let sumGradient: Tensor
 
     public init(_ name: String, inChannels: Int, planes: Int, stride: Int,
                 store: ParameterStore, buffers: ParameterStore, workspace: Workspace,
                 backend: ConvolutionBackend = .auto,
                 precision: Precision = .fp32) {
         self.name = name
+        sumGradient = workspace.blockSumGradient
         self.inChannels = inChannels
         self.planes = planes
         self.stride = stride

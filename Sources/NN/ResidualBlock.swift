@@ -32,13 +32,14 @@ public final class ResidualBlock: Layer {
     }
     private var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
-    /// Gradient of the sum before the final ReLU.
-    private let sumGradient = Tensor(shape: [1, 1, 1, 1])
+    /// Gradient of the sum before the final ReLU: the workspace's (`Workspace.blockSumGradient`).
+    private let sumGradient: Tensor
 
     public init(_ name: String, kind: Kind, inChannels: Int, planes: Int, stride: Int, store: ParameterStore,
                 buffers: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto,
                 precision: Precision = .fp32) {
         self.name = name
+        sumGradient = workspace.blockSumGradient
         self.inChannels = inChannels
         self.outChannels = planes * kind.expansion
         self.stride = stride

@@ -89,8 +89,8 @@ public final class OneDNNConvolution {
     /// itself, faster than oneDNN 2.6's reorder (where the CPU has AVX512_BF16); 0 in float32.
     public var programConversions: Int { Int(ddp_conv_program_conversions(handle)) }
 
-    /// Once it has run backward, the forward keeps its converted x for the next backward (which
-    /// reads that copy, not x: one reorder fewer per step). A forward computed elsewhere must
+    /// Once it has run backward, a bfloat16 forward keeps its converted x for the next backward
+    /// (which reads that copy, not x: one conversion fewer per step). A forward computed elsewhere must
     /// call this first.
     public func forgetInput() { ddp_conv_forget_input(handle) }
 
