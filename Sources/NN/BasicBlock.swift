@@ -41,6 +41,7 @@ public final class BasicBlock: Layer {
                        bias: false, store: store, workspace: workspace, backend: backend, precision: precision)
         bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
         bn2.overwritesOutputGradient = false  // its output gradient also feeds the shortcut
+        bn2.inputGradient = workspace.blockNormGradient
         precondition(stride == 1 ? inChannels == planes : inChannels + 2 * (planes / 4) == planes,
                      "BasicBlock \(name): option-A shortcut cannot map \(inChannels) to \(planes) channels " +
                      "with stride \(stride)")

@@ -33,7 +33,8 @@ public final class BatchNorm2d: Layer {
     private var trainingForward = true
     /// (C, B, H, W)
     public let output = Tensor(shape: [1, 1, 1, 1])
-    private let inputGradient = Tensor(shape: [1, 1, 1, 1])
+    /// Its own, or a residual block's last norm's: the workspace's (`Workspace.blockNormGradient`).
+    var inputGradient = Tensor(shape: [1, 1, 1, 1])
     /// Per channel: mean, 1/std of the last forward; and reduction scratch (3C).
     private var mean: [Double]
     private var invStd: [Double]

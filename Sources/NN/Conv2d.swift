@@ -313,6 +313,10 @@ public final class Workspace {
     /// The gradient of a residual block's sum, which the block reads from its start to its end of
     /// backward; one for all blocks: a block's backward ends before the one before it starts.
     let blockSumGradient = Tensor(shape: [1, 1, 1, 1])
+    /// The input gradient of a residual block's last batch norm (which cannot overwrite the sum's
+    /// gradient: the shortcut reads it too), read at once by the convolution before it; one for
+    /// all blocks, as the sum's.
+    let blockNormGradient = Tensor(shape: [1, 1, 1, 1])
     private var nextGradient = 0
 
     /// The next input-gradient buffer in turn, shaped (c, b, h, w), never `avoiding` (the output

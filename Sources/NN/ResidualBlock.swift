@@ -62,6 +62,7 @@ public final class ResidualBlock: Layer {
             norms.append(BatchNorm2d("\(name).bn\(i + 1)", channels: c.outChannels, store: store, buffers: buffers))
         }
         norms[norms.count - 1].overwritesOutputGradient = false  // its output gradient also feeds the shortcut
+        norms[norms.count - 1].inputGradient = workspace.blockNormGradient
         self.convs = convs
         self.norms = norms
         relus = convs.dropLast().map { _ in ReLU() }
