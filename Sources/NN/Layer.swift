@@ -6,8 +6,10 @@ import Tensor
 /// `backward` takes the gradient of that output, accumulates (`+=`) into the
 /// layer's parameter gradients (or overwrites them when the store's
 /// `accumulatesGradients` is false) and returns the gradient of its input (a tensor
-/// the layer owns), or the tensor it was given when `needsInputGradient` is
-/// false. Buffers are sized once per batch shape: no allocation per step.
+/// the layer owns, or for convolutions one of the model's `Workspace` buffers, valid
+/// until two more convolutions have run backward), or the tensor it was given when
+/// `needsInputGradient` is false. Buffers are sized once per batch shape: no
+/// allocation per step.
 public protocol Layer: AnyObject {
     /// The layer's output for `input`; `training` selects BN's batch statistics.
     func forward(_ input: Tensor, training: Bool) -> Tensor
