@@ -40,6 +40,15 @@ final class ConvolutionPassTimer {
         guard round(measured: false) else { return nil }
     }
 
+    /// `repeats` rounds of each of `timers` (the nil ones left out), the timers' rounds
+    /// alternating so that the machine's drift touches them alike.
+    static func alternate(_ timers: [ConvolutionPassTimer?], repeats: Int) {
+        let present = timers.compactMap { $0 }
+        for _ in 0..<repeats {
+            for timer in present { _ = timer.round() }
+        }
+    }
+
     /// Runs each pass once (backward data as a backward with the input gradient less one
     /// without) and keeps the least times; false when oneDNN failed.
     func round(measured: Bool = true) -> Bool {

@@ -135,7 +135,7 @@ public final class Conv2d: Layer {
         let n = g.b * g.p
         let w = store.values + weightOffset
         if exactForward {
-            for p in primitives { p.convolution.forgetInput() }  // backward must read this x
+            forgetOneDNNInput()  // backward must read this x
             forwardExact(input, g)
             return output
         }
@@ -265,15 +265,14 @@ extension Conv2d {
     }
 
     /// Whether oneDNN runs this layer with Winograd's algorithm when `bfloat16` passes read
-    /// bfloat16 (float32 throughout, ungrouped only).
+    /// bfloat16 (`OneDNNConvolution.runsWinograd`).
     func winograds(_ bfloat16: ConvolutionPasses) -> Bool {
-        bfloat16.isEmpty && groups == 1
-            && OneDNNConvolution.prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
-                                                 stride: stride)
+        OneDNNConvolution.runsWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                                       stride: stride, groups: groups, bfloat16: bfloat16)
     }
 
     /// Makes the next backward read its input again, not a copy a primitive kept: after a
-    /// forward whose input is gone (`ConvolutionPrecisionPlan.measure`'s).
+    /// forward computed elsewhere (`exactForward`) or whose input is gone (`measure`'s).
     func forgetOneDNNInput() { for p in primitives { p.convolution.forgetInput() } }
 
     /// (inC, B, H, W) of the last forward's input, nil before one.

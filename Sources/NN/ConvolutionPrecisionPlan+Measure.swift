@@ -45,7 +45,6 @@ extension ConvolutionPrecisionPlan {
     }
 
     /// One layer's passes: bfloat16 where faster, and the seconds of float32 and of that choice.
-    /// The variants' rounds alternate, so that the machine's drift touches them alike.
     static func choose(_ c: Conv2d, input: [Int], repeats: Int) -> (ConvolutionPasses, Double, Double) {
         guard let float32 = ConvolutionPassTimer(c, shape: input, bfloat16: [], winograd: true) else {
             return ([], 0, 0)
@@ -53,9 +52,7 @@ extension ConvolutionPrecisionPlan {
         let bfloat16 = ConvolutionPassTimer(c, shape: input, bfloat16: .all, winograd: false)
         // The float32 passes of a mix run direct: where float32 is Winograd, time direct too.
         let directTimer = c.winograds([]) ? ConvolutionPassTimer(c, shape: input, bfloat16: [], winograd: false) : nil
-        for _ in 0..<repeats {
-            for timer in [float32, bfloat16, directTimer].compactMap({ $0 }) { _ = timer.round() }
-        }
+        ConvolutionPassTimer.alternate([float32, bfloat16, directTimer], repeats: repeats)
         let fp32 = float32.best
         guard let bf16 = bfloat16?.best, bf16.allSatisfy(\.isFinite) else {
             return ([], fp32.reduce(0, +), fp32.reduce(0, +))  // no bfloat16 kernels here
@@ -83,9 +80,7 @@ extension Conv2d {
     public func passRates(shape: [Int], repeats: Int = 5) -> (float32: [Double], bfloat16: [Double]?)? {
         guard let float32 = ConvolutionPassTimer(self, shape: shape, bfloat16: [], winograd: false) else { return nil }
         let bfloat16 = ConvolutionPassTimer(self, shape: shape, bfloat16: .all, winograd: false)
-        for _ in 0..<repeats {
-            for timer in [float32, bfloat16].compactMap({ $0 }) { _ = timer.round() }
-        }
+        ConvolutionPassTimer.alternate([float32, bfloat16], repeats: repeats)
         let oh = Kernels.outputSize(shape[2], kernel: kernel, stride: stride, padding: padding)
         let ow = Kernels.outputSize(shape[3], kernel: kernel, stride: stride, padding: padding)
         let flops = 2.0 * Double(outChannels * shape[1] * oh * ow * inG * kernel * kernel)

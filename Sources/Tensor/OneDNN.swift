@@ -50,6 +50,14 @@ public final class OneDNNConvolution {
         kernel == 3 && stride == 1 && inChannels >= 64 && outChannels >= 64 && OneDNN.isa.hasPrefix("avx512")
     }
 
+    /// Whether a convolution runs Winograd's algorithm: where `prefersWinograd` says, ungrouped
+    /// and float32 throughout (oneDNN has it in float32 only, for the three passes together).
+    public static func runsWinograd(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, groups: Int,
+                                    bfloat16: ConvolutionPasses) -> Bool {
+        groups == 1 && bfloat16.isEmpty
+            && prefersWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride)
+    }
+
     /// nil, with the reason in `error`, when oneDNN is missing or cannot run this shape.
     /// - bfloat16: the passes that read x, the weights and dy as bfloat16 (float32 in and out;
     ///   direct, never Winograd, when there is one)
@@ -63,8 +71,8 @@ public final class OneDNNConvolution {
                  singleThreaded: Bool = false, winograd allowed: Bool = true,
                  error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
-        let winograd = allowed && groups == 1 && bfloat16.isEmpty && Self.prefersWinograd(inChannels: inChannels, outChannels: outChannels,
-                                                           kernel: kernel, stride: stride)
+        let winograd = allowed && Self.runsWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                                                    stride: stride, groups: groups, bfloat16: bfloat16)
         guard let made = ddp_conv_create(Int32(batch), Int32(batchStride ?? batch), Int32(inChannels),
                                          Int32(outChannels),
                                          Int32(height), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
