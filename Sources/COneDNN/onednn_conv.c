@@ -328,13 +328,16 @@ void ddp_conv_destroy(ddp_conv *conv) {
     free(conv);
 }
 
+/// oneDNN's tag of float32 activations in channel blocks of `block` (8 or 16).
+static dnnl_format_tag_t blocked_tag(int block) { return block == 16 ? dnnl_aBcd16b : dnnl_aBcd8b; }
+
 static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t what) {
     return p_dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
 static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
-                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, char *error,
-                        size_t error_size);
+                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, int x_block,
+                        int y_block, char *error, size_t error_size);
 
 /// Whether oneDNN fell back to its reference (scalar) code: the formats we asked for do not suit it.
 static int is_reference(dnnl_primitive_desc_t pd) {
@@ -344,9 +347,15 @@ static int is_reference(dnnl_primitive_desc_t pd) {
 }
 
 ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
-                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
-                          size_t error_size) {
+                          int groups, int bias, int winograd, int bf16, int single_thread, int x_block, int y_block,
+                          char *error, size_t error_size) {
     if (!ddp_onednn_load()) { snprintf(error, error_size, "%s", status_text); return NULL; }
+    if ((x_block != 0 && x_block != 8 && x_block != 16) || (y_block != 0 && y_block != 8 && y_block != 16)
+        || (x_block && c % x_block) || (y_block && k % y_block)) {
+        snprintf(error, error_size, "no blocked layout of %d -> %d channels in blocks of %d and %d", c, k, x_block,
+                 y_block);
+        return NULL;
+    }
     // oneDNN plans a primitive's work for the threads it may use when it is created, and runs
     // it on one thread inside another parallel region: a primitive for one part of a split
     // batch must be planned for one thread, or it would do only that thread's share.
@@ -360,11 +369,11 @@ ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, i
     }
     if (winograd && !bf16 && groups == 1) {
         conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, 1, bias, dnnl_convolution_winograd, 0, used,
-                      error, error_size);
+                      x_block, y_block, error, error_size);
     }
     if (!conv) {
         conv = create(n, batch_stride, c, k, h, w, kernel, stride, pad, groups, bias, dnnl_convolution_direct, bf16,
-                      used, error, error_size);
+                      used, x_block, y_block, error, error_size);
     }
     if (single_thread) ddp_onednn_set_threads(threads);
     return conv;
@@ -390,10 +399,10 @@ static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_status_t init, cons
 /// float32 master weights). `threads`: those the
 /// primitives are planned for, on which the program's conversions run too.
 /// With `groups` > 1 the weights are (groups, k / groups, c / groups, kH, kW): PyTorch's
-/// (O, I / groups, kH, kW) in the same memory.
+/// (O, I / groups, kH, kW) in the same memory. `x_block`, `y_block`: see ddp_conv_create.
 static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
-                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, char *error,
-                        size_t error_size) {
+                        int groups, int bias, dnnl_alg_kind_t algorithm, int bf16, int threads, int x_block,
+                        int y_block, char *error, size_t error_size) {
 #define FAIL(...) do { snprintf(error, error_size, __VA_ARGS__); ddp_conv_destroy(conv); return NULL; } while (0)
     ddp_conv *conv = calloc(1, sizeof *conv);  // (ddp_conv_create has loaded oneDNN)
     if (!conv) { snprintf(error, error_size, "out of memory"); return NULL; }
@@ -414,8 +423,10 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     dnnl_data_type_t low_w = bf16 & DDP_BF16_BACKWARD_WEIGHTS ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t user_src, user_dst, user_w, bias_md, any_src, any_dst, any_w, any_dsrc, any_dw;
     dnnl_memory_desc_t any_wsrc, any_wddst, any_dwei, any_dddst;  // backward weights' and backward data's
-    p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
-    p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
+    if (x_block) p_dnnl_memory_desc_init_by_tag(&user_src, 4, src_dims, dnnl_f32, blocked_tag(x_block));
+    else p_dnnl_memory_desc_init_by_strides(&user_src, 4, src_dims, dnnl_f32, src_strides);
+    if (y_block) p_dnnl_memory_desc_init_by_tag(&user_dst, 4, dst_dims, dnnl_f32, blocked_tag(y_block));
+    else p_dnnl_memory_desc_init_by_strides(&user_dst, 4, dst_dims, dnnl_f32, dst_strides);
     p_dnnl_memory_desc_init_by_tag(&user_w, w_rank, wd_dims, dnnl_f32, groups > 1 ? dnnl_goihw : dnnl_oihw);
     p_dnnl_memory_desc_init_by_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a);
     p_dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, low_f, dnnl_format_tag_any);
@@ -505,12 +516,12 @@ static ddp_conv *create(int n, int batch_stride, int c, int k, int h, int w, int
     if (!make_slot(&conv->ddiff_dst, d_ddst, &user_dst, &cursor, 1, 0))
         FAIL("oneDNN: no reorder for the backward-data output gradient");
     size_t backward_floats = cursor;
-    if (bf16) {  // x and dy into bfloat16 nChw16c by the program where it can (the same bits)
+    if (bf16) {  // (C, B, H, W) x and dy into bfloat16 nChw16c by the program where it can (the same bits)
         ddp_activation_run x = {n, c, batch_stride, (long)h * w}, y = {n, k, batch_stride, (long)oh * ow};
-        use_bf16_conversion(&conv->src, x, src_dims, threads);
-        use_bf16_conversion(&conv->bsrc, x, src_dims, threads);
-        use_bf16_conversion(&conv->bdiff_dst, y, dst_dims, threads);
-        use_bf16_conversion(&conv->ddiff_dst, y, dst_dims, threads);
+        if (!x_block) use_bf16_conversion(&conv->src, x, src_dims, threads);
+        if (!x_block) use_bf16_conversion(&conv->bsrc, x, src_dims, threads);
+        if (!y_block) use_bf16_conversion(&conv->bdiff_dst, y, dst_dims, threads);
+        if (!y_block) use_bf16_conversion(&conv->ddiff_dst, y, dst_dims, threads);
     }
 
     size_t scratch = 0;
@@ -628,9 +639,9 @@ int ddp_parallel_for(long count, int threads, ddp_parallel_body body, void *cont
     return 0;
 }
 ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
-                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
-                          size_t error_size) {
-    (void)groups; (void)winograd; (void)bf16; (void)batch_stride; (void)single_thread;
+                          int groups, int bias, int winograd, int bf16, int single_thread, int x_block, int y_block,
+                          char *error, size_t error_size) {
+    (void)groups; (void)winograd; (void)bf16; (void)batch_stride; (void)single_thread; (void)x_block; (void)y_block;
     (void)n; (void)c; (void)k; (void)h; (void)w; (void)kernel; (void)stride; (void)pad; (void)bias;
     snprintf(error, error_size, "%s", ddp_onednn_status());
     return NULL;

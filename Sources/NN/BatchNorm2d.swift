@@ -4,7 +4,8 @@ import Tensor
 /// The closure reduces the buffer in place; nil means local statistics.
 public typealias StatisticsReducer = (UnsafeMutableBufferPointer<Double>) -> Void
 
-/// Batch normalisation over channel-major activations, PyTorch's semantics.
+/// Batch normalisation over channel-major activations, PyTorch's semantics, in either
+/// activation layout (`BatchNorm2d+Blocked.swift`: its output and input gradient take the input's).
 ///
 /// Training normalises with the batch's biased variance and updates running
 /// statistics with momentum 0.1 and the unbiased variance; evaluation uses the
@@ -25,20 +26,23 @@ public final class BatchNorm2d: Layer {
     public var overwritesOutputGradient = true
     /// Set to sum statistics over ranks (`--sync-batchnorm`).
     public var reducer: StatisticsReducer?
-    private let store: ParameterStore
+    let store: ParameterStore
     private let buffers: ParameterStore
-    private let weightOffset: Int, biasOffset: Int
+    let weightOffset: Int, biasOffset: Int
     private let meanOffset: Int, varOffset: Int, trackedOffset: Int
-    private var input: Tensor?
-    private var trainingForward = true
+    var input: Tensor?
+    var trainingForward = true
     /// (C, B, H, W)
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// Its own, or a residual block's last norm's: the workspace's (`Workspace.blockNormGradient`).
     var inputGradient = Tensor(shape: [1, 1, 1, 1])
-    /// Per channel: mean, 1/std of the last forward; and reduction scratch (3C).
-    private var mean: [Double]
-    private var invStd: [Double]
-    private var scratch: [Double]
+    /// Per channel: mean, 1/std of the last forward; and reduction scratch (2C + 1).
+    var mean: [Double]
+    var invStd: [Double]
+    var scratch: [Double]
+    /// The blocked layout's per-sample sums (2C per sample) and per-channel factors (5C).
+    var blockedPartials: [Double] = []
+    var blockedFactors: [Float] = []
 
     public init(_ name: String, channels: Int, store: ParameterStore, buffers: ParameterStore) {
         self.name = name
@@ -68,7 +72,10 @@ public final class BatchNorm2d: Layer {
         let gamma = store.values + weightOffset, beta = store.values + biasOffset
         let runMean = buffers.values + meanOffset, runVar = buffers.values + varOffset
 
-        if training {
+        output.layout = input.layout
+        if training, input.layout != .plain {
+            blockedMoments(input, shift: runMean)
+        } else if training {
             // Per-channel sum and sum of squares (shifted by the running mean for accuracy).
             scratch.withUnsafeMutableBufferPointer { sums in
                 let k = channels
@@ -82,6 +89,8 @@ public final class BatchNorm2d: Layer {
                     }
                 }
             }
+        }
+        if training {
             scratch[2 * channels] = Double(n)
             if let reducer { scratch.withUnsafeMutableBufferPointer { reducer($0) } }
             let total = scratch[2 * channels]
@@ -99,6 +108,10 @@ public final class BatchNorm2d: Layer {
                 mean[c] = Double(runMean[c])
                 invStd[c] = 1 / (Double(runVar[c]) + eps).squareRoot()
             }
+        }
+        if input.layout != .plain {
+            blockedNormalize(input, gamma: gamma, beta: beta)
+            return output
         }
         let out = output.data
         mean.withUnsafeBufferPointer { mean in
@@ -120,25 +133,13 @@ public final class BatchNorm2d: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("BatchNorm2d.backward before forward") }
         let n = input.count / channels
+        precondition(outputGradient.layout == input.layout,
+                     "BatchNorm2d \(name): output gradient in \(outputGradient.layout), input in \(input.layout)")
         let gamma = store.values + weightOffset
         let dGamma = store.gradients + weightOffset, dBeta = store.gradients + biasOffset
         // Per channel: sum(dy), sum(dy * xhat).
         let k = channels
-        mean.withUnsafeBufferPointer { mean in
-            invStd.withUnsafeBufferPointer { invStd in
-                scratch.withUnsafeMutableBufferPointer { sums in
-                    Parallel.forEach(k) { range in
-                        for c in range {
-                            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n,
-                                                                    count: n,
-                                                                    mean: Float(mean[c]), invStd: Float(invStd[c]))
-                            sums[c] = Double(sdy)
-                            sums[k + c] = Double(sdyx)
-                        }
-                    }
-                }
-            }
-        }
+        if input.layout != .plain { blockedGradientSums(outputGradient) } else { plainGradientSums(outputGradient) }
         // Parameter gradients are this rank's share; the gradient all-reduce sums them.
         let accumulate = store.accumulatesGradients
         for c in 0..<channels {
@@ -155,6 +156,11 @@ public final class BatchNorm2d: Layer {
         // In place is safe: each element of dx depends on dy's element and the sums taken above.
         let result = overwritesOutputGradient ? outputGradient : inputGradient
         result.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        result.layout = input.layout
+        if input.layout != .plain {
+            blockedInputGradient(outputGradient, total: total, into: result)
+            return result
+        }
         let training = trainingForward, dxAll = result.data
         mean.withUnsafeBufferPointer { mean in
             invStd.withUnsafeBufferPointer { invStd in
@@ -179,6 +185,27 @@ public final class BatchNorm2d: Layer {
             }
         }
         return result
+    }
+
+    /// Per channel c, into `scratch`: sum(dy) at c, sum(dy * xhat) at C + c (plain layout).
+    private func plainGradientSums(_ outputGradient: Tensor) {
+        guard let input else { return }
+        let n = input.count / channels, k = channels
+        mean.withUnsafeBufferPointer { mean in
+            invStd.withUnsafeBufferPointer { invStd in
+                scratch.withUnsafeMutableBufferPointer { sums in
+                    Parallel.forEach(k) { range in
+                        for c in range {
+                            let (sdy, sdyx) = Kernels.normalizedDot(outputGradient.data + c * n, input.data + c * n,
+                                                                    count: n,
+                                                                    mean: Float(mean[c]), invStd: Float(invStd[c]))
+                            sums[c] = Double(sdy)
+                            sums[k + c] = Double(sdyx)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -33,22 +33,33 @@ public final class Conv2d: Layer {
     /// explanations' passes through max pooling set it, training never does.
     public var exactForward = false
     /// `.onednn` or `.im2col` (`auto` resolved when the layer is built).
-    public private(set) var backend: ConvolutionBackend
+    public internal(set) var backend: ConvolutionBackend
     /// The passes that run oneDNN's bfloat16 primitives (the im2col path is always float32):
     /// all of them for `precision` bf16 when the layer is built, or as `ConvolutionPrecisionPlan`
     /// sets them before training. Setting it drops the primitives made so far.
     public var bfloat16Passes: ConvolutionPasses {
         didSet { if bfloat16Passes != oldValue { primitives.removeAll() } }
     }
-    /// oneDNN's primitives for the last input shapes (batch, height, width, parts), newest first.
-    private var primitives: [(shape: SIMD4<Int>, convolution: OneDNNSplitConvolution)] = []
+    /// The layout of its output where oneDNN runs it (always `plain` on the im2col path, and with
+    /// a bias): a residual block asks for oneDNN's blocked one between its layers. The input may come in
+    /// either layout; its gradient goes back in the input's.
+    public var outputLayout = ActivationLayout.plain
+    /// oneDNN's primitives for the last input shapes (batch, height, width, parts, input and output
+    /// blocks), newest first.
+    var primitives: [(shape: SIMD8<Int>, convolution: OneDNNSplitConvolution)] = []
     /// Why the layer left oneDNN for im2col, if it did.
     public internal(set) var fallbackReason: String?
     let store: ParameterStore
     private let workspace: Workspace
     let weightOffset: Int
     let biasOffset: Int
+    /// The last forward's input; on the im2col path a plain copy of a blocked one (`plainInput`).
     var input: Tensor?
+    /// The last forward's input layout, in which backward returns the input gradient.
+    private var inputLayout = ActivationLayout.plain
+    /// The im2col path's plain copies of a blocked input and of its gradient (sized when used).
+    private lazy var plainInput = Tensor(shape: [1, 1, 1, 1])
+    private lazy var plainInputGradient = Tensor(shape: [1, 1, 1, 1])
     /// (outC, B, OH, OW)
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// (inC, B, H, W): the workspace's, valid until the model's next convolutions' backward
@@ -130,22 +141,28 @@ public final class Conv2d: Layer {
                      "Conv2d(\(inChannels) -> \(outChannels)) given input \(input.shape), expected " +
                      "(\(inChannels), B, H, W)")
         self.input = input
+        inputLayout = input.layout
         let g = geometry(input)
         output.ensureShape(outChannels, g.b, g.oh, g.ow)
         let n = g.b * g.p
         let w = store.values + weightOffset
-        if exactForward {
-            forgetOneDNNInput()  // backward must read this x
-            forwardExact(input, g)
-            return output
-        }
-        if let convolution = oneDNN(g) {
+        let blockedOutput = hasBias ? .plain : outputLayout  // (the bias gradient reads plain rows)
+        if !exactForward, let convolution = oneDNN(g, input.layout, blockedOutput) {
+            output.layout = blockedOutput
             let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
                                          y: output.data,
                                          workspace: workspace.buffer(count: convolution.workspaceFloats))
             precondition(ok, "Conv2d \(name): oneDNN's forward convolution failed")
             return output
         }
+        output.layout = .plain
+        if exactForward {  // (backward runs oneDNN where it can, on the input as given)
+            forgetOneDNNInput()  // backward must read this x
+            forwardExact(plain(input), g)
+            return output
+        }
+        let input = plain(input)
+        self.input = input
         if hasBias {
             let bias = store.values + biasOffset, out = output.data
             Parallel.forEach(outChannels) { range in
@@ -172,7 +189,7 @@ public final class Conv2d: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("Conv2d.backward before forward") }
         let g = geometry(input)
-        let n = g.b * g.p, hw = g.h * g.w
+        let n = g.b * g.p
         let dy = outputGradient.data
         let w = store.values + weightOffset, dw = store.gradients + weightOffset
         let accumulate = store.accumulatesGradients
@@ -183,16 +200,45 @@ public final class Conv2d: Layer {
                 for c in range { db[c] = Kernels.sum(dy + c * n, count: n) + (accumulate ? db[c] : 0) }
             }
         }
+        precondition(outputGradient.layout == output.layout,
+                     "Conv2d \(name): output gradient in \(outputGradient.layout), output in \(output.layout)")
         if needsInputGradient {
             inputGradient = workspace.inputGradient(inChannels, g.b, g.h, g.w, avoiding: outputGradient)
+            inputGradient.layout = inputLayout
         }
-        if let convolution = oneDNN(g) {
+        if let convolution = oneDNN(g, inputLayout, output.layout) {
             let ok = convolution.backward(x: input.data, dy: dy, weights: w, dw: dw, accumulate: accumulate,
                                           dx: needsInputGradient ? inputGradient.data : nil,
                                           workspace: workspace.buffer(count: convolution.workspaceFloats))
             precondition(ok, "Conv2d \(name): oneDNN's backward convolution failed")
             return needsInputGradient ? inputGradient : outputGradient
         }
+        let x = plain(input)  // (a copy already, but after an exact forward)
+        guard inputLayout != .plain, needsInputGradient else { return backwardPlain(outputGradient, x, g) }
+        let blocked = inputGradient  // the input's layout: computed plain, then copied
+        inputGradient = plainInputGradient
+        inputGradient.ensureShape(inChannels, g.b, g.h, g.w)
+        _ = backwardPlain(outputGradient, x, g)
+        inputGradient.copy(into: blocked, layout: inputLayout)
+        inputGradient = blocked
+        return blocked
+    }
+
+    /// The input `x` in the plain layout: itself, or its copy in `plainInput`.
+    private func plain(_ x: Tensor) -> Tensor {
+        guard x.layout != .plain else { return x }
+        x.copyPlain(into: plainInput)
+        return plainInput
+    }
+
+    /// The im2col path's backward, on plain activations: `input` is the last forward's input
+    /// (plain), and the input gradient goes into `inputGradient`.
+    private func backwardPlain(_ outputGradient: Tensor, _ input: Tensor,
+                               _ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> Tensor {
+        let n = g.b * g.p, hw = g.h * g.w
+        let dy = outputGradient.data
+        let w = store.values + weightOffset, dw = store.gradients + weightOffset
+        let accumulate = store.accumulatesGradients
         if needsInputGradient, !isPointwise { inputGradient.fill(0) }
         for group in 0..<groups {
             let wg = w + group * outG * ckk, dwg = dw + group * outG * ckk, dyg = dy + group * outG * n
@@ -221,114 +267,6 @@ public final class Conv2d: Layer {
             }
         }
         return needsInputGradient ? inputGradient : outputGradient
-    }
-}
-
-// MARK: - oneDNN
-
-extension Conv2d {
-    /// oneDNN's primitives for the geometry `g`, created on first use (nil on the im2col path),
-    /// with the batch split over the rank's threads (`ConvolutionSplit`). A shape oneDNN cannot
-    /// take moves this layer to im2col for good.
-    private func oneDNN(_ g: (b: Int, h: Int, w: Int, oh: Int, ow: Int, p: Int)) -> OneDNNSplitConvolution? {
-        guard backend == .onednn else { return nil }
-        let parts = ConvolutionSplit.parts(batch: g.b, threads: Parallel.threads,
-                                           winograd: winograds(bfloat16Passes))
-        let shape = SIMD4(g.b, g.h, g.w, parts)  // not an array: no allocation per call
-        if let i = primitives.firstIndex(where: { $0.shape == shape }) {
-            if i > 0 { primitives.insert(primitives.remove(at: i), at: 0) }
-            return primitives[0].convolution
-        }
-        var reason = ""
-        guard let made = makeOneDNN(batch: g.b, height: g.h, width: g.w, bfloat16: bfloat16Passes, error: &reason)
-        else {
-            fallbackReason = reason
-            backend = .im2col
-            return nil
-        }
-        primitives.insert((shape, made), at: 0)
-        if primitives.count > 4 { primitives.removeLast() }
-        return made
-    }
-
-    /// This layer's oneDNN convolution for a batch of `batch` (split over the rank's threads as
-    /// `ConvolutionSplit` says), its `bfloat16` passes reading bfloat16; Winograd's algorithm
-    /// where `winograds` says and `winograd` allows.
-    func makeOneDNN(batch: Int, height: Int, width: Int, bfloat16: ConvolutionPasses, winograd: Bool = true,
-                    error: inout String) -> OneDNNSplitConvolution? {
-        let parts = ConvolutionSplit.parts(batch: batch, threads: Parallel.threads,
-                                           winograd: winograd && winograds(bfloat16))
-        return OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: inChannels, outChannels: outChannels,
-                                      height: height, width: width, kernel: kernel, stride: stride,
-                                      padding: padding, groups: groups, bias: hasBias, bfloat16: bfloat16,
-                                      winograd: winograd, error: &error)
-    }
-
-    /// Whether oneDNN runs this layer with Winograd's algorithm when `bfloat16` passes read
-    /// bfloat16 (`OneDNNConvolution.runsWinograd`).
-    func winograds(_ bfloat16: ConvolutionPasses) -> Bool {
-        OneDNNConvolution.runsWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
-                                       stride: stride, groups: groups, bfloat16: bfloat16)
-    }
-
-    /// Makes the next backward read its input again, not a copy a primitive kept: after a
-    /// forward computed elsewhere (`exactForward`) or whose input is gone (`measure`'s).
-    func forgetOneDNNInput() { for p in primitives { p.convolution.forgetInput() } }
-
-    /// (inC, B, H, W) of the last forward's input, nil before one.
-    public var lastInputShape: [Int]? { input?.shape }
-
-    /// oneDNN's implementations for the last input shape: forward, backward data, backward weights.
-    public var implementations: [String] { primitives.first?.convolution.implementations ?? [] }
-}
-
-/// Scratch memory shared by the layers of one model: a chunk of convolution columns, and the
-/// convolutions' input gradients.
-public final class Workspace {
-    /// Floats of columns per chunk: small enough to stay in cache between the unfolding and
-    /// the product that reads it (bench: resnet32 and cnn steps about 20% faster than with
-    /// whole-batch columns), 2 MB per thread: with several threads each product is split, and
-    /// fewer, larger calls cost less synchronisation (resnet32 on two threads +5-10%).
-    public var chunkFloats: Int { fixedChunkFloats ?? (1 << 19) * max(1, Parallel.threads) }
-    private let fixedChunkFloats: Int?
-    private let storage = Tensor(shape: [1])
-
-    /// - chunkFloats: a fixed chunk size (tests), instead of one that follows the rank's threads.
-    public init(chunkFloats: Int? = nil) {
-        fixedChunkFloats = chunkFloats
-    }
-
-    /// At least `count` floats, valid until the next call by any layer.
-    public func buffer(count: Int) -> UnsafeMutablePointer<Float> {
-        if storage.capacity < count { storage.reshape([count]) }
-        return storage.data
-    }
-
-    /// Three buffers the convolutions' input gradients take in turn, instead of one per layer
-    /// (resnet50 at 224 px: 43 MB a sample). A layer's input gradient is read by the layers
-    /// before it before two more convolutions have run backward (a residual block holds its
-    /// first convolution's while its shortcut's runs), so three never collide.
-    private let gradients = [Tensor(shape: [1, 1, 1, 1]), Tensor(shape: [1, 1, 1, 1]), Tensor(shape: [1, 1, 1, 1])]
-    /// The gradient of a residual block's sum, which the block reads from its start to its end of
-    /// backward; one for all blocks: a block's backward ends before the one before it starts.
-    let blockSumGradient = Tensor(shape: [1, 1, 1, 1])
-    /// The input gradient of a residual block's last batch norm (which cannot overwrite the sum's
-    /// gradient: the shortcut reads it too), read at once by the convolution before it; one for
-    /// all blocks, as the sum's.
-    let blockNormGradient = Tensor(shape: [1, 1, 1, 1])
-    private var nextGradient = 0
-
-    /// The next input-gradient buffer in turn, shaped (c, b, h, w), never `avoiding` (the output
-    /// gradient the convolution reads).
-    func inputGradient(_ c: Int, _ b: Int, _ h: Int, _ w: Int, avoiding: Tensor) -> Tensor {
-        var t = gradients[nextGradient]
-        nextGradient = (nextGradient + 1) % gradients.count
-        if t === avoiding {
-            t = gradients[nextGradient]
-            nextGradient = (nextGradient + 1) % gradients.count
-        }
-        t.ensureShape(c, b, h, w)
-        return t
     }
 }
 

@@ -66,9 +66,12 @@ public final class OneDNNConvolution {
     /// - singleThreaded: planned for one thread (a part of a batch split over threads).
     /// - groups: input and output channels in that many groups (ResNeXt), never Winograd.
     /// - winograd: false keeps the direct convolution where `prefersWinograd` would take Winograd's.
+    /// - inputLayout, outputLayout: of x and dx, and of y and dy (`plain` or oneDNN's `blocked`;
+    ///   a blocked run of samples is contiguous, `batchStride` then plays no part).
     public init?(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int,
                  padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses = [], batchStride: Int? = nil,
                  singleThreaded: Bool = false, winograd allowed: Bool = true,
+                 inputLayout: ActivationLayout = .plain, outputLayout: ActivationLayout = .plain,
                  error: inout String) {
         var message = [CChar](repeating: 0, count: 256)
         let winograd = allowed && Self.runsWinograd(inChannels: inChannels, outChannels: outChannels, kernel: kernel,
@@ -77,8 +80,8 @@ public final class OneDNNConvolution {
                                          Int32(outChannels),
                                          Int32(height), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
                                          Int32(groups), bias ? 1 : 0,
-                                         winograd ? 1 : 0, Int32(bfloat16.rawValue), singleThreaded ? 1 : 0, &message,
-                                         message.count)
+                                         winograd ? 1 : 0, Int32(bfloat16.rawValue), singleThreaded ? 1 : 0,
+                                         Int32(inputLayout.block), Int32(outputLayout.block), &message, message.count)
         else {
             error = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             return nil

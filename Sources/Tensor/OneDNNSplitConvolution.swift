@@ -4,7 +4,7 @@
 /// scales poorly on some machines (AVX2, oneDNN 2.6: resnet32's residual blocks 1.3x slower on
 /// two threads than on two ranks with half the batch each; see docs/benchmarks-log.md).
 ///
-/// The input and output of each part are runs of the (C, B, H, W) activations; the weights'
+/// The input and output of each part are runs of the activations' samples; the weights'
 /// gradient is the first part's, plus the others' (each written into the workspace first), in
 /// part order: the sum a rank's all-reduce makes, in one order, so that one run repeats itself.
 public final class OneDNNSplitConvolution {
@@ -17,7 +17,9 @@ public final class OneDNNSplitConvolution {
 
     private let parts: [Part]
     private let weightCount: Int
-    private let inputPlane: Int, outputPlane: Int
+    /// Floats from one sample to the next in the input and the output: a plane (H * W) in the
+    /// plain layout, a whole sample (C * H * W) in a blocked one.
+    private let inputStep: Int, outputStep: Int
     /// Where the weights' gradients of parts 1... are kept before they are added to part 0's.
     private let partialsOffset: Int
     /// Each part's outcome of the last call.
@@ -32,6 +34,7 @@ public final class OneDNNSplitConvolution {
     public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
                  kernel: Int,
                  stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses, winograd: Bool = true,
+                 inputLayout: ActivationLayout = .plain, outputLayout: ActivationLayout = .plain,
                  error: inout String) {
         let count = max(1, min(requested, batch))
         var made: [Part] = []
@@ -44,16 +47,19 @@ public final class OneDNNSplitConvolution {
                                                       padding: padding, groups: groups, bias: bias,
                                                       bfloat16: bfloat16,
                                                       batchStride: batch,
-                                                      singleThreaded: count > 1, winograd: winograd, error: &error)
+                                                      singleThreaded: count > 1, winograd: winograd,
+                                                      inputLayout: inputLayout, outputLayout: outputLayout,
+                                                      error: &error)
             else { return nil }
             made.append(Part(start: start, count: end - start, convolution: convolution, workspaceOffset: offset))
             offset += (convolution.workspaceFloats + 15) / 16 * 16
         }
         parts = made
         weightCount = outChannels * (inChannels / groups) * kernel * kernel
-        inputPlane = height * width
         let oh = Kernels.outputSize(height, kernel: kernel, stride: stride, padding: padding)
-        outputPlane = oh * Kernels.outputSize(width, kernel: kernel, stride: stride, padding: padding)
+        let outputPlane = oh * Kernels.outputSize(width, kernel: kernel, stride: stride, padding: padding)
+        inputStep = height * width * (inputLayout == .plain ? 1 : inChannels)
+        outputStep = outputPlane * (outputLayout == .plain ? 1 : outChannels)
         partialsOffset = offset
         workspaceFloats = offset + (count - 1) * weightCount
         succeeded = .allocate(capacity: count)
@@ -79,8 +85,8 @@ public final class OneDNNSplitConvolution {
                                                                   workspace: workspace) }
         Parallel.eachPart(parts.count) { t in
             let part = parts[t]
-            succeeded[t] = part.convolution.forward(x: x + part.start * inputPlane, weights: weights, bias: bias,
-                                                    y: y + part.start * outputPlane,
+            succeeded[t] = part.convolution.forward(x: x + part.start * inputStep, weights: weights, bias: bias,
+                                                    y: y + part.start * outputStep,
                                                     workspace: workspace + part.workspaceOffset)
         }
         return allSucceeded
@@ -99,9 +105,9 @@ public final class OneDNNSplitConvolution {
         Parallel.eachPart(parts.count) { t in
             let part = parts[t]
             succeeded[t] = part.convolution.backward(
-                x: x + part.start * inputPlane, dy: dy + part.start * outputPlane, weights: weights,
+                x: x + part.start * inputStep, dy: dy + part.start * outputStep, weights: weights,
                 dw: t == 0 ? dw : partials + (t - 1) * weightCount, accumulate: t == 0 && accumulate,
-                dx: dx.map { $0 + part.start * inputPlane }, workspace: workspace + part.workspaceOffset)
+                dx: dx.map { $0 + part.start * inputStep }, workspace: workspace + part.workspaceOffset)
         }
         for t in 1..<parts.count { BLAS.axpy(count: weightCount, alpha: 1, x: partials + (t - 1) * weightCount, y: dw) }
         return allSucceeded

@@ -13,6 +13,8 @@ public final class Tensor {
     public private(set) var capacity: Int
     /// The elements.
     public private(set) var data: UnsafeMutablePointer<Float>
+    /// How a (C, B, H, W) feature map's elements lie in `data`: set by the layer that writes them.
+    public var layout = ActivationLayout.plain
 
     /// A zero-filled tensor of `shape`.
     public init(shape: [Int]) {

@@ -62,9 +62,11 @@ import Tensor
         check(.cnn, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: true, strict: false)
     }
 
+    /// Batch 4: at batch 2 the last stage's batch norms see 8 values a channel, and the float32
+    /// loss is rough enough that the median error sits at the bound in training mode.
     @Test(arguments: [false, true])
     func resnet32(training: Bool) {
-        check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 2, training: training,
+        check(.resnet32, shape: InputShape(channels: 3, height: 8, width: 8), batch: 4, training: training,
               strict: false)
     }
 

@@ -36,10 +36,14 @@ enum { DDP_BF16_FORWARD = 1, DDP_BF16_BACKWARD_DATA = 2, DDP_BF16_BACKWARD_WEIGH
 /// The activations' batch stride is `batch_stride` samples (>= n): the n samples may be a run
 /// of a larger (c, batch_stride, h, w) batch, x, y, dy and dx then pointing at its first sample.
 /// With `single_thread` 1 the primitives are planned for one thread: one part of a batch that
-/// `ddp_parallel_for`'s threads split. NULL on failure, with the reason in `error`.
+/// `ddp_parallel_for`'s threads split. `x_block` and `y_block` give the layouts of x and dx, and
+/// of y and dy: 0 for (C, B, H, W) as above, 8 or 16 for oneDNN's blocked nChw8c / nChw16c
+/// (n, c / block, h, w, block) float32, where a run of n samples is contiguous (batch_stride then
+/// plays no part) and the channels must be a multiple of the block. NULL on failure, with the
+/// reason in `error`.
 ddp_conv *ddp_conv_create(int n, int batch_stride, int c, int k, int h, int w, int kernel, int stride, int pad,
-                          int groups, int bias, int winograd, int bf16, int single_thread, char *error,
-                          size_t error_size);
+                          int groups, int bias, int winograd, int bf16, int single_thread, int x_block, int y_block,
+                          char *error, size_t error_size);
 void ddp_conv_destroy(ddp_conv *conv);
 /// Floats of workspace every call needs (blocked copies and oneDNN's scratchpad).
 size_t ddp_conv_workspace_floats(const ddp_conv *conv);

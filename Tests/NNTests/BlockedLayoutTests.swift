@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import Tensor
+@testable import NN
+
+/// Activations in oneDNN's blocked layout (`ActivationLayout.blocked`) against the plain one: the
+/// conversions, batch norm, the convolutions (oneDNN's where it is present, and the im2col path
+/// given a blocked input) and a residual block that keeps its inner activations blocked.
+struct BlockedLayoutTests {
+    /// A tensor's values in the plain layout.
+    func plainValues(_ t: Tensor) -> [Float] {
+        let p = Tensor(shape: [1])
+        t.copyPlain(into: p)
+        return p.array
+    }
+
+    /// A copy of the plain `t` in `layout`.
+    func copy(_ t: Tensor, _ layout: ActivationLayout) -> Tensor {
+        let out = Tensor(shape: [1])
+        t.copy(into: out, layout: layout)
+        return out
+    }
+
+    /// Largest |a - b| over max(1, |b|).
+    func worst(_ a: [Float], _ b: [Float]) -> Float {
+        #expect(a.count == b.count)
+        var m: Float = 0
+        for i in 0..<min(a.count, b.count) { m = max(m, abs(a[i] - b[i]) / max(1, abs(b[i]))) }
+        return m
+    }
+
+    @Test(arguments: [8, 16])
+    func conversionsPlaceEachElement(block: Int) {
+        let (c, b, h, w) = (2 * block, 3, 2, 5)
+        let x = Tensor(shape: [c, b, h, w], values: (0..<(c * b * h * w)).map(Float.init))
+        let blocked = copy(x, .blocked(block))
+        #expect(blocked.layout == .blocked(block) && blocked.shape == x.shape)
+        for (ch, n, i) in [(0, 0, 0), (block + 3, 2, 7), (c - 1, 1, h * w - 1)] {
+            // (B, C / k, P, k): sample n, block ch / k, position i, lane ch % k.
+            let at = ((n * (c / block) + ch / block) * h * w + i) * block + ch % block
+            #expect(blocked[at] == x[(ch * b + n) * h * w + i])
+        }
+        #expect(plainValues(blocked) == x.array)
+    }
+
+    /// Two norms over one parameter layout: one fed plain, one blocked, outputs, running
+    /// statistics, input and parameter gradients alike, training and evaluating.
+    @Test(arguments: [8, 16])
+    func batchNormMatchesPlain(block: Int) {
+        let c = 2 * block
+        let stores = (0..<2).map { _ in (ParameterStore(), ParameterStore(hasGradients: false)) }
+        let norms = stores.map { BatchNorm2d("bn", channels: c, store: $0.0, buffers: $0.1) }
+        for (s, b) in stores {
+            s.allocate(); b.allocate(); s.initialize(seed: 3); b.initialize(seed: 3)
+            for i in 0..<s.count { s.values[i] = 1 + randomValues(s.count, seed: 4)[i] / 2 }
+        }
+        let x = Tensor(shape: [c, 3, 5, 7], values: randomValues(c * 105, seed: 5, scale: 3))
+        let dy = Tensor(shape: x.shape, values: randomValues(x.count, seed: 6))
+        for training in [true, false] {
+            let plain = norms[0].forward(x, training: training)
+            let blocked = norms[1].forward(copy(x, .blocked(block)), training: training)
+            #expect(blocked.layout == .blocked(block))
+            #expect(worst(plainValues(blocked), plain.array) < 1e-5, "output, training \(training)")
+            #expect(worst(stores[1].1.valueArray, stores[0].1.valueArray) < 1e-6, "running statistics")
+            for (s, _) in stores { s.zeroGradients() }
+            let dxPlain = norms[0].backward(copy(dy, .plain)).array
+            let dxBlocked = norms[1].backward(copy(dy, .blocked(block)))
+            #expect(dxBlocked.layout == .blocked(block))
+            #expect(worst(plainValues(dxBlocked), dxPlain) < 1e-5, "input gradient, training \(training)")
+            #expect(worst(stores[1].0.gradientArray, stores[0].0.gradientArray) < 1e-5, "parameter gradients")
+        }
+    }
+
+    /// A convolution given a blocked input and asked for a blocked output against one plain
+    /// throughout, on each backend there is (the im2col path converts).
+    @Test(arguments: [(16, 32, 2), (32, 16, 1)])
+    func convolutionMatchesPlain(inChannels: Int, outChannels: Int, stride: Int) {
+        let block = ActivationLayout.preferredBlocked(channels: 16).block
+        let backends: [ConvolutionBackend] = block > 0 ? [.onednn, .im2col] : [.im2col]
+        let layout = ActivationLayout.blocked(block > 0 ? block : 16)
+        for backend in backends {
+            let stores = [ParameterStore(), ParameterStore()]
+            let convs = stores.map {
+                Conv2d("c", inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1,
+                       bias: false, store: $0, workspace: Workspace(), backend: backend)
+            }
+            for s in stores { s.allocate(); s.initialize(seed: 7) }
+            convs[1].outputLayout = layout
+            let x = Tensor(shape: [inChannels, 5, 9, 9], values: randomValues(inChannels * 405, seed: 8))
+            let plain = convs[0].forward(x, training: true)
+            let blocked = convs[1].forward(copy(x, layout), training: true)
+            #expect(blocked.layout == (backend == .onednn ? layout : .plain), "\(backend)")
+            #expect(worst(plainValues(blocked), plain.array) < 1e-5, "\(backend) output")
+            let dy = Tensor(shape: plain.shape, values: randomValues(plain.count, seed: 9))
+            let dxPlain = convs[0].backward(dy).array
+            let dxBlocked = convs[1].backward(blocked.layout == .plain ? dy : copy(dy, layout))
+            #expect(dxBlocked.layout == layout, "\(backend): the input gradient in the input's layout")
+            #expect(worst(plainValues(dxBlocked), dxPlain) < 1e-5, "\(backend) input gradient")
+            #expect(worst(stores[1].gradientArray, stores[0].gradientArray) < 1e-4, "\(backend) weight gradient")
+        }
+    }
+
+    /// A residual block with its inner activations blocked against one plain throughout: the
+    /// same output (plain), input gradient, parameter gradients and running statistics.
+    @Test(arguments: [(16, 16, 1), (16, 32, 2)])
+    func basicBlockMatchesPlain(inChannels: Int, planes: Int, stride: Int) {
+        let stores = (0..<2).map { _ in (ParameterStore(), ParameterStore(hasGradients: false)) }
+        let blocks = stores.map {
+            BasicBlock("block", inChannels: inChannels, planes: planes, stride: stride, store: $0.0, buffers: $0.1,
+                       workspace: Workspace())
+        }
+        for (s, b) in stores { s.allocate(); b.allocate(); s.initialize(seed: 12); b.initialize(seed: 12) }
+        blocks[0].innerLayout = .plain
+        blocks[1].innerLayout = .blocked(16)  // (plain where the convolutions run im2col)
+        let x = Tensor(shape: [inChannels, 4, 8, 8], values: randomValues(inChannels * 256, seed: 13))
+        for training in [true, false] {
+            let outputs = blocks.map { $0.forward(x, training: training) }
+            #expect(outputs[1].layout == .plain)
+            #expect(worst(outputs[1].array, outputs[0].array) < 1e-5, "output, training \(training)")
+            let dy = Tensor(shape: outputs[0].shape, values: randomValues(outputs[0].count, seed: 14))
+            for (s, _) in stores { s.zeroGradients() }
+            let dx = blocks.map { $0.backward(dy).array }
+            #expect(worst(dx[1], dx[0]) < 1e-4, "input gradient, training \(training)")
+            #expect(worst(stores[1].0.gradientArray, stores[0].0.gradientArray) < 1e-4, "parameter gradients")
+            #expect(worst(stores[1].1.valueArray, stores[0].1.valueArray) < 1e-6, "running statistics")
+        }
+    }
+
+    /// resnet32 with its blocks' inner activations blocked (where oneDNN runs) against plain:
+    /// the same logits and parameter gradients after a training step's forward and backward.
+    @Test func resnet32MatchesPlain() {
+        let shape = InputShape(channels: 3, height: 12, width: 12)
+        let models = (0..<2).map { _ in Model.make(.resnet32, inputShape: shape, classes: 5, seed: 3) }
+        for layer in models[0].features { (layer as? BasicBlock)?.innerLayout = .plain }
+        let x = Tensor(shape: [3, 6, 12, 12], values: randomValues(3 * 6 * 144, seed: 15))
+        let outputs = models.map { $0.forward(x, training: true).logits }
+        let logits = outputs.map(\.array), logitsShape = outputs[0].shape
+        #expect(worst(logits[1], logits[0]) < 1e-4)
+        let r = randomValues(logits[0].count, seed: 16)
+        let gradients = models.map { model in
+            model.parameters.zeroGradients()
+            model.backward(logitsGradient: Tensor(shape: logitsShape, values: r), featureGradient: nil)
+            return model.parameters.gradientArray
+        }
+        let error = gradients[1].withUnsafeBufferPointer { a in
+            gradients[0].withUnsafeBufferPointer { b in errorOfLargest(a.baseAddress!, b.baseAddress!, a.count) }
+        }
+        #expect(error < 1e-4, "parameter gradients: \(error) of the largest")
+    }
+}
