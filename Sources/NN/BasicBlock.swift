@@ -24,11 +24,11 @@ public final class BasicBlock: Layer {
         didSet { relu1.gradient = reluGradient }
     }
     public let conv2: Conv2d, bn2: BatchNorm2d
-    private var input: Tensor?
+    var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// Gradient of the sum before the final ReLU: the workspace's (`Workspace.blockSumGradient`),
     /// and its copy in the inner layout for the second norm (`Workspace.blockedSumGradient`).
-    private let sumGradient: Tensor, innerSumGradient: Tensor
+    let sumGradient: Tensor, innerSumGradient: Tensor
     /// The layout of the activations between the block's layers: oneDNN's blocked one where it
     /// runs the convolutions (`ActivationLayout.preferredBlocked`), else `plain`. Settable (tests
     /// compare the two).
@@ -72,7 +72,7 @@ public final class BasicBlock: Layer {
     /// Batch-norm layers, to wire synchronised statistics.
     public var batchNorms: [BatchNorm2d] { [bn1, bn2] }
 
-    private var isIdentity: Bool { stride == 1 && inChannels == planes }
+    var isIdentity: Bool { stride == 1 && inChannels == planes }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         self.input = input
@@ -81,47 +81,32 @@ public final class BasicBlock: Layer {
         t = relu1.forward(t, training: training)
         t = conv2.forward(t, training: training)
         t = bn2.forward(t, training: training)
-        let (c, b, oh, ow) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        output.ensureShape(c, b, oh, ow)
-        let y = output.data, main = t.data, x = input.data
-        let plane = oh * ow, stride = stride, inChannels = inChannels
-        if t.layout != .plain {
+        output.ensureShape(t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        // Blocked in, blocked out: the next block (or the pooling) reads it so. From a plain
+        // input the sum writes plain rows.
+        output.layout = t.layout == input.layout ? t.layout : .plain
+        if isIdentity, t.layout == input.layout {
+            Kernels.addRelu(t.data, input.data, output.data, count: t.count)
+        } else if t.layout != .plain, input.layout == .plain {
             blockedSum(t, input)
-        } else if isIdentity {
-            Parallel.forEach(c) { range in
-                for i in range.lowerBound * b * plane..<range.upperBound * b * plane { y[i] = max(main[i] + x[i], 0) }
-            }
         } else {
-            let pad = planes / 4
-            let (h, w) = (input.shape[2], input.shape[3])
-            Parallel.forEach(c) { range in for ch in range {
-                let source = ch - pad
-                for bi in 0..<b {
-                    let o = y + (ch * b + bi) * plane, m = main + (ch * b + bi) * plane
-                    if source < 0 || source >= inChannels {
-                        for i in 0..<plane { o[i] = max(m[i], 0) }
-                        continue
-                    }
-                    let xin = x + (source * b + bi) * h * w
-                    for oy in 0..<oh {
-                        for ox in 0..<ow {
-                            o[oy * ow + ox] = max(m[oy * ow + ox] + xin[oy * stride * w + ox * stride], 0)
-                        }
-                    }
-                }
-            } }
+            shortcutSum(t, input)
         }
         return output
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let input else { preconditionFailure("BasicBlock.backward before forward") }
+        precondition(outputGradient.layout == output.layout,
+                     "BasicBlock \(name): output gradient in \(outputGradient.layout), output in \(output.layout)")
         sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
-        reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
+        sumGradient.layout = output.layout
         var g = sumGradient
-        if bn2.output.layout != .plain {
-            sumGradient.copy(into: innerSumGradient, layout: bn2.output.layout)
+        if bn2.output.layout != output.layout {
+            sumGradients(outputGradient, layout: bn2.output.layout)
             g = innerSumGradient
+        } else {
+            reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         }
         g = bn2.backward(g)
         g = conv2.backward(g)
@@ -129,60 +114,16 @@ public final class BasicBlock: Layer {
         g = bn1.backward(g)
         let dx = conv1.backward(g)
         guard needsInputGradient else { return dx }
-        let d = dx.data, ds = sumGradient.data
-        let stride = stride, perChannel = dx.count / inChannels
-        if isIdentity {
-            Parallel.forEach(inChannels) { range in
-                for i in range.lowerBound * perChannel..<range.upperBound * perChannel { d[i] += ds[i] }
-            }
+        if isIdentity, dx.layout == sumGradient.layout {
+            BLAS.axpy(count: dx.count, alpha: 1, x: sumGradient.data, y: dx.data)
         } else {
-            let pad = planes / 4
-            let (b, h, w) = (input.shape[1], input.shape[2], input.shape[3])
-            let (oh, ow) = (output.shape[2], output.shape[3])
-            Parallel.forEach(inChannels) { range in for ch in range {
-                for bi in 0..<b {
-                    let src = ds + ((ch + pad) * b + bi) * oh * ow
-                    let dst = d + (ch * b + bi) * h * w
-                    for oy in 0..<oh {
-                        for ox in 0..<ow { dst[oy * stride * w + ox * stride] += src[oy * ow + ox] }
-                    }
-                }
-            } }
+            addShortcutGradient(into: dx)
         }
         return dx
     }
 }
 
 extension BasicBlock {
-    /// output = relu(main + shortcut(input)), `main` in a blocked layout, `input` and output plain.
-    private func blockedSum(_ main: Tensor, _ input: Tensor) {
-        let (c, b, plane, k) = (main.shape[0], main.shape[1], main.shape[2] * main.shape[3], main.layout.block)
-        let (h, w, ow) = (input.shape[2], input.shape[3], main.shape[3])
-        let y = output.data, m = main.data, x = input.data, blocks = c / k
-        let identity = isIdentity, stride = stride, pad = (planes - inChannels) / 2, inChannels = inChannels
-        Parallel.forEach(b * blocks) { runs in
-            for run in runs {
-                let (n, block) = run.quotientAndRemainder(dividingBy: blocks)
-                for l in 0..<k {
-                    let ch = block * k + l, source = ch - pad
-                    let o = y + (ch * b + n) * plane, mr = m + run * plane * k + l
-                    if identity {
-                        let xr = x + (ch * b + n) * plane
-                        for i in 0..<plane { o[i] = max(mr[i * k] + xr[i], 0) }
-                    } else if source < 0 || source >= inChannels {
-                        for i in 0..<plane { o[i] = max(mr[i * k], 0) }
-                    } else {
-                        let xr = x + (source * b + n) * h * w
-                        for i in 0..<plane {
-                            let (oy, ox) = i.quotientAndRemainder(dividingBy: ow)
-                            o[i] = max(mr[i * k] + xr[oy * stride * w + ox * stride], 0)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     public func outputName(input: String) -> String { name }
     public func outputIsFeatureMap(input: Bool) -> Bool { true }
 }

@@ -69,6 +69,9 @@ extension Model {
             let stem = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 16, kernel: 3, padding: 1,
                               bias: false,
                               store: store, workspace: workspace, backend: convolutions, precision: precision)
+            // From the stem to the pooling the activations stay in oneDNN's blocked layout where it
+            // runs the convolutions: the blocks take and give it (`BasicBlock`).
+            stem.outputLayout = stem.backend == .onednn ? .preferredBlocked(channels: 16) : .plain
             let bn = BatchNorm2d("bn1", channels: 16, store: store, buffers: buffers)
             norms.append(bn)
             layers = [stem, bn, ReLU()]

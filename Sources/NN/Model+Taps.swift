@@ -72,7 +72,7 @@ extension Model {
         for (i, layer) in features.enumerated() {
             t = layer.forward(t, training: false)
             if i == tap {
-                output = Array(t.buffer)  // copied: a ReLU after it rectifies in place
+                output = plainArray(t)  // copied: a ReLU after it rectifies in place
                 shape = t.shape
             }
         }
@@ -91,11 +91,19 @@ extension Model {
         var g = classifier.backward(seed)
         var outputGradient: [Float] = []
         for (i, layer) in features.enumerated().reversed() {
-            if i == tap { outputGradient = Array(g.buffer) }  // before the layer masks it in place
+            if i == tap { outputGradient = plainArray(g) }  // before the layer masks it in place
             g = layer.backward(g)
         }
         return Tapped(logits: logits, output: output, outputShape: shape, outputGradient: outputGradient,
-                      inputGradient: Array(g.buffer))
+                      inputGradient: plainArray(g))
+    }
+
+    /// A tensor's elements in the plain layout (explanations read (C, B, H, W) rows).
+    private func plainArray(_ t: Tensor) -> [Float] {
+        guard t.layout != .plain else { return Array(t.buffer) }
+        let copy = Tensor(shape: [1])
+        t.copyPlain(into: copy)
+        return copy.array
     }
 }
 

@@ -26,6 +26,7 @@ public final class MaxPool2d: Layer {
     deinit { argmax.deallocate() }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.layout == .plain, "MaxPool2d reads plain (C, B, H, W) rows, given \(input.layout)")
         let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         inputShape = (c, b, h, w)
         let oh = Kernels.outputSize(h, kernel: kernel, stride: stride, padding: padding)
@@ -126,7 +127,8 @@ public final class MaxPool2d: Layer {
     }
 }
 
-/// Global average pooling, from channel-major activations to rows of features.
+/// Global average pooling, from channel-major activations (in either layout) to rows of
+/// features; the input gradient goes back in the input's layout.
 ///
 /// - input: (C, B, H, W) -> output (B, C)
 public final class GlobalAvgPool: Layer {
@@ -134,15 +136,28 @@ public final class GlobalAvgPool: Layer {
     public let output = Tensor(shape: [1, 1])
     private let inputGradient = Tensor(shape: [1, 1, 1, 1])
     private var inputShape = (c: 0, b: 0, h: 0, w: 0)
+    private var inputLayout = ActivationLayout.plain
 
     public init() {}
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (c, b, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         inputShape = (c, b, h, w)
+        inputLayout = input.layout
         output.ensureShape(b, c)
         let hw = h * w
         let scale = 1 / Float(hw)
+        if input.layout != .plain {  // channel c of sample n at (n, c / k, i, c % k)
+            let at = FeatureMapIndex(input)
+            for n in 0..<b {
+                for ch in 0..<c {
+                    var s: Float = 0
+                    for i in 0..<hw { s += input.data[at(n, ch, i)] }
+                    output.data[n * c + ch] = s * scale
+                }
+            }
+            return output
+        }
         for ch in 0..<c {
             for bi in 0..<b {
                 output.data[bi * c + ch] = Kernels.sum(input.data + (ch * b + bi) * hw, count: hw) * scale
@@ -154,8 +169,19 @@ public final class GlobalAvgPool: Layer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let (c, b, h, w) = inputShape
         inputGradient.ensureShape(c, b, h, w)
+        inputGradient.layout = inputLayout
         let hw = h * w
         let scale = 1 / Float(hw)
+        if inputLayout != .plain {
+            let at = FeatureMapIndex(inputGradient)
+            for n in 0..<b {
+                for ch in 0..<c {
+                    let g = outputGradient.data[n * c + ch] * scale
+                    for i in 0..<hw { inputGradient.data[at(n, ch, i)] = g }
+                }
+            }
+            return inputGradient
+        }
         for ch in 0..<c {
             for bi in 0..<b {
                 let g = outputGradient.data[bi * c + ch] * scale

@@ -83,6 +83,8 @@ public final class ResidualBlock: Layer {
     public var batchNorms: [BatchNorm2d] { norms + (downsample.map { [$0.norm] } ?? []) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.layout == .plain,
+                     "ResidualBlock \(name) reads plain (C, B, H, W) rows, given \(input.layout)")
         self.input = input
         var t = input
         for i in convs.indices {

@@ -19,6 +19,23 @@ public enum Kernels {
         }
     }
 
+    /// `y[i] = max(a[i] + b[i], 0)` (a residual block's sum; y may be a).
+    @inlinable
+    public static func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                               count: Int) {
+        Parallel.forEach(count, grain: 1 << 16) { r in
+            typealias V = SIMD8<Float>
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                let v = UnsafeRawPointer(a + i).loadUnaligned(as: V.self)
+                    + UnsafeRawPointer(b + i).loadUnaligned(as: V.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: 0, where: v .< 0), as: V.self)
+                i += 8
+            }
+            while i < r.upperBound { y[i] = max(a[i] + b[i], 0); i += 1 }
+        }
+    }
+
     /// `dx[i] = y[i] > 0 ? dy[i] : 0`, where `y` is the ReLU's output.
     @inlinable
     public static func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,

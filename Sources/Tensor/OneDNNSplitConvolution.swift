@@ -33,7 +33,8 @@ public final class OneDNNSplitConvolution {
     /// `error`, when oneDNN cannot run a part.
     public init?(batch: Int, parts requested: Int, inChannels: Int, outChannels: Int, height: Int, width: Int,
                  kernel: Int,
-                 stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses, winograd: Bool = true,
+                 stride: Int, padding: Int, groups: Int = 1, bias: Bool, bfloat16: ConvolutionPasses,
+                 winograd: Bool = true,
                  inputLayout: ActivationLayout = .plain, outputLayout: ActivationLayout = .plain,
                  error: inout String) {
         let count = max(1, min(requested, batch))

@@ -29,6 +29,15 @@ struct BlockedLayoutTests {
         return m
     }
 
+    /// `errorOfLargest` of two arrays.
+    func ofLargest(_ a: [Float], _ b: [Float]) -> Float {
+        #expect(a.count == b.count && !a.isEmpty)
+        guard a.count == b.count, !a.isEmpty else { return .infinity }
+        return a.withUnsafeBufferPointer { p in
+            b.withUnsafeBufferPointer { q in errorOfLargest(p.baseAddress!, q.baseAddress!, p.count) }
+        }
+    }
+
     @Test(arguments: [8, 16])
     func conversionsPlaceEachElement(block: Int) {
         let (c, b, h, w) = (2 * block, 3, 2, 5)
@@ -126,12 +135,20 @@ struct BlockedLayoutTests {
         }
     }
 
-    /// resnet32 with its blocks' inner activations blocked (where oneDNN runs) against plain:
-    /// the same logits and parameter gradients after a training step's forward and backward.
+    /// resnet32 with its activations blocked from the stem to the pooling (where oneDNN runs)
+    /// against plain throughout: the same logits and parameter gradients after a training step's
+    /// forward and backward, and the same tapped outputs and gradients (explanations' pass).
+    /// Evaluation mode too.
     @Test func resnet32MatchesPlain() {
         let shape = InputShape(channels: 3, height: 12, width: 12)
         let models = (0..<2).map { _ in Model.make(.resnet32, inputShape: shape, classes: 5, seed: 3) }
-        for layer in models[0].features { (layer as? BasicBlock)?.innerLayout = .plain }
+        for layer in models[0].features {
+            (layer as? BasicBlock)?.innerLayout = .plain
+            (layer as? Conv2d)?.outputLayout = .plain
+        }
+        #expect(models[1].features.compactMap { $0 as? Conv2d }.allSatisfy {
+            $0.outputLayout == .preferredBlocked(channels: 16)
+        })
         let x = Tensor(shape: [3, 6, 12, 12], values: randomValues(3 * 6 * 144, seed: 15))
         let outputs = models.map { $0.forward(x, training: true).logits }
         let logits = outputs.map(\.array), logitsShape = outputs[0].shape
@@ -142,9 +159,16 @@ struct BlockedLayoutTests {
             model.backward(logitsGradient: Tensor(shape: logitsShape, values: r), featureGradient: nil)
             return model.parameters.gradientArray
         }
-        let error = gradients[1].withUnsafeBufferPointer { a in
-            gradients[0].withUnsafeBufferPointer { b in errorOfLargest(a.baseAddress!, b.baseAddress!, a.count) }
-        }
+        let error = ofLargest(gradients[1], gradients[0])
         #expect(error < 1e-4, "parameter gradients: \(error) of the largest")
+        for tap in [2, 8, 13, 17] {
+            let passes = models.map { model in
+                model.tappedPass(x, tap: tap) { logits in logits.map { $0 * 0.5 } }
+            }
+            #expect(passes[1].outputShape == passes[0].outputShape)
+            #expect(ofLargest(passes[1].output, passes[0].output) < 1e-5, "tap \(tap) output")
+            #expect(ofLargest(passes[1].outputGradient, passes[0].outputGradient) < 1e-5, "tap \(tap) gradient")
+            #expect(ofLargest(passes[1].inputGradient, passes[0].inputGradient) < 1e-5, "tap \(tap) input gradient")
+        }
     }
 }
