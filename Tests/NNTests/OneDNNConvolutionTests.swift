@@ -96,10 +96,13 @@ struct OneDNNConvolutionTests {
     /// whole batch gives: outputs and input gradients sample by sample, the weights' gradient as
     /// the parts' sum (overwritten and accumulated), for parts of unequal size. The primitives are
     /// made on a thread that would give oneDNN 4 threads: a part planned for 4 but run on one
-    /// (inside the parts' parallel region) would do a quarter of its work.
-    @Test(arguments: [(2, 8), (3, 7), (2, 17)])
-    func splitBatchMatchesWholeBatch(parts: Int, batch: Int) throws {
+    /// (inside the parts' parallel region) would do a quarter of its work. Activations plain, and
+    /// blocked (`blocked` true: a part's samples are one run of whole samples there).
+    @Test(arguments: [(2, 8, false), (3, 7, false), (2, 17, false), (3, 7, true)])
+    func splitBatchMatchesWholeBatch(parts: Int, batch: Int, blocked: Bool) throws {
         let (c, k, side) = (16, 32, 14)
+        let block = ActivationLayout.preferredBlocked(channels: 16).block
+        let layout = blocked ? ActivationLayout.blocked(block > 0 ? block : 8) : .plain
         final class Failures: @unchecked Sendable { var list: [String] = [] }  // written by the thread, read after it
         let failures = Failures()
         let finished = DispatchSemaphore(value: 0)
@@ -110,11 +113,11 @@ struct OneDNNConvolutionTests {
             guard let whole = OneDNNSplitConvolution(batch: batch, parts: 1, inChannels: c, outChannels: k,
                                                      height: side, width: side,
                                                      kernel: 3, stride: 1, padding: 1, bias: true, bfloat16: [],
-                                                     error: &reason),
+                                                     inputLayout: layout, outputLayout: layout, error: &reason),
                   let split = OneDNNSplitConvolution(batch: batch, parts: parts, inChannels: c, outChannels: k,
                                                      height: side,
                                                      width: side, kernel: 3, stride: 1, padding: 1, bias: true,
-                                                     bfloat16: [],
+                                                     bfloat16: [], inputLayout: layout, outputLayout: layout,
                                                      error: &reason)
             else { failures.list.append("no primitives: \(reason)"); return }
             let x = randomValues(c * batch * side * side, seed: 21), w = randomValues(k * c * 9, seed: 22)
