@@ -98,6 +98,9 @@ extension Model {
             let conv1 = Conv2d("conv1", inChannels: inputShape.channels, outChannels: 64, kernel: imagenet ? 7 : 3,
                                stride: imagenet ? 2 : 1, padding: imagenet ? 3 : 1, bias: false, store: store,
                                workspace: workspace, backend: convolutions, precision: precision)
+            // Blocked from the stem on, but for max pooling, which reads plain rows (the first block
+            // then takes them and gives blocked ones).
+            conv1.outputLayout = conv1.backend == .onednn && !imagenet ? .preferredBlocked(channels: 64) : .plain
             let bn = BatchNorm2d("bn1", channels: 64, store: store, buffers: buffers)
             norms.append(bn)
             layers = [conv1, bn, ReLU()] + (imagenet ? [MaxPool2d(kernel: 3, stride: 2, padding: 1)] : [])

@@ -9,6 +9,9 @@ import Tensor
 /// The shortcut is the identity, or, where the block changes the shape, `downsample`: a 1x1
 /// convolution with the stride and a batch norm (torchvision's option B).
 ///
+/// Where oneDNN runs the convolutions, the activations inside the block and its output are in
+/// oneDNN's blocked layout (`innerLayout`); the input may come in either.
+///
 /// - input: (inC, B, H, W) -> output (outC, B, H / stride, W / stride)
 public final class ResidualBlock: Layer {
     public enum Kind: Sendable, Equatable {
@@ -34,6 +37,13 @@ public final class ResidualBlock: Layer {
     public let output = Tensor(shape: [1, 1, 1, 1])
     /// Gradient of the sum before the final ReLU: the workspace's (`Workspace.blockSumGradient`).
     private let sumGradient: Tensor
+    /// `downsampleGradient`'s copy, where it needs one.
+    private lazy var projectionGradient = Tensor(shape: [1, 1, 1, 1])
+    /// The layout of the convolutions' outputs, so of the block's inner activations and output:
+    /// oneDNN's blocked one where it runs them, else `plain`. Settable (tests compare the two).
+    public var innerLayout = ActivationLayout.plain {
+        didSet { for conv in convs + (downsample.map { [$0.conv] } ?? []) { conv.outputLayout = innerLayout } }
+    }
 
     public init(_ name: String, kind: Kind, inChannels: Int, planes: Int, stride: Int, store: ParameterStore,
                 buffers: ParameterStore, workspace: Workspace, backend: ConvolutionBackend = .auto,
@@ -75,6 +85,10 @@ public final class ResidualBlock: Layer {
         } else {
             downsample = nil
         }
+        let blocked = ActivationLayout.preferredBlocked(channels: convs[0].outChannels)
+        let fits = convs.allSatisfy { $0.outChannels % max(blocked.block, 1) == 0 }
+        innerLayout = convs[0].backend == .onednn && fits ? blocked : .plain
+        for conv in convs + (downsample.map { [$0.conv] } ?? []) { conv.outputLayout = innerLayout }
     }
 
     public var parameterOffset: Int? { convs[0].parameterOffset }
@@ -83,8 +97,6 @@ public final class ResidualBlock: Layer {
     public var batchNorms: [BatchNorm2d] { norms + (downsample.map { [$0.norm] } ?? []) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        precondition(input.layout == .plain,
-                     "ResidualBlock \(name) reads plain (C, B, H, W) rows, given \(input.layout)")
         self.input = input
         var t = input
         for i in convs.indices {
@@ -94,16 +106,17 @@ public final class ResidualBlock: Layer {
         let shortcut = downsample.map { $0.norm.forward($0.conv.forward(input, training: training),
                                                         training: training) } ?? input
         output.ensureShape(t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        let y = output.data, main = t.data, s = shortcut.data, plane = output.count / max(outChannels, 1)
-        Parallel.forEach(outChannels) { range in
-            for i in range.lowerBound * plane..<range.upperBound * plane { y[i] = max(main[i] + s[i], 0) }
-        }
+        output.layout = t.layout
+        Kernels.addRelu(t, shortcut, into: output)
         return output
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard input != nil else { preconditionFailure("ResidualBlock.backward before forward") }
+        precondition(outputGradient.layout == output.layout,
+                     "ResidualBlock \(name): output gradient in \(outputGradient.layout), output in \(output.layout)")
         sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
+        sumGradient.layout = output.layout
         reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         var g = sumGradient
         for i in convs.indices.reversed() {
@@ -111,19 +124,30 @@ public final class ResidualBlock: Layer {
             g = convs[i].backward(norms[i].backward(g))
         }
         guard needsInputGradient else {
-            if let d = downsample { _ = d.conv.backward(d.norm.backward(sumGradient)) }  // its parameters' gradients
+            if let d = downsample { _ = d.conv.backward(d.norm.backward(downsampleGradient)) }  // its parameters'
             return g
         }
-        let shortcut = downsample.map { $0.conv.backward($0.norm.backward(sumGradient)) } ?? sumGradient
-        let d = g.data, s = shortcut.data, plane = g.count / max(inChannels, 1)
-        Parallel.forEach(inChannels) { range in
-            for i in range.lowerBound * plane..<range.upperBound * plane { d[i] += s[i] }
-        }
+        let shortcut = downsample.map { $0.conv.backward($0.norm.backward(downsampleGradient)) } ?? sumGradient
+        Kernels.add(shortcut, into: g)
         return g
     }
 }
 
 extension ResidualBlock {
+    /// The sum's gradient in the layout of the projection's output: itself, or a copy where
+    /// that convolution left oneDNN and writes plain rows while the main path is blocked.
+    private var downsampleGradient: Tensor {
+        guard let d = downsample, d.norm.output.layout != sumGradient.layout else { return sumGradient }
+        if d.norm.output.layout == .plain {
+            sumGradient.copyPlain(into: projectionGradient)
+        } else {
+            let plain = Tensor(shape: [1])  // (never on the usual paths: a blocked projection beside a plain sum)
+            sumGradient.copyPlain(into: plain)
+            plain.copy(into: projectionGradient, layout: d.norm.output.layout)
+        }
+        return projectionGradient
+    }
+
     public func outputName(input: String) -> String { name }
     public func outputIsFeatureMap(input: Bool) -> Bool { true }
 }

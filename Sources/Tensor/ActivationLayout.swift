@@ -138,3 +138,43 @@ public struct FeatureMapIndex {
             : (((n * channels + c) >> shift) * plane + i) << shift | (c & (block - 1))
     }
 }
+
+extension Kernels {
+    /// `y = max(a + b, 0)` for feature maps of one shape in any layouts (y's as set): element
+    /// by element where the three agree, else through `FeatureMapIndex`.
+    public static func addRelu(_ a: Tensor, _ b: Tensor, into y: Tensor) {
+        precondition(a.shape == b.shape && a.shape == y.shape, "addRelu of \(a.shape), \(b.shape) into \(y.shape)")
+        if a.layout == b.layout, a.layout == y.layout {
+            addRelu(a.data, b.data, y.data, count: a.count)
+            return
+        }
+        let (c, n, p) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
+        let ai = FeatureMapIndex(a), bi = FeatureMapIndex(b), yi = FeatureMapIndex(y)
+        let x = a.data, s = b.data, out = y.data
+        Parallel.forEach(c) { range in
+            for ch in range {
+                for sample in 0..<n {
+                    for i in 0..<p { out[yi(sample, ch, i)] = max(x[ai(sample, ch, i)] + s[bi(sample, ch, i)], 0) }
+                }
+            }
+        }
+    }
+
+    /// `y += x` for feature maps of one shape in any layouts.
+    public static func add(_ x: Tensor, into y: Tensor) {
+        precondition(x.shape == y.shape, "add of \(x.shape) into \(y.shape)")
+        if x.layout == y.layout {
+            BLAS.axpy(count: x.count, alpha: 1, x: x.data, y: y.data)
+            return
+        }
+        let (c, n, p) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let xi = FeatureMapIndex(x), yi = FeatureMapIndex(y), source = x.data, target = y.data
+        Parallel.forEach(c) { range in
+            for ch in range {
+                for sample in 0..<n {
+                    for i in 0..<p { target[yi(sample, ch, i)] += source[xi(sample, ch, i)] }
+                }
+            }
+        }
+    }
+}
