@@ -8,8 +8,9 @@ import Tensor
 /// `accumulatesGradients` is false) and returns the gradient of its input (a tensor
 /// the layer owns, or for convolutions one of the model's `Workspace` buffers, valid
 /// until two more convolutions have run backward), or the tensor it was given when
-/// `needsInputGradient` is false. Buffers are sized once per batch shape: no
-/// allocation per step.
+/// `needsInputGradient` is false. `backward` takes the gradient in the layout of the output
+/// (`Tensor.layout`: plain, or oneDNN's blocked one inside the ResNets) and returns the input
+/// gradient in the input's. Buffers are sized once per batch shape: no allocation per step.
 public protocol Layer: AnyObject {
     /// The layer's output for `input`; `training` selects BN's batch statistics.
     func forward(_ input: Tensor, training: Bool) -> Tensor
