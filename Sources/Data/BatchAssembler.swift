@@ -93,7 +93,6 @@ public final class BatchAssembler {
     /// Sample `i`'s normalised, augmented image; channel `ch` goes to `plane(ch)` (H*W).
     private func render(_ i: Int, position: Int, epoch: Int, plane: (Int) -> UnsafeMutablePointer<Float>) {
         let (c, h, w) = (split.channels, split.height, split.width)
-        let size = c * h * w
         let view = augmentation.view(seed: seed, epoch: epoch, position: position, height: h, width: w)
         if case .crop(let top, let left, let ch, let cw) = view.kind {
             rows.set(output: h, source: ch, start: top)

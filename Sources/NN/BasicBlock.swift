@@ -7,9 +7,9 @@ import Tensor
 /// stride 2 and zero-padded with `planes / 4` channels on each side.
 ///
 /// Between its convolutions, batch norms and ReLUs the activations stay in oneDNN's blocked
-/// layout where oneDNN runs the convolutions (`innerLayout`): no reorder runs inside the block
-/// (resnet32: ten of a block's twelve oneDNN calls fewer); the sum reads them blocked and writes
-/// the block's output plain.
+/// layout where oneDNN runs the convolutions (`innerLayout`): no reorder runs inside the block.
+/// Given a blocked input its output is blocked too (resnet32 is blocked from its stem to its
+/// pooling); from a plain input the sum writes plain rows.
 ///
 /// - input: (inC, B, H, W) -> output (planes, B, H / stride, W / stride)
 public final class BasicBlock: Layer {
@@ -96,7 +96,7 @@ public final class BasicBlock: Layer {
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
-        guard let input else { preconditionFailure("BasicBlock.backward before forward") }
+        guard input != nil else { preconditionFailure("BasicBlock.backward before forward") }
         precondition(outputGradient.layout == output.layout,
                      "BasicBlock \(name): output gradient in \(outputGradient.layout), output in \(output.layout)")
         sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
@@ -115,7 +115,7 @@ public final class BasicBlock: Layer {
         let dx = conv1.backward(g)
         guard needsInputGradient else { return dx }
         if isIdentity, dx.layout == sumGradient.layout {
-            BLAS.axpy(count: dx.count, alpha: 1, x: sumGradient.data, y: dx.data)
+            Kernels.add(sumGradient.data, into: dx.data, count: dx.count)
         } else {
             addShortcutGradient(into: dx)
         }

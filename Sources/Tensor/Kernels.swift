@@ -36,6 +36,22 @@ public enum Kernels {
         }
     }
 
+    /// `y[i] += x[i]` (a shortcut's gradient added to the main path's).
+    @inlinable
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEach(count, grain: 1 << 16) { r in
+            typealias V = SIMD8<Float>
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                let v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+                    + UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
+                i += 8
+            }
+            while i < r.upperBound { y[i] += x[i]; i += 1 }
+        }
+    }
+
     /// `dx[i] = y[i] > 0 ? dy[i] : 0`, where `y` is the ReLU's output.
     @inlinable
     public static func reluBackward(output y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
