@@ -113,6 +113,38 @@ struct BlockedLayoutTests {
         }
     }
 
+    /// bfloat16 passes on blocked activations (oneDNN's reorders round them) against plain ones
+    /// (the program's conversion where the CPU has AVX512_BF16, else oneDNN's): the same bits
+    /// rounded, so the same results to float32's summation order. On AVX-512 only.
+    @Test func bfloat16MatchesPlain() {
+        guard OneDNN.isa.hasPrefix("avx512") else { return }
+        let layout = ActivationLayout.blocked(16)
+        let stores = [ParameterStore(), ParameterStore()]
+        let convs = stores.map {
+            Conv2d("c", inChannels: 32, outChannels: 32, kernel: 3, padding: 1, bias: false, store: $0,
+                   workspace: Workspace(), backend: .onednn, precision: .bf16)
+        }
+        for s in stores { s.allocate(); s.initialize(seed: 17) }
+        convs[1].outputLayout = layout
+        let x = Tensor(shape: [32, 6, 7, 7], values: randomValues(32 * 294, seed: 18))
+        let plain = convs[0].forward(x, training: true)
+        let blocked = convs[1].forward(copy(x, layout), training: true)
+        #expect(blocked.layout == layout && convs[1].backend == .onednn)
+        #expect(ofLargest(plainValues(blocked), plain.array) < 1e-5, "output")
+        let dy = Tensor(shape: plain.shape, values: randomValues(plain.count, seed: 19))
+        let dxPlain = convs[0].backward(dy).array
+        let dxBlocked = plainValues(convs[1].backward(copy(dy, layout)))
+        #expect(ofLargest(dxBlocked, dxPlain) < 1e-5, "input gradient")
+        #expect(ofLargest(stores[1].gradientArray, stores[0].gradientArray) < 1e-5, "weight gradient")
+        // And bfloat16's rounding is there: float32 differs by more.
+        let store = ParameterStore()
+        let f32 = Conv2d("c", inChannels: 32, outChannels: 32, kernel: 3, padding: 1, bias: false, store: store,
+                         workspace: Workspace(), backend: .onednn)
+        store.allocate()
+        store.initialize(seed: 17)
+        #expect(ofLargest(f32.forward(x, training: true).array, plain.array) > 1e-4)
+    }
+
     /// A residual block with its inner activations blocked against one plain throughout: the
     /// same output (plain), input gradient, parameter gradients and running statistics.
     @Test(arguments: [(16, 16, 1), (16, 32, 2)])
