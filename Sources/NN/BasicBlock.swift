@@ -21,10 +21,7 @@ public final class BasicBlock: Layer {
     let relu1 = ReLU()
     /// How both ReLUs pass the gradient back (exactly, but for explanations).
     public var reluGradient = ReLUGradient.exact {
-        didSet {
-            relu1.gradient = reluGradient
-            bn1.fusesReLU = reluGradient == .exact  // (explanations' rules run the ReLU itself)
-        }
+        didSet { relu1.gradient = reluGradient }
     }
     public let conv2: Conv2d, bn2: BatchNorm2d
     var input: Tensor?
@@ -59,7 +56,6 @@ public final class BasicBlock: Layer {
         conv2 = Conv2d("\(name).conv2", inChannels: planes, outChannels: planes, kernel: 3, stride: 1, padding: 1,
                        bias: false, store: store, workspace: workspace, backend: backend, precision: precision)
         bn2 = BatchNorm2d("\(name).bn2", channels: planes, store: store, buffers: buffers)
-        bn1.fusesReLU = true  // relu1's forward and backward: one pass fewer each
         bn2.overwritesOutputGradient = false  // its output gradient also feeds the shortcut
         bn2.inputGradient = workspace.blockNormGradient
         innerLayout = conv1.backend == .onednn ? .preferredBlocked(channels: planes) : .plain
@@ -82,7 +78,7 @@ public final class BasicBlock: Layer {
         self.input = input
         var t = conv1.forward(input, training: training)
         t = bn1.forward(t, training: training)
-        if !bn1.appliedReLU { t = relu1.forward(t, training: training) }
+        t = relu1.forward(t, training: training)
         t = conv2.forward(t, training: training)
         t = bn2.forward(t, training: training)
         output.ensureShape(t.shape[0], t.shape[1], t.shape[2], t.shape[3])
@@ -114,7 +110,7 @@ public final class BasicBlock: Layer {
         }
         g = bn2.backward(g)
         g = conv2.backward(g)
-        if !bn1.appliedReLU { g = relu1.backward(g) }
+        g = relu1.backward(g)
         g = bn1.backward(g)
         let dx = conv1.backward(g)
         guard needsInputGradient else { return dx }

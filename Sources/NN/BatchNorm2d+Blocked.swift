@@ -37,12 +37,11 @@ extension BatchNorm2d {
                 f[channels + c] = beta[c] - Float(mean[c]) * scale
             }
             Kernels.blockedAffine(input.data, channels: g.c, batch: g.b, plane: g.p, block: g.k, scale: f,
-                                  shift: f + channels, relu: appliedReLU, into: output.data)
+                                  shift: f + channels, into: output.data)
         }
     }
 
-    /// Per channel c, into `scratch`: sum(dy) at c, sum(dy * xhat) at C + c (dy masked in place
-    /// first where the norm applied its ReLU).
+    /// Per channel c, into `scratch`: sum(dy) at c, sum(dy * xhat) at C + c.
     func blockedGradientSums(_ outputGradient: Tensor) {
         guard let input else { return }
         let g = geometry
@@ -50,8 +49,7 @@ extension BatchNorm2d {
             for c in 0..<channels { m[c] = Float(mean[c]) }
             sumPartials(batch: g.b) { partials in
                 Kernels.blockedNormalizedDot(outputGradient.data, input.data, channels: g.c, batch: g.b, plane: g.p,
-                                             block: g.k, mean: m, reluOutput: appliedReLU ? output.data : nil,
-                                             partials: partials)
+                                             block: g.k, mean: m, partials: partials)
             }
         }
         for c in 0..<channels { scratch[channels + c] = Double(Float(scratch[channels + c]) * Float(invStd[c])) }

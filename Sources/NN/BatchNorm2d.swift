@@ -26,12 +26,6 @@ public final class BatchNorm2d: Layer {
     public var overwritesOutputGradient = true
     /// Set to sum statistics over ranks (`--sync-batchnorm`).
     public var reducer: StatisticsReducer?
-    /// Whether the norm applies the ReLU that follows it (a residual block's inner norms, as
-    /// oneDNN's `fuse_norm_relu`): forward writes max(y, 0), backward takes that output's
-    /// gradient and masks it in its first pass, one pass over the activations fewer each way.
-    public var fusesReLU = false
-    /// `fusesReLU` as the last forward found it (what backward undoes).
-    private(set) var appliedReLU = false
     let store: ParameterStore
     private let buffers: ParameterStore
     let weightOffset: Int, biasOffset: Int
@@ -73,7 +67,6 @@ public final class BatchNorm2d: Layer {
                      "BatchNorm2d(\(channels)) given input \(input.shape)")
         self.input = input
         trainingForward = training
-        appliedReLU = fusesReLU
         output.ensureShape(input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let n = input.count / channels
         let gamma = store.values + weightOffset, beta = store.values + biasOffset
@@ -133,7 +126,6 @@ public final class BatchNorm2d: Layer {
                 }
             }
         }
-        if appliedReLU { Kernels.relu(out, out, count: output.count) }
         return output
     }
 
@@ -147,13 +139,7 @@ public final class BatchNorm2d: Layer {
         let dGamma = store.gradients + weightOffset, dBeta = store.gradients + biasOffset
         // Per channel: sum(dy), sum(dy * xhat).
         let k = channels
-        if input.layout != .plain {
-            blockedGradientSums(outputGradient)
-        } else {
-            if appliedReLU { Kernels.reluBackward(output: output.data, outputGradient.data, outputGradient.data,
-                                                  count: output.count) }
-            plainGradientSums(outputGradient)
-        }
+        if input.layout != .plain { blockedGradientSums(outputGradient) } else { plainGradientSums(outputGradient) }
         // Parameter gradients are this rank's share; the gradient all-reduce sums them.
         let accumulate = store.accumulatesGradients
         for c in 0..<channels {

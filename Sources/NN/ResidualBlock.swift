@@ -31,10 +31,7 @@ public final class ResidualBlock: Layer {
     public let downsample: (conv: Conv2d, norm: BatchNorm2d)?
     /// How the ReLUs pass the gradient back (exactly, but for explanations).
     public var reluGradient = ReLUGradient.exact {
-        didSet {
-            for relu in relus { relu.gradient = reluGradient }
-            for norm in norms.dropLast() { norm.fusesReLU = reluGradient == .exact }  // (see BasicBlock)
-        }
+        didSet { for relu in relus { relu.gradient = reluGradient } }
     }
     private var input: Tensor?
     public let output = Tensor(shape: [1, 1, 1, 1])
@@ -76,7 +73,6 @@ public final class ResidualBlock: Layer {
         }
         norms[norms.count - 1].overwritesOutputGradient = false  // its output gradient also feeds the shortcut
         norms[norms.count - 1].inputGradient = workspace.blockNormGradient
-        for norm in norms.dropLast() { norm.fusesReLU = true }  // the ReLUs behind them: one pass fewer each way
         self.convs = convs
         self.norms = norms
         relus = convs.dropLast().map { _ in ReLU() }
@@ -105,7 +101,7 @@ public final class ResidualBlock: Layer {
         var t = input
         for i in convs.indices {
             t = norms[i].forward(convs[i].forward(t, training: training), training: training)
-            if i < relus.count, !norms[i].appliedReLU { t = relus[i].forward(t, training: training) }
+            if i < relus.count { t = relus[i].forward(t, training: training) }
         }
         let shortcut = downsample.map { $0.norm.forward($0.conv.forward(input, training: training),
                                                         training: training) } ?? input
@@ -124,7 +120,7 @@ public final class ResidualBlock: Layer {
         reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         var g = sumGradient
         for i in convs.indices.reversed() {
-            if i < relus.count, !norms[i].appliedReLU { g = relus[i].backward(g) }
+            if i < relus.count { g = relus[i].backward(g) }
             g = convs[i].backward(norms[i].backward(g))
         }
         guard needsInputGradient else {

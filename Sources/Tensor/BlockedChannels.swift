@@ -19,31 +19,26 @@ extension Kernels {
 
     /// Per sample n and channel: `partials[n * 2C + c]` = sum over the plane of dy, and
     /// `partials[n * 2C + C + c]` = sum of dy * (x - mean[c]) (batch norm's backward sums).
-    /// With `reluOutput` (a ReLU fused behind the norm), dy is first masked where that output is
-    /// not positive, in place: what the ReLU's backward would have done in a pass of its own.
-    public static func blockedNormalizedDot(_ dy: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                                            channels c: Int, batch b: Int, plane p: Int, block k: Int,
-                                            mean: UnsafePointer<Float>, reluOutput: UnsafePointer<Float>?,
+    public static func blockedNormalizedDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, channels c: Int,
+                                            batch b: Int, plane p: Int, block k: Int, mean: UnsafePointer<Float>,
                                             partials: UnsafeMutablePointer<Double>) {
         precondition(k == 16 || k == 8, "channel blocks of \(k): only 8 and 16")
         if k == 16 {
-            SIMD16<Float>.normalizedDot(dy, x, channels: c, batch: b, plane: p, mean: mean, mask: reluOutput,
-                                        partials: partials)
+            SIMD16<Float>.normalizedDot(dy, x, channels: c, batch: b, plane: p, mean: mean, partials: partials)
         } else {
-            SIMD8<Float>.normalizedDot(dy, x, channels: c, batch: b, plane: p, mean: mean, mask: reluOutput,
-                                       partials: partials)
+            SIMD8<Float>.normalizedDot(dy, x, channels: c, batch: b, plane: p, mean: mean, partials: partials)
         }
     }
 
-    /// `y = x * scale[c] + shift[c]`, or `max(that, 0)` with `relu` (y may be x).
+    /// `y = x * scale[c] + shift[c]` (y may be x).
     public static func blockedAffine(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, plane p: Int,
                                      block k: Int, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                                     relu: Bool = false, into y: UnsafeMutablePointer<Float>) {
+                                     into y: UnsafeMutablePointer<Float>) {
         precondition(k == 16 || k == 8, "channel blocks of \(k): only 8 and 16")
         if k == 16 {
-            SIMD16<Float>.affine(x, channels: c, batch: b, plane: p, scale: scale, shift: shift, relu: relu, into: y)
+            SIMD16<Float>.affine(x, channels: c, batch: b, plane: p, scale: scale, shift: shift, into: y)
         } else {
-            SIMD8<Float>.affine(x, channels: c, batch: b, plane: p, scale: scale, shift: shift, relu: relu, into: y)
+            SIMD8<Float>.affine(x, channels: c, batch: b, plane: p, scale: scale, shift: shift, into: y)
         }
     }
 
@@ -111,27 +106,16 @@ extension SIMDLanes {
     }
 
     @inlinable
-    static func normalizedDot(_ dy: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, channels c: Int,
-                              batch b: Int, plane p: Int, mean: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
-                              partials: UnsafeMutablePointer<Double>) {
+    static func normalizedDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, channels c: Int, batch b: Int,
+                              plane p: Int, mean: UnsafePointer<Float>, partials: UnsafeMutablePointer<Double>) {
         let k = scalarCount
         eachRun(channels: c, batch: b) { run, n, c0 in
             let m = at(mean + c0), g = dy + run * p * k, source = x + run * p * k
             var s = Self(), q = Self()
-            if let mask {
-                let y = mask + run * p * k
-                for i in 0..<p {
-                    let d = at(g + i * k).replacing(with: 0, where: .!(at(y + i * k) .> 0))
-                    put(d, g + i * k)
-                    s += d
-                    q += d * (at(source + i * k) - m)
-                }
-            } else {
-                for i in 0..<p {
-                    let d = at(g + i * k)
-                    s += d
-                    q += d * (at(source + i * k) - m)
-                }
+            for i in 0..<p {
+                let d = at(g + i * k)
+                s += d
+                q += d * (at(source + i * k) - m)
             }
             let out = partials + n * 2 * c + c0
             for l in 0..<k {
@@ -143,20 +127,12 @@ extension SIMDLanes {
 
     @inlinable
     static func affine(_ x: UnsafePointer<Float>, channels c: Int, batch b: Int, plane p: Int,
-                       scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, relu: Bool,
-                       into y: UnsafeMutablePointer<Float>) {
+                       scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let k = scalarCount
         eachRun(channels: c, batch: b) { run, _, c0 in
             let a = at(scale + c0), t = at(shift + c0)
             let source = x + run * p * k, out = y + run * p * k
-            if relu {
-                for i in 0..<p {
-                    let v = at(source + i * k) * a + t
-                    put(v.replacing(with: 0, where: v .< 0), out + i * k)
-                }
-            } else {
-                for i in 0..<p { put(at(source + i * k) * a + t, out + i * k) }
-            }
+            for i in 0..<p { put(at(source + i * k) * a + t, out + i * k) }
         }
     }
 
