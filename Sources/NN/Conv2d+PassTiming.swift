@@ -11,13 +11,16 @@ final class ConvolutionPassTimer {
     private(set) var best = [Double](repeating: .infinity, count: 3)
 
     /// `layer`'s convolution on an input of `shape` (inC, B, H, W), its `bfloat16` passes
-    /// reading bfloat16, Winograd's algorithm where `winograd` allows; nil where oneDNN cannot
-    /// run it. Made once: its first round runs unmeasured.
+    /// reading bfloat16, Winograd's algorithm where `winograd` allows, in the activation layouts
+    /// its last forward had (training's: blocked ones convert to bfloat16 through oneDNN's
+    /// reorder, plain ones through the program's conversion); nil where oneDNN cannot run it.
+    /// Made once: its first round runs unmeasured.
     init?(_ layer: Conv2d, shape: [Int], bfloat16: ConvolutionPasses, winograd: Bool) {
         let (b, h, w) = (shape[1], shape[2], shape[3])
         var reason = ""
         guard layer.backend == .onednn,
               let made = layer.makeOneDNN(batch: b, height: h, width: w, bfloat16: bfloat16, winograd: winograd,
+                                          inputLayout: layer.inputLayout, outputLayout: layer.oneDNNOutputLayout,
                                           error: &reason) else { return nil }
         convolution = made
         let oh = Kernels.outputSize(h, kernel: layer.kernel, stride: layer.stride, padding: layer.padding)

@@ -56,7 +56,9 @@ public final class Conv2d: Layer {
     /// The last forward's input; on the im2col path a plain copy of a blocked one (`plainInput`).
     var input: Tensor?
     /// The last forward's input layout, in which backward returns the input gradient.
-    private var inputLayout = ActivationLayout.plain
+    private(set) var inputLayout = ActivationLayout.plain
+    /// The layout oneDNN writes: `outputLayout`, but plain with a bias (whose gradient reads rows).
+    var oneDNNOutputLayout: ActivationLayout { hasBias ? .plain : outputLayout }
     /// The im2col path's plain copies of a blocked input and of its gradient (sized when used).
     private lazy var plainInput = Tensor(shape: [1, 1, 1, 1])
     private lazy var plainInputGradient = Tensor(shape: [1, 1, 1, 1])
@@ -146,9 +148,8 @@ public final class Conv2d: Layer {
         output.ensureShape(outChannels, g.b, g.oh, g.ow)
         let n = g.b * g.p
         let w = store.values + weightOffset
-        let blockedOutput = hasBias ? .plain : outputLayout  // (the bias gradient reads plain rows)
-        if !exactForward, let convolution = oneDNN(g, input.layout, blockedOutput) {
-            output.layout = blockedOutput
+        if !exactForward, let convolution = oneDNN(g, input.layout, oneDNNOutputLayout) {
+            output.layout = oneDNNOutputLayout
             let ok = convolution.forward(x: input.data, weights: w, bias: hasBias ? store.values + biasOffset : nil,
                                          y: output.data,
                                          workspace: workspace.buffer(count: convolution.workspaceFloats))
