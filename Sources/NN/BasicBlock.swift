@@ -87,8 +87,6 @@ public final class BasicBlock: Layer {
         output.layout = t.layout == input.layout ? t.layout : .plain
         if isIdentity, t.layout == input.layout {
             Kernels.addRelu(t.data, input.data, output.data, count: t.count)
-        } else if t.layout != .plain, input.layout == .plain {
-            blockedSum(t, input)
         } else {
             shortcutSum(t, input)
         }
@@ -101,12 +99,11 @@ public final class BasicBlock: Layer {
                      "BasicBlock \(name): output gradient in \(outputGradient.layout), output in \(output.layout)")
         sumGradient.ensureShape(output.shape[0], output.shape[1], output.shape[2], output.shape[3])
         sumGradient.layout = output.layout
+        reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         var g = sumGradient
-        if bn2.output.layout != output.layout {
-            sumGradients(outputGradient, layout: bn2.output.layout)
+        if bn2.output.layout != output.layout {  // (a plain input, the inner layout blocked)
+            sumGradient.copy(into: innerSumGradient, layout: bn2.output.layout)
             g = innerSumGradient
-        } else {
-            reluGradient.backward(output: output.data, outputGradient.data, sumGradient.data, count: output.count)
         }
         g = bn2.backward(g)
         g = conv2.backward(g)
