@@ -42,12 +42,13 @@ public final class OneDNNConvolution {
     public let workspaceFloats: Int
 
     /// Whether Winograd's F(4x4, 3x3) runs this convolution rather than the direct one: oneDNN
-    /// has it for AVX-512 only, and it pays from 64 channels in and out (one core, batch 128,
-    /// 7 x 7, forward + backward data + backward weights: 64 -> 64 10.6 -> 6.7 ms, 64 -> 128
-    /// 25.4 -> 15.4 ms; 32 -> 32 at 14 x 14 only 11.7 -> 10.9, 16 -> 16 none). It rounds
-    /// differently from the direct convolution (relative differences about 1e-5).
+    /// has it for AVX-512 only, and it pays from 32 channels in and out (one core, forward +
+    /// backward data + backward weights on blocked activations: batch 128 at 7 x 7, 64 -> 64
+    /// 10.6 -> 6.7 ms, 64 -> 128 25.4 -> 15.4 ms; batch 64 at 14 x 14, 32 -> 32 7.7 -> 5.9 ms;
+    /// 16 -> 16 at 28 x 28 slower, 8.0 -> 8.2-8.9 ms). It rounds differently from the direct
+    /// convolution (relative differences about 1e-5).
     public static func prefersWinograd(inChannels: Int, outChannels: Int, kernel: Int, stride: Int) -> Bool {
-        kernel == 3 && stride == 1 && inChannels >= 64 && outChannels >= 64 && OneDNN.isa.hasPrefix("avx512")
+        kernel == 3 && stride == 1 && inChannels >= 32 && outChannels >= 32 && OneDNN.isa.hasPrefix("avx512")
     }
 
     /// Whether a convolution runs Winograd's algorithm: where `prefersWinograd` says, ungrouped

@@ -110,11 +110,14 @@ import Tensor
                    input: Tensor(shape: [3, 4, 3, 2], values: randomValues(72, seed: 9, scale: 2)), training: training)
     }
 
-    @Test(arguments: [(16, 16, 1), (16, 32, 2)])
-    func basicBlock(inChannels: Int, planes: Int, stride: Int) {
+    // The strided block's 32 -> 32 convolution runs Winograd's algorithm on AVX-512, whose float32
+    // rounding (about 1e-5 relative) is more than finite differences resolve on 3 x 3 maps: that
+    // block runs im2col here, and OneDNNConvolutionTests holds Winograd's gradients to im2col's.
+    @Test(arguments: [(16, 16, 1, ConvolutionBackend.auto), (16, 32, 2, .im2col)])
+    func basicBlock(inChannels: Int, planes: Int, stride: Int, backend: ConvolutionBackend) {
         let s = ParameterStore(), b = ParameterStore(hasGradients: false)
         let block = BasicBlock("block", inChannels: inChannels, planes: planes, stride: stride,
-                               store: s, buffers: b, workspace: Workspace())
+                               store: s, buffers: b, workspace: Workspace(), backend: backend)
         s.allocate(); b.allocate()
         s.initialize(seed: 2); b.initialize(seed: 2)
         let x = Tensor(shape: [inChannels, 2, 6, 6], values: randomValues(inChannels * 72, seed: 10))

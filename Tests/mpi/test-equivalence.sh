@@ -51,7 +51,7 @@ for loss in "${losses[@]}"; do agree "$loss" "$INIT"; done
 DDP_TRAIN_SHARED_SUM=0 agree "ce --bucket-mode overlap" "$INIT" "3"
 
 # The convolutions (oneDNN, or im2col where it is missing) on each rank's share of the batch:
-# the cnn (its conv3 runs Winograd's algorithm on AVX-512) and resnet32 (batch norm with each
+# the cnn (its conv2 and conv3 run Winograd's algorithm on AVX-512) and resnet32 (batch norm with each
 # rank's statistics differs by design: --sync-batchnorm). Their own initial weights.
 run 1 --model cnn --batch-size 120 --max-steps 0 --epochs 1 --checkpoint-every 0 --retrieval-every 0 --no-report-explanations --threads 1 --run-dir "$TMP/init-cnn" > /dev/null 2>&1 \
   || fail "--max-steps 0 (initial weights of the cnn)"

@@ -144,7 +144,7 @@ extension Options {
                                                        "ready), auto (blocking on one host, overlap across hosts).") }
     public var convBackend: Option<ConvolutionBackend> { Option("conv-backend", ConvolutionBackend.auto,
                                                                 "Convolutions: onednn (oneDNN's direct convolutions; " +
-                                                                "Winograd from 64 channels on AVX-512), im2col " +
+                                                                "Winograd from 32 channels on AVX-512), im2col " +
                                                                 "(unfolding and OpenBLAS sgemm, the reference), auto " +
                                                                 "(onednn when libdnnl.so.2 is found). config.json " +
                                                                 "records the one used.") }
