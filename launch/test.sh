@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing, builds, runs the
-# single-process suite (swift test), the multi-rank scripts under Tests/mpi (the hostile-input
-# set among them), the fuzz targets (Tests/fuzz/run.sh), the single-process suite under ASan
+# single-process suite (swift test), the multi-rank scripts under Tests/mpi (Tests/mpi/run.sh; the
+# hostile-input set among them), the fuzz targets (Tests/fuzz/run.sh), the single-process suite under ASan
 # and TSan, then the numerics-sensitive tests again under every other OpenBLAS sgemm kernel (with the
 # im2col convolutions, which run on OpenBLAS) and, on AVX-512 machines, with oneDNN held to AVX2.
 #
@@ -27,18 +27,9 @@ start=$(date +%s)
 swift test -c release --skip-build --parallel --num-workers 2
 echo "test: swift test took $(( $(date +%s) - start ))s"
 
+# The multi-rank scripts, two at a time where they can share the machine (Tests/mpi/run.sh).
 start=$(date +%s)
-for t in Tests/mpi/test-*.sh; do
-  echo "test: $t"
-  t0=$(date +%s)
-  case $t in
-    # The fault and chaos tests run the program as a CPU that OpenBLAS does not know runs it:
-    # re-executed at start, with no OPENBLAS_CORETYPE from outside.
-    */test-faults.sh | */test-chaos.sh) env -u OPENBLAS_CORETYPE DDP_TRAIN_FORCE_REEXEC=1 bash "$t" ;;
-    *) bash "$t" ;;
-  esac
-  echo "test: $t took $(( $(date +%s) - t0 ))s"
-done
+bash Tests/mpi/run.sh
 echo "test: multi-rank tests took $(( $(date +%s) - start ))s"
 
 # libFuzzer on every reader of outside input, for a bounded time (FUZZ_SECONDS per target).
